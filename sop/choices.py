@@ -1,0 +1,65 @@
+"""Enumerations shared across the apps."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    """The Django groups; each is created by a migration with its permissions."""
+
+    DEMAND_PLANNER = "Demand planner"
+    SUPPLY_PLANNER = "Supply planner"
+    FINANCE = "Finance"
+    EXECUTIVE = "Executive"
+    ADMIN = "Admin"
+
+
+class Stage(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    DEMAND_REVIEW = "demand_review", "Demand review"
+    SUPPLY_REVIEW = "supply_review", "Supply review"
+    RECONCILIATION = "reconciliation", "Reconciliation"
+    EXECUTIVE_REVIEW = "executive_review", "Executive review"
+    APPROVED = "approved", "Approved"
+
+
+class MakeOrBuy(models.TextChoices):
+    MAKE = "make", "Make"
+    BUY = "buy", "Buy"
+
+
+class LocationKind(models.TextChoices):
+    PLANT = "plant", "Plant"
+    WAREHOUSE = "warehouse", "Warehouse"
+    DC = "dc", "Distribution centre"
+
+
+class ResourceKind(models.TextChoices):
+    WORK_CENTRE = "work_centre", "Work centre"
+    SUPPLIER = "supplier", "Supplier"
+
+
+class ReceiptKind(models.TextChoices):
+    PURCHASE = "purchase", "Purchase order"
+    PRODUCTION = "production", "Production order"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class AbcClass(models.TextChoices):
+    A = "A"
+    B = "B"
+    C = "C"
+
+
+class XyzClass(models.TextChoices):
+    X = "X"
+    Y = "Y"
+    Z = "Z"

@@ -1,0 +1,31 @@
+"""Template context shared by every page: the navigation for the signed-in user's roles."""
+
+from __future__ import annotations
+
+from django.urls import NoReverseMatch, reverse
+
+from sop.roles import user_roles
+
+# (label, url name, roles that see it; empty = everyone signed in, permission or None)
+NAV_ITEMS: list[tuple[str, str, str | None]] = [
+    ("Cycle home", "sop:home", None),
+    ("Imports", "sop:import_list", "sop.run_import"),
+    ("Master data", "admin:index", "sop.change_product"),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    items = []
+    for label, url_name, perm in NAV_ITEMS:
+        if perm and not user.has_perm(perm):
+            continue
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        active = request.path == url or (url != "/" and request.path.startswith(url))
+        items.append({"label": label, "url": url, "active": active})
+    return {"nav_items": items, "user_roles": sorted(user_roles(user))}

@@ -1,0 +1,372 @@
+"""Core models: master data, ERP facts, the planning cycle, imports and the audit trail."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from sop.choices import (
+    AbcClass,
+    JobStatus,
+    LocationKind,
+    MakeOrBuy,
+    ReceiptKind,
+    ResourceKind,
+    Stage,
+    XyzClass,
+)
+
+
+def _first_of_month(field: str, name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__day": 1}),
+        name=name,
+        violation_error_message=f"{field} must be the first day of a month",
+    )
+
+
+class Supplier(models.Model):
+    """A vendor of purchased items; its lead time drives safety stock."""
+
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    lead_time_days_mean = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    lead_time_days_std = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(lead_time_days_mean__gte=0) & Q(lead_time_days_std__gte=0),
+                name="supplier_lead_time_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Product(models.Model):
+    """A stock-keeping unit; family and category group it for planning and budgets."""
+
+    sku = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    family = models.CharField(max_length=100, db_index=True)
+    category = models.CharField(max_length=100, blank=True)
+    uom = models.CharField("unit of measure", max_length=20, default="EA")
+    unit_cost = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    lead_time_days = models.PositiveIntegerField(default=0)
+    moq = models.DecimalField("minimum order quantity", max_digits=14, decimal_places=3, default=0)
+    lot_size = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    make_or_buy = models.CharField(max_length=4, choices=MakeOrBuy.choices, default=MakeOrBuy.MAKE)
+    supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.PROTECT)
+    abc_class = models.CharField(max_length=1, choices=AbcClass.choices, blank=True)
+    xyz_class = models.CharField(max_length=1, choices=XyzClass.choices, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(unit_cost__gte=0)
+                & Q(unit_price__gte=0)
+                & Q(moq__gte=0)
+                & Q(lot_size__gte=0),
+                name="product_amounts_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"
+
+
+class Location(models.Model):
+    """A plant, warehouse or distribution centre holding stock."""
+
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(
+        max_length=12, choices=LocationKind.choices, default=LocationKind.WAREHOUSE
+    )
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Resource(models.Model):
+    """A work centre (or a supplier's line) with capacity in hours per month."""
+
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(
+        max_length=12, choices=ResourceKind.choices, default=ResourceKind.WORK_CENTRE
+    )
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Routing(models.Model):
+    """How many hours of a resource one unit of a product takes."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="routings")
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="routings")
+    hours_per_unit = models.DecimalField(max_digits=10, decimal_places=5)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product", "resource"], name="routing_natural_key"),
+            models.CheckConstraint(
+                condition=Q(hours_per_unit__gt=0), name="routing_hours_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} -> {self.resource_id}"
+
+
+class SalesHistory(models.Model):
+    """Shipped quantity of a product from a location in a month."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE)
+    month = models.DateField()
+    quantity = models.DecimalField(max_digits=14, decimal_places=3)
+    revenue = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "sales history"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "location", "month"], name="sales_natural_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0), name="sales_quantity_non_negative"
+            ),
+            _first_of_month("month", "sales_month_first_day"),
+        ]
+        indexes = [models.Index(fields=["month"], name="sales_month_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id} {self.month:%Y-%m}: {self.quantity}"
+
+
+class InventorySnapshot(models.Model):
+    """On-hand stock of a product at a location on a date."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE)
+    date = models.DateField()
+    on_hand = models.DecimalField(max_digits=14, decimal_places=3)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "location", "date"], name="inventory_natural_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(on_hand__gte=0), name="inventory_on_hand_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id} {self.date}: {self.on_hand}"
+
+
+class ScheduledReceipt(models.Model):
+    """An open purchase or production order line due in a month."""
+
+    order_ref = models.CharField(max_length=60)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE)
+    due_month = models.DateField()
+    quantity = models.DecimalField(max_digits=14, decimal_places=3)
+    kind = models.CharField(
+        max_length=12, choices=ReceiptKind.choices, default=ReceiptKind.PURCHASE
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_ref", "product", "location"], name="receipt_natural_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0), name="receipt_quantity_non_negative"
+            ),
+            _first_of_month("due_month", "receipt_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_ref} {self.product_id} {self.quantity}"
+
+
+class Capacity(models.Model):
+    """Available hours of a resource in a month."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="capacities")
+    month = models.DateField()
+    hours = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        verbose_name_plural = "capacities"
+        constraints = [
+            models.UniqueConstraint(fields=["resource", "month"], name="capacity_natural_key"),
+            models.CheckConstraint(condition=Q(hours__gte=0), name="capacity_hours_non_negative"),
+            _first_of_month("month", "capacity_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} {self.month:%Y-%m}: {self.hours} h"
+
+
+class Budget(models.Model):
+    """The financial budget of a product family for a month."""
+
+    family = models.CharField(max_length=100)
+    month = models.DateField()
+    revenue = models.DecimalField(max_digits=16, decimal_places=2)
+    volume = models.DecimalField(max_digits=14, decimal_places=3)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["family", "month"], name="budget_natural_key"),
+            models.CheckConstraint(
+                condition=Q(revenue__gte=0) & Q(volume__gte=0), name="budget_non_negative"
+            ),
+            _first_of_month("month", "budget_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family} {self.month:%Y-%m}"
+
+
+class Cycle(models.Model):
+    """One monthly S&OP cycle moving through the stages of the process."""
+
+    month = models.DateField(unique=True)
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.DRAFT)
+    demand_review_due = models.DateField(null=True, blank=True)
+    supply_review_due = models.DateField(null=True, blank=True)
+    reconciliation_due = models.DateField(null=True, blank=True)
+    executive_review_due = models.DateField(null=True, blank=True)
+    horizon_months = models.PositiveSmallIntegerField(default=18)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-month"]
+        constraints = [
+            _first_of_month("month", "cycle_month_first_day"),
+            models.CheckConstraint(
+                condition=Q(horizon_months__gte=1) & Q(horizon_months__lte=60),
+                name="cycle_horizon_range",
+            ),
+        ]
+        permissions = [
+            ("open_cycle", "Can open a new planning cycle"),
+            ("start_cycle", "Can start the demand review of a draft cycle"),
+            ("submit_demand_review", "Can submit the demand review"),
+            ("submit_supply_review", "Can submit the supply review"),
+            ("submit_reconciliation", "Can submit the reconciliation"),
+            ("approve_plan", "Can approve or send back the plan"),
+        ]
+
+    def __str__(self) -> str:
+        return f"S&OP {self.month:%B %Y}"
+
+    def due_date(self, stage: str):
+        return getattr(self, f"{stage}_due", None)
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.stage == Stage.APPROVED
+
+
+class CycleTransition(models.Model):
+    """A recorded move of a cycle from one stage to another."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="transitions")
+    from_stage = models.CharField(max_length=20, choices=Stage.choices)
+    to_stage = models.CharField(max_length=20, choices=Stage.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    at = models.DateTimeField(auto_now_add=True)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.cycle} {self.from_stage} -> {self.to_stage}"
+
+
+class ImportJob(models.Model):
+    """One upload of an ERP extract, from validation to load; the UI reads this row."""
+
+    entity = models.CharField(max_length=30)
+    file_name = models.CharField(max_length=255)
+    file_path = models.CharField(
+        max_length=500, help_text="Stored copy of the upload under MEDIA_ROOT"
+    )
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the uploaded bytes")
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.PENDING)
+    phase = models.CharField(max_length=40, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_inserted = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_unchanged = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="The first errors, for the page")
+    errors_csv = models.TextField(blank=True, help_text="Every error, for the download")
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="import_progress_range"),
+        ]
+        permissions = [("run_import", "Can import ERP extracts")]
+
+    def __str__(self) -> str:
+        return f"{self.entity} import {self.file_name} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class AuditEvent(models.Model):
+    """Who changed what, when, from what to what, and why."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=100, blank=True)
+    cycle = models.ForeignKey(Cycle, null=True, blank=True, on_delete=models.SET_NULL)
+    old = models.JSONField(null=True, blank=True)
+    new = models.JSONField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type} {self.object_id}"

@@ -1,0 +1,72 @@
+"""Which permissions each role (Django group) holds.
+
+This mapping is the single source of truth: a post-migrate hook makes every group hold
+exactly these permissions, so a new app only adds its codenames here.
+"""
+
+from __future__ import annotations
+
+from sop.choices import Role
+
+_MASTER_DATA = (
+    "supplier",
+    "product",
+    "location",
+    "resource",
+    "routing",
+    "saleshistory",
+    "inventorysnapshot",
+    "scheduledreceipt",
+    "capacity",
+    "budget",
+)
+
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    Role.ADMIN: (
+        "sop.open_cycle",
+        "sop.start_cycle",
+        "sop.run_import",
+        "sop.view_importjob",
+        "sop.view_cycle",
+        "sop.change_cycle",
+        "sop.view_auditevent",
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "auth.view_group",
+        *(
+            f"sop.{action}_{model}"
+            for model in _MASTER_DATA
+            for action in ("view", "add", "change", "delete")
+        ),
+    ),
+    Role.DEMAND_PLANNER: ("sop.submit_demand_review",),
+    Role.SUPPLY_PLANNER: ("sop.submit_supply_review", "sop.submit_reconciliation"),
+    Role.FINANCE: ("sop.submit_reconciliation",),
+    Role.EXECUTIVE: ("sop.approve_plan",),
+}
+
+
+def sync_role_permissions(**kwargs) -> None:
+    """Create the role groups and give each exactly the permissions listed above."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=str(role))
+        wanted = set()
+        for dotted in perms:
+            app_label, codename = dotted.split(".", 1)
+            wanted.update(
+                Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+            )
+        group.permissions.set(wanted)
+
+
+def user_roles(user) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    cached = getattr(user, "_sop_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        user._sop_roles = cached
+    return cached

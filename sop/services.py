@@ -1,0 +1,121 @@
+"""Writes of the core: cycles and their stage transitions, audit events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from sop import workflow
+from sop.choices import Stage
+from sop.models import AuditEvent, Cycle, CycleTransition
+
+
+class TransitionRefused(ValidationError):
+    """A stage move that the workflow does not allow now (wrong order or a failing gate)."""
+
+
+def audit_record(
+    *,
+    user: AbstractBaseUser | None,
+    action: str,
+    object_type: str,
+    object_id: str | int = "",
+    cycle: Cycle | None = None,
+    old: Any = None,
+    new: Any = None,
+    reason: str = "",
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        user=user if user is not None and user.is_authenticated else None,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        cycle=cycle,
+        old=old,
+        new=new,
+        reason=reason,
+    )
+
+
+def first_of_month(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def add_months(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def cycle_open(
+    *, month: dt.date, user: AbstractBaseUser | None = None, horizon_months: int = 18
+) -> Cycle:
+    """Open the cycle for `month` in draft, with default due dates inside that month."""
+    if user is not None and not user.has_perm("sop.open_cycle"):
+        raise PermissionDenied("Only an admin can open a planning cycle.")
+    month = first_of_month(month)
+    if Cycle.objects.filter(month=month).exists():
+        raise ValidationError(f"The cycle for {month:%B %Y} is already open.")
+    cycle = Cycle.objects.create(
+        month=month,
+        horizon_months=horizon_months,
+        demand_review_due=month + dt.timedelta(days=6),
+        supply_review_due=month + dt.timedelta(days=11),
+        reconciliation_due=month + dt.timedelta(days=16),
+        executive_review_due=month + dt.timedelta(days=20),
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    audit_record(
+        user=user,
+        action="cycle.open",
+        object_type="cycle",
+        object_id=cycle.pk,
+        cycle=cycle,
+        new={"month": month.isoformat(), "stage": cycle.stage},
+    )
+    return cycle
+
+
+def cycle_advance(
+    *, cycle: Cycle, target: str, user: AbstractBaseUser, comment: str = ""
+) -> CycleTransition:
+    """Move `cycle` to stage `target` if the workflow, the user's role and the gates allow it.
+
+    The row is locked so two people submitting the same stage at once cannot both pass.
+    """
+    with transaction.atomic():
+        locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
+        move = workflow.find_move(locked.stage, target)
+        if move is None:
+            raise TransitionRefused(
+                f"A cycle in {Stage(locked.stage).label} cannot move to {Stage(target).label}."
+            )
+        if not user.has_perm(move.permission):
+            owners = " or ".join(str(o) for o in move.owners)
+            raise PermissionDenied(f"Only {owners} can {move.verb.lower()}.")
+        if move.comment_required and not comment.strip():
+            raise TransitionRefused(f"{move.verb} needs a comment saying why.")
+        failures = workflow.gate_failures(locked, locked.stage)
+        if failures:
+            raise TransitionRefused(failures)
+        transition = CycleTransition.objects.create(
+            cycle=locked, from_stage=locked.stage, to_stage=target, user=user, comment=comment
+        )
+        source = locked.stage
+        locked.stage = target
+        locked.save(update_fields=["stage"])
+        audit_record(
+            user=user,
+            action="cycle.transition",
+            object_type="cycle",
+            object_id=locked.pk,
+            cycle=locked,
+            old={"stage": source},
+            new={"stage": target},
+            reason=comment,
+        )
+    cycle.stage = target
+    return transition

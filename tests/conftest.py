@@ -1,0 +1,73 @@
+"""Shared fixtures: users per role, signed-in clients, and the skips for missing services."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.db import connection
+
+from sop.choices import Role
+from tests.factories import UserFactory
+
+
+def pytest_collection_modifyitems(config, items):
+    no_redis = pytest.mark.skip(reason="no Redis reachable (SOP_TEST_REDIS_URL unset)")
+    no_browser = pytest.mark.skip(reason="no Chromium (SOP_TEST_CHROMIUM unset)")
+    no_pg = pytest.mark.skip(reason="needs PostgreSQL (DATABASE_URL is not postgres)")
+    is_pg = connection.vendor == "postgresql"
+    for item in items:
+        if "redis" in item.keywords and not os.environ.get("SOP_TEST_REDIS_URL"):
+            item.add_marker(no_redis)
+        if "browser" in item.keywords and not os.environ.get("SOP_TEST_CHROMIUM"):
+            item.add_marker(no_browser)
+        if "postgres" in item.keywords and not is_pg:
+            item.add_marker(no_pg)
+
+
+ROLE_USERNAMES = {
+    Role.DEMAND_PLANNER: "demand",
+    Role.SUPPLY_PLANNER: "supply",
+    Role.FINANCE: "finance",
+    Role.EXECUTIVE: "exec",
+    Role.ADMIN: "admin",
+}
+
+
+@pytest.fixture
+def make_user(db):
+    def _make(role: str | None = None, **kwargs):
+        if role is not None:
+            kwargs.setdefault("username", ROLE_USERNAMES[role])
+            kwargs.setdefault("is_staff", role == Role.ADMIN)
+            return UserFactory(roles=[role], **kwargs)
+        return UserFactory(**kwargs)
+
+    return _make
+
+
+@pytest.fixture
+def client_for(client, make_user):
+    """A test client signed in as a fresh user of the given role."""
+
+    def _client(role: str | None):
+        from django.test import Client
+
+        c = Client()
+        if role is not None:
+            c.force_login(make_user(role))
+        return c
+
+    return _client
+
+
+@pytest.fixture(autouse=True)
+def _static_files_without_collectstatic(settings):
+    # Production serves a hashed manifest built by collectstatic; tests read the sources.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.WHITENOISE_USE_FINDERS = True
+    # The real hasher costs ~0.3 s a password by design; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
