@@ -1,0 +1,765 @@
+"""Statistical demand forecasting: per-series model choice by rolling-origin backtest.
+
+ORM-free; the demand services load history, call `forecast_frame` and store the rows.
+
+Per series:
+
+1. Clean: leading zeros/NaNs are trimmed (the item starts at its first sale), interior NaNs
+   are interpolated, negative values (returns) are clipped to zero and flagged, and for
+   smooth/erratic demand isolated extreme points are winsorised to a robust band.
+2. Classify the pattern (Syntetos-Boylan: ADI 1.32, CV² 0.49). Intermittent and lumpy
+   series get Croston/SBA/TSB next to the naive and SES candidates.
+3. Seasonality follows the M4 benchmarks: a 90% autocorrelation test at lag m; if it passes,
+   classical multiplicative decomposition (additive when the data has zeros) and the
+   non-seasonal models run on the deseasonalised series and are reseasonalised.
+4. Candidates: naive (Naive2 on deseasonalised data), seasonal naive, SES, Holt, damped
+   Holt, Theta, Holt-Winters additive and multiplicative with damped trend (>= 2 seasons;
+   multiplicative only on positive data), ARIMA(p,1,0) with drift on longer series, and the
+   combinations comb(ses,holt,holt_damped) (M3/M4 "Comb") and comb(ses,holt_damped,theta).
+5. Choose by MASE over a rolling-origin backtest on the last months of the history. MASE
+   is scale-free, symmetric in over/under-forecast and defined with zeros, unlike MAPE and
+   sMAPE which explode or saturate on intermittent demand.
+6. Prediction intervals come from the chosen model's backtest errors by horizon (a smooth
+   power law in the horizon fitted to them), so they reflect how the model really erred
+   on this series rather than its textbook assumptions.
+
+What runs where: Theta's final fit is statsmodels' `ThetaModel`, ARIMA is statsmodels'
+`AutoReg` on the differenced series. The exponential smoothing family (SES, Holt, damped
+Holt, Holt-Winters) and Croston/SBA/TSB are numpy recursions: statsmodels' holtwinters
+costs 10-80 ms per fit, which the backtest multiplies past the budget of 20 series/s per
+core, while a numpy grid search over the smoothing parameters evaluates every parameter
+set and every backtest origin in one pass over the data (a fit on a prefix is the
+cumulative squared error up to that origin). Theta's backtest uses the same SES grid with
+statsmodels' drift formula.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+from statsmodels.regression.linear_model import yule_walker
+
+ADI_CUTOFF = 1.32
+CV2_CUTOFF = 0.49
+FRAME_COLUMNS = [
+    "product",
+    "location",
+    "month",
+    "forecast",
+    "lo80",
+    "hi80",
+    "lo95",
+    "hi95",
+    "model",
+    "pattern",
+    "flag",
+]
+
+# Smoothing parameter grids. Coarse on purpose: the SSE surface of exponential smoothing
+# is flat near its optimum, and a grid avoids the local optima of numerical optimisers.
+_ALPHAS = np.array([0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.99])
+_BETAS = np.array([0.01, 0.05, 0.1, 0.2, 0.35])  # as a fraction of alpha
+_PHIS = np.array([0.8, 0.85, 0.9, 0.95, 0.98])
+_HW_ALPHAS = np.array([0.05, 0.1, 0.2, 0.35, 0.5, 0.7])
+_HW_BETAS = np.array([0.0, 0.05, 0.15])
+_HW_GAMMAS = np.array([0.01, 0.1, 0.25])
+_HW_PHIS = np.array([0.9, 0.98])
+_CROSTON_ALPHA = 0.1
+_OUTLIER_Z = 6.0
+_MIN_POINTS = 4
+_MEDIAN_MEMBERS = ("ses", "holt_damped", "theta", "arima", "hw_add", "hw_mul")
+
+
+# --- accuracy metrics -------------------------------------------------------------------
+
+
+def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Symmetric MAPE in percent (M3/M4 definition); 0/0 counts as a perfect forecast."""
+    a, f = np.asarray(actual, float), np.asarray(forecast, float)
+    denom = np.abs(a) + np.abs(f)
+    terms = np.divide(2 * np.abs(a - f), denom, out=np.zeros_like(denom), where=denom > 0)
+    return float(100 * terms.mean())
+
+
+def mape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Mean absolute percentage error in percent over the non-zero actuals."""
+    a, f = np.asarray(actual, float), np.asarray(forecast, float)
+    nz = a != 0
+    if not nz.any():
+        return float("nan")
+    return float(100 * np.mean(np.abs((a[nz] - f[nz]) / a[nz])))
+
+
+def wape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Weighted APE in percent: total absolute error over total actual volume."""
+    a, f = np.asarray(actual, float), np.asarray(forecast, float)
+    total = np.abs(a).sum()
+    return float(100 * np.abs(a - f).sum() / total) if total > 0 else float("nan")
+
+
+def bias(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Forecast bias in percent of actual volume; positive means over-forecasting."""
+    a, f = np.asarray(actual, float), np.asarray(forecast, float)
+    total = np.abs(a).sum()
+    return float(100 * (f - a).sum() / total) if total > 0 else float("nan")
+
+
+def mase_scale(insample: np.ndarray, m: int = 12) -> float:
+    """In-sample MAE of the seasonal naive (naive when history is shorter than m+1)."""
+    y = np.asarray(insample, float)
+    lag = m if len(y) > m else 1
+    if len(y) <= lag:
+        return float("nan")
+    return float(np.mean(np.abs(y[lag:] - y[:-lag])))
+
+
+def mase(actual: np.ndarray, forecast: np.ndarray, insample: np.ndarray, m: int = 12) -> float:
+    """Mean absolute scaled error, scaled by the in-sample seasonal naive MAE."""
+    a, f = np.asarray(actual, float), np.asarray(forecast, float)
+    scale = mase_scale(insample, m)
+    if not scale > 0:
+        return float("nan")
+    return float(np.mean(np.abs(a - f)) / scale)
+
+
+# --- pattern and seasonality ------------------------------------------------------------
+
+
+def classify_pattern(values: np.ndarray) -> str:
+    """Syntetos-Boylan class: smooth, erratic, intermittent or lumpy.
+
+    ADI is the mean interval between non-zero demands, CV² the squared coefficient of
+    variation of the non-zero demand sizes.
+    """
+    y = np.nan_to_num(np.asarray(values, float))
+    nz = np.flatnonzero(y > 0)
+    if len(nz) == 0:
+        return "intermittent"
+    adi = len(y) / len(nz)
+    sizes = y[nz]
+    cv2 = (sizes.std() / sizes.mean()) ** 2 if len(sizes) > 1 else 0.0
+    if adi < ADI_CUTOFF:
+        return "smooth" if cv2 < CV2_CUTOFF else "erratic"
+    return "intermittent" if cv2 < CV2_CUTOFF else "lumpy"
+
+
+def _acf(y: np.ndarray, nlags: int) -> np.ndarray:
+    d = y - y.mean()
+    denom = d @ d
+    return np.array([d[k:] @ d[: len(d) - k] / denom for k in range(nlags + 1)])
+
+
+def is_seasonal(values: np.ndarray, m: int = 12) -> bool:
+    """90% autocorrelation test at lag m of the M4 benchmarks and R's thetaf (n > 2m)."""
+    y = np.asarray(values, float)
+    if m < 2 or len(y) <= 2 * m or np.ptp(y) == 0:
+        return False
+    r = _acf(y, m)
+    limit = 1.645 * np.sqrt((1 + 2 * np.sum(r[1:m] ** 2)) / len(y))
+    return bool(abs(r[m]) > limit)
+
+
+def seasonal_indices(values: np.ndarray, m: int, multiplicative: bool) -> np.ndarray:
+    """Classical decomposition indices; index i applies to positions i, i+m, ... of values."""
+    y = np.asarray(values, float)
+    # Centred 2xm moving average for even m, plain m-average for odd m.
+    w = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
+    trend = np.convolve(y, w, mode="valid")
+    offset = (len(w) - 1) // 2
+    t = np.arange(offset, offset + len(trend))
+    detr = y[t] / trend if multiplicative else y[t] - trend
+    idx = np.array([detr[(t % m) == i].mean() for i in range(m)])
+    if multiplicative:
+        return idx / idx.mean()
+    return idx - idx.mean()
+
+
+# --- backtest bookkeeping ---------------------------------------------------------------
+
+
+@dataclass
+class _Fit:
+    """A candidate's final forecast and its forecasts from each backtest origin."""
+
+    final: np.ndarray
+    backtest: np.ndarray  # (origins, window); NaN past the end of the history
+
+
+@dataclass
+class _Context:
+    y: np.ndarray  # cleaned history
+    x: np.ndarray  # deseasonalised history
+    m: int
+    horizon: int
+    origins: np.ndarray
+    window: int
+    season_final: np.ndarray  # seasonal factor for the next horizon steps
+    season_bt: np.ndarray  # (origins, window) seasonal factors for the backtest
+    multiplicative: bool
+    seasonal: bool
+
+    def reseason(self, final: np.ndarray, backtest: np.ndarray) -> _Fit:
+        if not self.seasonal:
+            return _Fit(final, backtest)
+        if self.multiplicative:
+            return _Fit(final * self.season_final, backtest * self.season_bt)
+        return _Fit(final + self.season_final, backtest + self.season_bt)
+
+
+def _steps_ahead(ctx: _Context) -> np.ndarray:
+    return np.arange(1, max(ctx.horizon, ctx.window) + 1)
+
+
+def _damped_sum(phi: np.ndarray | float, h: np.ndarray) -> np.ndarray:
+    """phi + phi^2 + ... + phi^h for each h (h for phi = 1)."""
+    phi = np.atleast_1d(np.asarray(phi, float))[:, None]
+    return np.cumsum(phi ** h[None, :], axis=1)
+
+
+# --- exponential smoothing (numpy) ------------------------------------------------------
+
+
+def _es_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    a_ses = _ALPHAS
+    a_h, b_h = (g.ravel() for g in np.meshgrid(_ALPHAS, _BETAS, indexing="ij"))
+    a_d, b_d, p_d = (g.ravel() for g in np.meshgrid(_ALPHAS, _BETAS, _PHIS, indexing="ij"))
+    alpha = np.r_[a_ses, a_h, a_d]
+    beta = np.r_[np.zeros_like(a_ses), b_h, b_d]
+    phi = np.r_[np.ones_like(a_ses), np.ones_like(a_h), p_d]
+    n_s, n_h = len(a_ses), len(a_h)
+    families = {
+        "ses": np.arange(n_s),
+        "holt": np.arange(n_s, n_s + n_h),
+        "holt_damped": np.arange(n_s + n_h, len(alpha)),
+    }
+    return alpha, beta, phi, families
+
+
+_ES_ALPHA, _ES_BETA, _ES_PHI, _ES_FAMILIES = _es_grid()
+
+
+def _fit_es_family(ctx: _Context) -> dict[str, _Fit]:
+    """SES, Holt and damped Holt (additive errors) on the deseasonalised series.
+
+    One pass over the data runs every parameter set; the cumulative SSE at each backtest
+    origin is exactly the fit criterion on that prefix, so refitting per origin is free.
+    """
+    x = ctx.x
+    n = len(x)
+    alpha, beta, phi = _ES_ALPHA, _ES_ALPHA * _ES_BETA, _ES_PHI
+    k = min(n, 6)
+    slope = np.polyfit(np.arange(k), x[:k], 1)[0] if k >= 3 else 0.0
+    level = np.full(len(alpha), x[0])
+    trend = np.where(_ES_BETA > 0, slope, 0.0)
+    sse = np.zeros(len(alpha))
+    cuts = [int(o) for o in ctx.origins] + [n]
+    snaps: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for t in range(1, n):
+        if t in cuts:
+            snaps[t] = (sse.copy(), level.copy(), trend.copy())
+        f = level + phi * trend
+        e = x[t] - f
+        sse += e * e
+        level = f + alpha * e
+        trend = phi * trend + beta * e
+    snaps[n] = (sse, level, trend)
+
+    h = _steps_ahead(ctx)
+    fits = {}
+    for name, members in _ES_FAMILIES.items():
+        paths = []
+        for cut in cuts:
+            s, lv, tr = snaps[cut]
+            i = members[np.argmin(s[members])]
+            paths.append(lv[i] + tr[i] * _damped_sum(phi[i], h)[0])
+        final = paths[-1][: ctx.horizon]
+        bt = np.array([p[: ctx.window] for p in paths[:-1]])
+        fits[name] = ctx.reseason(final, bt)
+    return fits
+
+
+def _fit_holt_winters(ctx: _Context, multiplicative: bool) -> _Fit:
+    """Damped-trend Holt-Winters (ETS A,Ad,A or A,Ad,M) by grid search on the raw series."""
+    y, m = ctx.y, ctx.m
+    n = len(y)
+    grid = np.meshgrid(_HW_ALPHAS, _HW_BETAS, _HW_GAMMAS, _HW_PHIS, indexing="ij")
+    alpha, beta_frac, gamma_frac, phi = (g.ravel() for g in grid)
+    beta = alpha * beta_frac
+    gamma = (1 - alpha) * gamma_frac
+    first, second = y[:m].mean(), y[m : 2 * m].mean()
+    trend = np.full(len(alpha), (second - first) / m)
+    # The first season only initialises the states; its mean sits mid-season.
+    level = first + trend * (m - 1) / 2
+    season0 = y[:m] / first if multiplicative else y[:m] - first
+    season = np.tile(season0, (len(alpha), 1))
+    sse = np.zeros(len(alpha))
+    cuts = [int(o) for o in ctx.origins] + [n]
+    snaps: dict[int, tuple[np.ndarray, ...]] = {}
+    for t in range(m, n):
+        if t in cuts:
+            snaps[t] = (sse.copy(), level.copy(), trend.copy(), season.copy())
+        j = t % m
+        base = level + phi * trend
+        s = season[:, j]
+        f = base * s if multiplicative else base + s
+        e = y[t] - f
+        sse += e * e
+        if multiplicative:
+            level = base + alpha * e / s
+            trend = phi * trend + beta * e / s
+            season[:, j] = s + gamma * e / base
+        else:
+            level = base + alpha * e
+            trend = phi * trend + beta * e
+            season[:, j] = s + gamma * e
+    snaps[n] = (sse, level, trend, season)
+
+    h = _steps_ahead(ctx)
+    paths = []
+    for cut in cuts:
+        s_cut, lv, tr, se = snaps[cut]
+        i = int(np.argmin(s_cut))
+        pos = (cut + h - 1) % m
+        base = lv[i] + tr[i] * _damped_sum(phi[i], h)[0]
+        paths.append(base * se[i, pos] if multiplicative else base + se[i, pos])
+    return _Fit(paths[-1][: ctx.horizon], np.array([p[: ctx.window] for p in paths[:-1]]))
+
+
+# --- Theta, ARIMA, naive ----------------------------------------------------------------
+
+
+def _theta_path(x: np.ndarray, cut: int, h: np.ndarray) -> np.ndarray:
+    """Theta forecast (statsmodels' formula) from the prefix x[:cut], in numpy."""
+    prefix = x[:cut]
+    t = np.arange(cut)
+    b0 = np.polyfit(t, prefix, 1)[0] if cut >= 2 else 0.0
+    level = np.full(len(_ALPHAS), prefix[0])
+    sse = np.zeros(len(_ALPHAS))
+    for v in prefix[1:]:
+        e = v - level
+        sse += e * e
+        level = level + _ALPHAS * e
+    i = int(np.argmin(sse))
+    a = _ALPHAS[i]
+    return level[i] + 0.5 * b0 * (h - 1 + 1 / a - (1 - a) ** cut / a)
+
+
+def _fit_theta(ctx: _Context) -> _Fit:
+    h = _steps_ahead(ctx)
+    cuts = [int(o) for o in ctx.origins] + [len(ctx.x)]
+    paths = [_theta_path(ctx.x, c, h) for c in cuts]
+    bt = np.array([p[: ctx.window] for p in paths[:-1]])
+    return ctx.reseason(paths[-1][: ctx.horizon], bt)
+
+
+def _ar_path(x: np.ndarray, steps: int) -> np.ndarray:
+    """ARIMA(p,1,0) with drift, p <= 3 by AIC, Yule-Walker estimates from statsmodels."""
+    d = np.diff(x)
+    drift = d.mean()
+    best: tuple[float, np.ndarray] | None = None
+    for p in range(4):
+        if len(d) < 4 * (p + 2):
+            break
+        if p == 0:
+            rho, sigma = np.zeros(0), d.std()
+        else:
+            rho, sigma = yule_walker(d, order=p, demean=True, result_object=False)
+        if not sigma > 0:
+            break
+        aic = len(d) * np.log(sigma**2) + 2 * p
+        if best is None or aic < best[0]:
+            best = (aic, rho)
+    if best is None:
+        return np.full(steps, x[-1])
+    rho = best[1]
+    hist = list(d[len(d) - len(rho) :] - drift) if len(rho) else []
+    out = []
+    for _ in range(steps):
+        nxt = float(np.dot(rho, hist[::-1][: len(rho)])) if len(rho) else 0.0
+        hist.append(nxt)
+        out.append(nxt + drift)
+    return x[-1] + np.cumsum(out)
+
+
+def _fit_arima(ctx: _Context) -> _Fit:
+    span = max(ctx.horizon, ctx.window)
+    bt = np.array([_ar_path(ctx.x[: int(o)], span)[: ctx.window] for o in ctx.origins])
+    return ctx.reseason(_ar_path(ctx.x, ctx.horizon), bt)
+
+
+def _fit_naive(ctx: _Context) -> _Fit:
+    bt = np.repeat(ctx.x[ctx.origins - 1][:, None], ctx.window, axis=1)
+    return ctx.reseason(np.full(ctx.horizon, ctx.x[-1]), bt)
+
+
+def _fit_seasonal_naive(ctx: _Context) -> _Fit:
+    y, m = ctx.y, ctx.m
+    h = _steps_ahead(ctx)
+
+    def path(cut: int) -> np.ndarray:
+        return y[cut - m + (h - 1) % m]
+
+    bt = np.array([path(int(o))[: ctx.window] for o in ctx.origins])
+    return _Fit(path(len(y))[: ctx.horizon], bt)
+
+
+# --- intermittent demand (numpy) --------------------------------------------------------
+
+
+def _croston_states(y: np.ndarray, cuts: list[int], kind: str) -> dict[int, float]:
+    """Flat forecast of Croston/SBA/TSB after each prefix y[:cut]."""
+    a = _CROSTON_ALPHA
+    nz = np.flatnonzero(y > 0)
+    out: dict[int, float] = {}
+    size = y[nz[0]] if len(nz) else 0.0
+    if kind == "tsb":
+        prob = float(np.mean(y[:12] > 0))
+        for t in range(len(y) + 1):
+            if t in cuts:
+                out[t] = prob * size
+            if t < len(y):
+                occurred = y[t] > 0
+                prob += a * (occurred - prob)
+                if occurred:
+                    size += a * (y[t] - size)
+        return out
+    interval = nz[0] + 1.0 if len(nz) else 1.0
+    since = 0
+    for t in range(len(y) + 1):
+        if t in cuts:
+            f = size / interval
+            out[t] = f * (1 - a / 2) if kind == "sba" else f
+        if t < len(y):
+            since += 1
+            if y[t] > 0:
+                size += a * (y[t] - size)
+                interval += a * (since - interval)
+                since = 0
+    return out
+
+
+def _fit_croston(ctx: _Context, kind: str) -> _Fit:
+    cuts = [int(o) for o in ctx.origins] + [len(ctx.y)]
+    states = _croston_states(ctx.y, cuts, kind)
+    bt = np.array([np.full(ctx.window, states[c]) for c in cuts[:-1]])
+    return _Fit(np.full(ctx.horizon, states[len(ctx.y)]), bt)
+
+
+# --- selection and intervals ------------------------------------------------------------
+
+
+def _mean_fit(fits: Sequence[_Fit]) -> _Fit:
+    return _Fit(
+        np.mean([f.final for f in fits], axis=0), np.mean([f.backtest for f in fits], axis=0)
+    )
+
+
+def _median_fit(fits: Sequence[_Fit]) -> _Fit:
+    return _Fit(
+        np.median([f.final for f in fits], axis=0), np.median([f.backtest for f in fits], axis=0)
+    )
+
+
+def _backtest_window(n: int, m: int, horizon: int) -> tuple[np.ndarray, int]:
+    """Origins spread over the last `window` points, leaving enough history to fit."""
+    window = max(1, min(horizon, n // 3))
+    first = n - window
+    origins = np.unique(np.linspace(first, n - 1, min(window, 6)).round().astype(int))
+    return origins, window
+
+
+def _actuals(y: np.ndarray, origins: np.ndarray, window: int) -> np.ndarray:
+    out = np.full((len(origins), window), np.nan)
+    for r, o in enumerate(origins):
+        seg = y[o : o + window]
+        out[r, : len(seg)] = seg
+    return out
+
+
+def _interval_scale(errors: np.ndarray, horizon: int) -> np.ndarray:
+    """Error std by horizon: a power law a*h^p fitted to the backtest RMSE per horizon."""
+    h = np.arange(1, errors.shape[1] + 1)
+    counts = np.sum(~np.isnan(errors), axis=0)
+    rmse = np.sqrt(np.nanmean(np.where(counts > 0, errors**2, np.nan), axis=0, keepdims=True))[0]
+    ok = (counts > 0) & (rmse > 0)
+    steps = np.arange(1, horizon + 1)
+    if not ok.any():
+        return np.zeros(horizon)
+    if ok.sum() < 2:
+        return rmse[ok][0] * np.sqrt(steps)
+    p, log_a = np.polyfit(np.log(h[ok]), np.log(rmse[ok]), 1, w=np.sqrt(counts[ok]))
+    # A random walk's error grows with sqrt(h), a trend error with h; stay within that.
+    p = float(np.clip(p, 0.5, 1.0))
+    log_a = np.average(np.log(rmse[ok]) - p * np.log(h[ok]), weights=counts[ok])
+    return np.exp(log_a) * steps**p
+
+
+# --- public API -------------------------------------------------------------------------
+
+
+@dataclass
+class SeriesForecast:
+    """Forecast of one series with its intervals, chosen model and backtest errors."""
+
+    point: np.ndarray
+    lower: dict[int, np.ndarray]
+    upper: dict[int, np.ndarray]
+    model: str
+    pattern: str
+    flag: str = ""
+    backtest_mase: float = float("nan")
+    backtest_smape: float = float("nan")
+    # Std of the chosen model's backtest errors by horizon: what safety stock needs.
+    error_std: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    candidates: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def residual_std(self) -> float:
+        """One-step-ahead backtest error std of the chosen model."""
+        return float(self.error_std[0]) if len(self.error_std) else float("nan")
+
+
+def _flat(
+    value: float,
+    horizon: int,
+    levels: Sequence[int],
+    model: str,
+    pattern: str,
+    flag: str,
+    std: float = 0.0,
+) -> SeriesForecast:
+    point = np.full(horizon, float(value))
+    scale = std * np.sqrt(np.arange(1, horizon + 1))
+    lower, upper = {}, {}
+    for lv in levels:
+        z = norm.ppf(0.5 + lv / 200)
+        lower[lv] = point - z * scale
+        upper[lv] = point + z * scale
+    return SeriesForecast(point, lower, upper, model, pattern, flag, error_std=scale)
+
+
+def _clean(values: np.ndarray) -> tuple[np.ndarray, list[str], bool]:
+    """Trim, fill and clip the history; returns it with flags and whether it was trimmed."""
+    y = np.asarray(values, float).copy()
+    flags: list[str] = []
+    known = np.flatnonzero(~np.isnan(y))
+    if len(known) == 0:
+        return np.zeros(0), flags, False
+    if len(known) < len(y[known[0] :]) or known[-1] < len(y) - 1:
+        flags.append("missing values filled")
+        y = pd.Series(y).interpolate(limit_direction="forward").to_numpy()
+    y = y[known[0] :]
+    if (y < 0).any():
+        flags.append("negative history clipped")
+        y = np.clip(y, 0, None)
+    start = np.flatnonzero(y != 0)
+    trimmed = len(start) > 0 and start[0] > 0
+    return (y[start[0] :] if len(start) else np.zeros(0)), flags, trimmed
+
+
+def _winsorise(x: np.ndarray) -> np.ndarray:
+    """Clip isolated extremes to _OUTLIER_Z robust sigmas around a running median.
+
+    Runs on the deseasonalised series, so seasonal peaks are not mistaken for outliers.
+    """
+    if len(x) < 7:
+        return x
+    med = pd.Series(x).rolling(7, center=True, min_periods=1).median().to_numpy()
+    r = x - med
+    sigma = 1.4826 * np.median(np.abs(r - np.median(r)))
+    if sigma <= 0:
+        return x
+    return np.clip(x, med - _OUTLIER_Z * sigma, med + _OUTLIER_Z * sigma)
+
+
+def _context(y: np.ndarray, m: int, horizon: int, winsorise: bool) -> _Context:
+    n = len(y)
+    origins, window = _backtest_window(n, m, horizon)
+    seasonal = m > 1 and is_seasonal(y, m)
+    multiplicative = bool((y > 0).all())
+    h = np.arange(1, max(horizon, window) + 1)
+    if seasonal:
+        # Backtest indices come from the history before the first origin, so the backtest
+        # does not see the months it is scored on.
+        prefix = y[: origins[0]] if origins[0] >= 2 * m else y
+        idx_bt = seasonal_indices(prefix, m, multiplicative)
+        idx = seasonal_indices(y, m, multiplicative)
+        season_final = idx[(n + h[:horizon] - 1) % m]
+        season_bt = idx_bt[(origins[:, None] + h[None, :window] - 1) % m]
+        x = y / idx[np.arange(n) % m] if multiplicative else y - idx[np.arange(n) % m]
+    else:
+        season_final = np.zeros(horizon)
+        season_bt = np.zeros((len(origins), window))
+        x = y
+    if winsorise:
+        x = _winsorise(x)
+    return _Context(
+        y, x, m, horizon, origins, window, season_final, season_bt, multiplicative, seasonal
+    )
+
+
+def _fit_candidates(ctx: _Context, pattern: str) -> tuple[dict[str, _Fit], list[str]]:
+    """Fit every candidate; returns the fits and the names the choice is made among.
+
+    Naive and seasonal naive are fitted as the forecast-value-added baselines; the
+    smoothing models, Theta and ARIMA feed the combinations, which are what is chosen
+    for smooth and erratic demand.
+    """
+    n, m = len(ctx.y), ctx.m
+    fits = {"naive": _fit_naive(ctx)}
+    if m > 1 and ctx.origins[0] > m:
+        fits["snaive"] = _fit_seasonal_naive(ctx)
+    fits.update(_fit_es_family(ctx))
+    fits["theta"] = _fit_theta(ctx)
+    if pattern in ("intermittent", "lumpy"):
+        for kind in ("croston", "sba", "tsb"):
+            fits[kind] = _fit_croston(ctx, kind)
+        return fits, ["croston", "sba", "tsb"]
+
+    if m > 1 and ctx.origins[0] >= 2 * m + 1:
+        fits["hw_add"] = _fit_holt_winters(ctx, multiplicative=False)
+        if ctx.multiplicative:
+            fits["hw_mul"] = _fit_holt_winters(ctx, multiplicative=True)
+    if n >= 4 * max(m, 6):
+        fits["arima"] = _fit_arima(ctx)
+    hw = [k for k in ("hw_mul", "hw_add") if k in fits][:1]
+    groups = [
+        ("comb", ["holt_damped", "theta", *hw]),
+        ("comb", ["holt_damped", "theta"]),
+        ("comb", ["ses", "holt_damped", "theta"]),
+        ("median", [k for k in _MEDIAN_MEMBERS if k in fits]),
+    ]
+    pool = []
+    for how, members in groups:
+        name = f"{how}({','.join(members)})"
+        if name in fits:
+            continue
+        parts = [fits[k] for k in members]
+        fits[name] = _mean_fit(parts) if how == "comb" else _median_fit(parts)
+        pool.append(name)
+    return fits, pool
+
+
+def forecast_series(
+    values: np.ndarray,
+    horizon: int = 18,
+    season_length: int = 12,
+    levels: Sequence[int] = (80, 95),
+) -> SeriesForecast:
+    """Forecast one monthly series; never raises for bad data (falls back and flags)."""
+    raw = np.asarray(values, float)
+    try:
+        with warnings.catch_warnings():
+            # statsmodels warns about convergence and index frequency on routine fits.
+            warnings.simplefilter("ignore")
+            return _forecast_series(raw, horizon, season_length, levels)
+    except Exception as exc:  # one bad series must not stop a run
+        hist = np.nan_to_num(raw)
+        tail = hist[-season_length:] if len(hist) else np.zeros(1)
+        level = max(float(tail.mean()), 0.0) if (hist >= 0).all() else float(tail.mean())
+        std = float(tail.std()) if len(tail) > 1 else 0.0
+        fc = _flat(level, horizon, levels, "mean", classify_pattern(hist), "", std)
+        fc.flag = f"fallback: {type(exc).__name__}: {exc}"[:200]
+        _clip(fc)
+        return fc
+
+
+def _clip(fc: SeriesForecast) -> None:
+    """Demand cannot be negative: clip point and bounds at zero."""
+    fc.point = np.clip(fc.point, 0, None)
+    fc.lower = {k: np.clip(v, 0, None) for k, v in fc.lower.items()}
+    fc.upper = {k: np.clip(v, 0, None) for k, v in fc.upper.items()}
+
+
+def _forecast_series(
+    raw: np.ndarray, horizon: int, m: int, levels: Sequence[int]
+) -> SeriesForecast:
+    y, flags, trimmed = _clean(raw)
+    if len(y) == 0:
+        return _flat(0.0, horizon, levels, "zero", "intermittent", "all zero")
+    pattern = classify_pattern(y)
+    if len(y) < _MIN_POINTS:
+        label = "new item" if trimmed else "short history"
+        fc = _flat(y.mean(), horizon, levels, "mean", pattern, ", ".join([*flags, label]), y.std())
+        _clip(fc)
+        return fc
+    if len(y) < 2 * m:
+        flags.append("new item" if trimmed else "short history")
+
+    ctx = _context(y, m, horizon, winsorise=pattern in ("smooth", "erratic"))
+    fits, pool = _fit_candidates(ctx, pattern)
+
+    actual = _actuals(y, ctx.origins, ctx.window)
+    scale = mase_scale(y[: ctx.origins[0]], m)
+    if not scale > 0:
+        scale = max(float(np.mean(np.abs(y))), 1e-9)
+    mask = ~np.isnan(actual)
+    scores = {}
+    for name, fit in fits.items():
+        bt = np.clip(fit.backtest, 0, None)
+        scores[name] = float(np.mean(np.abs(actual[mask] - bt[mask])) / scale)
+    best = min(pool, key=lambda k: (scores[k], k))
+    chosen = fits[best]
+
+    errors = np.where(mask, actual - np.clip(chosen.backtest, 0, None), np.nan)
+    std = _interval_scale(errors, horizon)
+    if ctx.seasonal and ctx.multiplicative:
+        # Errors of a multiplicative-seasonal series scale with the season.
+        std = std * ctx.season_final
+    point = np.clip(chosen.final, 0, None)
+    lower, upper = {}, {}
+    for lv in levels:
+        z = norm.ppf(0.5 + lv / 200)
+        lower[lv] = point - z * std
+        upper[lv] = point + z * std
+    fc = SeriesForecast(
+        point=point,
+        lower=lower,
+        upper=upper,
+        model=best,
+        pattern=pattern,
+        flag=", ".join(flags),
+        backtest_mase=scores[best],
+        backtest_smape=smape(actual[mask], np.clip(chosen.backtest, 0, None)[mask]),
+        error_std=std,
+        candidates=scores,
+    )
+    _clip(fc)
+    return fc
+
+
+def forecast_frame(
+    df: pd.DataFrame,
+    horizon: int = 18,
+    season_length: int = 12,
+    levels: Sequence[int] = (80, 95),
+) -> pd.DataFrame:
+    """Forecast every (product, location) series of a long monthly frame.
+
+    Months missing inside a series count as zero demand (no sale recorded); every series
+    is forecast for the `horizon` months after the latest month in the frame.
+    """
+    if df.empty:
+        return pd.DataFrame(columns=FRAME_COLUMNS)
+    data = df.assign(month=pd.to_datetime(df["month"]).dt.to_period("M"))
+    last = data["month"].max()
+    future = pd.period_range(last + 1, periods=horizon, freq="M").to_timestamp()
+    data = data.groupby(["product", "location", "month"], sort=True)["qty"].sum(min_count=1)
+    lo_hi = [(lv, f"lo{lv}", f"hi{lv}") for lv in levels]
+    parts = []
+    for (product, location), s in data.groupby(level=[0, 1], sort=False):
+        months = s.index.get_level_values(2)
+        full = pd.period_range(months.min(), last, freq="M")
+        values = s.droplevel([0, 1]).reindex(full, fill_value=0.0).to_numpy(float)
+        fc = forecast_series(values, horizon, season_length, levels)
+        part = {"product": product, "location": location, "month": future, "forecast": fc.point}
+        for lv, lo, hi in lo_hi:
+            part[lo], part[hi] = fc.lower[lv], fc.upper[lv]
+        part.update(model=fc.model, pattern=fc.pattern, flag=fc.flag)
+        parts.append(pd.DataFrame(part))
+    return pd.concat(parts, ignore_index=True)
