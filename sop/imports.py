@@ -1,0 +1,311 @@
+"""ERP extract imports: the job lifecycle, reference look-ups and the all-or-nothing load.
+
+An import is an ImportJob row: created pending by the upload (or `import_file`), run by a
+Celery task (or inline), which reads and validates the whole file first and loads nothing
+unless every row is valid. The load is one transaction and an upsert by natural key, so a
+re-import of the same file inserts and updates nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import uuid
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pandas as pd
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+
+from sop.choices import JobStatus
+from sop.extract_reader import Extract, ExtractRefused, read_table, validate
+from sop.extracts import ENTITIES, Entity
+from sop.models import ImportJob, Location, Product, Resource, Supplier
+from sop.services import audit_record
+
+logger = logging.getLogger(__name__)
+
+ERRORS_ON_PAGE = 1000
+_STAGING = "sop_import_staging"
+_ORM_BATCH = 2000
+# SQLite allows 999 variables per statement in old builds; stay well under it.
+_IN_CHUNK = 900
+
+
+def import_job_create(
+    *, entity: str, upload: File, user: AbstractBaseUser | None = None, file_name: str = ""
+) -> ImportJob:
+    """Store the upload under MEDIA_ROOT/imports/<uuid>/ and queue its import."""
+    if entity not in ENTITIES:
+        raise ValidationError(f"Unknown entity {entity!r}.")
+    name = get_valid_filename(Path(file_name or upload.name or "extract.csv").name)
+    directory = Path(settings.MEDIA_ROOT) / "imports" / uuid.uuid4().hex
+    directory.mkdir(parents=True)
+    target = directory / name
+    digest = hashlib.sha256()
+    size = 0
+    with target.open("wb") as out:
+        for chunk in upload.chunks():
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    job = ImportJob.objects.create(
+        entity=entity,
+        file_name=name,
+        file_path=str(target.relative_to(settings.MEDIA_ROOT)),
+        checksum=digest.hexdigest(),
+        size_bytes=size,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    from sop.tasks import import_job_run_task
+
+    transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+    return job
+
+
+def import_file(
+    *,
+    entity: str,
+    path: Path,
+    user: AbstractBaseUser | None = None,
+    file_name: str | None = None,
+) -> ImportJob:
+    """Import a file synchronously (scripts, demo data); returns the finished job."""
+    if entity not in ENTITIES:
+        raise ValidationError(f"Unknown entity {entity!r}.")
+    path = Path(path)
+    name = get_valid_filename(file_name or path.name)
+    directory = Path(settings.MEDIA_ROOT) / "imports" / uuid.uuid4().hex
+    directory.mkdir(parents=True)
+    target = directory / name
+    shutil.copyfile(path, target)
+    job = ImportJob.objects.create(
+        entity=entity,
+        file_name=name,
+        file_path=str(target.relative_to(settings.MEDIA_ROOT)),
+        checksum=_sha256(target),
+        size_bytes=target.stat().st_size,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    return import_job_run(job_id=job.pk)
+
+
+def import_job_run(*, job_id: int) -> ImportJob:
+    """Validate and load the job's file; a job that is no longer pending is left alone."""
+    claimed = ImportJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
+        status=JobStatus.RUNNING, started_at=timezone.now(), phase="Reading the file", progress=2
+    )
+    job = ImportJob.objects.get(pk=job_id)
+    if not claimed:
+        # A redelivered or duplicated task: the first run owns the job.
+        return job
+    try:
+        _run(job)
+    except Exception as exc:
+        logger.exception("import job %s failed", job.pk)
+        _finish(
+            job,
+            status=JobStatus.FAILED,
+            message=f"The import stopped on an unexpected error and loaded nothing: {exc}",
+        )
+    return job
+
+
+def import_refs(*, entity: Entity) -> dict[str, dict[str, object]]:
+    """The reference maps the entity's columns need, one query per reference kind."""
+    refs: dict[str, dict[str, object]] = {}
+    for kind in {c.ref for c in entity.columns if c.ref}:
+        if kind == "family":
+            families = Product.objects.values_list("family", flat=True).distinct()
+            refs[kind] = {f: f for f in families}
+        else:
+            model, code = {
+                "product": (Product, "sku"),
+                "location": (Location, "code"),
+                "resource": (Resource, "code"),
+                "supplier": (Supplier, "code"),
+            }[kind]
+            refs[kind] = dict(model.objects.values_list(code, "pk"))
+    return refs
+
+
+def _run(job: ImportJob) -> None:
+    entity = ENTITIES[job.entity]
+    path = Path(settings.MEDIA_ROOT) / job.file_path
+    try:
+        table = read_table(path, max_bytes=settings.SOP_IMPORT_MAX_BYTES)
+        _set_progress(job, "Validating", 10)
+        extract = validate(
+            table,
+            entity=entity,
+            refs=import_refs(entity=entity),
+            progress=lambda share: _set_progress(job, "Validating", 10 + int(share * 50)),
+        )
+    except ExtractRefused as refused:
+        _fail(job, refused.errors, rows_read=0)
+        return
+    job.rows_read = extract.rows_read
+    if len(extract.errors):
+        _fail(job, extract.errors, rows_read=extract.rows_read)
+        return
+    _set_progress(job, "Loading", 60)
+    with transaction.atomic():
+        inserted, updated = extract_load(entity=entity, extract=extract)
+        job.rows_inserted, job.rows_updated = inserted, updated
+        job.rows_unchanged = extract.rows_read - inserted - updated
+        audit_record(
+            user=job.created_by,
+            action="import.load",
+            object_type="import_job",
+            object_id=job.pk,
+            new={
+                "entity": job.entity,
+                "file_name": job.file_name,
+                "checksum": job.checksum,
+                "rows_read": job.rows_read,
+                "inserted": inserted,
+                "updated": updated,
+            },
+        )
+        _finish(
+            job,
+            status=JobStatus.SUCCEEDED,
+            message=(
+                f"Loaded {job.rows_read:,} rows: {inserted:,} inserted, {updated:,} updated, "
+                f"{job.rows_unchanged:,} unchanged."
+            ),
+        )
+
+
+def _fail(job: ImportJob, errors: pd.DataFrame, *, rows_read: int) -> None:
+    job.rows_read = rows_read
+    job.error_count = len(errors)
+    job.errors = errors.head(ERRORS_ON_PAGE).astype({"value": str}).to_dict("records")
+    job.errors_csv = errors.to_csv(index=False)
+    noun = "error" if len(errors) == 1 else "errors"
+    _finish(
+        job,
+        status=JobStatus.FAILED,
+        message=f"{len(errors):,} {noun} found; nothing was loaded. Fix the file and upload it "
+        "again.",
+    )
+
+
+def _finish(job: ImportJob, *, status: str, message: str) -> None:
+    job.status = status
+    job.message = message
+    job.phase = "Done" if status == JobStatus.SUCCEEDED else "Stopped"
+    job.progress = 100
+    job.finished_at = timezone.now()
+    job.save()
+
+
+def _set_progress(job: ImportJob, phase: str, progress: int) -> None:
+    if (phase, progress) == (job.phase, job.progress):
+        return
+    job.phase, job.progress = phase, progress
+    ImportJob.objects.filter(pk=job.pk).update(phase=phase, progress=progress)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# -- Loading ---------------------------------------------------------------------------------
+
+
+def extract_load(*, entity: Entity, extract: Extract) -> tuple[int, int]:
+    """Upsert the validated rows by natural key; returns (inserted, updated)."""
+    if not len(extract.frame):
+        return 0, 0
+    model = apps.get_model(entity.model)
+    key = [model._meta.get_field(entity.column(k).model_field).attname for k in entity.key]
+    use_copy = (
+        connection.vendor == "postgresql"
+        and len(extract.frame) >= settings.SOP_IMPORT_COPY_THRESHOLD
+    )
+    loader = _load_copy if use_copy else _load_orm
+    return loader(model=model, frame=extract.frame, key=key, present=extract.present_fields)
+
+
+def _load_copy(*, model, frame: pd.DataFrame, key: list[str], present: list[str]):
+    """COPY into a temporary staging table, then one INSERT ... ON CONFLICT merge."""
+    qn = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in frame.columns]
+    table = qn(model._meta.db_table)
+    columns = ", ".join(qn(f.column) for f in fields)
+    staging_columns = ", ".join(f"{qn(f.column)} {f.db_type(connection)}" for f in fields)
+    if present:
+        changed = ", ".join(f"{qn(name)} = EXCLUDED.{qn(name)}" for name in present)
+        current = ", ".join(f"{table}.{qn(name)}" for name in present)
+        incoming = ", ".join(f"EXCLUDED.{qn(name)}" for name in present)
+        # The WHERE leaves identical rows untouched, so a re-import updates nothing.
+        action = f"DO UPDATE SET {changed} WHERE ROW({current}) IS DISTINCT FROM ROW({incoming})"
+    else:
+        action = "DO NOTHING"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {_STAGING}")
+        cursor.execute(f"CREATE TEMP TABLE {_STAGING} ({staging_columns}) ON COMMIT DROP")
+        rows = zip(*(frame[c].to_numpy(dtype=object).tolist() for c in frame.columns), strict=True)
+        with cursor.copy(f"COPY {_STAGING} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        # xmax = 0 marks a freshly inserted tuple; an updated one carries the updater's xid.
+        cursor.execute(
+            f"WITH upsert AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM {_STAGING} "
+            f"ON CONFLICT ({', '.join(qn(k) for k in key)}) {action} "
+            "RETURNING (xmax = 0) AS inserted) "
+            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
+            "FROM upsert"
+        )
+        inserted, updated = cursor.fetchone()
+        cursor.execute(f"DROP TABLE {_STAGING}")
+    return inserted, updated
+
+
+def _load_orm(*, model, frame: pd.DataFrame, key: list[str], present: list[str]):
+    """Compare with the stored rows, then bulk_create the new and bulk_update the changed."""
+    meta = model._meta
+    convert = {name: _python_value(meta.get_field(name)) for name in frame.columns}
+    records = [
+        {name: convert[name](value) for name, value in zip(frame.columns, values, strict=True)}
+        for values in frame.itertuples(index=False, name=None)
+    ]
+    existing = {}
+    firsts = sorted({r[key[0]] for r in records}, key=str)
+    for start in range(0, len(firsts), _IN_CHUNK):
+        rows = model.objects.filter(**{f"{key[0]}__in": firsts[start : start + _IN_CHUNK]})
+        for row in rows.values_list("pk", *key, *present):
+            existing[tuple(row[1 : 1 + len(key)])] = (row[0], row[1 + len(key) :])
+    new, changed = [], []
+    for record in records:
+        found = existing.get(tuple(record[k] for k in key))
+        if found is None:
+            new.append(model(**record))
+        elif tuple(record[p] for p in present) != tuple(found[1]):
+            changed.append(model(pk=found[0], **record))
+    model.objects.bulk_create(new, batch_size=_ORM_BATCH)
+    if changed and present:
+        model.objects.bulk_update(changed, present, batch_size=_ORM_BATCH // 4)
+    return len(new), len(changed)
+
+
+def _python_value(field):
+    """A converter from the validated text to the value the database would store."""
+    internal = field.get_internal_type()
+    if internal == "DecimalField":
+        step = Decimal(1).scaleb(-field.decimal_places)
+        return lambda v: None if v is None else Decimal(str(v)).quantize(step, ROUND_HALF_UP)
+    return lambda v: None if v is None else field.to_python(v)

@@ -1,0 +1,12 @@
+"""Celery tasks of the core: thin wrappers that take ids and call a service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from sop import imports
+
+
+@shared_task(name="sop.import_job_run")
+def import_job_run_task(job_id: int) -> None:
+    imports.import_job_run(job_id=job_id)
