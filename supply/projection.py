@@ -1,0 +1,536 @@
+"""Supply projection: safety stock, planned supply, capacity and projected inventory.
+
+ORM-free and vectorised over SKU-locations; the supply services load the grids, call
+`plan_supply` and store the rows. Arrays are indexed by SKU-location `i` (n rows), month
+`t` (T columns, month 0 is the cycle's first month) and resource `r` (R). Months are
+buckets: a quantity "in month t" happens during that month. Lead times are in months
+(`days_to_months`: days / 30.44).
+
+Projection (lost sales). Stock available in month t is the previous month's closing stock
+plus scheduled receipts and planned supply due in t; demand is served from it and what it
+cannot serve is lost, not carried into the next month (make/buy-to-stock customers buy
+elsewhere; a backlog would also double-count demand that the consensus plan re-forecasts):
+
+    available[t] = on_hand[t-1] + receipts[t] + supply[t]
+    on_hand[t]   = max(available[t] - demand[t], 0)
+    unmet[t]     = max(demand[t] - available[t], 0)
+
+Safety stock and reorder point (the combined formula for random demand and lead time):
+
+    z   = Phi^-1(service level)   service level per ABC class (`Policy.service_levels`)
+    SS  = max(z, 0) * sqrt(LT * sigma_d^2 + d^2 * sigma_LT^2)
+    ROP = d * LT + SS
+
+with LT and sigma_LT the lead time mean and std in months, sigma_d the monthly demand
+forecast error std (from the demand review's backtest) and d the mean monthly consensus
+demand over the horizon. The service level is the cycle service level: the chance that a
+replenishment cycle has no stockout.
+
+Weeks of cover at the end of month t: on_hand[t] divided by the average weekly demand of
+the next `Policy.cover_months` months (demand beyond the horizon is taken flat at the last
+month's). With no forward demand, cover is `Policy.cover_cap_weeks` if there is stock and
+0 if not, so the column stays finite and sortable. Excess is the stock above
+`Policy.max_cover_weeks` of that forward demand (all of it when there is none), valued at
+unit cost.
+
+Unconstrained plan. Month by month, across all SKUs at once: the net requirement keeps the
+closing stock at safety stock,
+
+    net[t]   = max(SS + demand[t] - (on_hand[t-1] + receipts[t]), 0)
+    order[t] = ceil(max(net[t], MOQ) / lot) * lot      (0 if net is 0; no rounding if lot 0)
+
+and planned supply may only land from month ceil(LT) on: the months before are frozen by
+the lead time and only scheduled receipts arrive there, so an early shortfall shows as a
+stockout instead of supply that could not arrive in time.
+
+Capacity. load[r, t] = sum_i hours[i, r] * (receipts[i, t] + planned[i, t]); scheduled
+receipts are released orders, so their hours count but are never moved or cut. A SKU
+without a routing loads nothing and is never constrained. Purchased items are constrained
+by a supplier the same way: the supplier is a resource of kind supplier with its capacity
+and the items route to it (hours per unit 1 makes the capacity a quantity).
+
+Constrained plan. Months are fixed in order t = 0, 1, ... and within a month resources in
+order; an overload at (r, t) is relieved in two steps:
+
+1. Pre-build: move planned production of the SKUs on r from t into earlier months with
+   free capacity, nearest month first, never before the SKU's first plannable month,
+   highest priority first, until the overload is gone. A moved unit needs free capacity on
+   every resource of its routing in the earlier month, so multi-resource SKUs move
+   consistently; the extra stock is carried to month t by the projection.
+2. Shortage: what still does not fit is cut, lowest priority first. Cutting a SKU's
+   quantity also frees its hours on its other resources in t.
+
+Priority: ABC class (A, B, C, then unclassified), then unit margin (price - cost), higher
+first; ties keep input order. Pre-build serves high priority first and cuts take low
+priority first, so an A item is only cut once every lower-ranked item on that resource and
+month is at zero. Earlier months are settled before later ones and a move only takes free
+capacity, so no month is left overloaded by planned supply (only by receipts beyond
+capacity). The plan is not re-netted after a cut; cut quantities and pre-builds may split
+lots, the planner rounds them in the supply review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+DAYS_PER_MONTH = 365.25 / 12
+WEEKS_PER_MONTH = DAYS_PER_MONTH / 7
+DEFAULT_SERVICE_LEVELS: Mapping[str, float] = {"A": 0.98, "B": 0.95, "C": 0.90}
+ABC_RANK = {"A": 0, "B": 1, "C": 2}
+# Quantities and hours below this are float noise, not orders or overloads.
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The planning knobs: service level per ABC class and the cover limits."""
+
+    service_levels: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_SERVICE_LEVELS)
+    )
+    default_service_level: float = 0.90
+    max_cover_weeks: float = 26.0
+    cover_months: int = 3
+    cover_cap_weeks: float = 999.0
+
+
+@dataclass(frozen=True)
+class SupplyInputs:
+    """The grids for one plan: n SKU-locations, T months, R resources.
+
+    Per SKU-location (n): `on_hand` (opening stock), `demand_error_std` (monthly),
+    `lead_time_months`, `lead_time_std_months`, `abc_class` ("A"/"B"/"C"/""),
+    `unit_cost`, `unit_price`, `moq`, `lot_size`. Per SKU-location x month (n x T):
+    `receipts`, `demand` (consensus). `hours_per_unit` is n x R (0 where the SKU does not
+    use the resource), `capacity` is R x T hours. `keys`, `months` and `resources` label
+    the axes of the tidy outputs; they default to positions.
+    """
+
+    on_hand: np.ndarray
+    receipts: np.ndarray
+    demand: np.ndarray
+    demand_error_std: np.ndarray
+    lead_time_months: np.ndarray
+    lead_time_std_months: np.ndarray
+    abc_class: np.ndarray
+    unit_cost: np.ndarray
+    unit_price: np.ndarray
+    moq: np.ndarray
+    lot_size: np.ndarray
+    hours_per_unit: np.ndarray
+    capacity: np.ndarray
+    keys: pd.Index | None = None
+    months: pd.Index | None = None
+    resources: pd.Index | None = None
+
+    def __post_init__(self) -> None:
+        demand = _floats(self.demand, "demand", ndim=2)
+        n, months = demand.shape
+        shapes = {
+            "on_hand": (n,),
+            "receipts": (n, months),
+            "demand_error_std": (n,),
+            "lead_time_months": (n,),
+            "lead_time_std_months": (n,),
+            "unit_cost": (n,),
+            "unit_price": (n,),
+            "moq": (n,),
+            "lot_size": (n,),
+        }
+        for name, shape in shapes.items():
+            value = _floats(getattr(self, name), name, ndim=len(shape))
+            if value.shape != shape:
+                raise ValueError(f"{name} has shape {value.shape}, expected {shape}")
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "demand", demand)
+        hours = _floats(self.hours_per_unit, "hours_per_unit", ndim=2)
+        capacity = _floats(self.capacity, "capacity", ndim=2)
+        if hours.shape[0] != n or capacity.shape != (hours.shape[1], months):
+            raise ValueError(
+                f"hours_per_unit {hours.shape} and capacity {capacity.shape} do not match "
+                f"{n} SKU-locations x {months} months"
+            )
+        object.__setattr__(self, "hours_per_unit", hours)
+        object.__setattr__(self, "capacity", capacity)
+        abc = np.asarray(self.abc_class, dtype=object)
+        if abc.shape != (n,):
+            raise ValueError(f"abc_class has shape {abc.shape}, expected {(n,)}")
+        object.__setattr__(self, "abc_class", abc)
+        for name, size, label in (
+            ("keys", n, "sku_location"),
+            ("months", months, "month"),
+            ("resources", hours.shape[1], "resource"),
+        ):
+            index = getattr(self, name)
+            index = pd.RangeIndex(size, name=label) if index is None else pd.Index(index)
+            if len(index) != size:
+                raise ValueError(f"{name} has {len(index)} labels, expected {size}")
+            object.__setattr__(self, name, index)
+
+
+def _floats(value: object, name: str, *, ndim: int) -> np.ndarray:
+    array = np.asarray(value, dtype=float)
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got {array.ndim}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} has NaN or infinite values")
+    if (array < 0).any():
+        raise ValueError(f"{name} has negative values")
+    return array
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Closing stock and lost demand per SKU-location x month."""
+
+    on_hand: np.ndarray
+    unmet: np.ndarray
+
+
+@dataclass(frozen=True)
+class CapacityPlan:
+    """Planned supply fitted into capacity, the cut quantities and the resulting load."""
+
+    planned: np.ndarray
+    shortage: np.ndarray
+    load: np.ndarray
+
+
+@dataclass(frozen=True)
+class SupplyProjection:
+    """Everything the supply review shows for one plan; n x T grids unless noted."""
+
+    inputs: SupplyInputs
+    service_level: np.ndarray  # n
+    safety_stock: np.ndarray  # n
+    reorder_point: np.ndarray  # n
+    first_month: np.ndarray  # n, first month planned supply can land
+    planned_unconstrained: np.ndarray
+    planned: np.ndarray  # constrained
+    shortage: np.ndarray  # planned production cut for lack of capacity, month it was due
+    on_hand: np.ndarray  # projected closing stock with the constrained plan
+    unmet: np.ndarray  # demand lost to stockouts
+    weeks_of_cover: np.ndarray
+    excess_quantity: np.ndarray
+    load_unconstrained: np.ndarray  # R x T hours
+    load: np.ndarray  # R x T hours
+
+    @property
+    def utilisation(self) -> np.ndarray:
+        """Load over capacity (R x T); infinite where load meets no capacity."""
+        return np.divide(
+            self.load,
+            self.inputs.capacity,
+            out=np.where(self.load > _EPS, np.inf, 0.0),
+            where=self.inputs.capacity > 0,
+        )
+
+    def stockouts(self) -> pd.DataFrame:
+        """One row per SKU-location and month with lost demand, valued at price."""
+        rows, cols = np.nonzero(self.unmet > _EPS)
+        quantity = self.unmet[rows, cols]
+        return self._tidy(
+            rows,
+            cols,
+            quantity=quantity,
+            revenue_at_risk=quantity * self.inputs.unit_price[rows],
+        )
+
+    def excess(self) -> pd.DataFrame:
+        """One row per SKU-location and month above the maximum cover, valued at cost."""
+        rows, cols = np.nonzero(self.excess_quantity > _EPS)
+        quantity = self.excess_quantity[rows, cols]
+        return self._tidy(
+            rows,
+            cols,
+            weeks_of_cover=self.weeks_of_cover[rows, cols],
+            quantity=quantity,
+            value=quantity * self.inputs.unit_cost[rows],
+        )
+
+    def _tidy(self, rows: np.ndarray, cols: np.ndarray, **columns: np.ndarray) -> pd.DataFrame:
+        frame = self.inputs.keys.take(rows).to_frame(index=False)
+        frame["month"] = self.inputs.months.take(cols)
+        for name, values in columns.items():
+            frame[name] = values
+        return frame
+
+
+def days_to_months(days: np.ndarray | float) -> np.ndarray:
+    """Lead time (mean or std) in days to months."""
+    return np.asarray(days, dtype=float) / DAYS_PER_MONTH
+
+
+def service_levels(abc_class: np.ndarray, policy: Policy) -> np.ndarray:
+    """Target service level of each SKU from its ABC class."""
+    classes = pd.Series(np.asarray(abc_class, dtype=object))
+    levels = classes.map(dict(policy.service_levels)).astype(float)
+    return levels.fillna(policy.default_service_level).to_numpy()
+
+
+def safety_stock(
+    *,
+    service_level: np.ndarray,
+    demand_error_std: np.ndarray,
+    mean_demand: np.ndarray,
+    lead_time_months: np.ndarray,
+    lead_time_std_months: np.ndarray,
+) -> np.ndarray:
+    """SS = z * sqrt(LT * sigma_d^2 + d^2 * sigma_LT^2), no less than zero."""
+    z = np.maximum(norm.ppf(service_level), 0.0)
+    variance = lead_time_months * demand_error_std**2 + mean_demand**2 * lead_time_std_months**2
+    return z * np.sqrt(variance)
+
+
+def reorder_point(
+    *, mean_demand: np.ndarray, lead_time_months: np.ndarray, safety_stock: np.ndarray
+) -> np.ndarray:
+    """Demand over the lead time plus safety stock."""
+    return mean_demand * lead_time_months + safety_stock
+
+
+def first_plannable_month(lead_time_months: np.ndarray) -> np.ndarray:
+    """The first month planned supply ordered now can arrive in: ceil(LT)."""
+    # Days / 30.44 lands a hair above an exact month count; that must not cost a month.
+    return np.ceil(np.asarray(lead_time_months) - 1e-6).clip(min=0).astype(np.int64)
+
+
+def round_order(net: np.ndarray, moq: np.ndarray, lot_size: np.ndarray) -> np.ndarray:
+    """Order quantity for a net requirement: at least the MOQ, in whole lots."""
+    quantity = np.where(net > _EPS, np.maximum(net, moq), 0.0)
+    lots = np.ceil(np.divide(quantity, lot_size, out=quantity.copy(), where=lot_size > 0) - 1e-9)
+    return np.where(lot_size > 0, lots * lot_size, quantity)
+
+
+def project(
+    *, on_hand: np.ndarray, receipts: np.ndarray, supply: np.ndarray, demand: np.ndarray
+) -> Projection:
+    """Closing stock and lost demand month by month (lost sales, see the module doc)."""
+    available = receipts + supply
+    closing = np.empty_like(demand)
+    unmet = np.empty_like(demand)
+    previous = on_hand
+    for t in range(demand.shape[1]):
+        stock = previous + available[:, t]
+        closing[:, t] = np.maximum(stock - demand[:, t], 0.0)
+        unmet[:, t] = np.maximum(demand[:, t] - stock, 0.0)
+        previous = closing[:, t]
+    return Projection(on_hand=closing, unmet=unmet)
+
+
+def unconstrained_plan(
+    *,
+    on_hand: np.ndarray,
+    receipts: np.ndarray,
+    demand: np.ndarray,
+    safety_stock: np.ndarray,
+    first_month: np.ndarray,
+    moq: np.ndarray,
+    lot_size: np.ndarray,
+) -> np.ndarray:
+    """Planned supply keeping closing stock at safety stock from the first plannable month."""
+    planned = np.zeros_like(demand)
+    previous = on_hand
+    for t in range(demand.shape[1]):
+        before = previous + receipts[:, t]
+        net = np.where(first_month <= t, safety_stock + demand[:, t] - before, 0.0)
+        planned[:, t] = round_order(net, moq, lot_size)
+        previous = np.maximum(before + planned[:, t] - demand[:, t], 0.0)
+    return planned
+
+
+def priority_order(abc_class: np.ndarray, unit_margin: np.ndarray) -> np.ndarray:
+    """SKU positions from highest to lowest priority: ABC class, then unit margin."""
+    rank = pd.Series(np.asarray(abc_class, dtype=object)).map(ABC_RANK).fillna(len(ABC_RANK))
+    return np.lexsort((-np.asarray(unit_margin, dtype=float), rank.to_numpy()))
+
+
+def capacity_load(hours_per_unit: np.ndarray, quantity: np.ndarray) -> np.ndarray:
+    """Hours per resource x month of a quantity grid (n x T)."""
+    return hours_per_unit.T @ quantity
+
+
+def constrain_to_capacity(
+    *,
+    planned: np.ndarray,
+    receipts: np.ndarray,
+    hours_per_unit: np.ndarray,
+    capacity: np.ndarray,
+    first_month: np.ndarray,
+    priority: np.ndarray,
+) -> CapacityPlan:
+    """Fit planned supply into capacity: pre-build earlier, then cut by priority."""
+    # Work in priority order so that cumulative sums run from the highest priority down.
+    plan = planned[priority].copy()
+    hours = hours_per_unit[priority]
+    first = first_month[priority]
+    shortage = np.zeros_like(plan)
+    load = capacity_load(hours, plan + receipts[priority])
+    for t in range(plan.shape[1]):
+        for r in range(capacity.shape[0]):
+            over = load[r, t] - capacity[r, t]
+            if over <= _EPS:
+                continue
+            skus = np.flatnonzero((hours[:, r] > 0) & (plan[:, t] > 0))
+            if skus.size == 0:
+                continue
+            over = _prebuild(plan, hours, load, capacity, first, skus, r, t, over)
+            if over > _EPS:
+                _cut(plan, hours, load, shortage, skus, r, t, over)
+    unsorted = np.empty_like(plan)
+    unsorted[priority] = plan
+    cut = np.empty_like(shortage)
+    cut[priority] = shortage
+    return CapacityPlan(
+        planned=unsorted, shortage=cut, load=capacity_load(hours_per_unit, unsorted + receipts)
+    )
+
+
+def _prebuild(
+    plan: np.ndarray,
+    hours: np.ndarray,
+    load: np.ndarray,
+    capacity: np.ndarray,
+    first: np.ndarray,
+    skus: np.ndarray,
+    r: int,
+    t: int,
+    over: float,
+) -> float:
+    """Move `over` hours of resource r from month t to earlier months; return what is left."""
+    for earlier in range(t - 1, -1, -1):
+        # The lead-time window only grows as we go back, so the candidates only shrink.
+        skus = skus[first[skus] <= earlier]
+        if skus.size == 0 or over <= _EPS:
+            break
+        # Each pass grants every resource's free hours in priority order, each SKU asking
+        # for no more than it could move alone. A SKU that still gets less on one resource
+        # than on another leaves hours unused there, which the next pass hands on.
+        for _ in range(capacity.shape[0]):
+            limit = np.maximum(capacity[:, earlier] - load[:, earlier], 0.0)
+            limit[r] = min(limit[r], over)
+            if limit[r] <= _EPS:
+                break
+            per_unit = hours[skus]
+            alone = np.divide(
+                limit, per_unit, out=np.full_like(per_unit, np.inf), where=per_unit > 0
+            ).min(axis=1)
+            quantity = np.minimum(plan[skus, t], alone)
+            need = per_unit * quantity[:, None]
+            granted = np.clip(limit - (np.cumsum(need, axis=0) - need), 0.0, need)
+            share = np.divide(granted, need, out=np.ones_like(need), where=need > 0)
+            moved = quantity * share.min(axis=1)
+            moved_hours = per_unit.T @ moved
+            if moved_hours[r] <= _EPS:
+                break
+            plan[skus, t] -= moved
+            plan[skus, earlier] += moved
+            load[:, t] -= moved_hours
+            load[:, earlier] += moved_hours
+            over -= moved_hours[r]
+    return over
+
+
+def _cut(
+    plan: np.ndarray,
+    hours: np.ndarray,
+    load: np.ndarray,
+    shortage: np.ndarray,
+    skus: np.ndarray,
+    r: int,
+    t: int,
+    over: float,
+) -> None:
+    """Cut `over` hours of resource r in month t, lowest priority first."""
+    per_unit = hours[skus, r]
+    used = per_unit * plan[skus, t]
+    lower = np.cumsum(used[::-1])[::-1] - used  # hours of the SKUs ranked below each one
+    cut = np.clip(over - lower, 0.0, used) / per_unit
+    plan[skus, t] -= cut
+    shortage[skus, t] += cut
+    load[:, t] -= hours[skus].T @ cut
+
+
+def weekly_forward_demand(demand: np.ndarray, months: int) -> np.ndarray:
+    """Average weekly demand over the `months` after each month (flat beyond the horizon)."""
+    horizon = demand.shape[1]
+    extended = np.concatenate([demand, np.repeat(demand[:, -1:], months, axis=1)], axis=1)
+    total = np.zeros((demand.shape[0], horizon + months + 1))
+    np.cumsum(extended, axis=1, out=total[:, 1:])
+    window = total[:, months + 1 : horizon + months + 1] - total[:, 1 : horizon + 1]
+    return window / (months * WEEKS_PER_MONTH)
+
+
+def weeks_of_cover(on_hand: np.ndarray, weekly_demand: np.ndarray, cap: float) -> np.ndarray:
+    """Stock over weekly demand, capped; the cap with no demand but stock, 0 with neither."""
+    cover = np.divide(
+        on_hand,
+        weekly_demand,
+        out=np.where(on_hand > _EPS, cap, 0.0),
+        where=weekly_demand > 0,
+    )
+    return np.minimum(cover, cap)
+
+
+def plan_supply(inputs: SupplyInputs, policy: Policy | None = None) -> SupplyProjection:
+    """Safety stock, unconstrained and constrained plans, projection, cover and excess."""
+    policy = policy or Policy()
+    mean_demand = inputs.demand.mean(axis=1)
+    level = service_levels(inputs.abc_class, policy)
+    ss = safety_stock(
+        service_level=level,
+        demand_error_std=inputs.demand_error_std,
+        mean_demand=mean_demand,
+        lead_time_months=inputs.lead_time_months,
+        lead_time_std_months=inputs.lead_time_std_months,
+    )
+    first = first_plannable_month(inputs.lead_time_months)
+    unconstrained = unconstrained_plan(
+        on_hand=inputs.on_hand,
+        receipts=inputs.receipts,
+        demand=inputs.demand,
+        safety_stock=ss,
+        first_month=first,
+        moq=inputs.moq,
+        lot_size=inputs.lot_size,
+    )
+    constrained = constrain_to_capacity(
+        planned=unconstrained,
+        receipts=inputs.receipts,
+        hours_per_unit=inputs.hours_per_unit,
+        capacity=inputs.capacity,
+        first_month=first,
+        priority=priority_order(inputs.abc_class, inputs.unit_price - inputs.unit_cost),
+    )
+    projection = project(
+        on_hand=inputs.on_hand,
+        receipts=inputs.receipts,
+        supply=constrained.planned,
+        demand=inputs.demand,
+    )
+    weekly = weekly_forward_demand(inputs.demand, policy.cover_months)
+    return SupplyProjection(
+        inputs=inputs,
+        service_level=level,
+        safety_stock=ss,
+        reorder_point=reorder_point(
+            mean_demand=mean_demand,
+            lead_time_months=inputs.lead_time_months,
+            safety_stock=ss,
+        ),
+        first_month=first,
+        planned_unconstrained=unconstrained,
+        planned=constrained.planned,
+        shortage=constrained.shortage,
+        on_hand=projection.on_hand,
+        unmet=projection.unmet,
+        weeks_of_cover=weeks_of_cover(projection.on_hand, weekly, policy.cover_cap_weeks),
+        excess_quantity=np.maximum(projection.on_hand - policy.max_cover_weeks * weekly, 0.0),
+        load_unconstrained=capacity_load(inputs.hours_per_unit, unconstrained + inputs.receipts),
+        load=constrained.load,
+    )
