@@ -3,3 +3,18 @@ from django.apps import AppConfig
 
 class DemandConfig(AppConfig):
     name = "demand"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from demand import selectors, signals
+        from sop import workflow
+        from sop.choices import Stage
+        from sop.models import CycleTransition
+
+        workflow.register_gate(Stage.DEMAND_REVIEW)(selectors.forecast_gate)
+        post_save.connect(
+            signals.freeze_plan_on_submit,
+            sender=CycleTransition,
+            dispatch_uid="demand_freeze_plan_on_submit",
+        )

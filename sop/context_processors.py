@@ -9,6 +9,7 @@ from sop.roles import user_roles
 # (label, url name, roles that see it; empty = everyone signed in, permission or None)
 NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("Cycle home", "sop:home", None),
+    ("Demand review", "demand:review", None),
     ("Imports", "sop:import_list", "sop.run_import"),
     ("Master data", "admin:index", "sop.change_product"),
 ]

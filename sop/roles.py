@@ -40,7 +40,11 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
             for action in ("view", "add", "change", "delete")
         ),
     ),
-    Role.DEMAND_PLANNER: ("sop.submit_demand_review",),
+    Role.DEMAND_PLANNER: (
+        "sop.submit_demand_review",
+        "demand.run_forecast",
+        "demand.change_demandoverride",
+    ),
     Role.SUPPLY_PLANNER: ("sop.submit_supply_review", "sop.submit_reconciliation"),
     Role.FINANCE: ("sop.submit_reconciliation",),
     Role.EXECUTIVE: ("sop.approve_plan",),

@@ -1,0 +1,89 @@
+"""Plotly figures of the demand review, built from selector output."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from demand.selectors import Grid
+
+_COLORS = {
+    "actual": "#1d2733",
+    "statistical": "#1f6feb",
+    "band": "rgba(31,111,235,0.15)",
+    "consensus": "#1a7f37",
+    "last": "#8c959f",
+    "override": "#b35900",
+}
+
+
+def demand_chart(grid: Grid, *, title: str) -> str:
+    """History, statistical forecast with its 80% interval, consensus and overrides (JSON)."""
+    fig = go.Figure()
+    hist = grid.history_months
+    horizon = grid.horizon_months
+    fig.add_scatter(
+        x=hist,
+        y=[grid.actuals.get(m, 0.0) for m in hist],
+        name="Actual sales",
+        mode="lines+markers",
+        line={"color": _COLORS["actual"]},
+        marker={"size": 4},
+    )
+    if grid.statistical:
+        lo = grid.bounds.get("lo80", {})
+        hi = grid.bounds.get("hi80", {})
+        fig.add_scatter(
+            x=horizon + horizon[::-1],
+            y=[hi.get(m, 0.0) for m in horizon] + [lo.get(m, 0.0) for m in horizon[::-1]],
+            fill="toself",
+            fillcolor=_COLORS["band"],
+            line={"width": 0},
+            name="80% interval",
+            hoverinfo="skip",
+        )
+        fig.add_scatter(
+            x=horizon,
+            y=[grid.statistical.get(m, 0.0) for m in horizon],
+            name="Statistical forecast",
+            mode="lines",
+            line={"color": _COLORS["statistical"]},
+        )
+    if grid.consensus:
+        fig.add_scatter(
+            x=horizon,
+            y=[grid.consensus.get(m, 0.0) for m in horizon],
+            name="Consensus",
+            mode="lines",
+            line={"color": _COLORS["consensus"], "width": 3},
+        )
+    if grid.last_plan:
+        months = sorted(grid.last_plan)
+        fig.add_scatter(
+            x=months,
+            y=[grid.last_plan[m] for m in months],
+            name="Last cycle's plan",
+            mode="lines",
+            line={"color": _COLORS["last"], "dash": "dot"},
+        )
+    if grid.overrides:
+        months = sorted(grid.overrides)
+        fig.add_scatter(
+            x=months,
+            y=[grid.consensus.get(m, 0.0) for m in months],
+            name="Override",
+            mode="markers",
+            marker={"color": _COLORS["override"], "size": 11, "symbol": "diamond"},
+            text=[grid.overrides[m].display_value for m in months],
+            hovertemplate="Override %{text}<br>consensus %{y:,.0f}<extra></extra>",
+        )
+    fig.update_layout(
+        title={"text": title, "font": {"size": 14}},
+        height=340,
+        margin={"l": 50, "r": 20, "t": 40, "b": 30},
+        legend={"orientation": "h", "y": -0.15},
+        hovermode="x unified",
+        plot_bgcolor="#fff",
+        yaxis={"rangemode": "tozero", "gridcolor": "#e8eef5"},
+        xaxis={"gridcolor": "#f0f3f6"},
+    )
+    return fig.to_json()

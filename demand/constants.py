@@ -1,0 +1,28 @@
+"""Fixed parameters of demand planning, named so the code says what each number means."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+# Monthly data with a yearly season.
+SEASON_LENGTH = 12
+# Prediction interval levels stored with every forecast (lo80/hi80, lo95/hi95).
+INTERVAL_LEVELS = (80, 95)
+# Series per Celery chunk: small enough that progress moves and two workers share the
+# work evenly, big enough that the per-task overhead (a history query, one COPY) is noise.
+CHUNK_SERIES = 100
+# A run whose chunks have not reported for this long lost its worker (killed, OOM, node
+# gone); it is marked failed so the page stops waiting and a new run can start.
+STALE_AFTER = dt.timedelta(minutes=10)
+# How often a chunk looks at its run row for a cancel (and reports it is alive).
+CANCEL_CHECK_SECONDS = 2.0
+# Rows per INSERT where COPY is not available (SQLite).
+BULK_BATCH = 5000
+# Months of sales history shown in the review grid.
+HISTORY_MONTHS_SHOWN = 24
+# Past cycles the demo builds so accuracy has numbers from the first start.
+PAST_CYCLES = 3
+# Exception filters: a SKU is flagged above these thresholds.
+LARGE_BIAS_PCT = 20.0
+LARGE_CHANGE_PCT = 20.0
+LOW_ACCURACY_WAPE_PCT = 50.0

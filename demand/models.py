@@ -1,0 +1,314 @@
+"""Demand planning data: forecast runs and their results, overrides, the consensus plan."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from demand.choices import OverrideKind, OverrideLevel, Pattern, ReasonCode
+from sop.choices import JobStatus
+from sop.models import Cycle, Location, Product
+
+
+def _first_of_month(name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(month__day=1),
+        name=name,
+        violation_error_message="month must be the first day of a month",
+    )
+
+
+class ForecastRun(models.Model):
+    """One statistical forecast of every series of a cycle, computed in chunks by Celery.
+
+    Chunks write into the run's own rows; the run becomes the cycle's forecast only when
+    the last chunk has finished and the run is published, so a failed, killed or
+    cancelled run leaves the previously published one in place.
+    """
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="forecast_runs")
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    series_count = models.PositiveIntegerField(default=0)
+    series_done = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    # Indexes of the finished chunks: a chunk redelivered after a lost worker counts once.
+    chunks_finished = models.JSONField(default=list, blank=True)
+    is_published = models.BooleanField(default=False)
+    published_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle"],
+                condition=Q(is_published=True),
+                name="forecastrun_one_published_per_cycle",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_published=False) | Q(status=JobStatus.SUCCEEDED),
+                name="forecastrun_published_succeeded",
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="forecastrun_progress"),
+            models.CheckConstraint(
+                condition=Q(chunks_done__lte=models.F("chunks_total")),
+                name="forecastrun_chunks_done_le_total",
+            ),
+        ]
+        permissions = [("run_forecast", "Can run the statistical forecast")]
+
+    def __str__(self) -> str:
+        return f"Forecast run {self.pk} of {self.cycle} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class StatisticalForecast(models.Model):
+    """The forecast of one product at one location for one future month, from a run."""
+
+    run = models.ForeignKey(ForecastRun, on_delete=models.CASCADE, related_name="forecasts")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    # Floats: these are model outputs written by the hundred thousand, not booked amounts.
+    value = models.FloatField()
+    lo80 = models.FloatField()
+    hi80 = models.FloatField()
+    lo95 = models.FloatField()
+    hi95 = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "product", "location", "month"], name="statfc_natural_key"
+            ),
+            models.CheckConstraint(condition=Q(value__gte=0), name="statfc_value_non_negative"),
+            _first_of_month("statfc_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id} {self.month:%Y-%m}: {self.value:.1f}"
+
+
+class SeriesFit(models.Model):
+    """The model chosen for one series in a run, with its backtest errors.
+
+    Supply planning reads `error_std_by_horizon` for safety stock.
+    """
+
+    run = models.ForeignKey(ForecastRun, on_delete=models.CASCADE, related_name="fits")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    model = models.CharField(max_length=60)
+    pattern = models.CharField(max_length=12, choices=Pattern.choices)
+    flag = models.CharField(max_length=200, blank=True)
+    backtest_mase = models.FloatField(null=True, blank=True)
+    backtest_smape = models.FloatField(null=True, blank=True)
+    error_std = models.FloatField(null=True, blank=True, help_text="One month ahead")
+    error_std_by_horizon = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "product", "location"], name="seriesfit_natural_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id}: {self.model} ({self.pattern})"
+
+
+class DemandOverride(models.Model):
+    """A planner's change to the forecast of a family or SKU (optionally one location).
+
+    `version` implements optimistic locking: a save names the version it saw and is
+    refused when someone else saved in between.
+    """
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="demand_overrides")
+    level = models.CharField(max_length=8, choices=OverrideLevel.choices)
+    family = models.CharField(max_length=100)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    month = models.DateField()
+    kind = models.CharField(max_length=8, choices=OverrideKind.choices)
+    value = models.DecimalField(max_digits=14, decimal_places=3)
+    reason = models.CharField(max_length=20, choices=ReasonCode.choices)
+    comment = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["month", "id"]
+        constraints = [
+            # One override per scope and month; three partial constraints because NULLs
+            # never collide in a plain unique constraint.
+            models.UniqueConstraint(
+                fields=["cycle", "family", "month"],
+                condition=Q(level=OverrideLevel.FAMILY),
+                name="override_one_per_family_month",
+            ),
+            models.UniqueConstraint(
+                fields=["cycle", "product", "month"],
+                condition=Q(level=OverrideLevel.PRODUCT, location__isnull=True),
+                name="override_one_per_sku_month",
+            ),
+            models.UniqueConstraint(
+                fields=["cycle", "product", "location", "month"],
+                condition=Q(level=OverrideLevel.PRODUCT, location__isnull=False),
+                name="override_one_per_series_month",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(level=OverrideLevel.FAMILY, product__isnull=True, location__isnull=True)
+                    | Q(level=OverrideLevel.PRODUCT, product__isnull=False)
+                ),
+                name="override_level_matches_scope",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=OverrideKind.ABSOLUTE, value__gte=0)
+                | Q(kind=OverrideKind.PERCENT, value__gte=-100),
+                name="override_value_range",
+            ),
+            _first_of_month("override_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope_label} {self.month:%Y-%m}: {self.display_value}"
+
+    @property
+    def scope_label(self) -> str:
+        if self.level == OverrideLevel.FAMILY:
+            return self.family
+        label = self.product.sku if self.product_id else ""
+        return f"{label}@{self.location.code}" if self.location_id else label
+
+    @property
+    def display_value(self) -> str:
+        return format_override(self.kind, self.value)
+
+
+def format_override(kind: str | None, value) -> str:
+    """How an override reads in the grid and the history: 1200 or +10%."""
+    if kind is None or value is None:
+        return ""
+    number = f"{value:f}".rstrip("0").rstrip(".")
+    if kind == OverrideKind.PERCENT:
+        return f"{'+' if value >= 0 else ''}{number}%"
+    return number
+
+
+class OverrideHistory(models.Model):
+    """One change of an override: who, when, old -> new, and why. Never edited."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="+")
+    override = models.ForeignKey(
+        DemandOverride, null=True, blank=True, on_delete=models.SET_NULL, related_name="history"
+    )
+    level = models.CharField(max_length=8, choices=OverrideLevel.choices)
+    family = models.CharField(max_length=100)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    month = models.DateField()
+    old_kind = models.CharField(max_length=8, choices=OverrideKind.choices, blank=True)
+    old_value = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    new_kind = models.CharField(max_length=8, choices=OverrideKind.choices, blank=True)
+    new_value = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    reason = models.CharField(max_length=20, choices=ReasonCode.choices)
+    comment = models.TextField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "override history"
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["cycle", "family"], name="override_hist_family_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.family} {self.month:%Y-%m}"
+
+    @property
+    def old_display(self) -> str:
+        return format_override(self.old_kind or None, self.old_value)
+
+    @property
+    def new_display(self) -> str:
+        return format_override(self.new_kind or None, self.new_value)
+
+
+class ConsensusDemand(models.Model):
+    """The cycle's demand plan for a series and month: statistical forecast + overrides."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="consensus")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    statistical = models.FloatField()
+    override_delta = models.FloatField(default=0)
+    value = models.FloatField()
+
+    class Meta:
+        verbose_name_plural = "consensus demand"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "product", "location", "month"], name="consensus_natural_key"
+            ),
+            models.CheckConstraint(condition=Q(value__gte=0), name="consensus_non_negative"),
+            _first_of_month("consensus_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id} {self.month:%Y-%m}: {self.value:.1f}"
+
+
+class DemandPlanSnapshot(models.Model):
+    """The frozen demand plan of a submitted cycle, kept to measure accuracy later.
+
+    `naive` is the seasonal naive forecast made at the same time, the baseline of the
+    forecast value added.
+    """
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="plan_snapshot")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    naive = models.FloatField()
+    statistical = models.FloatField()
+    consensus = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "product", "location", "month"], name="snapshot_natural_key"
+            ),
+            _first_of_month("snapshot_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle} {self.product_id}@{self.location_id} {self.month:%Y-%m}"

@@ -1,0 +1,380 @@
+"""Reads of the demand app: the review tree, the grid, history, accuracy, exceptions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from django.db.models import Q, QuerySet, Sum
+
+from demand import accuracy
+from demand.choices import ExceptionFilter, OverrideLevel
+from demand.constants import (
+    HISTORY_MONTHS_SHOWN,
+    INTERVAL_LEVELS,
+    LARGE_BIAS_PCT,
+    LARGE_CHANGE_PCT,
+    LOW_ACCURACY_WAPE_PCT,
+)
+from demand.models import (
+    ConsensusDemand,
+    DemandOverride,
+    DemandPlanSnapshot,
+    ForecastRun,
+    OverrideHistory,
+    SeriesFit,
+    StatisticalForecast,
+)
+from sop.choices import JobStatus, Stage
+from sop.models import Cycle, Location, Product, SalesHistory
+from sop.services import add_months
+
+# Past cycles whose frozen plans count for accuracy.
+ACCURACY_CYCLES = 12
+
+
+def forecast_gate(cycle: Cycle) -> str | None:
+    """Gate of the demand review: the cycle's forecast run has succeeded and is published.
+
+    A company without sales history has nothing to forecast, so nothing to wait for.
+    """
+    if ForecastRun.objects.filter(
+        cycle=cycle, is_published=True, status=JobStatus.SUCCEEDED
+    ).exists():
+        return None
+    if not SalesHistory.objects.filter(month__lt=cycle.month, product__active=True).exists():
+        return None
+    return "The statistical forecast for this cycle has not run successfully yet."
+
+
+def forecast_run_published(*, cycle: Cycle) -> ForecastRun | None:
+    return ForecastRun.objects.filter(cycle=cycle, is_published=True).first()
+
+
+def forecast_run_latest(*, cycle: Cycle) -> ForecastRun | None:
+    return ForecastRun.objects.filter(cycle=cycle).select_related("created_by").first()
+
+
+def cycle_previous(*, cycle: Cycle) -> Cycle | None:
+    return Cycle.objects.filter(month__lt=cycle.month).order_by("-month").first()
+
+
+def plan_is_editable(*, cycle: Cycle, user) -> bool:
+    return cycle.stage == Stage.DEMAND_REVIEW and user.has_perm("demand.change_demandoverride")
+
+
+# --- selection and filters --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the review page shows: a family, a SKU of it, or one SKU at one location."""
+
+    family: str
+    product: Product | None = None
+    location: Location | None = None
+
+    @property
+    def level(self) -> str:
+        return OverrideLevel.FAMILY if self.product is None else OverrideLevel.PRODUCT
+
+    @property
+    def label(self) -> str:
+        if self.product is None:
+            return f"Family {self.family}"
+        label = f"{self.product.sku} {self.product.name}"
+        return f"{label} @ {self.location.code}" if self.location else label
+
+    def q(self, prefix: str = "") -> Q:
+        """Filter on rows keyed by product (and location) for this selection."""
+        if self.product is None:
+            return Q(**{f"{prefix}product__family": self.family})
+        q = Q(**{f"{prefix}product": self.product})
+        if self.location is not None:
+            q &= Q(**{f"{prefix}location": self.location})
+        return q
+
+
+@dataclass(frozen=True)
+class Filters:
+    family: str = ""
+    abc: str = ""
+    pattern: str = ""
+    exception: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.abc or self.pattern or self.exception)
+
+
+def review_tree(*, cycle: Cycle, filters: Filters) -> list[dict]:
+    """Families with their SKUs that pass the filters (one product query)."""
+    products = Product.objects.filter(active=True)
+    if filters.family:
+        products = products.filter(family=filters.family)
+    if filters.abc:
+        products = products.filter(abc_class=filters.abc)
+    if filters.pattern:
+        run = forecast_run_published(cycle=cycle)
+        products = products.filter(
+            pk__in=SeriesFit.objects.filter(run=run, pattern=filters.pattern).values("product")
+        )
+    if filters.exception:
+        products = products.filter(pk__in=exception_products(cycle=cycle, kind=filters.exception))
+    tree: dict[str, list[dict]] = {}
+    for pk, sku, name, family in products.order_by("family", "sku").values_list(
+        "pk", "sku", "name", "family"
+    ):
+        tree.setdefault(family, []).append({"pk": pk, "sku": sku, "name": name})
+    return [{"family": f, "skus": skus} for f, skus in tree.items()]
+
+
+def product_locations(*, product: Product, cycle: Cycle) -> QuerySet[Location]:
+    return Location.objects.filter(
+        pk__in=SalesHistory.objects.filter(product=product, month__lt=cycle.month).values(
+            "location"
+        )
+    )
+
+
+# --- the grid ---------------------------------------------------------------------------
+
+
+@dataclass
+class Grid:
+    """Monthly rows of the selection: history months, then the cycle's horizon."""
+
+    history_months: list[dt.date]
+    horizon_months: list[dt.date]
+    actuals: dict[dt.date, float]
+    statistical: dict[dt.date, float]
+    bounds: dict[str, dict[dt.date, float]]
+    consensus: dict[dt.date, float]
+    last_plan: dict[dt.date, float]
+    overrides: dict[dt.date, DemandOverride]
+    override_effect: dict[dt.date, float] = field(default_factory=dict)
+
+    @property
+    def months(self) -> list[dt.date]:
+        return self.history_months + self.horizon_months
+
+    def rows(self) -> list[tuple[str, dict[dt.date, float]]]:
+        return [
+            ("Actual sales", self.actuals),
+            ("Statistical forecast", self.statistical),
+            ("Consensus", self.consensus),
+            ("Last cycle's plan", self.last_plan),
+        ]
+
+
+def _by_month(qs: QuerySet, **sums: str) -> dict[str, dict[dt.date, float]]:
+    rows = qs.values("month").annotate(**{k: Sum(v) for k, v in sums.items()})
+    out: dict[str, dict[dt.date, float]] = {k: {} for k in sums}
+    for row in rows:
+        for k in sums:
+            out[k][row["month"]] = float(row[k] or 0)
+    return out
+
+
+def review_grid(*, cycle: Cycle, selection: Selection) -> Grid:
+    """The grid of one selection: one aggregate query per row kind."""
+    first_history = add_months(cycle.month, -HISTORY_MONTHS_SHOWN)
+    history_months = [add_months(first_history, i) for i in range(HISTORY_MONTHS_SHOWN)]
+    horizon = [add_months(cycle.month, i) for i in range(cycle.horizon_months)]
+    actuals = _by_month(
+        SalesHistory.objects.filter(selection.q(), month__gte=first_history, month__lt=cycle.month),
+        qty="quantity",
+    )["qty"]
+    run = forecast_run_published(cycle=cycle)
+    bound_fields = {f"{s}{lv}": f"{s}{lv}" for lv in INTERVAL_LEVELS for s in ("lo", "hi")}
+    stat = _by_month(
+        StatisticalForecast.objects.filter(selection.q(), run=run), value="value", **bound_fields
+    )
+    cons = _by_month(ConsensusDemand.objects.filter(selection.q(), cycle=cycle), value="value")
+    previous = cycle_previous(cycle=cycle)
+    last_plan: dict[dt.date, float] = {}
+    if previous is not None:
+        snapshot = DemandPlanSnapshot.objects.filter(selection.q(), cycle=previous)
+        if snapshot.exists():
+            last_plan = _by_month(snapshot, value="consensus")["value"]
+        else:
+            last_plan = _by_month(
+                ConsensusDemand.objects.filter(selection.q(), cycle=previous), value="value"
+            )["value"]
+    scope = Q(cycle=cycle, level=selection.level)
+    if selection.product is None:
+        scope &= Q(family=selection.family)
+    else:
+        scope &= Q(product=selection.product, location=selection.location)
+    overrides = {o.month: o for o in DemandOverride.objects.filter(scope).select_related("author")}
+    grid = Grid(
+        history_months=history_months,
+        horizon_months=horizon,
+        actuals=actuals,
+        statistical=stat.pop("value"),
+        bounds=stat,
+        consensus=cons["value"],
+        last_plan=last_plan,
+        overrides=overrides,
+    )
+    grid.override_effect = {
+        m: grid.consensus.get(m, 0.0) - grid.statistical.get(m, 0.0) for m in horizon
+    }
+    return grid
+
+
+def override_history(
+    *, cycle: Cycle, selection: Selection, limit: int = 50
+) -> QuerySet[OverrideHistory]:
+    """Changes of overrides in the selection, newest first; a SKU also shows its family's."""
+    q = Q(family=selection.family)
+    if selection.product is not None:
+        q &= Q(product=selection.product) | Q(level=OverrideLevel.FAMILY)
+    return OverrideHistory.objects.filter(q, cycle=cycle).select_related(
+        "user", "product", "location"
+    )[:limit]
+
+
+# --- accuracy ---------------------------------------------------------------------------
+
+
+def _evaluation_frame(*, cycle: Cycle, scope: Q, keys: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Frozen plans of past cycles next to the actuals of their months, summed per key."""
+    plans = (
+        DemandPlanSnapshot.objects.filter(
+            scope,
+            cycle__month__lt=cycle.month,
+            cycle__month__gte=add_months(cycle.month, -ACCURACY_CYCLES),
+            month__lt=cycle.month,
+        )
+        .values(*keys, "cycle__month", "month")
+        .annotate(naive=Sum("naive"), statistical=Sum("statistical"), consensus=Sum("consensus"))
+    )
+    frame = pd.DataFrame(list(plans))
+    if frame.empty:
+        return frame
+    frame = frame.rename(columns={"cycle__month": "plan"})
+    actuals = pd.DataFrame(
+        list(
+            SalesHistory.objects.filter(
+                scope, month__gte=frame["month"].min(), month__lt=cycle.month
+            )
+            .values(*keys, "month")
+            .annotate(actual=Sum("quantity"))
+        ),
+        columns=[*keys, "month", "actual"],
+    )
+    frame = frame.merge(actuals, on=[*keys, "month"], how="left")
+    # A month without a recorded sale had zero demand.
+    frame["actual"] = frame["actual"].astype(float).fillna(0.0)
+    return frame
+
+
+def _mase_scale(*, scope: Q, before: dt.date, keys: tuple[str, ...] = ()) -> pd.Series:
+    """Seasonal naive in-sample MAE per key, from history before the first evaluated plan."""
+    rows = pd.DataFrame(
+        list(
+            SalesHistory.objects.filter(scope, month__lt=before)
+            .values(*keys, "month")
+            .annotate(qty=Sum("quantity"))
+        ),
+        columns=[*keys, "month", "qty"],
+    )
+    if rows.empty:
+        return pd.Series(dtype=float)
+    if not keys:
+        rows["_all"] = "all"
+    wide = rows.pivot_table(
+        index=list(keys) or "_all", columns="month", values="qty", aggfunc="sum"
+    ).astype(float)
+    return accuracy.seasonal_naive_scale(wide)
+
+
+def accuracy_summary(*, cycle: Cycle, selection: Selection) -> list[dict]:
+    """Accuracy of past plans for the selection, its family and the total, with FVA."""
+    levels = [("Total", Q())]
+    levels.insert(0, (f"Family {selection.family}", Q(product__family=selection.family)))
+    if selection.product is not None:
+        levels.insert(0, (selection.label, selection.q()))
+    out = []
+    for label, scope in levels:
+        frame = _evaluation_frame(cycle=cycle, scope=scope)
+        if frame.empty:
+            continue
+        frame["_all"] = "all"
+        scale = _mase_scale(scope=scope, before=frame["plan"].min())
+        table = accuracy.accuracy_by(frame, ["_all"], scale)
+        row = table.iloc[0]
+        methods = {
+            m: {metric: _num(row[f"{m}_{metric}"]) for metric in accuracy.METRICS}
+            for m in accuracy.METHODS
+        }
+        out.append(
+            {
+                "label": label,
+                "months": int(row["months"]),
+                "methods": methods,
+                "fva_statistical": _diff(methods["naive"]["wape"], methods["statistical"]["wape"]),
+                "fva_consensus": _diff(
+                    methods["statistical"]["wape"], methods["consensus"]["wape"]
+                ),
+            }
+        )
+    return out
+
+
+def _num(x) -> float | None:
+    return float(x) if x is not None and np.isfinite(x) else None
+
+
+def _diff(before: float | None, after: float | None) -> float | None:
+    """Forecast value added in WAPE points: positive when the later step lowered the error."""
+    return None if before is None or after is None else before - after
+
+
+def exception_products(*, cycle: Cycle, kind: str) -> list[int]:
+    """SKUs flagged by an exception filter of the review page."""
+    if kind == ExceptionFilter.LARGE_CHANGE:
+        previous = cycle_previous(cycle=cycle)
+        if previous is None:
+            return []
+        source = (
+            DemandPlanSnapshot.objects.filter(cycle=previous, month__gte=cycle.month)
+            .values("product")
+            .annotate(before=Sum("consensus"))
+        )
+        if not source:
+            source = (
+                ConsensusDemand.objects.filter(cycle=previous, month__gte=cycle.month)
+                .values("product")
+                .annotate(before=Sum("value"))
+            )
+        before = pd.DataFrame(list(source), columns=["product", "before"])
+        # Compare on the months both plans cover.
+        last_previous = add_months(previous.month, previous.horizon_months - 1)
+        now = pd.DataFrame(
+            list(
+                ConsensusDemand.objects.filter(cycle=cycle, month__lte=last_previous)
+                .values("product")
+                .annotate(now=Sum("value"))
+            ),
+            columns=["product", "now"],
+        )
+        both = now.merge(before, on="product")
+        change = (
+            100 * (both["now"] - both["before"]).abs() / both["before"].where(both["before"] > 0)
+        )
+        return both.loc[change > LARGE_CHANGE_PCT, "product"].astype(int).tolist()
+    frame = _evaluation_frame(cycle=cycle, scope=Q(), keys=("product",))
+    if frame.empty:
+        return []
+    table = accuracy.accuracy_by(frame, ["product"])
+    if kind == ExceptionFilter.LARGE_BIAS:
+        flagged = table["consensus_bias"].abs() > LARGE_BIAS_PCT
+    elif kind == ExceptionFilter.LOW_ACCURACY:
+        flagged = table["consensus_wape"] > LOW_ACCURACY_WAPE_PCT
+    else:
+        return []
+    return table.index[flagged.fillna(False).to_numpy()].astype(int).tolist()

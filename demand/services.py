@@ -1,0 +1,757 @@
+"""Writes of the demand app: forecast runs, overrides, the consensus plan, frozen plans."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from demand import consensus, forecasting
+from demand.choices import OverrideKind, OverrideLevel, ReasonCode
+from demand.constants import (
+    BULK_BATCH,
+    CANCEL_CHECK_SECONDS,
+    CHUNK_SERIES,
+    INTERVAL_LEVELS,
+    PAST_CYCLES,
+    SEASON_LENGTH,
+    STALE_AFTER,
+)
+from demand.models import (
+    ConsensusDemand,
+    DemandOverride,
+    DemandPlanSnapshot,
+    ForecastRun,
+    OverrideHistory,
+    SeriesFit,
+    StatisticalForecast,
+)
+from sop.choices import JobStatus, Stage
+from sop.models import Cycle, Location, Product, SalesHistory
+from sop.services import add_months, audit_record
+
+# Stages in which the statistical forecast may still change.
+FORECASTABLE_STAGES = (Stage.DRAFT, Stage.DEMAND_REVIEW)
+ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
+
+
+class PlanReadOnly(ValidationError):
+    """The cycle's demand plan can no longer change (submitted, or not yet in review)."""
+
+
+class RunInProgress(ValidationError):
+    """A forecast run of the cycle is already pending or running."""
+
+
+class OverrideConflict(Exception):
+    """Someone else saved the same override since the planner loaded it."""
+
+    def __init__(self, *, current: DemandOverride | None, last_change: OverrideHistory | None):
+        self.current = current
+        self.last_change = last_change
+        who = last_change.user if last_change and last_change.user else None
+        when = timezone.localtime(last_change.at) if last_change else None
+        now = current.display_value if current else "no override"
+        by = f" by {who.get_full_name() or who.username}" if who else ""
+        at = f" at {when:%H:%M}" if when else ""
+        super().__init__(
+            f"This cell was changed{by}{at} while you were editing: it is now {now}. "
+            "Your value was not saved; it is still in the cell - save again to replace theirs."
+        )
+
+
+def _month_index(months: pd.Series) -> np.ndarray:
+    stamps = pd.to_datetime(months)
+    return (stamps.dt.year * 12 + stamps.dt.month - 1).to_numpy()
+
+
+def _month_from_index(index: int) -> dt.date:
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _bulk_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable[tuple]) -> None:
+    """Insert many rows: COPY on PostgreSQL, batched INSERTs elsewhere."""
+    if connection.vendor == "postgresql":
+        meta = model._meta
+        columns = ", ".join(connection.ops.quote_name(meta.get_field(f).column) for f in fields)
+        table = connection.ops.quote_name(meta.db_table)
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    model.objects.bulk_create(
+        (model(**dict(zip(fields, row, strict=True))) for row in rows), batch_size=BULK_BATCH
+    )
+
+
+def _check_perm(user: AbstractBaseUser | None, perm: str, what: str) -> None:
+    # user=None is the system itself (the demo seeder, the benchmark, beat).
+    if user is not None and not user.has_perm(perm):
+        raise PermissionDenied(f"Only a demand planner can {what}.")
+
+
+# --- history ----------------------------------------------------------------------------
+
+
+def _history_matrix(
+    *, product_ids: Sequence[int] | None, before: dt.date
+) -> tuple[list[tuple[int, int]], np.ndarray, int]:
+    """Monthly sales of each (product, location) before `before`, one row per series.
+
+    Returns the series keys, a (series x months) matrix with zeros for months without a
+    sale, and the month index of the first column. One query.
+    """
+    qs = SalesHistory.objects.filter(month__lt=before, product__active=True)
+    if product_ids is not None:
+        qs = qs.filter(product_id__in=product_ids)
+    rows = list(qs.values_list("product_id", "location_id", "month", "quantity"))
+    if not rows:
+        return [], np.zeros((0, 0)), 0
+    df = pd.DataFrame(rows, columns=["product", "location", "month", "qty"])
+    df["m"] = _month_index(df["month"])
+    first = int(df["m"].min())
+    last = before.year * 12 + before.month - 2
+    keys = df[["product", "location"]].drop_duplicates().sort_values(["product", "location"])
+    key_list = list(keys.itertuples(index=False, name=None))
+    code = pd.MultiIndex.from_frame(keys).get_indexer(
+        pd.MultiIndex.from_frame(df[["product", "location"]])
+    )
+    matrix = np.zeros((len(key_list), last - first + 1))
+    np.add.at(matrix, (code, df["m"].to_numpy() - first), df["qty"].astype(float).to_numpy())
+    return key_list, matrix, first
+
+
+def _forecast_rows(
+    *,
+    run_id: int,
+    keys: list[tuple[int, int]],
+    matrix: np.ndarray,
+    start: dt.date,
+    horizon: int,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> tuple[list[tuple], list[tuple]] | None:
+    """Forecast each series; rows for StatisticalForecast and SeriesFit, or None if stopped."""
+    n = len(keys)
+    point = np.zeros((n, horizon))
+    bounds = {lv: (np.zeros((n, horizon)), np.zeros((n, horizon))) for lv in INTERVAL_LEVELS}
+    fits = []
+    last_check = time.monotonic()
+    for i, (product, location) in enumerate(keys):
+        if time.monotonic() - last_check > CANCEL_CHECK_SECONDS:
+            if not keep_going():
+                return None
+            last_check = time.monotonic()
+        fc = forecasting.forecast_series(
+            matrix[i], horizon=horizon, season_length=SEASON_LENGTH, levels=INTERVAL_LEVELS
+        )
+        point[i] = fc.point
+        for lv, (lo, hi) in bounds.items():
+            lo[i], hi[i] = fc.lower[lv], fc.upper[lv]
+        std = [float(s) for s in np.nan_to_num(fc.error_std)]
+        fits.append(
+            (
+                run_id,
+                product,
+                location,
+                fc.model[:60],
+                fc.pattern,
+                fc.flag[:200],
+                _finite(fc.backtest_mase),
+                _finite(fc.backtest_smape),
+                std[0] if std else None,
+                std,
+            )
+        )
+    months = [add_months(start, h) for h in range(horizon)]
+    products = np.repeat([k[0] for k in keys], horizon).tolist()
+    locations = np.repeat([k[1] for k in keys], horizon).tolist()
+    columns = [point.ravel().tolist()]
+    for lo, hi in bounds.values():
+        columns += [lo.ravel().tolist(), hi.ravel().tolist()]
+    forecasts = list(
+        zip([run_id] * len(products), products, locations, months * n, *columns, strict=True)
+    )
+    return forecasts, fits
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+_FORECAST_FIELDS = ["run_id", "product_id", "location_id", "month", "value"] + [
+    f"{side}{lv}" for lv in INTERVAL_LEVELS for side in ("lo", "hi")
+]
+_FIT_FIELDS = [
+    "run_id",
+    "product_id",
+    "location_id",
+    "model",
+    "pattern",
+    "flag",
+    "backtest_mase",
+    "backtest_smape",
+    "error_std",
+    "error_std_by_horizon",
+]
+
+
+def _write_run_rows(
+    run_id: int, product_ids: Sequence[int], forecasts: list[tuple], fits: list[tuple]
+) -> None:
+    # Delete first so a chunk or a SKU re-forecast that runs twice leaves one copy.
+    StatisticalForecast.objects.filter(run_id=run_id, product_id__in=product_ids).delete()
+    SeriesFit.objects.filter(run_id=run_id, product_id__in=product_ids).delete()
+    _bulk_insert(StatisticalForecast, _FORECAST_FIELDS, forecasts)
+    if connection.vendor == "postgresql":
+        # COPY takes the JSON column as text.
+        import json
+
+        fits = [(*f[:-1], json.dumps(f[-1])) for f in fits]
+    _bulk_insert(SeriesFit, _FIT_FIELDS, fits)
+
+
+# --- forecast runs ----------------------------------------------------------------------
+
+
+def forecast_run_start(
+    *, cycle: Cycle, user: AbstractBaseUser | None, chunk_series: int = CHUNK_SERIES
+) -> ForecastRun:
+    """Create a run row and enqueue it after commit; Celery splits it into chunks."""
+    from demand import tasks  # tasks import this module
+
+    _check_perm(user, "demand.run_forecast", "run the forecast")
+    forecast_runs_fail_stale()
+    with transaction.atomic():
+        locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
+        if locked.stage not in FORECASTABLE_STAGES:
+            raise PlanReadOnly(
+                f"The demand plan of {locked} is {locked.get_stage_display().lower()}: "
+                "its forecast can no longer change."
+            )
+        active = ForecastRun.objects.filter(cycle=locked, status__in=ACTIVE_STATUSES).first()
+        if active is not None:
+            raise RunInProgress(
+                f"Forecast run {active.pk} is still {active.get_status_display().lower()}: "
+                "wait for it or cancel it first."
+            )
+        run = ForecastRun.objects.create(
+            cycle=locked,
+            created_by=user if user is not None and user.is_authenticated else None,
+            heartbeat_at=timezone.now(),
+        )
+        audit_record(
+            user=user,
+            action="forecast.start",
+            object_type="forecast_run",
+            object_id=run.pk,
+            cycle=locked,
+        )
+        transaction.on_commit(lambda: tasks.forecast_run_execute.delay(run.pk, chunk_series))
+    return run
+
+
+def forecast_run_plan(*, run_id: int, chunk_series: int = CHUNK_SERIES) -> list[list[int]]:
+    """Mark the run running and split its series into chunks of whole products.
+
+    Returns the product ids of each chunk; an empty list when the run is not pending
+    (a redelivered dispatch) or has nothing to forecast (then it is published at once).
+    """
+    with transaction.atomic():
+        run = ForecastRun.objects.select_for_update().select_related("cycle").get(pk=run_id)
+        if run.status != JobStatus.PENDING:
+            return []
+        series = (
+            SalesHistory.objects.filter(month__lt=run.cycle.month, product__active=True)
+            .values_list("product_id", "location_id")
+            .distinct()
+        )
+        products = pd.Series([p for p, _ in series], dtype="int64").value_counts().sort_index()
+        # Chunks hold whole products, filled up to about chunk_series series.
+        offsets = products.cumsum() - products
+        chunk_of = (offsets // max(chunk_series, 1)).to_numpy()
+        chunks = [products.index[chunk_of == c].tolist() for c in np.unique(chunk_of)]
+        now = timezone.now()
+        run.status = JobStatus.RUNNING
+        run.started_at = run.heartbeat_at = now
+        run.series_count = int(products.sum())
+        run.chunks_total = len(chunks)
+        run.save(
+            update_fields=["status", "started_at", "heartbeat_at", "series_count", "chunks_total"]
+        )
+    if not chunks:
+        forecast_run_publish(run_id=run_id)
+    return chunks
+
+
+def _run_is_running(run_id: int) -> bool:
+    ForecastRun.objects.filter(pk=run_id).update(heartbeat_at=timezone.now())
+    status = ForecastRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
+    return status == JobStatus.RUNNING
+
+
+def forecast_chunk_process(*, run_id: int, chunk: int, product_ids: Sequence[int]) -> bool:
+    """Forecast one chunk and store its rows in the run; False if the run was stopped.
+
+    Safe to run twice: a finished chunk is skipped, a half-done one starts over.
+    """
+    run = ForecastRun.objects.select_related("cycle").get(pk=run_id)
+    if run.status != JobStatus.RUNNING:
+        return False
+    if chunk in run.chunks_finished:
+        return True
+    keys, matrix, _ = _history_matrix(product_ids=product_ids, before=run.cycle.month)
+    rows = _forecast_rows(
+        run_id=run_id,
+        keys=keys,
+        matrix=matrix,
+        start=run.cycle.month,
+        horizon=run.cycle.horizon_months,
+        keep_going=lambda: _run_is_running(run_id),
+    )
+    if rows is None:
+        return False
+    with transaction.atomic():
+        # The run row lock serialises the chunks' bookkeeping across workers.
+        locked = ForecastRun.objects.select_for_update().get(pk=run_id)
+        if locked.status != JobStatus.RUNNING:
+            return False
+        if chunk in locked.chunks_finished:
+            return True
+        _write_run_rows(run_id, product_ids, *rows)
+        locked.chunks_finished = [*locked.chunks_finished, chunk]
+        locked.chunks_done = len(locked.chunks_finished)
+        locked.series_done = min(locked.series_done + len(keys), locked.series_count)
+        locked.progress = int(100 * locked.chunks_done / max(locked.chunks_total, 1))
+        locked.heartbeat_at = timezone.now()
+        locked.save(
+            update_fields=[
+                "chunks_finished",
+                "chunks_done",
+                "series_done",
+                "progress",
+                "heartbeat_at",
+            ]
+        )
+    return True
+
+
+def forecast_run_publish(*, run_id: int) -> ForecastRun:
+    """Make a fully computed run the cycle's forecast and rebuild the consensus, atomically.
+
+    Anything short of every chunk finished fails the run and keeps the published one.
+    """
+    with transaction.atomic():
+        run = ForecastRun.objects.select_for_update().get(pk=run_id)
+        if run.status != JobStatus.RUNNING:
+            return run
+        cycle = Cycle.objects.select_for_update().get(pk=run.cycle_id)
+        problem = ""
+        if run.chunks_done < run.chunks_total:
+            problem = f"Only {run.chunks_done} of {run.chunks_total} chunks finished."
+        elif cycle.stage not in FORECASTABLE_STAGES:
+            problem = "The demand plan was submitted during the run."
+        now = timezone.now()
+        if problem:
+            run.status = JobStatus.FAILED
+            run.error = f"{problem} The published forecast was kept."
+            run.finished_at = now
+            run.save(update_fields=["status", "error", "finished_at"])
+            return run
+        ForecastRun.objects.filter(cycle=cycle, is_published=True).update(is_published=False)
+        run.status = JobStatus.SUCCEEDED
+        run.is_published = True
+        run.published_at = run.finished_at = now
+        run.progress = 100
+        run.save(
+            update_fields=["status", "is_published", "published_at", "finished_at", "progress"]
+        )
+        consensus_rebuild(cycle=cycle)
+        audit_record(
+            user=None,
+            action="forecast.publish",
+            object_type="forecast_run",
+            object_id=run.pk,
+            cycle=cycle,
+            new={"series": run.series_count},
+        )
+    return run
+
+
+def forecast_run_fail(*, run_id: int, error: str) -> None:
+    """Record why a run stopped; a finished run is left as it is."""
+    ForecastRun.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).update(
+        status=JobStatus.FAILED, error=error[:5000], finished_at=timezone.now()
+    )
+
+
+def forecast_run_cancel(*, run: ForecastRun, user: AbstractBaseUser | None) -> ForecastRun:
+    """Stop a pending or running run; its chunks notice within seconds and stop."""
+    _check_perm(user, "demand.run_forecast", "cancel a forecast run")
+    ForecastRun.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(
+        status=JobStatus.CANCELLED, finished_at=timezone.now()
+    )
+    run.refresh_from_db()
+    audit_record(
+        user=user,
+        action="forecast.cancel",
+        object_type="forecast_run",
+        object_id=run.pk,
+        cycle=run.cycle,
+    )
+    return run
+
+
+def forecast_runs_fail_stale(*, now: dt.datetime | None = None) -> int:
+    """Fail runs whose workers stopped reporting (killed); returns how many."""
+    cutoff = (now or timezone.now()) - STALE_AFTER
+    minutes = int(STALE_AFTER.total_seconds() // 60)
+    return ForecastRun.objects.filter(status__in=ACTIVE_STATUSES, heartbeat_at__lt=cutoff).update(
+        status=JobStatus.FAILED,
+        finished_at=timezone.now(),
+        error=(
+            f"No chunk reported for {minutes} minutes: a worker was lost. "
+            "The published forecast was kept."
+        ),
+    )
+
+
+def forecast_run_wait(
+    *, run: ForecastRun, timeout: float, poll_seconds: float = 0.5
+) -> ForecastRun:
+    """Block until the run finishes (for the benchmark and the demo seeder)."""
+    deadline = time.monotonic() + timeout
+    run.refresh_from_db()
+    while not run.is_finished:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Forecast run {run.pk} still {run.status} after {timeout:.0f} s")
+        time.sleep(poll_seconds)
+        run.refresh_from_db()
+    return run
+
+
+def forecast_sku_refresh(*, cycle: Cycle, product: Product, user: AbstractBaseUser | None) -> int:
+    """Re-forecast one SKU in the published run and rebuild its family's consensus.
+
+    Synchronous: one SKU is a few series, about a second. Returns the series count.
+    """
+    _check_perm(user, "demand.run_forecast", "re-forecast a SKU")
+    if cycle.stage not in FORECASTABLE_STAGES:
+        raise PlanReadOnly(f"The demand plan of {cycle} can no longer change.")
+    run = ForecastRun.objects.filter(cycle=cycle, is_published=True).first()
+    if run is None:
+        raise ValidationError("Run the forecast for the cycle first.")
+    keys, matrix, _ = _history_matrix(product_ids=[product.pk], before=cycle.month)
+    forecasts, fits = _forecast_rows(
+        run_id=run.pk, keys=keys, matrix=matrix, start=cycle.month, horizon=cycle.horizon_months
+    )
+    with transaction.atomic():
+        ForecastRun.objects.select_for_update().get(pk=run.pk)
+        _write_run_rows(run.pk, [product.pk], forecasts, fits)
+        consensus_rebuild(cycle=cycle, family=product.family)
+        audit_record(
+            user=user,
+            action="forecast.sku_refresh",
+            object_type="product",
+            object_id=product.pk,
+            cycle=cycle,
+            new={"run": run.pk, "series": len(keys)},
+        )
+    return len(keys)
+
+
+# --- consensus --------------------------------------------------------------------------
+
+
+def consensus_rebuild(*, cycle: Cycle, family: str | None = None) -> int:
+    """Recompute the consensus of the cycle (or one family) from forecast and overrides."""
+    run = ForecastRun.objects.filter(cycle=cycle, is_published=True).first()
+    stat_qs = StatisticalForecast.objects.filter(run=run)
+    ov_qs = DemandOverride.objects.filter(cycle=cycle)
+    old_qs = ConsensusDemand.objects.filter(cycle=cycle)
+    if family is not None:
+        stat_qs = stat_qs.filter(product__family=family)
+        ov_qs = ov_qs.filter(family=family)
+        old_qs = old_qs.filter(product__family=family)
+    stat = pd.DataFrame(
+        list(stat_qs.values_list("product_id", "location_id", "product__family", "month", "value")),
+        columns=consensus.STAT_COLUMNS,
+    )
+    overrides = pd.DataFrame(
+        list(
+            ov_qs.values_list(
+                "level", "family", "product_id", "location_id", "month", "kind", "value"
+            )
+        ),
+        columns=consensus.OVERRIDE_COLUMNS,
+    )
+    value = consensus.consensus_values(stat, overrides)
+    base = stat["statistical"].to_numpy(float)
+    with transaction.atomic():
+        if family is None:
+            old_qs.delete()
+        else:
+            # A join in a DELETE is not portable; select the ids first.
+            ConsensusDemand.objects.filter(
+                pk__in=list(old_qs.values_list("pk", flat=True))
+            ).delete()
+        _bulk_insert(
+            ConsensusDemand,
+            [
+                "cycle_id",
+                "product_id",
+                "location_id",
+                "month",
+                "statistical",
+                "override_delta",
+                "value",
+            ],
+            zip(
+                [cycle.pk] * len(stat),
+                stat["product"].tolist(),
+                stat["location"].tolist(),
+                stat["month"].tolist(),
+                base.tolist(),
+                (value - base).tolist(),
+                value.tolist(),
+                strict=True,
+            ),
+        )
+    return len(stat)
+
+
+# --- overrides --------------------------------------------------------------------------
+
+
+def override_save(
+    *,
+    cycle: Cycle,
+    user: AbstractBaseUser,
+    month: dt.date,
+    value: Decimal | None,
+    kind: str = OverrideKind.ABSOLUTE,
+    reason: str,
+    comment: str,
+    family: str = "",
+    product: Product | None = None,
+    location: Location | None = None,
+    expected_version: int | None,
+) -> DemandOverride | None:
+    """Set (or with value=None clear) the override of a family, SKU or SKU x location.
+
+    `expected_version` is the version the planner saw (None: no override yet). If the
+    override changed since, OverrideConflict is raised and nothing is written.
+    """
+    _check_perm(user, "demand.change_demandoverride", "change the demand plan")
+    level = OverrideLevel.PRODUCT if product is not None else OverrideLevel.FAMILY
+    if product is not None:
+        family = product.family
+    if not family:
+        raise ValidationError("Choose a family or a SKU to override.")
+    if location is not None and product is None:
+        raise ValidationError("A location override needs a SKU.")
+    if reason not in ReasonCode.values:
+        raise ValidationError("Choose a reason code for the change.")
+    if not comment.strip():
+        raise ValidationError("Write a comment saying why.")
+    if kind not in OverrideKind.values:
+        raise ValidationError("Unknown override kind.")
+    if value is not None and kind == OverrideKind.ABSOLUTE and value < 0:
+        raise ValidationError("Demand cannot be negative.")
+    if value is not None and kind == OverrideKind.PERCENT and value < -100:
+        raise ValidationError("A decrease cannot exceed 100%.")
+    with transaction.atomic():
+        locked_cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
+        if locked_cycle.stage != Stage.DEMAND_REVIEW:
+            raise PlanReadOnly(
+                f"{locked_cycle} is in {locked_cycle.get_stage_display().lower()}: "
+                "its demand plan is read-only."
+            )
+        last_month = add_months(cycle.month, cycle.horizon_months - 1)
+        if not cycle.month <= month <= last_month:
+            raise ValidationError(f"{month:%b %Y} is outside the cycle's horizon.")
+        scope = {"cycle": locked_cycle, "level": level, "month": month}
+        if level == OverrideLevel.FAMILY:
+            scope["family"] = family
+        else:
+            scope.update(product=product, location=location)
+        current = DemandOverride.objects.select_for_update().filter(**scope).first()
+        seen = None if current is None else current.version
+        if seen != expected_version:
+            raise OverrideConflict(current=current, last_change=_last_change(scope))
+        old_kind, old_value = (current.kind, current.value) if current else ("", None)
+        if value is None:
+            if current is None:
+                return None
+            # The version condition makes the write safe where SELECT FOR UPDATE is a no-op.
+            if not DemandOverride.objects.filter(pk=current.pk, version=seen).delete()[0]:
+                raise OverrideConflict(current=current, last_change=_last_change(scope))
+            saved = None
+        elif current is None:
+            try:
+                with transaction.atomic():
+                    saved = DemandOverride.objects.create(
+                        cycle=locked_cycle,
+                        level=level,
+                        family=family,
+                        product=product,
+                        location=location,
+                        month=month,
+                        kind=kind,
+                        value=value,
+                        reason=reason,
+                        comment=comment,
+                        author=user,
+                    )
+            except IntegrityError:
+                raise OverrideConflict(
+                    current=DemandOverride.objects.filter(**scope).first(),
+                    last_change=_last_change(scope),
+                ) from None
+        else:
+            updated = DemandOverride.objects.filter(pk=current.pk, version=seen).update(
+                kind=kind,
+                value=value,
+                reason=reason,
+                comment=comment,
+                author=user,
+                version=F("version") + 1,
+                updated_at=timezone.now(),
+            )
+            if not updated:
+                raise OverrideConflict(current=current, last_change=_last_change(scope))
+            saved = DemandOverride.objects.get(pk=current.pk)
+        OverrideHistory.objects.create(
+            cycle=locked_cycle,
+            override=saved,
+            level=level,
+            family=family,
+            product=product,
+            location=location,
+            month=month,
+            old_kind=old_kind,
+            old_value=old_value,
+            new_kind=kind if value is not None else "",
+            new_value=value,
+            reason=reason,
+            comment=comment,
+            user=user,
+        )
+        consensus_rebuild(cycle=locked_cycle, family=family)
+    return saved
+
+
+def _last_change(scope: dict) -> OverrideHistory | None:
+    return OverrideHistory.objects.filter(**scope).select_related("user").first()
+
+
+# --- frozen plans and past cycles -------------------------------------------------------
+
+
+def demand_plan_freeze(*, cycle: Cycle) -> int:
+    """Snapshot the cycle's consensus with its statistical and seasonal naive forecasts.
+
+    Called when the demand plan is submitted; accuracy is later measured on these rows.
+    """
+    rows = list(
+        ConsensusDemand.objects.filter(cycle=cycle).values_list(
+            "product_id", "location_id", "month", "statistical", "value"
+        )
+    )
+    plan = pd.DataFrame(rows, columns=["product", "location", "month", "statistical", "consensus"])
+    origin = cycle.month.year * 12 + cycle.month.month - 1
+    if not plan.empty:
+        keys, matrix, first = _history_matrix(
+            product_ids=plan["product"].unique().tolist(), before=cycle.month
+        )
+        last_season = _last_season(matrix, first, origin)
+        lookup = pd.DataFrame(
+            last_season, index=pd.MultiIndex.from_tuples(keys, names=["product", "location"])
+        )
+        position = (_month_index(plan["month"]) - origin) % SEASON_LENGTH
+        row = lookup.index.get_indexer(pd.MultiIndex.from_frame(plan[["product", "location"]]))
+        values = lookup.to_numpy()
+        plan["naive"] = np.where(row >= 0, values[np.maximum(row, 0), position], 0.0)
+    with transaction.atomic():
+        DemandPlanSnapshot.objects.filter(cycle=cycle).delete()
+        _bulk_insert(
+            DemandPlanSnapshot,
+            ["cycle_id", "product_id", "location_id", "month", "naive", "statistical", "consensus"],
+            (
+                (cycle.pk, r.product, r.location, r.month, r.naive, r.statistical, r.consensus)
+                for r in plan.itertuples()
+            ),
+        )
+    return len(plan)
+
+
+def _last_season(matrix: np.ndarray, first: int, origin: int) -> np.ndarray:
+    """The last SEASON_LENGTH months before `origin` of each series (zeros before history)."""
+    out = np.zeros((len(matrix), SEASON_LENGTH))
+    start = origin - SEASON_LENGTH - first
+    take = matrix[:, max(start, 0) :]
+    out[:, SEASON_LENGTH - take.shape[1] :] = take
+    return out
+
+
+def demand_history_build(
+    *,
+    before: dt.date,
+    cycles: int = PAST_CYCLES,
+    overrides_per_cycle: int = 2,
+    seed: int = 0,
+) -> list[Cycle]:
+    """Create the approved cycles of the months before `before`, with frozen plans.
+
+    Each past cycle is forecast by the real engine from history cut at its own month (no
+    look-ahead), gets a few family overrides like a planner's, and is frozen, so accuracy
+    and forecast value added have numbers from the first start. Existing cycles are kept.
+    """
+    rng = np.random.default_rng(seed)
+    families = sorted(set(Product.objects.filter(active=True).values_list("family", flat=True)))
+    built = []
+    for k in range(cycles, 0, -1):
+        month = add_months(before.replace(day=1), -k)
+        if Cycle.objects.filter(month=month).exists():
+            continue
+        cycle = Cycle.objects.create(month=month, stage=Stage.DEMAND_REVIEW)
+        run = ForecastRun.objects.create(cycle=cycle, heartbeat_at=timezone.now())
+        for i, product_ids in enumerate(forecast_run_plan(run_id=run.pk)):
+            forecast_chunk_process(run_id=run.pk, chunk=i, product_ids=product_ids)
+        forecast_run_publish(run_id=run.pk)
+        for family in (
+            rng.choice(families, size=min(overrides_per_cycle, len(families)), replace=False)
+            if families
+            else []
+        ):
+            # A planner's typical adjustment: a few percent on the next quarter.
+            change = Decimal(int(rng.integers(-15, 16)))
+            DemandOverride.objects.bulk_create(
+                DemandOverride(
+                    cycle=cycle,
+                    level=OverrideLevel.FAMILY,
+                    family=family,
+                    month=add_months(month, h),
+                    kind=OverrideKind.PERCENT,
+                    value=change,
+                    reason=ReasonCode.MARKET_INTELLIGENCE,
+                    comment="Demo: planner's view",
+                )
+                for h in range(3)
+            )
+        consensus_rebuild(cycle=cycle)
+        demand_plan_freeze(cycle=cycle)
+        Cycle.objects.filter(pk=cycle.pk).update(stage=Stage.APPROVED)
+        built.append(cycle)
+    return built

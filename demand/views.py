@@ -1,0 +1,286 @@
+"""The demand review page, its htmx partials, forecast run controls and exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from demand import charts, selectors, services
+from demand.choices import ExceptionFilter, Pattern, ReasonCode
+from demand.forms import OverrideForm
+from demand.models import ForecastRun
+from sop.choices import AbcClass
+from sop.models import Cycle, Location, Product
+from sop.selectors import cycle_current
+
+SELECTION_PARAMS = ("family", "sku", "location")
+FILTER_PARAMS = ("abc", "pattern", "exception")
+
+
+def _cycle(params: QueryDict) -> Cycle | None:
+    pk = params.get("cycle", "")
+    if pk.isdigit():
+        return get_object_or_404(Cycle, pk=pk)
+    return cycle_current()
+
+
+def _selection(params: QueryDict, tree: list[dict]) -> selectors.Selection | None:
+    sku = params.get("sku", "")
+    if sku.isdigit():
+        product = get_object_or_404(Product, pk=sku)
+        location = None
+        if params.get("location", "").isdigit():
+            location = get_object_or_404(Location, pk=params["location"])
+        return selectors.Selection(family=product.family, product=product, location=location)
+    family = params.get("family", "")
+    if family:
+        return selectors.Selection(family=family)
+    return selectors.Selection(family=tree[0]["family"]) if tree else None
+
+
+def _query(selection: selectors.Selection, cycle: Cycle, **extra: str) -> str:
+    params = {"cycle": cycle.pk, "family": selection.family}
+    if selection.product is not None:
+        params["sku"] = selection.product.pk
+    if selection.location is not None:
+        params["location"] = selection.location.pk
+    params.update({k: v for k, v in extra.items() if v})
+    return urlencode(params)
+
+
+def _columns(grid: selectors.Grid, pending: dict) -> list[dict]:
+    """One dict per grid month, with what the cells show (and a refused value kept)."""
+    horizon = set(grid.horizon_months)
+    columns = []
+    for month in grid.months:
+        override = grid.overrides.get(month)
+        key = month.isoformat()
+        columns.append(
+            {
+                "month": month,
+                "key": key,
+                "future": month in horizon,
+                "actual": grid.actuals.get(month),
+                "statistical": grid.statistical.get(month),
+                "consensus": grid.consensus.get(month),
+                "last_plan": grid.last_plan.get(month),
+                "effect": grid.override_effect.get(month),
+                "override": override,
+                "input": pending.get(key, override.display_value if override else ""),
+                "refused": key in pending,
+            }
+        )
+    return columns
+
+
+def _selection_context(
+    request: HttpRequest, cycle: Cycle, selection: selectors.Selection, pending: dict | None = None
+) -> dict:
+    grid = selectors.review_grid(cycle=cycle, selection=selection)
+    locations = (
+        selectors.product_locations(product=selection.product, cycle=cycle)
+        if selection.product is not None
+        else []
+    )
+    return {
+        "cycle": cycle,
+        "selection": selection,
+        "query": _query(selection, cycle),
+        "grid": grid,
+        "columns": _columns(grid, pending or {}),
+        "chart_json": charts.demand_chart(grid, title=selection.label),
+        "history": selectors.override_history(cycle=cycle, selection=selection),
+        "accuracy": selectors.accuracy_summary(cycle=cycle, selection=selection),
+        "editable": selectors.plan_is_editable(cycle=cycle, user=request.user),
+        "can_run": request.user.has_perm("demand.run_forecast")
+        and cycle.stage in services.FORECASTABLE_STAGES,
+        "reasons": ReasonCode.choices,
+        "locations": locations,
+    }
+
+
+@require_GET
+def review(request: HttpRequest) -> HttpResponse:
+    cycle = _cycle(request.GET)
+    if cycle is None:
+        return render(request, "demand/review.html", {"cycle": None})
+    filters = selectors.Filters(
+        abc=request.GET.get("abc", ""),
+        pattern=request.GET.get("pattern", ""),
+        exception=request.GET.get("exception", ""),
+    )
+    tree = selectors.review_tree(cycle=cycle, filters=filters)
+    selection = _selection(request.GET, tree)
+    context = {
+        "cycle": cycle,
+        "cycles": Cycle.objects.all()[:24],
+        "tree": tree,
+        "filters": filters,
+        "filter_query": urlencode({k: request.GET[k] for k in FILTER_PARAMS if request.GET.get(k)}),
+        "abc_choices": AbcClass.choices,
+        "pattern_choices": Pattern.choices,
+        "exception_choices": ExceptionFilter.choices,
+        "run": selectors.forecast_run_latest(cycle=cycle),
+        "published": selectors.forecast_run_published(cycle=cycle),
+    }
+    if selection is not None:
+        context.update(_selection_context(request, cycle, selection))
+    else:
+        context["can_run"] = request.user.has_perm("demand.run_forecast")
+    return render(request, "demand/review.html", context)
+
+
+@require_POST
+def override_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
+    """Save one grid cell; the selection panel comes back re-rendered (htmx)."""
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+    selection = _selection(request.POST, [])
+    if selection is None:
+        return HttpResponse("Choose a family or SKU.", status=400)
+    form = OverrideForm(request.POST)
+    status, level, message = 200, "success", ""
+    typed = {request.POST.get("month", ""): request.POST.get("value", "")}
+    if not form.is_valid():
+        status, level = 400, "error"
+        message = " ".join(e for errors in form.errors.values() for e in errors)
+    else:
+        kind, value = form.cleaned_data["value"]
+        month = form.cleaned_data["month"]
+        try:
+            services.override_save(
+                cycle=cycle,
+                user=request.user,
+                month=month,
+                value=value,
+                kind=kind,
+                reason=form.cleaned_data["reason"],
+                comment=form.cleaned_data["comment"],
+                family=selection.family,
+                product=selection.product,
+                location=selection.location,
+                expected_version=form.cleaned_data["version"],
+            )
+        except services.OverrideConflict as exc:
+            status, level, message = 409, "error", str(exc)
+        except ValidationError as exc:
+            status, level, message = 400, "error", " ".join(exc.messages)
+        else:
+            typed = {}
+            message = f"Saved {month:%b %Y}: the consensus is updated."
+    context = _selection_context(request, cycle, selection, pending=typed)
+    context.update(message=message, message_level=level)
+    return render(request, "demand/partials/selection.html", context, status=status)
+
+
+@require_POST
+def run_start(request: HttpRequest, cycle_pk: int) -> HttpResponse:
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+    try:
+        run = services.forecast_run_start(cycle=cycle, user=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"Forecast run {run.pk} started.")
+    return redirect(_back(request, cycle))
+
+
+@require_POST
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(ForecastRun.objects.select_related("cycle"), pk=pk)
+    services.forecast_run_cancel(run=run, user=request.user)
+    messages.info(request, f"Forecast run {run.pk} cancelled; the published forecast is kept.")
+    return redirect(_back(request, run.cycle))
+
+
+@require_GET
+def run_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The run panel; htmx polls it every second while the run is active."""
+    run = get_object_or_404(ForecastRun.objects.select_related("cycle", "created_by"), pk=pk)
+    context = {
+        "cycle": run.cycle,
+        "run": run,
+        "published": selectors.forecast_run_published(cycle=run.cycle),
+        "can_run": request.user.has_perm("demand.run_forecast")
+        and run.cycle.stage in services.FORECASTABLE_STAGES,
+    }
+    response = render(request, "demand/partials/run_panel.html", context)
+    if request.headers.get("HX-Request") and run.status == "succeeded":
+        # The page polled a run that just finished: reload it to show the new forecast.
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@require_POST
+def sku_reforecast(request: HttpRequest, cycle_pk: int, product_pk: int) -> HttpResponse:
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+    product = get_object_or_404(Product, pk=product_pk)
+    try:
+        count = services.forecast_sku_refresh(cycle=cycle, product=product, user=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"{product.sku} re-forecast ({count} locations).")
+    return redirect(_back(request, cycle))
+
+
+def _back(request: HttpRequest, cycle: Cycle) -> str:
+    back = request.POST.get("next", "")
+    if back.startswith("/") and not back.startswith("//"):
+        return back
+    return f"{reverse('demand:review')}?cycle={cycle.pk}"
+
+
+@require_GET
+def export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The grid of the selection as CSV or XLSX: one row per row kind, one column per month."""
+    cycle = _cycle(request.GET)
+    selection = _selection(request.GET, []) if cycle else None
+    if cycle is None or selection is None:
+        return HttpResponse("Choose a cycle and a family or SKU.", status=400)
+    grid = selectors.review_grid(cycle=cycle, selection=selection)
+    header = ["row", *(m.isoformat() for m in grid.months)]
+    override_row = ["Override"] + [
+        grid.overrides[m].display_value if m in grid.overrides else "" for m in grid.months
+    ]
+    body = [[label, *(_cell(values.get(m)) for m in grid.months)] for label, values in grid.rows()]
+    body.insert(2, override_row)
+    name = f"demand-{cycle.month:%Y-%m}-{selection.label.split(' ')[0]}-{selection.family}"
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.title = "Demand plan"
+        sheet.append([str(cycle), selection.label])
+        sheet.append(header)
+        for row in body:
+            sheet.append(row)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        response = HttpResponse(
+            buffer.getvalue(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(header)
+        writer.writerows(body)
+        response = HttpResponse(text.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+def _cell(value: float | None) -> float | str:
+    return "" if value is None else round(value, 3)

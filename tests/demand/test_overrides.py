@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Sum
+
+from demand import services
+from demand.choices import OverrideKind, ReasonCode
+from demand.models import (
+    ConsensusDemand,
+    DemandOverride,
+    DemandPlanSnapshot,
+    OverrideHistory,
+    StatisticalForecast,
+)
+from sop import services as sop_services
+from sop.choices import Role, Stage
+
+pytestmark = pytest.mark.django_db
+
+
+def save(cycle, user, **kwargs):
+    kwargs.setdefault("month", cycle.month)
+    kwargs.setdefault("reason", ReasonCode.PROMOTION)
+    kwargs.setdefault("comment", "Spring promotion")
+    kwargs.setdefault("expected_version", None)
+    return services.override_save(cycle=cycle, user=user, **kwargs)
+
+
+def consensus_total(cycle, month, **filters) -> float:
+    return ConsensusDemand.objects.filter(cycle=cycle, month=month, **filters).aggregate(
+        t=Sum("value")
+    )["t"]
+
+
+def stat_total(run, month, **filters) -> float:
+    return StatisticalForecast.objects.filter(run=run, month=month, **filters).aggregate(
+        t=Sum("value")
+    )["t"]
+
+
+def test_a_family_override_is_split_in_proportion_and_sums_exactly(published, cycle, planner):
+    save(cycle, planner, family="Bikes", value=Decimal("1001"))
+    parts = ConsensusDemand.objects.filter(cycle=cycle, month=cycle.month, product__family="Bikes")
+    assert sum(p.value for p in parts) == 1001
+    assert all(p.value == int(p.value) for p in parts)
+    stat = stat_total(published, cycle.month, product__family="Bikes")
+    for part in parts:
+        # Each part is its share of the statistical forecast, rounded to a whole unit.
+        assert abs(part.value - 1001 * part.statistical / stat) < 1
+    # Other months and families keep the statistical forecast.
+    lamps = ConsensusDemand.objects.filter(cycle=cycle, product__family="Lamps")
+    assert all(r.override_delta == 0 for r in lamps)
+
+
+def test_a_percent_override_scales_the_statistical_total(published, cycle, planner):
+    save(cycle, planner, family="Lamps", value=Decimal("-10"), kind=OverrideKind.PERCENT)
+    stat = stat_total(published, cycle.month, product__family="Lamps")
+    assert consensus_total(cycle, cycle.month, product__family="Lamps") == round(stat * 0.9)
+
+
+def test_a_sku_override_wins_over_its_family_and_the_family_total_holds(
+    published, cycle, planner, company
+):
+    bike = company["products"][0]
+    save(cycle, planner, product=bike, value=Decimal("300"))
+    save(cycle, planner, family="Bikes", value=Decimal("900"))
+    assert consensus_total(cycle, cycle.month, product=bike) == 300
+    assert consensus_total(cycle, cycle.month, product__family="Bikes") == 900
+
+
+def test_two_planners_editing_the_same_cell_the_second_is_refused(
+    published, cycle, planner, make_user
+):
+    other = make_user(Role.DEMAND_PLANNER, username="sam", first_name="Sam")
+    first = save(cycle, planner, family="Bikes", value=Decimal("800"))
+    assert first.version == 1
+    # Sam loaded the page before Dana saved: he saw no override.
+    with pytest.raises(services.OverrideConflict) as refused:
+        save(cycle, other, family="Bikes", value=Decimal("500"), expected_version=None)
+    assert "Dana Planner" in str(refused.value)
+    assert "800" in str(refused.value)
+    assert DemandOverride.objects.get().value == Decimal("800")
+    assert consensus_total(cycle, cycle.month, product__family="Bikes") == 800
+    # Having seen Dana's value, Sam may replace it on purpose.
+    second = save(cycle, other, family="Bikes", value=Decimal("500"), expected_version=1)
+    assert second.version == 2
+    with pytest.raises(services.OverrideConflict):
+        save(cycle, planner, family="Bikes", value=Decimal("700"), expected_version=1)
+    history = list(OverrideHistory.objects.order_by("at", "id"))
+    assert [(h.old_value, h.new_value, h.user) for h in history] == [
+        (None, Decimal("800"), planner),
+        (Decimal("800"), Decimal("500"), other),
+    ]
+
+
+def test_clearing_an_override_restores_the_statistical_forecast(published, cycle, planner):
+    saved = save(cycle, planner, family="Bikes", value=Decimal("5"))
+    save(cycle, planner, family="Bikes", value=None, expected_version=saved.version)
+    assert not DemandOverride.objects.exists()
+    stat = stat_total(published, cycle.month, product__family="Bikes")
+    assert consensus_total(cycle, cycle.month, product__family="Bikes") == pytest.approx(stat)
+    assert OverrideHistory.objects.first().new_value is None
+
+
+def test_an_override_needs_a_reason_and_a_comment(published, cycle, planner):
+    with pytest.raises(ValidationError, match="reason"):
+        save(cycle, planner, family="Bikes", value=Decimal("5"), reason="")
+    with pytest.raises(ValidationError, match="comment"):
+        save(cycle, planner, family="Bikes", value=Decimal("5"), comment="  ")
+    assert not DemandOverride.objects.exists()
+
+
+def test_only_a_demand_planner_overrides(published, cycle, make_user):
+    for role in (Role.SUPPLY_PLANNER, Role.FINANCE, Role.EXECUTIVE, Role.ADMIN):
+        with pytest.raises(PermissionDenied):
+            save(cycle, make_user(role), family="Bikes", value=Decimal("5"))
+    assert not DemandOverride.objects.exists()
+
+
+def test_submitting_freezes_the_plan_and_makes_it_read_only(published, cycle, planner):
+    save(cycle, planner, family="Bikes", value=Decimal("1000"))
+    sop_services.cycle_advance(cycle=cycle, target=Stage.SUPPLY_REVIEW, user=planner)
+    snapshot = DemandPlanSnapshot.objects.filter(cycle=cycle)
+    assert snapshot.count() == ConsensusDemand.objects.filter(cycle=cycle).count()
+    assert (
+        snapshot.filter(month=cycle.month, product__family="Bikes").aggregate(t=Sum("consensus"))[
+            "t"
+        ]
+        == 1000
+    )
+    with pytest.raises(services.PlanReadOnly):
+        save(cycle, planner, family="Bikes", value=Decimal("5"), expected_version=1)
+    with pytest.raises(services.PlanReadOnly):
+        services.forecast_run_start(cycle=cycle, user=planner)
+
+
+def test_the_demand_review_cannot_be_submitted_before_the_forecast_succeeded(cycle, planner):
+    with pytest.raises(sop_services.TransitionRefused, match="forecast"):
+        sop_services.cycle_advance(cycle=cycle, target=Stage.SUPPLY_REVIEW, user=planner)
+    cycle.refresh_from_db()
+    assert cycle.stage == Stage.DEMAND_REVIEW
+
+
+def test_an_override_outside_the_horizon_is_refused(published, cycle, planner):
+    with pytest.raises(ValidationError, match="horizon"):
+        save(
+            cycle,
+            planner,
+            family="Bikes",
+            value=Decimal("5"),
+            month=sop_services.add_months(cycle.month, cycle.horizon_months),
+        )

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+
+from demand import services
+from demand.choices import ReasonCode
+from demand.models import DemandOverride
+from sop.choices import Role
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def planner_client(client, planner):
+    client.force_login(planner)
+    return client
+
+
+def post_cell(client, cycle, **data):
+    data.setdefault("family", "Bikes")
+    data.setdefault("month", cycle.month.isoformat())
+    data.setdefault("reason", ReasonCode.PROMOTION)
+    data.setdefault("comment", "Trade fair")
+    data.setdefault("version", "")
+    return client.post(f"/demand/cycles/{cycle.pk}/overrides/", data, HTTP_HX_REQUEST="true")
+
+
+def test_an_anonymous_visitor_is_sent_to_sign_in(client, published):
+    response = client.get("/demand/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_role_sees_the_review_but_only_planners_get_input_cells(client_for, published, role):
+    response = client_for(role).get("/demand/?family=Bikes")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Family Bikes" in page
+    assert "Statistical" in page and "Last cycle's plan" in page
+    assert ('class="override-input"' in page) == (role == Role.DEMAND_PLANNER)
+
+
+def test_a_planner_saves_a_cell_and_gets_the_new_consensus_back(planner_client, published):
+    cycle = published.cycle
+    response = post_cell(planner_client, cycle, value="1,234")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Saved" in page
+    assert 'value="1234"' in page  # the cell shows the saved override
+    assert "1,234" in page  # and the consensus row its total
+    assert DemandOverride.objects.get().value == Decimal("1234")
+
+
+def test_a_stale_cell_is_refused_with_409_and_the_typed_value_is_kept(
+    planner_client, published, make_user
+):
+    cycle = published.cycle
+    other = make_user(Role.DEMAND_PLANNER, username="sam", first_name="Sam")
+    services.override_save(
+        cycle=cycle,
+        user=other,
+        month=cycle.month,
+        value=Decimal("700"),
+        family="Bikes",
+        reason=ReasonCode.NEW_CUSTOMER,
+        comment="Big order",
+        expected_version=None,
+    )
+    response = post_cell(planner_client, cycle, value="+15%", version="")
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "changed by Sam" in page
+    assert 'value="+15%"' in page
+    assert DemandOverride.objects.get().value == Decimal("700")
+
+
+def test_a_cell_without_a_reason_is_refused_and_kept(planner_client, published):
+    response = post_cell(planner_client, published.cycle, value="500", reason="")
+    assert response.status_code == 400
+    assert "Choose a reason code" in response.content.decode()
+    assert 'value="500"' in response.content.decode()
+    assert not DemandOverride.objects.exists()
+
+
+@pytest.mark.parametrize("role", [Role.SUPPLY_PLANNER, Role.FINANCE, Role.EXECUTIVE, Role.ADMIN])
+def test_other_roles_cannot_post_overrides_or_runs(client_for, published, role):
+    client = client_for(role)
+    assert post_cell(client, published.cycle, value="10").status_code == 403
+    assert client.post(f"/demand/cycles/{published.cycle.pk}/forecast/").status_code == 403
+    assert not DemandOverride.objects.exists()
+
+
+def test_the_run_panel_polls_while_a_run_is_active(planner_client, published):
+    from demand.models import ForecastRun
+
+    run = ForecastRun.objects.create(
+        cycle=published.cycle, status="running", progress=40, series_count=8, series_done=4
+    )
+    page = planner_client.get(f"/demand/runs/{run.pk}/").content.decode()
+    assert 'hx-trigger="every 1s"' in page
+    assert "4 / 8 series" in page
+    assert "Cancel run" in page
+
+
+def test_the_grid_exports_as_csv_and_xlsx(planner_client, published):
+    cycle = published.cycle
+    post_cell(planner_client, cycle, value="+10%")
+    csv_text = planner_client.get(f"/demand/export.csv?cycle={cycle.pk}&family=Bikes")
+    lines = csv_text.content.decode().splitlines()
+    assert lines[0].startswith("row,")
+    assert [line.split(",")[0] for line in lines[1:]] == [
+        "Actual sales",
+        "Statistical forecast",
+        "Override",
+        "Consensus",
+        "Last cycle's plan",
+    ]
+    assert "+10%" in lines[3]
+    xlsx = planner_client.get(f"/demand/export.xlsx?cycle={cycle.pk}&family=Bikes")
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet.cell(row=2, column=1).value == "row"
+    assert sheet.cell(row=5, column=1).value == "Override"
+
+
+def test_a_planner_reforecasts_one_sku(planner_client, published, company):
+    bike = company["products"][0]
+    response = planner_client.post(
+        f"/demand/cycles/{published.cycle.pk}/reforecast/{bike.pk}/", follow=True
+    )
+    assert "BIKE-1 re-forecast (2 locations)" in response.content.decode()
