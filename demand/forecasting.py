@@ -60,9 +60,11 @@ FRAME_COLUMNS = [
     "flag",
 ]
 
-# Smoothing parameter grids. Coarse on purpose: the SSE surface of exponential smoothing
-# is flat near its optimum, and a grid avoids the local optima of numerical optimisers.
-_ALPHAS = np.array([0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.99])
+# Smoothing parameter grids: a grid avoids the local optima of numerical optimisers and
+# evaluates all parameter sets in one vectorised pass. Alpha is finest where monthly
+# demand usually sits; the trend and damping grids are coarse because the SSE surface is
+# flat in them near its optimum.
+_ALPHAS = np.r_[np.linspace(0.01, 0.1, 10), np.linspace(0.12, 0.5, 20), np.linspace(0.55, 0.99, 12)]
 _BETAS = np.array([0.01, 0.05, 0.1, 0.2, 0.35])  # as a fraction of alpha
 _PHIS = np.array([0.8, 0.85, 0.9, 0.95, 0.98])
 _HW_ALPHAS = np.array([0.05, 0.1, 0.2, 0.35, 0.5, 0.7])
@@ -70,8 +72,9 @@ _HW_BETAS = np.array([0.0, 0.05, 0.15])
 _HW_GAMMAS = np.array([0.01, 0.1, 0.25])
 _HW_PHIS = np.array([0.9, 0.98])
 _CROSTON_ALPHA = 0.1
-_OUTLIER_Z = 6.0
+_OUTLIER_Z = 10.0
 _MIN_POINTS = 4
+_MAX_ORIGINS = 6
 _MEDIAN_MEMBERS = ("ses", "holt_damped", "theta", "arima", "hw_add", "hw_mul")
 
 
@@ -469,7 +472,7 @@ def _backtest_window(n: int, m: int, horizon: int) -> tuple[np.ndarray, int]:
     """Origins spread over the last `window` points, leaving enough history to fit."""
     window = max(1, min(horizon, n // 3))
     first = n - window
-    origins = np.unique(np.linspace(first, n - 1, min(window, 6)).round().astype(int))
+    origins = np.unique(np.linspace(first, n - 1, min(window, _MAX_ORIGINS)).round().astype(int))
     return origins, window
 
 
@@ -546,6 +549,7 @@ def _flat(
 def _clean(values: np.ndarray) -> tuple[np.ndarray, list[str], bool]:
     """Trim, fill and clip the history; returns it with flags and whether it was trimmed."""
     y = np.asarray(values, float).copy()
+    y[~np.isfinite(y)] = np.nan
     flags: list[str] = []
     known = np.flatnonzero(~np.isnan(y))
     if len(known) == 0:
@@ -612,7 +616,7 @@ def _fit_candidates(ctx: _Context, pattern: str) -> tuple[dict[str, _Fit], list[
     """
     n, m = len(ctx.y), ctx.m
     fits = {"naive": _fit_naive(ctx)}
-    if m > 1 and ctx.origins[0] > m:
+    if m > 1 and n >= 2 * m:
         fits["snaive"] = _fit_seasonal_naive(ctx)
     fits.update(_fit_es_family(ctx))
     fits["theta"] = _fit_theta(ctx)
@@ -711,6 +715,8 @@ def _forecast_series(
     if ctx.seasonal and ctx.multiplicative:
         # Errors of a multiplicative-seasonal series scale with the season.
         std = std * ctx.season_final
+    if not np.isfinite(chosen.final).all():
+        raise FloatingPointError("non-finite forecast")
     point = np.clip(chosen.final, 0, None)
     lower, upper = {}, {}
     for lv in levels:
