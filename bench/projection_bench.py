@@ -3,7 +3,7 @@
     python bench/projection_bench.py [--skus N] [--months N] [--repeat N] [--seed N]
 
 Times the pure computation of `supply.projection` (safety stock, unconstrained plan,
-capacity-constrained plan, projection, cover and excess, stockout and excess lists) on
+capacity-constrained plan, projection, cover and excess, the tidy lists and grids) on
 generated grids: seasonal demand sharing one peak, so the work centres overload in the
 peak months and have room before them, and one tight resource that cannot be fixed by
 pre-building. Prints the time of each step, the end-to-end time and a summary.
@@ -179,18 +179,24 @@ def time_steps(inputs: SupplyInputs, policy: Policy, repeat: int) -> dict[str, f
             policy.cover_cap_weeks,
         ),
     )
+    result = plan_supply(inputs, policy)
+    run("stockout, excess, grid frames", lambda: tidy_frames(result))
     return timings
+
+
+def tidy_frames(result: SupplyProjection) -> list[pd.DataFrame]:
+    """The frames a service writes: the stockout and excess lists and both grids."""
+    return [result.stockouts(), result.excess(), result.sku_months(), result.resource_months()]
 
 
 def time_end_to_end(
     inputs: SupplyInputs, policy: Policy, repeat: int
 ) -> tuple[float, SupplyProjection]:
-    """Seconds for `plan_supply` plus the stockout and excess lists, and the result."""
+    """Seconds for `plan_supply` and its tidy frames, and the result."""
 
     def pipeline() -> SupplyProjection:
         result = plan_supply(inputs, policy)
-        result.stockouts()
-        result.excess()
+        tidy_frames(result)
         return result
 
     seconds, result = best_of(repeat, pipeline)
@@ -234,12 +240,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"resources, best of {args.repeat}"
     )
     for name, seconds in time_steps(inputs, policy, args.repeat).items():
-        print(f"  {name:<28} {seconds * 1000:8.1f} ms")
+        print(f"  {name:<30} {seconds * 1000:8.1f} ms")
     total, result = time_end_to_end(inputs, policy, args.repeat)
     verdict = "within" if total < BUDGET_SECONDS else "OVER"
-    print(
-        f"  {'end to end (plan_supply)':<28} {total * 1000:8.1f} ms  ({verdict} {BUDGET_SECONDS} s)"
-    )
+    label = "end to end (plan_supply)"
+    print(f"  {label:<30} {total * 1000:8.1f} ms  ({verdict} {BUDGET_SECONDS} s budget)")
     for name, value in summarise(result).items():
         print(f"  {name:<40} {value:>16,.0f}")
     return 0 if total < BUDGET_SECONDS else 1

@@ -83,7 +83,7 @@ WEEKS_PER_MONTH = DAYS_PER_MONTH / 7
 DEFAULT_SERVICE_LEVELS: Mapping[str, float] = {"A": 0.98, "B": 0.95, "C": 0.90}
 ABC_RANK = {"A": 0, "B": 1, "C": 2}
 # Quantities and hours below this are float noise, not orders or overloads.
-_EPS = 1e-9
+_EPS = 1e-6
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,14 @@ class Policy:
     max_cover_weeks: float = 26.0
     cover_months: int = 3
     cover_cap_weeks: float = 999.0
+
+    def __post_init__(self) -> None:
+        levels = [*self.service_levels.values(), self.default_service_level]
+        if not all(0 < level < 1 for level in levels):
+            # z is infinite at 0 and 1: the safety stock would be too.
+            raise ValueError(f"service levels must lie strictly between 0 and 1: {levels}")
+        if self.cover_months < 1 or self.max_cover_weeks < 0 or self.cover_cap_weeks <= 0:
+            raise ValueError("cover_months must be >= 1 and the cover limits non-negative")
 
 
 @dataclass(frozen=True)
@@ -253,6 +261,34 @@ class SupplyProjection:
             value=quantity * self.inputs.unit_cost[rows],
         )
 
+    def sku_months(self) -> pd.DataFrame:
+        """The n x T grids as one row per SKU-location and month, for bulk writes."""
+        rows, cols = np.indices(self.on_hand.shape).reshape(2, -1)
+        return self._tidy(
+            rows,
+            cols,
+            demand=self.inputs.demand.ravel(),
+            receipts=self.inputs.receipts.ravel(),
+            planned_unconstrained=self.planned_unconstrained.ravel(),
+            planned=self.planned.ravel(),
+            shortage=self.shortage.ravel(),
+            on_hand=self.on_hand.ravel(),
+            unmet=self.unmet.ravel(),
+            weeks_of_cover=self.weeks_of_cover.ravel(),
+            excess_quantity=self.excess_quantity.ravel(),
+        )
+
+    def resource_months(self) -> pd.DataFrame:
+        """Available hours, load before and after the constraint, and utilisation."""
+        rows, cols = np.indices(self.load.shape).reshape(2, -1)
+        frame = self.inputs.resources.take(rows).to_frame(index=False)
+        frame["month"] = self.inputs.months.take(cols)
+        frame["available_hours"] = self.inputs.capacity.ravel()
+        frame["load_unconstrained"] = self.load_unconstrained.ravel()
+        frame["load"] = self.load.ravel()
+        frame["utilisation"] = self.utilisation.ravel()
+        return frame
+
     def _tidy(self, rows: np.ndarray, cols: np.ndarray, **columns: np.ndarray) -> pd.DataFrame:
         frame = self.inputs.keys.take(rows).to_frame(index=False)
         frame["month"] = self.inputs.months.take(cols)
@@ -352,7 +388,9 @@ def priority_order(abc_class: np.ndarray, unit_margin: np.ndarray) -> np.ndarray
 
 def capacity_load(hours_per_unit: np.ndarray, quantity: np.ndarray) -> np.ndarray:
     """Hours per resource x month of a quantity grid (n x T)."""
-    return hours_per_unit.T @ quantity
+    # einsum's own loop, not BLAS: multithreaded BLAS on a few shared cores spins its
+    # threads and took 60 ms instead of 0.3 ms here under load; einsum steadily takes 1 ms.
+    return np.einsum("ir,it->rt", hours_per_unit, quantity)
 
 
 def constrain_to_capacity(
@@ -412,7 +450,8 @@ def _prebuild(
         # for no more than it could move alone. A SKU that still gets less on one resource
         # than on another leaves hours unused there, which the next pass hands on.
         for _ in range(capacity.shape[0]):
-            limit = np.maximum(capacity[:, earlier] - load[:, earlier], 0.0)
+            limit = capacity[:, earlier] - load[:, earlier]
+            limit[limit < _EPS] = 0.0
             limit[r] = min(limit[r], over)
             if limit[r] <= _EPS:
                 break
@@ -450,7 +489,9 @@ def _cut(
     per_unit = hours[skus, r]
     used = per_unit * plan[skus, t]
     lower = np.cumsum(used[::-1])[::-1] - used  # hours of the SKUs ranked below each one
-    cut = np.clip(over - lower, 0.0, used) / per_unit
+    cut_hours = np.clip(over - lower, 0.0, used)
+    # Whole quantities are cut exactly so that no -1e-13 of production is left behind.
+    cut = np.where(cut_hours >= used, plan[skus, t], cut_hours / per_unit)
     plan[skus, t] -= cut
     shortage[skus, t] += cut
     load[:, t] -= hours[skus].T @ cut

@@ -224,6 +224,37 @@ def test_overload_is_pulled_into_free_earlier_months_nearest_first():
     assert result.stockouts().empty
 
 
+def test_resource_months_report_load_before_and_after_the_constraint():
+    inputs = make_inputs(
+        [[40.0, 60.0, 150.0]],
+        hours_per_unit=np.array([[0.5]]),
+        capacity=np.array([[50.0, 50.0, 50.0]]),
+        resources=pd.Index(["WC1"], name="resource"),
+    )
+    frame = plan_supply(inputs).resource_months()
+    assert frame.columns.tolist() == [
+        "resource",
+        "month",
+        "available_hours",
+        "load_unconstrained",
+        "load",
+        "utilisation",
+    ]
+    assert frame["resource"].tolist() == ["WC1"] * 3
+    np.testing.assert_allclose(frame["load_unconstrained"], [20, 30, 75])
+    np.testing.assert_allclose(frame["load"], [25, 50, 50])
+    np.testing.assert_allclose(frame["utilisation"], [0.5, 1, 1])
+
+
+def test_sku_months_hold_one_row_per_sku_location_and_month():
+    inputs = make_inputs([[30.0, 40.0], [5.0, 0.0]], on_hand=np.array([100.0, 0.0]))
+    frame = plan_supply(inputs).sku_months()
+    assert len(frame) == 4
+    assert frame[["sku_location", "month"]].values.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
+    np.testing.assert_allclose(frame["on_hand"], [70, 30, 0, 0])
+    np.testing.assert_allclose(frame["planned"], [0, 0, 5, 0])
+
+
 def test_prebuild_stays_out_of_the_lead_time_window():
     plan = constrain(
         [[0, 0, 150], [0, 0, 50]],
@@ -371,6 +402,15 @@ def test_excess_is_stock_above_the_maximum_cover_valued_at_cost():
     first = result.excess().iloc[0]
     assert first["quantity"] == pytest.approx(4 * weekly)
     assert first["value"] == pytest.approx(8 * weekly)
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [{"service_levels": {"A": 1.0}}, {"default_service_level": 0.0}, {"cover_months": 0}],
+)
+def test_a_policy_with_an_impossible_knob_is_rejected(knobs):
+    with pytest.raises(ValueError):
+        Policy(**knobs)
 
 
 def test_inputs_with_a_mismatched_grid_are_rejected():
