@@ -95,13 +95,14 @@ def test_stockouts_list_month_quantity_and_revenue_at_risk():
         receipts=np.array([[0, 50, 0, 0]]),
         lead_time_months=np.array([6.0]),  # nothing can be planned in the horizon
         unit_price=np.array([12.5]),
-        keys=pd.Index(["P1@DC1"], name="sku_location"),
+        keys=pd.MultiIndex.from_tuples([("P1", "DC1")], names=["product", "location"]),
         months=pd.date_range("2027-01-01", periods=4, freq="MS", name="month"),
     )
     stockouts = plan_supply(inputs).stockouts()
     assert stockouts.to_dict("records") == [
         {
-            "sku_location": "P1@DC1",
+            "product": "P1",
+            "location": "DC1",
             "month": pd.Timestamp("2027-04-01"),
             "quantity": 20.0,
             "revenue_at_risk": 250.0,
