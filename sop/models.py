@@ -118,7 +118,10 @@ class Resource(models.Model):
 class Routing(models.Model):
     """How many hours of a resource one unit of a product takes."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="routings")
+    # The natural-key index starts with product_id and serves lookups by product.
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="routings", db_index=False
+    )
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="routings")
     hours_per_unit = models.DecimalField(max_digits=10, decimal_places=5)
 
@@ -137,7 +140,9 @@ class Routing(models.Model):
 class SalesHistory(models.Model):
     """Shipped quantity of a product from a location in a month."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE)
+    # The natural-key index starts with product_id and serves lookups by product; a second
+    # index would only slow down the million-row imports.
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, db_index=False)
     location = models.ForeignKey(Location, on_delete=models.CASCADE)
     month = models.DateField()
     quantity = models.DecimalField(max_digits=14, decimal_places=3)
@@ -163,7 +168,8 @@ class SalesHistory(models.Model):
 class InventorySnapshot(models.Model):
     """On-hand stock of a product at a location on a date."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE)
+    # The natural-key index starts with product_id and serves lookups by product.
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, db_index=False)
     location = models.ForeignKey(Location, on_delete=models.CASCADE)
     date = models.DateField()
     on_hand = models.DecimalField(max_digits=14, decimal_places=3)
@@ -212,7 +218,10 @@ class ScheduledReceipt(models.Model):
 class Capacity(models.Model):
     """Available hours of a resource in a month."""
 
-    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="capacities")
+    # The natural-key index starts with resource_id and serves lookups by resource.
+    resource = models.ForeignKey(
+        Resource, on_delete=models.CASCADE, related_name="capacities", db_index=False
+    )
     month = models.DateField()
     hours = models.DecimalField(max_digits=12, decimal_places=2)
 
