@@ -143,6 +143,18 @@ def test_service_level_comes_from_a_configurable_abc_mapping():
     np.testing.assert_allclose(result.safety_stock, [23.2635, 0, 0], atol=1e-3)
 
 
+def test_a_review_period_gives_safety_stock_to_an_item_without_lead_time():
+    inputs = make_inputs(
+        [[100.0] * 3],
+        abc_class=np.array(["B"], dtype=object),
+        demand_error_std=np.array([10.0]),
+    )
+    assert plan_supply(inputs).safety_stock[0] == 0
+    # z(0.95) * sqrt((0 + 1) * 10^2) = 1.64485 * 10
+    result = plan_supply(inputs, Policy(review_period_months=1))
+    assert result.safety_stock[0] == pytest.approx(16.4485, abs=1e-3)
+
+
 def test_lead_time_in_days_sets_the_first_plannable_month():
     months = days_to_months(np.array([0, 20, 30.4375, 45, 60.875, 61]))
     np.testing.assert_array_equal(first_plannable_month(months), [0, 1, 1, 2, 2, 3])
@@ -320,6 +332,17 @@ def test_multi_resource_sku_is_cut_on_both_resources():
     np.testing.assert_allclose(plan.load, [[25], [100]])
 
 
+def test_hours_freed_by_a_cut_on_another_resource_go_back_to_the_cut_items():
+    # X (A) takes 1 h on R0 and R1, Y (C) 1 h on R0. R0 is 40 h over, so Y loses 40; then
+    # R1 is 30 h over and X, alone there, loses 30, which frees 30 h of R0 for Y again.
+    plan = constrain(
+        [[80.0], [60.0]], hours=[[1.0, 1.0], [1.0, 0.0]], capacity=[[100.0], [50.0]], abc=["A", "C"]
+    )
+    np.testing.assert_allclose(plan.planned, [[50], [50]])
+    np.testing.assert_allclose(plan.shortage, [[30], [10]])
+    np.testing.assert_allclose(plan.load, [[100], [50]])
+
+
 def test_prebuild_needs_room_on_every_resource_of_the_routing():
     plan = constrain([[0.0, 150.0]], hours=[[1.0, 1.0]], capacity=[[100.0, 100.0], [10.0, 200.0]])
     # R0 is 50 h over in month 1; month 0 has 100 h free on R0 but 10 on R1: only 10 move.
@@ -458,7 +481,8 @@ def reference_plan(on_hand, receipts, demand, ss, first, moq, lot):
 
 
 def reference_constrain(planned, receipts, hours, capacity, first, order):
-    """SKU by SKU: pre-build nearest month first in priority order, then cut from the bottom."""
+    """SKU by SKU: pre-build nearest month first in priority order, cut from the bottom,
+    then give back what fits again once every resource of the month is settled."""
     plan = planned.copy()
     shortage = np.zeros_like(plan)
     n, months = plan.shape
@@ -466,6 +490,11 @@ def reference_constrain(planned, receipts, hours, capacity, first, order):
 
     def load(r, t):
         return sum(hours[i, r] * (plan[i, t] + receipts[i, t]) for i in range(n))
+
+    def room(i, t):
+        return min(
+            (capacity[q, t] - load(q, t)) / hours[i, q] for q in range(resources) if hours[i, q] > 0
+        )
 
     for t in range(months):
         for r in range(resources):
@@ -475,12 +504,7 @@ def reference_constrain(planned, receipts, hours, capacity, first, order):
                 for i in skus:
                     if over <= 1e-9 or first[i] > earlier:
                         continue
-                    room = min(
-                        (capacity[q, earlier] - load(q, earlier)) / hours[i, q]
-                        for q in range(resources)
-                        if hours[i, q] > 0
-                    )
-                    moved = max(min(plan[i, t], room, over / hours[i, r]), 0.0)
+                    moved = max(min(plan[i, t], room(i, earlier), over / hours[i, r]), 0.0)
                     plan[i, t] -= moved
                     plan[i, earlier] += moved
                     over -= moved * hours[i, r]
@@ -491,6 +515,11 @@ def reference_constrain(planned, receipts, hours, capacity, first, order):
                 plan[i, t] -= cut
                 shortage[i, t] += cut
                 over -= cut * hours[i, r]
+        for i in order:
+            if shortage[i, t] > 0:
+                back = max(min(shortage[i, t], room(i, t)), 0.0)
+                plan[i, t] += back
+                shortage[i, t] -= back
     return plan, shortage
 
 
