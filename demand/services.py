@@ -755,3 +755,15 @@ def demand_history_build(
         Cycle.objects.filter(pk=cycle.pk).update(stage=Stage.APPROVED)
         built.append(cycle)
     return built
+
+
+def demand_demo_build(*, cycle: Cycle, user: AbstractBaseUser | None = None) -> ForecastRun:
+    """Post-seed step of the demo: past cycles with frozen plans, then the first run.
+
+    The run is started as the system (the demo admin is not a planner); without Redis it
+    completes before this returns, with Redis the workers pick it up. Seeding again keeps
+    the cycles and runs that exist.
+    """
+    demand_history_build(before=cycle.month)
+    existing = ForecastRun.objects.filter(cycle=cycle).first()
+    return existing or forecast_run_start(cycle=cycle, user=None)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
@@ -36,7 +37,7 @@ DEMO_USERS: dict[str, str] = {
 # Later features add their demo data here, as dotted paths to functions called with
 # `cycle=` (the open cycle) and `user=` (the demo admin) once the extracts are loaded,
 # e.g. past cycles with frozen plans or the cycle's first forecast run.
-POST_SEED_STEPS: tuple[str, ...] = ()
+POST_SEED_STEPS: tuple[str, ...] = ("demand.services.demand_demo_build",)
 
 
 def demo_logins() -> str:
@@ -104,6 +105,8 @@ class Command(BaseCommand):
 
 def _ensure_users() -> list[User]:
     """One user per role, reset to the documented password so the README stays true."""
+    # Hashing is slow by design; the password is public anyway, so hash it once for all.
+    password = make_password(DEMO_PASSWORD)
     users = []
     with transaction.atomic():
         for username, role in DEMO_USERS.items():
@@ -115,7 +118,7 @@ def _ensure_users() -> list[User]:
             user.is_staff = role == Role.ADMIN
             user.is_superuser = False
             user.is_active = True
-            user.set_password(DEMO_PASSWORD)
+            user.password = password
             user.save()
             user.groups.set([Group.objects.get(name=str(role))])
             users.append(user)

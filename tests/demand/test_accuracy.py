@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from demand import accuracy, forecasting, selectors, services
+from demand.models import DemandPlanSnapshot, ForecastRun
+from sop.choices import Stage
+from sop.models import Cycle, SalesHistory
+
+
+def test_group_metrics_match_the_engines_definitions():
+    rng = np.random.default_rng(3)
+    actual = rng.integers(0, 50, 12).astype(float)
+    actual[3] = 0  # MAPE skips zero actuals, WAPE and bias do not
+    plans = {m: actual + rng.normal(0, 8, 12) for m in accuracy.METHODS}
+    frame = pd.DataFrame(
+        {"sku": "A", "plan": np.repeat([1, 2, 3], 4), "month": np.arange(12), "actual": actual}
+        | plans
+    )
+    scale = pd.Series({"A": 4.0})
+    row = accuracy.accuracy_by(frame, ["sku"], scale).loc["A"]
+    for m, f in plans.items():
+        assert row[f"{m}_mape"] == pytest.approx(forecasting.mape(actual, f))
+        assert row[f"{m}_wape"] == pytest.approx(forecasting.wape(actual, f))
+        assert row[f"{m}_bias"] == pytest.approx(forecasting.bias(actual, f))
+        assert row[f"{m}_mase"] == pytest.approx(np.mean(np.abs(actual - f)) / 4.0)
+    assert row["months"] == 12
+
+
+def test_a_family_is_judged_on_its_total_not_on_its_skus():
+    # Two SKUs err in opposite directions: each is 50% off, the family is exact.
+    frame = pd.DataFrame(
+        {
+            "family": ["F", "F"],
+            "sku": ["A", "B"],
+            "plan": [1, 1],
+            "month": [1, 1],
+            "actual": [10.0, 10.0],
+            "naive": [15.0, 5.0],
+            "statistical": [15.0, 5.0],
+            "consensus": [15.0, 5.0],
+        }
+    )
+    assert accuracy.accuracy_by(frame, ["family"]).loc["F", "consensus_wape"] == 0
+    assert accuracy.accuracy_by(frame, ["sku"])["consensus_wape"].tolist() == [50, 50]
+
+
+def test_the_mase_scale_is_the_in_sample_seasonal_naive_error():
+    y = np.array([0, 0, *np.arange(1, 27)], float)  # starts selling in the third month
+    wide = pd.DataFrame([y], index=["A"])
+    assert accuracy.seasonal_naive_scale(wide)["A"] == pytest.approx(
+        forecasting.mase_scale(y[2:], 12)
+    )
+
+
+@pytest.mark.django_db
+def test_past_cycles_are_built_frozen_without_look_ahead(company, cycle):
+    built = services.demand_history_build(before=cycle.month, cycles=2)
+    assert [c.month for c in built] == [dt.date(2026, 9, 1), dt.date(2026, 10, 1)]
+    assert all(
+        c.stage == Stage.APPROVED for c in Cycle.objects.filter(pk__in=[c.pk for c in built])
+    )
+    september = built[0]
+    snap = DemandPlanSnapshot.objects.filter(cycle=september)
+    assert snap.count() == 8 * september.horizon_months
+    # The seasonal naive of September 2026 is September 2025's sale.
+    row = snap.get(
+        product=company["products"][0], location=company["locations"][0], month=dt.date(2026, 9, 1)
+    )
+    assert row.naive == float(
+        SalesHistory.objects.get(
+            product=company["products"][0],
+            location=company["locations"][0],
+            month=dt.date(2025, 9, 1),
+        ).quantity
+    )
+    # Its forecast is the engine's on the history up to August 2026 only.
+    run = ForecastRun.objects.get(cycle=september, is_published=True)
+    assert run.series_count == 8
+    history = SalesHistory.objects.filter(
+        product=company["products"][0],
+        location=company["locations"][0],
+        month__lt=dt.date(2026, 9, 1),
+    ).order_by("month")
+    expected = forecasting.forecast_series(
+        np.array([float(h.quantity) for h in history]), horizon=september.horizon_months
+    )
+    assert row.statistical == pytest.approx(expected.point[0])
+    # Building again keeps what exists.
+    assert services.demand_history_build(before=cycle.month, cycles=2) == []
+
+
+@pytest.mark.django_db
+def test_the_accuracy_panel_has_numbers_for_sku_family_and_total(company, cycle, published):
+    services.demand_history_build(before=cycle.month, cycles=3)
+    bike = company["products"][0]
+    rows = selectors.accuracy_summary(
+        cycle=cycle, selection=selectors.Selection(family="Bikes", product=bike)
+    )
+    assert [r["label"].split(" ")[0] for r in rows] == ["BIKE-1", "Family", "Total"]
+    # 3 plans: Aug covers Aug-Oct, Sep covers Sep-Oct, Oct covers Oct = 6 plan-months.
+    assert [r["months"] for r in rows] == [6, 6, 6]
+    for r in rows:
+        for metrics in r["methods"].values():
+            assert metrics["wape"] is not None and metrics["wape"] >= 0
+            assert metrics["mase"] is not None and metrics["mase"] > 0
+        assert r["fva_statistical"] == pytest.approx(
+            r["methods"]["naive"]["wape"] - r["methods"]["statistical"]["wape"]
+        )
