@@ -241,20 +241,13 @@ def extract_load(*, entity: Entity, extract: Extract) -> tuple[int, int]:
 
 
 def _load_copy(*, model, frame: pd.DataFrame, key: list[str], present: list[str]):
-    """COPY into a temporary staging table, then one INSERT ... ON CONFLICT merge."""
+    """COPY into a temporary staging table, then merge it with one UPDATE and one INSERT."""
     qn = connection.ops.quote_name
     fields = [model._meta.get_field(name) for name in frame.columns]
     table = qn(model._meta.db_table)
     columns = ", ".join(qn(f.column) for f in fields)
     staging_columns = ", ".join(f"{qn(f.column)} {f.db_type(connection)}" for f in fields)
-    if present:
-        changed = ", ".join(f"{qn(name)} = EXCLUDED.{qn(name)}" for name in present)
-        current = ", ".join(f"{table}.{qn(name)}" for name in present)
-        incoming = ", ".join(f"EXCLUDED.{qn(name)}" for name in present)
-        # The WHERE leaves identical rows untouched, so a re-import updates nothing.
-        action = f"DO UPDATE SET {changed} WHERE ROW({current}) IS DISTINCT FROM ROW({incoming})"
-    else:
-        action = "DO NOTHING"
+    same_key = " AND ".join(f"t.{qn(k)} = s.{qn(k)}" for k in key)
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {_STAGING}")
         cursor.execute(f"CREATE TEMP TABLE {_STAGING} ({staging_columns}) ON COMMIT DROP")
@@ -262,15 +255,28 @@ def _load_copy(*, model, frame: pd.DataFrame, key: list[str], present: list[str]
         with cursor.copy(f"COPY {_STAGING} ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        # xmax = 0 marks a freshly inserted tuple; an updated one carries the updater's xid.
+        # Concurrent imports of the same table would race between the UPDATE and the
+        # INSERT; this lock queues them while readers carry on.
+        cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        # Without statistics the planner takes the temporary table for tiny and picks
+        # nested loops; with them it hash-joins a million rows in seconds.
+        cursor.execute(f"ANALYZE {_STAGING}")
+        updated = 0
+        if present:
+            assign = ", ".join(f"{qn(p)} = s.{qn(p)}" for p in present)
+            old = ", ".join(f"t.{qn(p)}" for p in present)
+            new = ", ".join(f"s.{qn(p)}" for p in present)
+            # Identical rows are left untouched, so a re-import updates nothing.
+            cursor.execute(
+                f"UPDATE {table} AS t SET {assign} FROM {_STAGING} AS s "
+                f"WHERE {same_key} AND ROW({old}) IS DISTINCT FROM ROW({new})"
+            )
+            updated = cursor.rowcount
         cursor.execute(
-            f"WITH upsert AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM {_STAGING} "
-            f"ON CONFLICT ({', '.join(qn(k) for k in key)}) {action} "
-            "RETURNING (xmax = 0) AS inserted) "
-            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
-            "FROM upsert"
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_STAGING} AS s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {same_key})"
         )
-        inserted, updated = cursor.fetchone()
+        inserted = cursor.rowcount
         cursor.execute(f"DROP TABLE {_STAGING}")
     return inserted, updated
 
