@@ -296,15 +296,17 @@ def test_prebuild_serves_the_a_item_and_the_cut_falls_on_the_c_item():
 
 
 def test_within_a_class_the_lower_margin_item_is_cut_first():
-    plan = constrain(
+    inputs = make_inputs(
         [[80.0], [80.0], [30.0]],
-        hours=[[1.0], [1.0], [1.0]],
-        capacity=[[130.0]],
-        abc=["C", "C", ""],
-        margin=[10.0, 5.0, 50.0],
+        abc_class=np.array(["C", "C", ""], dtype=object),
+        unit_cost=np.full(3, 6.0),
+        unit_price=np.array([16.0, 11.0, 56.0]),  # margins 10, 5 and 50
+        hours_per_unit=np.ones((3, 1)),
+        capacity=np.array([[130.0]]),
     )
+    result = plan_supply(inputs)
     # 60 h over: the unclassified item goes first (30), then the 5-margin C item (30).
-    np.testing.assert_allclose(plan.shortage, [[0], [30], [30]])
+    np.testing.assert_allclose(result.shortage, [[0], [30], [30]])
 
 
 def test_sku_without_routing_is_never_capacity_constrained():
@@ -360,6 +362,20 @@ def test_prebuild_blocked_on_one_resource_leaves_the_room_to_others():
         abc=["A", "C"],
     )
     np.testing.assert_allclose(plan.planned, [[10, 50], [40, 0]])
+    np.testing.assert_allclose(plan.shortage, 0)
+
+
+def test_hours_reserved_by_a_sku_it_cannot_use_are_handed_on():
+    # Month 1 is 50 h over on R0. Month 0 has 100 h of R0 and 10 h of R1. W (A) and X (B)
+    # need both; W takes 8 h of R1, X can then move 2 units, not the 10 it asked for alone,
+    # so 8 h of R0 go to Z (C) in a second pass: Z moves 40 and nothing is cut.
+    plan = constrain(
+        [[0.0, 8.0], [0.0, 40.0], [0.0, 50.0]],
+        hours=[[1.0, 1.0], [1.0, 1.0], [1.0, 0.0]],
+        capacity=[[100.0, 48.0], [10.0, 100.0]],
+        abc=["A", "B", "C"],
+    )
+    np.testing.assert_allclose(plan.planned, [[8, 0], [2, 38], [40, 10]])
     np.testing.assert_allclose(plan.shortage, 0)
 
 
