@@ -416,8 +416,8 @@ def priority_order(abc_class: np.ndarray, unit_margin: np.ndarray) -> np.ndarray
 
 def capacity_load(hours_per_unit: np.ndarray, quantity: np.ndarray) -> np.ndarray:
     """Hours per resource x month of a quantity grid (n x T)."""
-    # einsum's own loop, not BLAS: multithreaded BLAS on a few shared cores spins its
-    # threads and took 60 ms instead of 0.3 ms here under load; einsum steadily takes 1 ms.
+    # einsum's own loop, not BLAS: on a few cores shared with other workers, multithreaded
+    # BLAS spins its threads and this product took 60 ms instead of 0.3 ms; einsum ~1 ms.
     return np.einsum("ir,it->rt", hours_per_unit, quantity)
 
 
