@@ -65,10 +65,26 @@ def import_job_create(
         size_bytes=size,
         created_by=user if user is not None and user.is_authenticated else None,
     )
+    transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
+def _enqueue(job_id: int) -> None:
     from sop.tasks import import_job_run_task
 
-    transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
-    return job
+    try:
+        import_job_run_task.delay(job_id)
+    except Exception:
+        # An unreachable broker must not leave the job pending forever on the page.
+        logger.exception("could not queue import job %s", job_id)
+        ImportJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
+            status=JobStatus.FAILED,
+            phase="Stopped",
+            progress=100,
+            finished_at=timezone.now(),
+            message="The import could not be queued (the task broker is unreachable); "
+            "nothing was loaded. Upload the file again later.",
+        )
 
 
 def import_file(

@@ -38,4 +38,5 @@ def cycle_waiting_on(*, cycle: Cycle | None, user) -> bool:
 
 
 def import_jobs_recent(*, limit: int = 50) -> QuerySet[ImportJob]:
-    return ImportJob.objects.select_related("created_by")[:limit]
+    # The error report can be megabytes per job; the list does not show it.
+    return ImportJob.objects.select_related("created_by").defer("errors", "errors_csv")[:limit]
