@@ -80,24 +80,28 @@ class Command(BaseCommand):
             paths[entity] = out / f"{entity}.csv"
             frame.to_csv(paths[entity], index=False, encoding="utf-8")
 
-        users = _ensure_users()
-        admin = next(u for u in users if u.username == "admin")
-        jobs = [_load(entity, paths[entity], admin) for entity in LOAD_ORDER]
-        cycle = _open_cycle(today.replace(day=1), admin)
-        for step in POST_SEED_STEPS:
-            import_string(step)(cycle=cycle, user=admin)
-
         products = frames["products"]
         self.stdout.write(
             f"Demo company: {len(products)} SKUs in {products['family'].nunique()} families, "
             f"{len(frames['locations'])} locations, {months} months of history "
             f"(files in {out})."
         )
-        for job in jobs:
+        users = _ensure_users()
+        admin = next(u for u in users if u.username == "admin")
+        # Report as it goes: with the post-seed steps a big company takes minutes.
+        for entity in LOAD_ORDER:
+            job = _load(entity, paths[entity], admin)
             self.stdout.write(
                 f"  {job.entity:<14} {job.rows_read:>8} rows: {job.rows_inserted} new, "
                 f"{job.rows_updated} updated, {job.rows_unchanged} unchanged"
             )
+        cycle = _open_cycle(today.replace(day=1), admin)
+        for step in POST_SEED_STEPS:
+            step_started = time.perf_counter()
+            self.stdout.write(f"  {step} ...", ending="")
+            self.stdout.flush()
+            import_string(step)(cycle=cycle, user=admin)
+            self.stdout.write(f" {time.perf_counter() - step_started:.1f} s")
         self.stdout.write(f"{cycle} is in {Stage(cycle.stage).label.lower()}.")
         self.stdout.write(demo_logins())
         self.stdout.write(self.style.SUCCESS(f"Seeded in {time.perf_counter() - started:.1f} s."))
