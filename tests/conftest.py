@@ -8,7 +8,6 @@ import pytest
 from django.db import connection
 
 from sop.choices import Role
-from tests.factories import UserFactory
 
 
 def pytest_collection_modifyitems(config, items):
@@ -36,6 +35,9 @@ ROLE_USERNAMES = {
 
 @pytest.fixture
 def make_user(db):
+    # Imported here so the ORM-free unit tests can run without Django (-p no:django).
+    from tests.factories import UserFactory
+
     def _make(role: str | None = None, **kwargs):
         if role is not None:
             kwargs.setdefault("username", ROLE_USERNAMES[role])
@@ -62,7 +64,10 @@ def client_for(client, make_user):
 
 
 @pytest.fixture(autouse=True)
-def _static_files_without_collectstatic(settings):
+def _static_files_without_collectstatic(request):
+    if not request.config.pluginmanager.hasplugin("django"):
+        return  # the ORM-free unit tests may run with -p no:django
+    settings = request.getfixturevalue("settings")
     # Production serves a hashed manifest built by collectstatic; tests read the sources.
     settings.STORAGES = {
         **settings.STORAGES,
