@@ -295,9 +295,12 @@ def _mase_scale(*, scope: Q, before: dt.date, keys: tuple[str, ...] = ()) -> pd.
 def accuracy_summary(*, cycle: Cycle, selection: Selection) -> list[dict]:
     """Accuracy of past plans for the selection, its family and the total, with FVA."""
     levels = [("Total", Q())]
-    levels.insert(0, (f"Family {selection.family}", Q(product__family=selection.family)))
+    levels.insert(0, (f"{selection.family} (family)", Q(product__family=selection.family)))
     if selection.product is not None:
-        levels.insert(0, (selection.label, selection.q()))
+        label = selection.product.sku
+        if selection.location is not None:
+            label = f"{label} @ {selection.location.code}"
+        levels.insert(0, (label, selection.q()))
     out = []
     for label, scope in levels:
         frame = _evaluation_frame(cycle=cycle, scope=scope)

@@ -1,4 +1,5 @@
-// Draws every plotly figure carried in a data-figure attribute, on load and after htmx swaps.
+// Draws every plotly figure carried in a data-figure attribute, on load and after htmx
+// swaps, and scrolls the demand grid so the last history months and the horizon show.
 (function () {
   function draw(root) {
     (root || document).querySelectorAll("[data-figure]").forEach(function (el) {
@@ -6,6 +7,18 @@
       Plotly.react(el, fig.data, fig.layout, { responsive: true, displaylogo: false });
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { draw(); });
-  document.addEventListener("htmx:afterSettle", function (event) { draw(event.detail.elt); });
+  function scrollToHorizon(root) {
+    (root || document).querySelectorAll(".grid-scroll").forEach(function (box) {
+      var first = box.querySelector("th.first-future");
+      var label = box.querySelector("thead th");
+      if (!first || !label) return;
+      // Keep about a quarter of the visible width for the latest history months.
+      box.scrollLeft = first.offsetLeft - label.offsetWidth - box.clientWidth / 4;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { draw(); scrollToHorizon(); });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    draw(event.detail.elt);
+    scrollToHorizon();
+  });
 })();

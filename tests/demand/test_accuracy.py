@@ -101,7 +101,7 @@ def test_the_accuracy_panel_has_numbers_for_sku_family_and_total(company, cycle,
     rows = selectors.accuracy_summary(
         cycle=cycle, selection=selectors.Selection(family="Bikes", product=bike)
     )
-    assert [r["label"].split(" ")[0] for r in rows] == ["BIKE-1", "Family", "Total"]
+    assert [r["label"] for r in rows] == ["BIKE-1", "Bikes (family)", "Total"]
     # 3 plans: Aug covers Aug-Oct, Sep covers Sep-Oct, Oct covers Oct = 6 plan-months.
     assert [r["months"] for r in rows] == [6, 6, 6]
     for r in rows:
