@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.db import connection
 
 from sop.choices import Role
 
@@ -14,7 +13,7 @@ def pytest_collection_modifyitems(config, items):
     no_redis = pytest.mark.skip(reason="no Redis reachable (SOP_TEST_REDIS_URL unset)")
     no_browser = pytest.mark.skip(reason="no Chromium (SOP_TEST_CHROMIUM unset)")
     no_pg = pytest.mark.skip(reason="needs PostgreSQL (DATABASE_URL is not postgres)")
-    is_pg = connection.vendor == "postgresql"
+    is_pg = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
     for item in items:
         if "redis" in item.keywords and not os.environ.get("SOP_TEST_REDIS_URL"):
             item.add_marker(no_redis)
@@ -63,16 +62,22 @@ def client_for(client, make_user):
     return _client
 
 
-@pytest.fixture(autouse=True)
-def _static_files_without_collectstatic(request):
-    if not request.config.pluginmanager.hasplugin("django"):
-        return  # the ORM-free unit tests may run with -p no:django
-    settings = request.getfixturevalue("settings")
-    # Production serves a hashed manifest built by collectstatic; tests read the sources.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    settings.WHITENOISE_USE_FINDERS = True
-    # The real hasher costs ~0.3 s a password by design; tests create many users.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+class _DjangoTestSettings:
+    """Autouse fixtures that need pytest-django; registered only when it is active."""
+
+    @pytest.fixture(autouse=True)
+    def _test_settings(self, settings):
+        # Production serves a hashed manifest built by collectstatic; tests read the sources.
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+        settings.WHITENOISE_USE_FINDERS = True
+        # The real hasher costs ~0.3 s a password by design; tests create many users.
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_configure(config):
+    # The ORM-free unit tests may run with -p no:django.
+    if config.pluginmanager.hasplugin("django"):
+        config.pluginmanager.register(_DjangoTestSettings(), "sop-django-test-settings")
