@@ -102,7 +102,7 @@ def test_uploading_a_valid_extract_loads_it_and_shows_the_counts(client_for, mas
 
 def test_uploading_a_bad_extract_shows_the_row_level_report(client_for, master_data, upload):
     page = upload(client_for(Role.ADMIN), "sales_history_with_errors.csv").content.decode()
-    assert "4 problems found; nothing was loaded." in page
+    assert "4 errors found; nothing was loaded." in page
     assert '<td class="num">13</td><td><code>quantity</code></td>' in page
     assert "negative quantity: must be 0 or more" in page
     assert "WID-999" in page
