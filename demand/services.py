@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
@@ -42,6 +45,8 @@ from sop.services import add_months, audit_record
 # Stages in which the statistical forecast may still change.
 FORECASTABLE_STAGES = (Stage.DRAFT, Stage.DEMAND_REVIEW)
 ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
+# How COPY spells NULL, so that an empty string stays an empty string.
+_NULL = "\\N"
 
 
 class PlanReadOnly(ValidationError):
@@ -84,12 +89,12 @@ def _bulk_insert(model: type[models.Model], fields: Sequence[str], rows: Iterabl
         meta = model._meta
         columns = ", ".join(connection.ops.quote_name(meta.get_field(f).column) for f in fields)
         table = connection.ops.quote_name(meta.db_table)
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
+        # One CSV text block: the csv module in C is several times faster than row by row.
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(tuple(_NULL if v is None else v for v in row) for row in rows)
+        sql = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '{_NULL}')"
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            copy.write(buffer.getvalue())
         return
     model.objects.bulk_create(
         (model(**dict(zip(fields, row, strict=True))) for row in rows), batch_size=BULK_BATCH
@@ -216,8 +221,6 @@ def _write_run_rows(
     _bulk_insert(StatisticalForecast, _FORECAST_FIELDS, forecasts)
     if connection.vendor == "postgresql":
         # COPY takes the JSON column as text.
-        import json
-
         fits = [(*f[:-1], json.dumps(f[-1])) for f in fits]
     _bulk_insert(SeriesFit, _FIT_FIELDS, fits)
 

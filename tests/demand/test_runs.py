@@ -32,6 +32,11 @@ def test_a_run_forecasts_every_series_in_chunks_and_publishes(published, cycle):
     assert published.series_count == SERIES
     assert StatisticalForecast.objects.filter(run=published).count() == SERIES * 18
     assert SeriesFit.objects.filter(run=published).count() == SERIES
+    fit = SeriesFit.objects.filter(run=published).first()
+    # Supply planning reads the error std of every month of the horizon.
+    assert len(fit.error_std_by_horizon) == 18
+    assert fit.error_std == fit.error_std_by_horizon[0] > 0
+    assert fit.flag is not None and fit.model
     first = StatisticalForecast.objects.filter(run=published).order_by("month").first()
     assert first.month == cycle.month
     assert first.lo95 <= first.lo80 <= first.value <= first.hi80 <= first.hi95

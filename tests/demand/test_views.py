@@ -4,12 +4,15 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from demand import services
 from demand.choices import ReasonCode
-from demand.models import DemandOverride
+from demand.models import DemandOverride, ForecastRun
 from sop.choices import Role
+from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -96,8 +99,6 @@ def test_other_roles_cannot_post_overrides_or_runs(client_for, published, role):
 
 
 def test_the_run_panel_polls_while_a_run_is_active(planner_client, published):
-    from demand.models import ForecastRun
-
     run = ForecastRun.objects.create(
         cycle=published.cycle, status="running", progress=40, series_count=8, series_done=4
     )
@@ -133,3 +134,22 @@ def test_a_planner_reforecasts_one_sku(planner_client, published, company):
         f"/demand/cycles/{published.cycle.pk}/reforecast/{bike.pk}/", follow=True
     )
     assert "BIKE-1 re-forecast (2 locations)" in response.content.decode()
+
+
+def test_the_review_page_query_count_does_not_grow_with_skus(
+    planner_client, published, company, django_assert_max_num_queries
+):
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert planner_client.get(url).status_code == 200
+        return len(captured)
+
+    bike = company["products"][0]
+    family_page = queries("/demand/?family=Bikes")
+    sku_page = queries(f"/demand/?sku={bike.pk}")
+    # A family of 2 SKUs and one of 200 read the same number of times.
+    ProductFactory.create_batch(200, family="Bikes")
+    assert queries("/demand/?family=Bikes") == family_page
+    assert queries(f"/demand/?sku={bike.pk}") == sku_page
+    with django_assert_max_num_queries(40):
+        planner_client.get(f"/demand/?sku={bike.pk}")
