@@ -112,6 +112,8 @@ def review(request: HttpRequest) -> HttpResponse:
     cycle = _cycle(request.GET)
     if cycle is None:
         return render(request, "demand/review.html", {"cycle": None})
+    # A run whose worker was killed is failed the next time anyone looks at it.
+    services.forecast_runs_fail_stale()
     filters = selectors.Filters(
         abc=request.GET.get("abc", ""),
         pattern=request.GET.get("pattern", ""),
@@ -204,6 +206,7 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def run_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The run panel; htmx polls it every second while the run is active."""
+    services.forecast_runs_fail_stale()
     run = get_object_or_404(ForecastRun.objects.select_related("cycle", "created_by"), pk=pk)
     context = {
         "cycle": run.cycle,

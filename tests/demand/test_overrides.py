@@ -6,13 +6,14 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Sum
 
-from demand import services
-from demand.choices import OverrideKind, ReasonCode
+from demand import selectors, services
+from demand.choices import ExceptionFilter, OverrideKind, ReasonCode
 from demand.models import (
     ConsensusDemand,
     DemandOverride,
     DemandPlanSnapshot,
     OverrideHistory,
+    SeriesFit,
     StatisticalForecast,
 )
 from sop import services as sop_services
@@ -153,3 +154,42 @@ def test_an_override_outside_the_horizon_is_refused(published, cycle, planner):
             value=Decimal("5"),
             month=sop_services.add_months(cycle.month, cycle.horizon_months),
         )
+
+
+def test_the_filters_find_skus_by_class_pattern_and_large_change(
+    published, cycle, planner, company
+):
+    def skus(**filters):
+        tree = selectors.review_tree(cycle=cycle, filters=selectors.Filters(**filters))
+        return sorted(s["sku"] for node in tree for s in node["skus"])
+
+    assert skus() == ["BIKE-1", "BIKE-2", "LAMP-1", "LAMP-2"]
+    assert skus(abc="C") == ["LAMP-1", "LAMP-2"]
+    pattern = SeriesFit.objects.filter(run=published, product=company["products"][1]).first()
+    assert "BIKE-2" in skus(pattern=pattern.pattern)
+    # Last cycle's plan: the October cycle frozen with this cycle's numbers, then BIKE-1
+    # is doubled now: only it changed by more than the threshold.
+    october = sop_services.cycle_open(month=sop_services.add_months(cycle.month, -1))
+    DemandPlanSnapshot.objects.bulk_create(
+        DemandPlanSnapshot(
+            cycle=october,
+            product_id=c.product_id,
+            location_id=c.location_id,
+            month=c.month,
+            naive=c.value,
+            statistical=c.value,
+            consensus=c.value,
+        )
+        for c in ConsensusDemand.objects.filter(cycle=cycle)
+    )
+    bike = company["products"][0]
+    for month in ConsensusDemand.objects.filter(cycle=cycle).dates("month", "month"):
+        save(
+            cycle,
+            planner,
+            product=bike,
+            month=month,
+            value=Decimal("100"),
+            kind=OverrideKind.PERCENT,
+        )
+    assert skus(exception=ExceptionFilter.LARGE_CHANGE) == ["BIKE-1"]

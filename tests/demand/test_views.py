@@ -1,17 +1,20 @@
 from __future__ import annotations
 
+import datetime as dt
 import io
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from demand import services
 from demand.choices import ReasonCode
 from demand.models import DemandOverride, ForecastRun
-from sop.choices import Role
+from sop import services as sop_services
+from sop.choices import Role, Stage
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +156,25 @@ def test_the_review_page_query_count_does_not_grow_with_skus(
     assert queries(f"/demand/?sku={bike.pk}") == sku_page
     with django_assert_max_num_queries(40):
         planner_client.get(f"/demand/?sku={bike.pk}")
+
+
+def test_a_submitted_plan_is_shown_read_only(planner_client, published, planner):
+    cycle = published.cycle
+    sop_services.cycle_advance(cycle=cycle, target=Stage.SUPPLY_REVIEW, user=planner)
+    page = planner_client.get(f"/demand/?cycle={cycle.pk}&family=Bikes").content.decode()
+    assert "Read-only" in page
+    assert 'class="override-input"' not in page
+    assert "Run forecast" not in page
+    assert post_cell(planner_client, cycle, value="10").status_code == 400
+
+
+def test_a_run_whose_worker_died_shows_as_failed(planner_client, published):
+    stale = ForecastRun.objects.create(
+        cycle=published.cycle,
+        status="running",
+        heartbeat_at=timezone.now() - services.STALE_AFTER - dt.timedelta(minutes=1),
+    )
+    page = planner_client.get(f"/demand/runs/{stale.pk}/").content.decode()
+    assert 'data-run-status="failed"' in page
+    assert "worker was lost" in page
+    assert "every 1s" not in page
