@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
 
 from demand import forecasting, services
 from demand.models import ConsensusDemand, ForecastRun, SeriesFit, StatisticalForecast
@@ -199,3 +201,12 @@ def test_a_sku_reforecast_replaces_only_that_sku(published, cycle, planner, comp
         ConsensusDemand.objects.filter(cycle=cycle, product=bike).values_list("value", flat=True)
     )
     assert consensus == pytest.approx(sum(r.value for r in rows))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_forecast_command_runs_and_waits(cycle):
+    # Transactional: the run is enqueued on commit, which a test transaction never does.
+    out = io.StringIO()
+    call_command("forecast", "--cycle", "2026-11", "--wait", "60", stdout=out)
+    assert "succeeded: 8 series" in out.getvalue()
+    assert ForecastRun.objects.get(cycle=cycle).is_published
