@@ -23,6 +23,9 @@ def redis_celery():
     from celery.contrib.testing.worker import start_worker
 
     saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "result_backend")}
+    # Even eager calls open a producer pool on the configured broker (memory://); drop it so
+    # messages go to Redis, and drop the Redis one afterwards for the eager tests that follow.
+    app.close()
     app.conf.update(
         broker_url=os.environ["SOP_TEST_REDIS_URL"], task_always_eager=False, result_backend=None
     )
@@ -46,7 +49,7 @@ def redis_celery():
         task_postrun.disconnect(close_worker_connections)
         task_received.disconnect(record)
         app.conf.update(saved)
-        app.pool.force_close_all()
+        app.close()
 
 
 @pytest.mark.redis
