@@ -363,3 +363,11 @@ def test_the_command_exits_non_zero_and_prints_the_errors(capsys):
         call_command("import_extract", "sales_history", str(SAMPLES / "sales_history.csv"))
     assert exit_info.value.code == 1
     assert "row 2, sku: unknown SKU" in capsys.readouterr().err
+
+
+def test_the_format_document_describes_every_column_of_every_entity():
+    text = (SAMPLES.parent / "import-formats.md").read_text()
+    for entity in ENTITIES.values():
+        section = text.split(f"`{entity.name}`\n", 1)[1].split("\n### ", 1)[0]
+        for column in entity.columns:
+            assert f"| `{column.name}` |" in section, (entity.name, column.name)
