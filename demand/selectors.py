@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import ExpressionWrapper, F, FloatField, Q, QuerySet, Sum
 
 from demand import accuracy
 from demand.choices import ExceptionFilter, OverrideLevel
@@ -169,13 +170,29 @@ class Grid:
         ]
 
 
-def _by_month(qs: QuerySet, **sums: str) -> dict[str, dict[dt.date, float]]:
+def _by_month(qs: QuerySet, **sums: str | ExpressionWrapper) -> dict[str, dict[dt.date, float]]:
     rows = qs.values("month").annotate(**{k: Sum(v) for k, v in sums.items()})
     out: dict[str, dict[dt.date, float]] = {k: {} for k in sums}
     for row in rows:
         for k in sums:
             out[k][row["month"]] = float(row[k] or 0)
     return out
+
+
+def _interval_spread(qs: QuerySet) -> dict[str, dict[dt.date, float]]:
+    """Half-widths of the selection's interval per month, from its series' intervals.
+
+    Summing the series' bounds would assume they all miss in the same direction at once;
+    adding the squared half-widths treats their errors as independent, the usual choice.
+    """
+    squares = {}
+    for lv in INTERVAL_LEVELS:
+        lo = F("value") - F(f"lo{lv}")
+        hi = F(f"hi{lv}") - F("value")
+        squares[f"lo{lv}"] = ExpressionWrapper(lo * lo, output_field=FloatField())
+        squares[f"hi{lv}"] = ExpressionWrapper(hi * hi, output_field=FloatField())
+    sums = _by_month(qs, **squares)
+    return {k: {m: math.sqrt(v) for m, v in by.items()} for k, by in sums.items()}
 
 
 def review_grid(*, cycle: Cycle, selection: Selection) -> Grid:
@@ -188,10 +205,16 @@ def review_grid(*, cycle: Cycle, selection: Selection) -> Grid:
         qty="quantity",
     )["qty"]
     run = forecast_run_published(cycle=cycle)
-    bound_fields = {f"{s}{lv}": f"{s}{lv}" for lv in INTERVAL_LEVELS for s in ("lo", "hi")}
-    stat = _by_month(
-        StatisticalForecast.objects.filter(selection.q(), run=run), value="value", **bound_fields
-    )
+    stat = _by_month(StatisticalForecast.objects.filter(selection.q(), run=run), value="value")
+    spread = _interval_spread(StatisticalForecast.objects.filter(selection.q(), run=run))
+    bounds = {
+        f"{side}{lv}": {
+            m: max(v + sign * spread[f"{side}{lv}"].get(m, 0.0), 0.0)
+            for m, v in stat["value"].items()
+        }
+        for lv in INTERVAL_LEVELS
+        for side, sign in (("lo", -1), ("hi", 1))
+    }
     cons = _by_month(ConsensusDemand.objects.filter(selection.q(), cycle=cycle), value="value")
     previous = cycle_previous(cycle=cycle)
     last_plan: dict[dt.date, float] = {}
@@ -213,8 +236,8 @@ def review_grid(*, cycle: Cycle, selection: Selection) -> Grid:
         history_months=history_months,
         horizon_months=horizon,
         actuals=actuals,
-        statistical=stat.pop("value"),
-        bounds=stat,
+        statistical=stat["value"],
+        bounds=bounds,
         consensus=cons["value"],
         last_plan=last_plan,
         overrides=overrides,
