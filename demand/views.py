@@ -124,6 +124,7 @@ def review(request: HttpRequest) -> HttpResponse:
     context = {
         "cycle": cycle,
         "cycles": Cycle.objects.all()[:24],
+        "current_cycle_pk": getattr(cycle_current(), "pk", None),
         "tree": tree,
         "filters": filters,
         "filter_query": urlencode({k: request.GET[k] for k in FILTER_PARAMS if request.GET.get(k)}),
