@@ -45,7 +45,13 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "demand.run_forecast",
         "demand.change_demandoverride",
     ),
-    Role.SUPPLY_PLANNER: ("sop.submit_supply_review", "sop.submit_reconciliation"),
+    Role.SUPPLY_PLANNER: (
+        "sop.submit_supply_review",
+        "sop.submit_reconciliation",
+        "supply.run_supply",
+        "supply.change_plannedsupplyedit",
+        "supply.change_capacityadjustment",
+    ),
     Role.FINANCE: ("sop.submit_reconciliation",),
     Role.EXECUTIVE: ("sop.approve_plan",),
 }

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
+import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, models, transaction
 
 from sop import workflow
 from sop.choices import Stage
@@ -119,3 +121,36 @@ def cycle_advance(
         )
     cycle.stage = target
     return transition
+
+
+def bulk_insert_frame(model: type[models.Model], frame: pd.DataFrame, *, batch: int = 5000) -> int:
+    """Insert a frame whose columns are field attnames: one CSV COPY on PostgreSQL.
+
+    Elsewhere (SQLite) batched INSERTs. Returns the row count. For the ~100k-row result
+    grids of the planning runs COPY from CSV text is several times faster than row by row.
+    """
+    if frame.empty:
+        return 0
+    if connection.vendor == "postgresql":
+        meta = model._meta
+        columns = ", ".join(
+            connection.ops.quote_name(meta.get_field(name).column) for name in frame.columns
+        )
+        text = io.StringIO()
+        frame.to_csv(text, index=False, header=False)
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(
+                f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) "
+                "FROM STDIN WITH (FORMAT csv)"
+            ) as copy,
+        ):
+            copy.write(text.getvalue())
+        return len(frame)
+    names = list(frame.columns)
+    # tolist() gives Python scalars: SQLite cannot bind numpy integers.
+    rows = zip(*(frame[name].tolist() for name in names), strict=True)
+    model.objects.bulk_create(
+        (model(**dict(zip(names, row, strict=True))) for row in rows), batch_size=batch
+    )
+    return len(frame)

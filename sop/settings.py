@@ -103,6 +103,14 @@ MEDIA_ROOT = VAR_DIR / "media"
 SOP_IMPORT_MAX_BYTES = env_int("SOP_IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
 # Files above this many rows are loaded through a COPY into a staging table on Postgres.
 SOP_IMPORT_COPY_THRESHOLD = env_int("SOP_IMPORT_COPY_THRESHOLD", 5000, minimum=0)
+# Supply planning: target cycle service level (%) per ABC class (unclassified items get
+# C's), the months between two plans that safety stock also covers (the review period of a
+# monthly plan), and the weeks of cover above which stock counts as excess.
+SOP_SUPPLY_SERVICE_LEVEL_A = env_int("SOP_SUPPLY_SERVICE_LEVEL_A", 98, minimum=1)
+SOP_SUPPLY_SERVICE_LEVEL_B = env_int("SOP_SUPPLY_SERVICE_LEVEL_B", 95, minimum=1)
+SOP_SUPPLY_SERVICE_LEVEL_C = env_int("SOP_SUPPLY_SERVICE_LEVEL_C", 90, minimum=1)
+SOP_SUPPLY_REVIEW_PERIOD_MONTHS = env_int("SOP_SUPPLY_REVIEW_PERIOD_MONTHS", 1, minimum=0)
+SOP_SUPPLY_MAX_COVER_WEEKS = env_int("SOP_SUPPLY_MAX_COVER_WEEKS", 26, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -76,6 +76,12 @@ month is at zero. Earlier months are settled before later ones and a move only t
 capacity, so no month is left overloaded by planned supply (only by receipts beyond
 capacity). The plan is not re-netted after a cut; cut quantities and pre-builds may split
 lots, the planner rounds them in the supply review.
+
+Firm supply. A planner may fix the planned supply of a SKU-location and month
+(`SupplyInputs.firm_supply`, NaN where the engine plans). A firm quantity is treated like
+a scheduled receipt the planner has released: netting counts it, the engine plans nothing
+more in that cell, its hours load capacity, and it is never moved, cut or pre-built into.
+It may land inside the lead-time window (an expedite is the planner's call).
 """
 
 from __future__ import annotations
@@ -128,7 +134,8 @@ class SupplyInputs:
     `unit_cost`, `unit_price`, `moq`, `lot_size`. Per SKU-location x month (n x T):
     `receipts`, `demand` (consensus). `hours_per_unit` is n x R (0 where the SKU does not
     use the resource), `capacity` is R x T hours. `keys`, `months` and `resources` label
-    the axes of the tidy outputs; they default to positions.
+    the axes of the tidy outputs; they default to positions. `firm_supply` (n x T, NaN
+    where the engine plans) fixes planned supply cells, see the module doc.
     """
 
     on_hand: np.ndarray
@@ -147,6 +154,7 @@ class SupplyInputs:
     keys: pd.Index | None = None
     months: pd.Index | None = None
     resources: pd.Index | None = None
+    firm_supply: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         demand = _floats(self.demand, "demand", ndim=2)
@@ -181,6 +189,15 @@ class SupplyInputs:
         if abc.shape != (n,):
             raise ValueError(f"abc_class has shape {abc.shape}, expected {(n,)}")
         object.__setattr__(self, "abc_class", abc)
+        firm = np.full((n, months), np.nan)
+        if self.firm_supply is not None:
+            firm = np.asarray(self.firm_supply, dtype=float)
+            if firm.shape != (n, months):
+                raise ValueError(f"firm_supply has shape {firm.shape}, expected {(n, months)}")
+            fixed = firm[~np.isnan(firm)]
+            if not np.isfinite(fixed).all() or (fixed < 0).any():
+                raise ValueError("firm_supply has infinite or negative values")
+        object.__setattr__(self, "firm_supply", firm)
         for name, size, label in (
             ("keys", n, "sku_location"),
             ("months", months, "month"),
@@ -396,13 +413,20 @@ def unconstrained_plan(
     first_month: np.ndarray,
     moq: np.ndarray,
     lot_size: np.ndarray,
+    firm: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Planned supply keeping closing stock at safety stock from the first plannable month."""
+    """Planned supply keeping closing stock at safety stock from the first plannable month.
+
+    Cells where the boolean n x T `firm` is set get nothing: their supply is fixed (and
+    passed in `receipts`).
+    """
     planned = np.zeros_like(demand)
+    free = np.ones(demand.shape, dtype=bool) if firm is None else ~firm
     previous = on_hand
     for t in range(demand.shape[1]):
         before = previous + receipts[:, t]
-        net = np.where(first_month <= t, safety_stock + demand[:, t] - before, 0.0)
+        plannable = (first_month <= t) & free[:, t]
+        net = np.where(plannable, safety_stock + demand[:, t] - before, 0.0)
         planned[:, t] = round_order(net, moq, lot_size)
         previous = np.maximum(before + planned[:, t] - demand[:, t], 0.0)
     return planned
@@ -429,12 +453,17 @@ def constrain_to_capacity(
     capacity: np.ndarray,
     first_month: np.ndarray,
     priority: np.ndarray,
+    firm: np.ndarray | None = None,
 ) -> CapacityPlan:
-    """Fit planned supply into capacity: pre-build earlier, then cut by priority."""
+    """Fit planned supply into capacity: pre-build earlier, then cut by priority.
+
+    Nothing is pre-built into the cells where the boolean n x T `firm` is set.
+    """
     # Work in priority order so that cumulative sums run from the highest priority down.
     plan = planned[priority].copy()
     hours = hours_per_unit[priority]
     first = first_month[priority]
+    fixed = np.zeros(plan.shape, dtype=bool) if firm is None else firm[priority]
     shortage = np.zeros_like(plan)
     load = capacity_load(hours, plan + receipts[priority])
     for t in range(plan.shape[1]):
@@ -445,7 +474,7 @@ def constrain_to_capacity(
             skus = np.flatnonzero((hours[:, r] > 0) & (plan[:, t] > 0))
             if skus.size == 0:
                 continue
-            over = _prebuild(plan, hours, load, capacity, first, skus, r, t, over)
+            over = _prebuild(plan, hours, load, capacity, first, fixed, skus, r, t, over)
             if over > _EPS:
                 _cut(plan, hours, load, shortage, skus, r, t, over)
         _restore(plan, hours, load, capacity, shortage, t)
@@ -489,6 +518,7 @@ def _prebuild(
     load: np.ndarray,
     capacity: np.ndarray,
     first: np.ndarray,
+    firm: np.ndarray,
     skus: np.ndarray,
     r: int,
     t: int,
@@ -504,10 +534,12 @@ def _prebuild(
         limit[r] = min(limit[r], over)
         if limit[r] <= _EPS:
             continue
-        moved = _grant(plan[skus, t], hours[skus], limit)
-        moved_hours = moved @ hours[skus]
-        plan[skus, t] -= moved
-        plan[skus, earlier] += moved
+        # A firm cell keeps exactly the planner's quantity.
+        open_skus = skus[~firm[skus, earlier]]
+        moved = _grant(plan[open_skus, t], hours[open_skus], limit)
+        moved_hours = moved @ hours[open_skus]
+        plan[open_skus, t] -= moved
+        plan[open_skus, earlier] += moved
         load[:, t] -= moved_hours
         load[:, earlier] += moved_hours
         over -= moved_hours[r]
@@ -589,27 +621,37 @@ def plan_supply(inputs: SupplyInputs, policy: Policy | None = None) -> SupplyPro
         review_period_months=policy.review_period_months,
     )
     first = first_plannable_month(inputs.lead_time_months)
-    unconstrained = unconstrained_plan(
-        on_hand=inputs.on_hand,
-        receipts=inputs.receipts,
-        demand=inputs.demand,
-        safety_stock=ss,
-        first_month=first,
-        moq=inputs.moq,
-        lot_size=inputs.lot_size,
+    # Firm cells ride with the receipts through netting and the capacity step (fixed,
+    # loading), then join the planned supply they are.
+    firm = ~np.isnan(inputs.firm_supply)
+    fixed = np.where(firm, inputs.firm_supply, 0.0)
+    unconstrained = (
+        unconstrained_plan(
+            on_hand=inputs.on_hand,
+            receipts=inputs.receipts + fixed,
+            demand=inputs.demand,
+            safety_stock=ss,
+            first_month=first,
+            moq=inputs.moq,
+            lot_size=inputs.lot_size,
+            firm=firm,
+        )
+        + fixed
     )
     constrained = constrain_to_capacity(
-        planned=unconstrained,
-        receipts=inputs.receipts,
+        planned=unconstrained - fixed,
+        receipts=inputs.receipts + fixed,
         hours_per_unit=inputs.hours_per_unit,
         capacity=inputs.capacity,
         first_month=first,
         priority=priority_order(inputs.abc_class, inputs.unit_price - inputs.unit_cost),
+        firm=firm,
     )
+    planned = constrained.planned + fixed
     projection = project(
         on_hand=inputs.on_hand,
         receipts=inputs.receipts,
-        supply=constrained.planned,
+        supply=planned,
         demand=inputs.demand,
     )
     weekly = weekly_forward_demand(inputs.demand, policy.cover_months)
@@ -624,7 +666,7 @@ def plan_supply(inputs: SupplyInputs, policy: Policy | None = None) -> SupplyPro
         ),
         first_month=first,
         planned_unconstrained=unconstrained,
-        planned=constrained.planned,
+        planned=planned,
         shortage=constrained.shortage,
         on_hand=projection.on_hand,
         unmet=projection.unmet,

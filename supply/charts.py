@@ -1,0 +1,163 @@
+"""Plotly figures of the supply review, built from selector output (JSON for data-figure)."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from supply.constants import OVERLOAD
+from supply.selectors import Heatmap, Pareto, SkuGrid
+
+_COLORS = {
+    "on_hand": "#1f6feb",
+    "demand": "#1d2733",
+    "receipts": "#8c959f",
+    "planned": "#1a7f37",
+    "safety": "#b35900",
+    "reorder": "#c69026",
+    "unmet": "#c62828",
+}
+_LAYOUT = {
+    "margin": {"l": 55, "r": 20, "t": 40, "b": 30},
+    "legend": {"orientation": "h", "y": -0.15},
+    "plot_bgcolor": "#fff",
+    "yaxis": {"rangemode": "tozero", "gridcolor": "#e8eef5"},
+    "xaxis": {"gridcolor": "#f0f3f6"},
+}
+
+
+def sku_chart(grid: SkuGrid, *, title: str) -> str:
+    """Projected on hand against safety stock and reorder point; supply and demand as bars."""
+    fig = go.Figure()
+    months = grid.months
+    rows = grid.rows
+    fig.add_bar(x=months, y=rows["receipts"], name="Scheduled receipts",
+                marker={"color": _COLORS["receipts"]})  # fmt: skip
+    fig.add_bar(x=months, y=rows["planned"], name="Planned supply",
+                marker={"color": _COLORS["planned"]})  # fmt: skip
+    fig.add_scatter(x=months, y=rows["demand"], name="Consensus demand", mode="lines+markers",
+                    line={"color": _COLORS["demand"], "dash": "dot"},
+                    marker={"size": 4})  # fmt: skip
+    fig.add_scatter(x=months, y=rows["on_hand"], name="Projected on hand", mode="lines+markers",
+                    line={"color": _COLORS["on_hand"], "width": 3})  # fmt: skip
+    if grid.target is not None:
+        for value, name, color, dash in (
+            (grid.target.safety_stock, "Safety stock", _COLORS["safety"], "dash"),
+            (grid.target.reorder_point, "Reorder point", _COLORS["reorder"], "dot"),
+        ):
+            fig.add_scatter(x=months, y=[value] * len(months), name=name, mode="lines",
+                            line={"color": color, "dash": dash})  # fmt: skip
+    lost = [m for m, u in zip(months, rows["unmet"], strict=True) if u > 0]
+    if lost:
+        fig.add_scatter(
+            x=lost,
+            y=[0] * len(lost),
+            text=[f"{u:,.0f}" for u in rows["unmet"] if u > 0],
+            name="Stockout",
+            mode="markers",
+            marker={"color": _COLORS["unmet"], "size": 12, "symbol": "x"},
+            hovertemplate="Lost demand %{text}<extra></extra>",
+        )
+    fig.update_layout(
+        title={"text": title, "font": {"size": 14}},
+        height=340,
+        barmode="stack",
+        hovermode="x unified",
+        **_LAYOUT,
+    )
+    return fig.to_json()
+
+
+def heatmap_chart(heatmap: Heatmap) -> str:
+    """Load in % of available hours per resource x month; red above 100%.
+
+    customdata carries the resource id and month so a click can open the drill-down.
+    """
+    pct = np.where(np.isinf(heatmap.utilisation), np.nan, heatmap.utilisation * 100)
+    labels = [f"{r.code} {r.name}" for r in heatmap.resources]
+    months = [m.isoformat() for m in heatmap.months]
+    custom = np.dstack(
+        [
+            np.repeat([[r.pk] for r in heatmap.resources], len(months), axis=1),
+            np.tile(months, (len(labels), 1)),
+            np.round(heatmap.load_unconstrained),
+            np.round(heatmap.available),
+        ]
+    ).tolist()
+    # Green to amber up to 100%, red beyond: the colour scale spans 0-150%.
+    top = 150.0
+    edge = OVERLOAD * 100 / top
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.round(pct, 1).tolist(),
+            x=months,
+            y=labels,
+            zmin=0,
+            zmax=top,
+            customdata=custom,
+            colorscale=[
+                [0.0, "#e6f4ea"],
+                [edge * 0.7, "#b7dfc0"],
+                [edge * 0.999, "#ffd88a"],
+                [edge, "#f28b82"],
+                [1.0, "#b71c1c"],
+            ],
+            colorbar={"title": {"text": "% load"}, "ticksuffix": "%"},
+            text=[[("" if np.isnan(v) else f"{v:.0f}%") for v in row] for row in pct],
+            texttemplate="%{text}",
+            hovertemplate=(
+                "%{y}<br>%{x|%b %Y}: %{z:.0f}%<br>needs %{customdata[2]:,} h of "
+                "%{customdata[3]:,} h<extra>click for the SKUs</extra>"
+            ),
+            xgap=2,
+            ygap=2,
+        )
+    )
+    fig.update_layout(
+        height=120 + 36 * len(labels),
+        margin={"l": 160, "r": 20, "t": 20, "b": 40},
+        xaxis={"tickformat": "%b %y", "dtick": "M1"},
+        yaxis={"autorange": "reversed"},
+        plot_bgcolor="#fff",
+    )
+    return fig.to_json()
+
+
+def pareto_chart(pareto: Pareto) -> str:
+    """Cumulative share of revenue against the share of SKUs, coloured by ABC class."""
+    fig = go.Figure()
+    x = (pareto.sku_share * 100).round(2).tolist()
+    fig.add_scatter(
+        x=[0, *x],
+        y=[0, *(pareto.revenue_share * 100).round(2).tolist()],
+        mode="lines",
+        name="Cumulative revenue",
+        line={"color": "#1f6feb", "width": 3},
+        hovertemplate="%{x:.0f}% of SKUs bring %{y:.0f}% of revenue<extra></extra>",
+    )
+    colors = {"A": "#1a7f37", "B": "#c69026", "C": "#8c959f", "": "#d0d7de"}
+    abc = np.array(pareto.abc, dtype=object)
+    for cls, color in colors.items():
+        mask = abc == cls
+        if not mask.any():
+            continue
+        fig.add_bar(
+            x=np.array(x)[mask].tolist(),
+            y=(pareto.revenue[mask] / max(pareto.revenue.sum(), 1e-9) * 100).round(3).tolist(),
+            name=f"Class {cls}" if cls else "Unclassified",
+            marker={"color": color},
+            yaxis="y2",
+            text=np.array(pareto.skus, dtype=object)[mask].tolist(),
+            hovertemplate="%{text}: %{y:.2f}% of revenue<extra></extra>",
+        )
+    fig.update_layout(
+        height=360,
+        xaxis={"title": {"text": "% of SKUs (by revenue, highest first)"}, "ticksuffix": "%"},
+        yaxis={"title": {"text": "cumulative % of revenue"}, "range": [0, 101], "ticksuffix": "%"},
+        yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "title": {"text": "% each"}},
+        bargap=0,
+        margin={"l": 60, "r": 60, "t": 20, "b": 50},
+        legend={"orientation": "h", "y": -0.25},
+        plot_bgcolor="#fff",
+    )
+    return fig.to_json()

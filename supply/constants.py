@@ -1,0 +1,23 @@
+"""Fixed parameters of supply planning, named so the code says what each number means."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+# SKU-locations per Celery chunk. Chunks hold whole resource-connected groups (capacity
+# couples the SKUs that share a resource), filled up to about this many rows; on one group
+# bigger than this the chunk is that group.
+CHUNK_SKU_LOCATIONS = 2000
+# A run whose chunks have not reported for this long lost its worker.
+STALE_AFTER = dt.timedelta(minutes=10)
+# Months of sales history whose standard deviation stands in for the forecast error when
+# the published forecast run has none for a series.
+ERROR_STD_FALLBACK_MONTHS = 12
+# Rows shown in the SKU list and in the shortage, stockout and excess lists of the page.
+LIST_ROWS = 50
+# Utilisation above which a resource-month counts as overloaded (1.0 = 100%).
+OVERLOAD = 1.0
+# AuditEvent object types of the supply plan's edits, shown as the page's history.
+EDIT_OBJECT_TYPES = ("planned_supply", "capacity_adjustment")
+# Months of sales whose revenue ranks the SKUs in the ABC/XYZ view.
+PARETO_MONTHS = 12

@@ -1,0 +1,253 @@
+"""Supply planning data: supply runs and their results, planned supply and capacity edits."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from sop.choices import JobStatus
+from sop.models import Cycle, Location, Product, Resource
+from supply.choices import CapacityReason, SupplyReason
+
+
+def _first_of_month(name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(month__day=1),
+        name=name,
+        violation_error_message="month must be the first day of a month",
+    )
+
+
+class SupplyRun(models.Model):
+    """One supply plan of a cycle: safety stock, constrained plan, projection, capacity load.
+
+    Chunks (groups of SKUs that share no resource with other chunks) write into the run's
+    own rows; the run becomes the cycle's supply plan only when every chunk has finished
+    and it is published, so a failed run leaves the previously published one in place.
+    `demand_fingerprint` identifies the consensus demand the run read, so the page and the
+    stage gate can tell when the demand changed since.
+    """
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="supply_runs")
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    sku_location_count = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    # Indexes of the finished chunks: a chunk redelivered after a lost worker counts once.
+    chunks_finished = models.JSONField(default=list, blank=True)
+    demand_fingerprint = models.CharField(max_length=100, blank=True)
+    is_published = models.BooleanField(default=False)
+    published_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle"],
+                condition=Q(is_published=True),
+                name="supplyrun_one_published_per_cycle",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_published=False) | Q(status=JobStatus.SUCCEEDED),
+                name="supplyrun_published_succeeded",
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="supplyrun_progress"),
+            models.CheckConstraint(
+                condition=Q(chunks_done__lte=models.F("chunks_total")),
+                name="supplyrun_chunks_done_le_total",
+            ),
+        ]
+        permissions = [("run_supply", "Can run the supply plan")]
+
+    def __str__(self) -> str:
+        return f"Supply run {self.pk} of {self.cycle} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class InventoryProjection(models.Model):
+    """A run's plan for one SKU at one location in one month, and the stock it leads to."""
+
+    # The natural-key index (run, product, location, month) serves every read and the
+    # per-chunk deletes; more indexes would only slow down the 180,000-row writes.
+    run = models.ForeignKey(
+        SupplyRun, on_delete=models.CASCADE, related_name="projections", db_index=False
+    )
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_index=False)
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    month = models.DateField()
+    # Floats: engine outputs written by the hundred thousand, not booked amounts.
+    demand = models.FloatField()
+    receipts = models.FloatField()
+    planned_unconstrained = models.FloatField()
+    planned = models.FloatField()
+    firm = models.BooleanField(default=False, help_text="Planned supply fixed by a planner")
+    shortage = models.FloatField(help_text="Planned production cut for lack of capacity")
+    on_hand = models.FloatField(help_text="Projected closing stock")
+    unmet = models.FloatField(help_text="Demand lost to a stockout")
+    weeks_of_cover = models.FloatField()
+    excess_quantity = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "product", "location", "month"], name="invproj_natural_key"
+            ),
+            _first_of_month("invproj_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id} {self.month:%Y-%m}: {self.on_hand:.0f}"
+
+
+class StockTarget(models.Model):
+    """A run's safety stock and reorder point of one SKU at one location, with their inputs."""
+
+    # The natural-key index serves the reads; see InventoryProjection.
+    run = models.ForeignKey(
+        SupplyRun, on_delete=models.CASCADE, related_name="targets", db_index=False
+    )
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_index=False)
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    service_level = models.FloatField()
+    safety_stock = models.FloatField()
+    reorder_point = models.FloatField()
+    demand_error_std = models.FloatField(help_text="Monthly demand forecast error std")
+    error_from_forecast = models.BooleanField(
+        default=True, help_text="False: the std of recent sales stood in for the forecast error"
+    )
+    lead_time_months = models.FloatField()
+    lead_time_std_months = models.FloatField()
+    first_month = models.DateField(help_text="First month planned supply can arrive")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "product", "location"], name="stocktarget_natural_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id}: SS {self.safety_stock:.0f}"
+
+
+class CapacityLoad(models.Model):
+    """A run's hours available and loaded on one resource in one month."""
+
+    # The natural-key index starts with run_id and serves lookups by run.
+    run = models.ForeignKey(
+        SupplyRun, on_delete=models.CASCADE, related_name="loads", db_index=False
+    )
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    available_hours = models.FloatField(help_text="Imported capacity plus the planners' changes")
+    load_unconstrained = models.FloatField()
+    load = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "resource", "month"], name="capload_natural_key"
+            ),
+            _first_of_month("capload_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} {self.month:%Y-%m}: {self.load:.0f}/{self.available_hours:.0f}"
+
+    @property
+    def utilisation(self) -> float | None:
+        """Load over available hours; None when there are no hours at all."""
+        return self.load / self.available_hours if self.available_hours > 0 else None
+
+
+class PlannedSupplyEdit(models.Model):
+    """A supply planner's fixed planned supply of a SKU at a location in a month.
+
+    The engine treats the quantity as firm: it counts in netting, loads capacity and is
+    never moved or cut (see `supply.projection`). `version` implements optimistic locking.
+    """
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="supply_edits")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    quantity = models.DecimalField(max_digits=14, decimal_places=3)
+    reason = models.CharField(max_length=20, choices=SupplyReason.choices)
+    comment = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["month", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "product", "location", "month"], name="supplyedit_natural_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0), name="supplyedit_quantity_non_negative"
+            ),
+            _first_of_month("supplyedit_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id} {self.month:%Y-%m}: {self.quantity}"
+
+
+class CapacityAdjustment(models.Model):
+    """A change of a resource's available hours in a month for this cycle's plan.
+
+    `delta_hours` is added to the imported capacity (overtime +, a lost shift -); the
+    result never goes below zero. `version` implements optimistic locking.
+    """
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="capacity_adjustments")
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    delta_hours = models.DecimalField(max_digits=12, decimal_places=2)
+    reason = models.CharField(max_length=20, choices=CapacityReason.choices)
+    comment = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["month", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "resource", "month"], name="capadjust_natural_key"
+            ),
+            _first_of_month("capadjust_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} {self.month:%Y-%m}: {self.delta_hours:+} h"

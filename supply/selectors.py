@@ -1,0 +1,559 @@
+"""Reads of the supply app: the published plan's grids, lists, heatmap and the gate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
+
+from demand.models import ConsensusDemand
+from sop.choices import JobStatus, Stage
+from sop.models import (
+    AuditEvent,
+    Capacity,
+    Cycle,
+    Location,
+    Product,
+    Resource,
+    Routing,
+    SalesHistory,
+)
+from sop.services import add_months
+from supply.choices import ExceptionFilter
+from supply.constants import EDIT_OBJECT_TYPES, LIST_ROWS, OVERLOAD, PARETO_MONTHS
+from supply.models import (
+    CapacityAdjustment,
+    CapacityLoad,
+    InventoryProjection,
+    PlannedSupplyEdit,
+    StockTarget,
+    SupplyRun,
+)
+
+_EPS = 1e-6
+
+
+def consensus_fingerprint(*, cycle: Cycle) -> str:
+    """Identifies the cycle's consensus demand as it is now, in one aggregate query.
+
+    Every consensus rebuild deletes and re-inserts rows, so the highest id moves on any
+    change; count and total catch the rest.
+    """
+    agg = ConsensusDemand.objects.filter(cycle=cycle).aggregate(
+        n=Count("id"), last=Max("id"), total=Sum("value")
+    )
+    return f"{agg['n']}:{agg['last'] or 0}:{(agg['total'] or 0.0):.3f}"
+
+
+def supply_run_published(*, cycle: Cycle) -> SupplyRun | None:
+    return SupplyRun.objects.filter(cycle=cycle, is_published=True).first()
+
+
+def supply_run_latest(*, cycle: Cycle) -> SupplyRun | None:
+    return SupplyRun.objects.filter(cycle=cycle).select_related("created_by").first()
+
+
+def demand_changed_since(*, cycle: Cycle, run: SupplyRun | None) -> bool:
+    """True when the consensus demand is no longer the one the run was computed on."""
+    return run is not None and run.demand_fingerprint != consensus_fingerprint(cycle=cycle)
+
+
+def supply_gate(cycle: Cycle) -> str | None:
+    """Gate of the supply review: a published run computed on the current consensus.
+
+    A cycle without consensus demand has nothing to plan, so nothing to wait for.
+    """
+    run = SupplyRun.objects.filter(
+        cycle=cycle, is_published=True, status=JobStatus.SUCCEEDED
+    ).first()
+    if run is None:
+        if not ConsensusDemand.objects.filter(cycle=cycle).exists():
+            return None
+        return "The supply plan for this cycle has not run successfully yet."
+    if demand_changed_since(cycle=cycle, run=run):
+        return (
+            "The consensus demand changed since the last supply run: recalculate the supply "
+            "plan before submitting it."
+        )
+    return None
+
+
+def plan_is_editable(*, cycle: Cycle, user) -> bool:
+    return cycle.stage == Stage.SUPPLY_REVIEW and user.has_perm("supply.change_plannedsupplyedit")
+
+
+def capacity_is_editable(*, cycle: Cycle, user) -> bool:
+    return cycle.stage == Stage.SUPPLY_REVIEW and user.has_perm("supply.change_capacityadjustment")
+
+
+# --- the SKU list ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    family: str = ""
+    abc: str = ""
+    exception: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.family or self.abc or self.exception)
+
+
+def families() -> list[str]:
+    return list(Product.objects.order_by("family").values_list("family", flat=True).distinct())
+
+
+def sku_list(*, run: SupplyRun, filters: Filters, limit: int = LIST_ROWS) -> list[dict]:
+    """SKU-locations of the plan with their horizon totals, worst first (two queries).
+
+    Ranked by revenue at risk (lost demand at price), then capacity shortage, then the
+    value of the excess stock in the first month.
+    """
+    qs = InventoryProjection.objects.filter(run=run)
+    if filters.family:
+        qs = qs.filter(product__family=filters.family)
+    if filters.abc:
+        qs = qs.filter(product__abc_class=filters.abc)
+    rows = (
+        qs.values("product", "location")
+        .annotate(
+            demand=Sum("demand"),
+            unmet=Sum("unmet"),
+            shortage=Sum("shortage"),
+            planned=Sum("planned"),
+            min_on_hand=Min("on_hand"),
+            first_excess=Sum("excess_quantity", filter=Q(month=run.cycle.month)),
+            sku=F("product__sku"),
+            name=F("product__name"),
+            family=F("product__family"),
+            abc=F("product__abc_class"),
+            price=F("product__unit_price"),
+            cost=F("product__unit_cost"),
+            location_code=F("location__code"),
+        )
+        .order_by()
+    )
+    frame = pd.DataFrame(list(rows))
+    if frame.empty:
+        return []
+    targets = pd.DataFrame(
+        list(StockTarget.objects.filter(run=run).values("product", "location", "safety_stock")),
+        columns=["product", "location", "safety_stock"],
+    )
+    frame = frame.merge(targets, on=["product", "location"], how="left")
+    frame["revenue_at_risk"] = frame["unmet"] * frame["price"].astype(float)
+    frame["excess_value"] = frame["first_excess"].fillna(0) * frame["cost"].astype(float)
+    frame["below_ss"] = frame["min_on_hand"] < frame["safety_stock"] - _EPS
+    flags = {
+        ExceptionFilter.STOCKOUT: frame["unmet"] > _EPS,
+        ExceptionFilter.SHORTAGE: frame["shortage"] > _EPS,
+        ExceptionFilter.BELOW_SAFETY: frame["below_ss"],
+        ExceptionFilter.EXCESS: frame["excess_value"] > _EPS,
+    }
+    if filters.exception in flags:
+        frame = frame[flags[filters.exception].loc[frame.index]]
+    frame = frame.sort_values(
+        ["revenue_at_risk", "shortage", "excess_value", "sku"],
+        ascending=[False, False, False, True],
+    )
+    return frame.head(limit).to_dict("records")
+
+
+# --- one SKU-location --------------------------------------------------------------------
+
+
+@dataclass
+class SkuGrid:
+    """The monthly plan of one SKU-location in the published run."""
+
+    product: Product
+    location: Location
+    months: list[dt.date]
+    rows: dict[str, list[float]]
+    firm: list[bool]
+    target: StockTarget | None
+    edits: dict[dt.date, PlannedSupplyEdit] = field(default_factory=dict)
+
+    ROW_LABELS = (
+        ("demand", "Consensus demand"),
+        ("receipts", "Scheduled receipts"),
+        ("planned_unconstrained", "Planned (unconstrained)"),
+        ("planned", "Planned supply"),
+        ("shortage", "Shortage (capacity)"),
+        ("on_hand", "Projected on hand"),
+        ("unmet", "Lost demand"),
+        ("weeks_of_cover", "Weeks of cover"),
+        ("excess_quantity", "Excess"),
+    )
+
+
+def sku_grid(*, run: SupplyRun, product: Product, location: Location) -> SkuGrid:
+    """One query for the months, one for the targets, one for the planner's edits."""
+    fields = [name for name, _ in SkuGrid.ROW_LABELS]
+    rows = list(
+        InventoryProjection.objects.filter(run=run, product=product, location=location)
+        .order_by("month")
+        .values_list("month", "firm", *fields)
+    )
+    edits = {
+        e.month: e
+        for e in PlannedSupplyEdit.objects.filter(
+            cycle_id=run.cycle_id, product=product, location=location
+        ).select_related("author")
+    }
+    return SkuGrid(
+        product=product,
+        location=location,
+        months=[r[0] for r in rows],
+        rows={name: [r[2 + i] for r in rows] for i, name in enumerate(fields)},
+        firm=[r[1] for r in rows],
+        target=StockTarget.objects.filter(run=run, product=product, location=location).first(),
+        edits=edits,
+    )
+
+
+# --- capacity ----------------------------------------------------------------------------
+
+
+@dataclass
+class Heatmap:
+    """Resources x months of the published run: hours available, loaded and their ratio."""
+
+    resources: list[Resource]
+    months: list[dt.date]
+    available: np.ndarray
+    load: np.ndarray
+    load_unconstrained: np.ndarray
+    base: np.ndarray  # the imported capacity, before the planners' changes
+    adjustments: dict[tuple[int, dt.date], CapacityAdjustment]
+
+    @property
+    def utilisation(self) -> np.ndarray:
+        """Unconstrained load over available hours: how much the plan asks of each month."""
+        return np.divide(
+            self.load_unconstrained,
+            self.available,
+            out=np.where(self.load_unconstrained > _EPS, np.inf, 0.0),
+            where=self.available > 0,
+        )
+
+    def overloads(self) -> list[dict]:
+        rows, cols = np.nonzero(self.utilisation > OVERLOAD + _EPS)
+        return [
+            {
+                "resource": self.resources[r],
+                "month": self.months[c],
+                "utilisation": self.utilisation[r, c],
+                "available": self.available[r, c],
+                "load_unconstrained": self.load_unconstrained[r, c],
+                "load": self.load[r, c],
+            }
+            for r, c in zip(rows, cols, strict=True)
+        ]
+
+
+def capacity_heatmap(*, run: SupplyRun) -> Heatmap:
+    """Three queries: the run's loads, the imported capacity, the planners' changes."""
+    cycle = run.cycle
+    months = [add_months(cycle.month, h) for h in range(cycle.horizon_months)]
+    loads = pd.DataFrame(
+        list(
+            CapacityLoad.objects.filter(run=run).values_list(
+                "resource", "month", "available_hours", "load", "load_unconstrained"
+            )
+        ),
+        columns=["resource", "month", "available", "load", "load_unconstrained"],
+    )
+    resources = list(Resource.objects.filter(pk__in=loads["resource"].unique().tolist()))
+    index = pd.Index([r.pk for r in resources])
+    month_index = pd.Index(months)
+    shape = (len(resources), len(months))
+    grids = {name: np.zeros(shape) for name in ("available", "load", "load_unconstrained", "base")}
+    if not loads.empty:
+        r = index.get_indexer(loads["resource"])
+        c = month_index.get_indexer(loads["month"])
+        for name in ("available", "load", "load_unconstrained"):
+            grids[name][r, c] = loads[name].to_numpy(float)
+    base = pd.DataFrame(
+        list(
+            Capacity.objects.filter(resource__in=resources, month__in=months).values_list(
+                "resource", "month", "hours"
+            )
+        ),
+        columns=["resource", "month", "hours"],
+    )
+    if not base.empty:
+        grids["base"][
+            index.get_indexer(base["resource"]), month_index.get_indexer(base["month"])
+        ] = base["hours"].astype(float).to_numpy()
+    adjustments = {
+        (a.resource_id, a.month): a
+        for a in CapacityAdjustment.objects.filter(cycle=cycle).select_related("author")
+    }
+    return Heatmap(resources=resources, months=months, adjustments=adjustments, **grids)
+
+
+def capacity_drill(*, run: SupplyRun, resource: Resource, month: dt.date) -> list[dict]:
+    """The SKU-locations loading a resource in a month, biggest load first (two queries)."""
+    hours = dict(
+        Routing.objects.filter(resource=resource).values_list("product_id", "hours_per_unit")
+    )
+    rows = (
+        InventoryProjection.objects.filter(run=run, month=month, product_id__in=list(hours))
+        .filter(Q(planned__gt=0) | Q(receipts__gt=0) | Q(shortage__gt=0))
+        .values(
+            "product",
+            "location",
+            "receipts",
+            "planned",
+            "planned_unconstrained",
+            "shortage",
+            "unmet",
+            "firm",
+            sku=F("product__sku"),
+            name=F("product__name"),
+            abc=F("product__abc_class"),
+            location_code=F("location__code"),
+        )
+    )
+    out = []
+    for row in rows:
+        per_unit = float(hours[row["product"]])
+        row["hours"] = per_unit * (row["planned"] + row["receipts"])
+        row["hours_cut"] = per_unit * row["shortage"]
+        out.append(row)
+    return sorted(out, key=lambda r: (-r["hours"], r["sku"]))
+
+
+# --- shortage and excess -----------------------------------------------------------------
+
+
+def shortage_list(*, run: SupplyRun, limit: int | None = LIST_ROWS) -> list[dict]:
+    """SKU-locations losing demand or cut for capacity, valued at price, worst first."""
+    rows = (
+        InventoryProjection.objects.filter(run=run)
+        .filter(Q(unmet__gt=_EPS) | Q(shortage__gt=_EPS))
+        .values("product", "location")
+        .annotate(
+            # Named apart from the fields: the FILTER below must see the row's unmet.
+            lost=Sum("unmet"),
+            cut=Sum("shortage"),
+            first_month=Min("month", filter=Q(unmet__gt=_EPS)),
+            sku=F("product__sku"),
+            name=F("product__name"),
+            abc=F("product__abc_class"),
+            price=F("product__unit_price"),
+            location_code=F("location__code"),
+        )
+        .order_by()
+    )
+    out = [
+        {
+            **r,
+            "unmet": r["lost"],
+            "shortage": r["cut"],
+            "value": r["lost"] * float(r["price"]),
+            "cut_value": r["cut"] * float(r["price"]),
+        }
+        for r in rows
+    ]
+    return sorted(out, key=lambda r: (-r["value"], -r["cut_value"], r["sku"]))[:limit]
+
+
+def excess_list(*, run: SupplyRun, limit: int | None = LIST_ROWS) -> list[dict]:
+    """SKU-locations holding stock above the maximum cover, valued at cost, worst first.
+
+    The value shown is that of the excess at the end of the cycle's first month: what the
+    plan can no longer avoid; the peak month is shown too.
+    """
+    rows = (
+        InventoryProjection.objects.filter(run=run, excess_quantity__gt=_EPS)
+        .values("product", "location")
+        .annotate(
+            first=Sum("excess_quantity", filter=Q(month=run.cycle.month)),
+            peak=Max("excess_quantity"),
+            months=Count("id"),
+            sku=F("product__sku"),
+            name=F("product__name"),
+            abc=F("product__abc_class"),
+            cost=F("product__unit_cost"),
+            location_code=F("location__code"),
+        )
+        .order_by()
+    )
+    out = [
+        {
+            **r,
+            "first": r["first"] or 0.0,
+            "value": (r["first"] or 0.0) * float(r["cost"]),
+            "peak_value": r["peak"] * float(r["cost"]),
+        }
+        for r in rows
+    ]
+    return sorted(out, key=lambda r: (-r["value"], -r["peak_value"], r["sku"]))[:limit]
+
+
+def plan_summary(*, run: SupplyRun) -> dict:
+    """The headline figures of the plan: two aggregate queries."""
+    cycle = run.cycle
+    agg = InventoryProjection.objects.filter(run=run).aggregate(
+        demand=Sum("demand"),
+        unmet=Sum("unmet"),
+        shortage=Sum("shortage"),
+        revenue_at_risk=Sum(F("unmet") * F("product__unit_price")),
+        excess_value=Sum(
+            F("excess_quantity") * F("product__unit_cost"), filter=Q(month=cycle.month)
+        ),
+        stock_value=Sum(F("on_hand") * F("product__unit_cost"), filter=Q(month=cycle.month)),
+        stockout_skus=Count("product", filter=Q(unmet__gt=_EPS), distinct=True),
+    )
+    loads = CapacityLoad.objects.filter(run=run)
+    agg["overloads"] = loads.filter(load_unconstrained__gt=F("available_hours") * OVERLOAD).count()
+    demand = agg["demand"] or 0.0
+    agg["fill_rate"] = 1 - (agg["unmet"] or 0.0) / demand if demand > 0 else None
+    return {k: (float(v) if v is not None else None) for k, v in agg.items()}
+
+
+# --- history -----------------------------------------------------------------------------
+
+
+def edit_history(*, cycle: Cycle, limit: int = 50) -> QuerySet[AuditEvent]:
+    """Changes of planned supply and capacity in the cycle, newest first."""
+    return AuditEvent.objects.filter(cycle=cycle, object_type__in=EDIT_OBJECT_TYPES).select_related(
+        "user"
+    )[:limit]
+
+
+# --- ABC / XYZ ---------------------------------------------------------------------------
+
+
+@dataclass
+class Pareto:
+    """SKUs ranked by revenue over the last months: shares of SKUs and of revenue."""
+
+    skus: list[str]
+    revenue: np.ndarray
+    sku_share: np.ndarray  # cumulative, 0..1
+    revenue_share: np.ndarray  # cumulative, 0..1
+    abc: list[str]
+    matrix: dict[str, dict[str, int]]  # ABC -> XYZ -> SKU count
+    months: int
+
+
+def pareto(*, cycle: Cycle, months: int = PARETO_MONTHS) -> Pareto:
+    """Revenue per SKU over the months before the cycle (quantity x price where revenue
+    is missing) and the ABC x XYZ matrix of the master data: two queries."""
+    first = add_months(cycle.month, -months)
+    sales = pd.DataFrame(
+        list(
+            SalesHistory.objects.filter(month__gte=first, month__lt=cycle.month)
+            .values("product")
+            .annotate(
+                revenue=Sum("revenue"),
+                qty=Sum("quantity"),
+                missing=Count("id", filter=Q(revenue__isnull=True)),
+            )
+        ),
+        columns=["product", "revenue", "qty", "missing"],
+    )
+    products = pd.DataFrame(
+        list(
+            Product.objects.filter(active=True).values_list(
+                "pk", "sku", "unit_price", "abc_class", "xyz_class"
+            )
+        ),
+        columns=["product", "sku", "price", "abc", "xyz"],
+    )
+    frame = products.merge(sales, on="product", how="left")
+    estimate = frame["qty"].astype(float).fillna(0) * frame["price"].astype(float)
+    recorded = frame["revenue"].astype(float)
+    frame["value"] = np.where(frame["missing"].fillna(0) > 0, estimate, recorded.fillna(0))
+    frame = frame.sort_values(["value", "sku"], ascending=[False, True])
+    value = frame["value"].to_numpy(float)
+    total = value.sum()
+    n = len(frame)
+    matrix = {a: {x: 0 for x in ("X", "Y", "Z", "")} for a in ("A", "B", "C", "")}
+    for (a, x), count in frame.groupby(["abc", "xyz"]).size().items():
+        matrix[a][x] = int(count)
+    return Pareto(
+        skus=frame["sku"].tolist(),
+        revenue=value,
+        sku_share=np.arange(1, n + 1) / max(n, 1),
+        revenue_share=np.cumsum(value) / total if total > 0 else np.zeros(n),
+        abc=frame["abc"].tolist(),
+        matrix=matrix,
+        months=months,
+    )
+
+
+# --- exports -----------------------------------------------------------------------------
+
+_PLAN_EXPORT = (
+    ("product__sku", "sku"),
+    ("product__name", "name"),
+    ("product__family", "family"),
+    ("product__abc_class", "abc"),
+    ("location__code", "location"),
+    ("month", "month"),
+    ("demand", "demand"),
+    ("receipts", "receipts"),
+    ("planned_unconstrained", "planned_unconstrained"),
+    ("planned", "planned"),
+    ("firm", "planned_fixed_by_planner"),
+    ("shortage", "shortage"),
+    ("on_hand", "projected_on_hand"),
+    ("unmet", "lost_demand"),
+    ("weeks_of_cover", "weeks_of_cover"),
+    ("excess_quantity", "excess"),
+)
+
+
+def export_table(
+    *, run: SupplyRun, table: str, filters: Filters
+) -> tuple[list[str], list[list[object]]]:
+    """Header and rows of a downloadable table of the run (one query per table)."""
+    if table == "capacity":
+        heatmap = capacity_heatmap(run=run)
+        util = heatmap.utilisation
+        rows = [
+            [
+                res.code,
+                res.name,
+                month,
+                round(heatmap.base[r, c], 2),
+                round(heatmap.available[r, c], 2),
+                round(heatmap.load_unconstrained[r, c], 2),
+                round(heatmap.load[r, c], 2),
+                None if np.isinf(util[r, c]) else round(util[r, c] * 100, 1),
+            ]
+            for r, res in enumerate(heatmap.resources)
+            for c, month in enumerate(heatmap.months)
+        ]
+        header = ["resource", "name", "month", "imported_hours", "available_hours",
+                  "required_hours", "planned_hours", "load_pct"]  # fmt: skip
+        return header, rows
+    if table == "shortages":
+        header = ["sku", "name", "abc", "location", "first_stockout", "lost_demand",
+                  "revenue_at_risk", "capacity_shortage", "shortage_value"]  # fmt: skip
+        keys = ["sku", "name", "abc", "location_code", "first_month", "unmet", "value",
+                "shortage", "cut_value"]  # fmt: skip
+        return header, [[r[k] for k in keys] for r in shortage_list(run=run, limit=None)]
+    if table == "excess":
+        header = ["sku", "name", "abc", "location", "excess_first_month", "excess_value",
+                  "peak_excess", "peak_excess_value", "months_in_excess"]  # fmt: skip
+        keys = ["sku", "name", "abc", "location_code", "first", "value", "peak", "peak_value",
+                "months"]  # fmt: skip
+        return header, [[r[k] for k in keys] for r in excess_list(run=run, limit=None)]
+    qs = InventoryProjection.objects.filter(run=run)
+    if filters.family:
+        qs = qs.filter(product__family=filters.family)
+    if filters.abc:
+        qs = qs.filter(product__abc_class=filters.abc)
+    values = qs.order_by("product__sku", "location__code", "month").values_list(
+        *(f for f, _ in _PLAN_EXPORT)
+    )
+    return [h for _, h in _PLAN_EXPORT], [list(r) for r in values.iterator(chunk_size=20000)]

@@ -1,0 +1,835 @@
+"""Writes of the supply app: supply runs, planned supply and capacity edits, recomputes.
+
+A run loads its grids with one query per input, calls `supply.projection.plan_supply` once
+per chunk of resource-connected SKUs (see `supply.chunks`) and writes the results in bulk;
+publishing flips the cycle's published run in one transaction. An edit of planned supply
+or capacity recomputes, inside the request, only the group of SKUs linked to what changed
+and rewrites that group's rows of the published run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from demand.models import ConsensusDemand, ForecastRun, SeriesFit
+from sop.choices import JobStatus, MakeOrBuy, Stage
+from sop.models import (
+    Capacity,
+    Cycle,
+    InventorySnapshot,
+    Location,
+    Product,
+    Resource,
+    Routing,
+    SalesHistory,
+    ScheduledReceipt,
+)
+from sop.services import add_months, audit_record, bulk_insert_frame
+from supply import chunks as chunking
+from supply.choices import CapacityReason, SupplyReason
+from supply.constants import CHUNK_SKU_LOCATIONS, ERROR_STD_FALLBACK_MONTHS, STALE_AFTER
+from supply.models import (
+    CapacityAdjustment,
+    CapacityLoad,
+    InventoryProjection,
+    PlannedSupplyEdit,
+    StockTarget,
+    SupplyRun,
+)
+from supply.projection import Policy, SupplyInputs, days_to_months, plan_supply
+from supply.selectors import consensus_fingerprint
+
+# A supply run may preview the plan while demand is still in review; edits wait for the
+# supply review itself.
+RUNNABLE_STAGES = (Stage.DEMAND_REVIEW, Stage.SUPPLY_REVIEW)
+ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
+
+
+class PlanReadOnly(ValidationError):
+    """The cycle's supply plan cannot change now (wrong stage or a run in progress)."""
+
+
+class RunInProgress(ValidationError):
+    """A supply run of the cycle is already pending or running."""
+
+
+class EditConflict(Exception):
+    """Someone else saved the same cell since the planner loaded it."""
+
+    def __init__(self, *, what: str, now: str, by: str):
+        super().__init__(
+            f"{what} was changed{by} while you were editing: it is now {now}. "
+            "Your value was not saved; save again to replace theirs."
+        )
+
+
+def _check_perm(user: AbstractBaseUser | None, perm: str, what: str) -> None:
+    # user=None is the system itself (the demo seeder, the benchmark).
+    if user is not None and not user.has_perm(perm):
+        raise PermissionDenied(f"Only a supply planner can {what}.")
+
+
+def supply_policy() -> Policy:
+    """The planning policy from the settings (read at call time, never at import)."""
+    return Policy(
+        service_levels={
+            "A": settings.SOP_SUPPLY_SERVICE_LEVEL_A / 100,
+            "B": settings.SOP_SUPPLY_SERVICE_LEVEL_B / 100,
+            "C": settings.SOP_SUPPLY_SERVICE_LEVEL_C / 100,
+        },
+        default_service_level=settings.SOP_SUPPLY_SERVICE_LEVEL_C / 100,
+        review_period_months=float(settings.SOP_SUPPLY_REVIEW_PERIOD_MONTHS),
+        max_cover_weeks=float(settings.SOP_SUPPLY_MAX_COVER_WEEKS),
+    )
+
+
+# --- loading the grids -----------------------------------------------------------------
+
+
+def _month_number(months: pd.Series) -> np.ndarray:
+    stamps = pd.to_datetime(months)
+    return (stamps.dt.year * 12 + stamps.dt.month - 1).to_numpy()
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """A chunk's engine inputs and what the writes need besides them."""
+
+    inputs: SupplyInputs
+    firm: np.ndarray  # n x T bool: planned supply fixed by a planner
+    error_from_forecast: np.ndarray  # n bool
+    months: list[dt.date]
+
+
+def _frame(qs, columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(list(qs), columns=columns)
+
+
+def _load_inputs(
+    *, cycle: Cycle, product_ids: Sequence[int] | None, resource_ids: Sequence[int]
+) -> _Loaded:
+    """The engine's grids for the SKU-locations of `product_ids` (None: all), one query each.
+
+    The SKU-locations are those with consensus demand, stock, open orders or a fixed
+    planned supply. Opening stock is the latest snapshot up to the cycle month; open
+    orders already overdue are expected in the first month.
+    """
+    horizon = cycle.horizon_months
+    months = [add_months(cycle.month, h) for h in range(horizon)]
+    origin = cycle.month.year * 12 + cycle.month.month - 1
+    last, after = months[-1], add_months(cycle.month, horizon)
+
+    def scoped(qs, field: str = "product_id"):
+        return qs if product_ids is None else qs.filter(**{f"{field}__in": product_ids})
+
+    demand = _frame(
+        scoped(ConsensusDemand.objects.filter(cycle=cycle, month__gte=cycle.month, month__lt=after))
+        .values_list("product_id", "location_id", "month", "value")
+        .iterator(chunk_size=20000),
+        ["product", "location", "month", "value"],
+    )
+    stock = _frame(
+        scoped(InventorySnapshot.objects.filter(date__lt=add_months(cycle.month, 1)))
+        .order_by("date")
+        .values_list("product_id", "location_id", "on_hand"),
+        ["product", "location", "value"],
+    ).drop_duplicates(["product", "location"], keep="last")
+    receipts = _frame(
+        scoped(ScheduledReceipt.objects.filter(due_month__lte=last)).values_list(
+            "product_id", "location_id", "due_month", "quantity"
+        ),
+        ["product", "location", "month", "value"],
+    )
+    firm = _frame(
+        scoped(
+            PlannedSupplyEdit.objects.filter(cycle=cycle, month__gte=cycle.month, month__lt=after)
+        ).values_list("product_id", "location_id", "month", "quantity"),
+        ["product", "location", "month", "value"],
+    )
+    keys = (
+        pd.concat([f[["product", "location"]] for f in (demand, stock, receipts, firm)])
+        .drop_duplicates()
+        .sort_values(["product", "location"])
+    )
+    index = pd.MultiIndex.from_frame(keys, names=["product", "location"])
+    n, T = len(index), horizon
+
+    def rows(frame: pd.DataFrame) -> np.ndarray:
+        return index.get_indexer(pd.MultiIndex.from_frame(frame[["product", "location"]]))
+
+    def grid(frame: pd.DataFrame) -> np.ndarray:
+        out = np.zeros((n, T))
+        if not frame.empty:
+            col = np.clip(_month_number(frame["month"]) - origin, 0, T - 1)
+            np.add.at(out, (rows(frame), col), frame["value"].astype(float).to_numpy())
+        return out
+
+    on_hand = np.zeros(n)
+    on_hand[rows(stock)] = stock["value"].astype(float).to_numpy()
+    firm_grid = np.full((n, T), np.nan)
+    if not firm.empty:
+        firm_grid[rows(firm), _month_number(firm["month"]) - origin] = (
+            firm["value"].astype(float).to_numpy()
+        )
+
+    product_of = keys["product"].to_numpy()
+    products = _frame(
+        Product.objects.filter(pk__in=np.unique(product_of).tolist()).values_list(
+            "pk",
+            "abc_class",
+            "unit_cost",
+            "unit_price",
+            "moq",
+            "lot_size",
+            "lead_time_days",
+            "make_or_buy",
+            "supplier__lead_time_days_mean",
+            "supplier__lead_time_days_std",
+        ),
+        [
+            "product",
+            "abc",
+            "cost",
+            "price",
+            "moq",
+            "lot",
+            "lead_days",
+            "make_or_buy",
+            "supplier_days",
+            "supplier_std",
+        ],
+    ).set_index("product")
+    item = products.loc[product_of]
+    bought = (item["make_or_buy"] == MakeOrBuy.BUY).to_numpy() & item["supplier_days"].notna()
+    lead_days = np.where(
+        bought, item["supplier_days"].astype(float).fillna(0), item["lead_days"].astype(float)
+    )
+    lead_std_days = np.where(bought, item["supplier_std"].astype(float).fillna(0), 0.0)
+
+    error_std, from_forecast = _error_std(cycle=cycle, index=index, product_ids=product_ids)
+
+    resource_ids = list(resource_ids)
+    routings = _frame(
+        Routing.objects.filter(
+            product_id__in=np.unique(product_of).tolist(), resource_id__in=resource_ids
+        ).values_list("product_id", "resource_id", "hours_per_unit"),
+        ["product", "resource", "hours"],
+    )
+    # Hours per unit per product, then one row per SKU-location of the product.
+    unique_products, product_row = np.unique(product_of, return_inverse=True)
+    per_product = np.zeros((unique_products.size, len(resource_ids)))
+    if not routings.empty:
+        np.add.at(
+            per_product,
+            (
+                unique_products.searchsorted(routings["product"].to_numpy()),
+                pd.Index(resource_ids).get_indexer(routings["resource"]),
+            ),
+            routings["hours"].astype(float).to_numpy(),
+        )
+    hours = per_product[product_row]
+
+    capacity = np.zeros((len(resource_ids), T))
+    res_index = pd.Index(resource_ids)
+    for model, value in ((Capacity, "hours"), (CapacityAdjustment, "delta_hours")):
+        qs = model.objects.filter(
+            resource_id__in=resource_ids, month__gte=cycle.month, month__lt=after
+        )
+        if model is CapacityAdjustment:
+            qs = qs.filter(cycle=cycle)
+        frame = _frame(qs.values_list("resource_id", "month", value), ["resource", "month", "v"])
+        if not frame.empty:
+            np.add.at(
+                capacity,
+                (res_index.get_indexer(frame["resource"]), _month_number(frame["month"]) - origin),
+                frame["v"].astype(float).to_numpy(),
+            )
+    inputs = SupplyInputs(
+        on_hand=on_hand,
+        receipts=grid(receipts),
+        demand=grid(demand),
+        demand_error_std=error_std,
+        lead_time_months=days_to_months(lead_days),
+        lead_time_std_months=days_to_months(lead_std_days),
+        abc_class=item["abc"].fillna("").to_numpy(dtype=object),
+        unit_cost=item["cost"].astype(float).to_numpy(),
+        unit_price=item["price"].astype(float).to_numpy(),
+        moq=item["moq"].astype(float).to_numpy(),
+        lot_size=item["lot"].astype(float).to_numpy(),
+        hours_per_unit=hours,
+        # A lost shift larger than the month's capacity leaves none, never less.
+        capacity=capacity.clip(min=0),
+        keys=index,
+        months=pd.Index(months, name="month"),
+        resources=pd.Index(resource_ids, name="resource"),
+        firm_supply=firm_grid,
+    )
+    return _Loaded(
+        inputs=inputs,
+        firm=~np.isnan(firm_grid),
+        error_from_forecast=from_forecast,
+        months=months,
+    )
+
+
+def _error_std(
+    *, cycle: Cycle, index: pd.MultiIndex, product_ids: Sequence[int] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Monthly forecast error std per SKU-location, and whether it came from the forecast.
+
+    From the published forecast run's backtest; a series it does not cover falls back to
+    the std of its last months of sales (zeros for months without a sale), else zero.
+    """
+    n = len(index)
+    std = np.full(n, np.nan)
+    run = ForecastRun.objects.filter(cycle=cycle, is_published=True).first()
+    if run is not None:
+        qs = SeriesFit.objects.filter(run=run, error_std__isnull=False)
+        if product_ids is not None:
+            qs = qs.filter(product_id__in=product_ids)
+        fits = _frame(
+            qs.values_list("product_id", "location_id", "error_std"),
+            ["product", "location", "std"],
+        )
+        if not fits.empty:
+            where = index.get_indexer(pd.MultiIndex.from_frame(fits[["product", "location"]]))
+            keep = where >= 0
+            std[where[keep]] = fits["std"].to_numpy(float)[keep]
+    from_forecast = ~np.isnan(std)
+    missing = np.flatnonzero(~from_forecast)
+    if missing.size:
+        first = add_months(cycle.month, -ERROR_STD_FALLBACK_MONTHS)
+        missing_products = np.unique(index.get_level_values("product")[missing]).tolist()
+        sales = _frame(
+            SalesHistory.objects.filter(
+                product_id__in=missing_products, month__gte=first, month__lt=cycle.month
+            ).values_list("product_id", "location_id", "month", "quantity"),
+            ["product", "location", "month", "qty"],
+        )
+        history = np.zeros((n, ERROR_STD_FALLBACK_MONTHS))
+        if not sales.empty:
+            where = index.get_indexer(pd.MultiIndex.from_frame(sales[["product", "location"]]))
+            col = _month_number(sales["month"]) - (first.year * 12 + first.month - 1)
+            keep = where >= 0
+            np.add.at(history, (where[keep], col[keep]), sales["qty"].astype(float)[keep])
+        std[missing] = history[missing].std(axis=1, ddof=1)
+    return np.nan_to_num(std), from_forecast
+
+
+# --- writing results ---------------------------------------------------------------------
+
+
+def _write_results(
+    *, run_id: int, loaded: _Loaded, resource_ids: Sequence[int], replace: bool
+) -> None:
+    """Compute the plan of a chunk and store its rows in the run (replacing its old ones)."""
+    result = plan_supply(loaded.inputs, supply_policy())
+    product_ids = loaded.inputs.keys.get_level_values("product").unique().tolist()
+    if replace:
+        InventoryProjection.objects.filter(run_id=run_id, product_id__in=product_ids).delete()
+        StockTarget.objects.filter(run_id=run_id, product_id__in=product_ids).delete()
+        CapacityLoad.objects.filter(run_id=run_id, resource_id__in=list(resource_ids)).delete()
+    grid = result.sku_months().rename(columns={"product": "product_id", "location": "location_id"})
+    grid["firm"] = loaded.firm.ravel()
+    grid.insert(0, "run_id", run_id)
+    bulk_insert_frame(InventoryProjection, grid)
+    keys = loaded.inputs.keys.to_frame(index=False)
+    months = np.array(loaded.months, dtype=object)
+    targets = pd.DataFrame(
+        {
+            "run_id": run_id,
+            "product_id": keys["product"].to_numpy(),
+            "location_id": keys["location"].to_numpy(),
+            "service_level": result.service_level,
+            "safety_stock": result.safety_stock,
+            "reorder_point": result.reorder_point,
+            "demand_error_std": loaded.inputs.demand_error_std,
+            "error_from_forecast": loaded.error_from_forecast,
+            "lead_time_months": loaded.inputs.lead_time_months,
+            "lead_time_std_months": loaded.inputs.lead_time_std_months,
+            # Past the horizon means: nothing planned can land in this plan.
+            "first_month": months[np.minimum(result.first_month, len(months) - 1)],
+        }
+    )
+    bulk_insert_frame(StockTarget, targets)
+    loads = (
+        result.resource_months()
+        .rename(columns={"resource": "resource_id"})
+        .drop(columns=["utilisation"])
+    )
+    loads.insert(0, "run_id", run_id)
+    bulk_insert_frame(CapacityLoad, loads)
+
+
+# --- supply runs -------------------------------------------------------------------------
+
+
+def supply_run_start(
+    *, cycle: Cycle, user: AbstractBaseUser | None, chunk_rows: int = CHUNK_SKU_LOCATIONS
+) -> SupplyRun:
+    """Create a run row and enqueue it after commit; Celery splits it into chunks."""
+    from supply import tasks  # tasks import this module
+
+    _check_perm(user, "supply.run_supply", "run the supply plan")
+    supply_runs_fail_stale()
+    with transaction.atomic():
+        locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
+        if locked.stage not in RUNNABLE_STAGES:
+            raise PlanReadOnly(
+                f"{locked} is in {locked.get_stage_display().lower()}: the supply plan runs "
+                "during the demand and supply reviews."
+            )
+        if not ConsensusDemand.objects.filter(cycle=locked).exists():
+            raise ValidationError(
+                f"{locked} has no consensus demand yet: publish a forecast run first."
+            )
+        active = SupplyRun.objects.filter(cycle=locked, status__in=ACTIVE_STATUSES).first()
+        if active is not None:
+            raise RunInProgress(
+                f"Supply run {active.pk} is still {active.get_status_display().lower()}: "
+                "wait for it to finish."
+            )
+        run = SupplyRun.objects.create(
+            cycle=locked,
+            created_by=user if user is not None and user.is_authenticated else None,
+            heartbeat_at=timezone.now(),
+        )
+        audit_record(
+            user=user,
+            action="supply.start",
+            object_type="supply_run",
+            object_id=run.pk,
+            cycle=locked,
+        )
+        transaction.on_commit(lambda: tasks.supply_run_execute.delay(run.pk, chunk_rows))
+    return run
+
+
+def _groups(*, cycle: Cycle) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every SKU-location of the cycle's plan, and the routings, for chunking."""
+    after = add_months(cycle.month, cycle.horizon_months)
+    sources = [
+        ConsensusDemand.objects.filter(cycle=cycle, month__gte=cycle.month, month__lt=after),
+        InventorySnapshot.objects.filter(date__lt=add_months(cycle.month, 1)),
+        ScheduledReceipt.objects.filter(due_month__lt=after),
+        PlannedSupplyEdit.objects.filter(cycle=cycle, month__gte=cycle.month, month__lt=after),
+    ]
+    keys = pd.concat(
+        [
+            _frame(qs.values_list("product_id", "location_id").distinct(), ["product", "location"])
+            for qs in sources
+        ]
+    ).drop_duplicates()
+    routings = _frame(
+        Routing.objects.values_list("product_id", "resource_id"), ["product", "resource"]
+    )
+    return keys, routings
+
+
+def _connected(
+    keys: pd.DataFrame, routings: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Products, their SKU-location counts and their resource group labels."""
+    counts = keys["product"].value_counts().sort_index()
+    products = counts.index.to_numpy()
+    labels = chunking.resource_groups(
+        products, routings["product"].to_numpy(), routings["resource"].to_numpy()
+    )
+    return products, counts.to_numpy(), labels
+
+
+def supply_run_plan(*, run_id: int, chunk_rows: int = CHUNK_SKU_LOCATIONS) -> list[dict]:
+    """Mark the run running and split its SKUs into chunks of whole resource groups.
+
+    Returns each chunk's product and resource ids; empty when the run is not pending (a
+    redelivered dispatch). Resources no SKU of the plan uses go with the first chunk, so
+    the heatmap shows their idle capacity too.
+    """
+    with transaction.atomic():
+        run = SupplyRun.objects.select_for_update().select_related("cycle").get(pk=run_id)
+        if run.status != JobStatus.PENDING:
+            return []
+        # Read before the demand itself: if the consensus changes in between, the run is
+        # flagged as computed on older demand, never the other way round.
+        fingerprint = consensus_fingerprint(cycle=run.cycle)
+        keys, routings = _groups(cycle=run.cycle)
+        products, counts, labels = _connected(keys, routings)
+        packed = chunking.pack_chunks(labels, counts, chunk_rows)
+        routed = routings[routings["product"].isin(products)]
+        resource_of = routed.groupby("product")["resource"].unique()
+        plan = []
+        for positions in packed:
+            members = products[positions]
+            used = resource_of.reindex(members).dropna()
+            resources = sorted({int(r) for rs in used for r in rs})
+            plan.append({"products": [int(p) for p in members], "resources": resources})
+        idle = sorted(set(Resource.objects.values_list("pk", flat=True)) - set(routed["resource"]))
+        if plan:
+            plan[0]["resources"] = sorted(plan[0]["resources"] + idle)
+        now = timezone.now()
+        run.status = JobStatus.RUNNING
+        run.started_at = run.heartbeat_at = now
+        run.demand_fingerprint = fingerprint
+        run.sku_location_count = len(keys)
+        run.chunks_total = len(plan)
+        run.save(
+            update_fields=[
+                "status",
+                "started_at",
+                "heartbeat_at",
+                "demand_fingerprint",
+                "sku_location_count",
+                "chunks_total",
+            ]
+        )
+    if not plan:
+        supply_run_publish(run_id=run_id)
+    return plan
+
+
+def supply_chunk_process(
+    *, run_id: int, chunk: int, product_ids: Sequence[int], resource_ids: Sequence[int]
+) -> bool:
+    """Plan one chunk and store its rows in the run; False if the run was stopped.
+
+    Safe to run twice: a finished chunk is skipped, a half-done one starts over.
+    """
+    run = SupplyRun.objects.select_related("cycle").get(pk=run_id)
+    if run.status != JobStatus.RUNNING:
+        return False
+    if chunk in run.chunks_finished:
+        return True
+    loaded = _load_inputs(cycle=run.cycle, product_ids=product_ids, resource_ids=resource_ids)
+    with transaction.atomic():
+        # The run row lock serialises the chunks' bookkeeping across workers.
+        locked = SupplyRun.objects.select_for_update().get(pk=run_id)
+        if locked.status != JobStatus.RUNNING:
+            return False
+        if chunk in locked.chunks_finished:
+            return True
+        _write_results(run_id=run_id, loaded=loaded, resource_ids=resource_ids, replace=True)
+        locked.chunks_finished = [*locked.chunks_finished, chunk]
+        locked.chunks_done = len(locked.chunks_finished)
+        locked.progress = int(100 * locked.chunks_done / max(locked.chunks_total, 1))
+        locked.heartbeat_at = timezone.now()
+        locked.save(update_fields=["chunks_finished", "chunks_done", "progress", "heartbeat_at"])
+    return True
+
+
+def supply_run_publish(*, run_id: int) -> SupplyRun:
+    """Make a fully computed run the cycle's supply plan, atomically.
+
+    Anything short of every chunk finished fails the run and keeps the published one. The
+    rows of the cycle's other runs are dropped: only the published plan is read.
+    """
+    with transaction.atomic():
+        run = SupplyRun.objects.select_for_update().get(pk=run_id)
+        if run.status != JobStatus.RUNNING:
+            return run
+        cycle = Cycle.objects.select_for_update().get(pk=run.cycle_id)
+        problem = ""
+        if run.chunks_done < run.chunks_total:
+            problem = f"Only {run.chunks_done} of {run.chunks_total} chunks finished."
+        elif cycle.stage not in RUNNABLE_STAGES:
+            problem = "The supply review was submitted during the run."
+        now = timezone.now()
+        if problem:
+            run.status = JobStatus.FAILED
+            run.error = f"{problem} The published supply plan was kept."
+            run.finished_at = now
+            run.save(update_fields=["status", "error", "finished_at"])
+            return run
+        SupplyRun.objects.filter(cycle=cycle, is_published=True).update(is_published=False)
+        run.status = JobStatus.SUCCEEDED
+        run.is_published = True
+        run.published_at = run.finished_at = now
+        run.progress = 100
+        run.save(
+            update_fields=["status", "is_published", "published_at", "finished_at", "progress"]
+        )
+        stale = SupplyRun.objects.filter(cycle=cycle).exclude(pk=run.pk)
+        stale = list(stale.exclude(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
+        for model in (InventoryProjection, StockTarget, CapacityLoad):
+            model.objects.filter(run_id__in=stale).delete()
+        audit_record(
+            user=None,
+            action="supply.publish",
+            object_type="supply_run",
+            object_id=run.pk,
+            cycle=cycle,
+            new={"sku_locations": run.sku_location_count},
+        )
+    return run
+
+
+def supply_run_fail(*, run_id: int, error: str) -> None:
+    """Record why a run stopped; a finished run is left as it is."""
+    SupplyRun.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).update(
+        status=JobStatus.FAILED, error=error[:5000], finished_at=timezone.now()
+    )
+
+
+def supply_runs_fail_stale(*, now: dt.datetime | None = None) -> int:
+    """Fail runs whose workers stopped reporting (killed); returns how many."""
+    cutoff = (now or timezone.now()) - STALE_AFTER
+    minutes = int(STALE_AFTER.total_seconds() // 60)
+    return SupplyRun.objects.filter(status__in=ACTIVE_STATUSES, heartbeat_at__lt=cutoff).update(
+        status=JobStatus.FAILED,
+        finished_at=timezone.now(),
+        error=(
+            f"No chunk reported for {minutes} minutes: a worker was lost. "
+            "The published supply plan was kept."
+        ),
+    )
+
+
+def supply_run_wait(*, run: SupplyRun, timeout: float, poll_seconds: float = 0.2) -> SupplyRun:
+    """Block until the run finishes (for the benchmark and the demo seeder)."""
+    deadline = time.monotonic() + timeout
+    run.refresh_from_db()
+    while not run.is_finished:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Supply run {run.pk} still {run.status} after {timeout:.0f} s")
+        time.sleep(poll_seconds)
+        run.refresh_from_db()
+    return run
+
+
+# --- edits and the fast recompute ----------------------------------------------------------
+
+
+def supply_recompute(
+    *, cycle: Cycle, product_ids: Sequence[int] = (), resource_ids: Sequence[int] = ()
+) -> int:
+    """Recompute, in the published run, the resource group of the given SKUs or resources.
+
+    Capacity couples only the SKUs linked through shared resources, so the rest of the plan
+    cannot change. Returns the SKU-locations rewritten (0 without a published run).
+    """
+    run = SupplyRun.objects.filter(cycle=cycle, is_published=True).first()
+    if run is None:
+        return 0
+    keys, routings = _groups(cycle=cycle)
+    keys = pd.concat(
+        [keys, pd.DataFrame({"product": list(product_ids), "location": -1})]
+    ).drop_duplicates()
+    products, _, labels = _connected(keys, routings)
+    touched = set(product_ids) | set(
+        routings.loc[routings["resource"].isin(list(resource_ids)), "product"]
+    )
+    group_labels = np.unique(labels[np.isin(products, list(touched))])
+    members = products[np.isin(labels, group_labels)].tolist()
+    resources = sorted(
+        set(resource_ids) | set(routings.loc[routings["product"].isin(members), "resource"])
+    )
+    loaded = _load_inputs(cycle=cycle, product_ids=members, resource_ids=resources)
+    with transaction.atomic():
+        SupplyRun.objects.select_for_update().get(pk=run.pk)
+        _write_results(run_id=run.pk, loaded=loaded, resource_ids=resources, replace=True)
+    return len(loaded.inputs.keys)
+
+
+def _editable_cycle(cycle_pk: int) -> Cycle:
+    """Lock the cycle and check the supply plan may change now (call inside a transaction)."""
+    locked = Cycle.objects.select_for_update().get(pk=cycle_pk)
+    if locked.stage != Stage.SUPPLY_REVIEW:
+        raise PlanReadOnly(
+            f"{locked} is in {locked.get_stage_display().lower()}: its supply plan is read-only."
+        )
+    active = SupplyRun.objects.filter(cycle=locked, status__in=ACTIVE_STATUSES).first()
+    if active is not None:
+        # The run has read the inputs already; an edit now would be lost when it publishes.
+        raise PlanReadOnly(f"Supply run {active.pk} is computing: save again when it finishes.")
+    return locked
+
+
+def _in_horizon(cycle: Cycle, month: dt.date) -> None:
+    if not cycle.month <= month <= add_months(cycle.month, cycle.horizon_months - 1):
+        raise ValidationError(f"{month:%b %Y} is outside the cycle's horizon.")
+
+
+def _by(user) -> str:
+    return f" by {user.get_full_name() or user.username}" if user is not None else ""
+
+
+def planned_supply_save(
+    *,
+    cycle: Cycle,
+    user: AbstractBaseUser,
+    product: Product,
+    location: Location,
+    month: dt.date,
+    quantity: Decimal | None,
+    reason: str,
+    comment: str,
+    expected_version: int | None,
+) -> PlannedSupplyEdit | None:
+    """Fix (or with quantity=None release) the planned supply of one SKU-location-month.
+
+    `expected_version` is the version the planner saw (None: not fixed yet); a different
+    one raises EditConflict and writes nothing. The published plan of the SKU's resource
+    group is recomputed in the same transaction.
+    """
+    _check_perm(user, "supply.change_plannedsupplyedit", "change planned supply")
+    if reason not in SupplyReason.values:
+        raise ValidationError("Choose a reason for the change.")
+    if not comment.strip():
+        raise ValidationError("Write a comment saying why.")
+    if quantity is not None and quantity < 0:
+        raise ValidationError("Planned supply cannot be negative.")
+    with transaction.atomic():
+        locked = _editable_cycle(cycle.pk)
+        _in_horizon(locked, month)
+        scope = {"cycle": locked, "product": product, "location": location, "month": month}
+        current = (
+            PlannedSupplyEdit.objects.select_for_update(of=("self",))
+            .filter(**scope)
+            .select_related("author")
+        ).first()
+        seen = None if current is None else current.version
+        what = f"The planned supply of {product.sku} @ {location.code} in {month:%b %Y}"
+        if seen != expected_version:
+            raise EditConflict(
+                what=what,
+                now=f"{current.quantity:f}" if current else "the engine's plan",
+                by=_by(current.author if current else None),
+            )
+        old = None if current is None else f"{current.quantity:f}"
+        saved: PlannedSupplyEdit | None
+        if quantity is None:
+            if current is None:
+                return None
+            # The version condition makes the write safe where SELECT FOR UPDATE is a no-op.
+            if not PlannedSupplyEdit.objects.filter(pk=current.pk, version=seen).delete()[0]:
+                raise EditConflict(what=what, now="changed", by="")
+            saved = None
+        elif current is None:
+            try:
+                with transaction.atomic():
+                    saved = PlannedSupplyEdit.objects.create(
+                        **scope, quantity=quantity, reason=reason, comment=comment, author=user
+                    )
+            except IntegrityError:
+                raise EditConflict(what=what, now="fixed by someone else", by="") from None
+        else:
+            if not PlannedSupplyEdit.objects.filter(pk=current.pk, version=seen).update(
+                quantity=quantity,
+                reason=reason,
+                comment=comment,
+                author=user,
+                version=F("version") + 1,
+                updated_at=timezone.now(),
+            ):
+                raise EditConflict(what=what, now="changed", by="")
+            saved = PlannedSupplyEdit.objects.get(pk=current.pk)
+        audit_record(
+            user=user,
+            action="supply.planned_supply",
+            object_type="planned_supply",
+            object_id=f"{product.sku}@{location.code}/{month:%Y-%m}",
+            cycle=locked,
+            old={"quantity": old},
+            new={"quantity": None if quantity is None else f"{quantity:f}", "reason": reason},
+            reason=comment,
+        )
+        supply_recompute(cycle=locked, product_ids=[product.pk])
+    return saved
+
+
+def capacity_adjustment_save(
+    *,
+    cycle: Cycle,
+    user: AbstractBaseUser,
+    resource: Resource,
+    month: dt.date,
+    delta_hours: Decimal | None,
+    reason: str,
+    comment: str,
+    expected_version: int | None,
+) -> CapacityAdjustment | None:
+    """Add (or with None remove) hours to a resource's capacity in a month for this plan.
+
+    Optimistic locking as in `planned_supply_save`; the published plan of the SKUs linked
+    to the resource is recomputed in the same transaction.
+    """
+    _check_perm(user, "supply.change_capacityadjustment", "change capacity")
+    if reason not in CapacityReason.values:
+        raise ValidationError("Choose a reason for the change.")
+    if not comment.strip():
+        raise ValidationError("Write a comment saying why.")
+    with transaction.atomic():
+        locked = _editable_cycle(cycle.pk)
+        _in_horizon(locked, month)
+        scope = {"cycle": locked, "resource": resource, "month": month}
+        current = (
+            CapacityAdjustment.objects.select_for_update(of=("self",))
+            .filter(**scope)
+            .select_related("author")
+        ).first()
+        seen = None if current is None else current.version
+        what = f"The capacity of {resource.code} in {month:%b %Y}"
+        if seen != expected_version:
+            raise EditConflict(
+                what=what,
+                now=f"{current.delta_hours:+f} h" if current else "the imported capacity",
+                by=_by(current.author if current else None),
+            )
+        old = None if current is None else f"{current.delta_hours:f}"
+        saved: CapacityAdjustment | None
+        if delta_hours is None:
+            if current is None:
+                return None
+            if not CapacityAdjustment.objects.filter(pk=current.pk, version=seen).delete()[0]:
+                raise EditConflict(what=what, now="changed", by="")
+            saved = None
+        elif current is None:
+            try:
+                with transaction.atomic():
+                    saved = CapacityAdjustment.objects.create(
+                        **scope,
+                        delta_hours=delta_hours,
+                        reason=reason,
+                        comment=comment,
+                        author=user,
+                    )
+            except IntegrityError:
+                raise EditConflict(what=what, now="changed by someone else", by="") from None
+        else:
+            if not CapacityAdjustment.objects.filter(pk=current.pk, version=seen).update(
+                delta_hours=delta_hours,
+                reason=reason,
+                comment=comment,
+                author=user,
+                version=F("version") + 1,
+                updated_at=timezone.now(),
+            ):
+                raise EditConflict(what=what, now="changed", by="")
+            saved = CapacityAdjustment.objects.get(pk=current.pk)
+        audit_record(
+            user=user,
+            action="supply.capacity",
+            object_type="capacity_adjustment",
+            object_id=f"{resource.code}/{month:%Y-%m}",
+            cycle=locked,
+            old={"delta_hours": old},
+            new={
+                "delta_hours": None if delta_hours is None else f"{delta_hours:f}",
+                "reason": reason,
+            },
+            reason=comment,
+        )
+        supply_recompute(cycle=locked, resource_ids=[resource.pk])
+    return saved

@@ -1,0 +1,324 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from scipy.stats import norm
+
+from demand.models import ConsensusDemand
+from sop import services as sop_services
+from sop.choices import JobStatus, Role, Stage
+from sop.models import AuditEvent, Cycle, SalesHistory
+from supply import projection, selectors, services
+from supply.models import (
+    CapacityLoad,
+    InventoryProjection,
+    PlannedSupplyEdit,
+    StockTarget,
+    SupplyRun,
+)
+from tests.supply.conftest import MONTHS, TEA_ERROR_STD
+
+pytestmark = pytest.mark.django_db
+
+
+def plan_of(run, product, field: str) -> list[float]:
+    return list(
+        InventoryProjection.objects.filter(run=run, product=product)
+        .order_by("month")
+        .values_list(field, flat=True)
+    )
+
+
+def start(cycle, user, capture, **kwargs) -> SupplyRun:
+    with capture(execute=True):
+        run = services.supply_run_start(cycle=cycle, user=user, **kwargs)
+    run.refresh_from_db()
+    return run
+
+
+def test_a_run_plans_every_sku_location_in_chunks_and_publishes(published):
+    assert published.status == JobStatus.SUCCEEDED
+    assert published.is_published
+    # The line's two SKUs share a chunk; TEA, routed nowhere, is a chunk of its own.
+    assert (published.chunks_total, published.chunks_done) == (2, 2)
+    assert published.progress == 100
+    assert published.sku_location_count == 3
+    assert InventoryProjection.objects.filter(run=published).count() == 3 * len(MONTHS)
+    assert StockTarget.objects.filter(run=published).count() == 3
+    assert CapacityLoad.objects.filter(run=published).count() == len(MONTHS)
+
+
+def test_the_plan_matches_the_hand_checked_numbers(published, company):
+    bike, lamp, tea = company["BIKE"], company["LAMP"], company["TEA"]
+    # BIKE would need 30, 60, 60; 10 of months 1 and 2 are pre-built into month 0.
+    assert plan_of(published, bike, "planned_unconstrained") == [30, 60, 60]
+    assert plan_of(published, bike, "planned") == [50, 50, 50]
+    assert plan_of(published, bike, "on_hand") == [20, 10, 0]
+    assert plan_of(published, lamp, "planned") == [50, 50, 50]
+    assert plan_of(published, lamp, "shortage") == [0, 0, 0]
+    loads = CapacityLoad.objects.filter(run=published).order_by("month")
+    assert [(c.load_unconstrained, c.load, c.available_hours) for c in loads] == [
+        (80, 100, 100),
+        (110, 100, 100),
+        (110, 100, 100),
+    ]
+    # TEA: SS = z(95%) * sqrt((LT + 1 review month) * 10^2), LT = 30 days in months.
+    lead = 30 / projection.DAYS_PER_MONTH
+    expected_ss = norm.ppf(0.95) * np.sqrt((lead + 1) * TEA_ERROR_STD**2)
+    target = StockTarget.objects.get(run=published, product=tea)
+    assert target.safety_stock == pytest.approx(expected_ss)  # 23.18
+    assert target.reorder_point == pytest.approx(40 * lead + expected_ss)
+    assert target.error_from_forecast
+    assert target.first_month == MONTHS[1]
+    # Month 0 is inside the lead time; then lots of 10 keep the stock above 23.18.
+    assert plan_of(published, tea, "planned") == [0, 10, 40]
+    assert plan_of(published, tea, "on_hand") == [60, 30, 30]
+
+
+def test_without_a_backtest_error_the_std_of_recent_sales_stands_in(
+    cycle, company, supply_planner, django_capture_on_commit_callbacks
+):
+    lamp, dc = company["LAMP"], company["dc"]
+    SalesHistory.objects.bulk_create(
+        SalesHistory(
+            product=lamp,
+            location=dc,
+            month=sop_services.add_months(cycle.month, -k),
+            quantity=40 if k % 2 else 60,
+        )
+        for k in range(1, 13)
+    )
+    run = start(cycle, supply_planner, django_capture_on_commit_callbacks)
+    target = StockTarget.objects.get(run=run, product=lamp)
+    std = np.std([40, 60] * 6, ddof=1)
+    assert target.demand_error_std == pytest.approx(std)
+    assert not target.error_from_forecast
+    # Class C: 90%; no lead time, one review month.
+    assert target.safety_stock == pytest.approx(norm.ppf(0.90) * std)
+
+
+def test_lowering_capacity_cuts_the_lowest_priority_sku_and_shows_the_shortage(
+    published, cycle, company, supply_planner
+):
+    tea_rows = set(
+        InventoryProjection.objects.filter(run=published, product=company["TEA"]).values_list(
+            "pk", flat=True
+        )
+    )
+    services.capacity_adjustment_save(
+        cycle=cycle,
+        user=supply_planner,
+        resource=company["line"],
+        month=MONTHS[2],
+        delta_hours=Decimal("-30"),
+        reason="lost_shift",
+        comment="Night shift cancelled",
+        expected_version=None,
+    )
+    # Month 2 has 70 h for 110 h of need: month 0 takes 10 h of BIKE pre-built, the other
+    # 30 h are cut from LAMP, the lower class.
+    assert plan_of(published, company["LAMP"], "planned") == [50, 50, 20]
+    assert plan_of(published, company["LAMP"], "shortage") == [0, 0, 30]
+    assert plan_of(published, company["LAMP"], "unmet") == [0, 0, 30]
+    assert plan_of(published, company["BIKE"], "planned") == [50, 50, 50]
+    load = CapacityLoad.objects.get(run=published, month=MONTHS[2])
+    assert (load.available_hours, load.load) == (70, 70)
+    shortage = selectors.shortage_list(run=published)
+    assert [(r["sku"], r["unmet"], r["value"]) for r in shortage] == [("LAMP", 30, 300)]
+    # Only the line's group was recomputed: TEA's rows are the ones the run wrote.
+    assert (
+        set(
+            InventoryProjection.objects.filter(run=published, product=company["TEA"]).values_list(
+                "pk", flat=True
+            )
+        )
+        == tea_rows
+    )
+
+
+def test_a_fixed_planned_supply_is_firm_and_the_rest_fits_around_it(
+    published, cycle, company, supply_planner
+):
+    edit = services.planned_supply_save(
+        cycle=cycle,
+        user=supply_planner,
+        product=company["BIKE"],
+        location=company["dc"],
+        month=MONTHS[1],
+        quantity=Decimal("80"),
+        reason="campaign",
+        comment="One long BIKE campaign in December",
+        expected_version=None,
+    )
+    assert edit.version == 1
+    # BIKE month 1 stays 80 (firm, never moved or cut), leaving LAMP 20 h there: of its
+    # 50, 20 are pre-built into month 0's free hours and 10 are cut. BIKE month 2 nets
+    # against the 20 the campaign leaves in stock.
+    assert plan_of(published, company["BIKE"], "planned") == [30, 80, 40]
+    assert plan_of(published, company["BIKE"], "firm") == [False, True, False]
+    assert plan_of(published, company["LAMP"], "planned") == [70, 20, 50]
+    assert plan_of(published, company["LAMP"], "shortage") == [0, 10, 0]
+    event = AuditEvent.objects.get(object_type="planned_supply")
+    assert (event.user, event.new["quantity"], event.reason) == (
+        supply_planner,
+        "80",
+        "One long BIKE campaign in December",
+    )
+
+    # Released: the engine plans the cell again.
+    services.planned_supply_save(
+        cycle=cycle,
+        user=supply_planner,
+        product=company["BIKE"],
+        location=company["dc"],
+        month=MONTHS[1],
+        quantity=None,
+        reason="campaign",
+        comment="Campaign cancelled",
+        expected_version=1,
+    )
+    assert not PlannedSupplyEdit.objects.exists()
+    assert plan_of(published, company["BIKE"], "planned") == [50, 50, 50]
+
+
+def test_an_edit_of_a_cell_someone_else_changed_is_refused(
+    published, cycle, company, supply_planner, make_user
+):
+    other = make_user(Role.SUPPLY_PLANNER, username="other", first_name="Olga")
+    kwargs = {
+        "cycle": cycle,
+        "product": company["BIKE"],
+        "location": company["dc"],
+        "month": MONTHS[1],
+        "reason": "campaign",
+        "comment": "Campaign",
+    }
+    services.planned_supply_save(
+        user=other, quantity=Decimal("70"), expected_version=None, **kwargs
+    )
+    with pytest.raises(services.EditConflict, match="changed by Olga"):
+        services.planned_supply_save(
+            user=supply_planner, quantity=Decimal("90"), expected_version=None, **kwargs
+        )
+    assert PlannedSupplyEdit.objects.get().quantity == 70
+    services.planned_supply_save(
+        user=supply_planner, quantity=Decimal("90"), expected_version=1, **kwargs
+    )
+    with pytest.raises(services.EditConflict):
+        services.planned_supply_save(
+            user=other, quantity=Decimal("75"), expected_version=1, **kwargs
+        )
+    assert PlannedSupplyEdit.objects.get().quantity == 90
+
+
+def test_a_failed_run_leaves_the_previous_published_plan(
+    published, cycle, supply_planner, monkeypatch, django_capture_on_commit_callbacks
+):
+    rows = InventoryProjection.objects.filter(run=published).count()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("engine exploded")
+
+    monkeypatch.setattr(services, "plan_supply", broken)
+    failed = start(cycle, supply_planner, django_capture_on_commit_callbacks)
+    assert failed.status == JobStatus.FAILED
+    assert "engine exploded" in failed.error
+    assert not failed.is_published
+    published.refresh_from_db()
+    assert published.is_published
+    assert selectors.supply_run_published(cycle=cycle) == published
+    assert InventoryProjection.objects.filter(run=published).count() == rows
+
+
+def test_a_new_run_replaces_the_published_one_and_drops_the_old_rows(
+    published, cycle, supply_planner, django_capture_on_commit_callbacks
+):
+    second = start(cycle, supply_planner, django_capture_on_commit_callbacks)
+    published.refresh_from_db()
+    assert second.is_published and not published.is_published
+    assert not InventoryProjection.objects.filter(run=published).exists()
+    assert InventoryProjection.objects.filter(run=second).count() == 3 * len(MONTHS)
+
+
+def test_a_run_needs_consensus_demand(cycle, supply_planner):
+    ConsensusDemand.objects.filter(cycle=cycle).delete()
+    with pytest.raises(ValidationError, match="no consensus demand"):
+        services.supply_run_start(cycle=cycle, user=supply_planner)
+    assert not SupplyRun.objects.exists()
+
+
+def test_the_gate_waits_for_a_supply_run(cycle, supply_planner):
+    with pytest.raises(sop_services.TransitionRefused, match="has not run successfully"):
+        sop_services.cycle_advance(cycle=cycle, target=Stage.RECONCILIATION, user=supply_planner)
+
+
+def test_the_gate_asks_for_a_recalculation_when_demand_changed_since_the_run(
+    published, cycle, company, supply_planner, django_capture_on_commit_callbacks
+):
+    assert selectors.supply_gate(cycle) is None
+    # The demand planner's consensus rebuild replaces the rows.
+    row = ConsensusDemand.objects.filter(cycle=cycle, product=company["BIKE"]).first()
+    row.delete()
+    row.pk, row.value = None, 75
+    row.save()
+    assert selectors.demand_changed_since(cycle=cycle, run=published)
+    with pytest.raises(sop_services.TransitionRefused, match="recalculate"):
+        sop_services.cycle_advance(cycle=cycle, target=Stage.RECONCILIATION, user=supply_planner)
+
+    start(cycle, supply_planner, django_capture_on_commit_callbacks)
+    sop_services.cycle_advance(cycle=cycle, target=Stage.RECONCILIATION, user=supply_planner)
+    assert Cycle.objects.get(pk=cycle.pk).stage == Stage.RECONCILIATION
+
+
+def test_a_demand_planner_cannot_run_or_edit_supply(published, cycle, company, make_user):
+    demand_planner = make_user(Role.DEMAND_PLANNER)
+    with pytest.raises(PermissionDenied):
+        services.supply_run_start(cycle=cycle, user=demand_planner)
+    with pytest.raises(PermissionDenied):
+        services.capacity_adjustment_save(
+            cycle=cycle,
+            user=demand_planner,
+            resource=company["line"],
+            month=MONTHS[0],
+            delta_hours=Decimal("-50"),
+            reason="lost_shift",
+            comment="x",
+            expected_version=None,
+        )
+    assert not AuditEvent.objects.filter(object_type="capacity_adjustment").exists()
+
+
+def test_the_plan_is_read_only_outside_the_supply_review(published, cycle, company, supply_planner):
+    Cycle.objects.filter(pk=cycle.pk).update(stage=Stage.RECONCILIATION)
+    with pytest.raises(services.PlanReadOnly, match="read-only"):
+        services.planned_supply_save(
+            cycle=cycle,
+            user=supply_planner,
+            product=company["BIKE"],
+            location=company["dc"],
+            month=MONTHS[0],
+            quantity=Decimal("10"),
+            reason="campaign",
+            comment="x",
+            expected_version=None,
+        )
+    with pytest.raises(services.PlanReadOnly):
+        services.supply_run_start(cycle=cycle, user=supply_planner)
+
+
+def test_edits_wait_while_a_run_computes(published, cycle, company, supply_planner):
+    SupplyRun.objects.create(cycle=cycle, status=JobStatus.RUNNING)
+    with pytest.raises(services.PlanReadOnly, match="computing"):
+        services.capacity_adjustment_save(
+            cycle=cycle,
+            user=supply_planner,
+            resource=company["line"],
+            month=MONTHS[0],
+            delta_hours=Decimal("20"),
+            reason="overtime",
+            comment="Saturday shift",
+            expected_version=None,
+        )
