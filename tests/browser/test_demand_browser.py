@@ -2,46 +2,22 @@
 # ruff: noqa: F811
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from demand.models import DemandOverride, OverrideHistory
+from tests.browser.conftest import ARTIFACTS
 from tests.demand.conftest import company, cycle, planner, published  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture
-def chromium_page():
-    # Playwright's sync API runs an event loop in this thread; Django's ORM calls from
-    # the test body are still plain synchronous calls.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=os.environ["SOP_TEST_CHROMIUM"],
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page(viewport={"width": 1440, "height": 1100})
-        yield page
-        browser.close()
-
 
 def test_a_planner_overrides_a_sku_and_sees_chart_and_consensus_change(
-    live_server, chromium_page, published, planner, company
+    live_server, chromium_page, sign_in, published, planner, company
 ):
     page = chromium_page
     bike = company["products"][0]
     cycle = published.cycle
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", planner.username)
-    page.fill("input[name=password]", "pass-for-tests-1")
-    page.click("form button[type=submit]")
+    sign_in(page, planner)
     page.goto(f"{live_server.url}/demand/?sku={bike.pk}")
 
     page.wait_for_selector("#demand-chart .main-svg")
