@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-
 from sop import imports
+from sop.celery import app
 
 
-@shared_task(name="sop.import_job_run")
+@app.task(name="sop.import_job_run")
 def import_job_run_task(job_id: int) -> None:
     imports.import_job_run(job_id=job_id)
