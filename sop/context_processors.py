@@ -10,6 +10,7 @@ from sop.roles import user_roles
 NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("Cycle home", "sop:home", None),
     ("Demand review", "demand:review", None),
+    ("Supply review", "supply:review", None),
     ("Imports", "sop:import_list", "sop.run_import"),
     ("Master data", "admin:index", "sop.change_product"),
 ]

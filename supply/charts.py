@@ -76,14 +76,18 @@ def heatmap_chart(heatmap: Heatmap) -> str:
     pct = np.where(np.isinf(heatmap.utilisation), np.nan, heatmap.utilisation * 100)
     labels = [f"{r.code} {r.name}" for r in heatmap.resources]
     months = [m.isoformat() for m in heatmap.months]
-    custom = np.dstack(
+    custom = [
         [
-            np.repeat([[r.pk] for r in heatmap.resources], len(months), axis=1),
-            np.tile(months, (len(labels), 1)),
-            np.round(heatmap.load_unconstrained),
-            np.round(heatmap.available),
+            [
+                r.pk,
+                months[c],
+                round(float(heatmap.load_unconstrained[i, c])),
+                round(float(heatmap.available[i, c])),
+            ]
+            for c in range(len(months))
         ]
-    ).tolist()
+        for i, r in enumerate(heatmap.resources)
+    ]
     # Green to amber up to 100%, red beyond: the colour scale spans 0-150%.
     top = 150.0
     edge = OVERLOAD * 100 / top

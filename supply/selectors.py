@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, F, FloatField, Max, Min, Q, Sum
 
 from demand.models import ConsensusDemand
 from sop.choices import JobStatus, Stage
@@ -22,7 +22,7 @@ from sop.models import (
     SalesHistory,
 )
 from sop.services import add_months
-from supply.choices import ExceptionFilter
+from supply.choices import CapacityReason, ExceptionFilter, SupplyReason
 from supply.constants import EDIT_OBJECT_TYPES, LIST_ROWS, OVERLOAD, PARETO_MONTHS
 from supply.models import (
     CapacityAdjustment,
@@ -248,6 +248,9 @@ class Heatmap:
                 "resource": self.resources[r],
                 "month": self.months[c],
                 "utilisation": self.utilisation[r, c],
+                "pct": None
+                if np.isinf(self.utilisation[r, c])
+                else float(self.utilisation[r, c] * 100),
                 "available": self.available[r, c],
                 "load_unconstrained": self.load_unconstrained[r, c],
                 "load": self.load[r, c],
@@ -400,32 +403,47 @@ def excess_list(*, run: SupplyRun, limit: int | None = LIST_ROWS) -> list[dict]:
 def plan_summary(*, run: SupplyRun) -> dict:
     """The headline figures of the plan: two aggregate queries."""
     cycle = run.cycle
+    # Aggregates are named apart from the fields they sum: later ones refer to the fields.
     agg = InventoryProjection.objects.filter(run=run).aggregate(
-        demand=Sum("demand"),
-        unmet=Sum("unmet"),
-        shortage=Sum("shortage"),
-        revenue_at_risk=Sum(F("unmet") * F("product__unit_price")),
+        total_demand=Sum("demand"),
+        lost=Sum("unmet"),
+        cut=Sum("shortage"),
+        revenue_at_risk=Sum(F("unmet") * F("product__unit_price"), output_field=FloatField()),
         excess_value=Sum(
-            F("excess_quantity") * F("product__unit_cost"), filter=Q(month=cycle.month)
+            F("excess_quantity") * F("product__unit_cost"),
+            filter=Q(month=cycle.month),
+            output_field=FloatField(),
         ),
-        stock_value=Sum(F("on_hand") * F("product__unit_cost"), filter=Q(month=cycle.month)),
+        stock_value=Sum(
+            F("on_hand") * F("product__unit_cost"),
+            filter=Q(month=cycle.month),
+            output_field=FloatField(),
+        ),
         stockout_skus=Count("product", filter=Q(unmet__gt=_EPS), distinct=True),
     )
     loads = CapacityLoad.objects.filter(run=run)
     agg["overloads"] = loads.filter(load_unconstrained__gt=F("available_hours") * OVERLOAD).count()
-    demand = agg["demand"] or 0.0
-    agg["fill_rate"] = 1 - (agg["unmet"] or 0.0) / demand if demand > 0 else None
+    demand = agg["total_demand"] or 0.0
+    agg["fill_rate"] = 1 - (agg["lost"] or 0.0) / demand if demand > 0 else None
+    agg["unmet"], agg["shortage"] = agg.pop("lost"), agg.pop("cut")
     return {k: (float(v) if v is not None else None) for k, v in agg.items()}
 
 
 # --- history -----------------------------------------------------------------------------
 
 
-def edit_history(*, cycle: Cycle, limit: int = 50) -> QuerySet[AuditEvent]:
-    """Changes of planned supply and capacity in the cycle, newest first."""
-    return AuditEvent.objects.filter(cycle=cycle, object_type__in=EDIT_OBJECT_TYPES).select_related(
-        "user"
-    )[:limit]
+def edit_history(*, cycle: Cycle, limit: int = 50) -> list[AuditEvent]:
+    """Changes of planned supply and capacity in the cycle, newest first, with the label
+    of their reason code as `reason_label`."""
+    labels = {**dict(SupplyReason.choices), **dict(CapacityReason.choices)}
+    events = list(
+        AuditEvent.objects.filter(cycle=cycle, object_type__in=EDIT_OBJECT_TYPES).select_related(
+            "user"
+        )[:limit]
+    )
+    for event in events:
+        event.reason_label = labels.get((event.new or {}).get("reason", ""), "")
+    return events
 
 
 # --- ABC / XYZ ---------------------------------------------------------------------------
@@ -453,12 +471,13 @@ def pareto(*, cycle: Cycle, months: int = PARETO_MONTHS) -> Pareto:
             SalesHistory.objects.filter(month__gte=first, month__lt=cycle.month)
             .values("product")
             .annotate(
-                revenue=Sum("revenue"),
+                # Named apart from the field: the FILTER below tests each row's revenue.
+                recorded=Sum("revenue"),
                 qty=Sum("quantity"),
                 missing=Count("id", filter=Q(revenue__isnull=True)),
             )
         ),
-        columns=["product", "revenue", "qty", "missing"],
+        columns=["product", "recorded", "qty", "missing"],
     )
     products = pd.DataFrame(
         list(
@@ -470,7 +489,7 @@ def pareto(*, cycle: Cycle, months: int = PARETO_MONTHS) -> Pareto:
     )
     frame = products.merge(sales, on="product", how="left")
     estimate = frame["qty"].astype(float).fillna(0) * frame["price"].astype(float)
-    recorded = frame["revenue"].astype(float)
+    recorded = frame["recorded"].astype(float)
     frame["value"] = np.where(frame["missing"].fillna(0) > 0, estimate, recorded.fillna(0))
     frame = frame.sort_values(["value", "sku"], ascending=[False, True])
     value = frame["value"].to_numpy(float)

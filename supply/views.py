@@ -1,0 +1,347 @@
+"""The supply review page, its htmx partials, supply run controls and exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from sop.choices import AbcClass, JobStatus
+from sop.exports import table_response
+from sop.models import Cycle, Location, Product, Resource
+from sop.selectors import cycle_current
+from sop.services import add_months
+from supply import charts, selectors, services
+from supply.choices import CapacityReason, ExceptionFilter, SupplyReason
+from supply.forms import CapacityForm, PlannedSupplyForm
+from supply.models import SupplyRun
+
+FILTER_PARAMS = ("family", "abc", "exception")
+EXPORT_TABLES = ("plan", "capacity", "shortages", "excess")
+
+
+def _cycle(params: QueryDict) -> Cycle | None:
+    pk = params.get("cycle", "")
+    if pk.isdigit():
+        return get_object_or_404(Cycle, pk=pk)
+    return cycle_current()
+
+
+def _filters(params: QueryDict) -> selectors.Filters:
+    return selectors.Filters(**{k: params.get(k, "") for k in FILTER_PARAMS})
+
+
+def _month(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value).replace(day=1)
+    except ValueError:
+        return None
+
+
+def _plan_context(
+    request: HttpRequest,
+    cycle: Cycle,
+    run: SupplyRun | None,
+    params: QueryDict,
+    *,
+    pending: dict | None = None,
+) -> dict:
+    """Everything under #plan: the SKU list and grid, capacity, lists, history."""
+    filters = _filters(params)
+    context: dict = {
+        "cycle": cycle,
+        "run": run,
+        "filters": filters,
+        "editable": selectors.plan_is_editable(cycle=cycle, user=request.user),
+        "capacity_editable": selectors.capacity_is_editable(cycle=cycle, user=request.user),
+        "supply_reasons": SupplyReason.choices,
+        "capacity_reasons": CapacityReason.choices,
+        "history": selectors.edit_history(cycle=cycle),
+        "filter_query": "&".join(f"{k}={params[k]}" for k in FILTER_PARAMS if params.get(k)),
+    }
+    if run is None:
+        return context
+    skus = selectors.sku_list(run=run, filters=filters)
+    product = location = None
+    if params.get("sku", "").isdigit() and params.get("location", "").isdigit():
+        product = get_object_or_404(Product, pk=params["sku"])
+        location = get_object_or_404(Location, pk=params["location"])
+    elif skus:
+        product = Product.objects.get(pk=skus[0]["product"])
+        location = Location.objects.get(pk=skus[0]["location"])
+    heatmap = selectors.capacity_heatmap(run=run)
+    context.update(
+        skus=skus,
+        summary=selectors.plan_summary(run=run),
+        heatmap=heatmap,
+        heatmap_json=charts.heatmap_chart(heatmap) if heatmap.resources else "",
+        overloads=heatmap.overloads(),
+        shortages=selectors.shortage_list(run=run),
+        excess=selectors.excess_list(run=run),
+    )
+    if product is not None:
+        grid = selectors.sku_grid(run=run, product=product, location=location)
+        label = f"{product.sku} {product.name} @ {location.code}"
+        pending = pending or {}
+        context.update(
+            grid=grid,
+            columns=_columns(grid, pending),
+            selection_label=label,
+            selection_query=f"sku={product.pk}&location={location.pk}",
+            chart_json=charts.sku_chart(grid, title=label),
+        )
+    resource_pk, month = params.get("resource", ""), _month(params.get("month", ""))
+    if resource_pk.isdigit() and month is not None:
+        context.update(
+            _drill_context(cycle, run, get_object_or_404(Resource, pk=resource_pk), month)
+        )
+    return context
+
+
+def _columns(grid: selectors.SkuGrid, pending: dict) -> list[dict]:
+    """One dict per month of the SKU grid, with the planned-supply cell's input."""
+    columns = []
+    for i, month in enumerate(grid.months):
+        edit = grid.edits.get(month)
+        key = month.isoformat()
+        columns.append(
+            {
+                "month": month,
+                "key": key,
+                "values": {name: grid.rows[name][i] for name in grid.rows},
+                "firm": grid.firm[i],
+                "edit": edit,
+                "input": pending.get(
+                    key, f"{edit.quantity:f}".rstrip("0").rstrip(".") if edit else ""
+                ),
+                "refused": key in pending,
+            }
+        )
+    return columns
+
+
+def _drill_context(cycle: Cycle, run: SupplyRun, resource: Resource, month: dt.date) -> dict:
+    heatmap = selectors.capacity_heatmap(run=run)
+    r = next((i for i, res in enumerate(heatmap.resources) if res.pk == resource.pk), None)
+    c = heatmap.months.index(month) if month in heatmap.months else None
+    cell = {}
+    if r is not None and c is not None:
+        cell = {
+            "available": heatmap.available[r, c],
+            "base": heatmap.base[r, c],
+            "load": heatmap.load[r, c],
+            "load_unconstrained": heatmap.load_unconstrained[r, c],
+            "utilisation": heatmap.utilisation[r, c],
+        }
+    return {
+        "drill_resource": resource,
+        "drill_month": month,
+        "drill_cell": cell,
+        "drill_rows": selectors.capacity_drill(run=run, resource=resource, month=month),
+        "drill_adjustment": heatmap.adjustments.get((resource.pk, month)),
+    }
+
+
+@require_GET
+def review(request: HttpRequest) -> HttpResponse:
+    cycle = _cycle(request.GET)
+    if cycle is None:
+        return render(request, "supply/review.html", {"cycle": None})
+    run = selectors.supply_run_published(cycle=cycle)
+    context = {
+        "cycles": Cycle.objects.all()[:24],
+        "families": selectors.families(),
+        "abc_choices": AbcClass.choices,
+        "exception_choices": ExceptionFilter.choices,
+        "latest": selectors.supply_run_latest(cycle=cycle),
+        "published": run,
+        "demand_changed": selectors.demand_changed_since(cycle=cycle, run=run),
+        "can_run": _can_run(request, cycle),
+        "resources": Resource.objects.all(),
+        "horizon": [add_months(cycle.month, h) for h in range(cycle.horizon_months)],
+        **_plan_context(request, cycle, run, request.GET),
+    }
+    return render(request, "supply/review.html", context)
+
+
+def _can_run(request: HttpRequest, cycle: Cycle) -> bool:
+    return request.user.has_perm("supply.run_supply") and cycle.stage in services.RUNNABLE_STAGES
+
+
+def _edit_response(
+    request: HttpRequest, cycle: Cycle, status: int, level: str, message: str, pending: dict
+) -> HttpResponse:
+    run = selectors.supply_run_published(cycle=cycle)
+    context = _plan_context(request, cycle, run, request.POST, pending=pending)
+    context.update(message=message, message_level=level)
+    return render(request, "supply/partials/plan.html", context, status=status)
+
+
+@require_POST
+def planned_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
+    """Fix one planned-supply cell; #plan comes back recomputed (htmx)."""
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+    if not request.user.has_perm("supply.change_plannedsupplyedit"):
+        raise PermissionDenied("Only a supply planner can change planned supply.")
+    form = PlannedSupplyForm(request.POST)
+    typed = {request.POST.get("month", ""): request.POST.get("quantity", "")}
+    if not form.is_valid():
+        message = " ".join(e for errors in form.errors.values() for e in errors)
+        return _edit_response(request, cycle, 400, "error", message, typed)
+    data = form.cleaned_data
+    product = get_object_or_404(Product, pk=data["product"])
+    location = get_object_or_404(Location, pk=data["location"])
+    try:
+        services.planned_supply_save(
+            cycle=cycle,
+            user=request.user,
+            product=product,
+            location=location,
+            month=data["month"],
+            quantity=data["quantity"],
+            reason=data["reason"],
+            comment=data["comment"],
+            expected_version=data["version"],
+        )
+    except services.EditConflict as exc:
+        return _edit_response(request, cycle, 409, "error", str(exc), typed)
+    except ValidationError as exc:
+        return _edit_response(request, cycle, 400, "error", " ".join(exc.messages), typed)
+    what = "released to the engine" if data["quantity"] is None else "fixed"
+    message = f"{product.sku} @ {location.code} {data['month']:%b %Y} {what}: the plan is updated."
+    return _edit_response(request, cycle, 200, "success", message, {})
+
+
+@require_POST
+def capacity_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
+    """Change one resource-month's hours; #plan comes back recomputed (htmx)."""
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+    if not request.user.has_perm("supply.change_capacityadjustment"):
+        raise PermissionDenied("Only a supply planner can change capacity.")
+    form = CapacityForm(request.POST)
+    if not form.is_valid():
+        message = " ".join(e for errors in form.errors.values() for e in errors)
+        return _edit_response(request, cycle, 400, "error", message, {})
+    data = form.cleaned_data
+    resource = get_object_or_404(Resource, pk=data["resource"])
+    try:
+        services.capacity_adjustment_save(
+            cycle=cycle,
+            user=request.user,
+            resource=resource,
+            month=data["month"],
+            delta_hours=data["delta_hours"],
+            reason=data["reason"],
+            comment=data["comment"],
+            expected_version=data["version"],
+        )
+    except services.EditConflict as exc:
+        return _edit_response(request, cycle, 409, "error", str(exc), {})
+    except ValidationError as exc:
+        return _edit_response(request, cycle, 400, "error", " ".join(exc.messages), {})
+    delta = data["delta_hours"]
+    change = "reset to the imported hours" if delta is None else f"changed by {delta:+,.0f} h"
+    message = f"{resource.code} {data['month']:%b %Y} {change}: the plan is updated."
+    return _edit_response(request, cycle, 200, "success", message, {})
+
+
+@require_GET
+def capacity_drill(request: HttpRequest, run_pk: int) -> HttpResponse:
+    """The SKUs loading a resource in a month, and the form to change its hours (htmx)."""
+    run = get_object_or_404(SupplyRun.objects.select_related("cycle"), pk=run_pk)
+    resource = get_object_or_404(Resource, pk=request.GET.get("resource", "0") or 0)
+    month = _month(request.GET.get("month", ""))
+    if month is None:
+        return HttpResponse("Choose a month.", status=400)
+    context = {
+        "cycle": run.cycle,
+        "run": run,
+        "capacity_editable": selectors.capacity_is_editable(cycle=run.cycle, user=request.user),
+        "capacity_reasons": CapacityReason.choices,
+        **_drill_context(run.cycle, run, resource, month),
+    }
+    return render(request, "supply/partials/drill.html", context)
+
+
+@require_POST
+def run_start(request: HttpRequest, cycle_pk: int) -> HttpResponse:
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+    try:
+        run = services.supply_run_start(cycle=cycle, user=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"Supply run {run.pk} started.")
+    return redirect(f"{reverse('supply:review')}?cycle={cycle.pk}")
+
+
+@require_GET
+def run_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The run panel; htmx polls it every second while the run is active."""
+    run = get_object_or_404(SupplyRun.objects.select_related("cycle", "created_by"), pk=pk)
+    published = selectors.supply_run_published(cycle=run.cycle)
+    context = {
+        "cycle": run.cycle,
+        "latest": run,
+        "published": published,
+        "demand_changed": selectors.demand_changed_since(cycle=run.cycle, run=published),
+        "can_run": _can_run(request, run.cycle),
+    }
+    response = render(request, "supply/partials/run_panel.html", context)
+    if request.headers.get("HX-Request") and run.status == JobStatus.SUCCEEDED:
+        # The page polled a run that just finished: reload it to show the new plan.
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@require_GET
+def export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """A table of the published plan as CSV or XLSX: plan, capacity, shortages, excess."""
+    cycle = _cycle(request.GET)
+    run = selectors.supply_run_published(cycle=cycle) if cycle else None
+    table = request.GET.get("table", "plan")
+    if run is None or table not in EXPORT_TABLES:
+        return HttpResponse("Choose a cycle with a published supply plan.", status=400)
+    header, rows = selectors.export_table(run=run, table=table, filters=_filters(request.GET))
+    return table_response(
+        name=f"supply-{cycle.month:%Y-%m}-{table}",
+        fmt=fmt,
+        header=header,
+        rows=rows,
+        sheet_title=f"Supply {table}",
+        caption=[
+            str(cycle),
+            f"supply run {run.pk}",
+            f"published {run.published_at:%Y-%m-%d %H:%M}",
+        ],
+    )
+
+
+@require_GET
+def classification(request: HttpRequest) -> HttpResponse:
+    """ABC/XYZ: the Pareto of revenue by SKU and the class matrix."""
+    cycle = _cycle(request.GET)
+    if cycle is None:
+        return render(request, "supply/classification.html", {"cycle": None})
+    pareto = selectors.pareto(cycle=cycle)
+    n = len(pareto.skus)
+    top = round(0.2 * n)
+    context = {
+        "cycle": cycle,
+        "pareto": pareto,
+        "chart_json": charts.pareto_chart(pareto) if n else "",
+        "sku_count": n,
+        "top_count": top,
+        "top_share": float(pareto.revenue_share[top - 1]) if top else None,
+        "matrix_rows": [
+            (cls or "none", [pareto.matrix[cls][x] for x in ("X", "Y", "Z", "")])
+            for cls in ("A", "B", "C", "")
+        ],
+    }
+    return render(request, "supply/classification.html", context)

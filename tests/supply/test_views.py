@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from openpyxl import load_workbook
+
+from sop.choices import Role
+from supply.models import CapacityAdjustment, InventoryProjection, PlannedSupplyEdit, SupplyRun
+from tests.supply.conftest import MONTHS
+
+pytestmark = pytest.mark.django_db
+
+ALL_ROLES = [Role.DEMAND_PLANNER, Role.SUPPLY_PLANNER, Role.FINANCE, Role.EXECUTIVE, Role.ADMIN]
+
+
+@pytest.fixture
+def planner_client(client, supply_planner):
+    client.force_login(supply_planner)
+    return client
+
+
+def post_capacity(client, cycle, company, **data):
+    data.setdefault("resource", company["line"].pk)
+    data.setdefault("month", MONTHS[2].isoformat())
+    data.setdefault("delta_hours", "-30")
+    data.setdefault("reason", "lost_shift")
+    data.setdefault("comment", "Night shift cancelled")
+    data.setdefault("version", "")
+    return client.post(f"/supply/cycles/{cycle.pk}/capacity/", data, HTTP_HX_REQUEST="true")
+
+
+def post_planned(client, cycle, company, **data):
+    data.setdefault("sku", company["BIKE"].pk)
+    data.setdefault("product", company["BIKE"].pk)
+    data.setdefault("location", company["dc"].pk)
+    data.setdefault("month", MONTHS[1].isoformat())
+    data.setdefault("quantity", "80")
+    data.setdefault("reason", "campaign")
+    data.setdefault("comment", "December campaign")
+    data.setdefault("version", "")
+    return client.post(f"/supply/cycles/{cycle.pk}/planned/", data, HTTP_HX_REQUEST="true")
+
+
+def test_an_anonymous_visitor_is_sent_to_sign_in(client, published):
+    assert client.get("/supply/").status_code == 302
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_every_role_can_read_the_supply_review(client_for, published, role):
+    response = client_for(role).get("/supply/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Supply review" in body
+    assert "BIKE @ DC" in body
+    assert 'id="capacity-heatmap"' in body
+    # Only a supply planner gets the controls.
+    assert ("Recalculate" in body) == (role == Role.SUPPLY_PLANNER)
+    assert ('class="override-input planned-input"' in body) == (role == Role.SUPPLY_PLANNER)
+
+
+def test_the_page_reads_the_plan_in_a_bounded_number_of_queries(planner_client, published):
+    with CaptureQueriesContext(connection) as queries:
+        assert planner_client.get("/supply/").status_code == 200
+    # One query per grid, list and panel; the count must not grow with the SKUs.
+    assert len(queries) <= 40
+
+
+def test_a_demand_planner_gets_403_on_supply_writes(client_for, published, cycle, company):
+    client = client_for(Role.DEMAND_PLANNER)
+    assert post_capacity(client, cycle, company).status_code == 403
+    assert post_planned(client, cycle, company).status_code == 403
+    assert client.post(f"/supply/cycles/{cycle.pk}/run/").status_code == 403
+    assert SupplyRun.objects.count() == 1
+    assert not CapacityAdjustment.objects.exists()
+    assert not PlannedSupplyEdit.objects.exists()
+
+
+def test_lowering_capacity_returns_the_plan_with_the_shortage(
+    planner_client, published, cycle, company
+):
+    response = post_capacity(planner_client, cycle, company)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "LINE Jan 2027 changed by -30 h" in body
+    shortages = body[body.index('id="shortages"') : body.index('id="excess"')]
+    assert "LAMP @ DC" in shortages and "300" in shortages
+    assert "Night shift cancelled" in body  # the history
+    assert CapacityAdjustment.objects.get().delta_hours == -30
+
+
+def test_a_stale_capacity_edit_is_refused_with_409(planner_client, published, cycle, company):
+    post_capacity(planner_client, cycle, company)
+    response = post_capacity(planner_client, cycle, company, delta_hours="-60")
+    assert response.status_code == 409
+    assert "was changed" in response.content.decode()
+    assert CapacityAdjustment.objects.get().delta_hours == -30
+
+
+def test_a_planned_supply_edit_is_shown_as_firm(planner_client, published, cycle, company):
+    response = post_planned(planner_client, cycle, company)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "BIKE @ DC Dec 2026 fixed" in body
+    assert 'class="num firm"' in body
+    row = InventoryProjection.objects.get(run=published, product=company["BIKE"], month=MONTHS[1])
+    assert (row.planned, row.firm) == (80, True)
+
+
+def test_a_bad_quantity_is_refused_and_kept_in_the_cell(planner_client, published, cycle, company):
+    response = post_planned(planner_client, cycle, company, quantity="lots")
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "is not a number" in body
+    assert 'value="lots"' in body
+    assert not PlannedSupplyEdit.objects.exists()
+
+
+def test_the_drill_lists_the_skus_loading_a_resource(planner_client, published, company):
+    response = planner_client.get(
+        f"/supply/runs/{published.pk}/drill/",
+        {"resource": company["line"].pk, "month": MONTHS[1].isoformat()},
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "BIKE @ DC" in body and "LAMP @ DC" in body and "TEA" not in body
+    assert "the plan asks <strong>110 h</strong>" in body
+
+
+def test_the_run_panel_reloads_the_page_when_the_run_succeeds(planner_client, published):
+    response = planner_client.get(f"/supply/runs/{published.pk}/", HTTP_HX_REQUEST="true")
+    assert response["HX-Refresh"] == "true"
+
+
+def test_the_plan_exports_as_csv_and_xlsx(planner_client, published, cycle):
+    response = planner_client.get("/supply/export.csv", {"cycle": cycle.pk, "table": "plan"})
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][:6] == ["sku", "name", "family", "abc", "location", "month"]
+    assert len(rows) == 1 + 3 * len(MONTHS)
+    bike = [r for r in rows[1:] if r[0] == "BIKE"]
+    assert [float(r[9]) for r in bike] == [50, 50, 50]  # planned
+
+    response = planner_client.get("/supply/export.xlsx", {"cycle": cycle.pk, "table": "capacity"})
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    values = list(sheet.values)
+    assert values[1][:3] == ("resource", "name", "month")
+    assert [v[6] for v in values[2:]] == [100, 100, 100]  # planned hours
+
+
+def test_the_classification_page_shows_the_pareto(client_for, published):
+    response = client_for(Role.FINANCE).get("/supply/classification/")
+    assert response.status_code == 200
+    assert 'id="pareto-chart"' in response.content.decode()
