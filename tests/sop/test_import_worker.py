@@ -23,9 +23,7 @@ def redis_celery():
     from celery.contrib.testing.worker import start_worker
 
     saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "result_backend")}
-    # Even eager calls open a producer pool on the configured broker (memory://); drop it so
-    # messages go to Redis, and drop the Redis one afterwards for the eager tests that follow.
-    app.close()
+    _drop_broker_pools()
     app.conf.update(
         broker_url=os.environ["SOP_TEST_REDIS_URL"], task_always_eager=False, result_backend=None
     )
@@ -49,7 +47,15 @@ def redis_celery():
         task_postrun.disconnect(close_worker_connections)
         task_received.disconnect(record)
         app.conf.update(saved)
-        app.close()
+        _drop_broker_pools()
+
+
+def _drop_broker_pools() -> None:
+    # Even eager calls open a producer pool on the configured broker (memory://) and Celery
+    # keeps it; app.close() skips a pool with no connection in use, so drop both caches.
+    app.close()
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 @pytest.mark.redis
