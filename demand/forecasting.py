@@ -86,7 +86,8 @@ _CROSTON_ALPHA = 0.1
 _OUTLIER_Z = 10.0
 _MIN_POINTS = 4
 _MAX_ORIGINS = 6
-_MEDIAN_MEMBERS = ("ses", "holt_damped", "theta", "dotm", "arima", "hw_log", "hw_add")
+_MEDIAN_MEMBERS = ("ses", "holt_damped", "theta", "dotm", "arima", "hw_add")
+_LAMBDAS = np.linspace(0, 1, 21)
 
 
 # --- accuracy metrics -------------------------------------------------------------------
@@ -710,13 +711,45 @@ def _context(y: np.ndarray, m: int, horizon: int, winsorise: bool) -> _Context:
     )
 
 
-def _on_log_scale(fitter, ctx: _Context):
-    """Run a deseasonalised model on log(x) and map its paths back: exp, then reseason."""
-    log_ctx = replace(ctx, x=np.log(ctx.x), seasonal=False)
-    out = fitter(log_ctx)
+def guerrero_lambda(values: np.ndarray, period: int) -> float:
+    """Box-Cox lambda in [0, 1] by Guerrero's method, as R's `forecast::BoxCox.lambda`.
+
+    Splits the history into whole periods and picks the lambda that makes the ratio of
+    each period's standard deviation to its mean^(1 - lambda) most constant: 0 (log) when
+    the noise grows in proportion to the level, 1 (no transform) when it does not grow.
+    """
+    y = np.asarray(values, float)
+    period = max(2, period)
+    k = len(y) // period
+    if k < 2 or (y <= 0).any():
+        return 1.0
+    sub = y[len(y) - k * period :].reshape(k, period)
+    sd = sub.std(axis=1, ddof=1)
+    ratio = sd[None, :] / sub.mean(axis=1)[None, :] ** (1 - _LAMBDAS[:, None])
+    mean = ratio.mean(axis=1)
+    cv = np.divide(ratio.std(axis=1, ddof=1), mean, out=np.full(len(mean), np.inf), where=mean > 0)
+    return float(_LAMBDAS[int(np.argmin(cv))])
+
+
+def _boxcox(x: np.ndarray, lam: float) -> np.ndarray:
+    return np.log(x) if lam == 0 else (x**lam - 1) / lam
+
+
+def _inv_boxcox(z: np.ndarray, lam: float) -> np.ndarray:
+    if lam == 0:
+        return np.exp(z)
+    return np.clip(lam * z + 1, 0, None) ** (1 / lam)
+
+
+def _transformed(fitter, ctx: _Context, lam: float):
+    """Run a deseasonalised model on the Box-Cox scale; map its paths back, then reseason.
+
+    The back-transformed path is the forecast median, the right point for absolute errors.
+    """
+    out = fitter(replace(ctx, x=_boxcox(ctx.x, lam), seasonal=False))
 
     def back(f: _Fit) -> _Fit:
-        return ctx.reseason(np.exp(f.final), np.exp(f.backtest))
+        return ctx.reseason(_inv_boxcox(f.final, lam), _inv_boxcox(f.backtest, lam))
 
     return {k: back(f) for k, f in out.items()} if isinstance(out, dict) else back(out)
 
@@ -740,24 +773,27 @@ def _fit_candidates(ctx: _Context, pattern: str) -> tuple[dict[str, _Fit], list[
             fits[kind] = _fit_croston(ctx, kind)
         return fits, ["croston", "sba", "tsb"]
 
-    log_scale = bool((ctx.y > 0).all() and (ctx.x > 0).all())
+    # Box-Cox (Guerrero's lambda) for positive series whose noise grows with the level.
+    positive = bool((ctx.y > 0).all() and (ctx.x > 0).all())
+    lam = guerrero_lambda(ctx.y, m if n >= 2 * m else 2) if positive else 1.0
 
     def run(fitter):
-        return _on_log_scale(fitter, ctx) if log_scale else fitter(ctx)
+        return _transformed(fitter, ctx, lam) if lam < 1 else fitter(ctx)
 
     fits.update(run(_fit_es_family))
     fits["theta"] = run(_fit_theta)
     fits["dotm"] = run(_fit_dotm)
     if m > 1 and ctx.origins[0] >= 2 * m + 1:
-        if log_scale:
-            # Additive Holt-Winters on log(y): multiplicative season, trend and error.
-            hw = _fit_holt_winters(replace(ctx, y=np.log(ctx.y)), multiplicative=False)
-            fits["hw_log"] = _Fit(np.exp(hw.final), np.exp(hw.backtest))
+        # Additive Holt-Winters on the Box-Cox scale: with lambda 0 the season, trend
+        # and errors are multiplicative.
+        if lam < 1:
+            hw = _fit_holt_winters(replace(ctx, y=_boxcox(ctx.y, lam)), multiplicative=False)
+            fits["hw_add"] = _Fit(_inv_boxcox(hw.final, lam), _inv_boxcox(hw.backtest, lam))
         else:
             fits["hw_add"] = _fit_holt_winters(ctx, multiplicative=False)
     if n >= 4 * max(m, 6):
         fits["arima"] = run(_fit_arima)
-    hw = [k for k in ("hw_log", "hw_add") if k in fits]
+    hw = [k for k in ("hw_add",) if k in fits]
     groups = [
         ("comb", ["holt_damped", "theta", "dotm", *hw]),
         ("comb", ["holt_damped", "theta", "dotm"]),
