@@ -261,9 +261,13 @@ def validate(
         )
     rows_read = len(table)
     table = table[~(wrong | cut)]
-    cells = table[_data_columns(table)]
-    table = table[~(cells == "").all(axis=1).to_numpy()]
-    rows_read -= len(cells) - len(table)
+    # Blank rows (spreadsheets export trailing ones as ",,,,") are skipped, not reported.
+    columns = _data_columns(table)
+    maybe_blank = np.flatnonzero(table[columns[0]].to_numpy(dtype=object) == "")
+    if len(maybe_blank):
+        blank = (table.iloc[maybe_blank][columns] == "").all(axis=1).to_numpy()
+        table = table.drop(index=table.index[maybe_blank[blank]])
+        rows_read -= int(blank.sum())
 
     out = pd.DataFrame(index=table.index)
     present: list[str] = []
@@ -349,11 +353,7 @@ def _check_column(
     errors: list[pd.DataFrame],
 ) -> tuple[object, np.ndarray]:
     """Parse one column; append its errors; return (values to load, mask of bad rows)."""
-    # Distinct values are few for codes, months and choices: strip them once, not per row.
-    codes, uniques = pd.factorize(raw, sort=False)
-    stripped = pd.Index(uniques).str.strip()
-    empty_u = np.asarray(stripped == "")
-    empty = empty_u[codes]
+    text = raw.to_numpy(dtype=object)
     bad = np.zeros(len(raw), dtype=bool)
 
     def report(mask: np.ndarray, reason) -> None:
@@ -361,17 +361,19 @@ def _check_column(
         mask = mask & ~bad
         if mask.any():
             reasons = reason if np.isscalar(reason) else np.asarray(reason)[mask]
-            errors.append(error_frame(raw.index[mask], column.name, raw.to_numpy()[mask], reasons))
+            errors.append(error_frame(raw.index[mask], column.name, text[mask], reasons))
         bad |= mask
 
+    if column.kind in ("decimal", "int"):
+        return _check_number(text, column, field, report), bad
+
+    # Distinct values are few for codes, months and choices: parse each once, not per row.
+    codes, uniques = pd.factorize(raw, sort=False)
+    stripped = list(pd.Index(uniques, dtype=object).str.strip())
+    empty = np.asarray([v == "" for v in stripped], dtype=bool)[codes]
     if column.required:
         report(empty, "required value is empty")
-
-    if column.kind in ("decimal", "int"):
-        values = _check_number(raw, column, field, empty, report)
-        return values, bad
-
-    parsed_u, reason_u = _parse_uniques(list(stripped), column, field, refs)
+    parsed_u, reason_u = _parse_uniques(stripped, column, field, refs)
     failed_u = np.asarray([r is not None for r in reason_u], dtype=bool)
     report(~empty & failed_u[codes], np.asarray(reason_u, dtype=object)[codes])
     values = np.asarray(parsed_u, dtype=object)[codes]
@@ -380,16 +382,22 @@ def _check_column(
     return values, bad
 
 
-def _check_number(raw: pd.Series, column: Column, field, empty: np.ndarray, report) -> object:
-    text = np.where(empty, "0", raw.to_numpy(dtype=object))
+def _check_number(text: np.ndarray, column: Column, field, report) -> np.ndarray:
+    # Numbers are mostly distinct, so no factorising: numpy's float conversion of the whole
+    # column is the fast path, and only a column with a bad cell takes the per-cell one.
+    empty = text == ""
     try:
-        numbers = text.astype(float)
+        numbers = np.where(empty, "0", text).astype(float)
     except ValueError:
-        numbers = pd.to_numeric(pd.Series(text), errors="coerce").to_numpy(dtype=float)
-    # float() is more lenient than the database: "1_000", "nan" and "inf" are not numbers here.
-    not_number = ~np.isfinite(numbers) | raw.str.contains("_", regex=False).to_numpy(dtype=bool)
+        empty = np.asarray([not v.strip() for v in text], dtype=bool)
+        numbers = _to_floats(np.where(empty, "0", text)).astype(float)
+    if column.required:
+        report(empty, "required value is empty")
+    not_number = ~np.isfinite(numbers)
+    if "_" in "".join(text):  # float() reads "1_000"; the database does not
+        not_number |= np.asarray(["_" in v for v in text], dtype=bool)
     if not_number.any():
-        comma = raw.str.contains(",", regex=False).to_numpy(dtype=bool)
+        comma = np.asarray(["," in v for v in text], dtype=bool)
         report(
             not_number,
             np.where(comma, "not a number (use a point as the decimal separator)", "not a number"),
@@ -412,13 +420,22 @@ def _check_number(raw: pd.Series, column: Column, field, empty: np.ndarray, repo
             report(numbers < column.min_value, f"{name} must be more than 0")
     # The text goes to the database as written (it rounds to the column's decimals); a float
     # would lose digits of large amounts.
-    values = raw.to_numpy(dtype=object)
+    values = text
     if column.kind == "int":
         values = numbers.astype(np.int64).astype(str).astype(object)
     if not column.required:
-        default = _default(field, column)
-        values = np.where(empty, default, values)
+        values = np.where(empty, _default(field, column), values)
     return values
+
+
+def _to_float(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return np.nan
+
+
+_to_floats = np.frompyfunc(_to_float, 1, 1)
 
 
 def _parse_uniques(
