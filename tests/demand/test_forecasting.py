@@ -271,3 +271,51 @@ def test_accuracy_metrics():
     assert forecasting.bias(actual, forecast) == 0
     assert forecasting.mape(actual, forecast) == pytest.approx(15.0)
     assert mase(actual, forecast, np.arange(24.0), m=12) == pytest.approx((4 / 3) / 12)
+
+
+def test_dotm_continues_a_linear_trend():
+    t = np.arange(60)
+    y = noisy(100 + 2.0 * t, 1)
+    ctx = forecasting._context(y, 1, 12, winsorise=False)
+
+    fc = forecasting._fit_dotm(ctx).final
+
+    np.testing.assert_allclose(fc, 100 + 2.0 * np.arange(60, 72), rtol=0.03)
+
+
+def test_seasonal_indices_are_shrunk_when_the_season_is_noise(monkeypatch):
+    flats = [noisy(np.full(60, 100.0), 5, seed=s) for s in range(20)]
+    strong = noisy(np.tile(SEASON, 5), 2, seed=4)
+
+    shrunk = [forecasting.seasonal_indices(y, 12, multiplicative=True) for y in flats]
+    kept = forecasting.seasonal_indices(strong, 12, multiplicative=True)
+    monkeypatch.setattr(forecasting, "_shrink", lambda groups, dev: 1.0)
+    raw = [forecasting.seasonal_indices(y, 12, multiplicative=True) for y in flats]
+
+    # Noise-only "seasons" lose most of their amplitude; a real season keeps it.
+    assert np.mean(np.abs(np.array(shrunk) - 1)) < 0.5 * np.mean(np.abs(np.array(raw) - 1))
+    np.testing.assert_allclose(kept, SEASON / SEASON.mean(), rtol=0.05)
+
+
+def test_guerrero_lambda_tells_proportional_from_constant_noise():
+    rng = np.random.default_rng(5)
+    t = np.arange(96)
+    proportional = np.exp(3 + 0.03 * t + rng.normal(0, 0.15, 96))
+    constant = 500 + 20 * t + rng.normal(0, 40, 96)
+
+    assert forecasting.guerrero_lambda(proportional, 12) <= 0.3
+    assert forecasting.guerrero_lambda(constant, 12) >= 0.7
+    assert forecasting.guerrero_lambda(np.r_[0.0, constant], 12) == 1.0
+
+
+def test_growing_series_with_proportional_noise_is_forecast_positive_and_rising():
+    rng = np.random.default_rng(6)
+    t = np.arange(84)
+    y = np.tile(SEASON, 7) * np.exp(0.02 * t + rng.normal(0, 0.1, 84))
+
+    fc = forecast_series(y, horizon=18)
+
+    assert np.all(fc.point > 0)
+    assert fc.point[:12].sum() > y[-12:].sum()
+    assert {"dotm", "hw_add", "arima"} <= set(fc.candidates)
+    assert np.all(fc.lower[95] <= fc.point) and np.all(fc.point <= fc.upper[95])
