@@ -50,5 +50,7 @@ def test_an_admin_sees_the_bad_rows_fixes_the_file_and_loads_it(
     assert "Loaded 100 rows: 100 inserted, 0 updated, 0 unchanged." in page.inner_text(
         "#import-job"
     )
-    page.screenshot(path=str(ARTIFACTS / "import_loaded.png"), full_page=True)
     assert SalesHistory.objects.count() == 100
+    page.click("text=All imports")
+    assert page.locator("#import-jobs tbody tr").count() == 5  # with the master data loads
+    page.screenshot(path=str(ARTIFACTS / "import_list.png"), full_page=True)
