@@ -110,6 +110,15 @@ class Filters:
         return bool(self.abc or self.pattern or self.exception)
 
 
+def families() -> list[str]:
+    return list(
+        Product.objects.filter(active=True)
+        .order_by("family")
+        .values_list("family", flat=True)
+        .distinct()
+    )
+
+
 def review_tree(*, cycle: Cycle, filters: Filters) -> list[dict]:
     """Families with their SKUs that pass the filters (one product query)."""
     products = Product.objects.filter(active=True)

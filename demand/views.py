@@ -22,7 +22,7 @@ from sop.models import Cycle, Location, Product
 from sop.selectors import cycle_current
 
 SELECTION_PARAMS = ("family", "sku", "location")
-FILTER_PARAMS = ("abc", "pattern", "exception")
+FILTER_PARAMS = ("only_family", "abc", "pattern", "exception")
 
 
 def _cycle(params: QueryDict) -> Cycle | None:
@@ -115,6 +115,7 @@ def review(request: HttpRequest) -> HttpResponse:
     # A run whose worker was killed is failed the next time anyone looks at it.
     services.forecast_runs_fail_stale()
     filters = selectors.Filters(
+        family=request.GET.get("only_family", ""),
         abc=request.GET.get("abc", ""),
         pattern=request.GET.get("pattern", ""),
         exception=request.GET.get("exception", ""),
@@ -128,6 +129,7 @@ def review(request: HttpRequest) -> HttpResponse:
         "tree": tree,
         "filters": filters,
         "filter_query": urlencode({k: request.GET[k] for k in FILTER_PARAMS if request.GET.get(k)}),
+        "family_choices": selectors.families(),
         "abc_choices": AbcClass.choices,
         "pattern_choices": Pattern.choices,
         "exception_choices": ExceptionFilter.choices,

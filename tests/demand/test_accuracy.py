@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from demand import accuracy, forecasting, selectors, services
+from demand.choices import ExceptionFilter
 from demand.models import DemandPlanSnapshot, ForecastRun
 from sop.choices import Stage
 from sop.models import Cycle, SalesHistory
@@ -111,3 +112,18 @@ def test_the_accuracy_panel_has_numbers_for_sku_family_and_total(company, cycle,
         assert r["fva_statistical"] == pytest.approx(
             r["methods"]["naive"]["wape"] - r["methods"]["statistical"]["wape"]
         )
+
+
+@pytest.mark.django_db
+def test_bias_and_accuracy_exceptions_flag_the_sku_whose_plans_missed(company, cycle, published):
+    services.demand_history_build(before=cycle.month, cycles=2)
+    lamp = company["products"][3]
+    # LAMP-2's past plans said three times what it sold.
+    for snap in DemandPlanSnapshot.objects.filter(product=lamp, month__lt=cycle.month):
+        actual = SalesHistory.objects.filter(
+            product=lamp, location=snap.location, month=snap.month
+        ).get()
+        snap.consensus = 3 * float(actual.quantity)
+        snap.save()
+    for kind in (ExceptionFilter.LARGE_BIAS, ExceptionFilter.LOW_ACCURACY):
+        assert selectors.exception_products(cycle=cycle, kind=kind) == [lamp.pk]

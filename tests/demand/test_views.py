@@ -178,3 +178,11 @@ def test_a_run_whose_worker_died_shows_as_failed(planner_client, published):
     assert 'data-run-status="failed"' in page
     assert "worker was lost" in page
     assert "every 1s" not in page
+
+
+def test_the_family_filter_keeps_to_one_family_while_navigating(planner_client, published, company):
+    page = planner_client.get("/demand/?only_family=Lamps").content.decode()
+    assert "LAMP-1" in page and "BIKE-1" not in page
+    assert "Family Lamps" in page  # the first family left is selected
+    lamp = company["products"][2]
+    assert f"sku={lamp.pk}&amp;only_family=Lamps" in page
