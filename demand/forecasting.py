@@ -337,9 +337,12 @@ def _fit_es_family(ctx: _Context) -> dict[str, _Fit]:
     return fits
 
 
-def _fit_holt_winters(ctx: _Context, multiplicative: bool) -> _Fit:
-    """Damped-trend Holt-Winters (ETS A,Ad,A or A,Ad,M) by grid search on the raw series."""
-    y, m = ctx.y, ctx.m
+def _fit_holt_winters(ctx: _Context, y: np.ndarray) -> _Fit:
+    """Additive damped-trend Holt-Winters (ETS A,Ad,A) by grid search on y.
+
+    y is the history on the Box-Cox scale, where a multiplicative season is additive.
+    """
+    m = ctx.m
     n = len(y)
     grid = np.meshgrid(_HW_ALPHAS, _HW_BETAS, _HW_GAMMAS, _HW_PHIS, indexing="ij")
     alpha, beta_frac, gamma_frac, phi = (g.ravel() for g in grid)
@@ -349,8 +352,7 @@ def _fit_holt_winters(ctx: _Context, multiplicative: bool) -> _Fit:
     trend = np.full(len(alpha), (second - first) / m)
     # The first season only initialises the states; its mean sits mid-season.
     level = first + trend * (m - 1) / 2
-    season0 = y[:m] / first if multiplicative else y[:m] - first
-    season = np.tile(season0, (len(alpha), 1))
+    season = np.tile(y[:m] - first, (len(alpha), 1))
     sse = np.zeros(len(alpha))
     cuts = [int(o) for o in ctx.origins] + [n]
     snaps: dict[int, tuple[np.ndarray, ...]] = {}
@@ -359,18 +361,11 @@ def _fit_holt_winters(ctx: _Context, multiplicative: bool) -> _Fit:
             snaps[t] = (sse.copy(), level.copy(), trend.copy(), season.copy())
         j = t % m
         base = level + phi * trend
-        s = season[:, j]
-        f = base * s if multiplicative else base + s
-        e = y[t] - f
+        e = y[t] - base - season[:, j]
         sse += e * e
-        if multiplicative:
-            level = base + alpha * e / s
-            trend = phi * trend + beta * e / s
-            season[:, j] = s + gamma * e / base
-        else:
-            level = base + alpha * e
-            trend = phi * trend + beta * e
-            season[:, j] = s + gamma * e
+        level = base + alpha * e
+        trend = phi * trend + beta * e
+        season[:, j] += gamma * e
     snaps[n] = (sse, level, trend, season)
 
     h = _steps_ahead(ctx)
@@ -379,8 +374,7 @@ def _fit_holt_winters(ctx: _Context, multiplicative: bool) -> _Fit:
         s_cut, lv, tr, se = snaps[cut]
         i = int(np.argmin(s_cut))
         pos = (cut + h - 1) % m
-        base = lv[i] + tr[i] * _damped_sum(phi[i], h)[0]
-        paths.append(base * se[i, pos] if multiplicative else base + se[i, pos])
+        paths.append(lv[i] + tr[i] * _damped_sum(phi[i], h)[0] + se[i, pos])
     return _Fit(paths[-1][: ctx.horizon], np.array([p[: ctx.window] for p in paths[:-1]]))
 
 
@@ -808,10 +802,10 @@ def _fit_candidates(ctx: _Context, pattern: str) -> tuple[dict[str, _Fit], list[
         # Additive Holt-Winters on the Box-Cox scale: with lambda 0 the season, trend
         # and errors are multiplicative.
         if lam < 1:
-            hw = _fit_holt_winters(replace(ctx, y=_boxcox(ctx.y, lam)), multiplicative=False)
+            hw = _fit_holt_winters(ctx, _boxcox(ctx.y, lam))
             fits["hw_add"] = _Fit(_inv_boxcox(hw.final, lam), _inv_boxcox(hw.backtest, lam))
         else:
-            fits["hw_add"] = _fit_holt_winters(ctx, multiplicative=False)
+            fits["hw_add"] = _fit_holt_winters(ctx, ctx.y)
     if n >= 4 * max(m, 6):
         fits["arima"] = run(_fit_arima)
     hw = [k for k in ("hw_add",) if k in fits]
