@@ -465,6 +465,8 @@ def forecast_sku_refresh(*, cycle: Cycle, product: Product, user: AbstractBaseUs
         run_id=run.pk, keys=keys, matrix=matrix, start=cycle.month, horizon=cycle.horizon_months
     )
     with transaction.atomic():
+        # The cycle lock orders this after an override save rebuilding the same family.
+        Cycle.objects.select_for_update().get(pk=cycle.pk)
         ForecastRun.objects.select_for_update().get(pk=run.pk)
         _write_run_rows(run.pk, [product.pk], forecasts, fits)
         consensus_rebuild(cycle=cycle, family=product.family)
