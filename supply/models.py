@@ -19,6 +19,17 @@ def _first_of_month(name: str) -> models.CheckConstraint:
     )
 
 
+def _result_fk(model: type[models.Model], related_name: str = "+") -> models.ForeignKey:
+    """A foreign key of a bulk-written result row: no index and no constraint of its own."""
+    return models.ForeignKey(
+        model,
+        on_delete=models.CASCADE,
+        related_name=related_name,
+        db_index=False,
+        db_constraint=False,
+    )
+
+
 class SupplyRun(models.Model):
     """One supply plan of a cycle: safety stock, constrained plan, projection, capacity load.
 
@@ -87,14 +98,13 @@ class InventoryProjection(models.Model):
     """A run's plan for one SKU at one location in one month, and the stock it leads to."""
 
     # The natural-key index (run, product, location, month) serves every read and the
-    # per-chunk deletes; more indexes would only slow down the 180,000-row writes.
-    run = models.ForeignKey(
-        SupplyRun, on_delete=models.CASCADE, related_name="projections", db_index=False
-    )
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_index=False)
-    location = models.ForeignKey(
-        Location, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    # per-chunk deletes; more indexes would only slow down the 180,000-row writes. No
+    # database FK constraints either: Django's are deferred, and checking 3 x 180,000 rows
+    # at COMMIT took seconds. The ids come from rows the run has just read and Django's
+    # collector still cascades deletes.
+    run = _result_fk(SupplyRun, related_name="projections")
+    product = _result_fk(Product)
+    location = _result_fk(Location)
     month = models.DateField()
     # Floats: engine outputs written by the hundred thousand, not booked amounts.
     demand = models.FloatField()
@@ -123,14 +133,10 @@ class InventoryProjection(models.Model):
 class StockTarget(models.Model):
     """A run's safety stock and reorder point of one SKU at one location, with their inputs."""
 
-    # The natural-key index serves the reads; see InventoryProjection.
-    run = models.ForeignKey(
-        SupplyRun, on_delete=models.CASCADE, related_name="targets", db_index=False
-    )
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_index=False)
-    location = models.ForeignKey(
-        Location, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    # Indexes and constraints: see InventoryProjection.
+    run = _result_fk(SupplyRun, related_name="targets")
+    product = _result_fk(Product)
+    location = _result_fk(Location)
     service_level = models.FloatField()
     safety_stock = models.FloatField()
     reorder_point = models.FloatField()

@@ -20,8 +20,9 @@ import pandas as pd
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from demand.models import ConsensusDemand, ForecastRun, SeriesFit
@@ -118,6 +119,18 @@ def _frame(qs, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(list(qs), columns=columns)
 
 
+def _in(field: str, ids: Sequence[int]) -> Q:
+    """`field` is one of `ids`; on PostgreSQL as one array parameter.
+
+    A chunk names thousands of SKUs: one placeholder per id made building and binding the
+    queries cost more than running them.
+    """
+    ids = [int(i) for i in ids]
+    if connection.vendor == "postgresql":
+        return Q(**{f"{field}__in": RawSQL("SELECT unnest(%s::bigint[])", (ids,))})
+    return Q(**{f"{field}__in": ids})
+
+
 def _load_inputs(
     *, cycle: Cycle, product_ids: Sequence[int] | None, resource_ids: Sequence[int]
 ) -> _Loaded:
@@ -132,13 +145,13 @@ def _load_inputs(
     origin = cycle.month.year * 12 + cycle.month.month - 1
     last, after = months[-1], add_months(cycle.month, horizon)
 
-    def scoped(qs, field: str = "product_id"):
-        return qs if product_ids is None else qs.filter(**{f"{field}__in": product_ids})
+    def scoped(qs):
+        return qs if product_ids is None else qs.filter(_in("product_id", product_ids))
 
     demand = _frame(
-        scoped(ConsensusDemand.objects.filter(cycle=cycle, month__gte=cycle.month, month__lt=after))
-        .values_list("product_id", "location_id", "month", "value")
-        .iterator(chunk_size=20000),
+        scoped(
+            ConsensusDemand.objects.filter(cycle=cycle, month__gte=cycle.month, month__lt=after)
+        ).values_list("product_id", "location_id", "month", "value"),
         ["product", "location", "month", "value"],
     )
     stock = _frame(
@@ -187,7 +200,7 @@ def _load_inputs(
 
     product_of = keys["product"].to_numpy()
     products = _frame(
-        Product.objects.filter(pk__in=np.unique(product_of).tolist()).values_list(
+        Product.objects.filter(_in("pk", np.unique(product_of))).values_list(
             "pk",
             "abc_class",
             "unit_cost",
@@ -224,7 +237,7 @@ def _load_inputs(
     resource_ids = list(resource_ids)
     routings = _frame(
         Routing.objects.filter(
-            product_id__in=np.unique(product_of).tolist(), resource_id__in=resource_ids
+            _in("product_id", np.unique(product_of)), resource_id__in=resource_ids
         ).values_list("product_id", "resource_id", "hours_per_unit"),
         ["product", "resource", "hours"],
     )
@@ -299,7 +312,7 @@ def _error_std(
     if run is not None:
         qs = SeriesFit.objects.filter(run=run, error_std__isnull=False)
         if product_ids is not None:
-            qs = qs.filter(product_id__in=product_ids)
+            qs = qs.filter(_in("product_id", product_ids))
         fits = _frame(
             qs.values_list("product_id", "location_id", "error_std"),
             ["product", "location", "std"],
@@ -315,7 +328,7 @@ def _error_std(
         missing_products = np.unique(index.get_level_values("product")[missing]).tolist()
         sales = _frame(
             SalesHistory.objects.filter(
-                product_id__in=missing_products, month__gte=first, month__lt=cycle.month
+                _in("product_id", missing_products), month__gte=first, month__lt=cycle.month
             ).values_list("product_id", "location_id", "month", "quantity"),
             ["product", "location", "month", "qty"],
         )
@@ -332,25 +345,68 @@ def _error_std(
 # --- writing results ---------------------------------------------------------------------
 
 
+_GRID_FIELDS = (
+    "demand",
+    "receipts",
+    "planned_unconstrained",
+    "planned",
+    "firm",
+    "shortage",
+    "on_hand",
+    "unmet",
+    "weeks_of_cover",
+    "excess_quantity",
+)
+
+
+def _stale_products(*, run_id: int, loaded: _Loaded, grid: pd.DataFrame) -> np.ndarray:
+    """Products whose stored rows in the run differ from the new `grid` (one query).
+
+    A recompute after an edit changes the plan of a few SKUs of a group that may hold
+    thousands; rewriting only those keeps the edit fast.
+    """
+    index = loaded.inputs.keys
+    n, horizon = len(index), len(loaded.months)
+    products = index.get_level_values("product")
+    stored = _frame(
+        InventoryProjection.objects.filter(
+            _in("product_id", products.unique()), run_id=run_id
+        ).values_list("product_id", "location_id", "month", *_GRID_FIELDS),
+        ["product", "location", "month", *_GRID_FIELDS],
+    )
+    row = index.get_indexer(pd.MultiIndex.from_frame(stored[["product", "location"]]))
+    known = row >= 0
+    origin = loaded.months[0].year * 12 + loaded.months[0].month - 1
+    col = _month_number(stored["month"]) - origin
+    row, col = row[known], col[known]
+    present = np.zeros((n, horizon), dtype=bool)
+    present[row, col] = True
+    same = present.all(axis=1)
+    for name in _GRID_FIELDS:
+        old = np.full((n, horizon), np.nan)
+        old[row, col] = stored[name].to_numpy(float)[known]
+        new = grid[name].to_numpy(float).reshape(n, horizon)
+        same &= np.isclose(old, new, rtol=1e-9, atol=1e-6).all(axis=1)
+    # Stored keys the plan no longer has (their stock or demand is gone) go too.
+    gone = stored.loc[~known, "product"].unique()
+    return np.union1d(products[~same].unique(), gone).astype(np.int64)
+
+
 def _write_results(
-    *, run_id: int, loaded: _Loaded, resource_ids: Sequence[int], replace: bool
-) -> None:
-    """Compute the plan of a chunk and store its rows in the run (replacing its old ones)."""
+    *, run_id: int, loaded: _Loaded, resource_ids: Sequence[int], only_changed: bool = False
+) -> int:
+    """Compute the plan of a chunk or group and store its rows in the run.
+
+    The group's old rows are replaced; with `only_changed`, only those of the products
+    whose plan differs. Returns the SKU-locations written.
+    """
     result = plan_supply(loaded.inputs, supply_policy())
-    product_ids = loaded.inputs.keys.get_level_values("product").unique().tolist()
-    if replace:
-        InventoryProjection.objects.filter(run_id=run_id, product_id__in=product_ids).delete()
-        StockTarget.objects.filter(run_id=run_id, product_id__in=product_ids).delete()
-        CapacityLoad.objects.filter(run_id=run_id, resource_id__in=list(resource_ids)).delete()
     grid = result.sku_months().rename(columns={"product": "product_id", "location": "location_id"})
     grid["firm"] = loaded.firm.ravel()
-    grid.insert(0, "run_id", run_id)
-    bulk_insert_frame(InventoryProjection, grid)
     keys = loaded.inputs.keys.to_frame(index=False)
     months = np.array(loaded.months, dtype=object)
     targets = pd.DataFrame(
         {
-            "run_id": run_id,
             "product_id": keys["product"].to_numpy(),
             "location_id": keys["location"].to_numpy(),
             "service_level": result.service_level,
@@ -364,6 +420,18 @@ def _write_results(
             "first_month": months[np.minimum(result.first_month, len(months) - 1)],
         }
     )
+    if only_changed:
+        products = _stale_products(run_id=run_id, loaded=loaded, grid=grid)
+        grid = grid[grid["product_id"].isin(products)]
+        targets = targets[targets["product_id"].isin(products)]
+    else:
+        products = keys["product"].unique()
+    InventoryProjection.objects.filter(_in("product_id", products), run_id=run_id).delete()
+    StockTarget.objects.filter(_in("product_id", products), run_id=run_id).delete()
+    CapacityLoad.objects.filter(run_id=run_id, resource_id__in=list(resource_ids)).delete()
+    grid.insert(0, "run_id", run_id)
+    bulk_insert_frame(InventoryProjection, grid)
+    targets.insert(0, "run_id", run_id)
     bulk_insert_frame(StockTarget, targets)
     loads = (
         result.resource_months()
@@ -372,6 +440,7 @@ def _write_results(
     )
     loads.insert(0, "run_id", run_id)
     bulk_insert_frame(CapacityLoad, loads)
+    return len(targets)
 
 
 # --- supply runs -------------------------------------------------------------------------
@@ -520,7 +589,7 @@ def supply_chunk_process(
             return False
         if chunk in locked.chunks_finished:
             return True
-        _write_results(run_id=run_id, loaded=loaded, resource_ids=resource_ids, replace=True)
+        _write_results(run_id=run_id, loaded=loaded, resource_ids=resource_ids)
         locked.chunks_finished = [*locked.chunks_finished, chunk]
         locked.chunks_done = len(locked.chunks_finished)
         locked.progress = int(100 * locked.chunks_done / max(locked.chunks_total, 1))
@@ -617,16 +686,21 @@ def supply_recompute(
     """Recompute, in the published run, the resource group of the given SKUs or resources.
 
     Capacity couples only the SKUs linked through shared resources, so the rest of the plan
-    cannot change. Returns the SKU-locations rewritten (0 without a published run).
+    cannot change; of the group, only the SKUs whose plan changed are rewritten. Returns
+    how many SKU-locations were (0 without a published run).
     """
     run = SupplyRun.objects.filter(cycle=cycle, is_published=True).first()
     if run is None:
         return 0
-    keys, routings = _groups(cycle=cycle)
-    keys = pd.concat(
-        [keys, pd.DataFrame({"product": list(product_ids), "location": -1})]
-    ).drop_duplicates()
-    products, _, labels = _connected(keys, routings)
+    routings = _frame(
+        Routing.objects.values_list("product_id", "resource_id"), ["product", "resource"]
+    )
+    # A product without a routing is a group of its own: the routed ones and the edited
+    # ones are all the graph needs.
+    products = np.union1d(routings["product"].to_numpy(), np.asarray(product_ids, dtype=np.int64))
+    labels = chunking.resource_groups(
+        products, routings["product"].to_numpy(), routings["resource"].to_numpy()
+    )
     touched = set(product_ids) | set(
         routings.loc[routings["resource"].isin(list(resource_ids)), "product"]
     )
@@ -638,8 +712,9 @@ def supply_recompute(
     loaded = _load_inputs(cycle=cycle, product_ids=members, resource_ids=resources)
     with transaction.atomic():
         SupplyRun.objects.select_for_update().get(pk=run.pk)
-        _write_results(run_id=run.pk, loaded=loaded, resource_ids=resources, replace=True)
-    return len(loaded.inputs.keys)
+        return _write_results(
+            run_id=run.pk, loaded=loaded, resource_ids=resources, only_changed=True
+        )
 
 
 def _editable_cycle(cycle_pk: int) -> Cycle:

@@ -103,11 +103,11 @@ def test_without_a_backtest_error_the_std_of_recent_sales_stands_in(
 def test_lowering_capacity_cuts_the_lowest_priority_sku_and_shows_the_shortage(
     published, cycle, company, supply_planner
 ):
-    tea_rows = set(
-        InventoryProjection.objects.filter(run=published, product=company["TEA"]).values_list(
-            "pk", flat=True
-        )
-    )
+    def row_ids(sku: str) -> set[int]:
+        rows = InventoryProjection.objects.filter(run=published, product=company[sku])
+        return set(rows.values_list("pk", flat=True))
+
+    tea_rows, bike_rows, lamp_rows = row_ids("TEA"), row_ids("BIKE"), row_ids("LAMP")
     services.capacity_adjustment_save(
         cycle=cycle,
         user=supply_planner,
@@ -128,15 +128,11 @@ def test_lowering_capacity_cuts_the_lowest_priority_sku_and_shows_the_shortage(
     assert (load.available_hours, load.load) == (70, 70)
     shortage = selectors.shortage_list(run=published)
     assert [(r["sku"], r["unmet"], r["value"]) for r in shortage] == [("LAMP", 30, 300)]
-    # Only the line's group was recomputed: TEA's rows are the ones the run wrote.
-    assert (
-        set(
-            InventoryProjection.objects.filter(run=published, product=company["TEA"]).values_list(
-                "pk", flat=True
-            )
-        )
-        == tea_rows
-    )
+    # Only the line's group was recomputed (TEA's rows are the ones the run wrote), and of
+    # it only LAMP, whose plan changed, was rewritten.
+    assert row_ids("TEA") == tea_rows
+    assert row_ids("BIKE") == bike_rows
+    assert not row_ids("LAMP") & lamp_rows
 
 
 def test_a_fixed_planned_supply_is_firm_and_the_rest_fits_around_it(
