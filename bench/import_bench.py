@@ -80,6 +80,12 @@ def main(argv: list[str] | None = None) -> int:
         and (second["job"].rows_inserted, second["job"].rows_updated) == (0, 0)
     )
     print(f"goal (first run <= {GOAL_SECONDS:.0f} s, second run 0/0): {'met' if ok else 'MISSED'}")
+    cores, load = os.cpu_count(), os.getloadavg()[0]
+    if load > cores:
+        print(
+            f"note: load average {load:.1f} on {cores} cores: other processes took CPU from this "
+            "run; the CPU seconds above are what the import itself used"
+        )
     return 0 if ok else 1
 
 

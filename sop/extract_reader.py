@@ -127,6 +127,12 @@ def _read_csv(data: bytes) -> pd.DataFrame:
         raise _refuse(
             1, "", "", "the file is tab-delimited; use a comma or a semicolon between columns"
         )
+    names = [n.strip().lower() for n in next(csv.reader([header_line], delimiter=delimiter))]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # pandas would rename the second one "name.1" and hide the mistake
+        raise ExtractRefused(
+            error_frame([1] * len(twice), twice, twice, "this column appears twice in the header")
+        )
     fields, blank = _field_counts(data, delimiter)
     width = int(fields[0])
 

@@ -171,6 +171,11 @@ def test_a_duplicate_key_names_the_row_it_repeats(tmp_path, refs):
     [
         ("sales_history", "sku,location_code,quantity\nA1,WH1,1\n", (1, "month", "missing")),
         ("sales_history", HEADER.strip() + ",qty\nA1,WH1,2026-01,1,,2\n", (1, "qty", "unknown")),
+        (
+            "sales_history",
+            HEADER.strip() + ",SKU\nA1,WH1,2026-01,1,,A1\n",
+            (1, "sku", "appears twice"),
+        ),
         ("products", "sku,name,family\nA1," + "x" * 201 + ",W\n", (2, "name", "too long")),
         ("products", "sku,name,family,make_or_buy\nA1,n,W,rent\n", (2, "make_or_buy", "must be")),
         ("products", "sku,name,family,active\nA1,n,W,maybe\n", (2, "active", "not a yes/no")),
