@@ -309,13 +309,15 @@ def seed_company(inputs: SupplyInputs, *, seed: int) -> object:
         Supplier,
     )
     from sop.services import bulk_insert_frame
+    from supply.models import InventoryProjection, StockTarget
 
     rng = np.random.default_rng(seed + 1)
     n, months = inputs.demand.shape
     month_list = [m.date() for m in inputs.months]
+    # The result rows have no FK constraints for CASCADE to follow: name them.
     tables = ", ".join(
         connection.ops.quote_name(m._meta.db_table)
-        for m in (Product, Location, Resource, Supplier, Cycle)
+        for m in (Product, Location, Resource, Supplier, Cycle, InventoryProjection, StockTarget)
     )
     with transaction.atomic():
         with connection.cursor() as cursor:

@@ -65,6 +65,7 @@ def sku_chart(grid: SkuGrid, *, title: str) -> str:
         hovermode="x unified",
         **_LAYOUT,
     )
+    fig.update_xaxes(tickformat="%b %y", dtick="M1", ticklabelmode="period")
     return fig.to_json()
 
 
@@ -74,7 +75,7 @@ def heatmap_chart(heatmap: Heatmap) -> str:
     customdata carries the resource id and month so a click can open the drill-down.
     """
     pct = np.where(np.isinf(heatmap.utilisation), np.nan, heatmap.utilisation * 100)
-    labels = [f"{r.code} {r.name}" for r in heatmap.resources]
+    labels = [r.code if r.name == r.code else f"{r.code} {r.name}" for r in heatmap.resources]
     months = [m.isoformat() for m in heatmap.months]
     custom = [
         [

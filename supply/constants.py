@@ -13,8 +13,11 @@ STALE_AFTER = dt.timedelta(minutes=10)
 # Months of sales history whose standard deviation stands in for the forecast error when
 # the published forecast run has none for a series.
 ERROR_STD_FALLBACK_MONTHS = 12
-# Rows shown in the SKU list and in the shortage, stockout and excess lists of the page.
+# Rows shown in the SKU list of the page; the shortage and excess lists and the overload
+# badges show fewer (the downloads have them all).
 LIST_ROWS = 50
+SHORT_LIST_ROWS = 20
+OVERLOAD_BADGES = 12
 # Utilisation above which a resource-month counts as overloaded (1.0 = 100%).
 OVERLOAD = 1.0
 # AuditEvent object types of the supply plan's edits, shown as the page's history.

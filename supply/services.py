@@ -736,6 +736,11 @@ def _in_horizon(cycle: Cycle, month: dt.date) -> None:
         raise ValidationError(f"{month:%b %Y} is outside the cycle's horizon.")
 
 
+def _number(value: Decimal | float) -> str:
+    """A quantity as the audit trail and messages show it: 80, -30, 12.5."""
+    return format(Decimal(str(value)).normalize(), "f")
+
+
 def _by(user) -> str:
     return f" by {user.get_full_name() or user.username}" if user is not None else ""
 
@@ -779,10 +784,10 @@ def planned_supply_save(
         if seen != expected_version:
             raise EditConflict(
                 what=what,
-                now=f"{current.quantity:f}" if current else "the engine's plan",
+                now=_number(current.quantity) if current else "the engine's plan",
                 by=_by(current.author if current else None),
             )
-        old = None if current is None else f"{current.quantity:f}"
+        old = None if current is None else _number(current.quantity)
         saved: PlannedSupplyEdit | None
         if quantity is None:
             if current is None:
@@ -817,7 +822,7 @@ def planned_supply_save(
             object_id=f"{product.sku}@{location.code}/{month:%Y-%m}",
             cycle=locked,
             old={"quantity": old},
-            new={"quantity": None if quantity is None else f"{quantity:f}", "reason": reason},
+            new={"quantity": None if quantity is None else _number(quantity), "reason": reason},
             reason=comment,
         )
         supply_recompute(cycle=locked, product_ids=[product.pk])
@@ -859,10 +864,10 @@ def capacity_adjustment_save(
         if seen != expected_version:
             raise EditConflict(
                 what=what,
-                now=f"{current.delta_hours:+f} h" if current else "the imported capacity",
+                now=f"{_number(current.delta_hours)} h" if current else "the imported capacity",
                 by=_by(current.author if current else None),
             )
-        old = None if current is None else f"{current.delta_hours:f}"
+        old = None if current is None else _number(current.delta_hours)
         saved: CapacityAdjustment | None
         if delta_hours is None:
             if current is None:
@@ -901,7 +906,7 @@ def capacity_adjustment_save(
             cycle=locked,
             old={"delta_hours": old},
             new={
-                "delta_hours": None if delta_hours is None else f"{delta_hours:f}",
+                "delta_hours": None if delta_hours is None else _number(delta_hours),
                 "reason": reason,
             },
             reason=comment,

@@ -18,6 +18,7 @@ from sop.selectors import cycle_current
 from sop.services import add_months
 from supply import charts, selectors, services
 from supply.choices import CapacityReason, ExceptionFilter, SupplyReason
+from supply.constants import OVERLOAD_BADGES, SHORT_LIST_ROWS
 from supply.forms import CapacityForm, PlannedSupplyForm
 from supply.models import SupplyRun
 
@@ -80,9 +81,7 @@ def _plan_context(
         summary=selectors.plan_summary(run=run),
         heatmap=heatmap,
         heatmap_json=charts.heatmap_chart(heatmap) if heatmap.resources else "",
-        overloads=heatmap.overloads(),
-        shortages=selectors.shortage_list(run=run),
-        excess=selectors.excess_list(run=run),
+        **_short_lists(heatmap, run),
     )
     if product is not None:
         grid = selectors.sku_grid(run=run, product=product, location=location)
@@ -101,6 +100,21 @@ def _plan_context(
             _drill_context(cycle, run, get_object_or_404(Resource, pk=resource_pk), month)
         )
     return context
+
+
+def _short_lists(heatmap: selectors.Heatmap, run: SupplyRun) -> dict:
+    """The worst overloads, shortages and excess of the plan, with how many there are."""
+    overloads = sorted(heatmap.overloads(), key=lambda o: -(o["pct"] or float("inf")))
+    shortages = selectors.shortage_list(run=run, limit=None)
+    excess = selectors.excess_list(run=run, limit=None)
+    return {
+        "overloads": overloads[:OVERLOAD_BADGES],
+        "overload_count": len(overloads),
+        "shortages": shortages[:SHORT_LIST_ROWS],
+        "shortage_count": len(shortages),
+        "excess": excess[:SHORT_LIST_ROWS],
+        "excess_count": len(excess),
+    }
 
 
 def _columns(grid: selectors.SkuGrid, pending: dict) -> list[dict]:
