@@ -376,3 +376,21 @@ def test_the_format_document_describes_every_column_of_every_entity():
         section = text.split(f"`{entity.name}`\n", 1)[1].split("\n### ", 1)[0]
         for column in entity.columns:
             assert f"| `{column.name}` |" in section, (entity.name, column.name)
+
+
+@pytest.mark.postgres
+def test_the_database_still_refuses_a_reference_that_vanished_after_validation(
+    tmp_path, refs, settings, monkeypatch
+):
+    settings.SOP_IMPORT_COPY_THRESHOLD = 1
+    location = LocationFactory(code="WH1")
+    # As if the product were deleted between validation and load.
+    monkeypatch.setattr(
+        imports,
+        "import_refs",
+        lambda *, entity: {"product": {"A1": 10**9}, "location": {"WH1": location.pk}},
+    )
+    job = run(tmp_path, "sales_history", HEADER + "A1,WH1,2026-01,1,\n")
+    assert job.status == JobStatus.FAILED
+    assert "foreign key" in job.message
+    assert SalesHistory.objects.count() == 0
