@@ -14,7 +14,7 @@ class DemandConfig(AppConfig):
 
         workflow.register_gate(Stage.DEMAND_REVIEW)(selectors.forecast_gate)
         post_save.connect(
-            signals.freeze_plan_on_submit,
+            signals.on_cycle_transition,
             sender=CycleTransition,
-            dispatch_uid="demand_freeze_plan_on_submit",
+            dispatch_uid="demand_on_cycle_transition",
         )

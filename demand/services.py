@@ -666,6 +666,60 @@ def _last_change(scope: dict) -> OverrideHistory | None:
     return OverrideHistory.objects.filter(**scope).select_related("user").first()
 
 
+def overrides_carry_over(*, cycle: Cycle) -> int:
+    """Copy the previous cycle's overrides that lie in this cycle's horizon.
+
+    Planners then start the review from last month's judgement instead of from zero; each
+    copy keeps its reason and author and says where it came from. Returns how many.
+    """
+    previous = Cycle.objects.filter(month__lt=cycle.month).order_by("-month").first()
+    if previous is None:
+        return 0
+    last_month = add_months(cycle.month, cycle.horizon_months - 1)
+    taken = DemandOverride.objects.filter(cycle=cycle)
+    keys = set(taken.values_list("level", "family", "product_id", "location_id", "month"))
+    copies = [
+        DemandOverride(
+            cycle=cycle,
+            level=o.level,
+            family=o.family,
+            product_id=o.product_id,
+            location_id=o.location_id,
+            month=o.month,
+            kind=o.kind,
+            value=o.value,
+            reason=o.reason,
+            comment=f"From {previous.month:%b %Y}: {o.comment}",
+            author_id=o.author_id,
+        )
+        for o in DemandOverride.objects.filter(
+            cycle=previous, month__gte=cycle.month, month__lte=last_month
+        )
+        if (o.level, o.family, o.product_id, o.location_id, o.month) not in keys
+    ]
+    created = DemandOverride.objects.bulk_create(copies)
+    OverrideHistory.objects.bulk_create(
+        OverrideHistory(
+            cycle=cycle,
+            override=o,
+            level=o.level,
+            family=o.family,
+            product_id=o.product_id,
+            location_id=o.location_id,
+            month=o.month,
+            new_kind=o.kind,
+            new_value=o.value,
+            reason=o.reason,
+            comment=o.comment,
+            user_id=o.author_id,
+        )
+        for o in created
+    )
+    if created and ForecastRun.objects.filter(cycle=cycle, is_published=True).exists():
+        consensus_rebuild(cycle=cycle)
+    return len(created)
+
+
 # --- frozen plans and past cycles -------------------------------------------------------
 
 

@@ -193,3 +193,31 @@ def test_the_filters_find_skus_by_class_pattern_and_large_change(
             kind=OverrideKind.PERCENT,
         )
     assert skus(exception=ExceptionFilter.LARGE_CHANGE) == ["BIKE-1"]
+
+
+def test_starting_the_next_review_carries_over_overrides_still_in_its_horizon(
+    published, cycle, planner, make_user
+):
+    save(cycle, planner, family="Bikes", value=Decimal("900"))  # November: now history
+    december = sop_services.add_months(cycle.month, 1)
+    save(
+        cycle,
+        planner,
+        family="Lamps",
+        month=december,
+        value=Decimal("15"),
+        kind=OverrideKind.PERCENT,
+    )
+    admin = make_user(Role.ADMIN)
+    nxt = sop_services.cycle_open(month=december, user=admin)
+    sop_services.cycle_advance(cycle=nxt, target=Stage.DEMAND_REVIEW, user=admin)
+    carried = DemandOverride.objects.get(cycle=nxt)
+    assert (carried.family, carried.month, carried.kind, carried.value) == (
+        "Lamps",
+        december,
+        OverrideKind.PERCENT,
+        Decimal("15"),
+    )
+    assert carried.author == planner and carried.version == 1
+    assert carried.comment == "From Nov 2026: Spring promotion"
+    assert OverrideHistory.objects.filter(cycle=nxt, override=carried).exists()
