@@ -186,3 +186,19 @@ def test_the_family_filter_keeps_to_one_family_while_navigating(planner_client, 
     assert "Family Lamps" in page  # the first family left is selected
     lamp = company["products"][2]
     assert f"sku={lamp.pk}&amp;only_family=Lamps" in page
+
+
+def test_the_page_reloads_when_the_polled_run_has_published(planner_client, published):
+    response = planner_client.get(f"/demand/runs/{published.pk}/", HTTP_HX_REQUEST="true")
+    assert response["HX-Refresh"] == "true"
+
+
+def test_the_cycle_home_says_the_forecast_must_succeed_before_submitting(
+    client_for, cycle, planner, django_capture_on_commit_callbacks
+):
+    client = client_for(Role.DEMAND_PLANNER)
+    blocker = "The statistical forecast for this cycle has not run successfully yet."
+    assert blocker in client.get("/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.forecast_run_start(cycle=cycle, user=planner)
+    assert blocker not in client.get("/").content.decode()
