@@ -349,7 +349,8 @@ def classification(request: HttpRequest) -> HttpResponse:
     context = {
         "cycle": cycle,
         "pareto": pareto,
-        "chart_json": charts.pareto_chart(pareto) if n else "",
+        "has_revenue": bool(pareto.revenue.sum() > 0),
+        "chart_json": charts.pareto_chart(pareto) if pareto.revenue.sum() > 0 else "",
         "sku_count": n,
         "top_count": top,
         "top_share": float(pareto.revenue_share[top - 1]) if top else None,

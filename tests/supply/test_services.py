@@ -318,3 +318,27 @@ def test_edits_wait_while_a_run_computes(published, cycle, company, supply_plann
             comment="Saturday shift",
             expected_version=None,
         )
+
+
+def test_the_pareto_ranks_skus_by_revenue_estimating_missing_revenue_at_price(cycle, company):
+    dc = company["dc"]
+    last_month = sop_services.add_months(cycle.month, -1)
+    SalesHistory.objects.bulk_create(
+        [
+            SalesHistory(product=company["BIKE"], location=dc, month=last_month,
+                         quantity=80, revenue=800),
+            SalesHistory(product=company["LAMP"], location=dc, month=last_month,
+                         quantity=15, revenue=150),
+            # No revenue recorded: 5 units at the price of 10.
+            SalesHistory(product=company["TEA"], location=dc, month=last_month, quantity=5),
+            # Older than the twelve months ranked.
+            SalesHistory(product=company["TEA"], location=dc,
+                         month=sop_services.add_months(cycle.month, -13), quantity=10**6),
+        ]
+    )  # fmt: skip
+    pareto = selectors.pareto(cycle=cycle)
+    assert pareto.skus == ["BIKE", "LAMP", "TEA"]
+    assert pareto.revenue.tolist() == [800, 150, 50]
+    assert pareto.revenue_share == pytest.approx([0.80, 0.95, 1.0])
+    assert pareto.sku_share == pytest.approx([1 / 3, 2 / 3, 1])
+    assert pareto.matrix["A"][""] == 1 and pareto.matrix["C"][""] == 1

@@ -9,6 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from sop.choices import Role
+from sop.models import SalesHistory
+from sop.services import add_months
 from supply.models import CapacityAdjustment, InventoryProjection, PlannedSupplyEdit, SupplyRun
 from tests.supply.conftest import MONTHS
 
@@ -150,7 +152,19 @@ def test_the_plan_exports_as_csv_and_xlsx(planner_client, published, cycle):
     assert [v[6] for v in values[2:]] == [100, 100, 100]  # planned hours
 
 
-def test_the_classification_page_shows_the_pareto(client_for, published):
-    response = client_for(Role.FINANCE).get("/supply/classification/")
-    assert response.status_code == 200
-    assert 'id="pareto-chart"' in response.content.decode()
+def test_the_classification_page_shows_the_pareto_once_there_are_sales(
+    client_for, published, cycle, company
+):
+    client = client_for(Role.FINANCE)
+    body = client.get("/supply/classification/").content.decode()
+    assert "No sales in the last 12 months" in body and 'id="pareto-chart"' not in body
+    SalesHistory.objects.create(
+        product=company["BIKE"],
+        location=company["dc"],
+        month=add_months(cycle.month, -1),
+        quantity=10,
+        revenue=100,
+    )
+    body = client.get("/supply/classification/").content.decode()
+    assert 'id="pareto-chart"' in body
+    assert "The top 20% of SKUs (1 of 3) bring <strong>100%</strong>" in body
