@@ -407,17 +407,18 @@ def forecast_run_fail(*, run_id: int, error: str) -> None:
 def forecast_run_cancel(*, run: ForecastRun, user: AbstractBaseUser | None) -> ForecastRun:
     """Stop a pending or running run; its chunks notice within seconds and stop."""
     _check_perm(user, "demand.run_forecast", "cancel a forecast run")
-    ForecastRun.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(
+    cancelled = ForecastRun.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(
         status=JobStatus.CANCELLED, finished_at=timezone.now()
     )
     run.refresh_from_db()
-    audit_record(
-        user=user,
-        action="forecast.cancel",
-        object_type="forecast_run",
-        object_id=run.pk,
-        cycle=run.cycle,
-    )
+    if cancelled:
+        audit_record(
+            user=user,
+            action="forecast.cancel",
+            object_type="forecast_run",
+            object_id=run.pk,
+            cycle=run.cycle,
+        )
     return run
 
 

@@ -17,7 +17,7 @@ from demand import charts, selectors, services
 from demand.choices import ExceptionFilter, Pattern, ReasonCode
 from demand.forms import OverrideForm
 from demand.models import ForecastRun
-from sop.choices import AbcClass
+from sop.choices import AbcClass, JobStatus
 from sop.models import Cycle, Location, Product
 from sop.selectors import cycle_current
 
@@ -201,8 +201,13 @@ def run_start(request: HttpRequest, cycle_pk: int) -> HttpResponse:
 @require_POST
 def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(ForecastRun.objects.select_related("cycle"), pk=pk)
-    services.forecast_run_cancel(run=run, user=request.user)
-    messages.info(request, f"Forecast run {run.pk} cancelled; the published forecast is kept.")
+    run = services.forecast_run_cancel(run=run, user=request.user)
+    if run.status == JobStatus.CANCELLED:
+        messages.info(request, f"Forecast run {run.pk} cancelled; the published forecast is kept.")
+    else:
+        messages.info(
+            request, f"Forecast run {run.pk} had already {run.get_status_display().lower()}."
+        )
     return redirect(_back(request, run.cycle))
 
 
@@ -219,7 +224,7 @@ def run_status(request: HttpRequest, pk: int) -> HttpResponse:
         and run.cycle.stage in services.FORECASTABLE_STAGES,
     }
     response = render(request, "demand/partials/run_panel.html", context)
-    if request.headers.get("HX-Request") and run.status == "succeeded":
+    if request.headers.get("HX-Request") and run.status == JobStatus.SUCCEEDED:
         # The page polled a run that just finished: reload it to show the new forecast.
         response["HX-Refresh"] = "true"
     return response

@@ -202,3 +202,14 @@ def test_the_cycle_home_says_the_forecast_must_succeed_before_submitting(
     with django_capture_on_commit_callbacks(execute=True):
         services.forecast_run_start(cycle=cycle, user=planner)
     assert blocker not in client.get("/").content.decode()
+
+
+def test_a_planner_cancels_a_running_run_and_keeps_the_published_one(planner_client, published):
+    run = ForecastRun.objects.create(cycle=published.cycle, status="running")
+    response = planner_client.post(f"/demand/runs/{run.pk}/cancel/", follow=True)
+    assert f"Forecast run {run.pk} cancelled" in response.content.decode()
+    run.refresh_from_db()
+    published.refresh_from_db()
+    assert run.status == "cancelled" and published.is_published
+    again = planner_client.post(f"/demand/runs/{published.pk}/cancel/", follow=True)
+    assert "had already succeeded" in again.content.decode()
