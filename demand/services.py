@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
@@ -41,6 +42,8 @@ from demand.models import (
 from sop.choices import JobStatus, Stage
 from sop.models import Cycle, Location, Product, SalesHistory
 from sop.services import add_months, audit_record
+
+logger = logging.getLogger(__name__)
 
 # Stages in which the statistical forecast may still change.
 FORECASTABLE_STAGES = (Stage.DRAFT, Stage.DEMAND_REVIEW)
@@ -770,6 +773,9 @@ def _last_season(matrix: np.ndarray, first: int, origin: int) -> np.ndarray:
     return out
 
 
+# The demo builds past cycles in-process only up to this many series (the default demo
+# has about 600; each past cycle costs one engine pass over all of them).
+DEMO_HISTORY_MAX_SERIES = 2000
 # Demo overrides of past cycles: up to this many percent, on their first months.
 _DEMO_OVERRIDE_PCT = 15
 _DEMO_OVERRIDE_MONTHS = 3
@@ -836,8 +842,22 @@ def demand_demo_build(*, cycle: Cycle, user: AbstractBaseUser | None = None) -> 
 
     The run is started as the system (the demo admin is not a planner); without Redis it
     completes before this returns, with Redis the workers pick it up. Seeding again keeps
-    the cycles and runs that exist.
+    the cycles and runs that exist. Past cycles are forecast in this process, so a company
+    far larger than the default demo (a benchmark's) gets none rather than a long wait.
     """
-    demand_history_build(before=cycle.month)
+    series = (
+        SalesHistory.objects.filter(month__lt=cycle.month, product__active=True)
+        .values("product", "location")
+        .distinct()
+        .count()
+    )
+    if series <= DEMO_HISTORY_MAX_SERIES:
+        demand_history_build(before=cycle.month)
+    else:
+        logger.info(
+            "Demo: %s series is more than %s; no past cycles built",
+            series,
+            DEMO_HISTORY_MAX_SERIES,
+        )
     existing = ForecastRun.objects.filter(cycle=cycle).first()
     return existing or forecast_run_start(cycle=cycle, user=None)

@@ -127,3 +127,20 @@ def test_bias_and_accuracy_exceptions_flag_the_sku_whose_plans_missed(company, c
         snap.save()
     for kind in (ExceptionFilter.LARGE_BIAS, ExceptionFilter.LOW_ACCURACY):
         assert selectors.exception_products(cycle=cycle, kind=kind) == [lamp.pk]
+
+
+@pytest.mark.django_db
+def test_the_demo_step_builds_past_cycles_and_starts_the_first_run(
+    company, cycle, django_capture_on_commit_callbacks, monkeypatch
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.demand_demo_build(cycle=cycle)
+    run.refresh_from_db()
+    assert run.is_published
+    assert Cycle.objects.filter(stage=Stage.APPROVED).count() == 3
+    # Seeding again changes nothing; a company too big for in-process past cycles gets none.
+    assert services.demand_demo_build(cycle=cycle) == run
+    Cycle.objects.filter(stage=Stage.APPROVED).delete()
+    monkeypatch.setattr(services, "DEMO_HISTORY_MAX_SERIES", 7)
+    services.demand_demo_build(cycle=cycle)
+    assert not Cycle.objects.filter(stage=Stage.APPROVED).exists()
