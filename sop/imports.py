@@ -172,7 +172,7 @@ def _run(job: ImportJob) -> None:
     if len(extract.errors):
         _fail(job, extract.errors, rows_read=extract.rows_read)
         return
-    _set_progress(job, f"Loading {extract.rows_read:,} rows in one transaction", 60)
+    _set_progress(job, f"Loading {extract.rows_read:,} rows", 60)
     with transaction.atomic():
         inserted, updated = extract_load(entity=entity, extract=extract)
         job.rows_inserted, job.rows_updated = inserted, updated
