@@ -520,6 +520,21 @@ def _connected(
     return products, counts.to_numpy(), labels
 
 
+def supply_demo_build(*, cycle: Cycle, user: AbstractBaseUser | None = None) -> SupplyRun | None:
+    """Post-seed step of the demo: the cycle's first supply plan, once it has consensus.
+
+    Started as the system. Without Redis the forecast published the consensus before this
+    step and the plan completes before it returns; with Redis the forecast may still be on
+    the workers, and the supply planner starts the run from the page. Seeding again keeps
+    the runs that exist.
+    """
+    if SupplyRun.objects.filter(cycle=cycle).exists():
+        return None
+    if not ConsensusDemand.objects.filter(cycle=cycle).exists():
+        return None
+    return supply_run_start(cycle=cycle, user=None)
+
+
 def supply_run_plan(*, run_id: int, chunk_rows: int = CHUNK_SKU_LOCATIONS) -> list[dict]:
     """Mark the run running and split its SKUs into chunks of whole resource groups.
 

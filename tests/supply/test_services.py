@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import numpy as np
@@ -342,3 +343,32 @@ def test_the_pareto_ranks_skus_by_revenue_estimating_missing_revenue_at_price(cy
     assert pareto.revenue_share == pytest.approx([0.80, 0.95, 1.0])
     assert pareto.sku_share == pytest.approx([1 / 3, 2 / 3, 1])
     assert pareto.matrix["A"][""] == 1 and pareto.matrix["C"][""] == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the runs start on commit, as in production
+def test_the_demo_company_gets_a_published_supply_plan(tmp_path, settings):
+    """The generated company end to end: import, forecast, consensus, supply run."""
+    import io
+
+    from django.core.management import call_command
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    call_command(
+        "seed_demo",
+        *["--skus", "20", "--locations", "2", "--months", "24", "--today", "2026-11-23"],
+        *["--out", str(tmp_path)],
+        stdout=io.StringIO(),
+    )
+    cycle = Cycle.objects.get(month=dt.date(2026, 11, 1))  # the past cycles are approved
+    run = SupplyRun.objects.get(cycle=cycle)
+    assert (run.status, run.is_published) == (JobStatus.SUCCEEDED, True), run.error
+    series = ConsensusDemand.objects.filter(cycle=cycle).values("product", "location").distinct()
+    assert run.sku_location_count >= series.count() > 0
+    assert InventoryProjection.objects.filter(run=run).count() == (
+        run.sku_location_count * cycle.horizon_months
+    )
+    assert selectors.supply_gate(cycle) is None
+    # Every work centre of the company shows in the heatmap, loaded or not.
+    heatmap = selectors.capacity_heatmap(run=run)
+    assert len(heatmap.resources) == len(heatmap.available)
+    assert (heatmap.available > 0).any() and (heatmap.load > 0).any()

@@ -37,7 +37,10 @@ DEMO_USERS: dict[str, str] = {
 # Later features add their demo data here, as dotted paths to functions called with
 # `cycle=` (the open cycle) and `user=` (the demo admin) once the extracts are loaded,
 # e.g. past cycles with frozen plans or the cycle's first forecast run.
-POST_SEED_STEPS: tuple[str, ...] = ("demand.services.demand_demo_build",)
+POST_SEED_STEPS: tuple[str, ...] = (
+    "demand.services.demand_demo_build",
+    "supply.services.supply_demo_build",
+)
 
 
 def demo_logins() -> str:
