@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
+from demand.models import ConsensusDemand
 from sop.choices import Role
 from sop.models import SalesHistory
 from sop.services import add_months
@@ -168,3 +169,13 @@ def test_the_classification_page_shows_the_pareto_once_there_are_sales(
     body = client.get("/supply/classification/").content.decode()
     assert 'id="pareto-chart"' in body
     assert "The top 20% of SKUs (1 of 3) bring <strong>100%</strong>" in body
+
+
+def test_the_page_asks_for_a_recalculation_when_demand_changed(planner_client, published, cycle):
+    assert 'id="demand-changed"' not in planner_client.get("/supply/").content.decode()
+    row = ConsensusDemand.objects.filter(cycle=cycle).first()
+    row.delete()
+    row.pk, row.value = None, row.value + 5
+    row.save()
+    body = planner_client.get("/supply/").content.decode()
+    assert "The consensus demand changed since this plan was computed" in body
