@@ -129,6 +129,18 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
+# A run whose worker was killed stops sending heartbeats; beat marks it failed so the page
+# says so even when nobody opens it (the previous published result stays in place).
+CELERY_BEAT_SCHEDULE = {
+    "forecast-runs-fail-stale": {
+        "task": "demand.tasks.forecast_runs_fail_stale",
+        "schedule": 300.0,
+    },
+    "supply-runs-fail-stale": {
+        "task": "supply.tasks.supply_runs_fail_stale",
+        "schedule": 300.0,
+    },
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
