@@ -28,11 +28,19 @@ def test_a_supply_planner_lowers_a_resources_capacity_and_sees_the_shortage(
     assert "No stockout and no cut in the plan." in page.inner_text("#shortages")
     page.screenshot(path=str(ARTIFACTS / "supply_review_before.png"), full_page=True)
 
+    # A click on the heatmap's middle cell (the line in December) opens its drill-down.
+    cells = page.locator("#capacity-heatmap .nsewdrag")
+    box = cells.bounding_box()
+    # force: plotly's text layer lies over the drag layer that takes the clicks.
+    cells.click(position={"x": box["width"] / 2, "y": box["height"] / 2}, force=True)
+    page.wait_for_selector(f"#drill-panel[data-month='{MONTHS[1].isoformat()}']")
+    assert "the plan asks 110 h" in page.inner_text("#drill")
+
     # Open the line's January: the SKUs loading it and the form to change its hours.
     page.select_option("#drill-resource", str(company["line"].pk))
     page.select_option("#drill-month", MONTHS[2].isoformat())
     page.click("#drill-form button[type=submit]")
-    page.wait_for_selector("#capacity-form")
+    page.wait_for_selector(f"#drill-panel[data-month='{MONTHS[2].isoformat()}'] #capacity-form")
     assert "LAMP @ DC" in page.inner_text("#drill")
 
     page.fill("#capacity-delta", "-30")
