@@ -372,3 +372,27 @@ def test_the_demo_company_gets_a_published_supply_plan(tmp_path, settings):
     heatmap = selectors.capacity_heatmap(run=run)
     assert len(heatmap.resources) == len(heatmap.available)
     assert (heatmap.available > 0).any() and (heatmap.load > 0).any()
+
+
+def test_an_idle_resource_shows_its_capacity_and_can_be_changed(
+    cycle, company, supply_planner, django_capture_on_commit_callbacks
+):
+    from sop.models import Capacity
+    from tests.factories import ResourceFactory
+
+    idle = ResourceFactory(code="SPARE")
+    Capacity.objects.create(resource=idle, month=MONTHS[0], hours=40)
+    run = start(cycle, supply_planner, django_capture_on_commit_callbacks)
+    assert CapacityLoad.objects.get(run=run, resource=idle, month=MONTHS[0]).available_hours == 40
+    services.capacity_adjustment_save(
+        cycle=cycle,
+        user=supply_planner,
+        resource=idle,
+        month=MONTHS[0],
+        delta_hours=Decimal("-50"),
+        reason="maintenance",
+        comment="Overhaul",
+        expected_version=None,
+    )
+    # Never below zero hours.
+    assert CapacityLoad.objects.get(run=run, resource=idle, month=MONTHS[0]).available_hours == 0
