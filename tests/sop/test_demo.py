@@ -10,11 +10,13 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
+from demand.models import ForecastRun
 from sop.choices import JobStatus, Role, Stage
 from sop.demo import generate_company
 from sop.extracts import ENTITIES, LOAD_ORDER
 from sop.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
 from sop.models import Budget, Cycle, ImportJob, Product, SalesHistory
+from supply.models import SupplyRun
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -158,3 +160,17 @@ def test_seed_demo_loads_the_extracts_through_the_importer_and_opens_the_cycle(t
     assert Product.objects.count() == 30
     assert ImportJob.objects.filter(status=JobStatus.SUCCEEDED).count() == 2 * len(LOAD_ORDER)
     assert Cycle.objects.get(month=dt.date(2026, 11, 1)).stage == Stage.DEMAND_REVIEW
+
+
+@pytest.mark.django_db
+def test_seed_demo_data_only_loads_the_company_without_past_cycles_or_runs(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    args = ["--skus", "20", "--months", "24", "--today", "2026-11-23", "--out", str(tmp_path)]
+    call_command("seed_demo", *args, "--data-only", stdout=io.StringIO())
+
+    assert Product.objects.count() == 20
+    assert list(Cycle.objects.values_list("month", "stage")) == [
+        (dt.date(2026, 11, 1), Stage.DEMAND_REVIEW)
+    ]
+    assert not ForecastRun.objects.exists()
+    assert not SupplyRun.objects.exists()

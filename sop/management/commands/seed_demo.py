@@ -66,8 +66,16 @@ class Command(BaseCommand):
             default=None,
             help="YYYY-MM-DD; the cycle is this date's month (default: today)",
         )
+        parser.add_argument(
+            "--data-only",
+            action="store_true",
+            help="load the extracts and open the cycle, skip the post-seed steps (past "
+            "cycles, first forecast and supply runs): for benchmarks that start their own",
+        )
 
-    def handle(self, *args, skus, locations, months, seed, out, today, **options) -> None:
+    def handle(
+        self, *args, skus, locations, months, seed, out, today, data_only, **options
+    ) -> None:
         started = time.perf_counter()
         today = today or timezone.localdate()
         out = out or Path(settings.VAR_DIR) / "demo-extracts"
@@ -99,7 +107,7 @@ class Command(BaseCommand):
                 f"{job.rows_updated} updated, {job.rows_unchanged} unchanged"
             )
         cycle = _open_cycle(today.replace(day=1), admin)
-        for step in POST_SEED_STEPS:
+        for step in () if data_only else POST_SEED_STEPS:
             step_started = time.perf_counter()
             self.stdout.write(f"  {step} ...", ending="")
             self.stdout.flush()
