@@ -147,6 +147,9 @@ class StockTarget(models.Model):
     lead_time_months = models.FloatField()
     lead_time_std_months = models.FloatField()
     first_month = models.DateField(help_text="First month planned supply can arrive")
+    # An edit recomputes a whole resource group but rewrites only the SKU-locations whose
+    # rows changed; comparing hashes spares reading the group's rows back.
+    plan_hash = models.BigIntegerField(default=0, help_text="Hash of the monthly plan rows")
 
     class Meta:
         constraints = [

@@ -359,34 +359,37 @@ _GRID_FIELDS = (
 )
 
 
-def _stale_products(*, run_id: int, loaded: _Loaded, grid: pd.DataFrame) -> np.ndarray:
-    """Products whose stored rows in the run differ from the new `grid` (one query).
+def _plan_hashes(grid: pd.DataFrame, n: int) -> np.ndarray:
+    """One int64 per SKU-location over its monthly rows (in `grid`'s i-major order)."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    columns = [grid[name].to_numpy(float).reshape(n, -1) for name in _GRID_FIELDS]
+    values = np.hstack(columns).round(6)
+    hashes = pd.util.hash_pandas_object(pd.DataFrame(values), index=False).to_numpy()
+    return hashes.view(np.int64)
+
+
+def _stale_products(*, run_id: int, loaded: _Loaded, hashes: np.ndarray) -> np.ndarray:
+    """Products whose stored plan in the run differs from the new one (one query).
 
     A recompute after an edit changes the plan of a few SKUs of a group that may hold
     thousands; rewriting only those keeps the edit fast.
     """
     index = loaded.inputs.keys
-    n, horizon = len(index), len(loaded.months)
     products = index.get_level_values("product")
     stored = _frame(
-        InventoryProjection.objects.filter(
-            _in("product_id", products.unique()), run_id=run_id
-        ).values_list("product_id", "location_id", "month", *_GRID_FIELDS),
-        ["product", "location", "month", *_GRID_FIELDS],
+        StockTarget.objects.filter(_in("product_id", products.unique()), run_id=run_id).values_list(
+            "product_id", "location_id", "plan_hash"
+        ),
+        ["product", "location", "hash"],
     )
     row = index.get_indexer(pd.MultiIndex.from_frame(stored[["product", "location"]]))
     known = row >= 0
-    origin = loaded.months[0].year * 12 + loaded.months[0].month - 1
-    col = _month_number(stored["month"]) - origin
-    row, col = row[known], col[known]
-    present = np.zeros((n, horizon), dtype=bool)
-    present[row, col] = True
-    same = present.all(axis=1)
-    for name in _GRID_FIELDS:
-        old = np.full((n, horizon), np.nan)
-        old[row, col] = stored[name].to_numpy(float)[known]
-        new = grid[name].to_numpy(float).reshape(n, horizon)
-        same &= np.isclose(old, new, rtol=1e-9, atol=1e-6).all(axis=1)
+    old = np.zeros(len(index), dtype=np.int64)
+    present = np.zeros(len(index), dtype=bool)
+    old[row[known]] = stored["hash"].to_numpy(np.int64)[known]
+    present[row[known]] = True
+    same = present & (old == hashes)
     # Stored keys the plan no longer has (their stock or demand is gone) go too.
     gone = stored.loc[~known, "product"].unique()
     return np.union1d(products[~same].unique(), gone).astype(np.int64)
@@ -418,10 +421,11 @@ def _write_results(
             "lead_time_std_months": loaded.inputs.lead_time_std_months,
             # Past the horizon means: nothing planned can land in this plan.
             "first_month": months[np.minimum(result.first_month, len(months) - 1)],
+            "plan_hash": _plan_hashes(grid, len(keys)),
         }
     )
     if only_changed:
-        products = _stale_products(run_id=run_id, loaded=loaded, grid=grid)
+        products = _stale_products(run_id=run_id, loaded=loaded, hashes=targets["plan_hash"])
         grid = grid[grid["product_id"].isin(products)]
         targets = targets[targets["product_id"].isin(products)]
     else:
