@@ -738,6 +738,8 @@ def supply_recompute(
 
 def _editable_cycle(cycle_pk: int) -> Cycle:
     """Lock the cycle and check the supply plan may change now (call inside a transaction)."""
+    # A run whose worker died would otherwise block edits until someone starts a new one.
+    supply_runs_fail_stale()
     locked = Cycle.objects.select_for_update().get(pk=cycle_pk)
     if locked.stage != Stage.SUPPLY_REVIEW:
         raise PlanReadOnly(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -63,7 +64,7 @@ def _plan_context(
         "supply_reasons": SupplyReason.choices,
         "capacity_reasons": CapacityReason.choices,
         "history": selectors.edit_history(cycle=cycle),
-        "filter_query": "&".join(f"{k}={params[k]}" for k in FILTER_PARAMS if params.get(k)),
+        "filter_query": urlencode({k: params[k] for k in FILTER_PARAMS if params.get(k)}),
     }
     if run is None:
         return context
@@ -176,7 +177,6 @@ def review(request: HttpRequest) -> HttpResponse:
         "published": run,
         "demand_changed": selectors.demand_changed_since(cycle=cycle, run=run),
         "can_run": _can_run(request, cycle),
-        "resources": Resource.objects.all(),
         "horizon": [add_months(cycle.month, h) for h in range(cycle.horizon_months)],
         **_plan_context(request, cycle, run, request.GET),
     }
@@ -268,10 +268,10 @@ def capacity_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
 def capacity_drill(request: HttpRequest, run_pk: int) -> HttpResponse:
     """The SKUs loading a resource in a month, and the form to change its hours (htmx)."""
     run = get_object_or_404(SupplyRun.objects.select_related("cycle"), pk=run_pk)
-    resource = get_object_or_404(Resource, pk=request.GET.get("resource", "0") or 0)
-    month = _month(request.GET.get("month", ""))
-    if month is None:
-        return HttpResponse("Choose a month.", status=400)
+    resource_pk, month = request.GET.get("resource", ""), _month(request.GET.get("month", ""))
+    if not resource_pk.isdigit() or month is None:
+        return HttpResponse("Choose a resource and a month.", status=400)
+    resource = get_object_or_404(Resource, pk=resource_pk)
     context = {
         "cycle": run.cycle,
         "run": run,

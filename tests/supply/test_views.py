@@ -179,3 +179,18 @@ def test_the_page_asks_for_a_recalculation_when_demand_changed(planner_client, p
     row.save()
     body = planner_client.get("/supply/").content.decode()
     assert "The consensus demand changed since this plan was computed" in body
+
+
+def test_filters_narrow_the_sku_list(planner_client, published, cycle, company):
+    def listed(**params) -> str:
+        body = planner_client.get("/supply/", params).content.decode()
+        return body[body.index('aria-label="SKU-locations"') : body.index('id="sku-card"')]
+
+    assert "BIKE @ DC" in listed() and "LAMP @ DC" in listed()
+    lamps = listed(family="Lamps")
+    assert "LAMP @ DC" in lamps and "BIKE @ DC" not in lamps
+    assert "family=Lamps" in lamps  # the links keep the filter
+    assert "No SKU-location matches" in listed(exception="shortage")
+    post_capacity(planner_client, cycle, company)
+    short = listed(exception="shortage")
+    assert "LAMP @ DC" in short and "BIKE @ DC" not in short and "TEA @ DC" not in short
