@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, F, FloatField, Max, Min, Q, Sum
+from django.db.models import Count, DecimalField, F, FloatField, Max, Min, Q, Sum
+from django.db.models.functions import Cast
 
 from demand.models import ConsensusDemand
 from sop.choices import JobStatus, Stage
@@ -40,12 +41,16 @@ def consensus_fingerprint(*, cycle: Cycle) -> str:
     """Identifies the cycle's consensus demand as it is now, in one aggregate query.
 
     Every consensus rebuild deletes and re-inserts rows, so the highest id moves on any
-    change; count and total catch the rest.
+    change; count and total catch the rest. The total is summed as numeric: a float sum
+    depends on the order PostgreSQL adds the rows in (parallel workers) and could differ
+    in its last digits between two reads of the same demand.
     """
     agg = ConsensusDemand.objects.filter(cycle=cycle).aggregate(
-        n=Count("id"), last=Max("id"), total=Sum("value")
+        n=Count("id"),
+        last=Max("id"),
+        total=Sum(Cast("value", DecimalField(max_digits=24, decimal_places=4))),
     )
-    return f"{agg['n']}:{agg['last'] or 0}:{(agg['total'] or 0.0):.3f}"
+    return f"{agg['n']}:{agg['last'] or 0}:{agg['total'] or 0:.4f}"
 
 
 def supply_run_published(*, cycle: Cycle) -> SupplyRun | None:
