@@ -419,7 +419,7 @@ def _write_results(
             "error_from_forecast": loaded.error_from_forecast,
             "lead_time_months": loaded.inputs.lead_time_months,
             "lead_time_std_months": loaded.inputs.lead_time_std_months,
-            # Past the horizon means: nothing planned can land in this plan.
+            # A lead time beyond the horizon is stored as its last month.
             "first_month": months[np.minimum(result.first_month, len(months) - 1)],
             "plan_hash": _plan_hashes(grid, len(keys)),
         }
