@@ -2,8 +2,8 @@
 
     python bench/import_bench.py [--skus 2100] [--locations 10] [--months 48]
 
-Uses DATABASE_URL when it points at PostgreSQL, otherwise postgres://postgres@127.0.0.1:5432/
-sop_bench, which it creates and migrates: the bench never touches development data. It
+Uses SOP_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/sop_bench, which it
+creates and migrates; it ignores DATABASE_URL, so it never touches development data. It
 imports the same file twice; the goal is the first run (validation + load) in at most 30 s
 on two cores, and the second reporting 0 inserted, 0 updated.
 """
@@ -35,10 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--months", type=int, default=48)
     args = parser.parse_args(argv)
 
-    url = os.environ.get("DATABASE_URL", "")
+    url = os.environ.get("SOP_BENCH_DATABASE_URL", BENCH_DB)
     if not url.startswith(("postgres://", "postgresql://")):
-        url = BENCH_DB
-        os.environ["DATABASE_URL"] = url
+        parser.error("SOP_BENCH_DATABASE_URL must be a postgres:// URL")
+    os.environ["DATABASE_URL"] = url
     _create_database(url)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sop.settings")
     import django

@@ -13,7 +13,7 @@ from django.db.models import Sum
 from sop import imports
 from sop.choices import JobStatus
 from sop.extracts import ENTITIES, LOAD_ORDER
-from sop.models import AuditEvent, Budget, ImportJob, Product, SalesHistory
+from sop.models import AuditEvent, Budget, ImportJob, Location, Product, SalesHistory
 from tests.factories import LocationFactory, ProductFactory, SalesHistoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -394,3 +394,25 @@ def test_the_database_still_refuses_a_reference_that_vanished_after_validation(
     assert job.status == JobStatus.FAILED
     assert "foreign key" in job.message
     assert SalesHistory.objects.count() == 0
+
+
+@pytest.mark.postgres
+def test_a_role_that_cannot_skip_row_checks_still_loads_and_refuses_bad_references(
+    tmp_path, refs, settings, monkeypatch
+):
+    settings.SOP_IMPORT_COPY_THRESHOLD = 1
+    monkeypatch.setattr(imports, "_row_triggers_can_be_skipped", lambda cursor: False)
+    good = run(tmp_path, "sales_history", HEADER + "A1,WH1,2026-01,1,\n")
+    assert (good.status, good.rows_inserted) == (JobStatus.SUCCEEDED, 1)
+    monkeypatch.setattr(
+        imports,
+        "import_refs",
+        lambda *, entity: {
+            "product": {"A1": 10**9},
+            "location": {"WH1": Location.objects.get(code="WH1").pk},
+        },
+    )
+    bad = run(tmp_path, "sales_history", HEADER + "A1,WH1,2026-02,1,\n")
+    assert bad.status == JobStatus.FAILED
+    assert "foreign key" in bad.message
+    assert SalesHistory.objects.count() == 1
