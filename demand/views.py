@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -18,6 +16,7 @@ from demand.choices import ExceptionFilter, Pattern, ReasonCode
 from demand.forms import OverrideForm
 from demand.models import ForecastRun
 from sop.choices import AbcClass, JobStatus
+from sop.exports import table_response
 from sop.models import Cycle, Location, Product
 from sop.selectors import cycle_current
 
@@ -265,32 +264,14 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
     ]
     body = [[label, *(_cell(values.get(m)) for m in grid.months)] for label, values in grid.rows()]
     body.insert(2, override_row)
-    name = f"demand-{cycle.month:%Y-%m}-{selection.label.split(' ')[0]}-{selection.family}"
-    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-    if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        sheet.title = "Demand plan"
-        sheet.append([str(cycle), selection.label])
-        sheet.append(header)
-        for row in body:
-            sheet.append(row)
-        buffer = io.BytesIO()
-        book.save(buffer)
-        response = HttpResponse(
-            buffer.getvalue(),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    else:
-        text = io.StringIO()
-        writer = csv.writer(text)
-        writer.writerow(header)
-        writer.writerows(body)
-        response = HttpResponse(text.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-    return response
+    return table_response(
+        name=f"demand-{cycle.month:%Y-%m}-{selection.label.split(' ')[0]}-{selection.family}",
+        fmt=fmt,
+        header=header,
+        rows=body,
+        sheet_title="Demand plan",
+        caption=[str(cycle), selection.label],
+    )
 
 
 def _cell(value: float | None) -> float | str:
