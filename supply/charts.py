@@ -65,7 +65,7 @@ def sku_chart(grid: SkuGrid, *, title: str) -> str:
         hovermode="x unified",
         **_LAYOUT,
     )
-    fig.update_xaxes(tickformat="%b %y", dtick="M1", ticklabelmode="period")
+    fig.update_xaxes(tickvals=months, tickformat="%b %y")
     return fig.to_json()
 
 
