@@ -77,6 +77,9 @@ def cycle_open(
         cycle=cycle,
         new={"month": month.isoformat(), "stage": cycle.stage},
     )
+    # Classes steer service levels and shortage priority, so each cycle starts from the
+    # latest twelve months of sales.
+    products_classify(as_of=month)
     return cycle
 
 
@@ -154,3 +157,43 @@ def bulk_insert_frame(model: type[models.Model], frame: pd.DataFrame, *, batch: 
         (model(**dict(zip(names, row, strict=True))) for row in rows), batch_size=batch
     )
     return len(frame)
+
+
+def products_classify(*, as_of: dt.date, months: int = 12) -> int:
+    """Set every product's ABC/XYZ class from the `months` of sales before `as_of`.
+
+    Returns how many products changed class. Revenue falls back to quantity x unit price
+    where the ERP extract carried no revenue.
+    """
+    import pandas as pd
+
+    from sop.classification import classify_abc_xyz
+    from sop.models import Product, SalesHistory
+
+    end = first_of_month(as_of)
+    start = add_months(end, -months)
+    products = pd.DataFrame(
+        Product.objects.values_list("id", "unit_price", "abc_class", "xyz_class"),
+        columns=["id", "price", "abc", "xyz"],
+    ).set_index("id")
+    if products.empty:
+        return 0
+    sales = pd.DataFrame(
+        SalesHistory.objects.filter(month__gte=start, month__lt=end).values_list(
+            "product_id", "month", "quantity", "revenue"
+        ),
+        columns=["product", "month", "quantity", "revenue"],
+    )
+    sales["quantity"] = sales["quantity"].astype(float)
+    price = products["price"].astype(float).reindex(sales["product"]).to_numpy()
+    sales["revenue"] = sales["revenue"].astype(float).fillna(pd.Series(sales["quantity"] * price))
+    sales["month"] = pd.to_datetime(sales["month"])
+    window = pd.date_range(pd.Timestamp(start), periods=months, freq="MS")
+    classes = classify_abc_xyz(sales, products=products.index, months=window)
+    changed = classes[(classes["abc"] != products["abc"]) | (classes["xyz"] != products["xyz"])]
+    Product.objects.bulk_update(
+        [Product(pk=pk, abc_class=row.abc, xyz_class=row.xyz) for pk, row in changed.iterrows()],
+        ["abc_class", "xyz_class"],
+        batch_size=2000,
+    )
+    return len(changed)
