@@ -29,7 +29,7 @@ from sop.choices import JobStatus
 from sop.extract_reader import Extract, ExtractRefused, read_table, validate
 from sop.extracts import ENTITIES, Entity
 from sop.models import ImportJob, Location, Product, Resource, Supplier
-from sop.services import audit_record
+from sop.services import audit_record, products_classify
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +175,9 @@ def _run(job: ImportJob) -> None:
     _set_progress(job, f"Loading {extract.rows_read:,} rows", 60)
     with transaction.atomic():
         inserted, updated = extract_load(entity=entity, extract=extract)
+        if entity.name == "sales_history" and (inserted or updated):
+            # Classes steer service levels and shortage priority; new sales move them.
+            products_classify()
         job.rows_inserted, job.rows_updated = inserted, updated
         job.rows_unchanged = extract.rows_read - inserted - updated
         audit_record(

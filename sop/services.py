@@ -77,9 +77,6 @@ def cycle_open(
         cycle=cycle,
         new={"month": month.isoformat(), "stage": cycle.stage},
     )
-    # Classes steer service levels and shortage priority, so each cycle starts from the
-    # latest twelve months of sales.
-    products_classify(as_of=month)
     return cycle
 
 
@@ -159,17 +156,24 @@ def bulk_insert_frame(model: type[models.Model], frame: pd.DataFrame, *, batch: 
     return len(frame)
 
 
-def products_classify(*, as_of: dt.date, months: int = 12) -> int:
+def products_classify(*, as_of: dt.date | None = None, months: int = 12) -> int:
     """Set every product's ABC/XYZ class from the `months` of sales before `as_of`.
 
-    Returns how many products changed class. Revenue falls back to quantity x unit price
-    where the ERP extract carried no revenue.
+    Without `as_of`, the window ends with the latest month of sales history. Returns how
+    many products changed class. Revenue falls back to quantity x unit price where the ERP
+    extract carried no revenue.
     """
     import pandas as pd
+    from django.db.models import Max
 
     from sop.classification import classify_abc_xyz
     from sop.models import Product, SalesHistory
 
+    if as_of is None:
+        latest = SalesHistory.objects.aggregate(latest=Max("month"))["latest"]
+        if latest is None:
+            return 0
+        as_of = add_months(latest, 1)
     end = first_of_month(as_of)
     start = add_months(end, -months)
     products = pd.DataFrame(

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from sop import services
+from sop import imports, services
 from sop.classification import classify_abc_xyz
-from tests.factories import LocationFactory, ProductFactory, SalesHistoryFactory
+from sop.models import Product
+from tests.factories import LocationFactory, ProductFactory
 
 MONTHS = pd.date_range("2026-01-01", periods=12, freq="MS")
 
@@ -86,18 +86,29 @@ def test_sales_outside_the_window_do_not_count():
 
 
 @pytest.mark.django_db
-def test_opening_a_cycle_classifies_products_from_the_last_twelve_months():
-    loc = LocationFactory(code="WH1")
-    big = ProductFactory(sku="BIG", unit_price=Decimal("10"))
-    small = ProductFactory(sku="SMALL", unit_price=Decimal("10"))
-    for i in range(12):
-        month = dt.date(2025 + (10 + i) // 12, (10 + i) % 12 + 1, 1)
-        SalesHistoryFactory(product=big, location=loc, month=month, quantity=Decimal("100"))
-        SalesHistoryFactory(
-            product=small, location=loc, month=month, quantity=Decimal("1" if i % 2 else "9")
-        )
-    services.cycle_open(month=dt.date(2026, 11, 1))
-    big.refresh_from_db()
-    small.refresh_from_db()
-    assert (big.abc_class, big.xyz_class) == ("A", "X")
-    assert (small.abc_class, small.xyz_class) == ("C", "Y")
+def test_importing_sales_history_classifies_products_from_its_last_twelve_months(tmp_path):
+    LocationFactory(code="WH1")
+    ProductFactory(sku="BIG", unit_price=Decimal("10"))
+    ProductFactory(sku="SMALL", unit_price=Decimal("10"), abc_class="A", xyz_class="X")
+    lines = ["sku,location_code,month,quantity"]
+    months = pd.date_range("2025-09-01", periods=14, freq="MS")
+    for i, month in enumerate(months):
+        lines.append(f"BIG,WH1,{month:%Y-%m},100")
+        # SMALL sold a lot before the window: only the last twelve months count.
+        lines.append(f"SMALL,WH1,{month:%Y-%m},{5000 if i < 2 else (1 if i % 2 else 9)}")
+    path = tmp_path / "sales.csv"
+    path.write_text("\n".join(lines) + "\n")
+    job = imports.import_file(entity="sales_history", path=path)
+    assert job.status == "succeeded", job.message
+    classes = dict(Product.objects.values_list("sku", "abc_class"))
+    steadiness = dict(Product.objects.values_list("sku", "xyz_class"))
+    assert classes == {"BIG": "A", "SMALL": "C"}
+    # SMALL alternates 1 and 9: mean 5, std 4, cv 0.8.
+    assert steadiness == {"BIG": "X", "SMALL": "Y"}
+
+
+@pytest.mark.django_db
+def test_classification_waits_for_sales_history():
+    ProductFactory(sku="NEW", abc_class="B")
+    assert services.products_classify() == 0
+    assert Product.objects.get(sku="NEW").abc_class == "B"
