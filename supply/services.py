@@ -808,34 +808,19 @@ def planned_supply_save(
                 now=_number(current.quantity) if current else "the engine's plan",
                 by=_by(current.author if current else None),
             )
+        if quantity is None and current is None:
+            return None
         old = None if current is None else _number(current.quantity)
-        saved: PlannedSupplyEdit | None
-        if quantity is None:
-            if current is None:
-                return None
-            # The version condition makes the write safe where SELECT FOR UPDATE is a no-op.
-            if not PlannedSupplyEdit.objects.filter(pk=current.pk, version=seen).delete()[0]:
-                raise EditConflict(what=what, now="changed", by="")
-            saved = None
-        elif current is None:
-            try:
-                with transaction.atomic():
-                    saved = PlannedSupplyEdit.objects.create(
-                        **scope, quantity=quantity, reason=reason, comment=comment, author=user
-                    )
-            except IntegrityError:
-                raise EditConflict(what=what, now="fixed by someone else", by="") from None
-        else:
-            if not PlannedSupplyEdit.objects.filter(pk=current.pk, version=seen).update(
-                quantity=quantity,
-                reason=reason,
-                comment=comment,
-                author=user,
-                version=F("version") + 1,
-                updated_at=timezone.now(),
-            ):
-                raise EditConflict(what=what, now="changed", by="")
-            saved = PlannedSupplyEdit.objects.get(pk=current.pk)
+        saved = _versioned_write(
+            PlannedSupplyEdit,
+            scope=scope,
+            current=current,
+            values=None
+            if quantity is None
+            else {"quantity": quantity, "reason": reason, "comment": comment, "author": user},
+            what=what,
+            taken="fixed by someone else",
+        )
         audit_record(
             user=user,
             action="supply.planned_supply",
@@ -848,6 +833,31 @@ def planned_supply_save(
         )
         supply_recompute(cycle=locked, product_ids=[product.pk])
     return saved
+
+
+def _versioned_write(model, *, scope: dict, current, values: dict | None, what: str, taken: str):
+    """Create, update or (values None) delete the edit row at `scope`; refuse a lost race.
+
+    `current` was read under SELECT FOR UPDATE; the version condition on every write keeps
+    this safe where that lock is a no-op (SQLite), and the unique scope refuses a second
+    create.
+    """
+    if values is None:
+        if not model.objects.filter(pk=current.pk, version=current.version).delete()[0]:
+            raise EditConflict(what=what, now="changed", by="")
+        return None
+    if current is None:
+        try:
+            with transaction.atomic():
+                return model.objects.create(**scope, **values)
+        except IntegrityError:
+            raise EditConflict(what=what, now=taken, by="") from None
+    updated = model.objects.filter(pk=current.pk, version=current.version).update(
+        **values, version=F("version") + 1, updated_at=timezone.now()
+    )
+    if not updated:
+        raise EditConflict(what=what, now="changed", by="")
+    return model.objects.get(pk=current.pk)
 
 
 def capacity_adjustment_save(
@@ -888,37 +898,24 @@ def capacity_adjustment_save(
                 now=f"{_number(current.delta_hours)} h" if current else "the imported capacity",
                 by=_by(current.author if current else None),
             )
+        if delta_hours is None and current is None:
+            return None
         old = None if current is None else _number(current.delta_hours)
-        saved: CapacityAdjustment | None
-        if delta_hours is None:
-            if current is None:
-                return None
-            if not CapacityAdjustment.objects.filter(pk=current.pk, version=seen).delete()[0]:
-                raise EditConflict(what=what, now="changed", by="")
-            saved = None
-        elif current is None:
-            try:
-                with transaction.atomic():
-                    saved = CapacityAdjustment.objects.create(
-                        **scope,
-                        delta_hours=delta_hours,
-                        reason=reason,
-                        comment=comment,
-                        author=user,
-                    )
-            except IntegrityError:
-                raise EditConflict(what=what, now="changed by someone else", by="") from None
-        else:
-            if not CapacityAdjustment.objects.filter(pk=current.pk, version=seen).update(
-                delta_hours=delta_hours,
-                reason=reason,
-                comment=comment,
-                author=user,
-                version=F("version") + 1,
-                updated_at=timezone.now(),
-            ):
-                raise EditConflict(what=what, now="changed", by="")
-            saved = CapacityAdjustment.objects.get(pk=current.pk)
+        saved = _versioned_write(
+            CapacityAdjustment,
+            scope=scope,
+            current=current,
+            values=None
+            if delta_hours is None
+            else {
+                "delta_hours": delta_hours,
+                "reason": reason,
+                "comment": comment,
+                "author": user,
+            },
+            what=what,
+            taken="changed by someone else",
+        )
         audit_record(
             user=user,
             action="supply.capacity",
