@@ -7,8 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from demand.choices import OverrideKind, OverrideLevel, Pattern, ReasonCode
-from sop.choices import JobStatus
-from sop.models import Cycle, Location, Product
+from sop.models import ChunkedRun, Cycle, Location, Product
 
 
 def _first_of_month(name: str) -> models.CheckConstraint:
@@ -19,7 +18,7 @@ def _first_of_month(name: str) -> models.CheckConstraint:
     )
 
 
-class ForecastRun(models.Model):
+class ForecastRun(ChunkedRun):
     """One statistical forecast of every series of a cycle, computed in chunks by Celery.
 
     Chunks write into the run's own rows; the run becomes the cycle's forecast only when
@@ -28,51 +27,14 @@ class ForecastRun(models.Model):
     """
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="forecast_runs")
-    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.PENDING)
-    progress = models.PositiveSmallIntegerField(default=0)
     series_count = models.PositiveIntegerField(default=0)
     series_done = models.PositiveIntegerField(default=0)
-    chunks_total = models.PositiveIntegerField(default=0)
-    chunks_done = models.PositiveIntegerField(default=0)
-    # Indexes of the finished chunks: a chunk redelivered after a lost worker counts once.
-    chunks_finished = models.JSONField(default=list, blank=True)
-    is_published = models.BooleanField(default=False)
-    published_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["cycle"],
-                condition=Q(is_published=True),
-                name="forecastrun_one_published_per_cycle",
-            ),
-            models.CheckConstraint(
-                condition=Q(is_published=False) | Q(status=JobStatus.SUCCEEDED),
-                name="forecastrun_published_succeeded",
-            ),
-            models.CheckConstraint(condition=Q(progress__lte=100), name="forecastrun_progress"),
-            models.CheckConstraint(
-                condition=Q(chunks_done__lte=models.F("chunks_total")),
-                name="forecastrun_chunks_done_le_total",
-            ),
-        ]
+    class Meta(ChunkedRun.Meta):
         permissions = [("run_forecast", "Can run the statistical forecast")]
 
     def __str__(self) -> str:
         return f"Forecast run {self.pk} of {self.cycle} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class StatisticalForecast(models.Model):

@@ -41,13 +41,14 @@ from demand.models import (
 )
 from sop.choices import JobStatus, Stage
 from sop.models import Cycle, Location, Product, SalesHistory
+from sop.runs import ACTIVE_STATUSES, run_fail, run_publish, run_wait, runs_fail_stale
 from sop.services import add_months, audit_record
 
 logger = logging.getLogger(__name__)
 
 # Stages in which the statistical forecast may still change.
 FORECASTABLE_STAGES = (Stage.DRAFT, Stage.DEMAND_REVIEW)
-ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
+KEPT = "The published forecast was kept."
 # How COPY spells NULL, so that an empty string stays an empty string.
 _NULL = "\\N"
 
@@ -364,30 +365,15 @@ def forecast_run_publish(*, run_id: int) -> ForecastRun:
     Anything short of every chunk finished fails the run and keeps the published one.
     """
     with transaction.atomic():
-        run = ForecastRun.objects.select_for_update().get(pk=run_id)
-        if run.status != JobStatus.RUNNING:
-            return run
-        cycle = Cycle.objects.select_for_update().get(pk=run.cycle_id)
-        problem = ""
-        if run.chunks_done < run.chunks_total:
-            problem = f"Only {run.chunks_done} of {run.chunks_total} chunks finished."
-        elif cycle.stage not in FORECASTABLE_STAGES:
-            problem = "The demand plan was submitted during the run."
-        now = timezone.now()
-        if problem:
-            run.status = JobStatus.FAILED
-            run.error = f"{problem} The published forecast was kept."
-            run.finished_at = now
-            run.save(update_fields=["status", "error", "finished_at"])
-            return run
-        ForecastRun.objects.filter(cycle=cycle, is_published=True).update(is_published=False)
-        run.status = JobStatus.SUCCEEDED
-        run.is_published = True
-        run.published_at = run.finished_at = now
-        run.progress = 100
-        run.save(
-            update_fields=["status", "is_published", "published_at", "finished_at", "progress"]
+        run, cycle = run_publish(
+            ForecastRun,
+            run_id=run_id,
+            stages=FORECASTABLE_STAGES,
+            submitted="The demand plan was submitted during the run.",
+            kept=KEPT,
         )
+        if cycle is None:
+            return run
         consensus_rebuild(cycle=cycle)
         audit_record(
             user=None,
@@ -402,9 +388,7 @@ def forecast_run_publish(*, run_id: int) -> ForecastRun:
 
 def forecast_run_fail(*, run_id: int, error: str) -> None:
     """Record why a run stopped; a finished run is left as it is."""
-    ForecastRun.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).update(
-        status=JobStatus.FAILED, error=error[:5000], finished_at=timezone.now()
-    )
+    run_fail(ForecastRun, run_id=run_id, error=error)
 
 
 def forecast_run_cancel(*, run: ForecastRun, user: AbstractBaseUser | None) -> ForecastRun:
@@ -427,30 +411,14 @@ def forecast_run_cancel(*, run: ForecastRun, user: AbstractBaseUser | None) -> F
 
 def forecast_runs_fail_stale(*, now: dt.datetime | None = None) -> int:
     """Fail runs whose workers stopped reporting (killed); returns how many."""
-    cutoff = (now or timezone.now()) - STALE_AFTER
-    minutes = int(STALE_AFTER.total_seconds() // 60)
-    return ForecastRun.objects.filter(status__in=ACTIVE_STATUSES, heartbeat_at__lt=cutoff).update(
-        status=JobStatus.FAILED,
-        finished_at=timezone.now(),
-        error=(
-            f"No chunk reported for {minutes} minutes: a worker was lost. "
-            "The published forecast was kept."
-        ),
-    )
+    return runs_fail_stale(ForecastRun, stale_after=STALE_AFTER, kept=KEPT, now=now)
 
 
 def forecast_run_wait(
     *, run: ForecastRun, timeout: float, poll_seconds: float = 0.5
 ) -> ForecastRun:
     """Block until the run finishes (for the benchmark and the demo seeder)."""
-    deadline = time.monotonic() + timeout
-    run.refresh_from_db()
-    while not run.is_finished:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"Forecast run {run.pk} still {run.status} after {timeout:.0f} s")
-        time.sleep(poll_seconds)
-        run.refresh_from_db()
-    return run
+    return run_wait(run, timeout=timeout, poll_seconds=poll_seconds, label="Forecast")
 
 
 def forecast_sku_refresh(*, cycle: Cycle, product: Product, user: AbstractBaseUser | None) -> int:

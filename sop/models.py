@@ -385,3 +385,54 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type} {self.object_id}"
+
+
+class ChunkedRun(models.Model):
+    """A background computation of a cycle, split into chunks and published atomically.
+
+    Chunks write into the run's own rows; the run becomes the cycle's result only when
+    every chunk has finished and it is published, so a failed, killed or cancelled run
+    leaves the previously published one in place. Workers refresh `heartbeat_at`, so a
+    run whose worker died can be told apart from a slow one.
+    """
+
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    # Indexes of the finished chunks: a chunk redelivered after a lost worker counts once.
+    chunks_finished = models.JSONField(default=list, blank=True)
+    is_published = models.BooleanField(default=False)
+    published_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle"],
+                condition=Q(is_published=True),
+                name="%(class)s_one_published_per_cycle",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_published=False) | Q(status=JobStatus.SUCCEEDED),
+                name="%(class)s_published_succeeded",
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="%(class)s_progress"),
+            models.CheckConstraint(
+                condition=Q(chunks_done__lte=models.F("chunks_total")),
+                name="%(class)s_chunks_done_le_total",
+            ),
+        ]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)

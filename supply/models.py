@@ -6,8 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from sop.choices import JobStatus
-from sop.models import Cycle, Location, Product, Resource
+from sop.models import ChunkedRun, Cycle, Location, Product, Resource
 from supply.choices import CapacityReason, SupplyReason
 
 
@@ -30,7 +29,7 @@ def _result_fk(model: type[models.Model], related_name: str = "+") -> models.For
     )
 
 
-class SupplyRun(models.Model):
+class SupplyRun(ChunkedRun):
     """One supply plan of a cycle: safety stock, constrained plan, projection, capacity load.
 
     Chunks (groups of SKUs that share no resource with other chunks) write into the run's
@@ -41,51 +40,14 @@ class SupplyRun(models.Model):
     """
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="supply_runs")
-    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.PENDING)
-    progress = models.PositiveSmallIntegerField(default=0)
     sku_location_count = models.PositiveIntegerField(default=0)
-    chunks_total = models.PositiveIntegerField(default=0)
-    chunks_done = models.PositiveIntegerField(default=0)
-    # Indexes of the finished chunks: a chunk redelivered after a lost worker counts once.
-    chunks_finished = models.JSONField(default=list, blank=True)
     demand_fingerprint = models.CharField(max_length=100, blank=True)
-    is_published = models.BooleanField(default=False)
-    published_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["cycle"],
-                condition=Q(is_published=True),
-                name="supplyrun_one_published_per_cycle",
-            ),
-            models.CheckConstraint(
-                condition=Q(is_published=False) | Q(status=JobStatus.SUCCEEDED),
-                name="supplyrun_published_succeeded",
-            ),
-            models.CheckConstraint(condition=Q(progress__lte=100), name="supplyrun_progress"),
-            models.CheckConstraint(
-                condition=Q(chunks_done__lte=models.F("chunks_total")),
-                name="supplyrun_chunks_done_le_total",
-            ),
-        ]
+    class Meta(ChunkedRun.Meta):
         permissions = [("run_supply", "Can run the supply plan")]
 
     def __str__(self) -> str:
         return f"Supply run {self.pk} of {self.cycle} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
     @property
     def duration_seconds(self) -> float | None:

@@ -10,7 +10,6 @@ and rewrites that group's rows of the published run.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,6 +37,7 @@ from sop.models import (
     SalesHistory,
     ScheduledReceipt,
 )
+from sop.runs import ACTIVE_STATUSES, run_fail, run_publish, run_wait, runs_fail_stale
 from sop.services import add_months, audit_record, bulk_insert_frame
 from supply import chunks as chunking
 from supply.choices import CapacityReason, SupplyReason
@@ -56,7 +56,7 @@ from supply.selectors import consensus_fingerprint
 # A supply run may preview the plan while demand is still in review; edits wait for the
 # supply review itself.
 RUNNABLE_STAGES = (Stage.DEMAND_REVIEW, Stage.SUPPLY_REVIEW)
-ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
+KEPT = "The published supply plan was kept."
 
 
 class PlanReadOnly(ValidationError):
@@ -624,30 +624,15 @@ def supply_run_publish(*, run_id: int) -> SupplyRun:
     rows of the cycle's other runs are dropped: only the published plan is read.
     """
     with transaction.atomic():
-        run = SupplyRun.objects.select_for_update().get(pk=run_id)
-        if run.status != JobStatus.RUNNING:
-            return run
-        cycle = Cycle.objects.select_for_update().get(pk=run.cycle_id)
-        problem = ""
-        if run.chunks_done < run.chunks_total:
-            problem = f"Only {run.chunks_done} of {run.chunks_total} chunks finished."
-        elif cycle.stage not in RUNNABLE_STAGES:
-            problem = "The supply review was submitted during the run."
-        now = timezone.now()
-        if problem:
-            run.status = JobStatus.FAILED
-            run.error = f"{problem} The published supply plan was kept."
-            run.finished_at = now
-            run.save(update_fields=["status", "error", "finished_at"])
-            return run
-        SupplyRun.objects.filter(cycle=cycle, is_published=True).update(is_published=False)
-        run.status = JobStatus.SUCCEEDED
-        run.is_published = True
-        run.published_at = run.finished_at = now
-        run.progress = 100
-        run.save(
-            update_fields=["status", "is_published", "published_at", "finished_at", "progress"]
+        run, cycle = run_publish(
+            SupplyRun,
+            run_id=run_id,
+            stages=RUNNABLE_STAGES,
+            submitted="The supply review was submitted during the run.",
+            kept=KEPT,
         )
+        if cycle is None:
+            return run
         stale = SupplyRun.objects.filter(cycle=cycle).exclude(pk=run.pk)
         stale = list(stale.exclude(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
         for model in (InventoryProjection, StockTarget, CapacityLoad):
@@ -665,35 +650,17 @@ def supply_run_publish(*, run_id: int) -> SupplyRun:
 
 def supply_run_fail(*, run_id: int, error: str) -> None:
     """Record why a run stopped; a finished run is left as it is."""
-    SupplyRun.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).update(
-        status=JobStatus.FAILED, error=error[:5000], finished_at=timezone.now()
-    )
+    run_fail(SupplyRun, run_id=run_id, error=error)
 
 
 def supply_runs_fail_stale(*, now: dt.datetime | None = None) -> int:
     """Fail runs whose workers stopped reporting (killed); returns how many."""
-    cutoff = (now or timezone.now()) - STALE_AFTER
-    minutes = int(STALE_AFTER.total_seconds() // 60)
-    return SupplyRun.objects.filter(status__in=ACTIVE_STATUSES, heartbeat_at__lt=cutoff).update(
-        status=JobStatus.FAILED,
-        finished_at=timezone.now(),
-        error=(
-            f"No chunk reported for {minutes} minutes: a worker was lost. "
-            "The published supply plan was kept."
-        ),
-    )
+    return runs_fail_stale(SupplyRun, stale_after=STALE_AFTER, kept=KEPT, now=now)
 
 
 def supply_run_wait(*, run: SupplyRun, timeout: float, poll_seconds: float = 0.2) -> SupplyRun:
     """Block until the run finishes (for the benchmark and the demo seeder)."""
-    deadline = time.monotonic() + timeout
-    run.refresh_from_db()
-    while not run.is_finished:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"Supply run {run.pk} still {run.status} after {timeout:.0f} s")
-        time.sleep(poll_seconds)
-        run.refresh_from_db()
-    return run
+    return run_wait(run, timeout=timeout, poll_seconds=poll_seconds, label="Supply")
 
 
 # --- edits and the fast recompute ----------------------------------------------------------

@@ -1,0 +1,84 @@
+"""The lifecycle shared by chunked background runs (forecast, supply plan, ...).
+
+A run is a `sop.models.ChunkedRun` row: chunks report into it, the last one publishes it,
+and whatever goes wrong leaves the previously published run of the cycle in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable
+
+from django.utils import timezone
+
+from sop.choices import JobStatus
+from sop.models import ChunkedRun, Cycle
+
+ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
+
+
+def run_publish(
+    model: type[ChunkedRun], *, run_id: int, stages: Iterable[str], submitted: str, kept: str
+) -> tuple[ChunkedRun, Cycle | None]:
+    """Make a fully computed run its cycle's published one; call inside a transaction.
+
+    Returns the run and its locked cycle, or None for the cycle when nothing was published:
+    the run had already finished, or it failed here because a chunk is missing or the
+    stage was submitted meanwhile (`submitted`, then `kept` is the error's last sentence).
+    """
+    run = model.objects.select_for_update().get(pk=run_id)
+    if run.status != JobStatus.RUNNING:
+        return run, None
+    cycle = Cycle.objects.select_for_update().get(pk=run.cycle_id)
+    problem = ""
+    if run.chunks_done < run.chunks_total:
+        problem = f"Only {run.chunks_done} of {run.chunks_total} chunks finished."
+    elif cycle.stage not in stages:
+        problem = submitted
+    now = timezone.now()
+    if problem:
+        run.status = JobStatus.FAILED
+        run.error = f"{problem} {kept}"
+        run.finished_at = now
+        run.save(update_fields=["status", "error", "finished_at"])
+        return run, None
+    model.objects.filter(cycle=cycle, is_published=True).update(is_published=False)
+    run.status = JobStatus.SUCCEEDED
+    run.is_published = True
+    run.published_at = run.finished_at = now
+    run.progress = 100
+    run.save(update_fields=["status", "is_published", "published_at", "finished_at", "progress"])
+    return run, cycle
+
+
+def run_fail(model: type[ChunkedRun], *, run_id: int, error: str) -> None:
+    """Record why a run stopped; a finished run is left as it is."""
+    model.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).update(
+        status=JobStatus.FAILED, error=error[:5000], finished_at=timezone.now()
+    )
+
+
+def runs_fail_stale(
+    model: type[ChunkedRun], *, stale_after: dt.timedelta, kept: str, now: dt.datetime | None = None
+) -> int:
+    """Fail runs whose workers stopped reporting (killed); returns how many."""
+    cutoff = (now or timezone.now()) - stale_after
+    minutes = int(stale_after.total_seconds() // 60)
+    return model.objects.filter(status__in=ACTIVE_STATUSES, heartbeat_at__lt=cutoff).update(
+        status=JobStatus.FAILED,
+        finished_at=timezone.now(),
+        error=f"No chunk reported for {minutes} minutes: a worker was lost. {kept}",
+    )
+
+
+def run_wait(run: ChunkedRun, *, timeout: float, poll_seconds: float, label: str) -> ChunkedRun:
+    """Block until the run finishes (for benchmarks and the demo seeder)."""
+    deadline = time.monotonic() + timeout
+    run.refresh_from_db()
+    while not run.is_finished:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{label} run {run.pk} still {run.status} after {timeout:.0f} s")
+        time.sleep(poll_seconds)
+        run.refresh_from_db()
+    return run
