@@ -21,6 +21,15 @@ _MASTER_DATA = (
     "budget",
 )
 
+# Finance and supply planners build the what-ifs of the reconciliation together.
+_SCENARIO_WORK = (
+    "reconciliation.add_scenario",
+    "reconciliation.change_scenario",
+    "reconciliation.delete_scenario",
+    "reconciliation.recommend_scenario",
+    "reconciliation.add_decisionlogentry",
+)
+
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.ADMIN: (
         "sop.open_cycle",
@@ -44,6 +53,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "sop.submit_demand_review",
         "demand.run_forecast",
         "demand.change_demandoverride",
+        "reconciliation.add_decisionlogentry",
     ),
     Role.SUPPLY_PLANNER: (
         "sop.submit_supply_review",
@@ -51,9 +61,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "supply.run_supply",
         "supply.change_plannedsupplyedit",
         "supply.change_capacityadjustment",
+        *_SCENARIO_WORK,
     ),
-    Role.FINANCE: ("sop.submit_reconciliation",),
-    Role.EXECUTIVE: ("sop.approve_plan",),
+    Role.FINANCE: ("sop.submit_reconciliation", *_SCENARIO_WORK),
+    Role.EXECUTIVE: ("sop.approve_plan", "reconciliation.add_decisionlogentry"),
 }
 
 

@@ -663,6 +663,17 @@ def supply_run_wait(*, run: SupplyRun, timeout: float, poll_seconds: float = 0.2
     return run_wait(run, timeout=timeout, poll_seconds=poll_seconds, label="Supply")
 
 
+def supply_plan_inputs(*, cycle: Cycle) -> tuple[SupplyInputs, Policy]:
+    """The engine inputs and policy of the cycle's whole plan, as a supply run reads them.
+
+    What-if scenarios start from these (`reconciliation`): with no deltas they give the
+    plan the published run holds, edits included.
+    """
+    resource_ids = list(Resource.objects.order_by("pk").values_list("pk", flat=True))
+    loaded = _load_inputs(cycle=cycle, product_ids=None, resource_ids=resource_ids)
+    return loaded.inputs, supply_policy()
+
+
 # --- edits and the fast recompute ----------------------------------------------------------
 
 

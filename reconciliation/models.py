@@ -1,0 +1,217 @@
+"""Reconciliation data: scenarios (deltas on the base plan), their runs and results, the log.
+
+A scenario is never a copy of the plan: it holds the deltas (`reconciliation.scenarios`)
+as JSON, and a run recomputes its figures from the cycle's current inputs. Each scenario
+has at most one published run, so a failed rerun leaves the last good figures on the page.
+The base scenario of a cycle holds no deltas: it is the published supply plan in money.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from sop.choices import JobStatus
+from sop.models import ChunkedRun, Cycle, Location, Product, Resource
+
+
+def _result_fk(model: type[models.Model], related_name: str = "+") -> models.ForeignKey:
+    """A bulk-written result row's key: no index or constraint of its own (see supply)."""
+    return models.ForeignKey(
+        model,
+        on_delete=models.CASCADE,
+        related_name=related_name,
+        db_index=False,
+        db_constraint=False,
+    )
+
+
+class Scenario(models.Model):
+    """The base plan of a cycle, or a what-if: the base plus a list of deltas."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="scenarios")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    is_base = models.BooleanField(default=False)
+    deltas = models.JSONField(default=list, blank=True)
+    recommended = models.BooleanField(default=False)
+    copied_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Optimistic locking: an edit names the version it started from.
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-is_base", "created_at", "id"]
+        permissions = [("recommend_scenario", "Can mark a scenario as recommended")]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "name"], name="scenario_unique_name"),
+            models.UniqueConstraint(
+                fields=["cycle"], condition=Q(is_base=True), name="scenario_one_base_per_cycle"
+            ),
+            models.UniqueConstraint(
+                fields=["cycle"],
+                condition=Q(recommended=True),
+                name="scenario_one_recommended_per_cycle",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.cycle})"
+
+
+class ScenarioRun(ChunkedRun):
+    """One computation of a scenario: engine inputs + deltas -> plan, money and KPIs.
+
+    `basis` fingerprints what the run read (consensus demand, the published supply plan
+    and its edits, the budget), and `deltas` what it applied, so the page can tell when a
+    result no longer matches the scenario or the cycle.
+    """
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="scenario_runs")
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="runs")
+    basis = models.CharField(max_length=200, blank=True)
+    deltas = models.JSONField(default=list, blank=True)
+    scenario_version = models.PositiveIntegerField(default=0)
+    kpis = models.JSONField(default=dict, blank=True)
+    sku_location_count = models.PositiveIntegerField(default=0)
+    phase = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # A published run per scenario (not per cycle, as for forecast and supply runs).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scenario"],
+                condition=Q(is_published=True),
+                name="scenariorun_one_published_per_scenario",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_published=False) | Q(status=JobStatus.SUCCEEDED),
+                name="scenariorun_published_succeeded",
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="scenariorun_progress"),
+            models.CheckConstraint(
+                condition=Q(chunks_done__lte=models.F("chunks_total")),
+                name="scenariorun_chunks_done_le_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Scenario run {self.pk} of {self.scenario_id} ({self.status})"
+
+
+class ScenarioLine(models.Model):
+    """A run's plan for one SKU at one location in one month (what the ERP export reads)."""
+
+    run = _result_fk(ScenarioRun, related_name="lines")
+    product = _result_fk(Product)
+    location = _result_fk(Location)
+    month = models.DateField()
+    demand = models.FloatField()
+    planned = models.FloatField(help_text="Constrained planned supply (production or purchase)")
+    shortage = models.FloatField()
+    on_hand = models.FloatField()
+    unmet = models.FloatField()
+    excess_quantity = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "product", "location", "month"], name="scenarioline_natural_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id} {self.month:%Y-%m}: {self.planned:.0f}"
+
+
+class ScenarioFamilyMonth(models.Model):
+    """A run's money and gap figures per product family and month."""
+
+    run = models.ForeignKey(ScenarioRun, on_delete=models.CASCADE, related_name="families")
+    family = models.CharField(max_length=100)
+    month = models.DateField()
+    demand = models.FloatField()
+    volume = models.FloatField(help_text="Demand fulfilled")
+    unmet_units = models.FloatField()
+    unmet_revenue = models.FloatField()
+    revenue = models.FloatField()
+    cogs = models.FloatField()
+    gross_margin = models.FloatField()
+    inventory_value = models.FloatField()
+    excess_value = models.FloatField()
+    budget_revenue = models.FloatField(null=True)
+
+    class Meta:
+        ordering = ["family", "month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "family", "month"], name="scenariofamily_natural_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family} {self.month:%Y-%m}: {self.revenue:.0f}"
+
+
+class ScenarioResourceMonth(models.Model):
+    """A run's capacity and constrained load per resource and month."""
+
+    run = models.ForeignKey(ScenarioRun, on_delete=models.CASCADE, related_name="resources")
+    resource = _result_fk(Resource)
+    month = models.DateField()
+    capacity = models.FloatField()
+    load = models.FloatField()
+    load_unconstrained = models.FloatField()
+
+    class Meta:
+        ordering = ["resource", "month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "resource", "month"], name="scenarioresource_natural_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} {self.month:%Y-%m}: {self.load:.0f}/{self.capacity:.0f} h"
+
+
+class DecisionLogEntry(models.Model):
+    """An assumption or decision of the cycle, carried to the executive review."""
+
+    class Kind(models.TextChoices):
+        ASSUMPTION = "assumption", "Assumption"
+        DECISION = "decision", "Decision"
+        RISK = "risk", "Risk"
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="decisions")
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.DECISION)
+    text = models.TextField()
+    scenario = models.ForeignKey(
+        Scenario, null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions"
+    )
+    # The scenario's name when written: the entry still reads right after a delete.
+    scenario_name = models.CharField(max_length=120, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    carried_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.text[:60]}"

@@ -1,0 +1,316 @@
+"""Reads of the reconciliation: scenarios with their results, gaps, money, the comparison."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+from django.db.models import F, Prefetch, Sum
+
+from reconciliation.constants import DRILL_ROWS, OVERLOAD
+from reconciliation.finance import compare
+from reconciliation.models import (
+    DecisionLogEntry,
+    Scenario,
+    ScenarioFamilyMonth,
+    ScenarioLine,
+    ScenarioResourceMonth,
+    ScenarioRun,
+)
+from reconciliation.services import plan_basis
+from sop.choices import Stage
+from sop.models import Cycle, Location, Product, Resource
+from sop.runs import ACTIVE_STATUSES
+
+# (key, label, format, higher is better: True/False, None = neither)
+KPI_ROWS: tuple[tuple[str, str, str, bool | None], ...] = (
+    ("revenue", "Revenue", "money", True),
+    ("revenue_vs_budget", "Revenue vs budget", "money", True),
+    ("revenue_vs_budget_pct", "Revenue vs budget %", "pct", True),
+    ("gross_margin", "Gross margin", "money", True),
+    ("margin_pct", "Margin %", "pct", True),
+    ("fill_rate", "Fill rate", "fraction", True),
+    ("service_level", "Service level (months without stockout)", "fraction", True),
+    ("unmet_units", "Unmet demand (units)", "units", False),
+    ("unmet_revenue", "Unmet demand (revenue)", "money", False),
+    ("inventory_value_avg", "Inventory value (average)", "money", None),
+    ("inventory_value_end", "Inventory value (end of horizon)", "money", None),
+    ("weeks_of_cover", "Weeks of cover", "number", None),
+    ("capacity_utilisation", "Capacity utilisation", "fraction", None),
+    ("overloaded_resource_months", "Overloaded resource-months", "int", False),
+)
+
+
+@dataclass
+class ScenarioView:
+    scenario: Scenario
+    run: ScenarioRun | None  # the published result
+    latest: ScenarioRun | None  # the newest run, maybe active or failed
+    stale_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def is_current(self) -> bool:
+        return self.run is not None and not self.stale_reasons
+
+    @property
+    def active(self) -> bool:
+        return self.latest is not None and self.latest.status in ACTIVE_STATUSES
+
+
+def _staleness(scenario: Scenario, run: ScenarioRun | None, basis: str) -> list[str]:
+    if run is None:
+        return ["not computed yet"]
+    reasons = []
+    if run.deltas != scenario.deltas:
+        reasons.append("its changes were edited since the last run")
+    if run.basis != basis:
+        reasons.append("the demand, supply plan or budget changed since the last run")
+    return reasons
+
+
+def scenario_views(*, cycle: Cycle, basis: str | None = None) -> list[ScenarioView]:
+    """Every scenario of the cycle (base first) with its published and newest runs."""
+    basis = plan_basis(cycle=cycle) if basis is None else basis
+    runs = ScenarioRun.objects.select_related("created_by").order_by("-created_at", "-id")
+    scenarios = Scenario.objects.filter(cycle=cycle).prefetch_related(
+        Prefetch("runs", queryset=runs, to_attr="all_runs")
+    )
+    out = []
+    for scenario in scenarios:
+        published = next((r for r in scenario.all_runs if r.is_published), None)
+        latest = scenario.all_runs[0] if scenario.all_runs else None
+        out.append(
+            ScenarioView(scenario, published, latest, _staleness(scenario, published, basis))
+        )
+    return out
+
+
+def recommended(*, cycle: Cycle) -> ScenarioView | None:
+    return next((v for v in scenario_views(cycle=cycle) if v.scenario.recommended), None)
+
+
+def reconciliation_gate(cycle: Cycle) -> str | None:
+    """Gate of the reconciliation: a recommended scenario whose figures are current."""
+    view = recommended(cycle=cycle)
+    if view is None:
+        return "Mark one scenario as recommended (the base plan or a what-if)."
+    if not view.is_current:
+        return (
+            f"Re-run the recommended scenario {view.scenario.name!r}: "
+            f"{'; '.join(view.stale_reasons)}."
+        )
+    return None
+
+
+def is_editable(*, cycle: Cycle, user) -> bool:
+    return cycle.stage == Stage.RECONCILIATION and user.has_perm("reconciliation.change_scenario")
+
+
+# --- gaps -------------------------------------------------------------------------------
+
+
+@dataclass
+class GapTable:
+    months: list
+    # One dict per family, biggest unmet revenue first: totals and a per-month list.
+    families: list[dict]
+    totals: dict
+    overloads: list[dict]
+
+
+def gap_table(*, run: ScenarioRun) -> GapTable:
+    """Demand vs constrained supply by family and month; the biggest gaps first."""
+    rows = list(
+        ScenarioFamilyMonth.objects.filter(run=run).values(
+            "family",
+            "month",
+            "demand",
+            "volume",
+            "unmet_units",
+            "unmet_revenue",
+            "excess_value",
+            "revenue",
+            "inventory_value",
+        )
+    )
+    frame = pd.DataFrame(rows)
+    months: list = sorted(frame["month"].unique()) if not frame.empty else []
+    families = []
+    if not frame.empty:
+        for family, part in frame.groupby("family", sort=False):
+            part = part.sort_values("month")
+            families.append(
+                {
+                    "family": family,
+                    "demand": part["demand"].sum(),
+                    "volume": part["volume"].sum(),
+                    "unmet_units": part["unmet_units"].sum(),
+                    "unmet_revenue": part["unmet_revenue"].sum(),
+                    "excess_value": part["excess_value"].max(),
+                    "months": part[["month", "demand", "unmet_units", "unmet_revenue"]].to_dict(
+                        "records"
+                    ),
+                }
+            )
+        families.sort(key=lambda f: (-f["unmet_revenue"], -f["excess_value"], f["family"]))
+    totals = {
+        key: float(frame[key].sum()) if not frame.empty else 0.0
+        for key in ("demand", "volume", "unmet_units", "unmet_revenue")
+    }
+    totals["fill_rate"] = totals["volume"] / totals["demand"] if totals["demand"] else math.nan
+    return GapTable(months=months, families=families, totals=totals, overloads=overloads(run=run))
+
+
+def overloads(*, run: ScenarioRun, limit: int = 20) -> list[dict]:
+    """Resource-months whose unconstrained load is above capacity, worst first."""
+    rows = (
+        ScenarioResourceMonth.objects.filter(
+            run=run, load_unconstrained__gt=F("capacity") * OVERLOAD + 1e-6
+        )
+        .annotate(over=F("load_unconstrained") - F("capacity"))
+        .order_by("-over")
+        .values("resource_id", "month", "capacity", "load", "load_unconstrained", "over")[:limit]
+    )
+    rows = list(rows)
+    names = dict(
+        Resource.objects.filter(pk__in=[r["resource_id"] for r in rows]).values_list("pk", "code")
+    )
+    for row in rows:
+        row["resource"] = names.get(row["resource_id"], row["resource_id"])
+        row["utilisation"] = (
+            row["load_unconstrained"] / row["capacity"] if row["capacity"] else math.inf
+        )
+    return rows
+
+
+def sku_gaps(*, run: ScenarioRun, family: str, limit: int = DRILL_ROWS) -> list[dict]:
+    """The SKU-locations of a family with unmet demand or excess, biggest unmet first."""
+    products = dict(Product.objects.filter(family=family).values_list("pk", "unit_price"))
+    if not products:
+        return []
+    rows = (
+        ScenarioLine.objects.filter(run=run, product_id__in=list(products))
+        .values("product_id", "location_id")
+        .annotate(
+            demand=Sum("demand"),
+            planned=Sum("planned"),
+            unmet=Sum("unmet"),
+            shortage=Sum("shortage"),
+            excess=Sum("excess_quantity"),
+        )
+    )
+    out = []
+    for row in rows:
+        row["unmet_revenue"] = row["unmet"] * float(products[row["product_id"]])
+        if row["unmet"] > 1e-6 or row["excess"] > 1e-6:
+            out.append(row)
+    out.sort(key=lambda r: (-r["unmet_revenue"], -r["excess"]))
+    out = out[:limit]
+    skus = dict(
+        Product.objects.filter(pk__in=[r["product_id"] for r in out]).values_list("pk", "sku")
+    )
+    locations = dict(Location.objects.values_list("pk", "code"))
+    for row in out:
+        row["sku"] = skus.get(row["product_id"])
+        row["location"] = locations.get(row["location_id"])
+    return out
+
+
+# --- money and comparison ---------------------------------------------------------------
+
+
+def financial_rows(*, run: ScenarioRun) -> list[dict]:
+    """Money per family and month with the budget gap, for the financial table."""
+    rows = list(
+        ScenarioFamilyMonth.objects.filter(run=run).values(
+            "family",
+            "month",
+            "volume",
+            "revenue",
+            "cogs",
+            "gross_margin",
+            "inventory_value",
+            "budget_revenue",
+        )
+    )
+    for row in rows:
+        budget = row["budget_revenue"]
+        row["margin_pct"] = 100 * row["gross_margin"] / row["revenue"] if row["revenue"] else None
+        row["budget_gap"] = None if budget is None else row["revenue"] - budget
+        row["budget_gap_pct"] = (
+            100 * row["budget_gap"] / budget if budget not in (None, 0) else None
+        )
+    return rows
+
+
+def monthly_totals(*, run: ScenarioRun) -> pd.DataFrame:
+    """Revenue, budget, margin and inventory value per month (all families)."""
+    rows = (
+        ScenarioFamilyMonth.objects.filter(run=run)
+        .values("month")
+        .annotate(
+            revenue=Sum("revenue"),
+            budget=Sum("budget_revenue"),
+            margin=Sum("gross_margin"),
+            inventory=Sum("inventory_value"),
+            unmet_revenue=Sum("unmet_revenue"),
+        )
+        .order_by("month")
+    )
+    return pd.DataFrame(
+        list(rows), columns=["month", "revenue", "budget", "margin", "inventory", "unmet_revenue"]
+    )
+
+
+def resource_loads(*, run: ScenarioRun) -> pd.DataFrame:
+    """Load and capacity per resource over the horizon (for the capacity chart)."""
+    rows = (
+        ScenarioResourceMonth.objects.filter(run=run)
+        .values("resource_id")
+        .annotate(capacity=Sum("capacity"), load=Sum("load"), wanted=Sum("load_unconstrained"))
+    )
+    frame = pd.DataFrame(list(rows), columns=["resource_id", "capacity", "load", "wanted"])
+    codes = dict(Resource.objects.values_list("pk", "code"))
+    frame["resource"] = frame["resource_id"].map(codes)
+    return frame.sort_values("resource")
+
+
+def comparison(views: list[ScenarioView]) -> list[dict]:
+    """KPI rows side by side: per scenario the value, its difference vs the first, and a tone.
+
+    Tone says whether the difference is better ('good') or worse ('bad') for the business,
+    for the KPIs where that is clear; the page highlights those.
+    """
+    computed = [v for v in views if v.run is not None]
+    if not computed:
+        return []
+    names = [str(v.scenario.pk) for v in computed]
+    table = compare({name: v.run.kpis for name, v in zip(names, computed, strict=True)})
+    out = []
+    for key, label, fmt, higher in KPI_ROWS:
+        if key not in table.index:
+            continue
+        cells = []
+        for name in names:
+            value = _num(table.loc[key, (name, "value")])
+            diff = _num(table.loc[key, (name, "diff")])
+            pct = _num(table.loc[key, (name, "diff_pct")])
+            tone = ""
+            if name != names[0] and diff is not None and abs(diff) > 1e-9 and higher is not None:
+                tone = "good" if (diff > 0) == higher else "bad"
+            cells.append({"value": value, "diff": diff, "diff_pct": pct, "tone": tone})
+        out.append({"key": key, "label": label, "format": fmt, "cells": cells})
+    return out
+
+
+def _num(value) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(value) else value
+
+
+def decisions(*, cycle: Cycle) -> list[DecisionLogEntry]:
+    return list(DecisionLogEntry.objects.filter(cycle=cycle).select_related("author", "scenario"))

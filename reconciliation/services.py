@@ -1,0 +1,689 @@
+"""Writes of the reconciliation: scenarios and their deltas, scenario runs, the decisions log.
+
+A scenario run reads the cycle's whole plan the way a supply run does
+(`supply.services.supply_plan_inputs`), applies the scenario's deltas copy-on-write and
+recomputes supply, money and KPIs (`reconciliation.scenarios.run_scenario`). It writes
+only its own rows: the base plan's published numbers are never touched. A run becomes the
+scenario's published result only when it has finished, so a failed rerun keeps the last
+good one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Sum
+from django.utils import timezone
+
+from reconciliation import scenarios as engine
+from reconciliation.constants import STALE_AFTER
+from reconciliation.finance import PriceCost
+from reconciliation.models import (
+    DecisionLogEntry,
+    Scenario,
+    ScenarioFamilyMonth,
+    ScenarioLine,
+    ScenarioResourceMonth,
+    ScenarioRun,
+)
+from sop.choices import JobStatus, MakeOrBuy, Stage
+from sop.models import Budget, Cycle, Product, Resource
+from sop.runs import ACTIVE_STATUSES, run_fail, run_wait, runs_fail_stale
+from sop.services import add_months, audit_record, bulk_insert_frame
+from supply.models import CapacityAdjustment, PlannedSupplyEdit, SupplyRun
+from supply.selectors import consensus_fingerprint
+
+BASE_NAME = "Base plan"
+EDITABLE_STAGES = (Stage.RECONCILIATION,)
+KEPT = "The scenario's last result was kept."
+
+
+class ScenarioReadOnly(ValidationError):
+    """The cycle's scenarios cannot change now (wrong stage, or the base plan)."""
+
+
+class RunInProgress(ValidationError):
+    """A run of the scenario is already pending or running."""
+
+
+class ScenarioConflict(Exception):
+    """Someone else changed the scenario since the user loaded it."""
+
+    def __init__(self, scenario: Scenario):
+        who = f" by {scenario.updated_by}" if scenario.updated_by else ""
+        super().__init__(
+            f"{scenario.name} was changed{who} while you were editing (now version "
+            f"{scenario.version}). Your change was not saved; reload and apply it again."
+        )
+
+
+def _check_perm(user: AbstractBaseUser | None, perm: str, what: str) -> None:
+    # user=None is the system itself (the stage signal, the demo seeder, the benchmark).
+    if user is not None and not user.has_perm(perm):
+        raise PermissionDenied(f"Only finance or a supply planner can {what}.")
+
+
+def _who(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    return user if user is not None and user.is_authenticated else None
+
+
+def _editable(scenario_or_cycle: Scenario | Cycle) -> Cycle:
+    cycle = getattr(scenario_or_cycle, "cycle", scenario_or_cycle)
+    if cycle.stage not in EDITABLE_STAGES:
+        raise ScenarioReadOnly(
+            f"{cycle} is in {cycle.get_stage_display().lower()}: scenarios change only during "
+            "the reconciliation."
+        )
+    return cycle
+
+
+def _locked(scenario: Scenario, version: int | None) -> Scenario:
+    """The scenario row locked for update, refused when its version moved on."""
+    current = Scenario.objects.select_for_update().select_related("cycle", "updated_by")
+    current = current.get(pk=scenario.pk)
+    if version is not None and current.version != int(version):
+        raise ScenarioConflict(current)
+    return current
+
+
+def _bump(scenario: Scenario, user: AbstractBaseUser | None, fields: list[str]) -> None:
+    scenario.version += 1
+    scenario.updated_by = _who(user)
+    scenario.save(update_fields=[*fields, "version", "updated_by", "updated_at"])
+
+
+# --- scenarios --------------------------------------------------------------------------
+
+
+def scenario_base(*, cycle: Cycle) -> Scenario:
+    """The cycle's base scenario (no deltas), created on first use."""
+    base = Scenario.objects.filter(cycle=cycle, is_base=True).first()
+    if base is not None:
+        return base
+    try:
+        with transaction.atomic():
+            return Scenario.objects.create(
+                cycle=cycle,
+                name=BASE_NAME,
+                is_base=True,
+                description="The published supply plan, unchanged.",
+            )
+    except IntegrityError:
+        return Scenario.objects.get(cycle=cycle, is_base=True)
+
+
+def _check_name(cycle: Cycle, name: str, *, exclude: int | None = None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("Give the scenario a name.")
+    if len(name) > 120:
+        raise ValidationError("A scenario name has at most 120 characters.")
+    taken = Scenario.objects.filter(cycle=cycle, name__iexact=name).exclude(pk=exclude)
+    if taken.exists():
+        raise ValidationError(f"{cycle} already has a scenario named {name!r}.")
+    return name
+
+
+def scenario_create(
+    *,
+    cycle: Cycle,
+    name: str,
+    user: AbstractBaseUser | None,
+    description: str = "",
+    deltas: list[dict[str, Any]] | None = None,
+) -> Scenario:
+    """A new what-if scenario of the cycle; its deltas are validated before it is saved."""
+    _check_perm(user, "reconciliation.add_scenario", "create scenarios")
+    checked = engine.deltas_to_json(engine.deltas_from_json(deltas or []))
+    with transaction.atomic():
+        cycle = _editable(Cycle.objects.select_for_update().get(pk=cycle.pk))
+        scenario_base(cycle=cycle)
+        scenario = Scenario.objects.create(
+            cycle=cycle,
+            name=_check_name(cycle, name),
+            description=description.strip(),
+            deltas=checked,
+            created_by=_who(user),
+            updated_by=_who(user),
+        )
+        audit_record(
+            user=user,
+            action="scenario.create",
+            object_type="scenario",
+            object_id=scenario.pk,
+            cycle=cycle,
+            new={"name": scenario.name, "deltas": checked},
+        )
+    return scenario
+
+
+def scenario_copy(*, scenario: Scenario, name: str, user: AbstractBaseUser | None) -> Scenario:
+    """A new scenario with the same deltas (copying the base gives an empty what-if)."""
+    _check_perm(user, "reconciliation.add_scenario", "copy scenarios")
+    with transaction.atomic():
+        cycle = _editable(Cycle.objects.select_for_update().get(pk=scenario.cycle_id))
+        source = Scenario.objects.get(pk=scenario.pk)
+        copy = Scenario.objects.create(
+            cycle=cycle,
+            name=_check_name(cycle, name),
+            description=source.description if not source.is_base else "",
+            deltas=list(source.deltas),
+            copied_from=source,
+            created_by=_who(user),
+            updated_by=_who(user),
+        )
+        audit_record(
+            user=user,
+            action="scenario.copy",
+            object_type="scenario",
+            object_id=copy.pk,
+            cycle=cycle,
+            old={"from": source.pk, "name": source.name},
+            new={"name": copy.name, "deltas": copy.deltas},
+        )
+    return copy
+
+
+def scenario_rename(
+    *,
+    scenario: Scenario,
+    name: str,
+    description: str,
+    version: int | None,
+    user: AbstractBaseUser | None,
+) -> Scenario:
+    _check_perm(user, "reconciliation.change_scenario", "rename scenarios")
+    with transaction.atomic():
+        current = _locked(scenario, version)
+        _editable(current)
+        if current.is_base:
+            raise ScenarioReadOnly("The base plan keeps its name.")
+        old = {"name": current.name, "description": current.description}
+        current.name = _check_name(current.cycle, name, exclude=current.pk)
+        current.description = (description or "").strip()
+        _bump(current, user, ["name", "description"])
+        audit_record(
+            user=user,
+            action="scenario.rename",
+            object_type="scenario",
+            object_id=current.pk,
+            cycle=current.cycle,
+            old=old,
+            new={"name": current.name, "description": current.description},
+        )
+    return current
+
+
+def scenario_delete(*, scenario: Scenario, version: int | None, user: AbstractBaseUser | None):
+    """Delete a what-if and its results; the base plan and its numbers stay as they are."""
+    _check_perm(user, "reconciliation.delete_scenario", "delete scenarios")
+    with transaction.atomic():
+        current = _locked(scenario, version)
+        _editable(current)
+        if current.is_base:
+            raise ScenarioReadOnly("The base plan cannot be deleted.")
+        if ScenarioRun.objects.filter(scenario=current, status__in=ACTIVE_STATUSES).exists():
+            raise RunInProgress(f"{current.name} is being computed: delete it when it finishes.")
+        runs = list(current.runs.values_list("pk", flat=True))
+        ScenarioLine.objects.filter(run_id__in=runs).delete()
+        audit_record(
+            user=user,
+            action="scenario.delete",
+            object_type="scenario",
+            object_id=current.pk,
+            cycle=current.cycle,
+            old={
+                "name": current.name,
+                "deltas": current.deltas,
+                "recommended": current.recommended,
+            },
+        )
+        current.delete()
+
+
+def scenario_delta_add(
+    *,
+    scenario: Scenario,
+    delta: dict[str, Any],
+    version: int | None,
+    user: AbstractBaseUser | None,
+) -> Scenario:
+    """Append one delta (validated by the engine's own checks) to a what-if."""
+    _check_perm(user, "reconciliation.change_scenario", "change scenarios")
+    (checked,) = engine.deltas_to_json(engine.deltas_from_json([delta]))
+    with transaction.atomic():
+        current = _locked(scenario, version)
+        _editable(current)
+        if current.is_base:
+            raise ScenarioReadOnly("The base plan has no deltas: copy it into a scenario first.")
+        old = list(current.deltas)
+        current.deltas = [*old, checked]
+        _bump(current, user, ["deltas"])
+        audit_record(
+            user=user,
+            action="scenario.delta_add",
+            object_type="scenario",
+            object_id=current.pk,
+            cycle=current.cycle,
+            old={"deltas": old},
+            new={"deltas": current.deltas},
+        )
+    return current
+
+
+def scenario_delta_remove(
+    *, scenario: Scenario, index: int, version: int | None, user: AbstractBaseUser | None
+) -> Scenario:
+    _check_perm(user, "reconciliation.change_scenario", "change scenarios")
+    with transaction.atomic():
+        current = _locked(scenario, version)
+        _editable(current)
+        if not 0 <= index < len(current.deltas):
+            raise ValidationError(f"{current.name} has no delta number {index + 1}.")
+        old = list(current.deltas)
+        current.deltas = old[:index] + old[index + 1 :]
+        _bump(current, user, ["deltas"])
+        audit_record(
+            user=user,
+            action="scenario.delta_remove",
+            object_type="scenario",
+            object_id=current.pk,
+            cycle=current.cycle,
+            old={"deltas": old},
+            new={"deltas": current.deltas},
+        )
+    return current
+
+
+def scenario_recommend(
+    *, scenario: Scenario, user: AbstractBaseUser | None, comment: str = ""
+) -> Scenario:
+    """Mark the scenario as the one the reconciliation recommends (one per cycle)."""
+    _check_perm(user, "reconciliation.recommend_scenario", "recommend a scenario")
+    with transaction.atomic():
+        cycle = _editable(Cycle.objects.select_for_update().get(pk=scenario.cycle_id))
+        previous = Scenario.objects.filter(cycle=cycle, recommended=True).first()
+        Scenario.objects.filter(cycle=cycle, recommended=True).update(recommended=False)
+        current = Scenario.objects.select_for_update().get(pk=scenario.pk)
+        current.recommended = True
+        _bump(current, user, ["recommended"])
+        audit_record(
+            user=user,
+            action="scenario.recommend",
+            object_type="scenario",
+            object_id=current.pk,
+            cycle=cycle,
+            old={"recommended": previous.name if previous else None},
+            new={"recommended": current.name},
+            reason=comment,
+        )
+    return current
+
+
+# --- the decisions log --------------------------------------------------------------------
+
+
+def decision_add(
+    *,
+    cycle: Cycle,
+    text: str,
+    user: AbstractBaseUser | None,
+    kind: str = DecisionLogEntry.Kind.DECISION,
+    scenario: Scenario | None = None,
+) -> DecisionLogEntry:
+    if user is not None and not user.has_perm("reconciliation.add_decisionlogentry"):
+        raise PermissionDenied("Your role cannot write to the decisions log.")
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError("Write the assumption or decision.")
+    if kind not in DecisionLogEntry.Kind.values:
+        raise ValidationError(f"Unknown entry kind {kind!r}.")
+    if scenario is not None and scenario.cycle_id != cycle.pk:
+        raise ValidationError("The scenario belongs to another cycle.")
+    with transaction.atomic():
+        cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
+        if cycle.stage == Stage.APPROVED:
+            raise ScenarioReadOnly(f"{cycle} is approved: its log is closed.")
+        entry = DecisionLogEntry.objects.create(
+            cycle=cycle,
+            kind=kind,
+            text=text,
+            scenario=scenario,
+            scenario_name=scenario.name if scenario else "",
+            author=_who(user),
+        )
+        audit_record(
+            user=user,
+            action="decision.add",
+            object_type="decision",
+            object_id=entry.pk,
+            cycle=cycle,
+            new={"kind": kind, "text": text, "scenario": entry.scenario_name},
+        )
+    return entry
+
+
+# --- scenario runs --------------------------------------------------------------------------
+
+
+def plan_basis(*, cycle: Cycle) -> str:
+    """Fingerprint of what a scenario run reads: demand, the published plan, edits, budget."""
+    run = SupplyRun.objects.filter(cycle=cycle, is_published=True).values_list("pk", flat=True)
+    parts = [consensus_fingerprint(cycle=cycle), f"run{run.first() or 0}"]
+    for model in (PlannedSupplyEdit, CapacityAdjustment):
+        agg = model.objects.filter(cycle=cycle).aggregate(n=Count("id"), at=Max("updated_at"))
+        parts.append(f"{agg['n']}@{agg['at'].timestamp() if agg['at'] else 0}")
+    budget = Budget.objects.filter(
+        month__gte=cycle.month, month__lt=add_months(cycle.month, cycle.horizon_months)
+    ).aggregate(n=Count("id"), total=Sum("revenue"))
+    parts.append(f"b{budget['n']}:{budget['total'] or 0}")
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()
+
+
+def scenario_runs_fail_stale(*, now: dt.datetime | None = None) -> int:
+    return runs_fail_stale(ScenarioRun, stale_after=STALE_AFTER, kept=KEPT, now=now)
+
+
+def scenario_run_start(*, scenario: Scenario, user: AbstractBaseUser | None) -> ScenarioRun:
+    """Create a run row and enqueue it after commit."""
+    from reconciliation import tasks  # tasks import this module
+
+    _check_perm(user, "reconciliation.change_scenario", "run scenarios")
+    scenario_runs_fail_stale()
+    with transaction.atomic():
+        cycle = _editable(Cycle.objects.select_for_update().get(pk=scenario.cycle_id))
+        current = Scenario.objects.get(pk=scenario.pk)
+        if not SupplyRun.objects.filter(cycle=cycle, is_published=True).exists():
+            raise ValidationError(f"{cycle} has no published supply plan to start from.")
+        active = ScenarioRun.objects.filter(scenario=current, status__in=ACTIVE_STATUSES).first()
+        if active is not None:
+            raise RunInProgress(
+                f"{current.name} is already {active.get_status_display().lower()} "
+                f"(run {active.pk}): wait for it to finish."
+            )
+        run = ScenarioRun.objects.create(
+            cycle=cycle,
+            scenario=current,
+            deltas=list(current.deltas),
+            scenario_version=current.version,
+            chunks_total=1,
+            phase="Queued",
+            created_by=_who(user),
+            heartbeat_at=timezone.now(),
+        )
+        audit_record(
+            user=user,
+            action="scenario.run",
+            object_type="scenario_run",
+            object_id=run.pk,
+            cycle=cycle,
+            new={"scenario": current.name, "deltas": current.deltas},
+        )
+        transaction.on_commit(lambda: tasks.scenario_run_execute.delay(run.pk))
+    return run
+
+
+def _progress(run_id: int, progress: int, phase: str) -> None:
+    ScenarioRun.objects.filter(pk=run_id, status=JobStatus.RUNNING).update(
+        progress=progress, phase=phase, heartbeat_at=timezone.now()
+    )
+
+
+def plan_labels(inputs) -> engine.PlanLabels:
+    """What the deltas name for each row of the plan: family, SKU, supplier; resource codes."""
+    product_of = inputs.keys.get_level_values("product").to_numpy()
+    products = pd.DataFrame(
+        list(
+            Product.objects.filter(pk__in=np.unique(product_of).tolist()).values_list(
+                "pk", "family", "sku", "make_or_buy", "supplier__code"
+            )
+        ),
+        columns=["pk", "family", "sku", "make_or_buy", "supplier"],
+    ).set_index("pk")
+    item = products.reindex(product_of)
+    bought = (item["make_or_buy"] == MakeOrBuy.BUY).to_numpy()
+    supplier = np.where(bought, item["supplier"].to_numpy(dtype=object), None)
+    codes = dict(Resource.objects.values_list("pk", "code"))
+    return engine.PlanLabels(
+        family=item["family"].to_numpy(dtype=object),
+        product=item["sku"].to_numpy(dtype=object),
+        supplier=supplier,
+        resources=np.array([codes[pk] for pk in inputs.resources], dtype=object),
+    )
+
+
+def _budget(cycle: Cycle) -> pd.DataFrame:
+    rows = Budget.objects.filter(
+        month__gte=cycle.month, month__lt=add_months(cycle.month, cycle.horizon_months)
+    ).values_list("family", "month", "revenue")
+    return pd.DataFrame(list(rows), columns=["family", "month", "revenue"])
+
+
+def _json_number(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def compute_scenario(*, cycle: Cycle, deltas: list[dict[str, Any]], progress=None):
+    """The scenario's engine result on the cycle's current inputs (no database writes)."""
+    from supply.services import supply_plan_inputs
+
+    report = progress or (lambda pct, phase: None)
+    parsed = engine.deltas_from_json(deltas)
+    report(10, "Loading the plan")
+    inputs, policy = supply_plan_inputs(cycle=cycle)
+    labels = plan_labels(inputs)
+    report(40, "Recomputing supply and money")
+    result = engine.run_scenario(inputs, policy, parsed, labels, budget=_budget(cycle))
+    return result, labels
+
+
+def _write(run_id: int, result: engine.ScenarioResult, labels: engine.PlanLabels) -> None:
+    projection = result.projection
+    grid = projection.sku_months()
+    lines = pd.DataFrame(
+        {
+            "run_id": run_id,
+            "product_id": grid["product"].to_numpy(),
+            "location_id": grid["location"].to_numpy(),
+            "month": grid["month"].to_numpy(),
+            "demand": grid["demand"].to_numpy(),
+            "planned": grid["planned"].to_numpy(),
+            "shortage": grid["shortage"].to_numpy(),
+            "on_hand": grid["on_hand"].to_numpy(),
+            "unmet": grid["unmet"].to_numpy(),
+            "excess_quantity": grid["excess_quantity"].to_numpy(),
+        }
+    )
+    bulk_insert_frame(ScenarioLine, lines)
+
+    inputs = result.inputs
+    prices: PriceCost = result.prices
+    money = result.financials.copy()
+    families, codes = np.unique(labels.family.astype(str), return_inverse=True)
+    T = len(inputs.months)
+
+    def by_family(values: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(families), T))
+        np.add.at(out, codes, values)
+        return out.ravel()
+
+    extra = pd.DataFrame(
+        {
+            "family": np.repeat(families.astype(object), T),
+            "month": np.tile(np.asarray(inputs.months, dtype=object), len(families)),
+            "demand": by_family(inputs.demand),
+            "unmet_units": by_family(projection.unmet),
+            "unmet_revenue": by_family(projection.unmet * prices.price[:, None]),
+            "excess_value": by_family(projection.excess_quantity * prices.cost[:, None]),
+        }
+    )
+    money["family"] = money["family"].astype(str)
+    money = money.merge(extra, on=["family", "month"], how="left")
+    frame = money[
+        [
+            "family",
+            "month",
+            "demand",
+            "volume",
+            "unmet_units",
+            "unmet_revenue",
+            "revenue",
+            "cogs",
+            "gross_margin",
+            "inventory_value",
+            "excess_value",
+            "budget_revenue",
+        ]
+    ].copy()
+    frame.insert(0, "run_id", run_id)
+    bulk_insert_frame(ScenarioFamilyMonth, frame)
+
+    loads = pd.DataFrame(
+        {
+            "run_id": run_id,
+            "resource_id": np.repeat(np.asarray(inputs.resources), T),
+            "month": np.tile(np.asarray(inputs.months, dtype=object), len(inputs.resources)),
+            "capacity": inputs.capacity.ravel(),
+            "load": projection.load.ravel(),
+            "load_unconstrained": projection.load_unconstrained.ravel(),
+        }
+    )
+    bulk_insert_frame(ScenarioResourceMonth, loads)
+
+
+def scenario_run_execute(*, run_id: int) -> ScenarioRun:
+    """Compute a queued run and publish it as its scenario's result (the Celery task body)."""
+    claimed = ScenarioRun.objects.filter(pk=run_id, status=JobStatus.PENDING).update(
+        status=JobStatus.RUNNING,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        phase="Starting",
+    )
+    run = ScenarioRun.objects.select_related("cycle").get(pk=run_id)
+    if not claimed and run.status != JobStatus.RUNNING:
+        return run
+    try:
+        basis = plan_basis(cycle=run.cycle)
+        result, labels = compute_scenario(
+            cycle=run.cycle,
+            deltas=run.deltas,
+            progress=lambda pct, phase: _progress(run_id, pct, phase),
+        )
+        _progress(run_id, 70, "Writing results")
+        with transaction.atomic():
+            for model in (ScenarioLine, ScenarioFamilyMonth, ScenarioResourceMonth):
+                model.objects.filter(run_id=run_id).delete()
+            _write(run_id, result, labels)
+        kpis = {key: _json_number(value) for key, value in result.kpis.items()}
+        kpis["sku_locations"] = int(result.inputs.demand.shape[0])
+        return _publish(run_id, basis=basis, kpis=kpis, n=kpis["sku_locations"])
+    except Exception as exc:
+        run_fail(ScenarioRun, run_id=run_id, error=f"{exc} {KEPT}")
+        raise
+
+
+def _publish(run_id: int, *, basis: str, kpis: dict, n: int) -> ScenarioRun:
+    with transaction.atomic():
+        run = ScenarioRun.objects.select_for_update().get(pk=run_id)
+        if run.status != JobStatus.RUNNING:
+            return run
+        cycle = Cycle.objects.select_for_update().get(pk=run.cycle_id)
+        now = timezone.now()
+        if cycle.stage not in EDITABLE_STAGES:
+            run.status = JobStatus.FAILED
+            run.error = f"The reconciliation was submitted during the run. {KEPT}"
+            run.finished_at = now
+            run.save(update_fields=["status", "error", "finished_at"])
+            return run
+        older = ScenarioRun.objects.filter(scenario_id=run.scenario_id).exclude(pk=run.pk)
+        older.filter(is_published=True).update(is_published=False)
+        stale = list(older.exclude(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
+        ScenarioLine.objects.filter(run_id__in=stale).delete()
+        ScenarioRun.objects.filter(pk__in=stale).delete()
+        run.status = JobStatus.SUCCEEDED
+        run.is_published = True
+        run.published_at = run.finished_at = now
+        run.progress = 100
+        run.chunks_done = 1
+        run.phase = "Done"
+        run.basis = basis
+        run.kpis = kpis
+        run.sku_location_count = n
+        run.save()
+        audit_record(
+            user=None,
+            action="scenario.publish",
+            object_type="scenario_run",
+            object_id=run.pk,
+            cycle=cycle,
+            new={"scenario": run.scenario_id, "revenue": kpis.get("revenue")},
+        )
+    return run
+
+
+def scenario_run_wait(*, run: ScenarioRun, timeout: float, poll_seconds: float = 0.1):
+    return run_wait(run, timeout=timeout, poll_seconds=poll_seconds, label="Scenario")
+
+
+def scenario_start_base(*, cycle: Cycle) -> ScenarioRun | None:
+    """Compute the base scenario when the cycle enters the reconciliation (if it can)."""
+    base = scenario_base(cycle=cycle)
+    try:
+        return scenario_run_start(scenario=base, user=None)
+    except ValidationError:
+        return None
+
+
+def deltas_describe(deltas: list[dict[str, Any]]) -> list[str]:
+    """Each delta as a sentence for the page and the executive pack."""
+    out = []
+    for delta in engine.deltas_from_json(deltas):
+        data = dataclasses.asdict(delta)
+        out.append(_describe(delta.kind, data))
+    return out
+
+
+def _amount(percent: float | None, value: float | None, unit: str) -> str:
+    if percent is not None:
+        return f"{percent:+g} %"
+    return f"{value:+g} {unit}"
+
+
+def _range(data: dict) -> str:
+    return f"{data['start']:%b %Y} to {data['end']:%b %Y}"
+
+
+def _describe(kind: str, data: dict) -> str:
+    if kind == "demand":
+        scope = (
+            f"family {data['family']}"
+            if data.get("family")
+            else f"product {data['product']}"
+            if data.get("product")
+            else "all demand"
+        )
+        amount = _amount(data.get("percent"), data.get("units"), "units/month")
+        return f"Demand of {scope} {amount}, {_range(data)}"
+    if kind == "capacity":
+        amount = _amount(data.get("percent"), data.get("hours"), "hours/month")
+        return f"Capacity of {data['resource']} {amount}, {_range(data)}"
+    if kind == "lead_time":
+        amount = _amount(data.get("percent"), data.get("days"), "days")
+        return f"Lead time from supplier {data['supplier']} {amount}"
+    if kind == "price_cost":
+        scope = f"family {data['family']}" if data.get("family") else "all families"
+        return f"Price {data['price_percent']:+g} %, cost {data['cost_percent']:+g} % for {scope}"
+    if kind == "service_level":
+        scope = f"class {data['abc_class']}" if data.get("abc_class") else "every item"
+        return f"Service level target {data['level']:.1%} for {scope}"
+    return json.dumps(data, default=str)
