@@ -373,6 +373,42 @@ def decision_add(
     return entry
 
 
+# Assumptions and risks hold until someone retires them; decisions belong to their cycle.
+CARRIED_KINDS = (DecisionLogEntry.Kind.ASSUMPTION, DecisionLogEntry.Kind.RISK)
+
+
+def decisions_carry_over(*, cycle: Cycle) -> int:
+    """Copy the previous cycle's assumptions and risks into a newly opened cycle.
+
+    Idempotent: an entry already carried into this cycle is not copied twice. Links to
+    scenarios are dropped (scenarios are per cycle) but their names are kept in the text's
+    `scenario_name`. Returns how many entries were copied.
+    """
+    previous = Cycle.objects.filter(month__lt=cycle.month).order_by("-month").first()
+    if previous is None:
+        return 0
+    done = set(
+        DecisionLogEntry.objects.filter(cycle=cycle, carried_from__isnull=False).values_list(
+            "carried_from_id", flat=True
+        )
+    )
+    entries = [
+        DecisionLogEntry(
+            cycle=cycle,
+            kind=entry.kind,
+            text=entry.text,
+            scenario_name=entry.scenario_name,
+            author=entry.author,
+            carried_from=entry,
+        )
+        for entry in DecisionLogEntry.objects.filter(cycle=previous, kind__in=CARRIED_KINDS)
+        .exclude(pk__in=done)
+        .order_by("created_at", "id")
+    ]
+    DecisionLogEntry.objects.bulk_create(entries)
+    return len(entries)
+
+
 # --- scenario runs --------------------------------------------------------------------------
 
 
