@@ -11,6 +11,8 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("Cycle home", "sop:home", None),
     ("Demand review", "demand:review", None),
     ("Supply review", "supply:review", None),
+    ("Reconciliation", "reconciliation:review", None),
+    ("Executive review", "executive:signoff", None),
     ("Imports", "sop:import_list", "sop.run_import"),
     ("Master data", "admin:index", "sop.change_product"),
 ]
