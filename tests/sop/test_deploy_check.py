@@ -1,0 +1,74 @@
+"""`manage.py check --deploy` is clean with the production settings of .env.example."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SOP_REQUIRE_SECRET_KEY": "1",
+    "ALLOWED_HOSTS": "sop.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://sop.example.com",
+    "SESSION_COOKIE_SECURE": "1",
+    "CSRF_COOKIE_SECURE": "1",
+    "SECURE_SSL_REDIRECT": "1",
+    "SECURE_PROXY_SSL_HEADER": "1",
+    "SECURE_HSTS_SECONDS": "31536000",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
+    "SECURE_HSTS_PRELOAD": "1",
+}
+
+
+def deploy_check(**overrides: str | None) -> subprocess.CompletedProcess:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in PRODUCTION and k not in ("SECRET_KEY", "DJANGO_SETTINGS_MODULE")
+    }
+    env.update(PRODUCTION, SECRET_KEY=secrets.token_urlsafe(64), SOP_NO_BOOTSTRAP="1")
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_production_settings_pass_the_deploy_check_without_a_warning():
+    result = deploy_check()
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "System check identified no issues" in output
+    assert "WARNING" not in output
+
+
+def test_the_deploy_check_fails_when_https_hardening_is_left_out():
+    result = deploy_check(SECURE_HSTS_SECONDS=None, SESSION_COOKIE_SECURE="0")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "security.W004" in output and "security.W012" in output
+
+
+def test_the_embedded_secret_key_is_flagged_as_insecure():
+    result = deploy_check(SECRET_KEY=None, SOP_REQUIRE_SECRET_KEY="0")
+    assert result.returncode != 0
+    assert "security.W009" in result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = deploy_check(SECRET_KEY=None)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set in production" in result.stderr
