@@ -387,6 +387,38 @@ class AuditEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type} {self.object_id}"
 
 
+class Notification(models.Model):
+    """A message for one user inside the app, e.g. that a cycle's stage now waits on them."""
+
+    # The (recipient, read_at) index starts with recipient_id and serves lookups by user.
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="sop_notifications",
+        db_index=False,
+    )
+    cycle = models.ForeignKey(
+        Cycle, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    message = models.CharField(max_length=500)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_unread_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"to {self.recipient_id}: {self.message[:60]}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
 class ChunkedRun(models.Model):
     """A background computation of a cycle, split into chunks and published atomically.
 
