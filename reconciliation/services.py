@@ -89,7 +89,8 @@ def _editable(scenario_or_cycle: Scenario | Cycle) -> Cycle:
 
 def _locked(scenario: Scenario, version: int | None) -> Scenario:
     """The scenario row locked for update, refused when its version moved on."""
-    current = Scenario.objects.select_for_update().select_related("cycle", "updated_by")
+    # of=self: PostgreSQL cannot lock the nullable side of the join to updated_by.
+    current = Scenario.objects.select_for_update(of=("self",)).select_related("cycle", "updated_by")
     current = current.get(pk=scenario.pk)
     if version is not None and current.version != int(version):
         raise ScenarioConflict(current)
