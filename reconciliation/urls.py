@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from reconciliation import views
 
@@ -6,4 +6,22 @@ app_name = "reconciliation"
 
 urlpatterns = [
     path("", views.review, name="review"),
+    path("compare/", views.compare, name="compare"),
+    path("cycles/<int:cycle_pk>/scenarios/", views.scenarios_status, name="scenarios_status"),
+    path("cycles/<int:cycle_pk>/scenarios/new/", views.scenario_create, name="scenario_create"),
+    path("cycles/<int:cycle_pk>/base/run/", views.base_run, name="base_run"),
+    path("cycles/<int:cycle_pk>/decisions/", views.decision_add, name="decision_add"),
+    path("scenarios/<int:pk>/run/", views.scenario_run, name="scenario_run"),
+    path("scenarios/<int:pk>/copy/", views.scenario_copy, name="scenario_copy"),
+    path("scenarios/<int:pk>/rename/", views.scenario_rename, name="scenario_rename"),
+    path("scenarios/<int:pk>/delete/", views.scenario_delete, name="scenario_delete"),
+    path("scenarios/<int:pk>/recommend/", views.scenario_recommend, name="scenario_recommend"),
+    path("scenarios/<int:pk>/deltas/<str:kind>/", views.delta_add, name="delta_add"),
+    path(
+        "scenarios/<int:pk>/deltas/<int:index>/remove/",
+        views.delta_remove,
+        name="delta_remove",
+    ),
+    path("runs/<int:run_pk>/skus/", views.sku_gaps, name="sku_gaps"),
+    re_path(r"^export\.(?P<fmt>csv|xlsx)$", views.export, name="export"),
 ]

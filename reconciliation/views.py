@@ -1,17 +1,635 @@
-"""Pages of the reconciliation: gaps, scenarios, money, comparison, decisions log."""
+"""Pages of the reconciliation: gaps, scenarios, money, comparison, decisions log.
+
+Writes are plain POST forms that redirect back to the review page. A refused write
+renders the page again with the refusal and the user's input kept, with the status that
+says why: 400 (not valid), 403 (not your role), 409 (someone changed the scenario).
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+import math
+from typing import Any
+from urllib.parse import urlencode
 
-from reconciliation import selectors
-from sop.models import Cycle
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from reconciliation import charts, selectors, services
+from reconciliation.constants import COMPARE_MAX, COMPARE_MIN
+from reconciliation.forms import (
+    DELTA_FORMS,
+    CopyForm,
+    DecisionForm,
+    RecommendForm,
+    RenameForm,
+    ScenarioForm,
+    VersionForm,
+    form_errors,
+)
+from reconciliation.models import Scenario, ScenarioRun
+from sop.choices import Stage
+from sop.exports import table_response
+from sop.models import Cycle, Product
+from sop.selectors import cycle_current
+
+EXPORT_TABLES = ("financial", "gaps")
+# The figures of a scenario shown in its row of the scenario list: (key, label, format).
+ROW_KPIS = (
+    ("revenue", "Revenue", "money"),
+    ("revenue_vs_budget_pct", "vs budget", "pct"),
+    ("margin_pct", "Margin", "pct"),
+    ("fill_rate", "Fill rate", "fraction"),
+    ("unmet_revenue", "Lost revenue", "money"),
+)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _cycle(params: QueryDict) -> Cycle | None:
+    pk = params.get("cycle", "")
+    if pk.isdigit():
+        return get_object_or_404(Cycle, pk=pk)
+    return cycle_current()
+
+
+def _url(cycle: Cycle, scenario: int | None = None, anchor: str = "") -> str:
+    query = {"cycle": cycle.pk, **({"scenario": scenario} if scenario else {})}
+    return f"{reverse('reconciliation:review')}?{urlencode(query)}{anchor}"
+
+
+def fmt(value: float | None, kind: str, *, signed: bool = False) -> str:
+    """A KPI as the page shows it: money and units whole, ratios in % (diffs in points)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "\N{EN DASH}"
+    sign = "+" if signed else ""
+    if kind == "fraction":
+        text = f"{value * 100:{sign},.1f}"
+        return f"{text} pts" if signed else f"{text} %"
+    if kind == "pct":
+        return f"{value:{sign},.1f} {'pts' if signed else '%'}"
+    if kind == "number":
+        return f"{value:{sign},.1f}"
+    return f"{value:{sign},.0f}"
+
+
+def _permissions(request: HttpRequest, cycle: Cycle) -> dict[str, bool]:
+    open_ = cycle.stage in services.EDITABLE_STAGES
+    user = request.user
+    return {
+        "create": open_ and user.has_perm("reconciliation.add_scenario"),
+        "change": open_ and user.has_perm("reconciliation.change_scenario"),
+        "delete": open_ and user.has_perm("reconciliation.delete_scenario"),
+        "recommend": open_ and user.has_perm("reconciliation.recommend_scenario"),
+        "log": cycle.stage != Stage.APPROVED
+        and user.has_perm("reconciliation.add_decisionlogentry"),
+        "submit": cycle.stage == Stage.RECONCILIATION
+        and user.has_perm("sop.submit_reconciliation"),
+    }
+
+
+def _require(request: HttpRequest, perm: str, what: str) -> None:
+    # The services check again; checking first answers 403 before judging the input.
+    if not request.user.has_perm(perm):
+        raise PermissionDenied(f"Your role cannot {what}.")
+
+
+def _rows(views: list[selectors.ScenarioView]) -> list[dict]:
+    """The scenario list: each scenario with its changes in words and headline figures."""
+    rows = []
+    for view in views:
+        try:
+            changes = services.deltas_describe(view.scenario.deltas)
+        except ValueError as exc:
+            changes = [f"Unreadable change: {exc}"]
+        kpis = view.run.kpis if view.run else {}
+        rows.append(
+            {
+                "view": view,
+                "scenario": view.scenario,
+                "changes": changes,
+                "kpis": [(label, fmt(kpis.get(key), kind)) for key, label, kind in ROW_KPIS],
+            }
+        )
+    return rows
+
+
+def _selected(views: list[selectors.ScenarioView], params: QueryDict):
+    pk = params.get("scenario", "")
+    chosen = next((v for v in views if str(v.scenario.pk) == pk), None)
+    chosen = chosen or next((v for v in views if v.scenario.recommended), None)
+    return chosen or (views[0] if views else None)
+
+
+def _money(revenue: float, margin: float, inventory: float, budget: float | None) -> dict:
+    gap = None if budget is None else revenue - budget
+    return {
+        "revenue": revenue,
+        "cogs": revenue - margin,
+        "gross_margin": margin,
+        "margin_pct": 100 * margin / revenue if revenue else None,
+        "inventory_value": inventory,
+        "budget_revenue": budget,
+        "budget_gap": gap,
+        "budget_gap_pct": 100 * gap / budget if gap is not None and budget else None,
+    }
+
+
+def _financial(run: ScenarioRun) -> list[dict]:
+    """The financial table: all families by month first, then each family by month.
+
+    A group's total row sums revenue, COGS and margin over the horizon; its inventory value
+    is the end of the horizon's (a sum of month-end stocks means nothing).
+    """
+    monthly = selectors.monthly_totals(run=run)
+    blocks = []
+    if not monthly.empty:
+        months = [
+            {
+                "month": r.month,
+                **_money(r.revenue, r.margin, r.inventory, r.budget),
+            }
+            for r in monthly.astype(object).where(monthly.notna(), None).itertuples()
+        ]
+        blocks.append({"family": "All families", "months": months, "total": _total(months)})
+    by_family: dict[str, list[dict]] = {}
+    for row in selectors.financial_rows(run=run):
+        by_family.setdefault(row["family"], []).append(row)
+    for family, months in by_family.items():
+        blocks.append({"family": family, "months": months, "total": _total(months)})
+    return blocks
+
+
+def _total(months: list[dict]) -> dict:
+    budgets = [m["budget_revenue"] for m in months if m["budget_revenue"] is not None]
+    return _money(
+        sum(m["revenue"] for m in months),
+        sum(m["gross_margin"] for m in months),
+        months[-1]["inventory_value"] if months else 0.0,
+        sum(budgets) if budgets else None,
+    )
+
+
+def _gaps(run: ScenarioRun) -> selectors.GapTable:
+    gap = selectors.gap_table(run=run)
+    for family in gap.families:
+        cells = {m["month"]: m for m in family["months"]}
+        family["cells"] = [cells.get(month) for month in gap.months]
+    return gap
+
+
+def _review_context(
+    request: HttpRequest,
+    cycle: Cycle,
+    params: QueryDict,
+    *,
+    bound: dict[str, Any] | None = None,
+) -> dict:
+    """Everything the review page shows; `bound` holds forms refused with the user's input."""
+    bound = bound or {}
+    views = selectors.scenario_views(cycle=cycle)
+    selected = _selected(views, params)
+    scenarios = [v.scenario for v in views]
+    can = _permissions(request, cycle)
+    scenario = selected.scenario if selected else None
+    context: dict[str, Any] = {
+        "cycle": cycle,
+        "cycles": Cycle.objects.all()[:24],
+        "rows": _rows(views),
+        "selected": selected,
+        "active": any(v.active for v in views),
+        "has_base": any(s.is_base for s in scenarios),
+        "can": can,
+        "decisions": selectors.decisions(cycle=cycle),
+        "gate": selectors.reconciliation_gate(cycle) if can["submit"] else None,
+        "compare_min": COMPARE_MIN,
+        "compare_max": COMPARE_MAX,
+        "create_form": bound.get("create") or ScenarioForm(),
+        "decision_form": bound.get("decision")
+        or DecisionForm(scenarios=scenarios, initial={"scenario": scenario and scenario.pk}),
+        "errors": bound.get("errors", []),
+        "skus": Product.objects.values_list("sku", flat=True) if can["change"] else [],
+    }
+    if scenario is not None:
+        context.update(
+            copy_form=bound.get("copy") or CopyForm(initial={"name": f"{scenario.name} (copy)"}),
+            rename_form=bound.get("rename")
+            or RenameForm(
+                initial={
+                    "name": scenario.name,
+                    "description": scenario.description,
+                    "version": scenario.version,
+                }
+            ),
+            recommend_form=bound.get("recommend") or RecommendForm(),
+            delta_forms=[
+                bound.get(kind) or form(cycle=cycle, initial={"version": scenario.version})
+                for kind, form in DELTA_FORMS.items()
+            ],
+            open_delta=bound.get("open_delta", ""),
+            changes=list(enumerate(_rows([selected])[0]["changes"])),
+        )
+    run = selected.run if selected else None
+    if run is not None:
+        monthly = selectors.monthly_totals(run=run)
+        context.update(
+            run=run,
+            gap=_gaps(run),
+            financial=_financial(run),
+            revenue_json=charts.revenue_chart(
+                [(scenario.name, monthly)], title="Revenue against budget by month"
+            )
+            if not monthly.empty
+            else "",
+        )
+    return context
+
+
+def _refused(
+    request: HttpRequest,
+    cycle: Cycle,
+    status: int,
+    errors: list[str],
+    *,
+    scenario: int | None = None,
+    **bound: Any,
+) -> HttpResponse:
+    """The review page again, saying why the write was refused, with the input kept.
+
+    After a conflict the kept input carries the scenario's new version: the page now shows
+    what the other person changed, so sending the input again is a decision, not a blind
+    overwrite.
+    """
+    if status == 409 and scenario:
+        version = str(Scenario.objects.get(pk=scenario).version)
+        for form in bound.values():
+            if isinstance(form, forms.Form) and "version" in form.fields:
+                data = form.data.copy()
+                data[form.add_prefix("version")] = version
+                form.data = data
+    params = QueryDict(mutable=True)
+    params["cycle"] = str(cycle.pk)
+    if scenario:
+        params["scenario"] = str(scenario)
+    context = _review_context(request, cycle, params, bound={**bound, "errors": errors})
+    return render(request, "reconciliation/review.html", context, status=status)
+
+
+def _service_error(exc: Exception) -> tuple[int, list[str]]:
+    if isinstance(exc, services.ScenarioConflict):
+        return 409, [str(exc)]
+    if isinstance(exc, ValidationError):
+        return 400, exc.messages
+    return 400, [str(exc)]  # the engine's ValueError on a delta it cannot take
+
+
+_REFUSALS = (services.ScenarioConflict, ValidationError, ValueError)
+
+
+# --- pages --------------------------------------------------------------------------------
 
 
 @require_GET
 def review(request: HttpRequest) -> HttpResponse:
-    cycle = Cycle.objects.order_by("-month").first()
+    cycle = _cycle(request.GET)
+    if cycle is None:
+        return render(request, "reconciliation/review.html", {"cycle": None})
+    return render(
+        request, "reconciliation/review.html", _review_context(request, cycle, request.GET)
+    )
+
+
+@require_GET
+def scenarios_status(request: HttpRequest, cycle_pk: int) -> HttpResponse:
+    """The scenario list; htmx polls it every second while a run is active."""
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+    views = selectors.scenario_views(cycle=cycle)
+    selected = _selected(views, request.GET)
+    context = {
+        "cycle": cycle,
+        "rows": _rows(views),
+        "selected": selected,
+        "active": any(v.active for v in views),
+        "can": _permissions(request, cycle),
+        "compare_min": COMPARE_MIN,
+        "compare_max": COMPARE_MAX,
+    }
+    response = render(request, "reconciliation/partials/scenarios.html", context)
+    if request.headers.get("HX-Request") and not context["active"]:
+        # The page polled a run that has just finished: reload it to show the new figures.
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@require_GET
+def sku_gaps(request: HttpRequest, run_pk: int) -> HttpResponse:
+    """The SKU-locations behind a family's gap (htmx)."""
+    run = get_object_or_404(ScenarioRun, pk=run_pk)
+    family = request.GET.get("family", "")
+    rows = selectors.sku_gaps(run=run, family=family) if family else []
+    return render(
+        request,
+        "reconciliation/partials/sku_gaps.html",
+        {"run": run, "family": family, "rows": rows},
+    )
+
+
+@require_GET
+def export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The selected scenario's financial plan (or gap table) as CSV or XLSX."""
+    cycle = _cycle(request.GET)
+    table = request.GET.get("table", "financial")
     views = selectors.scenario_views(cycle=cycle) if cycle else []
-    return render(request, "reconciliation/review.html", {"cycle": cycle, "views": views})
+    selected = _selected(views, request.GET)
+    run = selected.run if selected else None
+    if run is None or table not in EXPORT_TABLES:
+        return HttpResponse("Choose a cycle and a computed scenario.", status=400)
+    if table == "financial":
+        header = [
+            "family", "month", "volume", "revenue", "cogs", "gross_margin", "margin_pct",
+            "inventory_value", "budget_revenue", "budget_gap", "budget_gap_pct",
+        ]  # fmt: skip
+        rows = [[row[key] for key in header] for row in selectors.financial_rows(run=run)]
+    else:
+        header = ["family", "month", "demand", "unmet_units", "unmet_revenue"]
+        rows = [
+            [family["family"], m["month"], m["demand"], m["unmet_units"], m["unmet_revenue"]]
+            for family in selectors.gap_table(run=run).families
+            for m in family["months"]
+        ]
+    scenario = selected.scenario
+    return table_response(
+        name=f"reconciliation-{cycle.month:%Y-%m}-{scenario.name}-{table}",
+        fmt=fmt,
+        header=header,
+        rows=rows,
+        sheet_title=f"{table.title()} {scenario.name}",
+        caption=[str(cycle), scenario.name, f"scenario run {run.pk}"],
+    )
+
+
+@require_GET
+def compare(request: HttpRequest) -> HttpResponse:
+    """Two to four scenarios side by side: KPIs (diff against the first) and charts."""
+    cycle = _cycle(request.GET)
+    if cycle is None:
+        return render(request, "reconciliation/compare.html", {"cycle": None})
+    views = selectors.scenario_views(cycle=cycle)
+    wanted = {pk for pk in request.GET.getlist("s") if pk.isdigit()}
+    chosen = [v for v in views if str(v.scenario.pk) in wanted]
+    context: dict[str, Any] = {
+        "cycle": cycle,
+        "cycles": Cycle.objects.all()[:24],
+        "views": views,
+        "chosen": chosen,
+        "wanted": wanted,
+        "compare_min": COMPARE_MIN,
+        "compare_max": COMPARE_MAX,
+        "errors": [],
+    }
+    if not COMPARE_MIN <= len(chosen) <= COMPARE_MAX:
+        context["errors"].append(
+            f"Choose between {COMPARE_MIN} and {COMPARE_MAX} scenarios to compare "
+            f"({len(chosen)} chosen)."
+        )
+        return render(request, "reconciliation/compare.html", context, status=400)
+    computed = [v for v in chosen if v.run is not None]
+    context["warnings"] = [
+        f"{v.scenario.name} is not computed yet: run it to compare it."
+        for v in chosen
+        if v.run is None
+    ] + [
+        f"{v.scenario.name} is out of date: {'; '.join(v.stale_reasons)}."
+        for v in computed
+        if v.stale_reasons
+    ]
+    context["computed"] = computed
+    if len(computed) < COMPARE_MIN:
+        return render(request, "reconciliation/compare.html", context)
+    context["kpis"] = [
+        {
+            **row,
+            "cells": [
+                {
+                    **cell,
+                    "text": fmt(cell["value"], row["format"]),
+                    "diff_text": fmt(cell["diff"], row["format"], signed=True),
+                    "changed": cell["diff"] is not None and abs(cell["diff"]) > 1e-9,
+                }
+                for cell in row["cells"]
+            ],
+        }
+        for row in selectors.comparison(computed)
+    ]
+    monthly = [(v.scenario.name, selectors.monthly_totals(run=v.run)) for v in computed]
+    loads = [(v.scenario.name, selectors.resource_loads(run=v.run)) for v in computed]
+    context.update(
+        revenue_json=charts.revenue_chart(monthly, title="Revenue against budget by month"),
+        inventory_json=charts.inventory_chart(monthly),
+        capacity_json=charts.capacity_chart(loads) if any(not f.empty for _, f in loads) else "",
+    )
+    return render(request, "reconciliation/compare.html", context)
+
+
+# --- writes -------------------------------------------------------------------------------
+
+
+def _scenario(pk: int) -> Scenario:
+    return get_object_or_404(Scenario.objects.select_related("cycle"), pk=pk)
+
+
+@require_POST
+def scenario_create(request: HttpRequest, cycle_pk: int) -> HttpResponse:
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+    _require(request, "reconciliation.add_scenario", "create scenarios")
+    form = ScenarioForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, cycle, 400, form_errors(form), create=form)
+    try:
+        scenario = services.scenario_create(
+            cycle=cycle,
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+            user=request.user,
+        )
+    except _REFUSALS as exc:
+        status, errors = _service_error(exc)
+        return _refused(request, cycle, status, errors, create=form)
+    messages.success(request, f"Scenario {scenario.name} created: add its changes, then run it.")
+    return redirect(_url(cycle, scenario.pk, "#editor"))
+
+
+@require_POST
+def base_run(request: HttpRequest, cycle_pk: int) -> HttpResponse:
+    """Compute the base plan of a cycle that has none yet (it is made on entering the stage)."""
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+    _require(request, "reconciliation.change_scenario", "run scenarios")
+    if cycle.stage not in services.EDITABLE_STAGES:
+        return _refused(request, cycle, 400, ["Scenarios run only during the reconciliation."])
+    base = services.scenario_base(cycle=cycle)
+    return _start(request, base)
+
+
+@require_POST
+def scenario_run(request: HttpRequest, pk: int) -> HttpResponse:
+    scenario = _scenario(pk)
+    _require(request, "reconciliation.change_scenario", "run scenarios")
+    return _start(request, scenario)
+
+
+def _start(request: HttpRequest, scenario: Scenario) -> HttpResponse:
+    try:
+        run = services.scenario_run_start(scenario=scenario, user=request.user)
+    except _REFUSALS as exc:
+        status, errors = _service_error(exc)
+        return _refused(request, scenario.cycle, status, errors, scenario=scenario.pk)
+    messages.success(request, f"{scenario.name}: run {run.pk} started.")
+    return redirect(_url(scenario.cycle, scenario.pk))
+
+
+@require_POST
+def scenario_copy(request: HttpRequest, pk: int) -> HttpResponse:
+    scenario = _scenario(pk)
+    _require(request, "reconciliation.add_scenario", "copy scenarios")
+    form = CopyForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, scenario.cycle, 400, form_errors(form), scenario=pk, copy=form)
+    try:
+        copy = services.scenario_copy(
+            scenario=scenario, name=form.cleaned_data["name"], user=request.user
+        )
+    except _REFUSALS as exc:
+        status, errors = _service_error(exc)
+        return _refused(request, scenario.cycle, status, errors, scenario=pk, copy=form)
+    messages.success(request, f"{scenario.name} copied into {copy.name}.")
+    return redirect(_url(scenario.cycle, copy.pk, "#editor"))
+
+
+@require_POST
+def scenario_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    scenario = _scenario(pk)
+    _require(request, "reconciliation.change_scenario", "rename scenarios")
+    form = RenameForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, scenario.cycle, 400, form_errors(form), scenario=pk, rename=form)
+    data = form.cleaned_data
+    try:
+        services.scenario_rename(
+            scenario=scenario,
+            name=data["name"],
+            description=data["description"],
+            version=data["version"],
+            user=request.user,
+        )
+    except _REFUSALS as exc:
+        status, errors = _service_error(exc)
+        return _refused(request, scenario.cycle, status, errors, scenario=pk, rename=form)
+    messages.success(request, f"Scenario renamed to {data['name']}.")
+    return redirect(_url(scenario.cycle, pk, "#editor"))
+
+
+@require_POST
+def scenario_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    scenario = _scenario(pk)
+    _require(request, "reconciliation.delete_scenario", "delete scenarios")
+    form = VersionForm(request.POST)
+    if request.POST.get("confirm") != "yes":
+        return _refused(request, scenario.cycle, 400, ["Tick the box to confirm the delete."])
+    if not form.is_valid():
+        errors = form_errors(form)
+        return _refused(request, scenario.cycle, 400, errors, scenario=pk)
+    try:
+        services.scenario_delete(
+            scenario=scenario, version=form.cleaned_data["version"], user=request.user
+        )
+    except _REFUSALS as exc:
+        status, errors = _service_error(exc)
+        return _refused(request, scenario.cycle, status, errors, scenario=pk)
+    messages.success(request, f"Scenario {scenario.name} deleted.")
+    return redirect(_url(scenario.cycle))
+
+
+@require_POST
+def scenario_recommend(request: HttpRequest, pk: int) -> HttpResponse:
+    scenario = _scenario(pk)
+    _require(request, "reconciliation.recommend_scenario", "recommend a scenario")
+    form = RecommendForm(request.POST)
+    form.is_valid()
+    try:
+        services.scenario_recommend(
+            scenario=scenario, user=request.user, comment=form.cleaned_data.get("comment", "")
+        )
+    except _REFUSALS as exc:
+        status, errors = _service_error(exc)
+        return _refused(request, scenario.cycle, status, errors, scenario=pk, recommend=form)
+    messages.success(request, f"{scenario.name} is now the recommended scenario.")
+    return redirect(_url(scenario.cycle, pk))
+
+
+@require_POST
+def delta_add(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    scenario = _scenario(pk)
+    _require(request, "reconciliation.change_scenario", "change scenarios")
+    form_class = DELTA_FORMS.get(kind)
+    if form_class is None:
+        return HttpResponse(f"Unknown kind of change {kind!r}.", status=404)
+    form = form_class(request.POST, cycle=scenario.cycle)
+    bound = {kind: form, "open_delta": kind, "scenario": pk}
+    if not form.is_valid():
+        return _refused(request, scenario.cycle, 400, form_errors(form), **bound)
+    try:
+        services.scenario_delta_add(
+            scenario=scenario,
+            delta=form.delta(),
+            version=form.cleaned_data["version"],
+            user=request.user,
+        )
+    except _REFUSALS as exc:
+        status, errors = _service_error(exc)
+        return _refused(request, scenario.cycle, status, errors, **bound)
+    messages.success(request, f"{form_class.label} change added to {scenario.name}: run it.")
+    return redirect(_url(scenario.cycle, pk, "#editor"))
+
+
+@require_POST
+def delta_remove(request: HttpRequest, pk: int, index: int) -> HttpResponse:
+    scenario = _scenario(pk)
+    _require(request, "reconciliation.change_scenario", "change scenarios")
+    form = VersionForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, scenario.cycle, 400, form_errors(form), scenario=pk)
+    try:
+        services.scenario_delta_remove(
+            scenario=scenario, index=index, version=form.cleaned_data["version"], user=request.user
+        )
+    except _REFUSALS as exc:
+        status, errors = _service_error(exc)
+        return _refused(request, scenario.cycle, status, errors, scenario=pk)
+    messages.success(request, f"Change {index + 1} removed from {scenario.name}: run it again.")
+    return redirect(_url(scenario.cycle, pk, "#editor"))
+
+
+@require_POST
+def decision_add(request: HttpRequest, cycle_pk: int) -> HttpResponse:
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+    _require(request, "reconciliation.add_decisionlogentry", "write to the decisions log")
+    scenarios = list(Scenario.objects.filter(cycle=cycle))
+    form = DecisionForm(request.POST, scenarios=scenarios)
+    if not form.is_valid():
+        return _refused(request, cycle, 400, form_errors(form), decision=form)
+    data = form.cleaned_data
+    scenario = next((s for s in scenarios if s.pk == data["scenario"]), None)
+    try:
+        entry = services.decision_add(
+            cycle=cycle, text=data["text"], kind=data["kind"], scenario=scenario, user=request.user
+        )
+    except _REFUSALS as exc:
+        status, errors = _service_error(exc)
+        return _refused(request, cycle, status, errors, decision=form)
+    messages.success(request, f"{entry.get_kind_display()} added to the log.")
+    return redirect(_url(cycle, scenario.pk if scenario else None, "#decisions"))

@@ -1,0 +1,243 @@
+"""Forms of the reconciliation pages: scenarios, their deltas, the decisions log.
+
+A delta form only shapes what the user typed into the dict `reconciliation.scenarios`
+stores; the engine's own checks (run by the service) decide whether the delta is valid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+
+from reconciliation.models import DecisionLogEntry
+from sop.choices import AbcClass
+from sop.models import Cycle, Product, Resource, Supplier
+from sop.services import add_months
+
+
+class ScenarioForm(forms.Form):
+    """A new what-if: a name and what it is about."""
+
+    name = forms.CharField(max_length=120, error_messages={"required": "Give the scenario a name."})
+    description = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)
+
+
+class RenameForm(ScenarioForm):
+    version = forms.IntegerField(min_value=1)
+
+
+class CopyForm(forms.Form):
+    name = forms.CharField(max_length=120, error_messages={"required": "Name the copy."})
+
+
+class VersionForm(forms.Form):
+    """Delete and delta removal: only the version the user saw."""
+
+    version = forms.IntegerField(min_value=1)
+
+
+class RecommendForm(forms.Form):
+    comment = forms.CharField(required=False, max_length=1000)
+
+
+class DecisionForm(forms.Form):
+    kind = forms.ChoiceField(choices=DecisionLogEntry.Kind.choices)
+    text = forms.CharField(
+        max_length=4000,
+        widget=forms.Textarea,
+        error_messages={"required": "Write the assumption or decision."},
+    )
+    scenario = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, scenarios=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scenario"].choices = [("", "none"), *((s.pk, s.name) for s in scenarios)]
+
+
+def horizon(cycle: Cycle) -> list[dt.date]:
+    return [add_months(cycle.month, h) for h in range(cycle.horizon_months)]
+
+
+class DeltaForm(forms.Form):
+    """One change of a scenario; subclasses say which fields and build the delta dict."""
+
+    kind: str = ""
+    label: str = ""
+    units: tuple[tuple[str, str], ...] = ()
+
+    version = forms.IntegerField(min_value=1)
+
+    def __init__(self, *args, cycle: Cycle, **kwargs):
+        super().__init__(*args, prefix=self.kind, **kwargs)
+        self.cycle = cycle
+        months = [(m.isoformat(), f"{m:%b %Y}") for m in horizon(cycle)]
+        for name in ("start", "end"):
+            if name in self.fields:
+                self.fields[name].choices = months
+        if "unit" in self.fields:
+            self.fields["unit"].choices = self.units
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            raise forms.ValidationError("The first month comes after the last one.")
+        return data
+
+    def delta(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+def _families() -> list[tuple[str, str]]:
+    families = Product.objects.order_by("family").values_list("family", flat=True).distinct()
+    return [(f, f) for f in families]
+
+
+class DemandDeltaForm(DeltaForm):
+    kind = "demand"
+    label = "Demand"
+    units = (("percent", "%"), ("units", "units/month"))
+
+    family = forms.ChoiceField(required=False)
+    product = forms.CharField(required=False, max_length=100)
+    amount = forms.FloatField()
+    unit = forms.ChoiceField()
+    start = forms.ChoiceField()
+    end = forms.ChoiceField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["family"].choices = [("", "all families"), *_families()]
+        self.fields["product"].label = "SKU"
+        self.fields["product"].widget.attrs.update(list="sku-list", size=12)
+
+    def clean_product(self) -> str | None:
+        sku = self.cleaned_data["product"].strip()
+        if sku and not Product.objects.filter(sku=sku).exists():
+            raise forms.ValidationError(f"There is no SKU {sku!r}.")
+        return sku or None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("family") and data.get("product"):
+            raise forms.ValidationError("Change a family or a SKU, not both.")
+        return data
+
+    def delta(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        out = {"kind": self.kind, "start": data["start"], "end": data["end"]}
+        if data["family"]:
+            out["family"] = data["family"]
+        if data["product"]:
+            out["product"] = data["product"]
+        out[data["unit"]] = data["amount"]
+        return out
+
+
+class CapacityDeltaForm(DeltaForm):
+    kind = "capacity"
+    label = "Capacity"
+    units = (("percent", "%"), ("hours", "hours/month"))
+
+    resource = forms.ChoiceField()
+    amount = forms.FloatField()
+    unit = forms.ChoiceField()
+    start = forms.ChoiceField()
+    end = forms.ChoiceField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["resource"].choices = list(Resource.objects.values_list("code", "code"))
+
+    def delta(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "kind": self.kind,
+            "resource": data["resource"],
+            "start": data["start"],
+            "end": data["end"],
+            data["unit"]: data["amount"],
+        }
+
+
+class LeadTimeDeltaForm(DeltaForm):
+    kind = "lead_time"
+    label = "Supplier lead time"
+    units = (("days", "days"), ("percent", "%"))
+
+    supplier = forms.ChoiceField()
+    amount = forms.FloatField()
+    unit = forms.ChoiceField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["supplier"].choices = list(Supplier.objects.values_list("code", "code"))
+
+    def delta(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {"kind": self.kind, "supplier": data["supplier"], data["unit"]: data["amount"]}
+
+
+class PriceCostDeltaForm(DeltaForm):
+    kind = "price_cost"
+    label = "Price and cost"
+
+    family = forms.ChoiceField(required=False)
+    price_percent = forms.FloatField(required=False)
+    cost_percent = forms.FloatField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["family"].choices = [("", "all families"), *_families()]
+
+    def delta(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "kind": self.kind,
+            "family": data["family"] or None,
+            "price_percent": data["price_percent"] or 0.0,
+            "cost_percent": data["cost_percent"] or 0.0,
+        }
+
+
+class ServiceLevelDeltaForm(DeltaForm):
+    kind = "service_level"
+    label = "Service level"
+
+    abc_class = forms.ChoiceField(required=False)
+    level = forms.FloatField(help_text="Target cycle service level in %, e.g. 97.5")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["abc_class"].choices = [("", "every item"), *AbcClass.choices]
+
+    def delta(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "kind": self.kind,
+            "abc_class": data["abc_class"] or None,
+            "level": data["level"] / 100,
+        }
+
+
+DELTA_FORMS: dict[str, type[DeltaForm]] = {
+    form.kind: form
+    for form in (
+        DemandDeltaForm,
+        CapacityDeltaForm,
+        LeadTimeDeltaForm,
+        PriceCostDeltaForm,
+        ServiceLevelDeltaForm,
+    )
+}
+
+
+def form_errors(form: forms.Form) -> list[str]:
+    """Every error of a bound form as sentences, the field's label first."""
+    out = []
+    for name, errors in form.errors.items():
+        label = "" if name == "__all__" else f"{form.fields[name].label or name.title()}: "
+        out.extend(f"{label}{error}" for error in errors)
+    return out
