@@ -630,8 +630,27 @@ def override_save(
             comment=comment,
             user=user,
         )
+        where = family if product is None else product.sku
+        if location is not None:
+            where += f"@{location.code}"
+        audit_record(
+            user=user,
+            action="demand.override",
+            object_type="demand_override",
+            object_id=f"{where}/{month:%Y-%m}",
+            cycle=locked_cycle,
+            old={"kind": old_kind, "value": _audit_number(old_value)} if current else None,
+            new={"kind": kind, "value": _audit_number(value), "reason": reason}
+            if value is not None
+            else None,
+            reason=comment,
+        )
         consensus_rebuild(cycle=locked_cycle, family=family)
     return saved
+
+
+def _audit_number(value: Decimal | None) -> str | None:
+    return None if value is None else format(Decimal(value).normalize(), "f")
 
 
 def _last_change(scope: dict) -> OverrideHistory | None:
