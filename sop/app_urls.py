@@ -6,7 +6,12 @@ app_name = "sop"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("cycles/open/", views.cycle_open, name="cycle_open"),
     path("cycles/<int:pk>/advance/", views.cycle_advance, name="cycle_advance"),
+    path("notifications/read/", views.notifications_read_all, name="notifications_read_all"),
+    path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
+    path("audit/", views.audit, name="audit"),
+    path("audit/export.csv", views.audit_export, name="audit_export"),
     path("imports/", import_views.import_list, name="import_list"),
     path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
     path("imports/<int:pk>/progress/", import_views.import_progress, name="import_progress"),

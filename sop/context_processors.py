@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import NoReverseMatch, reverse
 
 from sop.roles import user_roles
+from sop.selectors import notifications_unread_count
 
 # (label, url name, roles that see it; empty = everyone signed in, permission or None)
 NAV_ITEMS: list[tuple[str, str, str | None]] = [
@@ -14,6 +15,7 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("Reconciliation", "reconciliation:review", None),
     ("Executive review", "executive:signoff", None),
     ("Imports", "sop:import_list", "sop.run_import"),
+    ("Audit", "sop:audit", "sop.view_auditevent"),
     ("Master data", "admin:index", "sop.change_product"),
 ]
 
@@ -32,4 +34,8 @@ def navigation(request):
             continue
         active = request.path == url or (url != "/" and request.path.startswith(url))
         items.append({"label": label, "url": url, "active": active})
-    return {"nav_items": items, "user_roles": sorted(user_roles(user))}
+    return {
+        "nav_items": items,
+        "user_roles": sorted(user_roles(user)),
+        "unread_notifications": notifications_unread_count(user=user),
+    }

@@ -64,7 +64,12 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         *_SCENARIO_WORK,
     ),
     Role.FINANCE: ("sop.submit_reconciliation", *_SCENARIO_WORK),
-    Role.EXECUTIVE: ("sop.approve_plan", "reconciliation.add_decisionlogentry"),
+    # Executives govern the plan, so they read the audit trail as admins do.
+    Role.EXECUTIVE: (
+        "sop.approve_plan",
+        "sop.view_auditevent",
+        "reconciliation.add_decisionlogentry",
+    ),
 }
 
 

@@ -9,8 +9,9 @@ import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models, transaction
+from django.utils import timezone
 
-from sop import workflow
+from sop import notifications, workflow
 from sop.choices import Stage
 from sop.models import AuditEvent, Cycle, CycleTransition
 
@@ -54,30 +55,49 @@ def add_months(month: dt.date, n: int) -> dt.date:
 def cycle_open(
     *, month: dt.date, user: AbstractBaseUser | None = None, horizon_months: int = 18
 ) -> Cycle:
-    """Open the cycle for `month` in draft, with default due dates inside that month."""
+    """Open the cycle for `month` in draft, with default due dates inside that month.
+
+    The previous cycle's assumptions and risks are carried into it at once. Its demand
+    overrides are carried later, when the demand review starts (demand.signals), so that
+    the copy holds the previous plan as it was finally approved.
+    """
+    # The core calls the reconciliation here rather than through a signal so that the copy
+    # is part of opening the cycle: one transaction, one audit event saying how many.
+    from reconciliation.services import decisions_carry_over
+
     if user is not None and not user.has_perm("sop.open_cycle"):
         raise PermissionDenied("Only an admin can open a planning cycle.")
     month = first_of_month(month)
-    if Cycle.objects.filter(month=month).exists():
-        raise ValidationError(f"The cycle for {month:%B %Y} is already open.")
-    cycle = Cycle.objects.create(
-        month=month,
-        horizon_months=horizon_months,
-        demand_review_due=month + dt.timedelta(days=6),
-        supply_review_due=month + dt.timedelta(days=11),
-        reconciliation_due=month + dt.timedelta(days=16),
-        executive_review_due=month + dt.timedelta(days=20),
-        created_by=user if user is not None and user.is_authenticated else None,
-    )
-    audit_record(
-        user=user,
-        action="cycle.open",
-        object_type="cycle",
-        object_id=cycle.pk,
-        cycle=cycle,
-        new={"month": month.isoformat(), "stage": cycle.stage},
-    )
+    with transaction.atomic():
+        if Cycle.objects.filter(month=month).exists():
+            raise ValidationError(f"The cycle for {month:%B %Y} is already open.")
+        cycle = Cycle.objects.create(
+            month=month,
+            horizon_months=horizon_months,
+            demand_review_due=month + dt.timedelta(days=6),
+            supply_review_due=month + dt.timedelta(days=11),
+            reconciliation_due=month + dt.timedelta(days=16),
+            executive_review_due=month + dt.timedelta(days=20),
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        carried = decisions_carry_over(cycle=cycle)
+        audit_record(
+            user=user,
+            action="cycle.open",
+            object_type="cycle",
+            object_id=cycle.pk,
+            cycle=cycle,
+            new={"month": month.isoformat(), "stage": cycle.stage, "carried_decisions": carried},
+        )
     return cycle
+
+
+def cycle_next_month() -> dt.date:
+    """The month of the cycle an admin opens next: the one after the newest cycle."""
+    latest = Cycle.objects.order_by("-month").values_list("month", flat=True).first()
+    if latest is None:
+        return first_of_month(timezone.localdate())
+    return add_months(latest, 1)
 
 
 def cycle_advance(
@@ -118,6 +138,7 @@ def cycle_advance(
             new={"stage": target},
             reason=comment,
         )
+        notifications.notify_transition(transition=transition)
     cycle.stage = target
     return transition
 

@@ -1,41 +1,80 @@
-"""Core pages: the cycle home and stage transitions."""
+"""Core pages: the cycle home, stage transitions, notifications and the audit trail."""
 
 from __future__ import annotations
 
+import csv
+import json
+
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
-from sop import selectors, services, workflow
+from sop import notifications, selectors, services
 from sop.choices import Stage
-from sop.models import Cycle
+from sop.models import Cycle, Notification
+
+AUDIT_PAGE_SIZE = 50
 
 
+def _cycle_url(cycle_id: int | None) -> str:
+    home = reverse("sop:home")
+    return f"{home}?cycle={cycle_id}" if cycle_id else home
+
+
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    cycle = selectors.cycle_current()
-    context = {"cycle": cycle}
+    cycles = selectors.cycle_list()
+    cycle = _chosen_cycle(request, cycles)
+    user = request.user
+    can_open = user.has_perm("sop.open_cycle")
+    context = {
+        "cycles": cycles,
+        "cycle": cycle,
+        "notifications": selectors.notifications_unread(user=user),
+        "can_open": can_open,
+        "next_month": services.cycle_next_month() if can_open else None,
+        "approved_url": _approved_plans_url(),
+    }
     if cycle is not None:
-        stage_rows = []
-        for stage in workflow.STAGE_ORDER:
-            stage_rows.append(
-                {
-                    "stage": stage,
-                    "label": Stage(stage).label,
-                    "owners": ", ".join(str(o) for o in workflow.STAGE_OWNERS[stage]),
-                    "due": cycle.due_date(stage),
-                    "current": stage == cycle.stage,
-                    "done": workflow.STAGE_ORDER.index(stage)
-                    < workflow.STAGE_ORDER.index(cycle.stage),
-                }
-            )
+        history = list(selectors.cycle_history(cycle=cycle))
+        moves = selectors.cycle_moves_for(cycle=cycle, user=user)
         context.update(
-            stages=stage_rows,
-            moves=selectors.cycle_moves_for(cycle=cycle, user=request.user),
-            history=selectors.cycle_history(cycle=cycle),
-            waiting_on_me=selectors.cycle_waiting_on(cycle=cycle, user=request.user),
+            stages=selectors.cycle_stage_rows(cycle=cycle, history=history),
+            checklist=selectors.cycle_checklist(cycle=cycle),
+            moves=moves,
+            my_moves=[m for m in moves if m["allowed"]],
+            history=history,
+            waiting_on_me=selectors.cycle_waiting_on(cycle=cycle, user=user),
+            due=cycle.due_date(cycle.stage),
+            overdue=bool(
+                cycle.due_date(cycle.stage) and timezone.localdate() > cycle.due_date(cycle.stage)
+            ),
         )
     return render(request, "sop/cycle_home.html", context)
+
+
+def _chosen_cycle(request: HttpRequest, cycles: list[Cycle]) -> Cycle | None:
+    """The cycle named by ?cycle=, else the newest open one, else the newest."""
+    raw = request.GET.get("cycle")
+    if raw:
+        chosen = next((c for c in cycles if str(c.pk) == raw), None)
+        if chosen is None:
+            raise Http404("No such cycle.")
+        return chosen
+    return next((c for c in cycles if c.stage != Stage.APPROVED), cycles[0] if cycles else None)
+
+
+def _approved_plans_url() -> str | None:
+    try:
+        return reverse("executive:approved")
+    except NoReverseMatch:
+        return None
 
 
 @require_POST
@@ -50,4 +89,115 @@ def cycle_advance(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, message)
     else:
         messages.success(request, f"{cycle} moved to {cycle.get_stage_display()}.")
+    return redirect(_cycle_url(cycle.pk))
+
+
+@require_POST
+def cycle_open(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("sop.open_cycle"):
+        raise PermissionDenied("Only an admin can open a planning cycle.")
+    try:
+        cycle = services.cycle_open(month=services.cycle_next_month(), user=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("sop:home")
+    messages.success(
+        request,
+        f"{cycle} is open in draft. The previous cycle's assumptions and risks were carried "
+        "over; its overrides are copied when the demand review starts.",
+    )
+    return redirect(_cycle_url(cycle.pk))
+
+
+@require_POST
+def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    note = get_object_or_404(Notification, pk=pk, recipient=request.user)
+    notifications.notifications_mark_read(user=request.user, pk=note.pk)
+    return redirect(_cycle_url(note.cycle_id))
+
+
+@require_POST
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    notifications.notifications_mark_read(user=request.user)
     return redirect("sop:home")
+
+
+@require_GET
+@permission_required("sop.view_auditevent", raise_exception=True)
+def audit(request: HttpRequest) -> HttpResponse:
+    filters = selectors.AuditFilters.from_query(request.GET)
+    page = Paginator(selectors.audit_events(filters=filters), AUDIT_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    rows = [
+        {"event": e, "changes": selectors.audit_changes(e.old, e.new)} for e in page.object_list
+    ]
+    return render(
+        request,
+        "sop/audit.html",
+        {
+            "filters": filters,
+            "query": filters.querystring(),
+            "page": page,
+            "rows": rows,
+            "cycles": selectors.cycle_list(),
+            "users": selectors.audit_users(),
+            "object_types": selectors.audit_object_types(),
+        },
+    )
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell_safe(value: str) -> str:
+    # Reasons and object ids are typed by users: a spreadsheet would run "=..." as a formula.
+    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+
+
+AUDIT_CSV_HEADER = [
+    "at",
+    "user",
+    "action",
+    "object_type",
+    "object_id",
+    "cycle",
+    "old",
+    "new",
+    "reason",
+]
+
+
+@require_GET
+@permission_required("sop.view_auditevent", raise_exception=True)
+def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered audit trail as CSV, streamed: it may hold every change ever made."""
+    filters = selectors.AuditFilters.from_query(request.GET)
+    events = selectors.audit_events(filters=filters).iterator(chunk_size=2000)
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(AUDIT_CSV_HEADER)
+        for e in events:
+            row = [
+                timezone.localtime(e.at).isoformat(),
+                e.user.get_username() if e.user else "",
+                e.action,
+                e.object_type,
+                e.object_id,
+                f"{e.cycle.month:%Y-%m}" if e.cycle else "",
+                "" if e.old is None else json.dumps(e.old, sort_keys=True),
+                "" if e.new is None else json.dumps(e.new, sort_keys=True),
+                e.reason,
+            ]
+            yield writer.writerow([_cell_safe(v) for v in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
+    return response
