@@ -531,6 +531,9 @@ def test_a_failed_run_keeps_the_scenarios_last_result(
 # --- staleness and the gate --------------------------------------------------------------------
 
 
+STALE_BASIS = "the demand, supply plan or budget changed since the last run"
+
+
 def gate(cycle) -> list[str]:
     return workflow.gate_failures(cycle, Stage.RECONCILIATION)
 
@@ -563,9 +566,8 @@ def test_a_change_of_consensus_demand_makes_the_results_stale_until_rerun(
     row = ConsensusDemand.objects.filter(cycle=reconciling).first()
     ConsensusDemand.objects.filter(pk=row.pk).update(value=row.value + 5)
 
-    stale = "the demand, supply plan or budget changed since the last run"
-    assert base_view(reconciling).stale_reasons == [stale]
-    assert gate(reconciling) == [f"Re-run the recommended scenario 'Base plan': {stale}."]
+    assert base_view(reconciling).stale_reasons == [STALE_BASIS]
+    assert gate(reconciling) == [f"Re-run the recommended scenario 'Base plan': {STALE_BASIS}."]
     with pytest.raises(sop_services.TransitionRefused):
         sop_services.cycle_advance(cycle=reconciling, target=Stage.EXECUTIVE_REVIEW, user=finance)
     assert Cycle.objects.get(pk=reconciling.pk).stage == Stage.RECONCILIATION
@@ -590,11 +592,29 @@ def test_a_planned_supply_edit_makes_the_results_stale_until_rerun(
         comment="Supplier confirmed a bigger lot",
         author=supply_planner,
     )
-    assert not base_view(reconciling).is_current
-    assert gate(reconciling)
+    assert base_view(reconciling).stale_reasons == [STALE_BASIS]
+    assert gate(reconciling) == [f"Re-run the recommended scenario 'Base plan': {STALE_BASIS}."]
 
     run = run_of(base, finance, django_capture_on_commit_callbacks)
     assert lines(run, company["TEA"], "planned")[1] == (30,)
+    assert gate(reconciling) == []
+
+
+def test_a_new_budget_makes_the_results_stale_and_a_rerun_shows_the_gap(
+    reconciling, finance, django_capture_on_commit_callbacks
+):
+    base = recommend_base(reconciling, finance)
+    first = base_run(reconciling, finance, django_capture_on_commit_callbacks)
+    assert family_column(first, "Lamps", "budget_revenue") == [None, None, None]
+    Budget.objects.create(family="Lamps", month=MONTHS[2], revenue=Decimal("550"), volume=55)
+    assert base_view(reconciling).stale_reasons == [STALE_BASIS]
+
+    second = run_of(base, finance, django_capture_on_commit_callbacks)
+    assert family_column(second, "Lamps", "budget_revenue") == [None, None, 550]
+    assert second.kpis["revenue_vs_budget"] == pytest.approx(-50)
+    # The new result replaces the old one, whose rows are dropped.
+    assert not ScenarioRun.objects.filter(pk=first.pk).exists()
+    assert not ScenarioLine.objects.filter(run_id=first.pk).exists()
     assert gate(reconciling) == []
 
 
