@@ -458,6 +458,8 @@ def forecast_sku_refresh(*, cycle: Cycle, product: Product, user: AbstractBaseUs
 
 def consensus_rebuild(*, cycle: Cycle, family: str | None = None) -> int:
     """Recompute the consensus of the cycle (or one family) from forecast and overrides."""
+    if Cycle.objects.filter(pk=cycle.pk, stage=Stage.APPROVED).exists():
+        raise PlanReadOnly(f"{cycle} is approved: its consensus demand is frozen.")
     run = ForecastRun.objects.filter(cycle=cycle, is_published=True).first()
     stat_qs = StatisticalForecast.objects.filter(run=run)
     ov_qs = DemandOverride.objects.filter(cycle=cycle)

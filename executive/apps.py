@@ -3,3 +3,15 @@ from django.apps import AppConfig
 
 class ExecutiveConfig(AppConfig):
     name = "executive"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from executive import signals
+        from sop.models import CycleTransition
+
+        post_save.connect(
+            signals.on_cycle_transition,
+            sender=CycleTransition,
+            dispatch_uid="executive.on_cycle_transition",
+        )

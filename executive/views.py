@@ -2,14 +2,127 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from decimal import Decimal
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from executive import charts, selectors, services
+from executive.models import PlanApproval
+from sop.choices import Stage
+from sop.exports import safe_filename, table_response
 from sop.models import Cycle
+from sop.services import TransitionRefused
+
+
+def _context(request: HttpRequest, cycle: Cycle | None) -> dict:
+    if cycle is None:
+        return {"cycle": None}
+    pack = selectors.signoff(cycle=cycle)
+    figures = {}
+    if pack.monthly is not None and not pack.monthly.empty:
+        figures["revenue"] = charts.revenue_chart(pack.monthly)
+        figures["inventory"] = charts.inventory_chart(pack.monthly)
+    if pack.resources is not None and not pack.resources.empty:
+        figures["capacity"] = charts.capacity_chart(pack.resources)
+    return {
+        "cycle": cycle,
+        "pack": pack,
+        "figures": figures,
+        "cycles": Cycle.objects.order_by("-month").only("pk", "month", "stage"),
+        "can_decide": cycle.stage == Stage.EXECUTIVE_REVIEW
+        and request.user.has_perm("sop.approve_plan"),
+    }
 
 
 @require_GET
 def signoff(request: HttpRequest) -> HttpResponse:
-    cycle = Cycle.objects.order_by("-month").first()
-    return render(request, "executive/signoff.html", {"cycle": cycle})
+    """The executive pack of a cycle, with approve / send back for executives."""
+    cycle = selectors.signoff_cycle(request.GET.get("cycle"))
+    return render(request, "executive/signoff.html", _context(request, cycle))
+
+
+@require_GET
+def signoff_print(request: HttpRequest) -> HttpResponse:
+    """The same pack laid out for paper: print it, or save it as PDF from the dialog."""
+    cycle = selectors.signoff_cycle(request.GET.get("cycle"))
+    return render(request, "executive/signoff_print.html", _context(request, cycle))
+
+
+@require_POST
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve the plan, or send it back to the reconciliation with a comment."""
+    cycle = get_object_or_404(Cycle, pk=pk)
+    decision = request.POST.get("decision", "")
+    if decision not in ("approve", "send_back"):
+        return HttpResponse("Choose approve or send back.", status=400)
+    if not request.user.has_perm("sop.approve_plan"):
+        raise PermissionDenied("Only an executive can approve or send back the plan.")
+    try:
+        services.plan_decide(
+            cycle=cycle,
+            user=request.user,
+            approve=decision == "approve",
+            comment=request.POST.get("comment", ""),
+        )
+    except TransitionRefused as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        if decision == "approve":
+            messages.success(request, f"{cycle} is approved: its plan is frozen.")
+        else:
+            messages.success(request, f"{cycle} was sent back to the reconciliation.")
+    return redirect(f"{reverse('executive:signoff')}?cycle={cycle.pk}")
+
+
+@require_GET
+def approved(request: HttpRequest) -> HttpResponse:
+    """Every approved plan, newest first."""
+    return render(request, "executive/approved_list.html", {"approvals": selectors.approvals()})
+
+
+@require_GET
+def approved_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    approval = get_object_or_404(selectors.approvals(), pk=pk)
+    context = _context(request, approval.cycle)
+    context["approval"] = approval
+    return render(request, "executive/approved_detail.html", context)
+
+
+@require_GET
+def approved_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """The approved plan for the ERP: planned production and purchases by SKU, location
+    and month. The CSV bytes are those the approval's checksum was taken of."""
+    approval = get_object_or_404(PlanApproval.objects.select_related("cycle"), pk=pk)
+    name = safe_filename(f"approved-plan-{approval.cycle.month:%Y-%m}")
+    if fmt == "csv":
+        response = HttpResponse(
+            selectors.plan_csv(approval=approval), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        response["X-Checksum-SHA256"] = approval.checksum
+        return response
+    if fmt != "xlsx":
+        raise Http404("Export as csv or xlsx.")
+    rows = (
+        (*row[:4], *(Decimal(v) for v in row[4:]))
+        for row in selectors.plan_export_rows(approval=approval)
+    )
+    return table_response(
+        name=name,
+        fmt="xlsx",
+        header=selectors.EXPORT_HEADER,
+        rows=rows,
+        sheet_title="Approved plan",
+        caption=[
+            str(approval.cycle),
+            f"approved by {approval.approved_by_name}",
+            f"{approval.approved_at:%Y-%m-%d %H:%M}",
+            f"sha256 of the CSV {approval.checksum}",
+        ],
+    )

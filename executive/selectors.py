@@ -1,0 +1,437 @@
+"""Reads of the executive review: the sign-off pack, approved plans and their ERP export.
+
+The pack reads a plan either from the recommended scenario's published run (while the
+cycle is under review) or from the frozen copy of an approved cycle; both have the same
+columns, so one set of aggregate queries serves both, and none loops over SKUs.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pandas as pd
+from django.db.models import Count, F, FloatField, Max, QuerySet, Sum
+from django.db.models.functions import Cast
+
+from demand import accuracy
+from demand.models import DemandPlanSnapshot
+from executive.constants import ACCURACY_CYCLES, HEADLINE_KPIS, RISK_ROWS
+from executive.models import FrozenFamilyMonth, FrozenPlanLine, FrozenResourceMonth, PlanApproval
+from reconciliation import selectors as recon
+from reconciliation.constants import OVERLOAD
+from reconciliation.models import (
+    DecisionLogEntry,
+    ScenarioFamilyMonth,
+    ScenarioLine,
+    ScenarioResourceMonth,
+    ScenarioRun,
+)
+from sop.choices import Stage
+from sop.models import Cycle, CycleTransition, Location, Product, Resource, SalesHistory
+from sop.services import add_months
+
+# --- the ERP export (also what the approval's checksum is taken of) ---------------------
+
+EXPORT_HEADER = (
+    "sku",
+    "location",
+    "month",
+    "kind",
+    "planned_quantity",
+    "consensus_demand",
+    "projected_on_hand",
+    "unmet_demand",
+)
+_KIND = {"make": "production", "buy": "purchase"}
+
+
+def plan_export_rows(*, approval: PlanApproval) -> Iterator[tuple]:
+    """The frozen plan's lines in ERP order: planned production and purchases per SKU,
+    location and month, with the demand they answer."""
+    rows = (
+        FrozenPlanLine.objects.filter(approval=approval)
+        .order_by("sku", "location_code", "month")
+        .values_list(
+            "sku",
+            "location_code",
+            "month",
+            "make_or_buy",
+            "planned",
+            "consensus",
+            "on_hand",
+            "unmet",
+        )
+        .iterator(chunk_size=5000)
+    )
+    for sku, location, month, kind, planned, consensus, on_hand, unmet in rows:
+        yield (
+            sku,
+            location,
+            month.isoformat(),
+            _KIND.get(kind, kind),
+            _qty(planned),
+            _qty(consensus),
+            _qty(on_hand),
+            _qty(unmet),
+        )
+
+
+def _qty(value: Decimal) -> str:
+    # Fixed three decimals whatever the database hands back (SQLite drops trailing zeros).
+    return f"{Decimal(value):.3f}"
+
+
+def plan_csv(*, approval: PlanApproval) -> bytes:
+    """The frozen plan as CSV bytes: the download, and the input of the checksum."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(EXPORT_HEADER)
+    writer.writerows(plan_export_rows(approval=approval))
+    return text.getvalue().encode("utf-8")
+
+
+def plan_checksum(*, approval: PlanApproval) -> str:
+    return hashlib.sha256(plan_csv(approval=approval)).hexdigest()
+
+
+# --- approved plans ---------------------------------------------------------------------
+
+
+def approvals() -> QuerySet[PlanApproval]:
+    return PlanApproval.objects.select_related("cycle", "approved_by").order_by("-cycle__month")
+
+
+def approval_previous(*, cycle: Cycle) -> PlanApproval | None:
+    return approvals().filter(cycle__month__lt=cycle.month).first()
+
+
+def signoff_cycle(pk: str | int | None) -> Cycle | None:
+    """The cycle asked for; else the one in executive review; else the latest."""
+    cycles = Cycle.objects.select_related("approval")
+    if pk not in (None, ""):
+        try:
+            return cycles.filter(pk=int(pk)).first()
+        except (TypeError, ValueError):
+            return None
+    in_review = cycles.filter(stage=Stage.EXECUTIVE_REVIEW).order_by("-month").first()
+    return in_review or cycles.order_by("-month").first()
+
+
+# --- forecast accuracy of past frozen plans ---------------------------------------------
+
+
+def forecast_accuracy(*, cycle: Cycle) -> dict[str, float | None]:
+    """Accuracy (100 - WAPE) and bias in % of the consensus of the past year's frozen plans.
+
+    Measured on the company total per plan and month, as the demand review's Total row;
+    the plans are the demand plans frozen when each earlier cycle's demand was submitted.
+    """
+    plans = (
+        DemandPlanSnapshot.objects.filter(
+            cycle__month__lt=cycle.month,
+            cycle__month__gte=add_months(cycle.month, -ACCURACY_CYCLES),
+            month__lt=cycle.month,
+        )
+        .values("cycle__month", "month")
+        .annotate(naive=Sum("naive"), statistical=Sum("statistical"), consensus=Sum("consensus"))
+    )
+    frame = pd.DataFrame(list(plans))
+    if frame.empty:
+        return {"forecast_accuracy": None, "forecast_bias": None, "forecast_months": 0}
+    frame = frame.rename(columns={"cycle__month": "plan"})
+    actuals = pd.DataFrame(
+        list(
+            SalesHistory.objects.filter(month__gte=frame["month"].min(), month__lt=cycle.month)
+            .values("month")
+            .annotate(actual=Sum("quantity"))
+        ),
+        columns=["month", "actual"],
+    )
+    frame = frame.merge(actuals, on="month", how="left")
+    frame["actual"] = frame["actual"].astype(float).fillna(0.0)
+    frame["_all"] = "all"
+    row = accuracy.accuracy_by(frame, ["_all"]).iloc[0]
+    wape, bias = _num(row["consensus_wape"]), _num(row["consensus_bias"])
+    return {
+        "forecast_accuracy": None if wape is None else 100 - wape,
+        "forecast_bias": bias,
+        "forecast_months": int(row["months"]),
+    }
+
+
+# --- the plan a page reads --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanSource:
+    """A plan's rows: a scenario run's, or an approval's frozen copy (same columns)."""
+
+    lines: QuerySet
+    families: QuerySet
+    resources: QuerySet
+    kpis: dict
+    frozen: bool
+
+    @classmethod
+    def of_run(cls, run: ScenarioRun) -> PlanSource:
+        return cls(
+            lines=ScenarioLine.objects.filter(run=run),
+            families=ScenarioFamilyMonth.objects.filter(run=run),
+            resources=ScenarioResourceMonth.objects.filter(run=run),
+            kpis=run.kpis,
+            frozen=False,
+        )
+
+    @classmethod
+    def of_approval(cls, approval: PlanApproval) -> PlanSource:
+        return cls(
+            lines=FrozenPlanLine.objects.filter(approval=approval),
+            families=FrozenFamilyMonth.objects.filter(approval=approval),
+            resources=FrozenResourceMonth.objects.filter(approval=approval),
+            kpis=approval.kpis,
+            frozen=True,
+        )
+
+
+def _float(field_name: str):
+    return Cast(field_name, FloatField())
+
+
+def shortages(*, source: PlanSource, limit: int = RISK_ROWS) -> list[dict]:
+    """The SKU-locations with the most unmet demand (in revenue) over the horizon."""
+    rows = (
+        source.lines.filter(unmet__gt=1e-6)
+        .values("product_id", "location_id")
+        .annotate(
+            unmet_units=Sum(_float("unmet")),
+            demand_units=Sum(_float("demand")),
+            unmet_revenue=Sum(_float("unmet") * _float("product__unit_price")),
+        )
+        .order_by("-unmet_revenue", "product_id", "location_id")[:limit]
+    )
+    return _labelled(list(rows))
+
+
+def excess(*, source: PlanSource, limit: int = RISK_ROWS) -> list[dict]:
+    """The SKU-locations with the highest peak stock above target, in value at cost."""
+    rows = (
+        source.lines.filter(excess_quantity__gt=1e-6)
+        .values("product_id", "location_id")
+        .annotate(
+            peak_excess=Max(_float("excess_quantity")),
+            excess_value=Max(_float("excess_quantity") * _float("product__unit_cost")),
+        )
+        .order_by("-excess_value", "product_id", "location_id")[:limit]
+    )
+    return _labelled(list(rows))
+
+
+def _labelled(rows: list[dict]) -> list[dict]:
+    products = dict(
+        Product.objects.filter(pk__in=[r["product_id"] for r in rows]).values_list("pk", "sku")
+    )
+    locations = dict(
+        Location.objects.filter(pk__in=[r["location_id"] for r in rows]).values_list("pk", "code")
+    )
+    for row in rows:
+        row["sku"] = products.get(row["product_id"], row["product_id"])
+        row["location"] = locations.get(row["location_id"], row["location_id"])
+    return rows
+
+
+def overloads(*, source: PlanSource, limit: int = RISK_ROWS) -> list[dict]:
+    """Resources whose wanted load exceeds capacity: months overloaded and the worst one."""
+    rows = list(
+        source.resources.filter(load_unconstrained__gt=F("capacity") * OVERLOAD + 1e-6)
+        .values("resource_id")
+        .annotate(
+            months=Count("id"),
+            over_hours=Sum(F("load_unconstrained") - F("capacity")),
+            worst=Max(F("load_unconstrained") - F("capacity")),
+        )
+        .order_by("-over_hours", "resource_id")[:limit]
+    )
+    codes = dict(
+        Resource.objects.filter(pk__in=[r["resource_id"] for r in rows]).values_list("pk", "code")
+    )
+    for row in rows:
+        row["resource"] = codes.get(row["resource_id"], row["resource_id"])
+    return rows
+
+
+def monthly_totals(*, source: PlanSource) -> pd.DataFrame:
+    """Revenue, budget, margin, inventory value and unmet revenue per month."""
+    rows = (
+        source.families.values("month")
+        .annotate(
+            revenue=Sum("revenue"),
+            budget=Sum("budget_revenue"),
+            margin=Sum("gross_margin"),
+            inventory=Sum("inventory_value"),
+            unmet_revenue=Sum("unmet_revenue"),
+        )
+        .order_by("month")
+    )
+    return pd.DataFrame(
+        list(rows), columns=["month", "revenue", "budget", "margin", "inventory", "unmet_revenue"]
+    )
+
+
+def resource_loads(*, source: PlanSource) -> pd.DataFrame:
+    """Capacity, constrained and wanted load per resource over the horizon."""
+    rows = (
+        source.resources.values("resource_id")
+        .annotate(capacity=Sum("capacity"), load=Sum("load"), wanted=Sum("load_unconstrained"))
+        .order_by("resource_id")
+    )
+    frame = pd.DataFrame(list(rows), columns=["resource_id", "capacity", "load", "wanted"])
+    codes = dict(
+        Resource.objects.filter(pk__in=frame["resource_id"].tolist()).values_list("pk", "code")
+    )
+    frame["resource"] = frame["resource_id"].map(codes)
+    return frame.sort_values("resource")
+
+
+# --- the sign-off pack ------------------------------------------------------------------
+
+
+@dataclass
+class Signoff:
+    cycle: Cycle
+    approval: PlanApproval | None
+    previous: PlanApproval | None
+    recommended: recon.ScenarioView | None
+    base: recon.ScenarioView | None
+    source: PlanSource | None
+    headline: list[dict] = field(default_factory=list)
+    versus_base: list[dict] = field(default_factory=list)
+    scenario_changes: list[str] = field(default_factory=list)
+    shortages: list[dict] = field(default_factory=list)
+    excess: list[dict] = field(default_factory=list)
+    overloads: list[dict] = field(default_factory=list)
+    monthly: pd.DataFrame | None = None
+    resources: pd.DataFrame | None = None
+    decisions: list[DecisionLogEntry] = field(default_factory=list)
+    history: list[CycleTransition] = field(default_factory=list)
+
+    @property
+    def scenario_name(self) -> str:
+        if self.approval is not None:
+            return self.approval.scenario_name
+        return self.recommended.scenario.name if self.recommended else ""
+
+    @property
+    def is_current(self) -> bool:
+        return self.approval is not None or (
+            self.recommended is not None and self.recommended.is_current
+        )
+
+
+def signoff(*, cycle: Cycle) -> Signoff:
+    """Everything the sign-off page and the printed pack show, in a bounded set of queries."""
+    from reconciliation.services import deltas_describe
+
+    approval = getattr(cycle, "approval", None) if cycle.stage == Stage.APPROVED else None
+    previous = approval_previous(cycle=cycle)
+    rec_view = base_view = None
+    if approval is not None:
+        source = PlanSource.of_approval(approval)
+        kpis, base_kpis = dict(approval.kpis), approval.base_kpis
+        changes = list(approval.scenario_changes)
+    else:
+        views = recon.scenario_views(cycle=cycle)
+        rec_view = next((v for v in views if v.scenario.recommended), None)
+        base_view = next((v for v in views if v.scenario.is_base), None)
+        run = rec_view.run if rec_view else None
+        source = PlanSource.of_run(run) if run is not None else None
+        kpis = dict(run.kpis) if run is not None else {}
+        base_kpis = base_view.run.kpis if base_view and base_view.run else {}
+        changes = deltas_describe(rec_view.scenario.deltas) if rec_view else []
+        kpis.update(forecast_accuracy(cycle=cycle))
+    pack = Signoff(
+        cycle=cycle,
+        approval=approval,
+        previous=previous,
+        recommended=rec_view,
+        base=base_view,
+        source=source,
+        scenario_changes=changes,
+        decisions=recon.decisions(cycle=cycle),
+        history=list(cycle.transitions.select_related("user")),
+    )
+    before = dict(previous.kpis) if previous is not None else {}
+    pack.headline = headline(kpis, before)
+    if source is not None:
+        is_base = approval.scenario_is_base if approval else rec_view.scenario.is_base
+        pack.versus_base = [] if is_base else versus_base(kpis, base_kpis)
+        pack.shortages = shortages(source=source)
+        pack.excess = excess(source=source)
+        pack.overloads = overloads(source=source)
+        pack.monthly = monthly_totals(source=source)
+        pack.resources = resource_loads(source=source)
+    return pack
+
+
+def headline(kpis: dict, before: dict) -> list[dict]:
+    """The headline figures with their change since the last approved plan."""
+    out = []
+    for key, label, fmt, higher in HEADLINE_KPIS:
+        value, previous = _num(kpis.get(key)), _num(before.get(key))
+        change = None if value is None or previous is None else value - previous
+        out.append(
+            {
+                "key": key,
+                "label": label,
+                "format": fmt,
+                "value": value,
+                "previous": previous,
+                "change": change,
+                "tone": _tone(key, change, value, previous, higher),
+            }
+        )
+    return out
+
+
+def _tone(key, change, value, previous, higher) -> str:
+    if change is None or abs(change) < 1e-9:
+        return ""
+    if key == "forecast_bias":  # nearer zero is better, on either side
+        return "good" if abs(value) < abs(previous) else "bad"
+    if higher is None:
+        return ""
+    return "good" if (change > 0) == higher else "bad"
+
+
+def versus_base(kpis: dict, base_kpis: dict) -> list[dict]:
+    """The recommended scenario's KPIs next to the base plan's, with the difference."""
+    out = []
+    for key, label, fmt, higher in recon.KPI_ROWS:
+        value, base = _num(kpis.get(key)), _num(base_kpis.get(key))
+        if value is None and base is None:
+            continue
+        diff = None if value is None or base is None else value - base
+        out.append(
+            {
+                "label": label,
+                "format": fmt,
+                "value": value,
+                "base": base,
+                "diff": diff,
+                "tone": _tone(key, diff, value, base, higher),
+            }
+        )
+    return out
+
+
+def _num(value) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(value) or math.isinf(value) else value

@@ -1,0 +1,187 @@
+"""Writes of the executive review: the decision on the plan, and the freeze of an approval."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from demand.models import ConsensusDemand
+from executive import selectors
+from executive.models import FrozenFamilyMonth, FrozenPlanLine, FrozenResourceMonth, PlanApproval
+from reconciliation import selectors as recon
+from reconciliation.models import ScenarioFamilyMonth, ScenarioLine, ScenarioResourceMonth
+from sop import workflow
+from sop.choices import Stage
+from sop.models import Cycle, CycleTransition, Location, Product, Resource
+from sop.services import TransitionRefused, audit_record, bulk_insert_frame, cycle_advance
+
+FAMILY_COLUMNS = [
+    "family",
+    "month",
+    "demand",
+    "volume",
+    "unmet_units",
+    "unmet_revenue",
+    "revenue",
+    "cogs",
+    "gross_margin",
+    "inventory_value",
+    "excess_value",
+    "budget_revenue",
+]
+
+
+def plan_decide(
+    *, cycle: Cycle, user: AbstractBaseUser, approve: bool, comment: str = ""
+) -> CycleTransition:
+    """Approve the plan (which freezes it) or send it back to the reconciliation.
+
+    The core's stage machine checks the role and that a send-back says why; the freeze
+    runs inside the same transaction (`executive.signals`), so an approval that cannot be
+    frozen is not recorded either.
+    """
+    target = Stage.APPROVED if approve else Stage.RECONCILIATION
+    return cycle_advance(cycle=cycle, target=target, user=user, comment=comment.strip())
+
+
+def plan_freeze(*, transition: CycleTransition) -> PlanApproval:
+    """Snapshot the recommended scenario of the cycle being approved; refuse without one.
+
+    Runs before the cycle's stage changes (inside `cycle_advance`); the database triggers
+    allow these inserts because the cycle is not approved yet, and refuse every later
+    change. The checksum is the SHA-256 of the plan's ERP export as downloaded.
+    """
+    cycle = transition.cycle
+    # What the reconciliation had to show when it was submitted must still hold: a
+    # recommended scenario whose figures match the plan as it is now.
+    failures = workflow.gate_failures(cycle, Stage.RECONCILIATION)
+    if failures:
+        raise TransitionRefused(
+            [*failures, "Send the plan back to the reconciliation to bring it up to date."]
+        )
+    views = recon.scenario_views(cycle=cycle)
+    chosen = next((v for v in views if v.scenario.recommended and v.run is not None), None)
+    base = next((v for v in views if v.scenario.is_base), None)
+    # Without the reconciliation's gate (tests of the bare stage machine) a cycle may have
+    # no scenario at all; its approval then freezes an empty plan.
+    run = chosen.run if chosen is not None else None
+    from reconciliation.services import deltas_describe
+
+    kpis = dict(run.kpis) if run is not None else {}
+    kpis.update(selectors.forecast_accuracy(cycle=cycle))
+    user = transition.user
+    approval = PlanApproval.objects.create(
+        cycle=cycle,
+        scenario=chosen.scenario if chosen else None,
+        scenario_name=chosen.scenario.name if chosen else "",
+        scenario_is_base=chosen.scenario.is_base if chosen else True,
+        scenario_changes=deltas_describe(chosen.scenario.deltas) if chosen else [],
+        run_id=run.pk if run else None,
+        approved_by=user,
+        approved_by_name=user.get_full_name() or user.get_username(),
+        approved_at=transition.at or timezone.now(),
+        comment=transition.comment,
+        kpis=kpis,
+        base_kpis=dict(base.run.kpis) if base is not None and base.run is not None else {},
+    )
+    run_id = run.pk if run is not None else None
+    lines = _freeze_lines(approval=approval, run_id=run_id)
+    families = _freeze_families(approval=approval, run_id=run_id)
+    resources = _freeze_resources(approval=approval, run_id=run_id)
+    checksum = hashlib.sha256(selectors.plan_csv(approval=approval)).hexdigest()
+    # Allowed once: the cycle is still in executive review until cycle_advance saves it.
+    PlanApproval.objects.filter(pk=approval.pk).update(
+        checksum=checksum,
+        line_count=lines,
+        family_month_count=families,
+        resource_month_count=resources,
+    )
+    audit_record(
+        user=user,
+        action="plan.approve",
+        object_type="plan_approval",
+        object_id=approval.pk,
+        cycle=cycle,
+        new={
+            "scenario": approval.scenario_name,
+            "run": run_id,
+            "lines": lines,
+            "checksum": checksum,
+        },
+        reason=transition.comment,
+    )
+    approval.refresh_from_db()
+    return approval
+
+
+def _freeze_lines(*, approval: PlanApproval, run_id: int | None) -> int:
+    """The run's plan with the cycle's consensus demand and the codes of its keys."""
+    keys = ["product_id", "location_id", "month"]
+    values = ["demand", "planned", "on_hand", "unmet", "excess_quantity"]
+    lines = pd.DataFrame(
+        list(ScenarioLine.objects.filter(run_id=run_id).values_list(*keys, *values)),
+        columns=[*keys, *values],
+    )
+    if lines.empty:
+        return 0
+    consensus = pd.DataFrame(
+        list(
+            ConsensusDemand.objects.filter(cycle_id=approval.cycle_id).values_list(
+                "product_id", "location_id", "month", "value"
+            )
+        ),
+        columns=[*keys, "consensus"],
+    )
+    lines = lines.merge(consensus, on=keys, how="left")
+    products = pd.DataFrame(
+        list(
+            Product.objects.filter(pk__in=lines["product_id"].unique().tolist()).values_list(
+                "pk", "sku", "family", "make_or_buy"
+            )
+        ),
+        columns=["product_id", "sku", "family", "make_or_buy"],
+    )
+    locations = pd.DataFrame(
+        list(Location.objects.values_list("pk", "code")), columns=["location_id", "location_code"]
+    )
+    lines = lines.merge(products, on="product_id").merge(locations, on="location_id")
+    for column in ["consensus", *values]:
+        # Three decimals, as the export writes them; never -0.000 from float noise.
+        lines[column] = np.round(lines[column].astype(float).fillna(0.0), 3) + 0.0
+    lines.insert(0, "approval_id", approval.pk)
+    columns = [
+        "approval_id",
+        *keys,
+        "sku",
+        "location_code",
+        "family",
+        "make_or_buy",
+        "consensus",
+        *values,
+    ]
+    return bulk_insert_frame(FrozenPlanLine, lines[columns])
+
+
+def _freeze_families(*, approval: PlanApproval, run_id: int | None) -> int:
+    frame = pd.DataFrame(
+        list(ScenarioFamilyMonth.objects.filter(run_id=run_id).values_list(*FAMILY_COLUMNS)),
+        columns=FAMILY_COLUMNS,
+    )
+    frame.insert(0, "approval_id", approval.pk)
+    return bulk_insert_frame(FrozenFamilyMonth, frame)
+
+
+def _freeze_resources(*, approval: PlanApproval, run_id: int | None) -> int:
+    columns = ["resource_id", "month", "capacity", "load", "load_unconstrained"]
+    frame = pd.DataFrame(
+        list(ScenarioResourceMonth.objects.filter(run_id=run_id).values_list(*columns)),
+        columns=columns,
+    )
+    codes = dict(Resource.objects.values_list("pk", "code"))
+    frame.insert(0, "approval_id", approval.pk)
+    frame["resource_code"] = frame["resource_id"].map(codes)
+    return bulk_insert_frame(FrozenResourceMonth, frame)
