@@ -29,6 +29,11 @@ EXCEL_EPOCH = dt.date(1899, 12, 30)
 # read plain numbers such as 202401 (a YYYYMM) as a date in the 26th century.
 EXCEL_SERIAL_RANGE = (18264, 73415)
 INT_MAX = 2_147_483_647
+# Zip-bomb guards of XLSX uploads: sheet XML compresses 5 to 30 to 1; a member packed over
+# 100 to 1 and unpacking to more than 10 MB is not a spreadsheet someone saved.
+XLSX_MAX_RATIO = 100
+XLSX_BOMB_MIN_BYTES = 10 * 1024 * 1024
+XLSX_MAX_MEMBERS = 10_000
 REF_LABELS = {
     "product": "SKU",
     "location": "location",
@@ -36,9 +41,10 @@ REF_LABELS = {
     "supplier": "supplier",
     "family": "product family",
 }
-_MONTH_RE = re.compile(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?:[ T]00:00(?::00)?)?")
-_DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?")
-_SERIAL_RE = re.compile(r"\d{5}(?:\.0+)?")
+# ASCII digits only: Python reads full-width digits as numbers, the database does not.
+_MONTH_RE = re.compile(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?:[ T]00:00(?::00)?)?", re.ASCII)
+_DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?", re.ASCII)
+_SERIAL_RE = re.compile(r"\d{5}(?:\.0+)?", re.ASCII)
 _TRUE = {"true", "1", "yes", "y"}
 _FALSE = {"false", "0", "no", "n"}
 
@@ -80,11 +86,15 @@ def _refuse(row: int, column: str, value: str, reason: str) -> ExtractRefused:
 # -- Reading ---------------------------------------------------------------------------------
 
 
-def read_table(path: Path, *, max_bytes: int) -> pd.DataFrame:
+def read_table(
+    path: Path, *, max_bytes: int, max_unpacked_bytes: int = 200 * 1024 * 1024
+) -> pd.DataFrame:
     """The file's cells as stripped-free strings, indexed by spreadsheet row number.
 
     Rows whose field count differs from the header's carry the count in `__fields__`
     (0 when the row is fine) so validation can report them without guessing at the values.
+    The size is checked before a byte is read, and an XLSX's zip directory before openpyxl
+    unpacks anything (`max_unpacked_bytes`), so a hostile file is refused cheaply.
     """
     size = path.stat().st_size
     if size > max_bytes:
@@ -92,13 +102,14 @@ def read_table(path: Path, *, max_bytes: int) -> pd.DataFrame:
             0,
             "",
             f"{size:,} bytes",
-            f"the file is larger than the limit of {max_bytes:,} bytes; split it into several "
-            "files",
+            f"the file is {size_label(size)} ({size:,} bytes), larger than the limit of "
+            f"{max_bytes:,} bytes ({size_label(max_bytes)}); split it into several files",
         )
     data = path.read_bytes()
     if not data.strip():
         raise _refuse(1, "", "", "the file is empty")
     if data.startswith(b"PK\x03\x04"):
+        _check_xlsx_zip(data, max_unpacked_bytes=max_unpacked_bytes)
         return _read_xlsx(data)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise _refuse(
@@ -107,11 +118,62 @@ def read_table(path: Path, *, max_bytes: int) -> pd.DataFrame:
     return _read_csv(data)
 
 
+def size_label(n: int) -> str:
+    """A size as people read it: 50.0 MB, 12.5 KB."""
+    return f"{n / (1024 * 1024):,.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:,.1f} KB"
+
+
+def _check_xlsx_zip(data: bytes, *, max_unpacked_bytes: int) -> None:
+    """Refuse a zip that is not a workbook, or that would unpack to far more than it weighs.
+
+    The sizes come from the zip's central directory. Python's zipfile stops a member at its
+    declared size (and fails its CRC check), so a member lying about its size cannot unpack
+    to more than the size checked here.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        raise _refuse(0, "", "", f"not a readable XLSX workbook (a damaged zip: {exc})") from None
+    names = {m.filename for m in members}
+    if "xl/workbook.xml" not in names:
+        raise _refuse(0, "", "", "not an XLSX workbook (the zip holds no xl/workbook.xml)")
+    if len(members) > XLSX_MAX_MEMBERS:
+        raise _refuse(
+            0,
+            "",
+            f"{len(members):,} parts",
+            f"the workbook has {len(members):,} parts, more than {XLSX_MAX_MEMBERS:,}; "
+            "save the sheet alone as .xlsx or CSV",
+        )
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > max_unpacked_bytes:
+        raise _refuse(
+            0,
+            "",
+            f"{unpacked:,} bytes",
+            f"the workbook would unpack to {size_label(unpacked)}, over the limit of "
+            f"{size_label(max_unpacked_bytes)}; save it as CSV or split it",
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > XLSX_BOMB_MIN_BYTES and ratio > XLSX_MAX_RATIO:
+            raise _refuse(
+                0,
+                "",
+                member.filename,
+                f"the workbook part {member.filename} is compressed {ratio:,.0f} to 1, more "
+                f"than a spreadsheet ever is ({XLSX_MAX_RATIO} to 1): it looks like a zip bomb",
+            )
+
+
 def _read_csv(data: bytes) -> pd.DataFrame:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise _refuse(1, "", "", "the file is UTF-16; save the file as UTF-8 (CSV UTF-8)")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+        if not data.strip():
+            raise _refuse(1, "", "", "the file is empty")
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -127,7 +189,11 @@ def _read_csv(data: bytes) -> pd.DataFrame:
         raise _refuse(
             1, "", "", "the file is tab-delimited; use a comma or a semicolon between columns"
         )
-    names = [n.strip().lower() for n in next(csv.reader([header_line], delimiter=delimiter))]
+    try:
+        header = next(csv.reader([header_line], delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise _refuse(1, "", "", _csv_reason(exc)) from None
+    names = [n.strip().lower() for n in header]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:  # pandas would rename the second one "name.1" and hide the mistake
         raise ExtractRefused(
@@ -180,10 +246,25 @@ def _field_counts(data: bytes, delimiter: str) -> tuple[np.ndarray, np.ndarray]:
         return counts, (length - crlf) == 0
     text = data.decode("utf-8")
     counts, blank = [], []
-    for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
-        counts.append(max(len(record), 1))
-        blank.append(not record)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for record in reader:
+            counts.append(max(len(record), 1))
+            blank.append(not record)
+    except csv.Error as exc:
+        raise _refuse(reader.line_num, "", "", _csv_reason(exc)) from None
     return np.asarray(counts), np.asarray(blank)
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        # No column holds more than a few hundred characters; a field this long is a
+        # quote mark left open, or not an extract at all.
+        return (
+            f"a field is longer than {csv.field_size_limit():,} characters; check for a quote "
+            "mark that is never closed"
+        )
+    return f"the file is not a readable CSV table: {exc}"
 
 
 def _read_xlsx(data: bytes) -> pd.DataFrame:
@@ -191,11 +272,17 @@ def _read_xlsx(data: bytes) -> pd.DataFrame:
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        if not book.worksheets:
+            raise ValueError("it has no worksheet")
+        sheet = book.worksheets[0]
+        rows = [
+            tuple(_cell_text(v) for v in values) for values in sheet.iter_rows(values_only=True)
+        ]
+        book.close()
+    except Exception as exc:
+        # openpyxl reads the sheet lazily and a damaged or hand-made part fails in many ways
+        # (XML syntax, missing parts, bad attributes): each means this is no workbook to load.
         raise _refuse(0, "", "", f"not a readable XLSX workbook ({exc})") from None
-    sheet = book.worksheets[0]
-    rows = [tuple(_cell_text(v) for v in values) for values in sheet.iter_rows(values_only=True)]
-    book.close()
     if not rows:
         raise _refuse(1, "", "", "the first sheet of the workbook is empty")
     header = list(rows[0])
@@ -400,8 +487,11 @@ def _check_number(text: np.ndarray, column: Column, field, report) -> np.ndarray
     if column.required:
         report(empty, "required value is empty")
     not_number = ~np.isfinite(numbers)
-    if "_" in "".join(text):  # float() reads "1_000"; the database does not
+    joined = "".join(text)
+    if "_" in joined:  # float() reads "1_000"; the database does not
         not_number |= np.asarray(["_" in v for v in text], dtype=bool)
+    if not joined.isascii():  # nor does it read full-width digits
+        not_number |= np.asarray([not v.isascii() for v in text], dtype=bool)
     if not_number.any():
         comma = np.asarray(["," in v for v in text], dtype=bool)
         report(
@@ -477,7 +567,9 @@ def _parse_uniques(
             if result is None:
                 reason = "not a yes/no value (use true or false)"
         elif max_length and len(value) > max_length:
-            reason = f"too long ({len(value)} characters, at most {max_length})"
+            reason = f"too long ({len(value):,} characters, at most {max_length})"
+        elif "\x00" in value:
+            reason = "contains a NUL character (0x00), which text cannot hold"
         parsed.append(result)
         reasons.append(reason)
     return parsed, reasons

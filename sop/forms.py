@@ -7,6 +7,7 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 
+from sop.extract_reader import size_label
 from sop.extracts import ENTITIES
 
 ACCEPTED_SUFFIXES = (".csv", ".txt", ".xlsx")
@@ -24,8 +25,8 @@ class ImportUploadForm(forms.Form):
         limit = settings.SOP_IMPORT_MAX_BYTES
         if upload.size > limit:
             raise forms.ValidationError(
-                f"The file is {upload.size:,} bytes; the limit is {limit:,} bytes. Split it into "
-                "several files."
+                f"The file is {size_label(upload.size)} ({upload.size:,} bytes); the limit is "
+                f"{limit:,} bytes ({size_label(limit)}). Split it into several files."
             )
         suffix = Path(upload.name).suffix.lower()
         if suffix == ".xls":

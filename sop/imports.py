@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from sop.choices import JobStatus
+from sop.exports import cell_safe
 from sop.extract_reader import Extract, ExtractRefused, read_table, validate
 from sop.extracts import ENTITIES, Entity
 from sop.models import ImportJob, Location, Product, Resource, Supplier
@@ -34,6 +35,7 @@ from sop.services import audit_record, products_classify
 logger = logging.getLogger(__name__)
 
 ERRORS_ON_PAGE = 1000
+ERROR_VALUE_CHARS = 200
 _STAGING = "sop_import_staging"
 _ORM_BATCH = 2000
 # SQLite allows 999 variables per statement in old builds; stay well under it.
@@ -127,10 +129,13 @@ def import_job_run(*, job_id: int) -> ImportJob:
         _run(job)
     except Exception as exc:
         logger.exception("import job %s failed", job.pk)
+        # What failed may be the error report itself: the job row must still say "failed".
+        job.errors, job.errors_csv, job.error_count = [], "", 0
         _finish(
             job,
             status=JobStatus.FAILED,
-            message=f"The import stopped on an unexpected error and loaded nothing: {exc}",
+            message="The import stopped on an unexpected error and loaded nothing: "
+            + _clip(str(exc)),
         )
     return job
 
@@ -157,7 +162,11 @@ def _run(job: ImportJob) -> None:
     entity = ENTITIES[job.entity]
     path = Path(settings.MEDIA_ROOT) / job.file_path
     try:
-        table = read_table(path, max_bytes=settings.SOP_IMPORT_MAX_BYTES)
+        table = read_table(
+            path,
+            max_bytes=settings.SOP_IMPORT_MAX_BYTES,
+            max_unpacked_bytes=settings.SOP_IMPORT_MAX_UNPACKED_BYTES,
+        )
         _set_progress(job, "Validating", 10)
         extract = validate(
             table,
@@ -207,8 +216,17 @@ def _run(job: ImportJob) -> None:
 def _fail(job: ImportJob, errors: pd.DataFrame, *, rows_read: int) -> None:
     job.rows_read = rows_read
     job.error_count = len(errors)
-    job.errors = errors.head(ERRORS_ON_PAGE).astype({"value": str}).to_dict("records")
-    job.errors_csv = errors.to_csv(index=False)
+    # A value is there to find the cell, not to keep it: a 1 MB cell stays out of the job row.
+    errors = errors.assign(
+        column=errors["column"].astype(str).map(_clip),
+        value=errors["value"].astype(str).map(_clip),
+    )
+    job.errors = errors.head(ERRORS_ON_PAGE).to_dict("records")
+    # The values and column names are the file's own text; the admin opens this report in
+    # a spreadsheet, so whatever would run as a formula there is quoted.
+    job.errors_csv = errors.assign(
+        column=errors["column"].map(cell_safe), value=errors["value"].map(cell_safe)
+    ).to_csv(index=False)
     noun = "error" if len(errors) == 1 else "errors"
     _finish(
         job,
@@ -216,6 +234,13 @@ def _fail(job: ImportJob, errors: pd.DataFrame, *, rows_read: int) -> None:
         message=f"{len(errors):,} {noun} found; nothing was loaded. Fix the file and upload it "
         "again.",
     )
+
+
+def _clip(text: str) -> str:
+    # PostgreSQL text and jsonb cannot hold NUL: a file's NUL must not keep its own error
+    # report from being saved.
+    text = text.replace("\x00", "\\x00")
+    return text if len(text) <= ERROR_VALUE_CHARS else text[:ERROR_VALUE_CHARS] + "…"
 
 
 def _finish(job: ImportJob, *, status: str, message: str) -> None:

@@ -101,6 +101,10 @@ MEDIA_ROOT = VAR_DIR / "media"
 
 # Uploads: an ERP extract is at most this big; larger files are refused with a message.
 SOP_IMPORT_MAX_BYTES = env_int("SOP_IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
+# An XLSX is a zip: its parts may unpack to at most this much (a zip bomb is refused unread).
+SOP_IMPORT_MAX_UNPACKED_BYTES = env_int(
+    "SOP_IMPORT_MAX_UNPACKED_BYTES", 200 * 1024 * 1024, minimum=1024
+)
 # Files above this many rows are loaded through a COPY into a staging table on Postgres.
 SOP_IMPORT_COPY_THRESHOLD = env_int("SOP_IMPORT_COPY_THRESHOLD", 5000, minimum=0)
 # Supply planning: target cycle service level (%) per ABC class (unclassified items get
