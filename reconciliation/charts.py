@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 # One colour per scenario column on the comparison page, in order (base first).
 PALETTE = ("#1d2733", "#1f6feb", "#1a7f37", "#b35900")
 BUDGET = "#8c959f"
+CAPACITY = "#c62828"
 _LAYOUT = {
     "margin": {"l": 65, "r": 20, "t": 40, "b": 30},
     "legend": {"orientation": "h", "y": -0.15},
@@ -79,8 +80,8 @@ def capacity_chart(series: Sequence[tuple[str, pd.DataFrame]]) -> str:
                     hovertemplate="%{x}: %{y:,.0f} h wanted")  # fmt: skip
         fig.add_scatter(x=frame["resource"].tolist(), y=frame["capacity"].round(0).tolist(),
                         name=f"Capacity · {name}", mode="markers", offsetgroup=str(i),
-                        marker={"symbol": "line-ew-open", "size": 28, "color": BUDGET,
-                                "line": {"width": 3, "color": _color(i)}},
+                        marker={"symbol": "line-ew-open", "size": 60,
+                                "line": {"width": 4, "color": CAPACITY}},
                         hovertemplate="%{x}: %{y:,.0f} h available",
                         showlegend=i == 0)  # fmt: skip
     fig.update_layout(

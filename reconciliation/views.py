@@ -200,15 +200,12 @@ def _review_context(
     context: dict[str, Any] = {
         "cycle": cycle,
         "cycles": Cycle.objects.all()[:24],
-        "rows": _rows(views),
         "selected": selected,
-        "active": any(v.active for v in views),
+        **_list_context(cycle, views),
         "has_base": any(s.is_base for s in scenarios),
         "can": can,
         "decisions": selectors.decisions(cycle=cycle),
         "gate": selectors.reconciliation_gate(cycle) if can["submit"] else None,
-        "compare_min": COMPARE_MIN,
-        "compare_max": COMPARE_MAX,
         "create_form": bound.get("create") or ScenarioForm(),
         "decision_form": bound.get("decision")
         or DecisionForm(scenarios=scenarios, initial={"scenario": scenario and scenario.pk}),
@@ -304,26 +301,48 @@ def review(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _list_context(cycle: Cycle, views: list[selectors.ScenarioView]) -> dict:
+    """What the scenario list (and its polling) needs."""
+    latest = [v.latest.pk for v in views if v.latest is not None]
+    return {
+        "rows": _rows(views),
+        "active": any(v.active for v in views),
+        "last_run": max(latest, default=0),
+        "poll_idle": cycle.stage in services.EDITABLE_STAGES,
+        "compare_min": COMPARE_MIN,
+        "compare_max": COMPARE_MAX,
+    }
+
+
 @require_GET
 def scenarios_status(request: HttpRequest, cycle_pk: int) -> HttpResponse:
-    """The scenario list; htmx polls it every second while a run is active."""
+    """The scenario list, polled by the page: every second while a run is active, else slowly.
+
+    The slow poll is how a run started by someone else shows up: when the newest run is
+    not the one the page knows (`seen`), the list comes back with its status. When a run
+    the page watched has finished, the page reloads to show the new figures; a change
+    nobody on the page asked for only refreshes the list, so no half-typed form is lost.
+    """
     cycle = get_object_or_404(Cycle, pk=cycle_pk)
     views = selectors.scenario_views(cycle=cycle)
     selected = _selected(views, request.GET)
     context = {
         "cycle": cycle,
-        "rows": _rows(views),
         "selected": selected,
-        "active": any(v.active for v in views),
         "can": _permissions(request, cycle),
-        "compare_min": COMPARE_MIN,
-        "compare_max": COMPARE_MAX,
+        **_list_context(cycle, views),
     }
-    response = render(request, "reconciliation/partials/scenarios.html", context)
+    seen = request.GET.get("seen", "")
+    changed = not seen.isdigit() or int(seen) != context["last_run"]
+    watched = request.GET.get("active") == "1"
     if request.headers.get("HX-Request") and not context["active"]:
-        # The page polled a run that has just finished: reload it to show the new figures.
-        response["HX-Refresh"] = "true"
-    return response
+        if watched:
+            response = HttpResponse()
+            response["HX-Refresh"] = "true"
+            return response
+        if not changed:
+            return HttpResponse(status=204)  # nothing new: htmx leaves the list as it is
+    return render(request, "reconciliation/partials/scenarios.html", context)
 
 
 @require_GET

@@ -396,7 +396,9 @@ def test_an_edited_scenario_is_marked_out_of_date_with_a_run_button(finance_clie
     assert 'class="primary" aria-label="Run Bikes +10%">Re-run' in row
 
 
-def test_an_active_run_shows_progress_and_is_polled(finance_client, bikes_up, reconciling):
+def test_an_active_run_shows_progress_and_is_polled_until_it_ends(
+    finance_client, bikes_up, reconciling
+):
     run = ScenarioRun.objects.create(
         cycle=reconciling,
         scenario=bikes_up,
@@ -406,16 +408,33 @@ def test_an_active_run_shows_progress_and_is_polled(finance_client, bikes_up, re
         chunks_total=1,
     )
     body = finance_client.get("/reconciliation/").content.decode()
-    assert f'hx-get="/reconciliation/cycles/{reconciling.pk}/scenarios/' in body
+    url = f"/reconciliation/cycles/{reconciling.pk}/scenarios/"
+    assert f'hx-get="{url}?scenario=' in body and "&amp;active=1" in body
+    assert 'hx-trigger="every 1s"' in body
     row = section(body, f'id="scenario-{bikes_up.pk}"', "</tr>")
     assert 'aria-valuenow="40"' in row and "Recomputing supply and money" in row
-    url = f"/reconciliation/cycles/{reconciling.pk}/scenarios/"
-    polled = finance_client.get(url, HTTP_HX_REQUEST="true")
-    assert "HX-Refresh" not in polled
+
+    watching = {"seen": run.pk, "active": "1"}
+    polled = finance_client.get(url, watching, HTTP_HX_REQUEST="true")
+    assert polled.status_code == 200 and "HX-Refresh" not in polled
     ScenarioRun.objects.filter(pk=run.pk).update(status="failed", error="Worker lost.")
-    polled = finance_client.get(url, HTTP_HX_REQUEST="true")
+    polled = finance_client.get(url, watching, HTTP_HX_REQUEST="true")
     assert polled["HX-Refresh"] == "true"
-    assert "Last run failed: Worker lost." in polled.content.decode()
+    body = finance_client.get("/reconciliation/").content.decode()
+    assert "Last run failed: Worker lost." in body
+    assert 'hx-trigger="every 10s"' in body
+
+
+def test_the_idle_poll_shows_a_run_someone_else_started(finance_client, bikes_up, reconciling):
+    url = f"/reconciliation/cycles/{reconciling.pk}/scenarios/"
+    seen = ScenarioRun.objects.latest("pk").pk
+    assert finance_client.get(url, {"seen": seen}, HTTP_HX_REQUEST="true").status_code == 204
+    ScenarioRun.objects.create(
+        cycle=reconciling, scenario=bikes_up, status="pending", chunks_total=1
+    )
+    polled = finance_client.get(url, {"seen": seen}, HTTP_HX_REQUEST="true")
+    assert polled.status_code == 200
+    assert 'data-run-status="pending"' in polled.content.decode()
 
 
 def test_the_base_plan_can_be_computed_when_missing(
