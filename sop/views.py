@@ -39,7 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "notifications": selectors.notifications_unread(user=user),
         "can_open": can_open,
         "next_month": services.cycle_next_month() if can_open else None,
-        "approved_url": _approved_plans_url(),
+        "approved_url": _reverse_or_none("executive:approved"),
     }
     if cycle is not None:
         history = list(selectors.cycle_history(cycle=cycle))
@@ -51,6 +51,9 @@ def home(request: HttpRequest) -> HttpResponse:
             my_moves=[m for m in moves if m["allowed"]],
             history=history,
             waiting_on_me=selectors.cycle_waiting_on(cycle=cycle, user=user),
+            approved_plan_url=_reverse_or_none("executive:approved_detail", cycle.pk)
+            if cycle.is_frozen
+            else None,
             due=cycle.due_date(cycle.stage),
             overdue=bool(
                 cycle.due_date(cycle.stage) and timezone.localdate() > cycle.due_date(cycle.stage)
@@ -70,9 +73,10 @@ def _chosen_cycle(request: HttpRequest, cycles: list[Cycle]) -> Cycle | None:
     return next((c for c in cycles if c.stage != Stage.APPROVED), cycles[0] if cycles else None)
 
 
-def _approved_plans_url() -> str | None:
+def _reverse_or_none(name: str, *args) -> str | None:
+    """The URL of another app's page, or None while that app does not have it."""
     try:
-        return reverse("executive:approved")
+        return reverse(name, args=args)
     except NoReverseMatch:
         return None
 

@@ -10,7 +10,7 @@ from django.test import Client
 from demand.models import ConsensusDemand, ForecastRun
 from reconciliation import services as reconciliation_services
 from reconciliation.models import DecisionLogEntry
-from sop import selectors, services, workflow
+from sop import selectors, services, views, workflow
 from sop.choices import JobStatus, Role, Stage
 from sop.models import AuditEvent, Cycle
 from tests.factories import LocationFactory, ProductFactory, SalesHistoryFactory
@@ -180,7 +180,11 @@ def test_the_picker_lists_past_approved_cycles_and_opens_them(cycle, team):
     assert "S&amp;OP November 2026" in page  # the open cycle is the default
     assert f'<option value="{old.pk}">October 2026 · Approved</option>' in page
 
-    assert "S&amp;OP October 2026" in client.get(f"/?cycle={old.pk}").content.decode()
+    past = client.get(f"/?cycle={old.pk}").content.decode()
+    assert "S&amp;OP October 2026" in past
+    approved_plan = views._reverse_or_none("executive:approved_detail", old.pk)
+    if approved_plan is not None:  # the executive app's page, linked once it exists
+        assert f'href="{approved_plan}"' in past
     assert client.get("/?cycle=999999").status_code == 404
 
 
