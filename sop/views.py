@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from sop import notifications, selectors, services
 from sop.choices import Stage
+from sop.exports import cells_safe
 from sop.models import Cycle, Notification
 
 AUDIT_PAGE_SIZE = 50
@@ -159,11 +160,6 @@ class _Echo:
         return value
 
 
-def _cell_safe(value: str) -> str:
-    # Reasons and object ids are typed by users: a spreadsheet would run "=..." as a formula.
-    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
-
-
 AUDIT_CSV_HEADER = [
     "at",
     "user",
@@ -199,7 +195,7 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
                 "" if e.new is None else json.dumps(e.new, sort_keys=True),
                 e.reason,
             ]
-            yield writer.writerow([_cell_safe(v) for v in row])
+            yield writer.writerow(cells_safe(row))
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
