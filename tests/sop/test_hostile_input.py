@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import itertools
+import json
 import re
 import time
 import zipfile
@@ -512,3 +514,268 @@ def test_valid_rows_always_load_exactly(tmp_path, refs, rows):
             Decimal(quantity),
             Decimal(revenue) if revenue else None,
         )
+
+
+# -- HTML and script in names: every page escapes them, every download neutralises them ------
+
+SVG = "<svg onload=alert(1)>"
+# What must never reach a page raw: an element the browser would create from a name.
+RAW_MARKUP = (SCRIPT, IMG, CLOSE_SCRIPT, SVG, "<script>alert", "<img src=x", "<svg onload")
+CYCLE_MONTH = dt.date(2026, 11, 1)
+HORIZON = 3
+
+
+def csv_text(header: list[str], rows: list[list[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+@pytest.fixture
+def hostile_plan(tmp_path, make_user, django_capture_on_commit_callbacks):
+    """A company whose every name is an attack, loaded through the importer, with a cycle
+    in demand review, a published consensus and a published supply run."""
+    from django.utils import timezone
+
+    from demand.models import ConsensusDemand, ForecastRun
+    from sop import services as sop_services
+    from sop.choices import Stage
+    from sop.models import Cycle, Location, Resource
+    from supply import services as supply_services
+
+    months = [sop_services.add_months(CYCLE_MONTH, h) for h in range(-24, HORIZON)]
+    history, horizon = months[:24], months[24:]
+    files = {
+        "suppliers": (["supplier_code", "name"], [["SUP1", SCRIPT]]),
+        "products": (
+            ["sku", "name", "family", "make_or_buy", "supplier_code", "lead_time_days"],
+            [
+                ["XSS-1", SCRIPT, IMG, "make", "", 0],
+                ["XSS-2", CLOSE_SCRIPT, CLOSE_SCRIPT, "make", "", 0],
+                [SVG, FORMULA, "@SUM(1+1)", "buy", "SUP1", 30],
+            ],
+        ),
+        "locations": (["location_code", "name"], [[IMG, SCRIPT]]),
+        "resources": (["resource_code", "name", "location_code"], [[SVG, CLOSE_SCRIPT, IMG]]),
+        "routings": (
+            ["sku", "resource_code", "hours_per_unit"],
+            [["XSS-1", SVG, 1], ["XSS-2", SVG, 1]],
+        ),
+        "sales_history": (
+            ["sku", "location_code", "month", "quantity", "revenue"],
+            [
+                [sku, IMG, m.isoformat(), 40 + 10 * i + m.month, 400 + m.month]
+                for i, sku in enumerate(["XSS-1", "XSS-2", SVG])
+                for m in history
+            ],
+        ),
+        "inventory": (
+            ["sku", "location_code", "date", "on_hand"],
+            [[sku, IMG, CYCLE_MONTH.isoformat(), 20] for sku in ["XSS-1", "XSS-2", SVG]],
+        ),
+        "capacity": (
+            ["resource_code", "month", "hours"],
+            [[SVG, m.isoformat(), 60] for m in horizon],
+        ),
+    }
+    for entity, (header, rows) in files.items():
+        job = run(tmp_path, entity, csv_text(header, rows))
+        assert job.status == JobStatus.SUCCEEDED, (entity, job.errors)
+
+    admin = make_user(Role.ADMIN)
+    cycle = sop_services.cycle_open(month=CYCLE_MONTH, user=admin, horizon_months=HORIZON)
+    ForecastRun.objects.create(
+        cycle=cycle,
+        status=JobStatus.SUCCEEDED,
+        is_published=True,
+        published_at=timezone.now(),
+        progress=100,
+    )
+    location = Location.objects.get()
+    ConsensusDemand.objects.bulk_create(
+        ConsensusDemand(
+            cycle=cycle, product=p, location=location, month=m, statistical=50, value=50
+        )
+        for p in Product.objects.all()
+        for m in horizon
+    )
+    Cycle.objects.filter(pk=cycle.pk).update(stage=Stage.DEMAND_REVIEW)
+    cycle.refresh_from_db()
+    supply_planner = make_user(Role.SUPPLY_PLANNER)
+    with django_capture_on_commit_callbacks(execute=True):
+        supply_run = supply_services.supply_run_start(cycle=cycle, user=supply_planner)
+    supply_run.refresh_from_db()
+    assert supply_run.status == JobStatus.SUCCEEDED, supply_run.message
+    return {
+        "cycle": cycle,
+        "run": supply_run,
+        "products": {p.sku: p for p in Product.objects.all()},
+        "location": location,
+        "resource": Resource.objects.get(),
+        "horizon": horizon,
+    }
+
+
+def assert_escaped(body: str, where: str) -> None:
+    for markup in RAW_MARKUP:
+        assert markup not in body, (where, markup)
+    for attribute in re.findall(r'data-figure="([^"]*)"', body):
+        # The figure's JSON sits in an attribute: no < or > may survive there, and it must
+        # still decode to the figure with the names as they were.
+        assert "<" not in attribute and ">" not in attribute, where
+        assert isinstance(json.loads(html.unescape(attribute)), dict), where
+
+
+def get_page(client, url: str, params: dict | None = None, **headers) -> str:
+    response = client.get(url, params or {}, headers=headers)
+    assert response.status_code == 200, (url, params, response.status_code)
+    assert response["Content-Type"].startswith("text/html")
+    body = response.content.decode()
+    assert_escaped(body, f"{url} {params}")
+    return body
+
+
+def figure_titles(body: str) -> list[str]:
+    titles = []
+    for attribute in re.findall(r'data-figure="([^"]*)"', body):
+        layout = json.loads(html.unescape(attribute)).get("layout", {})
+        titles.append(layout.get("title", {}).get("text", ""))
+    return titles
+
+
+def test_the_demand_review_escapes_every_hostile_name(client_for, hostile_plan):
+    client = client_for(Role.DEMAND_PLANNER)
+    cycle, location = hostile_plan["cycle"], hostile_plan["location"]
+    body = get_page(client, "/demand/")
+    assert html.escape(SCRIPT) in body and html.escape(IMG) in body  # the names are shown
+    for family in (IMG, CLOSE_SCRIPT, "@SUM(1+1)"):
+        get_page(client, "/demand/", {"cycle": cycle.pk, "family": family})
+        get_page(client, "/demand/", {"cycle": cycle.pk, "only_family": family})
+    for product in hostile_plan["products"].values():
+        body = get_page(client, "/demand/", {"cycle": cycle.pk, "sku": product.pk})
+        body = get_page(
+            client, "/demand/", {"cycle": cycle.pk, "sku": product.pk, "location": location.pk}
+        )
+        assert f"{product.sku} {product.name} @ {location.code}" in figure_titles(body)
+    get_page(client, "/", {})
+
+
+def test_the_demand_partials_escape_names_and_the_typed_input(client_for, hostile_plan):
+    from demand.models import DemandOverride
+
+    client = client_for(Role.DEMAND_PLANNER)
+    cycle = hostile_plan["cycle"]
+    month = hostile_plan["horizon"][1].isoformat()
+    cell = {"family": IMG, "month": month, "reason": "promotion", "version": ""}
+    refused = client.post(
+        f"/demand/cycles/{cycle.pk}/overrides/",
+        {**cell, "value": IMG, "comment": SCRIPT},
+        headers={"HX-Request": "true"},
+    )
+    assert refused.status_code == 400
+    assert_escaped(refused.content.decode(), "refused override")
+    assert f'value="{html.escape(IMG)}"' in refused.content.decode()  # kept, escaped
+    saved = client.post(
+        f"/demand/cycles/{cycle.pk}/overrides/",
+        {**cell, "value": "70", "comment": CLOSE_SCRIPT},
+        headers={"HX-Request": "true"},
+    )
+    assert saved.status_code == 200
+    assert_escaped(saved.content.decode(), "saved override")
+    assert DemandOverride.objects.get().comment == CLOSE_SCRIPT
+    body = get_page(client, "/demand/", {"cycle": cycle.pk, "family": IMG})
+    assert html.escape(CLOSE_SCRIPT) in body  # the comment in the history, escaped
+
+
+def test_the_supply_review_and_its_partials_escape_every_hostile_name(client_for, hostile_plan):
+    client = client_for(Role.SUPPLY_PLANNER)
+    cycle, run_ = hostile_plan["cycle"], hostile_plan["run"]
+    location, resource = hostile_plan["location"], hostile_plan["resource"]
+    body = get_page(client, "/supply/")
+    assert html.escape(CLOSE_SCRIPT) in body  # the resource name on the heatmap's list
+    for product in hostile_plan["products"].values():
+        params = {"cycle": cycle.pk, "sku": product.pk, "location": location.pk}
+        body = get_page(client, "/supply/", params)
+        assert f"{product.sku} {product.name} @ {location.code}" in figure_titles(body)
+        get_page(client, "/supply/", params, HX_REQUEST="true")
+    for family in (IMG, CLOSE_SCRIPT):
+        get_page(client, "/supply/", {"cycle": cycle.pk, "family": family})
+    get_page(client, f"/supply/runs/{run_.pk}/", {}, HX_REQUEST="true")
+    for month in hostile_plan["horizon"]:
+        body = get_page(
+            client,
+            f"/supply/runs/{run_.pk}/drill/",
+            {"resource": resource.pk, "month": month.isoformat()},
+        )
+    get_page(client, "/supply/classification/", {"cycle": cycle.pk})
+    product = hostile_plan["products"]["XSS-1"]
+    refused = client.post(
+        f"/supply/cycles/{cycle.pk}/planned/",
+        {"sku": product.pk, "product": product.pk, "location": location.pk,
+         "month": hostile_plan["horizon"][1].isoformat(), "quantity": SCRIPT,
+         "reason": "campaign", "comment": IMG, "version": ""},
+        headers={"HX-Request": "true"},
+    )  # fmt: skip
+    assert refused.status_code == 400
+    assert_escaped(refused.content.decode(), "refused planned supply")
+
+
+def test_the_import_pages_escape_hostile_values(client_for, hostile_plan, tmp_path):
+    failed = run(tmp_path, "sales_history", SALES_HEADER + f'"{IMG.replace(chr(34), 2 * chr(34))}"'
+                 f",{SCRIPT},{CLOSE_SCRIPT},{SVG},\n")  # fmt: skip
+    assert failed.status == JobStatus.FAILED
+    admin = client_for(Role.ADMIN)
+    for url in ("/imports/", f"/imports/{failed.pk}/", f"/imports/{failed.pk}/progress/"):
+        get_page(admin, url)
+    get_page(admin, "/imports/", {}, HX_REQUEST="true")
+
+
+def downloads(hostile_plan) -> list[tuple[str, dict]]:
+    cycle, location = hostile_plan["cycle"], hostile_plan["location"]
+    urls = []
+    for fmt in ("csv", "xlsx"):
+        for table in ("plan", "capacity", "shortages", "excess"):
+            urls.append((f"/supply/export.{fmt}", {"cycle": cycle.pk, "table": table}))
+        for family in (IMG, CLOSE_SCRIPT, "@SUM(1+1)"):
+            urls.append((f"/demand/export.{fmt}", {"cycle": cycle.pk, "family": family}))
+        for product in hostile_plan["products"].values():
+            params = {"cycle": cycle.pk, "sku": product.pk, "location": location.pk}
+            urls.append((f"/demand/export.{fmt}", params))
+    return urls
+
+
+def download_cells(response) -> list[tuple[object, str]]:
+    """Every cell of a CSV or XLSX download with its type ("s" text, "n" number, "f" formula)."""
+    if response["Content-Type"].startswith("text/csv"):
+        rows = csv.reader(io.StringIO(response.content.decode("utf-8-sig")))
+        return [(value, "s") for row in rows for value in row]
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    return [(c.value, c.data_type) for row in sheet.iter_rows() for c in row if c.value is not None]
+
+
+def test_every_download_neutralises_formulas_and_is_never_rendered_as_html(
+    client_for, hostile_plan
+):
+    client = client_for(Role.SUPPLY_PLANNER)
+    texts: set[str] = set()
+    for url, params in downloads(hostile_plan):
+        response = client.get(url, params)
+        assert response.status_code == 200, (url, params)
+        assert response["Content-Disposition"].startswith("attachment;")
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert not response["Content-Type"].startswith("text/html")
+        assert re.fullmatch(r'attachment; filename="[\w-]+\.(csv|xlsx)"',
+                            response["Content-Disposition"])  # fmt: skip
+        for value, kind in download_cells(response):
+            assert kind != "f", (url, value)
+            if isinstance(value, str):
+                texts.add(value)
+                assert not value.startswith(("=", "+", "@", "\t", "\r")) or re.fullmatch(
+                    r"\+[\d.]+%?", value
+                ), (url, value)
+                if value.startswith("-"):
+                    float(value.rstrip("%"))  # only a number may start with a minus
+    assert "'" + FORMULA in texts and "'@SUM(1+1)" in texts  # the names are there, quoted
+    assert FORMULA not in texts
