@@ -76,6 +76,9 @@ class DeltaForm(forms.Form):
         for name in ("start", "end"):
             if name in self.fields:
                 self.fields[name].choices = months
+        if "end" in self.fields and months:
+            # The whole horizon by default: the usual what-if is "from now on".
+            self.fields["end"].initial = months[-1][0]
         if "unit" in self.fields:
             self.fields["unit"].choices = self.units
 

@@ -392,33 +392,19 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
     )
 
 
-@require_GET
-def compare(request: HttpRequest) -> HttpResponse:
-    """Two to four scenarios side by side: KPIs (diff against the first) and charts."""
-    cycle = _cycle(request.GET)
-    if cycle is None:
-        return render(request, "reconciliation/compare.html", {"cycle": None})
+def _comparison(cycle: Cycle, params: QueryDict) -> dict[str, Any]:
+    """The scenarios picked with `s=` (base first), checked: 2 to 4, and which have figures."""
     views = selectors.scenario_views(cycle=cycle)
-    wanted = {pk for pk in request.GET.getlist("s") if pk.isdigit()}
+    wanted = {pk for pk in params.getlist("s") if pk.isdigit()}
     chosen = [v for v in views if str(v.scenario.pk) in wanted]
-    context: dict[str, Any] = {
-        "cycle": cycle,
-        "cycles": Cycle.objects.all()[:24],
-        "views": views,
-        "chosen": chosen,
-        "wanted": wanted,
-        "compare_min": COMPARE_MIN,
-        "compare_max": COMPARE_MAX,
-        "errors": [],
-    }
+    computed = [v for v in chosen if v.run is not None]
+    errors = []
     if not COMPARE_MIN <= len(chosen) <= COMPARE_MAX:
-        context["errors"].append(
+        errors.append(
             f"Choose between {COMPARE_MIN} and {COMPARE_MAX} scenarios to compare "
             f"({len(chosen)} chosen)."
         )
-        return render(request, "reconciliation/compare.html", context, status=400)
-    computed = [v for v in chosen if v.run is not None]
-    context["warnings"] = [
+    warnings = [
         f"{v.scenario.name} is not computed yet: run it to compare it."
         for v in chosen
         if v.run is None
@@ -427,8 +413,31 @@ def compare(request: HttpRequest) -> HttpResponse:
         for v in computed
         if v.stale_reasons
     ]
-    context["computed"] = computed
-    if len(computed) < COMPARE_MIN:
+    ok = not errors and len(computed) >= COMPARE_MIN
+    return {
+        "cycle": cycle,
+        "views": views,
+        "chosen": chosen,
+        "computed": computed,
+        "errors": errors,
+        "warnings": warnings,
+        "rows": selectors.comparison(computed) if ok else [],
+        "query": urlencode([("cycle", cycle.pk), *(("s", v.scenario.pk) for v in chosen)]),
+        "compare_min": COMPARE_MIN,
+        "compare_max": COMPARE_MAX,
+    }
+
+
+@require_GET
+def compare(request: HttpRequest) -> HttpResponse:
+    """Two to four scenarios side by side: KPIs (diff against the first) and charts."""
+    cycle = _cycle(request.GET)
+    if cycle is None:
+        return render(request, "reconciliation/compare.html", {"cycle": None})
+    context = _comparison(cycle, request.GET)
+    if context["errors"]:
+        return render(request, "reconciliation/compare.html", context, status=400)
+    if not context["rows"]:
         return render(request, "reconciliation/compare.html", context)
     context["kpis"] = [
         {
@@ -443,8 +452,9 @@ def compare(request: HttpRequest) -> HttpResponse:
                 for cell in row["cells"]
             ],
         }
-        for row in selectors.comparison(computed)
+        for row in context["rows"]
     ]
+    computed = context["computed"]
     monthly = [(v.scenario.name, selectors.monthly_totals(run=v.run)) for v in computed]
     loads = [(v.scenario.name, selectors.resource_loads(run=v.run)) for v in computed]
     context.update(
@@ -453,6 +463,30 @@ def compare(request: HttpRequest) -> HttpResponse:
         capacity_json=charts.capacity_chart(loads) if any(not f.empty for _, f in loads) else "",
     )
     return render(request, "reconciliation/compare.html", context)
+
+
+@require_GET
+def compare_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The KPI table of the comparison: per scenario its value and difference."""
+    cycle = _cycle(request.GET)
+    context = _comparison(cycle, request.GET) if cycle else None
+    if context is None or not context["rows"]:
+        message = " ".join(context["errors"]) if context else "Choose a cycle."
+        return HttpResponse(message or "Run the scenarios to compare them first.", status=400)
+    names = [v.scenario.name for v in context["computed"]]
+    header = ["kpi", *(f"{name} {part}" for name in names for part in ("value", "diff"))]
+    rows = [
+        [row["label"], *(c[part] for c in row["cells"] for part in ("value", "diff"))]
+        for row in context["rows"]
+    ]
+    return table_response(
+        name=f"reconciliation-{cycle.month:%Y-%m}-comparison",
+        fmt=fmt,
+        header=header,
+        rows=rows,
+        sheet_title="Comparison",
+        caption=[str(cycle), f"differences against {names[0]}"],
+    )
 
 
 # --- writes -------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from reconciliation import services
@@ -564,3 +566,37 @@ def test_a_scenario_name_with_markup_stays_text_in_the_charts(
     ).content.decode()
     assert "<script>alert(1)" not in body
     assert "&lt;/script&gt;&lt;script&gt;alert(1)" in body
+
+
+def test_the_comparison_exports_its_kpis(finance_client, bikes_up, base, reconciling):
+    params = {"cycle": reconciling.pk, "s": [base.pk, bikes_up.pk]}
+    response = finance_client.get("/reconciliation/compare/export.csv", params)
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == [
+        "kpi",
+        "Base plan value",
+        "Base plan diff",
+        "Bikes +10% value",
+        "Bikes +10% diff",
+    ]
+    unmet = next(r for r in rows if r[0] == "Unmet demand (units)")
+    assert [float(v) for v in unmet[1:]] == [0, 0, 18, 18]
+    response = finance_client.get("/reconciliation/compare/export.csv", {"s": [base.pk]})
+    assert response.status_code == 400
+
+
+def test_the_review_reads_in_queries_that_do_not_grow_with_the_scenarios(
+    finance_client, bikes_up, reconciling, django_capture_on_commit_callbacks
+):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert finance_client.get("/reconciliation/").status_code == 200
+        return len(captured)
+
+    before = queries()
+    for k in range(3):
+        scenario = services.scenario_copy(scenario=bikes_up, name=f"Copy {k}", user=None)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.scenario_run_start(scenario=scenario, user=None)
+    assert queries() == before <= 60
