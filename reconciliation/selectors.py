@@ -18,6 +18,7 @@ from reconciliation.models import (
     ScenarioResourceMonth,
     ScenarioRun,
 )
+from reconciliation.scenarios import PriceCostDelta, deltas_from_json
 from reconciliation.services import plan_basis
 from sop.choices import Stage
 from sop.models import Cycle, Location, Product, Resource
@@ -200,9 +201,10 @@ def sku_gaps(*, run: ScenarioRun, family: str, limit: int = DRILL_ROWS) -> list[
             excess=Sum("excess_quantity"),
         )
     )
+    price = _price_factor(run.deltas, family)
     out = []
     for row in rows:
-        row["unmet_revenue"] = row["unmet"] * float(products[row["product_id"]])
+        row["unmet_revenue"] = row["unmet"] * float(products[row["product_id"]]) * price
         if row["unmet"] > 1e-6 or row["excess"] > 1e-6:
             out.append(row)
     out.sort(key=lambda r: (-r["unmet_revenue"], -r["excess"]))
@@ -215,6 +217,15 @@ def sku_gaps(*, run: ScenarioRun, family: str, limit: int = DRILL_ROWS) -> list[
         row["sku"] = skus.get(row["product_id"])
         row["location"] = locations.get(row["location_id"])
     return out
+
+
+def _price_factor(deltas: list[dict], family: str) -> float:
+    """What the run's price changes multiply the family's prices by (1.0: none)."""
+    factor = 1.0
+    for delta in deltas_from_json(deltas):
+        if isinstance(delta, PriceCostDelta) and delta.family in (None, family):
+            factor *= 1 + delta.price_percent / 100
+    return factor
 
 
 # --- money and comparison ---------------------------------------------------------------

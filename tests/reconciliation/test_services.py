@@ -313,6 +313,22 @@ def test_a_price_and_cost_delta_changes_that_familys_money_not_the_volumes(
     assert run.kpis["revenue"] == pytest.approx(base.kpis["revenue"] + 180)
 
 
+def test_the_drill_into_a_familys_gap_counts_lost_sales_at_the_scenarios_price(
+    reconciling, company, finance, django_capture_on_commit_callbacks
+):
+    run = what_if(
+        reconciling, finance, django_capture_on_commit_callbacks,
+        {"kind": "capacity", "resource": "LINE", "percent": -50, **ALL_MONTHS},
+        {"kind": "price_cost", "family": "Lamps", "price_percent": 50},
+    )  # fmt: skip
+    lost = sum(u for (u,) in lines(run, company["LAMP"], "unmet"))
+    assert lost > 0
+    (lamp,) = selectors.sku_gaps(run=run, family="Lamps")
+    assert lamp["unmet"] == pytest.approx(lost)
+    assert lamp["unmet_revenue"] == pytest.approx(lost * PRICE * 1.5)
+    assert lamp["unmet_revenue"] == pytest.approx(sum(family_column(run, "Lamps", "unmet_revenue")))
+
+
 def test_a_service_level_delta_changes_the_safety_stock_of_its_class_only(
     reconciling, company, finance, django_capture_on_commit_callbacks
 ):
