@@ -107,8 +107,18 @@ def approvals() -> QuerySet[PlanApproval]:
     return PlanApproval.objects.select_related("cycle", "approved_by").order_by("-cycle__month")
 
 
-def approval_previous(*, cycle: Cycle) -> PlanApproval | None:
-    return approvals().filter(cycle__month__lt=cycle.month).first()
+def cycle_previous_approved(*, cycle: Cycle) -> Cycle | None:
+    """The last approved cycle before this one, with its approval record if it has one.
+
+    Cycles approved before the application froze plans (the demo's past cycles) have
+    none: only their demand plan snapshot, from which their accuracy is measured.
+    """
+    return (
+        Cycle.objects.filter(stage=Stage.APPROVED, month__lt=cycle.month)
+        .select_related("approval")
+        .order_by("-month")
+        .first()
+    )
 
 
 def signoff_cycle(pk: str | int | None) -> Cycle | None:
@@ -306,6 +316,7 @@ class Signoff:
     cycle: Cycle
     approval: PlanApproval | None
     previous: PlanApproval | None
+    previous_cycle: Cycle | None
     recommended: recon.ScenarioView | None
     base: recon.ScenarioView | None
     source: PlanSource | None
@@ -338,7 +349,8 @@ def signoff(*, cycle: Cycle) -> Signoff:
     from reconciliation.services import deltas_describe
 
     approval = getattr(cycle, "approval", None) if cycle.stage == Stage.APPROVED else None
-    previous = approval_previous(cycle=cycle)
+    previous_cycle = cycle_previous_approved(cycle=cycle)
+    previous = getattr(previous_cycle, "approval", None) if previous_cycle else None
     rec_view = base_view = None
     if approval is not None:
         source = PlanSource.of_approval(approval)
@@ -358,6 +370,7 @@ def signoff(*, cycle: Cycle) -> Signoff:
         cycle=cycle,
         approval=approval,
         previous=previous,
+        previous_cycle=previous_cycle,
         recommended=rec_view,
         base=base_view,
         source=source,
@@ -366,6 +379,8 @@ def signoff(*, cycle: Cycle) -> Signoff:
         history=list(cycle.transitions.select_related("user")),
     )
     before = dict(previous.kpis) if previous is not None else {}
+    if previous_cycle is not None and "forecast_accuracy" not in before:
+        before.update(forecast_accuracy(cycle=previous_cycle))
     pack.headline = headline(kpis, before)
     if source is not None:
         is_base = approval.scenario_is_base if approval else rec_view.scenario.is_base

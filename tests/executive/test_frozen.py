@@ -200,3 +200,20 @@ def test_other_cycles_stay_writable(approved, company):
     ConsensusDemand.objects.filter(cycle=other).update(value=2)
     ConsensusDemand.objects.filter(cycle=other).delete()
     Cycle.objects.filter(pk=other.pk).update(stage=Stage.SUPPLY_REVIEW)
+
+
+@pytest.mark.postgres
+def test_deleting_a_user_still_clears_their_name_from_an_approved_cycle(
+    in_review, executive, make_user, django_capture_on_commit_callbacks
+):
+    from executive import services
+
+    leaver = make_user(Role.DEMAND_PLANNER, username="leaver")
+    recon_services.decision_add(cycle=in_review, text="Promo in March", user=leaver)
+    services.plan_decide(cycle=in_review, user=executive, approve=True)
+    with transaction.atomic():
+        leaver.delete()
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    entry = DecisionLogEntry.objects.get(cycle=in_review)
+    assert entry.author_id is None and entry.text == "Promo in March"
