@@ -395,11 +395,21 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
 def _comparison(cycle: Cycle, params: QueryDict) -> dict[str, Any]:
     """The scenarios picked with `s=` (base first), checked: 2 to 4, and which have figures."""
     views = selectors.scenario_views(cycle=cycle)
-    wanted = {pk for pk in params.getlist("s") if pk.isdigit()}
-    chosen = [v for v in views if str(v.scenario.pk) in wanted]
+    if "s" in params:
+        wanted = {pk for pk in params.getlist("s") if pk.isdigit()}
+        chosen = [v for v in views if str(v.scenario.pk) in wanted]
+    else:
+        # Arriving from a link: the base, the recommended one, then the newest what-ifs.
+        ranked = sorted(
+            (v for v in views if v.run is not None),
+            key=lambda v: (not v.scenario.is_base, not v.scenario.recommended, -v.scenario.pk),
+        )
+        picked = {v.scenario.pk for v in ranked[:COMPARE_MAX]}
+        chosen = [v for v in views if v.scenario.pk in picked]
     computed = [v for v in chosen if v.run is not None]
     errors = []
-    if not COMPARE_MIN <= len(chosen) <= COMPARE_MAX:
+    too_few_computed = "s" not in params and len(chosen) < COMPARE_MIN
+    if "s" in params and not COMPARE_MIN <= len(chosen) <= COMPARE_MAX:
         errors.append(
             f"Choose between {COMPARE_MIN} and {COMPARE_MAX} scenarios to compare "
             f"({len(chosen)} chosen)."
@@ -413,6 +423,8 @@ def _comparison(cycle: Cycle, params: QueryDict) -> dict[str, Any]:
         for v in computed
         if v.stale_reasons
     ]
+    if too_few_computed:
+        warnings.append(f"Compute at least {COMPARE_MIN} scenarios to compare them.")
     ok = not errors and len(computed) >= COMPARE_MIN
     return {
         "cycle": cycle,

@@ -517,7 +517,7 @@ def test_the_comparison_wants_two_to_four_scenarios(
     for k in range(3):
         services.scenario_create(cycle=reconciling, name=f"Extra {k}", user=None)
     ids = list(Scenario.objects.values_list("pk", flat=True))[:count]
-    response = finance_client.get("/reconciliation/compare/", {"s": ids})
+    response = finance_client.get("/reconciliation/compare/", {"s": ids or [""]})
     assert response.status_code == 400
     assert "Choose between 2 and 4 scenarios to compare" in response.content.decode()
 
@@ -600,3 +600,13 @@ def test_the_review_reads_in_queries_that_do_not_grow_with_the_scenarios(
         with django_capture_on_commit_callbacks(execute=True):
             services.scenario_run_start(scenario=scenario, user=None)
     assert queries() == before <= 60
+
+
+def test_the_comparison_link_picks_the_base_and_the_recommended_scenario(
+    finance_client, bikes_up, base, reconciling
+):
+    services.scenario_create(cycle=reconciling, name="Not run", user=None)
+    response = finance_client.get("/reconciliation/compare/", {"cycle": reconciling.pk})
+    assert response.status_code == 200
+    header = section(response.content.decode(), 'id="kpis"', "</thead>")
+    assert "Base plan" in header and "Bikes +10%" in header and "Not run" not in header
