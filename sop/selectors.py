@@ -55,6 +55,18 @@ def cycle_waiting_on(*, cycle: Cycle | None, user) -> bool:
     return bool(owners & user_roles(user))
 
 
+def cycles_waiting_on(*, cycles: list[Cycle], user, exclude: Cycle | None = None) -> list[Cycle]:
+    """The other open cycles whose current stage is owned by one of the user's roles."""
+    roles = user_roles(user)
+    return [
+        c
+        for c in cycles
+        if c != exclude
+        and c.stage != Stage.APPROVED
+        and roles & {str(o) for o in workflow.STAGE_OWNERS.get(c.stage, ())}
+    ]
+
+
 def import_jobs_recent(*, limit: int = 50) -> QuerySet[ImportJob]:
     # The error report can be megabytes per job; the list does not show it.
     return ImportJob.objects.select_related("created_by").defer("errors", "errors_csv")[:limit]

@@ -41,6 +41,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "can_open": can_open,
         "next_month": services.cycle_next_month() if can_open else None,
         "approved_url": _reverse_or_none("executive:approved"),
+        "also_waiting": selectors.cycles_waiting_on(cycles=cycles, user=user, exclude=cycle),
     }
     if cycle is not None:
         history = list(selectors.cycle_history(cycle=cycle))

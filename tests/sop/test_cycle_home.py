@@ -97,6 +97,18 @@ def test_other_roles_see_who_the_stage_waits_on(cycle, team):
     assert 'name="target"' not in page
 
 
+def test_an_older_cycle_still_waiting_on_me_is_pointed_out(cycle, team):
+    advance(cycle, team, (Role.ADMIN, Stage.DEMAND_REVIEW))
+    december = services.cycle_open(month=dt.date(2026, 12, 1), user=team[Role.ADMIN])
+    advance(december, team, (Role.ADMIN, Stage.DEMAND_REVIEW))
+    Cycle.objects.filter(pk=december.pk).update(stage=Stage.SUPPLY_REVIEW)
+
+    page = signed_in(team[Role.DEMAND_PLANNER]).get("/").content.decode()
+
+    assert "S&amp;OP December 2026" in page  # the newest open cycle is shown
+    assert f'<a href="/?cycle={cycle.pk}">S&amp;OP November 2026</a> is in demand review' in page
+
+
 def test_the_history_shows_who_moved_the_cycle_and_why(cycle, team):
     advance(
         cycle,
