@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 from sop.extract_reader import size_label
 from sop.extracts import ENTITIES
@@ -35,4 +36,27 @@ class ImportUploadForm(forms.Form):
             )
         if suffix not in ACCEPTED_SUFFIXES:
             raise forms.ValidationError("Upload a .csv or .xlsx file.")
+        return upload
+
+
+class CappedUploadHandler(TemporaryFileUploadHandler):
+    """Streams an upload to a temporary file, but never more than SOP_IMPORT_MAX_BYTES + 1.
+
+    The rest is counted, not written, so `size` stays the real size and the form refuses
+    the file by it: an endless upload costs bandwidth but cannot fill the disk.
+    """
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        room = settings.SOP_IMPORT_MAX_BYTES + 1 - self.received
+        if room > 0:
+            self.file.write(raw_data[:room])
+        self.received += len(raw_data)
+
+    def file_complete(self, file_size):
+        upload = super().file_complete(file_size)
+        upload.size = self.received
         return upload

@@ -117,6 +117,11 @@ SOP_SUPPLY_REVIEW_PERIOD_MONTHS = env_int("SOP_SUPPLY_REVIEW_PERIOD_MONTHS", 1, 
 SOP_SUPPLY_MAX_COVER_WEEKS = env_int("SOP_SUPPLY_MAX_COVER_WEEKS", 26, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Larger uploads go to a temporary file that stops growing past SOP_IMPORT_MAX_BYTES.
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "sop.forms.CappedUploadHandler",
+]
 
 # Celery: with REDIS_URL unset, tasks run in-process and eagerly (the embedded default).
 REDIS_URL = env_redis_url("REDIS_URL")

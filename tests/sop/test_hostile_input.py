@@ -29,7 +29,7 @@ from sop import imports
 from sop.choices import JobStatus, Role
 from sop.exports import cell_safe, table_response
 from sop.extract_reader import parse_month
-from sop.forms import ImportUploadForm
+from sop.forms import CappedUploadHandler, ImportUploadForm
 from sop.models import ImportJob, Product, SalesHistory
 from tests.factories import LocationFactory, ProductFactory
 
@@ -150,6 +150,37 @@ def test_the_upload_form_refuses_a_file_just_over_the_default_limit(tmp_path, se
         "The file is 50.0 MB (52,428,801 bytes); the limit is 52,428,800 bytes (50.0 MB). "
         "Split it into several files."
     ]
+
+
+def test_an_upload_over_the_limit_is_counted_but_not_written_past_it(settings):
+    settings.SOP_IMPORT_MAX_BYTES = 1024
+    handler = CappedUploadHandler()
+    handler.new_file("file", "big.csv", "text/csv", 0)
+    for start in range(0, 64 * 1024, 4096):
+        handler.receive_data_chunk(b"x" * 4096, start)
+    upload = handler.file_complete(64 * 1024)
+    assert upload.size == 64 * 1024
+    assert Path(upload.temporary_file_path()).stat().st_size == 1025
+    upload.close()
+
+
+def test_a_large_upload_over_the_limit_is_refused_with_its_real_size(
+    client_for, settings, django_capture_on_commit_callbacks
+):
+    settings.SOP_IMPORT_MAX_BYTES = 1024
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 2048  # so the upload streams to a temporary file
+    content = SALES_HEADER.encode() + b"A1,WH1,2026-01,1,\n" * 2000
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(Role.ADMIN).post(
+            "/imports/",
+            {"entity": "sales_history", "file": io.BytesIO(content)},
+        )
+    assert response.status_code == 200
+    assert (
+        f"The file is 35.2 KB ({len(content):,} bytes); the limit is 1,024 bytes (1.0 KB)."
+        in html.unescape(response.content.decode())
+    )
+    assert not ImportJob.objects.exists()
 
 
 # -- XLSX zip bombs -------------------------------------------------------------------------
