@@ -544,6 +544,27 @@ def test_a_failed_run_keeps_the_scenarios_last_result(
     assert view.latest == failed
 
 
+def test_a_run_finishing_after_the_reconciliation_was_submitted_is_not_published(
+    reconciling, finance, monkeypatch, django_capture_on_commit_callbacks
+):
+    good = base_run(reconciling, finance, django_capture_on_commit_callbacks)
+    kept = scenario_result(good)
+    write = services._write
+
+    def write_then_submit(*args, **kwargs):
+        write(*args, **kwargs)
+        Cycle.objects.filter(pk=reconciling.pk).update(stage=Stage.EXECUTIVE_REVIEW)
+
+    monkeypatch.setattr(services, "_write", write_then_submit)
+    late = run_of(good.scenario, finance, django_capture_on_commit_callbacks)
+
+    assert late.status == JobStatus.FAILED
+    assert late.error == f"The reconciliation was submitted during the run. {services.KEPT}"
+    assert scenario_result(good) == kept
+    for model in (ScenarioLine, ScenarioFamilyMonth, ScenarioResourceMonth):
+        assert not model.objects.filter(run_id=late.pk).exists()
+
+
 # --- staleness and the gate --------------------------------------------------------------------
 
 
