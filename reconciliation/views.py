@@ -126,11 +126,20 @@ def _selected(views: list[selectors.ScenarioView], params: QueryDict):
     return chosen or (views[0] if views else None)
 
 
-def _money(revenue: float, margin: float, inventory: float, budget: float | None) -> dict:
-    gap = None if budget is None else revenue - budget
+def _combine(rows: list[dict], *, inventory: float) -> dict:
+    """Money of several family-months: sums, and the budget gap over the budgeted ones only.
+
+    A family without a budget adds its revenue to the total but nothing to the gap, as in
+    the scenario KPIs: otherwise an unbudgeted family would show as revenue above budget.
+    """
+    revenue = sum(r["revenue"] for r in rows)
+    margin = sum(r["gross_margin"] for r in rows)
+    budgeted = [r for r in rows if r["budget_revenue"] is not None]
+    budget = sum(r["budget_revenue"] for r in budgeted) if budgeted else None
+    gap = sum(r["revenue"] - r["budget_revenue"] for r in budgeted) if budgeted else None
     return {
         "revenue": revenue,
-        "cogs": revenue - margin,
+        "cogs": sum(r["cogs"] for r in rows),
         "gross_margin": margin,
         "margin_pct": 100 * margin / revenue if revenue else None,
         "inventory_value": inventory,
@@ -146,33 +155,35 @@ def _financial(run: ScenarioRun) -> list[dict]:
     A group's total row sums revenue, COGS and margin over the horizon; its inventory value
     is the end of the horizon's (a sum of month-end stocks means nothing).
     """
-    monthly = selectors.monthly_totals(run=run)
-    blocks = []
-    if not monthly.empty:
-        months = [
-            {
-                "month": r.month,
-                **_money(r.revenue, r.margin, r.inventory, r.budget),
-            }
-            for r in monthly.astype(object).where(monthly.notna(), None).itertuples()
-        ]
-        blocks.append({"family": "All families", "months": months, "total": _total(months)})
+    rows = selectors.financial_rows(run=run)
     by_family: dict[str, list[dict]] = {}
-    for row in selectors.financial_rows(run=run):
+    by_month: dict = {}
+    for row in rows:
         by_family.setdefault(row["family"], []).append(row)
-    for family, months in by_family.items():
-        blocks.append({"family": family, "months": months, "total": _total(months)})
+        by_month.setdefault(row["month"], []).append(row)
+    if not rows:
+        return []
+    months = [
+        {"month": month, **_combine(part, inventory=sum(r["inventory_value"] for r in part))}
+        for month, part in sorted(by_month.items())
+    ]
+    blocks = [
+        {
+            "family": "All families",
+            "months": months,
+            "total": _combine(rows, inventory=months[-1]["inventory_value"]),
+        }
+    ]
+    for family, part in by_family.items():
+        part.sort(key=lambda r: r["month"])
+        blocks.append(
+            {
+                "family": family,
+                "months": part,
+                "total": _combine(part, inventory=part[-1]["inventory_value"]),
+            }
+        )
     return blocks
-
-
-def _total(months: list[dict]) -> dict:
-    budgets = [m["budget_revenue"] for m in months if m["budget_revenue"] is not None]
-    return _money(
-        sum(m["revenue"] for m in months),
-        sum(m["gross_margin"] for m in months),
-        months[-1]["inventory_value"] if months else 0.0,
-        sum(budgets) if budgets else None,
-    )
 
 
 def _gaps(run: ScenarioRun) -> selectors.GapTable:

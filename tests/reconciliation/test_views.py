@@ -146,6 +146,9 @@ def test_the_financial_plan_shows_the_budget_gap(finance_client, base):
     assert "40.0 %" in bikes
     assert "2,100" in bikes and "-300" in bikes and "-14.3 %" in bikes
     assert 'id="revenue-chart"' in money
+    # Only Bikes has a budget: the other families add revenue, but nothing to the gap.
+    total = section(money, 'data-family="All families"', "</tr>")
+    assert "4,500" in total and "2,100" in total and "-300" in total and "-14.3 %" in total
 
 
 def test_the_financial_plan_exports_as_csv_and_xlsx(finance_client, base, reconciling):
