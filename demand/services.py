@@ -41,7 +41,14 @@ from demand.models import (
 )
 from sop.choices import JobStatus, Stage
 from sop.models import Cycle, Location, Product, SalesHistory
-from sop.runs import ACTIVE_STATUSES, run_fail, run_publish, run_wait, runs_fail_stale
+from sop.runs import (
+    ACTIVE_STATUSES,
+    run_dispatch,
+    run_fail,
+    run_publish,
+    run_wait,
+    runs_fail_stale,
+)
 from sop.services import add_months, audit_record
 
 logger = logging.getLogger(__name__)
@@ -240,7 +247,10 @@ def _write_run_rows(
 def forecast_run_start(
     *, cycle: Cycle, user: AbstractBaseUser | None, chunk_series: int = CHUNK_SERIES
 ) -> ForecastRun:
-    """Create a run row and enqueue it after commit; Celery splits it into chunks."""
+    """Create a run row and enqueue it after commit; Celery splits it into chunks.
+
+    If the task queue is unreachable, the run comes back failed with a message saying so.
+    """
     from demand import tasks  # tasks import this module
 
     _check_perm(user, "demand.run_forecast", "run the forecast")
@@ -270,7 +280,13 @@ def forecast_run_start(
             object_id=run.pk,
             cycle=locked,
         )
-        transaction.on_commit(lambda: tasks.forecast_run_execute.delay(run.pk, chunk_series))
+        run_dispatch(
+            ForecastRun,
+            run=run,
+            task=tasks.forecast_run_execute,
+            args=(run.pk, chunk_series),
+            what="forecast run",
+        )
     return run
 
 

@@ -7,15 +7,36 @@ and whatever goes wrong leaves the previously published run of the cycle in plac
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+import redis.exceptions
+from celery import Task
+from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from sop.choices import JobStatus
 from sop.models import ChunkedRun, Cycle
 
+logger = logging.getLogger(__name__)
+
 ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
+
+QUEUE_UNREACHABLE = (
+    "The task queue is unreachable, so the {what} was not started; the published plan is "
+    "unchanged. Try again in a few minutes; if it keeps happening, ask an administrator to "
+    "check Redis and the Celery workers."
+)
+# kombu wraps a refused publish in OperationalError; the others are a connection that
+# breaks between the connect and the publish.
+BROKER_ERRORS = (
+    OperationalError,
+    OSError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
 
 
 def run_publish(
@@ -70,6 +91,43 @@ def runs_fail_stale(
         finished_at=timezone.now(),
         error=f"No chunk reported for {minutes} minutes: a worker was lost. {kept}",
     )
+
+
+def run_dispatch(
+    model: type[ChunkedRun], *, run: ChunkedRun, task: Task, args: Sequence[object], what: str
+) -> None:
+    """Send the run's first task once the current transaction commits.
+
+    If it cannot be queued, `run` is failed, on its row and in memory, with a message
+    saying why (`QUEUE_UNREACHABLE` when the broker is down), so the view that started it
+    can tell the user at once; it never stays pending until the stale-run sweep. `what`
+    names the run in that message ("forecast run"). With no broker (eager mode) the task
+    runs in-process as before and its errors propagate.
+    """
+    transaction.on_commit(lambda: run_send(model, run=run, task=task, args=args, what=what))
+
+
+def run_send(
+    model: type[ChunkedRun], *, run: ChunkedRun, task: Task, args: Sequence[object], what: str
+) -> bool:
+    """Queue the run's first task now; False (and the run failed) if it could not be."""
+    try:
+        # The page reads the run row, never this task's result: ignoring the result spares
+        # the result backend's subscribe, which retries for 20 s when Redis is down.
+        task.apply_async(tuple(args), ignore_result=True)
+    except Exception as exc:
+        if task.app.conf.task_always_eager:
+            raise
+        # Raising here would turn the committed request into a 500 and leave the run pending.
+        logger.exception("could not queue %s %s", what, run.pk)
+        if isinstance(exc, BROKER_ERRORS):
+            error = QUEUE_UNREACHABLE.format(what=what)
+        else:
+            error = f"The {what} could not be queued ({exc}); the published plan is unchanged."
+        run_fail(model, run_id=run.pk, error=error)
+        run.refresh_from_db(fields=["status", "error", "finished_at"])
+        return False
+    return True
 
 
 def run_wait(run: ChunkedRun, *, timeout: float, poll_seconds: float, label: str) -> ChunkedRun:

@@ -136,7 +136,17 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A request that queues a run must answer within seconds when Redis is down, not hang:
+# short connect timeouts and two quick publish retries, then the run fails with a message.
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 3}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 3
 CELERY_TIMEZONE = TIME_ZONE
 # A run whose worker was killed stops sending heartbeats; beat marks it failed so the page
 # says so even when nobody opens it (the previous published result stays in place).

@@ -37,7 +37,14 @@ from sop.models import (
     SalesHistory,
     ScheduledReceipt,
 )
-from sop.runs import ACTIVE_STATUSES, run_fail, run_publish, run_wait, runs_fail_stale
+from sop.runs import (
+    ACTIVE_STATUSES,
+    run_dispatch,
+    run_fail,
+    run_publish,
+    run_wait,
+    runs_fail_stale,
+)
 from sop.services import add_months, audit_record, bulk_insert_frame
 from supply import chunks as chunking
 from supply.choices import CapacityReason, SupplyReason
@@ -453,7 +460,10 @@ def _write_results(
 def supply_run_start(
     *, cycle: Cycle, user: AbstractBaseUser | None, chunk_rows: int = CHUNK_SKU_LOCATIONS
 ) -> SupplyRun:
-    """Create a run row and enqueue it after commit; Celery splits it into chunks."""
+    """Create a run row and enqueue it after commit; Celery splits it into chunks.
+
+    If the task queue is unreachable, the run comes back failed with a message saying so.
+    """
     from supply import tasks  # tasks import this module
 
     _check_perm(user, "supply.run_supply", "run the supply plan")
@@ -487,7 +497,13 @@ def supply_run_start(
             object_id=run.pk,
             cycle=locked,
         )
-        transaction.on_commit(lambda: tasks.supply_run_execute.delay(run.pk, chunk_rows))
+        run_dispatch(
+            SupplyRun,
+            run=run,
+            task=tasks.supply_run_execute,
+            args=(run.pk, chunk_rows),
+            what="supply run",
+        )
     return run
 
 

@@ -291,7 +291,10 @@ def run_start(request: HttpRequest, cycle_pk: int) -> HttpResponse:
         for message in exc.messages:
             messages.error(request, message)
     else:
-        messages.success(request, f"Supply run {run.pk} started.")
+        if run.status == JobStatus.FAILED:
+            messages.error(request, run.error)
+        else:
+            messages.success(request, f"Supply run {run.pk} started.")
     return redirect(f"{reverse('supply:review')}?cycle={cycle.pk}")
 
 
