@@ -12,6 +12,7 @@ from django.http import HttpResponse
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
 # Text that is only a number ("-12.5", "+10%") is left alone: a spreadsheet reads it as that
 # number, never as a formula, and a planner expects to sum it.
 _NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?%?", re.ASCII)
@@ -27,17 +28,16 @@ def cell_safe(value: object) -> object:
     Numbers, dates and empty cells pass through; text starting with =, +, -, @, a tab or a
     carriage return gets a leading single quote, so Excel and LibreOffice show it as text.
     """
-    if (
-        isinstance(value, str)
-        and value.startswith(FORMULA_STARTS)
-        and not _NUMBER_TEXT.fullmatch(value)
-    ):
+    if isinstance(value, str) and value[:1] in _FORMULA_FIRST and not _NUMBER_TEXT.fullmatch(value):
         return "'" + value
     return value
 
 
 def cells_safe(row: Iterable[object]) -> list[object]:
-    return [cell_safe(v) for v in row]
+    # cell_safe inlined: a 180,000-row plan has two million cells, and the call per cell
+    # would cost a third of the export's time.
+    first, number = _FORMULA_FIRST, _NUMBER_TEXT.fullmatch
+    return ["'" + v if isinstance(v, str) and v[:1] in first and not number(v) else v for v in row]
 
 
 def table_response(

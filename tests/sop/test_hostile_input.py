@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from sop import imports
 from sop.choices import JobStatus, Role
-from sop.exports import cell_safe, table_response
+from sop.exports import cell_safe, cells_safe, table_response
 from sop.extract_reader import parse_month
 from sop.forms import CappedUploadHandler, ImportUploadForm
 from sop.models import ImportJob, Product, SalesHistory
@@ -309,6 +309,14 @@ def test_text_that_a_spreadsheet_would_run_is_quoted(text):
 )
 def test_numbers_and_plain_text_are_left_alone(value):
     assert cell_safe(value) == value
+
+
+@FUZZ
+@given(row=st.lists(st.one_of(st.text(max_size=8), st.integers(), st.floats(), st.none())))
+def test_a_row_is_neutralised_cell_by_cell(row):
+    assert cells_safe(row) == [cell_safe(v) for v in row]
+    for before, after in zip(row, cells_safe(row), strict=True):
+        assert after is before or after == "'" + before
 
 
 def export_rows() -> list[list[object]]:
