@@ -222,10 +222,16 @@ def _checks_demand(cycle: Cycle) -> list[Check]:
         last=Max("updated_at"),
     )
     # Every override carries a reason code and a comment (the service refuses one without).
-    detail = (
-        f"{overrides['n']} overrides on {overrides['families']} families by "
-        f"{overrides['authors']} planners, each with a reason and comment. The previous "
-        "cycle's overrides still in the horizon were copied when the demand review started."
+    if overrides["n"]:
+        detail = (
+            f"{overrides['n']} overrides on {overrides['families']} families by "
+            f"{overrides['authors']} planners, each with a reason and comment."
+        )
+    else:
+        detail = "No overrides entered: the consensus is the statistical forecast."
+    detail += (
+        " The previous cycle's overrides still in the horizon were copied when the demand "
+        "review started."
     )
     if overrides["last"]:
         detail += f" Last change {timezone.localtime(overrides['last']):%d %b %H:%M}."

@@ -161,7 +161,7 @@ def test_a_user_marks_only_their_own_notification_read(cycle, team, client_for):
     planner.force_login(team[Role.DEMAND_PLANNER])
     page = planner.get("/").content.decode()
     assert "moved to demand review" in page
-    assert 'class="badge notify"' in page
+    assert 'class="badge warn notify"' in page
 
     response = planner.post(f"/notifications/{note.pk}/read/")
     assert response.status_code == 302
