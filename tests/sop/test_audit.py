@@ -268,3 +268,18 @@ def test_changes_are_shown_compactly():
     ]
     assert selectors.audit_changes(None, None) == []
     assert selectors.audit_changes("a" * 100, "b")[0].endswith("… → b")
+
+
+def test_the_audit_page_runs_a_bounded_number_of_queries(
+    trail, make_user, django_assert_max_num_queries
+):
+    for i in range(60):
+        services.audit_record(
+            user=trail["planner"], action="test.bulk", object_type="t", object_id=i,
+            cycle=trail["november"],
+        )  # fmt: skip
+    client = signed_in(make_user(Role.EXECUTIVE))
+    client.get("/audit/")  # the session and permission caches warm up
+    with django_assert_max_num_queries(12):
+        response = client.get("/audit/")
+    assert len(response.context["rows"]) == 50
