@@ -19,7 +19,7 @@ import pandas as pd
 from django.db.models import Count, F, FloatField, Max, QuerySet, Sum
 from django.db.models.functions import Cast
 
-from demand import accuracy
+from demand import forecasting
 from demand.models import DemandPlanSnapshot
 from executive.constants import ACCURACY_CYCLES, HEADLINE_KPIS, RISK_ROWS
 from executive.models import FrozenFamilyMonth, FrozenPlanLine, FrozenResourceMonth, PlanApproval
@@ -141,37 +141,37 @@ def forecast_accuracy(*, cycle: Cycle) -> dict[str, float | None]:
 
     Measured on the company total per plan and month, as the demand review's Total row;
     the plans are the demand plans frozen when each earlier cycle's demand was submitted.
+    The engine's own definitions (`demand.forecasting.wape/bias`) on two aggregate
+    queries: the page cannot spend pandas' fixed cost on a few dozen numbers.
     """
-    plans = (
+    plans = list(
         DemandPlanSnapshot.objects.filter(
             cycle__month__lt=cycle.month,
             cycle__month__gte=add_months(cycle.month, -ACCURACY_CYCLES),
             month__lt=cycle.month,
         )
         .values("cycle__month", "month")
-        .annotate(naive=Sum("naive"), statistical=Sum("statistical"), consensus=Sum("consensus"))
+        .annotate(consensus=Sum("consensus"))
+        .values_list("cycle__month", "month", "consensus")
     )
-    frame = pd.DataFrame(list(plans))
-    if frame.empty:
+    if not plans:
         return {"forecast_accuracy": None, "forecast_bias": None, "forecast_months": 0}
-    frame = frame.rename(columns={"cycle__month": "plan"})
-    actuals = pd.DataFrame(
-        list(
-            SalesHistory.objects.filter(month__gte=frame["month"].min(), month__lt=cycle.month)
-            .values("month")
-            .annotate(actual=Sum("quantity"))
-        ),
-        columns=["month", "actual"],
+    actuals = dict(
+        SalesHistory.objects.filter(
+            month__gte=min(month for _, month, _ in plans), month__lt=cycle.month
+        )
+        .values("month")
+        .annotate(actual=Sum("quantity"))
+        .values_list("month", "actual")
     )
-    frame = frame.merge(actuals, on="month", how="left")
-    frame["actual"] = frame["actual"].astype(float).fillna(0.0)
-    frame["_all"] = "all"
-    row = accuracy.accuracy_by(frame, ["_all"]).iloc[0]
-    wape, bias = _num(row["consensus_wape"]), _num(row["consensus_bias"])
+    # A month without a recorded sale had zero demand.
+    actual = [float(actuals.get(month, 0)) for _, month, _ in plans]
+    planned = [float(value) for _, _, value in plans]
+    wape, bias = _num(forecasting.wape(actual, planned)), _num(forecasting.bias(actual, planned))
     return {
         "forecast_accuracy": None if wape is None else 100 - wape,
         "forecast_bias": bias,
-        "forecast_months": int(row["months"]),
+        "forecast_months": len(plans),
     }
 
 
