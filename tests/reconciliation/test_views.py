@@ -101,6 +101,11 @@ def test_every_role_reads_the_review_and_only_editors_get_the_controls(
     assert ('id="delta-demand"' in body) == editor
     assert ('id="submit"' in body) == editor
     assert ('id="decision-form"' in body) == (role != Role.ADMIN)
+    run = ScenarioRun.objects.get(scenario=bikes_up, is_published=True)
+    drill = client.get(f"/reconciliation/runs/{run.pk}/skus/", {"family": "Lamps"})
+    assert drill.status_code == 200 and "LAMP @ DC" in drill.content.decode()
+    listed = client.get(f"/reconciliation/cycles/{bikes_up.cycle_id}/scenarios/")
+    assert listed.status_code == 200 and "Bikes +10%" in listed.content.decode()
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
