@@ -48,3 +48,29 @@ def test_the_checksum_is_the_sha256_of_the_csv_export(approved):
     body = selectors.plan_csv(approval=approval)
     assert approval.checksum == hashlib.sha256(body).hexdigest()
     assert body.startswith(b"sku,location,month,kind,planned_quantity")
+
+
+def test_an_approval_through_the_cycle_home_freezes_the_plan_too(in_review, executive, client):
+    from django.urls import reverse
+
+    client.force_login(executive)
+    client.post(
+        reverse("sop:cycle_advance", args=[in_review.pk]),
+        {"target": Stage.APPROVED, "comment": "From the cycle home"},
+    )
+    in_review.refresh_from_db()
+    assert in_review.stage == Stage.APPROVED
+    assert in_review.approval.comment == "From the cycle home"
+    assert in_review.approval.line_count == 9
+
+
+def test_approval_refuses_without_a_recommended_scenario(in_review, executive):
+    from reconciliation.models import Scenario
+    from sop.services import TransitionRefused, cycle_advance
+
+    Scenario.objects.filter(cycle=in_review).update(recommended=False)
+    with pytest.raises(TransitionRefused, match="recommended"):
+        cycle_advance(cycle=in_review, target=Stage.APPROVED, user=executive)
+    in_review.refresh_from_db()
+    assert in_review.stage == Stage.EXECUTIVE_REVIEW
+    assert not FrozenPlanLine.objects.exists()
