@@ -103,20 +103,23 @@ def _rows(views: list[selectors.ScenarioView]) -> list[dict]:
     """The scenario list: each scenario with its changes in words and headline figures."""
     rows = []
     for view in views:
-        try:
-            changes = services.deltas_describe(view.scenario.deltas)
-        except ValueError as exc:
-            changes = [f"Unreadable change: {exc}"]
         kpis = view.run.kpis if view.run else {}
         rows.append(
             {
                 "view": view,
                 "scenario": view.scenario,
-                "changes": changes,
+                "changes": _changes(view.scenario),
                 "kpis": [(label, fmt(kpis.get(key), kind)) for key, label, kind in ROW_KPIS],
             }
         )
     return rows
+
+
+def _changes(scenario: Scenario) -> list[str]:
+    try:
+        return services.deltas_describe(scenario.deltas)
+    except ValueError as exc:  # a delta stored by an older version of the engine
+        return [f"Unreadable change: {exc}"]
 
 
 def _selected(views: list[selectors.ScenarioView], params: QueryDict):
@@ -240,7 +243,7 @@ def _review_context(
                 for kind, form in DELTA_FORMS.items()
             ],
             open_delta=bound.get("open_delta", ""),
-            changes=list(enumerate(_rows([selected])[0]["changes"])),
+            changes=list(enumerate(_changes(scenario))),
         )
     run = selected.run if selected else None
     if run is not None:
