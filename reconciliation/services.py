@@ -38,7 +38,7 @@ from reconciliation.models import (
 )
 from sop.choices import JobStatus, MakeOrBuy, Stage
 from sop.models import Budget, Cycle, Product, Resource
-from sop.runs import ACTIVE_STATUSES, run_fail, run_wait, runs_fail_stale
+from sop.runs import ACTIVE_STATUSES, run_dispatch, run_fail, run_wait, runs_fail_stale
 from sop.services import add_months, audit_record, bulk_insert_frame
 from supply.models import CapacityAdjustment, PlannedSupplyEdit, SupplyRun
 from supply.selectors import consensus_fingerprint
@@ -466,7 +466,13 @@ def scenario_run_start(*, scenario: Scenario, user: AbstractBaseUser | None) -> 
             cycle=cycle,
             new={"scenario": current.name, "deltas": current.deltas},
         )
-        transaction.on_commit(lambda: tasks.scenario_run_execute.delay(run.pk))
+        run_dispatch(
+            ScenarioRun,
+            run=run,
+            task=tasks.scenario_run_execute,
+            args=(run.pk,),
+            what="scenario run",
+        )
     return run
 
 

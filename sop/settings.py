@@ -159,6 +159,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "supply.tasks.supply_runs_fail_stale",
         "schedule": 300.0,
     },
+    "scenario-runs-fail-stale": {
+        "task": "reconciliation.tasks.scenario_runs_fail_stale",
+        "schedule": 300.0,
+    },
 }
 
 SESSION_COOKIE_HTTPONLY = True

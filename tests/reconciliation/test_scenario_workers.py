@@ -28,13 +28,12 @@ def test_a_worker_computes_the_scenario_and_publishes_it(
 ):
     sender = Celery(broker=os.environ["SOP_TEST_REDIS_URL"])
 
-    def enqueue(run_id: int) -> None:
+    def enqueue(args, **options) -> None:
         # The service's own enqueue, sent to this test's queue instead of the eager default.
-        sender.send_task(
-            "reconciliation.tasks.scenario_run_execute", args=[run_id], queue=worker_queue
-        )
+        sender.send_task("reconciliation.tasks.scenario_run_execute", args=args, queue=worker_queue)
 
-    monkeypatch.setattr(tasks, "scenario_run_execute", SimpleNamespace(delay=enqueue))
+    fake = SimpleNamespace(apply_async=enqueue, app=SimpleNamespace(conf=sender.conf))
+    monkeypatch.setattr(tasks, "scenario_run_execute", fake)
     scenario = services.scenario_create(
         cycle=reconciling,
         name="Thirsty winter",
