@@ -481,6 +481,7 @@ def compare(request: HttpRequest) -> HttpResponse:
         for row in context["rows"]
     ]
     computed = context["computed"]
+    context["described"] = [(v, _changes(v.scenario)) for v in computed]
     monthly = [(v.scenario.name, selectors.monthly_totals(run=v.run)) for v in computed]
     loads = [(v.scenario.name, selectors.resource_loads(run=v.run)) for v in computed]
     context.update(

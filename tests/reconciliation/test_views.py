@@ -545,6 +545,8 @@ def test_the_comparison_puts_kpis_side_by_side_with_toned_differences(
     assert revenue.count('<td class="num ">4,500</td>') == 2
     fill = section(kpis, 'data-kpi="fill_rate"', "</tr>")
     assert '<td class="num bad">' in fill and "pts" in fill
+    described = section(body, 'id="described"', "</dl>")
+    assert "Demand of family Bikes +10 %, Nov 2026 to Jan 2027" in described
     for chart in ("revenue-chart", "inventory-chart", "capacity-chart"):
         assert f'id="{chart}" data-figure="' in body
 
