@@ -360,6 +360,16 @@ def scenarios_status(request: HttpRequest, cycle_pk: int) -> HttpResponse:
 
 
 @require_GET
+def run_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """One scenario run's status and progress; polls itself while active.
+
+    A fragment any page can embed (`hx-get` it with `hx-trigger="load"`) to watch a run.
+    """
+    run = get_object_or_404(ScenarioRun.objects.select_related("scenario", "cycle"), pk=pk)
+    return render(request, "reconciliation/partials/run_status.html", {"run": run})
+
+
+@require_GET
 def sku_gaps(request: HttpRequest, run_pk: int) -> HttpResponse:
     """The SKU-locations behind a family's gap (htmx)."""
     run = get_object_or_404(ScenarioRun, pk=run_pk)

@@ -620,3 +620,14 @@ def test_the_comparison_link_picks_the_base_and_the_recommended_scenario(
     assert response.status_code == 200
     header = section(response.content.decode(), 'id="kpis"', "</thead>")
     assert "Base plan" in header and "Bikes +10%" in header and "Not run" not in header
+
+
+def test_a_run_can_be_watched_from_any_page(finance_client, bikes_up, reconciling):
+    run = ScenarioRun.objects.create(
+        cycle=reconciling, scenario=bikes_up, status="running", progress=70, chunks_total=1
+    )
+    body = finance_client.get(f"/reconciliation/runs/{run.pk}/").content.decode()
+    assert 'hx-trigger="every 1s"' in body and 'aria-valuenow="70"' in body
+    ScenarioRun.objects.filter(pk=run.pk).update(status="succeeded", progress=100)
+    body = finance_client.get(f"/reconciliation/runs/{run.pk}/").content.decode()
+    assert "hx-trigger" not in body and "Succeeded" in body
