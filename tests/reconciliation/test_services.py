@@ -1,13 +1,14 @@
 """Scenarios through the services and the database, on the hand-checked company.
 
-The base plan (see tests/supply/conftest.py) at the factory's prices, 10 a unit sold and
-6 a unit of cost, for every month of the three:
+The base plan (see tests/supply/conftest.py) at the factory's unit price of 10 and unit
+cost of 6, in each of the three months:
 
     Bikes  60 sold: revenue 600, COGS 360, margin 240; stock 20, 10, 0 -> 120, 60, 0
     Lamps  50 sold: revenue 500, COGS 300, margin 200; no stock
     Drinks 40 sold: revenue 400, COGS 240, margin 160; stock 60, 30, 30 -> 360, 180, 180
 
-Nothing is lost to a stockout: the line's 10 missing hours are pre-built in month 0.
+Nothing is lost to a stockout: the line's 10 missing hours of months 1 and 2 are
+pre-built in month 0.
 """
 
 from __future__ import annotations
