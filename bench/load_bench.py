@@ -731,6 +731,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.users < 1 or args.duration <= 0:
         raise SystemExit("--users and --duration must be positive")
     signal.signal(signal.SIGTERM, _interrupted)
+    # Also when started in the background by a shell, which would have SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     LOGS.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()
     print(f"load average at start: {load[0]:.2f} on {os.cpu_count()} cores")
@@ -789,4 +791,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit("interrupted: every process the bench started is stopped")
