@@ -137,18 +137,21 @@ class PrivatePostgres:
             _pg_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"
         )
 
+    def _ctl(self, *args: str) -> None:
+        # -l: the server's output goes to a file, not to pipes pg_ctl's caller waits on.
+        log = str(self.base / "log")
+        self._as_owner(self.pg_ctl, "-D", str(self.data), "-l", log, "-w", "-t", "60", *args)
+
     def start(self) -> None:
-        self._as_owner(self.pg_ctl, "-D", str(self.data), "-l", str(self.base / "log"),
-                       "-o", self._options(), "-w", "-t", "60", "start")  # fmt: skip
+        self._ctl("-o", self._options(), "start")
 
     def restart(self) -> None:
         """Stop fast (open transactions are rolled back, clients cut off) and start again."""
-        self._as_owner(self.pg_ctl, "-D", str(self.data), "-m", "fast", "-o", self._options(),
-                       "-w", "-t", "60", "restart")  # fmt: skip
+        self._ctl("-m", "fast", "-o", self._options(), "restart")
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.SubprocessError):
-            self._as_owner(self.pg_ctl, "-D", str(self.data), "-m", "immediate", "stop")
+            self._ctl("-m", "immediate", "stop")
 
     def _options(self) -> str:
         return f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off"
