@@ -212,7 +212,7 @@ def time_scenario(cycle):
     from supply import services as supply_services
 
     # With --reuse, earlier benches' what-ifs are kept and this one takes the next number.
-    name = f"{SCENARIO} {Scenario.objects.filter(cycle=cycle).count()}"
+    scenario_name = f"{SCENARIO} {Scenario.objects.filter(cycle=cycle).count()}"
     phases: dict[str, float] = {}
 
     def timed(name: str, func: Callable) -> Callable:
@@ -235,20 +235,20 @@ def time_scenario(cycle):
         (services, "_write", "write (COPY)"),
         (services, "_publish", "publish"),
     ]
-    originals = [(module, name, getattr(module, name)) for module, name, _ in patches]
-    for module, name, label in patches:
-        setattr(module, name, timed(label, getattr(module, name)))
+    originals = [(module, attr, getattr(module, attr)) for module, attr, _ in patches]
+    for module, attr, label in patches:
+        setattr(module, attr, timed(label, getattr(module, attr)))
     try:
         t0 = time.perf_counter()
         scenario = services.scenario_create(
-            cycle=cycle, name=name, user=None, deltas=bench_deltas(cycle)
+            cycle=cycle, name=scenario_name, user=None, deltas=bench_deltas(cycle)
         )
         run = services.scenario_run_start(scenario=scenario, user=None)
         run = services.scenario_run_wait(run=run, timeout=600, poll_seconds=0.05)
         total = time.perf_counter() - t0
     finally:
-        for module, name, func in originals:
-            setattr(module, name, func)
+        for module, attr, func in originals:
+            setattr(module, attr, func)
     return run, total, phases
 
 
