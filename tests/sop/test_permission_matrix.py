@@ -295,6 +295,12 @@ MATRIX: dict[str, Case] = {
     "reconciliation:scenarios_status": Case(
         get=every(200), post=GET_ONLY, kwargs=_cycle, stage=Stage.RECONCILIATION
     ),
+    "reconciliation:run_status": Case(
+        get=every(200),
+        post=GET_ONLY,
+        kwargs=lambda d: {"pk": d.scenario_run.pk},
+        stage=Stage.RECONCILIATION,
+    ),
     "reconciliation:sku_gaps": Case(
         get=every(200),
         post=GET_ONLY,
