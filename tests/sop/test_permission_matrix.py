@@ -5,9 +5,10 @@ and static files aside): a new URL fails `test_every_url_is_in_the_matrix` until
 added here. The statuses are those of a request the page itself would send (a valid form
 for a write), so a 403 means the role is refused, not that the form was incomplete.
 
-One dataset (a small company, its cycle, forecast and supply runs, an import) is built once
-for the module inside a transaction that is rolled back at the end; each test runs in a
-savepoint of its own, so a write in one test is gone before the next.
+One dataset (a small company, its cycle with forecast, supply plan and scenarios, last
+month's approved cycle, an import, a notification) is built once for the module inside a
+transaction that is rolled back at the end; each test runs in a savepoint of its own, so a
+write in one test is gone before the next.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from demand.models import ConsensusDemand, ForecastRun
+from executive.models import PlanApproval
 from reconciliation import services as reconciliation_services
 from reconciliation.models import Scenario, ScenarioRun
 from sop import services as sop_services
@@ -35,10 +37,14 @@ from sop.models import (
     Cycle,
     ImportJob,
     InventorySnapshot,
+    Location,
     Notification,
+    Product,
+    Resource,
     Routing,
     SalesHistory,
 )
+from supply.models import SupplyRun
 from tests.factories import LocationFactory, ProductFactory, ResourceFactory, UserFactory
 
 ANONYMOUS = "anonymous"
@@ -66,17 +72,17 @@ class Data:
 
     users: dict[str, User]
     cycle: Cycle
-    products: dict
-    dc: object
-    line: object
+    products: dict[str, Product]
+    dc: Location
+    line: Resource
     forecast: ForecastRun
-    supply_run: object
+    supply_run: SupplyRun
     import_job: ImportJob
     base: Scenario
     whatif: Scenario
     scenario_run: ScenarioRun
     notification: Notification
-    approval: object  # executive.models.PlanApproval of last month's cycle
+    approval: PlanApproval  # of last month's cycle
 
 
 def _nothing(data: Data) -> dict:
@@ -429,7 +435,7 @@ def url_names() -> set[str]:
 
 
 def _build() -> Data:
-    """The company of the supply tests: one line making BIKE and LAMP, TEA bought."""
+    """A small company after the supply tests': one line making BIKE and LAMP."""
     from supply import services as supply_services
 
     users = {
@@ -515,8 +521,6 @@ def _build() -> Data:
     )
     return Data(
         users=users,
-        notification=notification,
-        approval=approval,
         cycle=cycle,
         products=products,
         dc=dc,
@@ -527,18 +531,18 @@ def _build() -> Data:
         base=base,
         whatif=whatif,
         scenario_run=scenario_run,
+        notification=notification,
+        approval=approval,
     )
 
 
-def _approved_cycle(approver: User):
+def _approved_cycle(approver: User) -> PlanApproval:
     """Last month's cycle, approved with an (empty) frozen plan.
 
     Written directly: approving through the stage machine needs a whole reconciled plan of
     its own. The approval row goes in while the cycle is in executive review, as the
     freeze does; the triggers refuse it once the cycle is approved.
     """
-    from executive.models import PlanApproval
-
     month = sop_services.add_months(CYCLE_MONTH, -1)
     cycle = Cycle.objects.create(month=month, horizon_months=HORIZON, stage=Stage.EXECUTIVE_REVIEW)
     approval = PlanApproval.objects.create(
