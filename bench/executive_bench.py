@@ -7,7 +7,8 @@ approved cycles, the first forecast and supply runs) into a PostgreSQL database 
 (default sop_executive_bench, created and migrated; never the development database), then
 walks the open cycle through the stages as each role would: the demand and supply plans
 submitted, the base scenario computed and recommended, the plan submitted to the executive
-review. An earlier run's database is reused unless --fresh.
+review. Each run ends by approving that plan, so the next one empties the database and
+seeds again (about two minutes); --fresh does so regardless.
 
 Times N GETs of the sign-off page with Django's test client as the executive (the full
 request: middleware, queries, pandas, plotly JSON, template) and prints the median and
