@@ -32,11 +32,13 @@ page does), so a 409 conflict is rare: it is counted apart as a business outcome
 error. The reconciliation and executive pages show what the demo's cycle (in demand review)
 has to show there.
 
-It prints per page: requests, req/s, p50/p95/p99 latency and errors, then whether the
-goals are met (p95 under 500 ms for reads and 800 ms for writes, no errors). The exit
-code is 1 when any request failed (a status other than the expected, or no answer).
-Every process it started is stopped on the way out, also on Ctrl+C. Logs of gunicorn,
-the workers and the seed are kept in var/load-bench/.
+It prints per page: requests, req/s, p50/p95/p99 latency as the users saw it, errors, 409s
+and p50/p95 of the time a gunicorn worker spent on it (from its access log: the rest of
+the latency is waiting for a free worker), then whether the goals are met (p95 under
+500 ms for reads and 800 ms for writes, no errors). The exit code is 1 when any request
+failed (a status other than the expected, or no answer). Every process it started is
+stopped on the way out, also on Ctrl+C. Logs of gunicorn (with its access log), the
+workers and the seed are kept in var/load-bench/.
 """
 
 from __future__ import annotations
@@ -70,12 +72,14 @@ LOAD_DB = "postgres://postgres@127.0.0.1:5432/sop_load"
 # A Redis database no one else uses (tests 15, forecast bench 14): its queue is ours.
 LOAD_REDIS = "redis://127.0.0.1:6379/13"
 LOGS = REPO / "var" / "load-bench"
+ACCESS_LOG = LOGS / "access.log"
 PASSWORD = "demo-pass-2026"
 READ_GOAL_MS = 500.0
 WRITE_GOAL_MS = 800.0
 REQUEST_TIMEOUT = 30.0
 # How the users split over the roles, as shares of --users (the rest are demand planners).
 ROLE_SHARES = {"supply": 0.24, "finance": 0.16, "exec": 0.12, "admin": 0.08}
+TAG_HEADER = "X-Bench-Page"
 HX_VALS = re.compile(r"""hx-vals='\{"month": "([\d-]+)", "version": "(\d*)"\}'""")
 CSRF_HEADER = re.compile(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'')
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -252,10 +256,14 @@ def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pop
 
 
 def start_gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.Popen:
+    ACCESS_LOG.unlink(missing_ok=True)
     command = [sys.executable, "-m", "gunicorn", "sop.wsgi", "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", str(workers), "--timeout", "60", "--graceful-timeout", "5"]
     # No control socket: its default path is shared by every gunicorn of this user.
     command += ["--no-control-socket"]
+    # The page of each recorded request and the microseconds the worker spent on it.
+    command += ["--access-logfile", str(ACCESS_LOG)]
+    command += ["--access-logformat", f"%({{{TAG_HEADER.lower()}}}i)s|%(D)s"]
     return _spawn(command, env, LOGS / "gunicorn.log")
 
 
@@ -327,8 +335,13 @@ class Browser:
         self.cookies: dict[str, str] = {}
         self.csrf = ""
 
-    def request(self, method: str, path: str, form: dict | None = None, htmx: bool = False):
+    def request(
+        self, method: str, path: str, form: dict | None = None, htmx: bool = False, tag: str = ""
+    ) -> Answer:
         headers = {"Host": f"127.0.0.1:{self.port}", "User-Agent": "sop-load-bench"}
+        if tag:
+            # Gunicorn's access log writes it next to the time the worker took.
+            headers[TAG_HEADER] = tag
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if htmx:
@@ -412,6 +425,7 @@ class User:
         # Each demand planner overrides a SKU of its own: conflicts stay rare.
         self.sku = targets.skus[index % len(targets.skus)] if targets.skus else None
         self.versions: dict[str, str] = {}
+        self.recording = False
         self.mix: list[tuple[Callable[[], Outcome], float]] = {
             "demand": [
                 (self.demand_family, 3),
@@ -435,18 +449,21 @@ class User:
             "admin": [(self.home, 2), (self.demand_family, 1), (self.supply_review, 1)],
         }[role]
 
-    def _send(self, method: str, url: str, form: dict | None = None, htmx: bool = False):
+    def _send(
+        self, page: str, method: str, url: str, form: dict | None = None, htmx: bool = False
+    ) -> tuple[Answer, float]:
         """The answer and its seconds; no answer at all is status 0 with the reason."""
+        tag = page if self.recording else ""
         started = time.perf_counter()
         try:
-            answer = self.browser.request(method, url, form, htmx=htmx)
+            answer = self.browser.request(method, url, form, htmx=htmx, tag=tag)
         except (OSError, http.client.HTTPException) as exc:
             answer = Answer(0, f"no answer: {type(exc).__name__}: {exc}")
         return answer, time.perf_counter() - started
 
     def _get(self, page: str, path: str, query: dict | None = None, htmx: bool = False) -> Outcome:
         url = f"{path}?{urlencode(query)}" if query else path
-        answer, seconds = self._send("GET", url, htmx=htmx)
+        answer, seconds = self._send(page, "GET", url, htmx=htmx)
         return page, answer, seconds, (200,)
 
     # Demand planners.
@@ -475,12 +492,13 @@ class User:
             "reason": "market_intelligence",
             "comment": "load bench",
         }
+        page = "POST demand override"
         answer, seconds = self._send(
-            "POST", f"/demand/cycles/{self.t.cycle}/overrides/", form, htmx=True
+            page, "POST", f"/demand/cycles/{self.t.cycle}/overrides/", form, htmx=True
         )
         # The partial carries the versions now stored, after a save or a conflict alike.
         self.versions = dict(HX_VALS.findall(answer.body)) or self.versions
-        return "POST demand override", answer, seconds, (200, 409)
+        return page, answer, seconds, (200, 409)
 
     def demand_run_panel(self) -> Outcome:
         return self._get(
@@ -538,8 +556,9 @@ class User:
             began = time.perf_counter()
             if began >= until:
                 return
+            self.recording = began >= record_from
             page, seconds, error, conflict = self.step()
-            if began >= record_from:
+            if self.recording:
                 stats.add(page, seconds, error, conflict)
             pause = self.think * self.rng.uniform(0.5, 1.5)
             if pause:
@@ -584,16 +603,30 @@ def _pct(values: list[float], q: float) -> float:
     return 1000 * ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
+def server_times() -> dict[str, list[float]]:
+    """Seconds each recorded request spent in a gunicorn worker, by page (no queueing)."""
+    times: dict[str, list[float]] = defaultdict(list)
+    for line in ACCESS_LOG.read_text().splitlines():
+        page, _, micros = line.rpartition("|")
+        if page and page != "-" and micros.isdigit():
+            times[page].append(int(micros) / 1e6)
+    return times
+
+
 def _verdict(values: list[float], goal_ms: float) -> str:
     if not values:
         return "none measured"
     return "met" if _pct(values, 95) < goal_ms else "MISSED"
 
 
-def report(stats: Stats, elapsed: float) -> int:
-    """Print the table and the goals; returns the error count."""
+def report(stats: Stats, elapsed: float, server: dict[str, list[float]]) -> int:
+    """Print the table and the goals; returns the error count.
+
+    The latencies are the users' (queueing included); `in worker` is gunicorn's own time.
+    """
     header = f"{'page':<30}{'requests':>9}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-    print(f"\n{header}{'errors':>8}{'409s':>6}  goal")
+    print(f"\n{'':<88}{'in a worker':>18}")
+    print(f"{header}{'errors':>8}{'409s':>6}{'p50 ms':>9}{'p95 ms':>9}  goal")
     reads: list[float] = []
     writes: list[float] = []
     misses: list[str] = []
@@ -606,10 +639,12 @@ def report(stats: Stats, elapsed: float) -> int:
         met = p95 < goal
         if not met:
             misses.append(page)
+        worked = server.get(page)
+        in_worker = f"{_pct(worked, 50):>9.0f}{_pct(worked, 95):>9.0f}" if worked else " " * 18
         print(
             f"{page:<30}{len(values):>9}{len(values) / elapsed:>8.1f}{_pct(values, 50):>9.0f}"
             f"{p95:>9.0f}{_pct(values, 99):>9.0f}{stats.errors[page]:>8}"
-            f"{stats.conflicts[page]:>6}  p95<{goal:.0f} {'met' if met else 'MISSED'}"
+            f"{stats.conflicts[page]:>6}{in_worker}  p95<{goal:.0f} {'met' if met else 'MISSED'}"
         )
     total = reads + writes
     errors = sum(stats.errors.values())
@@ -779,7 +814,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{proc.args[2]} exited during the run ({proc.returncode}); see {LOGS}")
     finally:
         stop(procs)
-    errors = report(window.stats, args.duration)
+    errors = report(window.stats, args.duration, server_times())
     count = sum(len(v) for v in window.stats.latencies.values())
     print(
         f"CPU in the window: gunicorn {window.server_cpu:.1f} s"
