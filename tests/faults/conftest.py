@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from sop.celery import app
+
 # The demand tests' company and cycle (in demand review, where both runs are allowed).
 from tests.demand.conftest import company, cycle, planner, published  # noqa: F401
 from tests.demand.test_workers import many_series  # noqa: F401
@@ -40,6 +42,27 @@ from sop.celery import app
 app.worker_main(["worker", "-c", sys.argv[1], "-l", "INFO", "-P", "prefork",
                  "--without-gossip", "--without-mingle", "--without-heartbeat"])
 """
+
+
+def _drop_broker_pools() -> None:
+    # Celery caches its connection and producer pools for the old URL. Not app.close(): that
+    # also drops the app from the active ones, so @shared_task modules imported later would
+    # not register on it.
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@contextlib.contextmanager
+def broker(url: str):
+    """The project's Celery app publishing to `url` instead of running tasks eagerly."""
+    saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager")}
+    _drop_broker_pools()
+    app.conf.update(broker_url=url, task_always_eager=False)
+    try:
+        yield
+    finally:
+        app.conf.update(saved)
+        _drop_broker_pools()
 
 
 def _missing(what: str) -> None:

@@ -5,7 +5,6 @@ The app is pointed at a private redis-server, which is killed mid-test and start
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import time
 from pathlib import Path
@@ -14,13 +13,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from demand.models import ConsensusDemand, ForecastRun, StatisticalForecast
-from sop.celery import app
 from sop.choices import JobStatus, Role
 from sop.models import ImportJob
 from sop.runs import ACTIVE_STATUSES, run_wait
 from supply import services as supply_services
 from supply.models import InventoryProjection, SupplyRun
-from tests.faults.conftest import WORKER_TIMEOUT
+from tests.faults.conftest import WORKER_TIMEOUT, broker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -28,26 +26,6 @@ SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 # The broker timeouts in settings make a refused publish fail in about a second.
 ANSWER_WITHIN = 5.0
 UNREACHABLE = "The task queue is unreachable"
-
-
-def _drop_broker_pools() -> None:
-    # Celery caches its connection and producer pools; app.close() alone keeps an idle one.
-    app.close()
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@contextlib.contextmanager
-def broker(url: str):
-    """The project's Celery app publishing to `url` instead of running tasks eagerly."""
-    saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager")}
-    _drop_broker_pools()
-    app.conf.update(broker_url=url, task_always_eager=False)
-    try:
-        yield
-    finally:
-        app.conf.update(saved)
-        _drop_broker_pools()
 
 
 def published_digest(cycle) -> str:
