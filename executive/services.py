@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.utils import timezone
 
 from demand.models import ConsensusDemand
@@ -185,3 +186,20 @@ def _freeze_resources(*, approval: PlanApproval, run_id: int | None) -> int:
     frame.insert(0, "approval_id", approval.pk)
     frame["resource_code"] = frame["resource_id"].map(codes)
     return bulk_insert_frame(FrozenResourceMonth, frame)
+
+
+def cycle_delete_release(*, cycle: Cycle) -> None:
+    """Let the current transaction delete an approved cycle's frozen rows with the cycle.
+
+    The database refuses to delete an approved cycle's plan rows (migration 0003) unless
+    their cycle is named in the transaction-local setting `sop.deleting_cycles`: removing
+    a whole cycle stays possible, removing part of its plan does not.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('sop.deleting_cycles', "
+            "coalesce(current_setting('sop.deleting_cycles', true), '') || ',' || %s, true)",
+            [str(cycle.pk)],
+        )

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 
 from demand import services as demand_services
 from demand.models import ConsensusDemand, DemandOverride
@@ -133,10 +133,8 @@ def test_an_approved_cycle_cannot_be_sent_back(approved, executive):
 
 
 def rejected(write) -> None:
-    """The write fails in the database itself (deferred checks made immediate)."""
+    """The write fails in the database itself."""
     with pytest.raises(DatabaseError, match=r"frozen|final"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         write()
 
 
@@ -181,11 +179,7 @@ def test_the_database_rejects_changes_to_the_approved_cycles_plan_rows(approved,
 
 @pytest.mark.postgres
 def test_a_whole_approved_cycle_can_still_be_deleted(approved):
-    with transaction.atomic():
-        Cycle.objects.filter(pk=approved.pk).delete()
-        # What COMMIT would do: run the deferred checks now (the test never commits).
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    Cycle.objects.filter(pk=approved.pk).delete()
     assert not PlanApproval.objects.exists()
     assert not FrozenPlanLine.objects.exists()
 
@@ -211,9 +205,21 @@ def test_deleting_a_user_still_clears_their_name_from_an_approved_cycle(
     leaver = make_user(Role.DEMAND_PLANNER, username="leaver")
     recon_services.decision_add(cycle=in_review, text="Promo in March", user=leaver)
     services.plan_decide(cycle=in_review, user=executive, approve=True)
-    with transaction.atomic():
-        leaver.delete()
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    leaver.delete()
     entry = DecisionLogEntry.objects.get(cycle=in_review)
     assert entry.author_id is None and entry.text == "Promo in March"
+
+
+@pytest.mark.postgres
+def test_deleting_one_approved_cycle_does_not_unlock_another(approved, company):
+    older = Cycle.objects.create(month=dt.date(2026, 10, 1), stage=Stage.DEMAND_REVIEW)
+    ConsensusDemand.objects.create(
+        cycle=older, product=company["BIKE"], location=company["dc"], month=older.month,
+        statistical=1, value=1,
+    )  # fmt: skip
+    Cycle.objects.filter(pk=older.pk).update(stage=Stage.APPROVED)
+    with transaction.atomic():
+        Cycle.objects.filter(pk=older.pk).delete()
+        rejected(lambda: ConsensusDemand.objects.filter(cycle=approved).delete())
+    assert not Cycle.objects.filter(pk=older.pk).exists()
+    assert ConsensusDemand.objects.filter(cycle=approved).count() == 9
