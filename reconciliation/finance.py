@@ -137,8 +137,11 @@ def plan_kpis(
     Service level is the share of SKU-location-months with demand that have no stockout (a
     month without demand cannot stock out and would flatter the plan). Weeks of cover is
     averaged over SKU-location-months weighted by their demand. Utilisation is the mean
-    over resource-months with capacity; overloaded resource-months are those whose load is
-    above capacity (with none, any load). Revenue is compared with the budget over the
+    over resource-months with capacity; overloaded resource-months are those where the
+    demand asks for more hours than the resource has (the unconstrained load is above
+    capacity; with none, any load): where capacity binds and the plan had to pre-build or
+    cut. The constrained plan itself never loads a resource past its capacity, so counting
+    its load would always say 0. Revenue is compared with the budget over the
     family-months that have one.
     """
     inputs = projection.inputs
@@ -170,7 +173,9 @@ def plan_kpis(
             if has_capacity.any()
             else np.nan
         ),
-        "overloaded_resource_months": int((projection.load - inputs.capacity > _EPS).sum()),
+        "overloaded_resource_months": int(
+            (projection.load_unconstrained - inputs.capacity > _EPS).sum()
+        ),
         "budget_revenue": float(budget),
         "revenue_vs_budget": float(vs_budget),
         "revenue_vs_budget_pct": float(_ratio_pct(vs_budget, budget)),

@@ -134,9 +134,10 @@ def test_kpis_on_a_hand_checked_plan():
     # 5 / (60 / (3 * 4.348 weeks)) = 1.087 weeks, weighted by its 10 of the 90 demanded.
     cover = 5 / (60 / (3 * WEEKS_PER_MONTH))
     assert kpis["weeks_of_cover"] == pytest.approx(cover * 10 / 90)
-    # Jan 15 h / 15 h, Feb 15 + 10 h / 25 h: full, never over.
+    # Jan 15 h / 15 h, Feb 15 + 10 h / 25 h: the plan fills the line, never more.
     assert kpis["capacity_utilisation"] == 1.0
-    assert kpis["overloaded_resource_months"] == 0
+    # February's demand asks for 30 h of the 25 h: the one month where capacity binds.
+    assert kpis["overloaded_resource_months"] == 1
     # Against the budgeted family-months only: 3600 sold vs 3750, -150, -4 %.
     assert kpis["budget_revenue"] == 3750.0
     assert kpis["revenue_vs_budget"] == -150.0
