@@ -33,6 +33,7 @@ from reconciliation.models import (
     ScenarioRun,
 )
 from sop.choices import Stage
+from sop.exports import cell_safe
 from sop.models import Cycle, CycleTransition, Location, Product, Resource, SalesHistory
 from sop.services import add_months
 
@@ -71,8 +72,9 @@ def plan_export_rows(*, approval: PlanApproval) -> Iterator[tuple]:
     )
     for sku, location, month, kind, planned, consensus, on_hand, unmet in rows:
         yield (
-            sku,
-            location,
+            # Codes come from ERP extracts: one starting "=" must not run in a spreadsheet.
+            cell_safe(sku),
+            cell_safe(location),
             month.isoformat(),
             _KIND.get(kind, kind),
             _qty(planned),
