@@ -65,6 +65,13 @@ def broker(url: str):
         _drop_broker_pools()
 
 
+@pytest.fixture(autouse=True)
+def _project_celery_app():
+    # @shared_task tasks resolve against the current Celery app, and a test elsewhere that
+    # builds a Celery(broker=...) to send with makes that one current (and not eager).
+    app.set_current()
+
+
 def _missing(what: str) -> None:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"CI must run the fault tests: {what}")
