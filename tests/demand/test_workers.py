@@ -89,12 +89,12 @@ def worker_queue():
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
-    with Celery(broker=env["REDIS_URL"]).connection_for_write() as conn:
+    with Celery(broker=env["REDIS_URL"], set_as_current=False).connection_for_write() as conn:
         conn.default_channel.queue_delete(queue)
 
 
 def send_run(queue: str, run: ForecastRun) -> None:
-    sender = Celery(broker=os.environ["SOP_TEST_REDIS_URL"])
+    sender = Celery(broker=os.environ["SOP_TEST_REDIS_URL"], set_as_current=False)
     try:
         sender.send_task(
             "demand.tasks.forecast_run_execute", args=[run.pk, SERIES_PER_CHUNK], queue=queue

@@ -26,7 +26,7 @@ worker_queue = supply_workers.worker_queue
 def test_a_worker_computes_the_scenario_and_publishes_it(
     reconciling, finance, worker_queue, monkeypatch
 ):
-    sender = Celery(broker=os.environ["SOP_TEST_REDIS_URL"])
+    sender = Celery(broker=os.environ["SOP_TEST_REDIS_URL"], set_as_current=False)
 
     def enqueue(args, **options) -> None:
         # The service's own enqueue, sent to this test's queue instead of the eager default.

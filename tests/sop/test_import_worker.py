@@ -52,8 +52,10 @@ def redis_celery():
 
 def _drop_broker_pools() -> None:
     # Even eager calls open a producer pool on the configured broker (memory://) and Celery
-    # keeps it; app.close() skips a pool with no connection in use, so drop both caches.
-    app.close()
+    # keeps it, so drop both caches. Not app.close(): it also deregisters the app, and task
+    # modules imported later (shared_task) would never register with it.
+    if app._pool is not None:
+        app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
 

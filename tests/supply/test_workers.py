@@ -61,13 +61,13 @@ def worker_queue():
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
-    with Celery(broker=env["REDIS_URL"]).connection_for_write() as conn:
+    with Celery(broker=env["REDIS_URL"], set_as_current=False).connection_for_write() as conn:
         conn.default_channel.queue_delete(queue)
 
 
 def test_workers_compute_the_chunks_and_publish_the_run(cycle, worker_queue):
     run = SupplyRun.objects.create(cycle=cycle, heartbeat_at=timezone.now())
-    sender = Celery(broker=os.environ["SOP_TEST_REDIS_URL"])
+    sender = Celery(broker=os.environ["SOP_TEST_REDIS_URL"], set_as_current=False)
     try:
         # One SKU-location a chunk: the line's group and TEA go to the workers apart.
         sender.send_task("supply.tasks.supply_run_execute", args=[run.pk, 1], queue=worker_queue)
