@@ -54,8 +54,6 @@ def _drop_broker_pools() -> None:
     # Even eager calls open a producer pool on the configured broker (memory://) and Celery
     # keeps it, so drop both caches. Not app.close(): it also deregisters the app, and task
     # modules imported later (shared_task) would never register with it.
-    if app._pool is not None:
-        app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
 
