@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
-
 from demand.selectors import Grid
+from sop import figures
 
 _COLORS = {
     "actual": "#1d2733",
@@ -18,7 +17,7 @@ _COLORS = {
 
 def demand_chart(grid: Grid, *, title: str) -> str:
     """History, statistical forecast with its 80% interval, consensus and overrides (JSON)."""
-    fig = go.Figure()
+    fig = figures.Figure()
     hist = grid.history_months
     horizon = grid.horizon_months
     fig.add_scatter(

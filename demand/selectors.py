@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from django.db.models import ExpressionWrapper, F, FloatField, Q, QuerySet, Sum
+from django.core.cache import cache
+from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Q, QuerySet, Sum
 
 from demand import accuracy
 from demand.choices import ExceptionFilter, OverrideLevel
@@ -29,8 +31,11 @@ from demand.models import (
     StatisticalForecast,
 )
 from sop.choices import JobStatus, Stage
-from sop.models import Cycle, Location, Product, SalesHistory
+from sop.models import Cycle, ImportJob, Location, Product, SalesHistory
 from sop.services import add_months
+
+# An upper bound only: the stamp in the key already changes with the data.
+ACCURACY_CACHE_SECONDS = 3600
 
 # Past cycles whose frozen plans count for accuracy.
 ACCURACY_CYCLES = 12
@@ -324,8 +329,39 @@ def _mase_scale(*, scope: Q, before: dt.date, keys: tuple[str, ...] = ()) -> pd.
     return accuracy.seasonal_naive_scale(wide)
 
 
+def _accuracy_stamp() -> str:
+    """Changes whenever what the accuracy reads can have changed.
+
+    Past plans are frozen snapshots, added (never edited) when a cycle leaves demand review;
+    sales history changes only through an import. Two indexed aggregates, instead of the
+    few hundred milliseconds the figures themselves take on every page view.
+    """
+    snapshots = DemandPlanSnapshot.objects.aggregate(last=Max("id"), n=Count("id"))
+    imported = ImportJob.objects.aggregate(last=Max("finished_at"))["last"]
+    return f"{snapshots['last']}:{snapshots['n']}:{imported.timestamp() if imported else 0}"
+
+
 def accuracy_summary(*, cycle: Cycle, selection: Selection) -> list[dict]:
-    """Accuracy of past plans for the selection, its family and the total, with FVA."""
+    """Accuracy of past plans for the selection, its family and the total, with FVA.
+
+    Cached per process (Django's cache) until a plan is frozen or data is imported.
+    """
+    key = "demand:accuracy:{}:{}:{}:{}:{}".format(
+        cycle.pk,
+        selection.family,
+        getattr(selection.product, "pk", None),
+        getattr(selection.location, "pk", None),
+        _accuracy_stamp(),
+    )
+    key = "demand:accuracy:" + hashlib.sha1(key.encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is None:
+        cached = _accuracy_summary(cycle=cycle, selection=selection)
+        cache.set(key, cached, ACCURACY_CACHE_SECONDS)
+    return cached
+
+
+def _accuracy_summary(*, cycle: Cycle, selection: Selection) -> list[dict]:
     levels = [("Total", Q())]
     levels.insert(0, (f"{selection.family} (family)", Q(product__family=selection.family)))
     if selection.product is not None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 
+from sop import figures
 from supply.constants import OVERLOAD
 from supply.selectors import Heatmap, Pareto, SkuGrid
 
@@ -28,7 +28,7 @@ _LAYOUT = {
 
 def sku_chart(grid: SkuGrid, *, title: str) -> str:
     """Projected on hand against safety stock and reorder point; supply and demand as bars."""
-    fig = go.Figure()
+    fig = figures.Figure()
     months = grid.months
     rows = grid.rows
     fig.add_bar(x=months, y=rows["receipts"], name="Scheduled receipts",
@@ -92,8 +92,8 @@ def heatmap_chart(heatmap: Heatmap) -> str:
     # Green to amber up to 100%, red beyond: the colour scale spans 0-150%.
     top = 150.0
     edge = OVERLOAD * 100 / top
-    fig = go.Figure(
-        go.Heatmap(
+    fig = figures.Figure(
+        figures.heatmap(
             z=np.round(pct, 1).tolist(),
             x=months,
             y=labels,
@@ -130,7 +130,7 @@ def heatmap_chart(heatmap: Heatmap) -> str:
 
 def pareto_chart(pareto: Pareto) -> str:
     """Cumulative share of revenue against the share of SKUs, coloured by ABC class."""
-    fig = go.Figure()
+    fig = figures.Figure()
     x = (pareto.sku_share * 100).round(2).tolist()
     fig.add_scatter(
         x=[0, *x],

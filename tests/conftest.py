@@ -67,6 +67,11 @@ class _DjangoTestSettings:
 
     @pytest.fixture(autouse=True)
     def _test_settings(self, settings):
+        # Each test starts with an empty cache (figures cached by one test's data must not
+        # answer another's).
+        from django.core.cache import cache
+
+        cache.clear()
         # Production serves a hashed manifest built by collectstatic; tests read the sources.
         settings.STORAGES = {
             **settings.STORAGES,

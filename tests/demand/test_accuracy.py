@@ -115,6 +115,30 @@ def test_the_accuracy_panel_has_numbers_for_sku_family_and_total(company, cycle,
 
 
 @pytest.mark.django_db
+def test_the_cached_accuracy_is_recomputed_after_an_import(company, cycle, published):
+    from django.utils import timezone
+
+    from sop.choices import JobStatus
+    from sop.models import ImportJob
+
+    services.demand_history_build(before=cycle.month, cycles=3)
+    selection = selectors.Selection(family="Bikes", product=company["products"][0])
+    before = selectors.accuracy_summary(cycle=cycle, selection=selection)
+    # Sales of a past month revised (as an import would), but no import recorded yet:
+    # the cached figures stand.
+    SalesHistory.objects.filter(product__family="Bikes").update(quantity=0)
+    assert selectors.accuracy_summary(cycle=cycle, selection=selection) == before
+    ImportJob.objects.create(
+        entity="sales_history",
+        file_name="revised.csv",
+        status=JobStatus.SUCCEEDED,
+        finished_at=timezone.now(),
+    )
+    after = selectors.accuracy_summary(cycle=cycle, selection=selection)
+    assert after[0]["methods"]["consensus"]["wape"] != before[0]["methods"]["consensus"]["wape"]
+
+
+@pytest.mark.django_db
 def test_bias_and_accuracy_exceptions_flag_the_sku_whose_plans_missed(company, cycle, published):
     services.demand_history_build(before=cycle.month, cycles=2)
     lamp = company["products"][3]
