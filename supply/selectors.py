@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from django.core.cache import cache
 from django.db.models import Count, DecimalField, F, FloatField, Max, Min, Q, Sum
 from django.db.models.functions import Cast
 
@@ -16,6 +18,7 @@ from sop.models import (
     AuditEvent,
     Capacity,
     Cycle,
+    ImportJob,
     Location,
     Product,
     Resource,
@@ -33,6 +36,9 @@ from supply.models import (
     StockTarget,
     SupplyRun,
 )
+
+# Bounds how long a master-data change made outside an import (Django admin) goes unseen.
+SKU_LIST_CACHE_SECONDS = 60
 
 _EPS = 1e-6
 
@@ -112,7 +118,49 @@ def families() -> list[str]:
     return list(Product.objects.order_by("family").values_list("family", flat=True).distinct())
 
 
+def _plan_rows_stamp(run: SupplyRun) -> str:
+    """Changes whenever the published run's rows or the products' data can have changed.
+
+    A published run's rows change only by the recompute after a planned-supply or
+    capacity edit of its cycle; products change by import (and by the Django admin, which
+    the short cache time covers).
+    """
+    # One query for both kinds of edit (a cycle has tens of them, not thousands).
+    edits = Cycle.objects.filter(pk=run.cycle_id).aggregate(
+        supply_n=Count("supply_edits", distinct=True),
+        supply_at=Max("supply_edits__updated_at"),
+        capacity_n=Count("capacity_adjustments", distinct=True),
+        capacity_at=Max("capacity_adjustments__updated_at"),
+    )
+    parts = [str(run.pk)] + [
+        f"{edits[f'{kind}_n']}@{edits[f'{kind}_at'].timestamp() if edits[f'{kind}_at'] else 0}"
+        for kind in ("supply", "capacity")
+    ]
+    imported = ImportJob.objects.aggregate(last=Max("finished_at"))["last"]
+    parts.append(str(imported.timestamp() if imported else 0))
+    return ":".join(parts)
+
+
 def sku_list(*, run: SupplyRun, filters: Filters, limit: int = LIST_ROWS) -> list[dict]:
+    """The plan's worst SKU-locations (see `_sku_list`), cached until the plan changes.
+
+    The aggregate reads every row of the run on each view of the page: the busiest query
+    of the supply review under load.
+    """
+    key = (
+        "supply:skus:"
+        + hashlib.sha1(
+            f"{_plan_rows_stamp(run)}|{filters.family}|{filters.abc}|{filters.exception}|{limit}".encode()
+        ).hexdigest()
+    )
+    rows = cache.get(key)
+    if rows is None:
+        rows = _sku_list(run=run, filters=filters, limit=limit)
+        cache.set(key, rows, SKU_LIST_CACHE_SECONDS)
+    return rows
+
+
+def _sku_list(*, run: SupplyRun, filters: Filters, limit: int = LIST_ROWS) -> list[dict]:
     """SKU-locations of the plan with their horizon totals, worst first (two queries).
 
     Ranked by revenue at risk (lost demand at price), then capacity shortage, then the
