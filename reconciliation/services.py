@@ -38,7 +38,14 @@ from reconciliation.models import (
 )
 from sop.choices import JobStatus, MakeOrBuy, Stage
 from sop.models import Budget, Cycle, Product, Resource
-from sop.runs import ACTIVE_STATUSES, run_dispatch, run_fail, run_wait, runs_fail_stale
+from sop.runs import (
+    ACTIVE_STATUSES,
+    run_dispatch,
+    run_fail,
+    run_publish,
+    run_wait,
+    runs_fail_stale,
+)
 from sop.services import add_months, audit_record, bulk_insert_frame
 from supply.models import CapacityAdjustment, PlannedSupplyEdit, SupplyRun
 from supply.selectors import consensus_fingerprint
@@ -637,36 +644,35 @@ def scenario_run_execute(*, run_id: int) -> ScenarioRun:
 
 def _publish(run_id: int, *, basis: str, kpis: dict, n: int) -> ScenarioRun:
     with transaction.atomic():
-        run = ScenarioRun.objects.select_for_update().get(pk=run_id)
-        if run.status != JobStatus.RUNNING:
-            return run
-        cycle = Cycle.objects.select_for_update().get(pk=run.cycle_id)
-        now = timezone.now()
-        if cycle.stage not in EDITABLE_STAGES:
-            run.status = JobStatus.FAILED
-            run.error = f"The reconciliation was submitted during the run. {KEPT}"
-            run.finished_at = now
-            run.save(update_fields=["status", "error", "finished_at"])
-            # Nothing reads an unpublished run's rows, and no later publish of the
-            # scenario will come to drop them (180,000 plan lines at the demo scale).
-            for model in (ScenarioLine, ScenarioFamilyMonth, ScenarioResourceMonth):
-                model.objects.filter(run_id=run.pk).delete()
+        # Its one chunk is done; the update also locks the row for run_publish below.
+        running = ScenarioRun.objects.filter(pk=run_id, status=JobStatus.RUNNING).update(
+            chunks_done=1
+        )
+        run, cycle = run_publish(
+            ScenarioRun,
+            run_id=run_id,
+            stages=EDITABLE_STAGES,
+            submitted="The reconciliation was submitted during the run.",
+            kept=KEPT,
+            scope="scenario",
+        )
+        if cycle is None:
+            if running:
+                # It failed here: nothing reads an unpublished run's rows, and no later
+                # publish of the scenario will come to drop them (180,000 plan lines at
+                # the demo scale).
+                for model in (ScenarioLine, ScenarioFamilyMonth, ScenarioResourceMonth):
+                    model.objects.filter(run_id=run.pk).delete()
             return run
         older = ScenarioRun.objects.filter(scenario_id=run.scenario_id).exclude(pk=run.pk)
-        older.filter(is_published=True).update(is_published=False)
         stale = list(older.exclude(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
         ScenarioLine.objects.filter(run_id__in=stale).delete()
         ScenarioRun.objects.filter(pk__in=stale).delete()
-        run.status = JobStatus.SUCCEEDED
-        run.is_published = True
-        run.published_at = run.finished_at = now
-        run.progress = 100
-        run.chunks_done = 1
         run.phase = "Done"
         run.basis = basis
         run.kpis = kpis
         run.sku_location_count = n
-        run.save()
+        run.save(update_fields=["phase", "basis", "kpis", "sku_location_count"])
         audit_record(
             user=None,
             action="scenario.publish",

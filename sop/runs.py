@@ -40,13 +40,21 @@ BROKER_ERRORS = (
 
 
 def run_publish(
-    model: type[ChunkedRun], *, run_id: int, stages: Iterable[str], submitted: str, kept: str
+    model: type[ChunkedRun],
+    *,
+    run_id: int,
+    stages: Iterable[str],
+    submitted: str,
+    kept: str,
+    scope: str = "cycle",
 ) -> tuple[ChunkedRun, Cycle | None]:
-    """Make a fully computed run its cycle's published one; call inside a transaction.
+    """Make a fully computed run the published one of its `scope`; call inside a transaction.
 
-    Returns the run and its locked cycle, or None for the cycle when nothing was published:
-    the run had already finished, or it failed here because a chunk is missing or the
-    stage was submitted meanwhile (`submitted`, then `kept` is the error's last sentence).
+    `scope` names the foreign key that has one published run: the cycle for forecast and
+    supply runs, the scenario for scenario runs. Returns the run and its locked cycle, or
+    None for the cycle when nothing was published: the run had already finished, or it
+    failed here because a chunk is missing or the stage was submitted meanwhile
+    (`submitted`, then `kept` is the error's last sentence).
     """
     run = model.objects.select_for_update().get(pk=run_id)
     if run.status != JobStatus.RUNNING:
@@ -64,7 +72,8 @@ def run_publish(
         run.finished_at = now
         run.save(update_fields=["status", "error", "finished_at"])
         return run, None
-    model.objects.filter(cycle=cycle, is_published=True).update(is_published=False)
+    owner = {f"{scope}_id": getattr(run, f"{scope}_id")}
+    model.objects.filter(**owner, is_published=True).update(is_published=False)
     run.status = JobStatus.SUCCEEDED
     run.is_published = True
     run.published_at = run.finished_at = now
