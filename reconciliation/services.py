@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -259,6 +260,33 @@ def scenario_delete(*, scenario: Scenario, version: int | None, user: AbstractBa
         current.delete()
 
 
+def _deltas_change(
+    *,
+    scenario: Scenario,
+    version: int | None,
+    user: AbstractBaseUser | None,
+    action: str,
+    change: Callable[[Scenario, list[dict[str, Any]]], list[dict[str, Any]]],
+) -> Scenario:
+    """Lock the scenario, give its deltas to `change`, save the result and audit it."""
+    with transaction.atomic():
+        current = _locked(scenario, version)
+        _editable(current)
+        old = list(current.deltas)
+        current.deltas = change(current, old)
+        _bump(current, user, ["deltas"])
+        audit_record(
+            user=user,
+            action=action,
+            object_type="scenario",
+            object_id=current.pk,
+            cycle=current.cycle,
+            old={"deltas": old},
+            new={"deltas": current.deltas},
+        )
+    return current
+
+
 def scenario_delta_add(
     *,
     scenario: Scenario,
@@ -269,48 +297,30 @@ def scenario_delta_add(
     """Append one delta (validated by the engine's own checks) to a what-if."""
     _check_perm(user, "reconciliation.change_scenario", "change scenarios")
     (checked,) = engine.deltas_to_json(engine.deltas_from_json([delta]))
-    with transaction.atomic():
-        current = _locked(scenario, version)
-        _editable(current)
+
+    def append(current: Scenario, deltas: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if current.is_base:
             raise ScenarioReadOnly("The base plan has no deltas: copy it into a scenario first.")
-        old = list(current.deltas)
-        current.deltas = [*old, checked]
-        _bump(current, user, ["deltas"])
-        audit_record(
-            user=user,
-            action="scenario.delta_add",
-            object_type="scenario",
-            object_id=current.pk,
-            cycle=current.cycle,
-            old={"deltas": old},
-            new={"deltas": current.deltas},
-        )
-    return current
+        return [*deltas, checked]
+
+    return _deltas_change(
+        scenario=scenario, version=version, user=user, action="scenario.delta_add", change=append
+    )
 
 
 def scenario_delta_remove(
     *, scenario: Scenario, index: int, version: int | None, user: AbstractBaseUser | None
 ) -> Scenario:
     _check_perm(user, "reconciliation.change_scenario", "change scenarios")
-    with transaction.atomic():
-        current = _locked(scenario, version)
-        _editable(current)
-        if not 0 <= index < len(current.deltas):
+
+    def drop(current: Scenario, deltas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not 0 <= index < len(deltas):
             raise ValidationError(f"{current.name} has no delta number {index + 1}.")
-        old = list(current.deltas)
-        current.deltas = old[:index] + old[index + 1 :]
-        _bump(current, user, ["deltas"])
-        audit_record(
-            user=user,
-            action="scenario.delta_remove",
-            object_type="scenario",
-            object_id=current.pk,
-            cycle=current.cycle,
-            old={"deltas": old},
-            new={"deltas": current.deltas},
-        )
-    return current
+        return deltas[:index] + deltas[index + 1 :]
+
+    return _deltas_change(
+        scenario=scenario, version=version, user=user, action="scenario.delta_remove", change=drop
+    )
 
 
 def scenario_recommend(
