@@ -13,18 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from sop.choices import JobStatus
-from sop.models import ChunkedRun, Cycle, Location, Product, Resource
-
-
-def _result_fk(model: type[models.Model], related_name: str = "+") -> models.ForeignKey:
-    """A bulk-written result row's key: no index or constraint of its own (see supply)."""
-    return models.ForeignKey(
-        model,
-        on_delete=models.CASCADE,
-        related_name=related_name,
-        db_index=False,
-        db_constraint=False,
-    )
+from sop.models import ChunkedRun, Cycle, Location, Product, Resource, result_fk
 
 
 class Scenario(models.Model):
@@ -113,9 +102,9 @@ class ScenarioRun(ChunkedRun):
 class ScenarioLine(models.Model):
     """A run's plan for one SKU at one location in one month (what the ERP export reads)."""
 
-    run = _result_fk(ScenarioRun, related_name="lines")
-    product = _result_fk(Product)
-    location = _result_fk(Location)
+    run = result_fk(ScenarioRun, related_name="lines")
+    product = result_fk(Product)
+    location = result_fk(Location)
     month = models.DateField()
     demand = models.FloatField()
     planned = models.FloatField(help_text="Constrained planned supply (production or purchase)")
@@ -168,7 +157,7 @@ class ScenarioResourceMonth(models.Model):
     """A run's capacity and constrained load per resource and month."""
 
     run = models.ForeignKey(ScenarioRun, on_delete=models.CASCADE, related_name="resources")
-    resource = _result_fk(Resource)
+    resource = result_fk(Resource)
     month = models.DateField()
     capacity = models.FloatField()
     load = models.FloatField()

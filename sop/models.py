@@ -26,6 +26,22 @@ def _first_of_month(field: str, name: str) -> models.CheckConstraint:
     )
 
 
+def result_fk(model: type[models.Model], related_name: str = "+") -> models.ForeignKey:
+    """A foreign key of a bulk-written result row: no index and no constraint of its own.
+
+    Result rows (a supply run's projection, a scenario's lines) are written by the hundred
+    thousand from ids just read; the run's natural-key index serves every read, and
+    Django's collector still cascades deletes.
+    """
+    return models.ForeignKey(
+        model,
+        on_delete=models.CASCADE,
+        related_name=related_name,
+        db_index=False,
+        db_constraint=False,
+    )
+
+
 class Supplier(models.Model):
     """A vendor of purchased items; its lead time drives safety stock."""
 

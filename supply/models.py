@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from sop.models import ChunkedRun, Cycle, Location, Product, Resource
+from sop.models import ChunkedRun, Cycle, Location, Product, Resource, result_fk
 from supply.choices import CapacityReason, SupplyReason
 
 
@@ -15,17 +15,6 @@ def _first_of_month(name: str) -> models.CheckConstraint:
         condition=Q(month__day=1),
         name=name,
         violation_error_message="month must be the first day of a month",
-    )
-
-
-def _result_fk(model: type[models.Model], related_name: str = "+") -> models.ForeignKey:
-    """A foreign key of a bulk-written result row: no index and no constraint of its own."""
-    return models.ForeignKey(
-        model,
-        on_delete=models.CASCADE,
-        related_name=related_name,
-        db_index=False,
-        db_constraint=False,
     )
 
 
@@ -64,9 +53,9 @@ class InventoryProjection(models.Model):
     # database FK constraints either: Django's are deferred, and checking 3 x 180,000 rows
     # at COMMIT took seconds. The ids come from rows the run has just read and Django's
     # collector still cascades deletes.
-    run = _result_fk(SupplyRun, related_name="projections")
-    product = _result_fk(Product)
-    location = _result_fk(Location)
+    run = result_fk(SupplyRun, related_name="projections")
+    product = result_fk(Product)
+    location = result_fk(Location)
     month = models.DateField()
     # Floats: engine outputs written by the hundred thousand, not booked amounts.
     demand = models.FloatField()
@@ -96,9 +85,9 @@ class StockTarget(models.Model):
     """A run's safety stock and reorder point of one SKU at one location, with their inputs."""
 
     # Indexes and constraints: see InventoryProjection.
-    run = _result_fk(SupplyRun, related_name="targets")
-    product = _result_fk(Product)
-    location = _result_fk(Location)
+    run = result_fk(SupplyRun, related_name="targets")
+    product = result_fk(Product)
+    location = result_fk(Location)
     service_level = models.FloatField()
     safety_stock = models.FloatField()
     reorder_point = models.FloatField()
