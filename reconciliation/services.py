@@ -23,7 +23,7 @@ import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from reconciliation import scenarios as engine
@@ -48,8 +48,8 @@ from sop.runs import (
     runs_fail_stale,
 )
 from sop.services import add_months, audit_record, bulk_insert_frame
-from supply.models import CapacityAdjustment, PlannedSupplyEdit, SupplyRun
-from supply.selectors import consensus_fingerprint
+from supply.models import SupplyRun
+from supply.selectors import consensus_fingerprint, edits_stamp
 
 BASE_NAME = "Base plan"
 EDITABLE_STAGES = (Stage.RECONCILIATION,)
@@ -433,10 +433,11 @@ def decisions_carry_over(*, cycle: Cycle) -> int:
 def plan_basis(*, cycle: Cycle) -> str:
     """Fingerprint of what a scenario run reads: demand, the published plan, edits, budget."""
     run = SupplyRun.objects.filter(cycle=cycle, is_published=True).values_list("pk", flat=True)
-    parts = [consensus_fingerprint(cycle=cycle), f"run{run.first() or 0}"]
-    for model in (PlannedSupplyEdit, CapacityAdjustment):
-        agg = model.objects.filter(cycle=cycle).aggregate(n=Count("id"), at=Max("updated_at"))
-        parts.append(f"{agg['n']}@{agg['at'].timestamp() if agg['at'] else 0}")
+    parts = [
+        consensus_fingerprint(cycle=cycle),
+        f"run{run.first() or 0}",
+        *edits_stamp(cycle_id=cycle.pk),
+    ]
     budget = Budget.objects.filter(
         month__gte=cycle.month, month__lt=add_months(cycle.month, cycle.horizon_months)
     ).aggregate(n=Count("id"), total=Sum("revenue"))

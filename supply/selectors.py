@@ -118,6 +118,25 @@ def families() -> list[str]:
     return list(Product.objects.order_by("family").values_list("family", flat=True).distinct())
 
 
+def edits_stamp(*, cycle_id: int) -> list[str]:
+    """Count and last change of the cycle's planned-supply and capacity edits, one query.
+
+    The published plan changes with these (and with the run); what is computed from it
+    (the SKU list here, a scenario's basis) is keyed on them. A cycle has tens of edits,
+    not thousands, so the join of the two is small.
+    """
+    edits = Cycle.objects.filter(pk=cycle_id).aggregate(
+        supply_n=Count("supply_edits", distinct=True),
+        supply_at=Max("supply_edits__updated_at"),
+        capacity_n=Count("capacity_adjustments", distinct=True),
+        capacity_at=Max("capacity_adjustments__updated_at"),
+    )
+    return [
+        f"{edits[f'{kind}_n']}@{edits[f'{kind}_at'].timestamp() if edits[f'{kind}_at'] else 0}"
+        for kind in ("supply", "capacity")
+    ]
+
+
 def _plan_rows_stamp(run: SupplyRun) -> str:
     """Changes whenever the published run's rows or the products' data can have changed.
 
@@ -125,17 +144,7 @@ def _plan_rows_stamp(run: SupplyRun) -> str:
     capacity edit of its cycle; products change by import (and by the Django admin, which
     the short cache time covers).
     """
-    # One query for both kinds of edit (a cycle has tens of them, not thousands).
-    edits = Cycle.objects.filter(pk=run.cycle_id).aggregate(
-        supply_n=Count("supply_edits", distinct=True),
-        supply_at=Max("supply_edits__updated_at"),
-        capacity_n=Count("capacity_adjustments", distinct=True),
-        capacity_at=Max("capacity_adjustments__updated_at"),
-    )
-    parts = [str(run.pk)] + [
-        f"{edits[f'{kind}_n']}@{edits[f'{kind}_at'].timestamp() if edits[f'{kind}_at'] else 0}"
-        for kind in ("supply", "capacity")
-    ]
+    parts = [str(run.pk), *edits_stamp(cycle_id=run.cycle_id)]
     imported = ImportJob.objects.aggregate(last=Max("finished_at"))["last"]
     parts.append(str(imported.timestamp() if imported else 0))
     return ":".join(parts)
