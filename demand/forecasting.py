@@ -93,6 +93,9 @@ FRAME_COLUMNS = [
     "pattern",
     "flag",
 ]
+# Quantile levels of demand returned per month and for cumulative demand over months 1..h:
+# the interval bounds (2.5/97.5, 10/90) and the service levels safety stock is set for.
+QUANTILE_LEVELS = (0.025, 0.05, 0.1, 0.2, 0.5, 0.8, 0.9, 0.95, 0.975, 0.98, 0.99)
 
 # Smoothing parameter grids: a grid avoids the local optima of numerical optimisers and
 # evaluates all parameter sets in one vectorised pass. Alpha is finest where monthly
@@ -641,6 +644,13 @@ class SeriesForecast:
     # Std of the chosen model's backtest errors by horizon: what safety stock needs.
     error_std: np.ndarray = field(default_factory=lambda: np.zeros(0))
     candidates: dict[str, float] = field(default_factory=dict)
+    # Quantiles of demand in month h, and of cumulative demand over months 1..h, for each
+    # of QUANTILE_LEVELS: what the chart's band and the safety stock are read from.
+    quantiles: dict[float, np.ndarray] = field(default_factory=dict)
+    cum_quantiles: dict[float, np.ndarray] = field(default_factory=dict)
+    # How the uncertainty was estimated: "backtest" (the chosen model's own errors) or
+    # "normal" (history too short to backtest: the textbook normal formula).
+    uncertainty: str = "backtest"
 
     @property
     def residual_std(self) -> float:
@@ -659,12 +669,42 @@ def _flat(
 ) -> SeriesForecast:
     point = np.full(horizon, float(value))
     scale = std * np.sqrt(np.arange(1, horizon + 1))
-    lower, upper = {}, {}
-    for lv in levels:
-        z = norm.ppf(0.5 + lv / 200)
-        lower[lv] = point - z * scale
-        upper[lv] = point + z * scale
-    return SeriesForecast(point, lower, upper, model, pattern, flag, error_std=scale)
+    fc = SeriesForecast(point, {}, {}, model, pattern, flag, error_std=scale, uncertainty="normal")
+    _set_normal_quantiles(fc, scale, np.sqrt(np.cumsum(scale**2)), levels)
+    return fc
+
+
+def _quantile_levels(levels: Sequence[int]) -> list[float]:
+    """QUANTILE_LEVELS plus the bounds of the requested central intervals."""
+    bounds = [round(0.5 + side * lv / 200, 6) for lv in levels for side in (-1, 1)]
+    return sorted({*QUANTILE_LEVELS, *bounds})
+
+
+def _set_quantiles(
+    fc: SeriesForecast,
+    quantiles: dict[float, np.ndarray],
+    cum_quantiles: dict[float, np.ndarray],
+    levels: Sequence[int],
+) -> None:
+    """Store non-negative quantiles and read the central intervals' bounds from them."""
+    fc.quantiles = {q: np.clip(v, 0, None) for q, v in quantiles.items()}
+    fc.cum_quantiles = {q: np.clip(v, 0, None) for q, v in cum_quantiles.items()}
+    fc.lower = {lv: fc.quantiles[round(0.5 - lv / 200, 6)] for lv in levels}
+    fc.upper = {lv: fc.quantiles[round(0.5 + lv / 200, 6)] for lv in levels}
+
+
+def _set_normal_quantiles(
+    fc: SeriesForecast, std: np.ndarray, cum_std: np.ndarray, levels: Sequence[int]
+) -> None:
+    """Normal quantiles around the point forecast and around its running sum."""
+    taus = _quantile_levels(levels)
+    cum_point = np.cumsum(fc.point)
+    _set_quantiles(
+        fc,
+        {q: fc.point + norm.ppf(q) * std for q in taus},
+        {q: cum_point + norm.ppf(q) * cum_std for q in taus},
+        levels,
+    )
 
 
 def _clean(values: np.ndarray) -> tuple[np.ndarray, list[str], bool]:
@@ -898,15 +938,10 @@ def _forecast_series(
     if not np.isfinite(chosen.final).all():
         raise FloatingPointError("non-finite forecast")
     point = np.clip(chosen.final, 0, None)
-    lower, upper = {}, {}
-    for lv in levels:
-        z = norm.ppf(0.5 + lv / 200)
-        lower[lv] = point - z * std
-        upper[lv] = point + z * std
     fc = SeriesForecast(
         point=point,
-        lower=lower,
-        upper=upper,
+        lower={},
+        upper={},
         model=best,
         pattern=pattern,
         flag=", ".join(flags),
@@ -915,6 +950,7 @@ def _forecast_series(
         error_std=std,
         candidates=scores,
     )
+    _set_normal_quantiles(fc, std, np.sqrt(np.cumsum(std**2)), levels)
     _clip(fc)
     return fc
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
@@ -319,3 +320,20 @@ def test_growing_series_with_proportional_noise_is_forecast_positive_and_rising(
     assert fc.point[:12].sum() > y[-12:].sum()
     assert {"dotm", "hw_add", "arima"} <= set(fc.candidates)
     assert np.all(fc.lower[95] <= fc.point) and np.all(fc.point <= fc.upper[95])
+
+
+def test_quantiles_are_ordered_non_negative_and_cumulative_quantiles_add_up():
+    rng = np.random.default_rng(3)
+    y = 50 + rng.normal(0, 10, 60)
+    fc = forecast_series(y, horizon=6)
+    levels = sorted(fc.quantiles)
+    assert levels[0] == 0.025 and levels[-1] == 0.99
+    for low, high in itertools.pairwise(levels):
+        assert np.all(fc.quantiles[low] <= fc.quantiles[high])
+        assert np.all(fc.cum_quantiles[low] <= fc.cum_quantiles[high])
+    assert np.array_equal(fc.lower[80], fc.quantiles[0.1])
+    assert np.array_equal(fc.upper[95], fc.quantiles[0.975])
+    # The median of cumulative demand over one month is that month's median.
+    assert fc.cum_quantiles[0.5][0] == pytest.approx(fc.quantiles[0.5][0])
+    assert fc.cum_quantiles[0.5][-1] == pytest.approx(fc.point.sum(), rel=0.05)
+    assert all(np.all(v >= 0) for v in fc.quantiles.values())
