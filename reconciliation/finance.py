@@ -180,8 +180,12 @@ def plan_kpis(
             if has_capacity.any()
             else np.nan
         ),
+        # A resource-month without capacity data is a gap the supply review flags, not
+        # an overload: the plan is unconstrained there.
         "overloaded_resource_months": int(
-            (projection.load_unconstrained - inputs.capacity > _EPS).sum()
+            (
+                (projection.load_unconstrained - inputs.capacity > _EPS) & ~inputs.capacity_missing
+            ).sum()
         ),
         "budget_revenue": float(budget),
         "revenue_vs_budget": float(vs_budget),

@@ -278,6 +278,9 @@ def _load_inputs(
     hours = per_product[product_row]
 
     capacity = np.zeros((len(resource_ids), T))
+    # A resource-month nobody entered capacity for (no imported row, no planner's change)
+    # is a data gap, planned unconstrained and flagged, never a shutdown of 0 hours.
+    entered = np.zeros((len(resource_ids), T), dtype=bool)
     res_index = pd.Index(resource_ids)
     for model, value in ((Capacity, "hours"), (CapacityAdjustment, "delta_hours")):
         qs = model.objects.filter(
@@ -287,11 +290,12 @@ def _load_inputs(
             qs = qs.filter(cycle=cycle)
         frame = _frame(qs.values_list("resource_id", "month", value), ["resource", "month", "v"])
         if not frame.empty:
-            np.add.at(
-                capacity,
-                (res_index.get_indexer(frame["resource"]), _month_number(frame["month"]) - origin),
-                frame["v"].astype(float).to_numpy(),
+            cells = (
+                res_index.get_indexer(frame["resource"]),
+                _month_number(frame["month"]) - origin,
             )
+            np.add.at(capacity, cells, frame["v"].astype(float).to_numpy())
+            entered[cells] = True
     inputs = SupplyInputs(
         on_hand=on_hand,
         receipts=grid(receipts),
@@ -307,6 +311,7 @@ def _load_inputs(
         hours_per_unit=hours,
         # A lost shift larger than the month's capacity leaves none, never less.
         capacity=capacity.clip(min=0),
+        capacity_missing=~entered,
         keys=index,
         months=pd.Index(months, name="month"),
         resources=pd.Index(resource_ids, name="resource"),

@@ -220,3 +220,13 @@ def test_a_phasing_out_sku_does_not_pull_the_999_week_placeholder_into_the_cover
     # stock over 300 of forward demand, 15.0 weeks, not 29.
     phasing_out = stock_only_plan([50.0] * 11, [[10.0] * 3] * 10 + [[5.0, 0.0, 0.0]])
     assert phasing_out["weeks_of_cover"] == pytest.approx(1035 / 300 * WEEKS_PER_MONTH)
+
+
+def test_a_resource_month_without_capacity_data_is_not_counted_as_overloaded():
+    projection, prices, family = tiny_plan()
+    unknown = dataclasses.replace(projection.inputs, capacity_missing=np.array([[False, True]]))
+    planned = plan_supply(unknown)
+    kpis = plan_kpis(planned, prices, financial_plan(planned, prices, family=family))
+    # February's capacity is unknown: planned unconstrained, neither cut nor overloaded.
+    assert kpis["overloaded_resource_months"] == 0
+    assert kpis["unmet_units"] == 0

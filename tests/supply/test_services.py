@@ -11,7 +11,7 @@ from scipy.stats import norm
 from demand.models import ConsensusDemand
 from sop import services as sop_services
 from sop.choices import JobStatus, Role, Stage
-from sop.models import AuditEvent, Cycle, InventorySnapshot, SalesHistory
+from sop.models import AuditEvent, Capacity, Cycle, InventorySnapshot, SalesHistory
 from supply import projection, selectors, services
 from supply.models import (
     CapacityLoad,
@@ -422,3 +422,42 @@ def test_a_sku_first_counted_during_the_first_month_opens_at_that_count(
     InventorySnapshot.objects.filter(product=tea).update(date=dt.date(2026, 11, 20))
     run = start(cycle, supply_planner, django_capture_on_commit_callbacks)
     assert plan_of(run, tea, "on_hand")[0] == 60
+
+
+def test_a_resource_month_without_capacity_is_planned_unconstrained_not_as_a_shutdown(
+    cycle, company, supply_planner, django_capture_on_commit_callbacks
+):
+    # Nobody imported the line's January capacity. Read as 0 hours it would cut BIKE
+    # (class A) and LAMP to nothing that month: a stockout made of missing data.
+    Capacity.objects.filter(resource=company["line"], month=MONTHS[2]).delete()
+    run = start(cycle, supply_planner, django_capture_on_commit_callbacks)
+    assert plan_of(run, company["BIKE"], "planned") == [40, 50, 60]
+    assert plan_of(run, company["LAMP"], "planned") == [50, 50, 50]
+    assert plan_of(run, company["BIKE"], "unmet") == [0, 0, 0]
+    assert plan_of(run, company["LAMP"], "unmet") == [0, 0, 0]
+    assert selectors.capacity_gaps(cycle=cycle) == [{"code": "LINE", "months": [MONTHS[2]]}]
+
+
+def test_a_resource_month_entered_with_zero_hours_is_a_shutdown(
+    cycle, company, supply_planner, django_capture_on_commit_callbacks
+):
+    Capacity.objects.filter(resource=company["line"], month=MONTHS[2]).update(hours=0)
+    run = start(cycle, supply_planner, django_capture_on_commit_callbacks)
+    assert plan_of(run, company["BIKE"], "planned")[2] == 0
+    assert sum(plan_of(run, company["LAMP"], "unmet")) > 0
+    assert selectors.capacity_gaps(cycle=cycle) == []
+
+
+def test_the_cycle_checklist_flags_missing_capacity(cycle, company):
+    from sop.selectors import cycle_checklist
+
+    def capacity_check():
+        (supply,) = [g for g in cycle_checklist(cycle=cycle) if g["stage"] == Stage.SUPPLY_REVIEW]
+        (check,) = [c for c in supply["checks"] if c.label.startswith("Capacity entered")]
+        return check
+
+    assert capacity_check().state == "done"
+    Capacity.objects.filter(resource=company["line"], month=MONTHS[2]).delete()
+    check = capacity_check()
+    assert check.state == "todo"
+    assert "No capacity entered for LINE in Jan 2027" in check.detail
