@@ -18,8 +18,10 @@ METRICS = ("mape", "wape", "bias", "mase")
 def seasonal_naive_scale(history: pd.DataFrame, m: int = SEASON_LENGTH) -> pd.Series:
     """In-sample MAE of the seasonal naive per row of a wide (group x month) history.
 
-    Lag m when a row has more than m months, else lag 1 (as `forecasting.mase_scale`);
-    months before a group's first sale are not counted.
+    The columns must be consecutive calendar months (the caller reindexes to the
+    calendar): lags are taken by position. Lag m when a row has more than m months, else
+    lag 1 (as `forecasting.mase_scale`); months before a group's first sale are not
+    counted, an empty month after it counts as zero.
     """
     values = history.to_numpy(float)
     started = np.cumsum(np.nan_to_num(values) > 0, axis=1) > 0

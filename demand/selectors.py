@@ -310,7 +310,12 @@ def _evaluation_frame(*, cycle: Cycle, scope: Q, keys: tuple[str, ...] = ()) -> 
 
 
 def _mase_scale(*, scope: Q, before: dt.date, keys: tuple[str, ...] = ()) -> pd.Series:
-    """Seasonal naive in-sample MAE per key, from history before the first evaluated plan."""
+    """Seasonal naive in-sample MAE per key, from history before the first evaluated plan.
+
+    On the full monthly calendar up to that plan, a month without a sale counting as zero
+    (as the engine's series): lag 12 must mean the same month a year earlier, not twelve
+    columns back over the months that happen to have sales.
+    """
     rows = pd.DataFrame(
         list(
             SalesHistory.objects.filter(scope, month__lt=before)
@@ -326,7 +331,8 @@ def _mase_scale(*, scope: Q, before: dt.date, keys: tuple[str, ...] = ()) -> pd.
     wide = rows.pivot_table(
         index=list(keys) or "_all", columns="month", values="qty", aggfunc="sum"
     ).astype(float)
-    return accuracy.seasonal_naive_scale(wide)
+    calendar = pd.date_range(min(wide.columns), before, freq="MS", inclusive="left").date
+    return accuracy.seasonal_naive_scale(wide.reindex(columns=calendar, fill_value=0.0))
 
 
 def _accuracy_stamp() -> str:

@@ -19,7 +19,7 @@ HEADLINE_KPIS: tuple[tuple[str, str, str, bool | None], ...] = (
     ("gross_margin", "Gross margin", "money", True),
     ("margin_pct", "Margin %", "pct", True),
     ("inventory_value_avg", "Inventory value (average)", "money", None),
-    ("weeks_of_cover", "Weeks of cover", "number", None),
+    ("weeks_of_cover", "Weeks of cover (stock / forward demand)", "number", None),
     ("capacity_utilisation", "Capacity utilisation", "fraction", None),
     ("unmet_units", "Unmet demand (units)", "units", False),
     ("unmet_revenue", "Unmet demand (revenue)", "money", False),

@@ -76,6 +76,11 @@ class FrozenPlanLine(models.Model):
     on_hand = models.DecimalField(max_digits=16, decimal_places=3)
     unmet = models.DecimalField(max_digits=16, decimal_places=3)
     excess_quantity = models.DecimalField(max_digits=16, decimal_places=3)
+    # The approved scenario's money, copied from its lines. Null on plans frozen before
+    # these were stored; nullable also so that adding them kept SQLite's freeze triggers
+    # (a NOT NULL column would have rebuilt the table without them).
+    unmet_revenue = models.FloatField(null=True, help_text="Unmet demand at the plan's price")
+    excess_value = models.FloatField(null=True, help_text="Excess stock at the plan's cost")
 
     class Meta:
         constraints = [

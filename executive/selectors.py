@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import pandas as pd
 from django.db.models import Count, F, FloatField, Max, QuerySet, Sum
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 
 from demand import forecasting
 from demand.models import DemandPlanSnapshot
@@ -215,6 +215,15 @@ def _float(field_name: str):
     return Cast(field_name, FloatField())
 
 
+def _plan_money(stored: str, quantity: str, unit: str):
+    """A line's money as the plan valued it (a scenario's price delta included).
+
+    Lines stored before the plan's money was kept have none: those are valued at the
+    product's price or cost as it is now, the best figure left.
+    """
+    return Coalesce(F(stored), _float(quantity) * _float(unit), output_field=FloatField())
+
+
 def shortages(*, source: PlanSource, limit: int = RISK_ROWS) -> list[dict]:
     """The SKU-locations with the most unmet demand (in revenue) over the horizon."""
     rows = (
@@ -223,7 +232,7 @@ def shortages(*, source: PlanSource, limit: int = RISK_ROWS) -> list[dict]:
         .annotate(
             unmet_units=Sum(_float("unmet")),
             demand_units=Sum(_float("demand")),
-            unmet_revenue=Sum(_float("unmet") * _float("product__unit_price")),
+            unmet_revenue=Sum(_plan_money("unmet_revenue", "unmet", "product__unit_price")),
         )
         .order_by("-unmet_revenue", "product_id", "location_id")[:limit]
     )
@@ -237,7 +246,7 @@ def excess(*, source: PlanSource, limit: int = RISK_ROWS) -> list[dict]:
         .values("product_id", "location_id")
         .annotate(
             peak_excess=Max(_float("excess_quantity")),
-            excess_value=Max(_float("excess_quantity") * _float("product__unit_cost")),
+            excess_value=Max(_plan_money("excess_value", "excess_quantity", "product__unit_cost")),
         )
         .order_by("-excess_value", "product_id", "location_id")[:limit]
     )

@@ -123,9 +123,10 @@ def _freeze_lines(*, approval: PlanApproval, run_id: int | None) -> int:
     """The run's plan with the cycle's consensus demand and the codes of its keys."""
     keys = ["product_id", "location_id", "month"]
     values = ["demand", "planned", "on_hand", "unmet", "excess_quantity"]
+    money = ["unmet_revenue", "excess_value"]
     lines = pd.DataFrame(
-        list(ScenarioLine.objects.filter(run_id=run_id).values_list(*keys, *values)),
-        columns=[*keys, *values],
+        list(ScenarioLine.objects.filter(run_id=run_id).values_list(*keys, *values, *money)),
+        columns=[*keys, *values, *money],
     )
     if lines.empty:
         return 0
@@ -163,6 +164,7 @@ def _freeze_lines(*, approval: PlanApproval, run_id: int | None) -> int:
         "make_or_buy",
         "consensus",
         *values,
+        *money,
     ]
     return bulk_insert_frame(FrozenPlanLine, lines[columns])
 

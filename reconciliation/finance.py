@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from supply.projection import SupplyInputs, SupplyProjection
+from supply.projection import Policy, SupplyInputs, SupplyProjection, weekly_forward_demand
 
 # As in the engine: quantities and hours below this are float noise.
 _EPS = 1e-6
@@ -130,13 +130,19 @@ def _budget_revenue(frame: pd.DataFrame, budget: pd.DataFrame | None) -> np.ndar
 
 
 def plan_kpis(
-    projection: SupplyProjection, prices: PriceCost, financials: pd.DataFrame
+    projection: SupplyProjection,
+    prices: PriceCost,
+    financials: pd.DataFrame,
+    policy: Policy | None = None,
 ) -> dict[str, float]:
     """The headline figures of one plan, for the scenario comparison.
 
     Service level is the share of SKU-location-months with demand that have no stockout (a
     month without demand cannot stock out and would flatter the plan). Weeks of cover is
-    averaged over SKU-location-months weighted by their demand. Utilisation is the mean
+    the projected stock over the forward weekly demand (`policy.cover_months` ahead, as
+    the engine's cover), both summed over SKU-location-months: not an average of the
+    SKUs' covers, where stock without forward demand counts as the engine's 999-week
+    placeholder and one phasing-out SKU outweighs the rest. Utilisation is the mean
     over resource-months with capacity; overloaded resource-months are those where the
     demand asks for more hours than the resource has (the unconstrained load is above
     capacity; with none, any load): where capacity binds and the plan had to pre-build or
@@ -146,6 +152,7 @@ def plan_kpis(
     """
     inputs = projection.inputs
     demand, unmet = inputs.demand, projection.unmet
+    weekly = weekly_forward_demand(demand, (policy or Policy()).cover_months)
     total_demand = demand.sum()
     demanded = demand > _EPS
     stock_value = (projection.on_hand * prices.cost[:, None]).sum(axis=0)
@@ -167,14 +174,18 @@ def plan_kpis(
         "unmet_revenue": float((unmet * prices.price[:, None]).sum()),
         "inventory_value_avg": float(stock_value.mean()),
         "inventory_value_end": float(stock_value[-1]),
-        "weeks_of_cover": _share((projection.weeks_of_cover * demand).sum(), total_demand),
+        "weeks_of_cover": _share(projection.on_hand.sum(), weekly.sum()),
         "capacity_utilisation": float(
             (projection.load[has_capacity] / inputs.capacity[has_capacity]).mean()
             if has_capacity.any()
             else np.nan
         ),
+        # A resource-month without capacity data is a gap the supply review flags, not
+        # an overload: the plan is unconstrained there.
         "overloaded_resource_months": int(
-            (projection.load_unconstrained - inputs.capacity > _EPS).sum()
+            (
+                (projection.load_unconstrained - inputs.capacity > _EPS) & ~inputs.capacity_missing
+            ).sum()
         ),
         "budget_revenue": float(budget),
         "revenue_vs_budget": float(vs_budget),

@@ -112,6 +112,10 @@ class ScenarioLine(models.Model):
     on_hand = models.FloatField()
     unmet = models.FloatField()
     excess_quantity = models.FloatField()
+    # At the scenario's prices and costs (a price delta changes them, the product's do
+    # not); null on rows written before these were stored.
+    unmet_revenue = models.FloatField(null=True, help_text="Unmet demand at the unit price")
+    excess_value = models.FloatField(null=True, help_text="Excess stock at the unit cost")
 
     class Meta:
         constraints = [

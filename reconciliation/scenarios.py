@@ -369,7 +369,7 @@ def run_scenario(
         prices=prices,
         projection=projection,
         financials=financials,
-        kpis=plan_kpis(projection, prices, financials),
+        kpis=plan_kpis(projection, prices, financials, policy),
     )
 
 

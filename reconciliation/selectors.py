@@ -37,7 +37,7 @@ KPI_ROWS: tuple[tuple[str, str, str, bool | None], ...] = (
     ("unmet_revenue", "Unmet demand (revenue)", "money", False),
     ("inventory_value_avg", "Inventory value (average)", "money", None),
     ("inventory_value_end", "Inventory value (end of horizon)", "money", None),
-    ("weeks_of_cover", "Weeks of cover", "number", None),
+    ("weeks_of_cover", "Weeks of cover (stock / forward demand)", "number", None),
     ("capacity_utilisation", "Capacity utilisation", "fraction", None),
     ("overloaded_resource_months", "Overloaded resource-months", "int", False),
 )

@@ -563,6 +563,9 @@ def _write(run_id: int, result: engine.ScenarioResult, labels: engine.PlanLabels
             "on_hand": grid["on_hand"].to_numpy(),
             "unmet": grid["unmet"].to_numpy(),
             "excess_quantity": grid["excess_quantity"].to_numpy(),
+            # sku_months() is SKU-major, as ravel() of the n x T grids.
+            "unmet_revenue": (projection.unmet * result.prices.price[:, None]).ravel(),
+            "excess_value": (projection.excess_quantity * result.prices.cost[:, None]).ravel(),
         }
     )
     bulk_insert_frame(ScenarioLine, lines)

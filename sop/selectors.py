@@ -164,7 +164,11 @@ _LATER = {
         "Overrides reviewed",
         "Consensus demand built",
     ],
-    Stage.SUPPLY_REVIEW: ["Supply plan run on the current consensus", "Supply edits"],
+    Stage.SUPPLY_REVIEW: [
+        "Supply plan run on the current consensus",
+        "Capacity entered for every routed resource",
+        "Supply edits",
+    ],
     Stage.RECONCILIATION: ["Scenario recommended and current", "Decision log"],
     Stage.EXECUTIVE_REVIEW: ["Plan approved"],
 }
@@ -249,13 +253,16 @@ def _checks_demand(cycle: Cycle) -> list[Check]:
 
 def _checks_supply(cycle: Cycle) -> list[Check]:
     from supply.models import CapacityAdjustment, PlannedSupplyEdit
-    from supply.selectors import supply_gate
+    from supply.selectors import capacity_gap_warning, supply_gate
 
     gate = supply_gate(cycle)
+    gaps = capacity_gap_warning(cycle=cycle)
     edits = PlannedSupplyEdit.objects.filter(cycle=cycle).count()
     adjustments = CapacityAdjustment.objects.filter(cycle=cycle).count()
     return [
         Check("Supply plan run on the current consensus", "todo" if gate else "done", gate or ""),
+        # A warning, not part of the gate: the plan is valid, unconstrained where unknown.
+        Check("Capacity entered for every routed resource", "todo" if gaps else "done", gaps),
         Check(
             "Supply edits",
             "info",

@@ -51,6 +51,11 @@ without a routing loads nothing and is never constrained. Purchased items are co
 by a supplier the same way: the supplier is a resource of kind supplier with its capacity
 and the items route to it (hours per unit 1 makes the capacity a quantity).
 
+A resource-month whose capacity is missing from the data (`SupplyInputs.capacity_missing`)
+constrains nothing and takes no pre-builds: the plan is unconstrained there, and its
+utilisation is unknown (NaN). A missing row is a data gap the supply review flags, not a
+shutdown; 0 hours entered is a shutdown.
+
 Constrained plan. Months are fixed in order t = 0, 1, ... and within a month resources in
 order; an overload at (r, t) is relieved in two steps:
 
@@ -135,7 +140,8 @@ class SupplyInputs:
     `receipts`, `demand` (consensus). `hours_per_unit` is n x R (0 where the SKU does not
     use the resource), `capacity` is R x T hours. `keys`, `months` and `resources` label
     the axes of the tidy outputs; they default to positions. `firm_supply` (n x T, NaN
-    where the engine plans) fixes planned supply cells, see the module doc.
+    where the engine plans) fixes planned supply cells, and `capacity_missing` (R x T
+    bool) marks resource-months without capacity data; see the module doc.
     """
 
     on_hand: np.ndarray
@@ -155,6 +161,7 @@ class SupplyInputs:
     months: pd.Index | None = None
     resources: pd.Index | None = None
     firm_supply: np.ndarray | None = None
+    capacity_missing: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         demand = _floats(self.demand, "demand", ndim=2)
@@ -198,6 +205,14 @@ class SupplyInputs:
             if not np.isfinite(fixed).all() or (fixed < 0).any():
                 raise ValueError("firm_supply has infinite or negative values")
         object.__setattr__(self, "firm_supply", firm)
+        missing = np.zeros(capacity.shape, dtype=bool)
+        if self.capacity_missing is not None:
+            missing = np.asarray(self.capacity_missing, dtype=bool)
+            if missing.shape != capacity.shape:
+                raise ValueError(
+                    f"capacity_missing has shape {missing.shape}, expected {capacity.shape}"
+                )
+        object.__setattr__(self, "capacity_missing", missing)
         for name, size, label in (
             ("keys", n, "sku_location"),
             ("months", months, "month"),
@@ -263,13 +278,15 @@ class SupplyProjection:
 
     @property
     def utilisation(self) -> np.ndarray:
-        """Load over capacity (R x T); infinite where load meets no capacity."""
-        return np.divide(
+        """Load over capacity (R x T); infinite where load meets no capacity, NaN where
+        the capacity is missing from the data."""
+        ratio = np.divide(
             self.load,
             self.inputs.capacity,
             out=np.where(self.load > _EPS, np.inf, 0.0),
             where=self.inputs.capacity > 0,
         )
+        return np.where(self.inputs.capacity_missing, np.nan, ratio)
 
     def stockouts(self) -> pd.DataFrame:
         """One row per SKU-location and month with lost demand, valued at price."""
@@ -454,11 +471,19 @@ def constrain_to_capacity(
     first_month: np.ndarray,
     priority: np.ndarray,
     firm: np.ndarray | None = None,
+    missing: np.ndarray | None = None,
 ) -> CapacityPlan:
     """Fit planned supply into capacity: pre-build earlier, then cut by priority.
 
-    Nothing is pre-built into the cells where the boolean n x T `firm` is set.
+    Nothing is pre-built into the cells where the boolean n x T `firm` is set. Where the
+    boolean R x T `missing` is set the capacity is unknown: it neither binds nor takes
+    pre-builds.
     """
+    if missing is not None and missing.any():
+        room = np.where(missing, 0.0, capacity)
+        capacity = np.where(missing, np.inf, capacity)
+    else:
+        room = capacity
     # Work in priority order so that cumulative sums run from the highest priority down.
     plan = planned[priority].copy()
     hours = hours_per_unit[priority]
@@ -474,7 +499,7 @@ def constrain_to_capacity(
             skus = np.flatnonzero((hours[:, r] > 0) & (plan[:, t] > 0))
             if skus.size == 0:
                 continue
-            over = _prebuild(plan, hours, load, capacity, first, fixed, skus, r, t, over)
+            over = _prebuild(plan, hours, load, room, first, fixed, skus, r, t, over)
             if over > _EPS:
                 _cut(plan, hours, load, shortage, skus, r, t, over)
         _restore(plan, hours, load, capacity, shortage, t)
@@ -646,6 +671,7 @@ def plan_supply(inputs: SupplyInputs, policy: Policy | None = None) -> SupplyPro
         first_month=first,
         priority=priority_order(inputs.abc_class, inputs.unit_price - inputs.unit_cost),
         firm=firm,
+        missing=inputs.capacity_missing,
     )
     planned = constrained.planned + fixed
     projection = project(

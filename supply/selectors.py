@@ -92,6 +92,50 @@ def supply_gate(cycle: Cycle) -> str | None:
     return None
 
 
+def capacity_gaps(*, cycle: Cycle) -> list[dict]:
+    """Routed resources' months of the horizon with no capacity entered, per resource.
+
+    Neither an imported `Capacity` row nor a planner's change of the cycle: the engine
+    plans those months unconstrained (`supply.projection`), so the page and the cycle
+    checklist flag them. A row of 0 hours is a shutdown, not a gap. Two queries.
+    """
+    months = [add_months(cycle.month, h) for h in range(cycle.horizon_months)]
+    routed = dict(
+        Resource.objects.filter(pk__in=Routing.objects.values("resource_id"))
+        .order_by("code")
+        .values_list("pk", "code")
+    )
+    imported = Capacity.objects.filter(resource_id__in=list(routed), month__in=months)
+    changed = CapacityAdjustment.objects.filter(
+        cycle=cycle, resource_id__in=list(routed), month__in=months
+    )
+    entered = set(
+        imported.order_by()
+        .values_list("resource_id", "month")
+        .union(changed.order_by().values_list("resource_id", "month"))
+    )
+    gaps = []
+    for pk, code in routed.items():
+        missing = [m for m in months if (pk, m) not in entered]
+        if missing:
+            gaps.append({"code": code, "months": missing})
+    return gaps
+
+
+def capacity_gap_warning(*, cycle: Cycle) -> str:
+    """The capacity gaps as one sentence for the page and the checklist; "" if none."""
+    gaps = capacity_gaps(cycle=cycle)
+    if not gaps:
+        return ""
+    listed = "; ".join(
+        f"{g['code']} in {', '.join(f'{m:%b %Y}' for m in g['months'])}" for g in gaps
+    )
+    return (
+        f"No capacity entered for {listed}: planned unconstrained there. Import the "
+        "capacity or enter it as a capacity change."
+    )
+
+
 def plan_is_editable(*, cycle: Cycle, user) -> bool:
     return cycle.stage == Stage.SUPPLY_REVIEW and user.has_perm("supply.change_plannedsupplyedit")
 

@@ -144,8 +144,8 @@ def _load_inputs(
     """The engine's grids for the SKU-locations of `product_ids` (None: all), one query each.
 
     The SKU-locations are those with consensus demand, stock, open orders or a fixed
-    planned supply. Opening stock is the latest snapshot up to the cycle month; open
-    orders already overdue are expected in the first month.
+    planned supply. Opening stock is the latest count on or before the cycle's first day
+    (see the comment below); open orders already overdue are expected in the first month.
     """
     horizon = cycle.horizon_months
     months = [add_months(cycle.month, h) for h in range(horizon)]
@@ -161,12 +161,27 @@ def _load_inputs(
         ).values_list("product_id", "location_id", "month", "value"),
         ["product", "location", "month", "value"],
     )
-    stock = _frame(
+    counts = _frame(
         scoped(InventorySnapshot.objects.filter(date__lt=add_months(cycle.month, 1)))
         .order_by("date")
-        .values_list("product_id", "location_id", "on_hand"),
-        ["product", "location", "value"],
-    ).drop_duplicates(["product", "location"], keep="last")
+        .values_list("product_id", "location_id", "date", "on_hand"),
+        ["product", "location", "date", "value"],
+    )
+    # The projection takes the whole first month's demand from the opening stock, so the
+    # opening is the last count on or before the first day: a count from the 20th has
+    # already lost part of that demand. Only a SKU first counted later that month opens
+    # at its earliest count there, the best figure there is.
+    opening = counts["date"] <= cycle.month
+    stock = (
+        pd.concat(
+            [
+                counts[opening].drop_duplicates(["product", "location"], keep="last"),
+                counts[~opening].drop_duplicates(["product", "location"], keep="first"),
+            ]
+        )
+        .drop_duplicates(["product", "location"], keep="first")
+        .drop(columns="date")
+    )
     receipts = _frame(
         scoped(ScheduledReceipt.objects.filter(due_month__lte=last)).values_list(
             "product_id", "location_id", "due_month", "quantity"
@@ -263,6 +278,9 @@ def _load_inputs(
     hours = per_product[product_row]
 
     capacity = np.zeros((len(resource_ids), T))
+    # A resource-month nobody entered capacity for (no imported row, no planner's change)
+    # is a data gap, planned unconstrained and flagged, never a shutdown of 0 hours.
+    entered = np.zeros((len(resource_ids), T), dtype=bool)
     res_index = pd.Index(resource_ids)
     for model, value in ((Capacity, "hours"), (CapacityAdjustment, "delta_hours")):
         qs = model.objects.filter(
@@ -272,11 +290,12 @@ def _load_inputs(
             qs = qs.filter(cycle=cycle)
         frame = _frame(qs.values_list("resource_id", "month", value), ["resource", "month", "v"])
         if not frame.empty:
-            np.add.at(
-                capacity,
-                (res_index.get_indexer(frame["resource"]), _month_number(frame["month"]) - origin),
-                frame["v"].astype(float).to_numpy(),
+            cells = (
+                res_index.get_indexer(frame["resource"]),
+                _month_number(frame["month"]) - origin,
             )
+            np.add.at(capacity, cells, frame["v"].astype(float).to_numpy())
+            entered[cells] = True
     inputs = SupplyInputs(
         on_hand=on_hand,
         receipts=grid(receipts),
@@ -292,6 +311,7 @@ def _load_inputs(
         hours_per_unit=hours,
         # A lost shift larger than the month's capacity leaves none, never less.
         capacity=capacity.clip(min=0),
+        capacity_missing=~entered,
         keys=index,
         months=pd.Index(months, name="month"),
         resources=pd.Index(resource_ids, name="resource"),

@@ -64,6 +64,7 @@ def _plan_context(
         "supply_reasons": SupplyReason.choices,
         "capacity_reasons": CapacityReason.choices,
         "history": selectors.edit_history(cycle=cycle),
+        "capacity_gaps": selectors.capacity_gap_warning(cycle=cycle),
         "filter_query": urlencode({k: params[k] for k in FILTER_PARAMS if params.get(k)}),
     }
     if run is None:

@@ -11,6 +11,7 @@ from demand.choices import ExceptionFilter
 from demand.models import DemandPlanSnapshot, ForecastRun
 from sop.choices import Stage
 from sop.models import Cycle, SalesHistory
+from tests.factories import CycleFactory, LocationFactory, ProductFactory
 
 
 def test_group_metrics_match_the_engines_definitions():
@@ -168,3 +169,35 @@ def test_the_demo_step_builds_past_cycles_and_starts_the_first_run(
     monkeypatch.setattr(services, "DEMO_HISTORY_MAX_SERIES", 7)
     services.demand_demo_build(cycle=cycle)
     assert not Cycle.objects.filter(stage=Stage.APPROVED).exists()
+
+
+@pytest.mark.django_db
+def test_the_mase_counts_months_without_a_sale_as_zero_on_the_calendar():
+    # 15 months of history, Jul 2025 - Sep 2026, with sales only in four of them:
+    # Jul 10, Sep 6, Jul 10, Sep 4. On the calendar (zeros between) the seasonal naive
+    # misses |10-10| + |0-0| + |4-6| = 2 over 3 months: a scale of 0.67. Lagging by
+    # column position instead would difference 10, 6, 10, 4 as if consecutive: 4.67.
+    product = ProductFactory(sku="GAPPY", family="Gaps")
+    location = LocationFactory(code="DC")
+    sales = {(2025, 7): 10, (2025, 9): 6, (2026, 7): 10, (2026, 9): 4, (2026, 10): 5}
+    SalesHistory.objects.bulk_create(
+        SalesHistory(product=product, location=location, month=dt.date(y, m, 1), quantity=q)
+        for (y, m), q in sales.items()
+    )
+    plan = CycleFactory(month=dt.date(2026, 10, 1))
+    DemandPlanSnapshot.objects.create(
+        cycle=plan,
+        product=product,
+        location=location,
+        month=dt.date(2026, 10, 1),
+        naive=7,
+        statistical=5,
+        consensus=5,
+    )
+    cycle = CycleFactory(month=dt.date(2026, 11, 1))
+    rows = selectors.accuracy_summary(
+        cycle=cycle, selection=selectors.Selection(family="Gaps", product=product)
+    )
+    # The naive plan missed October by 2: 2 / (2/3) = 3 scaled errors.
+    assert rows[0]["label"] == "GAPPY"
+    assert rows[0]["methods"]["naive"]["mase"] == pytest.approx(3.0)

@@ -130,10 +130,10 @@ def test_kpis_on_a_hand_checked_plan():
     # Stock value: Jan 5 bikes x 60 = 300, Feb none.
     assert kpis["inventory_value_avg"] == 150.0
     assert kpis["inventory_value_end"] == 0.0
-    # The bikes' 5 in January against 3 months of 20 ahead (flat past the horizon):
-    # 5 / (60 / (3 * 4.348 weeks)) = 1.087 weeks, weighted by its 10 of the 90 demanded.
-    cover = 5 / (60 / (3 * WEEKS_PER_MONTH))
-    assert kpis["weeks_of_cover"] == pytest.approx(cover * 10 / 90)
+    # Stock over forward weekly demand, both summed over SKU-months: the bikes' 5 in
+    # January against 3 months ahead of 20, 20 (bikes) and 30, 30 (parts) a month, flat
+    # past the horizon: 5 / (3 * (20 + 20 + 30 + 30) / (3 * 4.348 weeks)) = 0.217 weeks.
+    assert kpis["weeks_of_cover"] == pytest.approx(5 / (300 / (3 * WEEKS_PER_MONTH)))
     # Jan 15 h / 15 h, Feb 15 + 10 h / 25 h: the plan fills the line, never more.
     assert kpis["capacity_utilisation"] == 1.0
     # February's demand asks for 30 h of the 25 h: the one month where capacity binds.
@@ -183,3 +183,50 @@ def test_a_budget_needs_a_plan_with_dated_months():
         financial_plan(undated, prices, family=family, budget=BUDGET)
     # Without a budget the months are only labels.
     assert financial_plan(undated, prices, family=family)["month"].tolist() == [0, 1, 0, 1]
+
+
+def stock_only_plan(on_hand: list[float], demand: list[list[float]]):
+    """SKUs living on their stock: a lead time past the 3-month horizon, so no supply."""
+    n = len(on_hand)
+    inputs = SupplyInputs(
+        on_hand=np.array(on_hand),
+        receipts=np.zeros((n, 3)),
+        demand=np.array(demand),
+        demand_error_std=np.zeros(n),
+        lead_time_months=np.full(n, 12.0),
+        lead_time_std_months=np.zeros(n),
+        abc_class=np.array([""] * n, dtype=object),
+        unit_cost=np.full(n, 5.0),
+        unit_price=np.full(n, 10.0),
+        moq=np.zeros(n),
+        lot_size=np.zeros(n),
+        hours_per_unit=np.zeros((n, 0)),
+        capacity=np.zeros((0, 3)),
+        months=pd.Index([JAN, FEB, dt.date(2027, 3, 1)], name="month"),
+    )
+    projection = plan_supply(inputs)
+    prices = PriceCost.of(inputs)
+    money = financial_plan(projection, prices, family=np.array(["F"] * n, dtype=object))
+    return plan_kpis(projection, prices, money)
+
+
+def test_a_phasing_out_sku_does_not_pull_the_999_week_placeholder_into_the_cover():
+    # Ten SKUs sell 10 a month from 50 in stock: they close at 40, 30, 20, on average
+    # 30 units against 10 / 4.348 a week: 13.0 weeks.
+    running = stock_only_plan([50.0] * 10, [[10.0] * 3] * 10)
+    assert running["weeks_of_cover"] == pytest.approx(3 * WEEKS_PER_MONTH)
+    # A SKU selling its last 5 this month holds 45 with no demand ahead: 999 weeks in
+    # the grid. Its stock counts, its placeholder does not: (900 + 135) unit-months of
+    # stock over 300 of forward demand, 15.0 weeks, not 29.
+    phasing_out = stock_only_plan([50.0] * 11, [[10.0] * 3] * 10 + [[5.0, 0.0, 0.0]])
+    assert phasing_out["weeks_of_cover"] == pytest.approx(1035 / 300 * WEEKS_PER_MONTH)
+
+
+def test_a_resource_month_without_capacity_data_is_not_counted_as_overloaded():
+    projection, prices, family = tiny_plan()
+    unknown = dataclasses.replace(projection.inputs, capacity_missing=np.array([[False, True]]))
+    planned = plan_supply(unknown)
+    kpis = plan_kpis(planned, prices, financial_plan(planned, prices, family=family))
+    # February's capacity is unknown: planned unconstrained, neither cut nor overloaded.
+    assert kpis["overloaded_resource_months"] == 0
+    assert kpis["unmet_units"] == 0

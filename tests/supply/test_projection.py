@@ -237,6 +237,37 @@ def test_overload_is_pulled_into_free_earlier_months_nearest_first():
     assert result.stockouts().empty
 
 
+def test_a_resource_month_without_capacity_data_plans_unconstrained_there():
+    # Month 1 has no capacity row: nobody entered it. The class-A item gets its 60 there
+    # instead of a stockout from missing data; nothing is pre-built into the unknown month
+    # either, so month 2's overload goes to month 0.
+    inputs = make_inputs(
+        [[40.0, 60.0, 150.0]],
+        abc_class=np.array(["A"], dtype=object),
+        hours_per_unit=np.array([[1.0]]),
+        capacity=np.array([[100.0, 0.0, 100.0]]),
+        capacity_missing=np.array([[False, True, False]]),
+    )
+    result = plan_supply(inputs)
+    np.testing.assert_allclose(result.planned, [[90, 60, 100]])
+    assert result.stockouts().empty
+    # Its utilisation is unknown, not infinite.
+    assert np.isnan(result.utilisation[0, 1])
+    assert result.utilisation[0, 0] == pytest.approx(0.9)
+
+
+def test_a_month_entered_with_zero_hours_is_a_shutdown():
+    inputs = make_inputs(
+        [[40.0, 60.0, 150.0]],
+        hours_per_unit=np.array([[1.0]]),
+        capacity=np.array([[100.0, 0.0, 100.0]]),
+    )
+    result = plan_supply(inputs)
+    # Month 1's 60 are pre-built in month 0; month 2's 50 extra find no room and are cut.
+    np.testing.assert_allclose(result.planned, [[100, 0, 100]])
+    np.testing.assert_allclose(result.shortage, [[0, 0, 50]])
+
+
 def test_resource_months_report_load_before_and_after_the_constraint():
     inputs = make_inputs(
         [[40.0, 60.0, 150.0]],

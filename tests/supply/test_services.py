@@ -11,7 +11,7 @@ from scipy.stats import norm
 from demand.models import ConsensusDemand
 from sop import services as sop_services
 from sop.choices import JobStatus, Role, Stage
-from sop.models import AuditEvent, Cycle, SalesHistory
+from sop.models import AuditEvent, Capacity, Cycle, InventorySnapshot, SalesHistory
 from supply import projection, selectors, services
 from supply.models import (
     CapacityLoad,
@@ -396,3 +396,68 @@ def test_an_idle_resource_shows_its_capacity_and_can_be_changed(
     )
     # Never below zero hours.
     assert CapacityLoad.objects.get(run=run, resource=idle, month=MONTHS[0]).available_hours == 0
+
+
+def test_a_count_taken_later_in_the_first_month_does_not_open_the_plan(
+    cycle, company, supply_planner, django_capture_on_commit_callbacks
+):
+    # TEA was counted at 100 on the 1st; by the 20th, 37 are left, after selling part of
+    # the month's 40. Opening at 37 and taking all 40 again would show a stockout.
+    tea = company["TEA"]
+    InventorySnapshot.objects.create(
+        product=tea, location=company["dc"], date=dt.date(2026, 11, 20), on_hand=37
+    )
+    run = start(cycle, supply_planner, django_capture_on_commit_callbacks)
+    assert plan_of(run, tea, "on_hand") == [60, 30, 30]
+    assert plan_of(run, tea, "unmet") == [0, 0, 0]
+    # What-if scenarios start from the same opening stock.
+    inputs, _ = services.supply_plan_inputs(cycle=cycle)
+    assert inputs.on_hand[list(inputs.keys).index((tea.pk, company["dc"].pk))] == 100
+
+
+def test_a_sku_first_counted_during_the_first_month_opens_at_that_count(
+    cycle, company, supply_planner, django_capture_on_commit_callbacks
+):
+    tea = company["TEA"]
+    InventorySnapshot.objects.filter(product=tea).update(date=dt.date(2026, 11, 20))
+    run = start(cycle, supply_planner, django_capture_on_commit_callbacks)
+    assert plan_of(run, tea, "on_hand")[0] == 60
+
+
+def test_a_resource_month_without_capacity_is_planned_unconstrained_not_as_a_shutdown(
+    cycle, company, supply_planner, django_capture_on_commit_callbacks
+):
+    # Nobody imported the line's January capacity. Read as 0 hours it would cut BIKE
+    # (class A) and LAMP to nothing that month: a stockout made of missing data.
+    Capacity.objects.filter(resource=company["line"], month=MONTHS[2]).delete()
+    run = start(cycle, supply_planner, django_capture_on_commit_callbacks)
+    assert plan_of(run, company["BIKE"], "planned") == [40, 50, 60]
+    assert plan_of(run, company["LAMP"], "planned") == [50, 50, 50]
+    assert plan_of(run, company["BIKE"], "unmet") == [0, 0, 0]
+    assert plan_of(run, company["LAMP"], "unmet") == [0, 0, 0]
+    assert selectors.capacity_gaps(cycle=cycle) == [{"code": "LINE", "months": [MONTHS[2]]}]
+
+
+def test_a_resource_month_entered_with_zero_hours_is_a_shutdown(
+    cycle, company, supply_planner, django_capture_on_commit_callbacks
+):
+    Capacity.objects.filter(resource=company["line"], month=MONTHS[2]).update(hours=0)
+    run = start(cycle, supply_planner, django_capture_on_commit_callbacks)
+    assert plan_of(run, company["BIKE"], "planned")[2] == 0
+    assert sum(plan_of(run, company["LAMP"], "unmet")) > 0
+    assert selectors.capacity_gaps(cycle=cycle) == []
+
+
+def test_the_cycle_checklist_flags_missing_capacity(cycle, company):
+    from sop.selectors import cycle_checklist
+
+    def capacity_check():
+        (supply,) = [g for g in cycle_checklist(cycle=cycle) if g["stage"] == Stage.SUPPLY_REVIEW]
+        (check,) = [c for c in supply["checks"] if c.label.startswith("Capacity entered")]
+        return check
+
+    assert capacity_check().state == "done"
+    Capacity.objects.filter(resource=company["line"], month=MONTHS[2]).delete()
+    check = capacity_check()
+    assert check.state == "todo"
+    assert "No capacity entered for LINE in Jan 2027" in check.detail

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from demand.models import ConsensusDemand
 from sop.choices import Role
-from sop.models import Routing, SalesHistory
+from sop.models import Capacity, Routing, SalesHistory
 from sop.services import add_months
 from supply import services
 from supply.models import CapacityAdjustment, InventoryProjection, PlannedSupplyEdit, SupplyRun
@@ -92,7 +92,8 @@ def test_the_page_reads_the_plan_in_queries_that_do_not_grow_with_the_skus(
         )
     with django_capture_on_commit_callbacks(execute=True):
         services.supply_run_start(cycle=cycle, user=supply_planner)
-    assert queries() == before <= 30
+    # 32: the capacity-gap warning reads the routed resources and the entered months.
+    assert queries() == before <= 32
 
 
 def test_a_demand_planner_gets_403_on_supply_writes(client_for, published, cycle, company):
@@ -217,3 +218,10 @@ def test_filters_narrow_the_sku_list(planner_client, published, cycle, company):
     post_capacity(planner_client, cycle, company)
     short = listed(exception="shortage")
     assert "LAMP @ DC" in short and "BIKE @ DC" not in short and "TEA @ DC" not in short
+
+
+def test_the_page_warns_of_resource_months_without_capacity(planner_client, published, company):
+    Capacity.objects.filter(resource=company["line"], month=MONTHS[2]).delete()
+    body = planner_client.get("/supply/").content.decode()
+    assert "No capacity entered for LINE in Jan 2027" in body
+    assert "planned unconstrained there" in body
