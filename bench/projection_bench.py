@@ -144,11 +144,13 @@ def time_steps(inputs: SupplyInputs, policy: Policy, repeat: int) -> dict[str, f
         "safety stock",
         lambda: safety_stock(
             service_level=service_levels(inputs.abc_class, policy),
-            demand_error_std=inputs.demand_error_std,
+            exposure_months=inputs.lead_time_months + policy.review_period_months,
             mean_demand=mean_demand,
-            lead_time_months=inputs.lead_time_months,
             lead_time_std_months=inputs.lead_time_std_months,
-        ),
+            demand_error_std=inputs.demand_error_std,
+            error_quantiles=inputs.error_quantiles,
+            error_quantile_levels=inputs.error_quantile_levels,
+        ).quantity,
     )
     first = first_plannable_month(inputs.lead_time_months)
     unconstrained = run(

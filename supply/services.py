@@ -47,7 +47,7 @@ from sop.runs import (
 )
 from sop.services import add_months, audit_record, bulk_insert_frame
 from supply import chunks as chunking
-from supply.choices import CapacityReason, SupplyReason
+from supply.choices import CapacityReason, SafetyStockMethod, SupplyReason
 from supply.constants import CHUNK_SKU_LOCATIONS, ERROR_STD_FALLBACK_MONTHS, STALE_AFTER
 from supply.models import (
     CapacityAdjustment,
@@ -402,6 +402,15 @@ def _stale_products(*, run_id: int, loaded: _Loaded, hashes: np.ndarray) -> np.n
     return np.union1d(products[~same].unique(), gone).astype(np.int64)
 
 
+def _safety_stock_method(*, from_quantiles: np.ndarray, from_forecast: np.ndarray) -> np.ndarray:
+    """Which way each SKU-location's safety stock was set, as `SafetyStockMethod` values."""
+    return np.select(
+        [from_quantiles, from_forecast],
+        [SafetyStockMethod.QUANTILES, SafetyStockMethod.NORMAL],
+        SafetyStockMethod.SALES,
+    )
+
+
 def _write_results(
     *, run_id: int, loaded: _Loaded, resource_ids: Sequence[int], only_changed: bool = False
 ) -> int:
@@ -421,7 +430,11 @@ def _write_results(
             "location_id": keys["location"].to_numpy(),
             "service_level": result.service_level,
             "safety_stock": result.safety_stock,
-            "reorder_point": result.reorder_point,
+            "safety_stock_method": _safety_stock_method(
+                from_quantiles=result.safety_stock_from_quantiles,
+                from_forecast=loaded.error_from_forecast,
+            ),
+            "order_up_to": result.order_up_to,
             "demand_error_std": loaded.inputs.demand_error_std,
             "error_from_forecast": loaded.error_from_forecast,
             "lead_time_months": loaded.inputs.lead_time_months,

@@ -240,14 +240,15 @@ def test_lead_time_days_move_the_safety_stock_as_the_formula_says():
     delta = LeadTimeDelta(supplier="S1", days=DAYS_PER_MONTH)  # one month
     scenario = run_scenario(base, POLICY, [delta], meta)
     before = run_scenario(base, POLICY, [], meta)
-    # a1 (class A, 98 %): d = 100, sigma_d = 20, LT 1 -> 2 months, sigma_LT stays 0.5.
-    # SS = z * sqrt(LT * 20^2 + 100^2 * 0.5^2) = 2.0537 * sqrt(800 + 2500) = 117.98
+    # a1 (class A, 98 %): d = 100, sigma_d = 20, LT 1 -> 2 months plus the review month,
+    # sigma_LT stays 0.5 (no stored quantiles: the normal formula).
+    # SS = z * sqrt((LT + 1) * 20^2 + 100^2 * 0.5^2) = 2.0537 * sqrt(1200 + 2500) = 124.92
     z_a, z_c = norm.ppf(0.98), norm.ppf(0.90)
-    assert scenario.projection.safety_stock[0] == pytest.approx(z_a * np.sqrt(3300))
-    assert scenario.projection.safety_stock[0] == pytest.approx(117.98, abs=0.01)
+    assert scenario.projection.safety_stock[0] == pytest.approx(z_a * np.sqrt(3700))
+    assert scenario.projection.safety_stock[0] == pytest.approx(124.92, abs=0.01)
     # b1 from S1 (class C, 90 %): d = 30, sigma_d = 6, LT 1 -> 2, sigma_LT 0.25.
     assert scenario.projection.safety_stock[2] == pytest.approx(
-        z_c * np.sqrt(2 * 36 + 900 * 0.0625)
+        z_c * np.sqrt(3 * 36 + 900 * 0.0625)
     )
     np.testing.assert_allclose(scenario.inputs.lead_time_months[[0, 2]], [2, 2])
     np.testing.assert_array_equal(scenario.inputs.lead_time_std_months, base.lead_time_std_months)
