@@ -71,7 +71,8 @@ def cycle(company, make_user):
         published_at=timezone.now(),
         progress=100,
     )
-    # Only TEA has a backtest error; BIKE and LAMP have neither that nor sales history.
+    # Only TEA has a forecast error, a normal guess without stored quantiles (its history
+    # was too short to backtest); BIKE and LAMP have neither that nor sales history.
     SeriesFit.objects.create(
         run=forecast,
         product=company["TEA"],
@@ -79,6 +80,7 @@ def cycle(company, make_user):
         model="ses",
         pattern="smooth",
         error_std=TEA_ERROR_STD,
+        uncertainty="normal",
     )
     ConsensusDemand.objects.bulk_create(
         ConsensusDemand(
