@@ -25,6 +25,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from demand.models import ConsensusDemand, ForecastRun, SeriesFit
+from demand.uncertainty import STORED_LEVELS, error_quantile_grid
 from sop.choices import JobStatus, MakeOrBuy, Stage
 from sop.models import (
     Capacity,
@@ -239,7 +240,7 @@ def _load_inputs(
     )
     lead_std_days = np.where(bought, item["supplier_std"].astype(float).fillna(0), 0.0)
 
-    error_std, from_forecast = _error_std(cycle=cycle, index=index, product_ids=product_ids)
+    error = _forecast_error(cycle=cycle, index=index, product_ids=product_ids)
 
     resource_ids = list(resource_ids)
     routings = _frame(
@@ -281,7 +282,9 @@ def _load_inputs(
         on_hand=on_hand,
         receipts=grid(receipts),
         demand=grid(demand),
-        demand_error_std=error_std,
+        demand_error_std=error.std,
+        error_quantiles=error.quantiles,
+        error_quantile_levels=error.quantile_levels,
         lead_time_months=days_to_months(lead_days),
         lead_time_std_months=days_to_months(lead_std_days),
         abc_class=item["abc"].fillna("").to_numpy(dtype=object),
@@ -300,34 +303,48 @@ def _load_inputs(
     return _Loaded(
         inputs=inputs,
         firm=~np.isnan(firm_grid),
-        error_from_forecast=from_forecast,
+        error_from_forecast=error.from_forecast,
         months=months,
     )
 
 
-def _error_std(
-    *, cycle: Cycle, index: pd.MultiIndex, product_ids: Sequence[int] | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Monthly forecast error std per SKU-location, and whether it came from the forecast.
+@dataclass(frozen=True)
+class _ForecastError:
+    """What safety stock needs of each SKU-location's forecast error."""
 
-    From the published forecast run's backtest; a series it does not cover falls back to
-    the std of its last months of sales (zeros for months without a sale), else zero.
+    std: np.ndarray  # n, monthly
+    from_forecast: np.ndarray  # n bool: False when recent sales stood in
+    quantile_levels: tuple[float, ...]
+    quantiles: np.ndarray  # n x levels x months, NaN rows without stored quantiles
+
+
+def _forecast_error(
+    *, cycle: Cycle, index: pd.MultiIndex, product_ids: Sequence[int] | None
+) -> _ForecastError:
+    """The published forecast run's error quantiles and monthly error std per SKU-location.
+
+    A series the run does not cover falls back to the std of its last months of sales
+    (zeros for months without a sale), else zero, and has no quantiles.
     """
     n = len(index)
     std = np.full(n, np.nan)
+    levels, quantiles = STORED_LEVELS, np.full((n, len(STORED_LEVELS), 0), np.nan)
     run = ForecastRun.objects.filter(cycle=cycle, is_published=True).first()
     if run is not None:
         qs = SeriesFit.objects.filter(run=run, error_std__isnull=False)
         if product_ids is not None:
             qs = qs.filter(_in("product_id", product_ids))
         fits = _frame(
-            qs.values_list("product_id", "location_id", "error_std"),
-            ["product", "location", "std"],
+            qs.values_list("product_id", "location_id", "error_std", "error_quantiles"),
+            ["product", "location", "std", "quantiles"],
         )
         if not fits.empty:
             where = index.get_indexer(pd.MultiIndex.from_frame(fits[["product", "location"]]))
             keep = where >= 0
             std[where[keep]] = fits["std"].to_numpy(float)[keep]
+            levels, stored = error_quantile_grid(fits["quantiles"].to_numpy()[keep])
+            quantiles = np.full((n, *stored.shape[1:]), np.nan)
+            quantiles[where[keep]] = stored
     from_forecast = ~np.isnan(std)
     missing = np.flatnonzero(~from_forecast)
     if missing.size:
@@ -346,7 +363,12 @@ def _error_std(
             keep = where >= 0
             np.add.at(history, (where[keep], col[keep]), sales["qty"].astype(float)[keep])
         std[missing] = history[missing].std(axis=1, ddof=1)
-    return np.nan_to_num(std), from_forecast
+    return _ForecastError(
+        std=np.nan_to_num(std),
+        from_forecast=from_forecast,
+        quantile_levels=levels,
+        quantiles=quantiles,
+    )
 
 
 # --- writing results ---------------------------------------------------------------------

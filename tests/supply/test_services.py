@@ -83,6 +83,25 @@ def test_the_plan_matches_the_hand_checked_numbers(published, company):
     assert plan_of(published, tea, "on_hand") == [60, 30, 30]
 
 
+def test_a_backtested_forecast_sets_safety_stock_from_its_error_quantiles(
+    tea_backtested, company, supply_planner, django_capture_on_commit_callbacks
+):
+    run = start(tea_backtested, supply_planner, django_capture_on_commit_callbacks)
+    tea = company["TEA"]
+    target = StockTarget.objects.get(run=run, product=tea)
+    assert target.safety_stock_method == SafetyStockMethod.QUANTILES
+    # Class B (95 %), LT 30 days = 0.98563 months plus the review month: E = 1.98563.
+    # The 95 % error is 30 after one month and 45 after two: 30 + 0.98563 * 15 = 44.784.
+    exposure = 30 / projection.DAYS_PER_MONTH + 1
+    assert target.safety_stock == pytest.approx(30 + (exposure - 1) * 15)
+    assert target.order_up_to == pytest.approx(40 * exposure + target.safety_stock)
+    # The one-month sigma (10) is still shown, but no longer sets the stock.
+    assert target.demand_error_std == TEA_ERROR_STD
+    # Month 1: 44.78 + 40 - 60 on hand -> 30 in lots of 10; month 2: 44.78 + 40 - 50 -> 40.
+    assert plan_of(run, tea, "planned") == [0, 30, 40]
+    assert plan_of(run, tea, "on_hand") == [60, 50, 50]
+
+
 def test_without_a_backtest_error_the_std_of_recent_sales_stands_in(
     cycle, company, supply_planner, django_capture_on_commit_callbacks
 ):
