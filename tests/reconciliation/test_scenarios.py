@@ -273,6 +273,27 @@ def test_shorter_lead_time_stops_at_zero():
     np.testing.assert_array_equal(scenario.lead_time_months[[0, 2]], [0, 0])
 
 
+def test_a_service_level_between_stored_quantiles_sets_safety_stock_from_them():
+    base, meta = make_plan()
+    # a1's cumulative forecast error quantiles over 4 months; the others have none.
+    errors = np.full((7, 4, 4), np.nan)
+    errors[0] = [[0, 0, 0, 0], [20, 30, 37, 42], [30, 45, 55, 62], [45, 65, 80, 90]]
+    base = dataclasses.replace(
+        base, error_quantiles=errors, error_quantile_levels=(0.5, 0.9, 0.95, 0.99)
+    )
+    after = run_scenario(base, POLICY, [ServiceLevelDelta(abc_class="A", level=0.97)], meta)
+    # LT 1 + RP 1 = 2 months: 45 at 95 %, 65 at 99 %; 97 % sits 0.34621 of the way in z:
+    # SS_d = 51.924; with z(.97) * 100 * 0.5 = 94.040 for the lead time, SS = 107.42.
+    assert after.projection.safety_stock[0] == pytest.approx(107.42, abs=0.01)
+    np.testing.assert_array_equal(
+        after.projection.safety_stock_from_quantiles, [True] + [False] * 6
+    )
+    # b1 at S2, also class A, has no quantiles: the normal formula at 97 %.
+    assert after.projection.safety_stock[3] == pytest.approx(
+        norm.ppf(0.97) * np.sqrt(3 * 3**2 + 10**2 * 0.5**2)
+    )
+
+
 # --- price and cost ---------------------------------------------------------------------
 
 
