@@ -22,7 +22,7 @@ is monthly; 0 would leave an item made with no lead time without safety stock al
 the next plan, and the next chance to react, is a month away). With E = LT + RP months,
 
     S  = D(E) + SS                  the order-up-to level of the inventory position
-    SS = max(sqrt(SS_d^2 + (z * d * sigma_LT)^2), 0)
+    SS = sqrt(max(SS_d, 0)^2 + (z * d * sigma_LT)^2)
     SS_d = Q_tau(E) - F(E)          from the forecast's quantiles, else
     SS_d = z * sigma_d * sqrt(E)    the normal formula (fallback)
 
@@ -39,7 +39,9 @@ in z between the stored levels (extrapolated from the end pair outside them); be
 stored months the error grows like sqrt(E). A series without stored quantiles (no forecast
 run, or history too short to backtest) uses the normal formula with sigma_d its one-month
 error std (or the std of its recent sales); `SupplyProjection.safety_stock_from_quantiles`
-records which one each SKU-location got.
+records which one each SKU-location got. The quantiles are the statistical forecast's;
+added to the consensus demand they assume the planners' overrides move the level, not
+the spread of the error.
 
 Lead-time variability adds in quadrature: with normal quantiles this is exactly the
 textbook z * sqrt(E * sigma_d^2 + d^2 * sigma_LT^2), and it treats the lead-time delay as
