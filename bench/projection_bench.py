@@ -142,12 +142,16 @@ def time_steps(inputs: SupplyInputs, policy: Policy, repeat: int) -> dict[str, f
 
     ss = run(
         "safety stock",
-        lambda: safety_stock(
-            service_level=service_levels(inputs.abc_class, policy),
-            demand_error_std=inputs.demand_error_std,
-            mean_demand=mean_demand,
-            lead_time_months=inputs.lead_time_months,
-            lead_time_std_months=inputs.lead_time_std_months,
+        lambda: (
+            safety_stock(
+                service_level=service_levels(inputs.abc_class, policy),
+                exposure_months=inputs.lead_time_months + policy.review_period_months,
+                mean_demand=mean_demand,
+                lead_time_std_months=inputs.lead_time_std_months,
+                demand_error_std=inputs.demand_error_std,
+                error_quantiles=inputs.error_quantiles,
+                error_quantile_levels=inputs.error_quantile_levels,
+            ).quantity
         ),
     )
     first = first_plannable_month(inputs.lead_time_months)
@@ -432,6 +436,8 @@ def seed_company(inputs: SupplyInputs, *, seed: int) -> object:
                     "flag": "",
                     "error_std": inputs.demand_error_std,
                     "error_std_by_horizon": "[]",
+                    "uncertainty": "normal",
+                    "error_quantiles": "{}",
                 }
             ),
         )

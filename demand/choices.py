@@ -14,6 +14,13 @@ class Pattern(models.TextChoices):
     LUMPY = "lumpy", "Lumpy"
 
 
+class Uncertainty(models.TextChoices):
+    """How the forecasting engine estimated a series' uncertainty."""
+
+    BACKTEST = "backtest", "From the backtest errors"
+    NORMAL = "normal", "Normal guess: history too short to backtest"
+
+
 class OverrideLevel(models.TextChoices):
     FAMILY = "family", "Family"
     PRODUCT = "product", "SKU"

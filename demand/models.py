@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from demand.choices import OverrideKind, OverrideLevel, Pattern, ReasonCode
+from demand.choices import OverrideKind, OverrideLevel, Pattern, ReasonCode, Uncertainty
 from sop.models import ChunkedRun, Cycle, Location, Product
 
 
@@ -67,7 +67,8 @@ class StatisticalForecast(models.Model):
 class SeriesFit(models.Model):
     """The model chosen for one series in a run, with its backtest errors.
 
-    Supply planning reads `error_std_by_horizon` for safety stock.
+    Supply planning reads `error_quantiles` (the stored form is `demand.uncertainty`) for
+    safety stock, or `error_std` where there are none.
     """
 
     run = models.ForeignKey(ForecastRun, on_delete=models.CASCADE, related_name="fits")
@@ -80,6 +81,14 @@ class SeriesFit(models.Model):
     backtest_smape = models.FloatField(null=True, blank=True)
     error_std = models.FloatField(null=True, blank=True, help_text="One month ahead")
     error_std_by_horizon = models.JSONField(default=list, blank=True)
+    uncertainty = models.CharField(
+        max_length=8, choices=Uncertainty.choices, default=Uncertainty.BACKTEST
+    )
+    error_quantiles = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Quantiles of the cumulative forecast error by level, months 1..h",
+    )
 
     class Meta:
         constraints = [

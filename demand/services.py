@@ -19,7 +19,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from demand import consensus, forecasting
+from demand import consensus, forecasting, uncertainty
 from demand.choices import OverrideKind, OverrideLevel, ReasonCode
 from demand.constants import (
     BULK_BATCH,
@@ -195,7 +195,9 @@ def _forecast_rows(
                 _finite(fc.backtest_mase),
                 _finite(fc.backtest_smape),
                 std[0] if std else None,
-                std,
+                json.dumps(std),
+                fc.uncertainty,
+                json.dumps(uncertainty.stored_error_quantiles(fc)),
             )
         )
     months = [add_months(start, h) for h in range(horizon)]
@@ -228,6 +230,8 @@ _FIT_FIELDS = [
     "backtest_smape",
     "error_std",
     "error_std_by_horizon",
+    "uncertainty",
+    "error_quantiles",
 ]
 
 
@@ -238,7 +242,7 @@ def _write_run_rows(
     StatisticalForecast.objects.filter(run_id=run_id, product_id__in=product_ids).delete()
     SeriesFit.objects.filter(run_id=run_id, product_id__in=product_ids).delete()
     _bulk_insert(StatisticalForecast, _FORECAST_FIELDS, forecasts)
-    _bulk_insert(SeriesFit, _FIT_FIELDS, [(*f[:-1], json.dumps(f[-1])) for f in fits])
+    _bulk_insert(SeriesFit, _FIT_FIELDS, fits)
 
 
 # --- forecast runs ----------------------------------------------------------------------

@@ -21,8 +21,8 @@ Percents are changes: 10 means 10 % more, -100 all of it gone.
 - `LeadTimeDelta`: the lead time of the items bought from a supplier. Days shift the
   mean and leave the std alone: a fixed delay (a longer route) adds no uncertainty. A
   percent stretches the whole lead-time distribution, mean and std alike, keeping its
-  coefficient of variation. The mean is clipped at 0. Safety stock, reorder point and the
-  frozen months follow through the engine.
+  coefficient of variation. The mean is clipped at 0. Safety stock, the order-up-to
+  level and the frozen months follow through the engine.
 - `PriceCostDelta`: unit price and cost of a family (None: every family) by percents.
   Financial only: the engine plans with the base prices, so a price what-if shows its
   money effect on the same volumes (the engine ranks capacity cuts by margin, so feeding

@@ -14,7 +14,7 @@ _COLORS = {
     "receipts": "#8c959f",
     "planned": "#1a7f37",
     "safety": "#b35900",
-    "reorder": "#c69026",
+    "order_up_to": "#c69026",
     "unmet": "#c62828",
 }
 _LAYOUT = {
@@ -27,7 +27,7 @@ _LAYOUT = {
 
 
 def sku_chart(grid: SkuGrid, *, title: str) -> str:
-    """Projected on hand against safety stock and reorder point; supply and demand as bars."""
+    """Projected on hand against safety stock and order-up-to level; supply and demand as bars."""
     fig = figures.Figure()
     months = grid.months
     rows = grid.rows
@@ -43,7 +43,7 @@ def sku_chart(grid: SkuGrid, *, title: str) -> str:
     if grid.target is not None:
         for value, name, color, dash in (
             (grid.target.safety_stock, "Safety stock", _COLORS["safety"], "dash"),
-            (grid.target.reorder_point, "Reorder point", _COLORS["reorder"], "dot"),
+            (grid.target.order_up_to, "Order-up-to level", _COLORS["order_up_to"], "dot"),
         ):
             fig.add_scatter(x=months, y=[value] * len(months), name=name, mode="lines",
                             line={"color": color, "dash": dash})  # fmt: skip

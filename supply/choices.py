@@ -36,3 +36,11 @@ class ExceptionFilter(models.TextChoices):
     SHORTAGE = "shortage", "Shortage (cut for capacity)"
     BELOW_SAFETY = "below_ss", "Below safety stock"
     EXCESS = "excess", "Excess stock"
+
+
+class SafetyStockMethod(models.TextChoices):
+    """Where a SKU-location's safety stock came from (see `supply.projection`)."""
+
+    QUANTILES = "quantiles", "from forecast backtest quantiles"
+    NORMAL = "normal", "normal formula: history too short"
+    SALES = "sales", "normal formula: no forecast, std of recent sales"

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from sop.models import ChunkedRun, Cycle, Location, Product, Resource, result_fk
-from supply.choices import CapacityReason, SupplyReason
+from supply.choices import CapacityReason, SafetyStockMethod, SupplyReason
 
 
 def _first_of_month(name: str) -> models.CheckConstraint:
@@ -82,7 +82,7 @@ class InventoryProjection(models.Model):
 
 
 class StockTarget(models.Model):
-    """A run's safety stock and reorder point of one SKU at one location, with their inputs."""
+    """A run's safety stock and order-up-to level of one SKU-location, with their inputs."""
 
     # Indexes and constraints: see InventoryProjection.
     run = result_fk(SupplyRun, related_name="targets")
@@ -90,7 +90,12 @@ class StockTarget(models.Model):
     location = result_fk(Location)
     service_level = models.FloatField()
     safety_stock = models.FloatField()
-    reorder_point = models.FloatField()
+    safety_stock_method = models.CharField(
+        max_length=10, choices=SafetyStockMethod.choices, default=SafetyStockMethod.NORMAL
+    )
+    order_up_to = models.FloatField(
+        help_text="Demand over lead time plus review period, plus safety stock"
+    )
     demand_error_std = models.FloatField(help_text="Monthly demand forecast error std")
     error_from_forecast = models.BooleanField(
         default=True, help_text="False: the std of recent sales stood in for the forecast error"

@@ -15,18 +15,39 @@ elsewhere; a backlog would also double-count demand that the consensus plan re-f
     on_hand[t]   = max(available[t] - demand[t], 0)
     unmet[t]     = max(demand[t] - available[t], 0)
 
-Safety stock and reorder point (the combined formula for random demand and lead time):
+Safety stock and order-up-to level (periodic review). The plan is remade every month, so
+an order placed at a review must cover demand until the next order can land: the lead time
+LT plus the review period RP (`Policy.review_period_months`, 1 by default: the S&OP plan
+is monthly; 0 would leave an item made with no lead time without safety stock although
+the next plan, and the next chance to react, is a month away). With E = LT + RP months,
 
-    z   = Phi^-1(service level)   service level per ABC class (`Policy.service_levels`)
-    SS  = max(z, 0) * sqrt((LT + RP) * sigma_d^2 + d^2 * sigma_LT^2)
-    ROP = d * LT + SS
+    S  = D(E) + SS                  the order-up-to level of the inventory position
+    SS = sqrt(max(SS_d, 0)^2 + (z * d * sigma_LT)^2)
+    SS_d = Q_tau(E) - F(E)          from the forecast's quantiles, else
+    SS_d = z * sigma_d * sqrt(E)    the normal formula (fallback)
 
-with LT and sigma_LT the lead time mean and std in months, sigma_d the monthly demand
-forecast error std (from the demand review's backtest) and d the mean monthly consensus
-demand over the horizon. The service level is the cycle service level: the chance that a
-replenishment cycle has no stockout. RP (`Policy.review_period_months`) is 0 by default,
-the issue's formula; with 1 the demand risk also covers the month between two plans, so an
-item made with no lead time still gets safety stock.
+with tau the target cycle service level (per ABC class, `Policy.service_levels`), z =
+max(Phi^-1(tau), 0), D(E) the consensus demand over the first E months (flat at the last
+month's beyond the horizon), F(E) and Q_tau(E) the point forecast and its tau-quantile of
+CUMULATIVE demand over months 1..E, d the mean monthly consensus demand and sigma_LT the
+lead time std in months. Q_tau(E) - F(E) (`SupplyInputs.error_quantiles`) is the error of
+the forecast over the whole exposure at once: monthly errors are positively correlated,
+so sqrt(E) times a one-month sigma, which assumes them independent, understated it and the
+service fell short of the target (~72/78/82 % for 90/95/98 % on M3). A fractional E is
+interpolated linearly between whole months; a tau not stored (a scenario's 97 %) linearly
+in z between the stored levels (extrapolated from the end pair outside them); beyond the
+stored months the error grows like sqrt(E). A series without stored quantiles (no forecast
+run, or history too short to backtest) uses the normal formula with sigma_d its one-month
+error std (or the std of its recent sales); `SupplyProjection.safety_stock_from_quantiles`
+records which one each SKU-location got. The quantiles are the statistical forecast's;
+added to the consensus demand they assume the planners' overrides move the level, not
+the spread of the error.
+
+Lead-time variability adds in quadrature: with normal quantiles this is exactly the
+textbook z * sqrt(E * sigma_d^2 + d^2 * sigma_LT^2), and it treats the lead-time delay as
+independent of the forecast error (a supplier is not late because demand is high). Adding
+the two linearly would assume they always peak together and overstock; stretching E by
+z * sigma_LT would need a quantile at an exposure the run may not have stored.
 
 Weeks of cover at the end of month t: on_hand[t] divided by the average weekly demand of
 the next `Policy.cover_months` months (demand beyond the horizon is taken flat at the last
@@ -93,6 +114,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -114,7 +136,7 @@ class Policy:
         default_factory=lambda: dict(DEFAULT_SERVICE_LEVELS)
     )
     default_service_level: float = 0.90
-    review_period_months: float = 0.0
+    review_period_months: float = 1.0
     max_cover_weeks: float = 26.0
     cover_months: int = 3
     cover_cap_weeks: float = 999.0
@@ -142,6 +164,9 @@ class SupplyInputs:
     the axes of the tidy outputs; they default to positions. `firm_supply` (n x T, NaN
     where the engine plans) fixes planned supply cells, and `capacity_missing` (R x T
     bool) marks resource-months without capacity data; see the module doc.
+    `error_quantiles` (n x L x H) are the quantiles at `error_quantile_levels` (L, rising)
+    of the cumulative forecast error over months 1..H; a row of NaN (or None for all) means
+    none are stored and safety stock falls back to the normal formula.
     """
 
     on_hand: np.ndarray
@@ -162,6 +187,8 @@ class SupplyInputs:
     resources: pd.Index | None = None
     firm_supply: np.ndarray | None = None
     capacity_missing: np.ndarray | None = None
+    error_quantiles: np.ndarray | None = None
+    error_quantile_levels: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         demand = _floats(self.demand, "demand", ndim=2)
@@ -213,6 +240,7 @@ class SupplyInputs:
                     f"capacity_missing has shape {missing.shape}, expected {capacity.shape}"
                 )
         object.__setattr__(self, "capacity_missing", missing)
+        self._check_error_quantiles(n)
         for name, size, label in (
             ("keys", n, "sku_location"),
             ("months", months, "month"),
@@ -226,6 +254,27 @@ class SupplyInputs:
             if len(index) != size:
                 raise ValueError(f"{name} has {len(index)} labels, expected {size}")
             object.__setattr__(self, name, index)
+
+    def _check_error_quantiles(self, n: int) -> None:
+        levels = tuple(float(q) for q in self.error_quantile_levels)
+        quantiles = (
+            np.full((n, len(levels), 0), np.nan)
+            if self.error_quantiles is None
+            else np.asarray(self.error_quantiles, dtype=float)
+        )
+        if quantiles.ndim != 3 or quantiles.shape[:2] != (n, len(levels)):
+            raise ValueError(
+                f"error_quantiles has shape {quantiles.shape}, expected {(n, len(levels))} x months"
+            )
+        missing = np.isnan(quantiles).all(axis=(1, 2))
+        # Two levels at least: a target between or beyond them is read off the line in z.
+        rising = len(levels) >= 2 and all(0 < a < b < 1 for a, b in pairwise(levels))
+        if not missing.all() and not rising:
+            raise ValueError(f"error_quantile_levels must rise strictly in (0, 1): {levels}")
+        if not np.isfinite(quantiles[~missing]).all():
+            raise ValueError("error_quantiles rows must be all finite or all NaN")
+        object.__setattr__(self, "error_quantiles", quantiles)
+        object.__setattr__(self, "error_quantile_levels", levels)
 
 
 def _floats(value: object, name: str, *, ndim: int) -> np.ndarray:
@@ -264,7 +313,8 @@ class SupplyProjection:
     inputs: SupplyInputs
     service_level: np.ndarray  # n
     safety_stock: np.ndarray  # n
-    reorder_point: np.ndarray  # n
+    safety_stock_from_quantiles: np.ndarray  # n bool; False: the normal formula
+    order_up_to: np.ndarray  # n
     first_month: np.ndarray  # n, first month planned supply can land
     planned_unconstrained: np.ndarray
     planned: np.ndarray  # constrained
@@ -369,27 +419,96 @@ def service_levels(abc_class: np.ndarray, policy: Policy) -> np.ndarray:
     return levels.fillna(policy.default_service_level).to_numpy()
 
 
+@dataclass(frozen=True)
+class SafetyStock:
+    """Safety stock per SKU-location and whether it came from the forecast's quantiles."""
+
+    quantity: np.ndarray
+    from_quantiles: np.ndarray
+
+
+def _at_months(cumulative: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """Cumulative values (last axis: months 0..H, 0 first) at fractional months, linearly.
+
+    `months` has one entry per row (the first axis) and is clipped to [0, H].
+    """
+    horizon = cumulative.shape[-1] - 1
+    at = np.clip(np.asarray(months, dtype=float), 0, horizon)
+    lower = np.floor(at).astype(np.int64)
+    upper = np.minimum(lower + 1, horizon)
+    # One month index per row, broadcast over the middle axes (the levels, if any).
+    shape = (-1,) + (1,) * (cumulative.ndim - 1)
+    below = np.take_along_axis(cumulative, lower.reshape(shape), axis=-1)[..., 0]
+    above = np.take_along_axis(cumulative, upper.reshape(shape), axis=-1)[..., 0]
+    weight = (at - lower).reshape(shape[:-1])
+    return below + weight * (above - below)
+
+
+def _quantile_at(
+    error_quantiles: np.ndarray,
+    levels: tuple[float, ...],
+    service_level: np.ndarray,
+    exposure_months: np.ndarray,
+) -> np.ndarray:
+    """Cumulative forecast error over `exposure_months` at `service_level`, per row."""
+    n, _, horizon = error_quantiles.shape
+    cumulative = np.concatenate([np.zeros((n, len(levels), 1)), error_quantiles], axis=2)
+    by_level = _at_months(cumulative, exposure_months)  # n x L
+    # Past the stored months the error keeps growing, at least like a random walk's.
+    by_level = by_level * np.sqrt(np.maximum(exposure_months / horizon, 1.0))[:, None]
+    z_levels = norm.ppf(levels)
+    z = norm.ppf(service_level)
+    left = np.clip(np.searchsorted(z_levels, z) - 1, 0, len(levels) - 2)
+    weight = (z - z_levels[left]) / (z_levels[left + 1] - z_levels[left])
+    rows = np.arange(n)
+    low, high = by_level[rows, left], by_level[rows, left + 1]
+    return low + weight * (high - low)
+
+
 def safety_stock(
     *,
     service_level: np.ndarray,
-    demand_error_std: np.ndarray,
+    exposure_months: np.ndarray,
     mean_demand: np.ndarray,
-    lead_time_months: np.ndarray,
     lead_time_std_months: np.ndarray,
-    review_period_months: float = 0.0,
-) -> np.ndarray:
-    """SS = z * sqrt((LT + RP) * sigma_d^2 + d^2 * sigma_LT^2), no less than zero."""
-    z = np.maximum(norm.ppf(service_level), 0.0)
-    exposure = lead_time_months + review_period_months
-    variance = exposure * demand_error_std**2 + mean_demand**2 * lead_time_std_months**2
-    return z * np.sqrt(variance)
+    demand_error_std: np.ndarray,
+    error_quantiles: np.ndarray | None = None,
+    error_quantile_levels: tuple[float, ...] = (),
+) -> SafetyStock:
+    """Safety stock for a cycle service level over LT + RP months (see the module doc).
+
+    The demand part is the stored quantile of cumulative forecast error where a row has
+    one, else z * sigma_d * sqrt(E); lead-time variability z * d * sigma_LT adds in
+    quadrature. Never negative.
+    """
+    level = np.asarray(service_level, dtype=float)
+    exposure = np.asarray(exposure_months, dtype=float)
+    z = np.maximum(norm.ppf(level), 0.0)
+    demand_part = z * demand_error_std * np.sqrt(exposure)
+    from_quantiles = np.zeros(level.shape, dtype=bool)
+    if error_quantiles is not None and error_quantiles.shape[2] > 0:
+        from_quantiles = ~np.isnan(error_quantiles).all(axis=(1, 2))
+        rows = np.flatnonzero(from_quantiles)
+        demand_part[rows] = _quantile_at(
+            error_quantiles[rows], error_quantile_levels, level[rows], exposure[rows]
+        )
+    demand_part = np.maximum(demand_part, 0.0)
+    lead_part = z * mean_demand * lead_time_std_months
+    return SafetyStock(
+        quantity=np.sqrt(demand_part**2 + lead_part**2), from_quantiles=from_quantiles
+    )
 
 
-def reorder_point(
-    *, mean_demand: np.ndarray, lead_time_months: np.ndarray, safety_stock: np.ndarray
+def order_up_to_level(
+    *, demand: np.ndarray, exposure_months: np.ndarray, safety_stock: np.ndarray
 ) -> np.ndarray:
-    """Demand over the lead time plus safety stock."""
-    return mean_demand * lead_time_months + safety_stock
+    """Demand over the first LT + RP months (flat beyond the horizon) plus safety stock."""
+    n, horizon = demand.shape
+    cumulative = np.zeros((n, horizon + 1))
+    np.cumsum(demand, axis=1, out=cumulative[:, 1:])
+    beyond = np.maximum(np.asarray(exposure_months, dtype=float) - horizon, 0.0)
+    last = demand[:, -1] if horizon else np.zeros(n)
+    return _at_months(cumulative, exposure_months) + beyond * last + safety_stock
 
 
 def first_plannable_month(lead_time_months: np.ndarray) -> np.ndarray:
@@ -633,17 +752,19 @@ def weeks_of_cover(on_hand: np.ndarray, weekly_demand: np.ndarray, cap: float) -
 
 
 def plan_supply(inputs: SupplyInputs, policy: Policy | None = None) -> SupplyProjection:
-    """Safety stock, unconstrained and constrained plans, projection, cover and excess."""
+    """Safety stock, order-up-to level, the plans, projection, cover and excess."""
     policy = policy or Policy()
     mean_demand = inputs.demand.mean(axis=1)
     level = service_levels(inputs.abc_class, policy)
+    exposure = inputs.lead_time_months + policy.review_period_months
     ss = safety_stock(
         service_level=level,
-        demand_error_std=inputs.demand_error_std,
+        exposure_months=exposure,
         mean_demand=mean_demand,
-        lead_time_months=inputs.lead_time_months,
         lead_time_std_months=inputs.lead_time_std_months,
-        review_period_months=policy.review_period_months,
+        demand_error_std=inputs.demand_error_std,
+        error_quantiles=inputs.error_quantiles,
+        error_quantile_levels=inputs.error_quantile_levels,
     )
     first = first_plannable_month(inputs.lead_time_months)
     # Firm cells ride with the receipts through netting and the capacity step (fixed,
@@ -655,7 +776,7 @@ def plan_supply(inputs: SupplyInputs, policy: Policy | None = None) -> SupplyPro
             on_hand=inputs.on_hand,
             receipts=inputs.receipts + fixed,
             demand=inputs.demand,
-            safety_stock=ss,
+            safety_stock=ss.quantity,
             first_month=first,
             moq=inputs.moq,
             lot_size=inputs.lot_size,
@@ -684,11 +805,10 @@ def plan_supply(inputs: SupplyInputs, policy: Policy | None = None) -> SupplyPro
     return SupplyProjection(
         inputs=inputs,
         service_level=level,
-        safety_stock=ss,
-        reorder_point=reorder_point(
-            mean_demand=mean_demand,
-            lead_time_months=inputs.lead_time_months,
-            safety_stock=ss,
+        safety_stock=ss.quantity,
+        safety_stock_from_quantiles=ss.from_quantiles,
+        order_up_to=order_up_to_level(
+            demand=inputs.demand, exposure_months=exposure, safety_stock=ss.quantity
         ),
         first_month=first,
         planned_unconstrained=unconstrained,

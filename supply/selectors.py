@@ -26,7 +26,7 @@ from sop.models import (
     SalesHistory,
 )
 from sop.services import add_months
-from supply.choices import CapacityReason, ExceptionFilter, SupplyReason
+from supply.choices import CapacityReason, ExceptionFilter, SafetyStockMethod, SupplyReason
 from supply.constants import EDIT_OBJECT_TYPES, LIST_ROWS, OVERLOAD, PARETO_MONTHS
 from supply.models import (
     CapacityAdjustment,
@@ -661,6 +661,8 @@ def export_table(
         header = ["resource", "name", "month", "imported_hours", "available_hours",
                   "required_hours", "planned_hours", "load_pct"]  # fmt: skip
         return header, rows
+    if table == "targets":
+        return _targets_table(run=run, filters=filters)
     if table == "shortages":
         header = ["sku", "name", "abc", "location", "first_stockout", "lost_demand",
                   "revenue_at_risk", "capacity_shortage", "shortage_value"]  # fmt: skip
@@ -673,12 +675,44 @@ def export_table(
         keys = ["sku", "name", "abc", "location_code", "first", "value", "peak", "peak_value",
                 "months"]  # fmt: skip
         return header, [[r[k] for k in keys] for r in excess_list(run=run, limit=None)]
-    qs = InventoryProjection.objects.filter(run=run)
-    if filters.family:
-        qs = qs.filter(product__family=filters.family)
-    if filters.abc:
-        qs = qs.filter(product__abc_class=filters.abc)
+    qs = _filtered(InventoryProjection.objects.filter(run=run), filters)
     values = qs.order_by("product__sku", "location__code", "month").values_list(
         *(f for f, _ in _PLAN_EXPORT)
     )
     return [h for _, h in _PLAN_EXPORT], [list(r) for r in values.iterator(chunk_size=20000)]
+
+
+def _filtered(qs, filters: Filters):
+    if filters.family:
+        qs = qs.filter(product__family=filters.family)
+    if filters.abc:
+        qs = qs.filter(product__abc_class=filters.abc)
+    return qs
+
+
+_TARGETS_EXPORT = (
+    ("product__sku", "sku"),
+    ("product__name", "name"),
+    ("product__abc_class", "abc"),
+    ("location__code", "location"),
+    ("service_level", "service_level_pct"),
+    ("safety_stock", "safety_stock"),
+    ("safety_stock_method", "safety_stock_method"),
+    ("order_up_to", "order_up_to_level"),
+    ("demand_error_std", "forecast_error_std_per_month"),
+    ("lead_time_months", "lead_time_months"),
+    ("lead_time_std_months", "lead_time_std_months"),
+)
+
+
+def _targets_table(*, run: SupplyRun, filters: Filters) -> tuple[list[str], list[list[object]]]:
+    """Safety stock, how it was set and the order-up-to level of each SKU-location."""
+    qs = _filtered(StockTarget.objects.filter(run=run), filters)
+    values = qs.order_by("product__sku", "location__code").values_list(
+        *(f for f, _ in _TARGETS_EXPORT)
+    )
+    header = [h for _, h in _TARGETS_EXPORT]
+    frame = pd.DataFrame(list(values), columns=header)
+    frame["service_level_pct"] = (frame["service_level_pct"] * 100).round(1)
+    frame["safety_stock_method"] = frame["safety_stock_method"].map(dict(SafetyStockMethod.choices))
+    return header, frame.to_numpy(dtype=object).tolist()

@@ -25,6 +25,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from demand.models import ConsensusDemand, ForecastRun, SeriesFit
+from demand.uncertainty import STORED_LEVELS, error_quantile_grid
 from sop.choices import JobStatus, MakeOrBuy, Stage
 from sop.models import (
     Capacity,
@@ -47,7 +48,7 @@ from sop.runs import (
 )
 from sop.services import add_months, audit_record, bulk_insert_frame
 from supply import chunks as chunking
-from supply.choices import CapacityReason, SupplyReason
+from supply.choices import CapacityReason, SafetyStockMethod, SupplyReason
 from supply.constants import CHUNK_SKU_LOCATIONS, ERROR_STD_FALLBACK_MONTHS, STALE_AFTER
 from supply.models import (
     CapacityAdjustment,
@@ -254,7 +255,7 @@ def _load_inputs(
     )
     lead_std_days = np.where(bought, item["supplier_std"].astype(float).fillna(0), 0.0)
 
-    error_std, from_forecast = _error_std(cycle=cycle, index=index, product_ids=product_ids)
+    error = _forecast_error(cycle=cycle, index=index, product_ids=product_ids)
 
     resource_ids = list(resource_ids)
     routings = _frame(
@@ -300,7 +301,9 @@ def _load_inputs(
         on_hand=on_hand,
         receipts=grid(receipts),
         demand=grid(demand),
-        demand_error_std=error_std,
+        demand_error_std=error.std,
+        error_quantiles=error.quantiles,
+        error_quantile_levels=error.quantile_levels,
         lead_time_months=days_to_months(lead_days),
         lead_time_std_months=days_to_months(lead_std_days),
         abc_class=item["abc"].fillna("").to_numpy(dtype=object),
@@ -320,34 +323,48 @@ def _load_inputs(
     return _Loaded(
         inputs=inputs,
         firm=~np.isnan(firm_grid),
-        error_from_forecast=from_forecast,
+        error_from_forecast=error.from_forecast,
         months=months,
     )
 
 
-def _error_std(
-    *, cycle: Cycle, index: pd.MultiIndex, product_ids: Sequence[int] | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Monthly forecast error std per SKU-location, and whether it came from the forecast.
+@dataclass(frozen=True)
+class _ForecastError:
+    """What safety stock needs of each SKU-location's forecast error."""
 
-    From the published forecast run's backtest; a series it does not cover falls back to
-    the std of its last months of sales (zeros for months without a sale), else zero.
+    std: np.ndarray  # n, monthly
+    from_forecast: np.ndarray  # n bool: False when recent sales stood in
+    quantile_levels: tuple[float, ...]
+    quantiles: np.ndarray  # n x levels x months, NaN rows without stored quantiles
+
+
+def _forecast_error(
+    *, cycle: Cycle, index: pd.MultiIndex, product_ids: Sequence[int] | None
+) -> _ForecastError:
+    """The published forecast run's error quantiles and monthly error std per SKU-location.
+
+    A series the run does not cover falls back to the std of its last months of sales
+    (zeros for months without a sale), else zero, and has no quantiles.
     """
     n = len(index)
     std = np.full(n, np.nan)
+    levels, quantiles = STORED_LEVELS, np.full((n, len(STORED_LEVELS), 0), np.nan)
     run = ForecastRun.objects.filter(cycle=cycle, is_published=True).first()
     if run is not None:
         qs = SeriesFit.objects.filter(run=run, error_std__isnull=False)
         if product_ids is not None:
             qs = qs.filter(_in("product_id", product_ids))
         fits = _frame(
-            qs.values_list("product_id", "location_id", "error_std"),
-            ["product", "location", "std"],
+            qs.values_list("product_id", "location_id", "error_std", "error_quantiles"),
+            ["product", "location", "std", "quantiles"],
         )
         if not fits.empty:
             where = index.get_indexer(pd.MultiIndex.from_frame(fits[["product", "location"]]))
             keep = where >= 0
             std[where[keep]] = fits["std"].to_numpy(float)[keep]
+            levels, stored = error_quantile_grid(fits["quantiles"].to_numpy()[keep])
+            quantiles = np.full((n, *stored.shape[1:]), np.nan)
+            quantiles[where[keep]] = stored
     from_forecast = ~np.isnan(std)
     missing = np.flatnonzero(~from_forecast)
     if missing.size:
@@ -366,7 +383,12 @@ def _error_std(
             keep = where >= 0
             np.add.at(history, (where[keep], col[keep]), sales["qty"].astype(float)[keep])
         std[missing] = history[missing].std(axis=1, ddof=1)
-    return np.nan_to_num(std), from_forecast
+    return _ForecastError(
+        std=np.nan_to_num(std),
+        from_forecast=from_forecast,
+        quantile_levels=levels,
+        quantiles=quantiles,
+    )
 
 
 # --- writing results ---------------------------------------------------------------------
@@ -422,6 +444,15 @@ def _stale_products(*, run_id: int, loaded: _Loaded, hashes: np.ndarray) -> np.n
     return np.union1d(products[~same].unique(), gone).astype(np.int64)
 
 
+def _safety_stock_method(*, from_quantiles: np.ndarray, from_forecast: np.ndarray) -> np.ndarray:
+    """Which way each SKU-location's safety stock was set, as `SafetyStockMethod` values."""
+    return np.select(
+        [from_quantiles, from_forecast],
+        [SafetyStockMethod.QUANTILES, SafetyStockMethod.NORMAL],
+        SafetyStockMethod.SALES,
+    )
+
+
 def _write_results(
     *, run_id: int, loaded: _Loaded, resource_ids: Sequence[int], only_changed: bool = False
 ) -> int:
@@ -441,7 +472,11 @@ def _write_results(
             "location_id": keys["location"].to_numpy(),
             "service_level": result.service_level,
             "safety_stock": result.safety_stock,
-            "reorder_point": result.reorder_point,
+            "safety_stock_method": _safety_stock_method(
+                from_quantiles=result.safety_stock_from_quantiles,
+                from_forecast=loaded.error_from_forecast,
+            ),
+            "order_up_to": result.order_up_to,
             "demand_error_std": loaded.inputs.demand_error_std,
             "error_from_forecast": loaded.error_from_forecast,
             "lead_time_months": loaded.inputs.lead_time_months,

@@ -24,7 +24,7 @@ from supply.forms import CapacityForm, PlannedSupplyForm
 from supply.models import SupplyRun
 
 FILTER_PARAMS = ("family", "abc", "exception")
-EXPORT_TABLES = ("plan", "capacity", "shortages", "excess")
+EXPORT_TABLES = ("plan", "targets", "capacity", "shortages", "excess")
 
 
 def _cycle(params: QueryDict) -> Cycle | None:
@@ -320,7 +320,7 @@ def run_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def export(request: HttpRequest, fmt: str) -> HttpResponse:
-    """A table of the published plan as CSV or XLSX: plan, capacity, shortages, excess."""
+    """A table of the published plan as CSV or XLSX: plan, targets, capacity, shortages, excess."""
     cycle = _cycle(request.GET)
     run = selectors.supply_run_published(cycle=cycle) if cycle else None
     table = request.GET.get("table", "plan")

@@ -38,6 +38,12 @@ def test_a_run_forecasts_every_series_in_chunks_and_publishes(published, cycle):
     # Supply planning reads the error std of every month of the horizon.
     assert len(fit.error_std_by_horizon) == 18
     assert fit.error_std == fit.error_std_by_horizon[0] > 0
+    # ... and, for safety stock, the cumulative error quantiles from 50 % up, month by month.
+    assert fit.uncertainty == "backtest"
+    assert list(fit.error_quantiles) == ["0.5", "0.8", "0.9", "0.95", "0.975", "0.98", "0.99"]
+    assert all(len(months) == 18 for months in fit.error_quantiles.values())
+    assert 0 < fit.error_quantiles["0.9"][0] < fit.error_quantiles["0.99"][0]
+    assert fit.error_quantiles["0.95"][0] < fit.error_quantiles["0.95"][-1]
     assert fit.flag is not None and fit.model
     first = StatisticalForecast.objects.filter(run=published).order_by("month").first()
     assert first.month == cycle.month

@@ -240,14 +240,15 @@ def test_lead_time_days_move_the_safety_stock_as_the_formula_says():
     delta = LeadTimeDelta(supplier="S1", days=DAYS_PER_MONTH)  # one month
     scenario = run_scenario(base, POLICY, [delta], meta)
     before = run_scenario(base, POLICY, [], meta)
-    # a1 (class A, 98 %): d = 100, sigma_d = 20, LT 1 -> 2 months, sigma_LT stays 0.5.
-    # SS = z * sqrt(LT * 20^2 + 100^2 * 0.5^2) = 2.0537 * sqrt(800 + 2500) = 117.98
+    # a1 (class A, 98 %): d = 100, sigma_d = 20, LT 1 -> 2 months plus the review month,
+    # sigma_LT stays 0.5 (no stored quantiles: the normal formula).
+    # SS = z * sqrt((LT + 1) * 20^2 + 100^2 * 0.5^2) = 2.0537 * sqrt(1200 + 2500) = 124.92
     z_a, z_c = norm.ppf(0.98), norm.ppf(0.90)
-    assert scenario.projection.safety_stock[0] == pytest.approx(z_a * np.sqrt(3300))
-    assert scenario.projection.safety_stock[0] == pytest.approx(117.98, abs=0.01)
+    assert scenario.projection.safety_stock[0] == pytest.approx(z_a * np.sqrt(3700))
+    assert scenario.projection.safety_stock[0] == pytest.approx(124.92, abs=0.01)
     # b1 from S1 (class C, 90 %): d = 30, sigma_d = 6, LT 1 -> 2, sigma_LT 0.25.
     assert scenario.projection.safety_stock[2] == pytest.approx(
-        z_c * np.sqrt(2 * 36 + 900 * 0.0625)
+        z_c * np.sqrt(3 * 36 + 900 * 0.0625)
     )
     np.testing.assert_allclose(scenario.inputs.lead_time_months[[0, 2]], [2, 2])
     np.testing.assert_array_equal(scenario.inputs.lead_time_std_months, base.lead_time_std_months)
@@ -270,6 +271,27 @@ def test_lead_time_percent_stretches_mean_and_std():
 def test_shorter_lead_time_stops_at_zero():
     _, (scenario, _, _) = apply(LeadTimeDelta(supplier="S1", days=-90))
     np.testing.assert_array_equal(scenario.lead_time_months[[0, 2]], [0, 0])
+
+
+def test_a_service_level_between_stored_quantiles_sets_safety_stock_from_them():
+    base, meta = make_plan()
+    # a1's cumulative forecast error quantiles over 4 months; the others have none.
+    errors = np.full((7, 4, 4), np.nan)
+    errors[0] = [[0, 0, 0, 0], [20, 30, 37, 42], [30, 45, 55, 62], [45, 65, 80, 90]]
+    base = dataclasses.replace(
+        base, error_quantiles=errors, error_quantile_levels=(0.5, 0.9, 0.95, 0.99)
+    )
+    after = run_scenario(base, POLICY, [ServiceLevelDelta(abc_class="A", level=0.97)], meta)
+    # LT 1 + RP 1 = 2 months: 45 at 95 %, 65 at 99 %; 97 % sits 0.34621 of the way in z:
+    # SS_d = 51.924; with z(.97) * 100 * 0.5 = 94.040 for the lead time, SS = 107.42.
+    assert after.projection.safety_stock[0] == pytest.approx(107.42, abs=0.01)
+    np.testing.assert_array_equal(
+        after.projection.safety_stock_from_quantiles, [True] + [False] * 6
+    )
+    # b1 at S2, also class A, has no quantiles: the normal formula at 97 %.
+    assert after.projection.safety_stock[3] == pytest.approx(
+        norm.ppf(0.97) * np.sqrt(3 * 3**2 + 10**2 * 0.5**2)
+    )
 
 
 # --- price and cost ---------------------------------------------------------------------

@@ -71,7 +71,8 @@ def cycle(company, make_user):
         published_at=timezone.now(),
         progress=100,
     )
-    # Only TEA has a backtest error; BIKE and LAMP have neither that nor sales history.
+    # Only TEA has a forecast error, a normal guess without stored quantiles (its history
+    # was too short to backtest); BIKE and LAMP have neither that nor sales history.
     SeriesFit.objects.create(
         run=forecast,
         product=company["TEA"],
@@ -79,6 +80,7 @@ def cycle(company, make_user):
         model="ses",
         pattern="smooth",
         error_std=TEA_ERROR_STD,
+        uncertainty="normal",
     )
     ConsensusDemand.objects.bulk_create(
         ConsensusDemand(
@@ -111,3 +113,25 @@ def published(cycle, supply_planner, django_capture_on_commit_callbacks):
         run = services.supply_run_start(cycle=cycle, user=supply_planner, chunk_rows=1)
     run.refresh_from_db()
     return run
+
+
+# TEA's cumulative forecast error over months 1..3 at each stored level, as a backtested
+# forecast run stores it (`demand.uncertainty`).
+TEA_ERROR_QUANTILES = {
+    "0.5": [0, 0, 0],
+    "0.8": [15, 22, 25],
+    "0.9": [22, 33, 38],
+    "0.95": [30, 45, 50],
+    "0.975": [36, 54, 60],
+    "0.98": [38, 57, 63],
+    "0.99": [44, 66, 73],
+}
+
+
+@pytest.fixture
+def tea_backtested(cycle, company):
+    """TEA's forecast was backtested: its fit stores the error quantiles."""
+    SeriesFit.objects.filter(product=company["TEA"]).update(
+        uncertainty="backtest", error_quantiles=TEA_ERROR_QUANTILES
+    )
+    return cycle

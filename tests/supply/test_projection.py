@@ -17,6 +17,7 @@ from supply.projection import (
     priority_order,
     project,
     round_order,
+    safety_stock,
     unconstrained_plan,
     weekly_forward_demand,
     weeks_of_cover,
@@ -110,10 +111,10 @@ def test_stockouts_list_month_quantity_and_revenue_at_risk():
     ]
 
 
-# --- safety stock and reorder point -----------------------------------------------------
+# --- safety stock and order-up-to level --------------------------------------------------
 
 
-def test_safety_stock_and_reorder_point_match_the_worked_example():
+def test_safety_stock_and_order_up_to_level_match_the_worked_example():
     inputs = make_inputs(
         [[100.0] * 6],
         abc_class=np.array(["B"], dtype=object),
@@ -122,12 +123,14 @@ def test_safety_stock_and_reorder_point_match_the_worked_example():
         lead_time_std_months=np.array([0.5]),
     )
     result = plan_supply(inputs)
-    # B -> 95%, z = 1.64485; SS = 1.64485 * sqrt(2 * 10^2 + 100^2 * 0.5^2)
-    #                             = 1.64485 * sqrt(200 + 2500) = 1.64485 * 51.9615 = 85.47
-    # ROP = 100 * 2 + 85.47 = 285.47
+    # B -> 95%, z = 1.64485; LT 2 + one review month = 3 months of exposure:
+    # SS = sqrt((1.64485 * 10 * sqrt(3))^2 + (1.64485 * 100 * 0.5)^2)
+    #    = 1.64485 * sqrt(300 + 2500) = 1.64485 * 52.9150 = 87.04
+    # S  = 100 * 3 + 87.04 = 387.04
     assert result.service_level[0] == 0.95
-    assert result.safety_stock[0] == pytest.approx(85.47, abs=0.01)
-    assert result.reorder_point[0] == pytest.approx(285.47, abs=0.01)
+    assert result.safety_stock[0] == pytest.approx(87.04, abs=0.01)
+    assert result.order_up_to[0] == pytest.approx(387.04, abs=0.01)
+    assert not result.safety_stock_from_quantiles[0]
 
 
 def test_service_level_comes_from_a_configurable_abc_mapping():
@@ -137,22 +140,106 @@ def test_service_level_comes_from_a_configurable_abc_mapping():
         demand_error_std=np.full(3, 10.0),
         lead_time_months=np.ones(3),
     )
-    result = plan_supply(inputs, Policy(service_levels={"A": 0.99}, default_service_level=0.5))
+    policy = Policy(service_levels={"A": 0.99}, default_service_level=0.5, review_period_months=0)
+    result = plan_supply(inputs, policy)
     np.testing.assert_allclose(result.service_level, [0.99, 0.5, 0.5])
     # z(0.99) = 2.32635, sqrt(1 * 10^2) = 10; a 50% service level needs no safety stock.
     np.testing.assert_allclose(result.safety_stock, [23.2635, 0, 0], atol=1e-3)
 
 
-def test_a_review_period_gives_safety_stock_to_an_item_without_lead_time():
+def test_the_monthly_review_gives_safety_stock_to_an_item_without_lead_time():
     inputs = make_inputs(
         [[100.0] * 3],
         abc_class=np.array(["B"], dtype=object),
         demand_error_std=np.array([10.0]),
     )
-    assert plan_supply(inputs).safety_stock[0] == 0
-    # z(0.95) * sqrt((0 + 1) * 10^2) = 1.64485 * 10
-    result = plan_supply(inputs, Policy(review_period_months=1))
+    assert plan_supply(inputs, Policy(review_period_months=0)).safety_stock[0] == 0
+    # The default review period is the plan's month: z(0.95) * sqrt(1 * 10^2) = 16.4485.
+    result = plan_supply(inputs)
     assert result.safety_stock[0] == pytest.approx(16.4485, abs=1e-3)
+    assert result.order_up_to[0] == pytest.approx(100 + 16.4485, abs=1e-3)
+
+
+# Cumulative demand quantiles and point forecast of one series over two months; their
+# difference is the cumulative forecast error the engine reads.
+LEVELS = (0.5, 0.9, 0.95, 0.99)
+CUM_POINT = np.array([40.0, 80.0])
+CUM_QUANTILES = np.array(
+    [
+        [40.0, 80.0],  # 0.5: errors 0, 0
+        [50.0, 96.0],  # 0.9: 10, 16
+        [54.0, 102.0],  # 0.95: 14, 22
+        [60.0, 112.0],  # 0.99: 20, 32
+    ]
+)
+
+
+def quantile_safety_stock(level, *, exposure=1.5, lead_time_std=0.0, error_std=0.0):
+    return safety_stock(
+        service_level=np.array([level]),
+        exposure_months=np.array([exposure]),
+        mean_demand=np.array([40.0]),
+        lead_time_std_months=np.array([lead_time_std]),
+        demand_error_std=np.array([error_std]),
+        error_quantiles=(CUM_QUANTILES - CUM_POINT)[None],
+        error_quantile_levels=LEVELS,
+    )
+
+
+def test_safety_stock_is_the_stored_error_quantile_between_whole_months():
+    # 1.5 months at 95%: halfway between 14 (month 1) and 22 (month 2) = 18. The one-month
+    # sigma is ignored when quantiles are stored.
+    result = quantile_safety_stock(0.95, error_std=50.0)
+    assert result.quantity[0] == pytest.approx(18.0)
+    assert result.from_quantiles[0]
+
+
+def test_a_level_not_stored_is_read_between_its_neighbours_in_z():
+    # 97% lies between 95% (18 at 1.5 months) and 99% (20 + 0.5 * 12 = 26) at
+    # w = (z(.97) - z(.95)) / (z(.99) - z(.95)) = (1.88079 - 1.64485) / (2.32635 - 1.64485)
+    #   = 0.34621, so SS = 18 + 0.34621 * 8 = 20.770.
+    assert quantile_safety_stock(0.97).quantity[0] == pytest.approx(20.770, abs=1e-3)
+
+
+def test_lead_time_variability_adds_in_quadrature_to_the_quantile():
+    # z(0.95) * d * sigma_LT = 1.64485 * 40 * 0.5 = 32.897; sqrt(18^2 + 32.897^2) = 37.500.
+    result = quantile_safety_stock(0.95, lead_time_std=0.5)
+    assert result.quantity[0] == pytest.approx(37.500, abs=1e-3)
+
+
+def test_safety_stock_is_never_negative():
+    # Below the median the error quantile is negative: no stock is held against it.
+    assert quantile_safety_stock(0.3).quantity[0] == 0
+
+
+def test_a_series_without_stored_quantiles_gets_the_normal_formula():
+    inputs = make_inputs(
+        [[40.0] * 2, [40.0] * 2],
+        abc_class=np.array(["B", "B"], dtype=object),
+        demand_error_std=np.array([10.0, 10.0]),
+        lead_time_months=np.array([0.5, 0.5]),
+        error_quantiles=np.stack([CUM_QUANTILES - CUM_POINT, np.full((4, 2), np.nan)]),
+        error_quantile_levels=LEVELS,
+    )
+    result = plan_supply(inputs)
+    np.testing.assert_array_equal(result.safety_stock_from_quantiles, [True, False])
+    # LT 0.5 + RP 1: 18 from the quantiles; z(0.95) * 10 * sqrt(1.5) = 20.145 without.
+    np.testing.assert_allclose(result.safety_stock, [18.0, 20.145], atol=1e-3)
+    # S = 1.5 months of demand (60) + SS.
+    np.testing.assert_allclose(result.order_up_to, [78.0, 80.145], atol=1e-3)
+
+
+def test_beyond_the_stored_months_the_error_grows_like_a_random_walk():
+    # 4 months with 2 stored: month 2's 22 at 95% times sqrt(4 / 2).
+    result = quantile_safety_stock(0.95, exposure=4.0)
+    assert result.quantity[0] == pytest.approx(22 * np.sqrt(2))
+
+
+def test_error_quantiles_must_match_the_sku_locations_and_levels():
+    with pytest.raises(ValueError, match="error_quantiles has shape"):
+        make_inputs([[1.0]], error_quantiles=np.zeros((1, 3, 2)), error_quantile_levels=LEVELS)
+    with pytest.raises(ValueError, match="rise strictly"):
+        make_inputs([[1.0]], error_quantiles=np.zeros((1, 2, 2)), error_quantile_levels=(0.9, 0.5))
 
 
 def test_lead_time_in_days_sets_the_first_plannable_month():

@@ -13,6 +13,7 @@ from sop import services as sop_services
 from sop.choices import JobStatus, Role, Stage
 from sop.models import AuditEvent, Capacity, Cycle, InventorySnapshot, SalesHistory
 from supply import projection, selectors, services
+from supply.choices import SafetyStockMethod
 from supply.models import (
     CapacityLoad,
     InventoryProjection,
@@ -71,12 +72,34 @@ def test_the_plan_matches_the_hand_checked_numbers(published, company):
     expected_ss = norm.ppf(0.95) * np.sqrt((lead + 1) * TEA_ERROR_STD**2)
     target = StockTarget.objects.get(run=published, product=tea)
     assert target.safety_stock == pytest.approx(expected_ss)  # 23.18
-    assert target.reorder_point == pytest.approx(40 * lead + expected_ss)
+    # Order up to the demand of the lead time and the review month, plus safety stock.
+    assert target.order_up_to == pytest.approx(40 * (lead + 1) + expected_ss)
     assert target.error_from_forecast
+    # TEA's fit stores no quantiles (history too short to backtest): the normal formula.
+    assert target.safety_stock_method == SafetyStockMethod.NORMAL
     assert target.first_month == MONTHS[1]
     # Month 0 is inside the lead time; then lots of 10 keep the stock above 23.18.
     assert plan_of(published, tea, "planned") == [0, 10, 40]
     assert plan_of(published, tea, "on_hand") == [60, 30, 30]
+
+
+def test_a_backtested_forecast_sets_safety_stock_from_its_error_quantiles(
+    tea_backtested, company, supply_planner, django_capture_on_commit_callbacks
+):
+    run = start(tea_backtested, supply_planner, django_capture_on_commit_callbacks)
+    tea = company["TEA"]
+    target = StockTarget.objects.get(run=run, product=tea)
+    assert target.safety_stock_method == SafetyStockMethod.QUANTILES
+    # Class B (95 %), LT 30 days = 0.98563 months plus the review month: E = 1.98563.
+    # The 95 % error is 30 after one month and 45 after two: 30 + 0.98563 * 15 = 44.784.
+    exposure = 30 / projection.DAYS_PER_MONTH + 1
+    assert target.safety_stock == pytest.approx(30 + (exposure - 1) * 15)
+    assert target.order_up_to == pytest.approx(40 * exposure + target.safety_stock)
+    # The one-month sigma (10) is still shown, but no longer sets the stock.
+    assert target.demand_error_std == TEA_ERROR_STD
+    # Month 1: 44.78 + 40 - 60 on hand -> 30 in lots of 10; month 2: 44.78 + 40 - 50 -> 40.
+    assert plan_of(run, tea, "planned") == [0, 30, 40]
+    assert plan_of(run, tea, "on_hand") == [60, 50, 50]
 
 
 def test_without_a_backtest_error_the_std_of_recent_sales_stands_in(
@@ -97,6 +120,7 @@ def test_without_a_backtest_error_the_std_of_recent_sales_stands_in(
     std = np.std([40, 60] * 6, ddof=1)
     assert target.demand_error_std == pytest.approx(std)
     assert not target.error_from_forecast
+    assert target.safety_stock_method == SafetyStockMethod.SALES
     # Class C: 90%; no lead time, one review month.
     assert target.safety_stock == pytest.approx(norm.ppf(0.90) * std)
 

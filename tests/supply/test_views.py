@@ -177,6 +177,47 @@ def test_the_plan_exports_as_csv_and_xlsx(planner_client, published, cycle):
     assert [v[6] for v in values[2:]] == [100, 100, 100]  # planned hours
 
 
+def test_the_sku_card_shows_the_order_up_to_level_and_how_safety_stock_was_set(
+    tea_backtested, planner_client, supply_planner, company, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.supply_run_start(cycle=tea_backtested, user=supply_planner)
+    tea, dc = company["TEA"], company["dc"]
+    body = planner_client.get(
+        "/supply/", {"cycle": tea_backtested.pk, "sku": tea.pk, "location": dc.pk}
+    ).content.decode()
+    # SS 44.784 and S = 40 * 1.98563 + 44.784 = 124.21 (see the services test).
+    assert "Safety stock <strong>45</strong>" in body
+    assert "(from forecast backtest quantiles)" in body
+    assert "order-up-to level <strong>124</strong>" in body
+
+    lamp = company["LAMP"]
+    body = planner_client.get(
+        "/supply/", {"cycle": tea_backtested.pk, "sku": lamp.pk, "location": dc.pk}
+    ).content.decode()
+    assert "(normal formula: no forecast, std of recent sales)" in body
+
+
+def test_the_targets_export_lists_safety_stock_method_and_order_up_to_level(
+    tea_backtested, planner_client, supply_planner, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.supply_run_start(cycle=tea_backtested, user=supply_planner)
+    response = planner_client.get(
+        "/supply/export.csv", {"cycle": tea_backtested.pk, "table": "targets"}
+    )
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    tea = next(r for r in rows if r["sku"] == "TEA")
+    assert tea["service_level_pct"] == "95.0"
+    assert tea["safety_stock_method"] == "from forecast backtest quantiles"
+    assert float(tea["order_up_to_level"]) == pytest.approx(124.21, abs=0.01)
+    response = planner_client.get(
+        "/supply/export.xlsx", {"cycle": tea_backtested.pk, "table": "targets"}
+    )
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert "order_up_to_level" in list(sheet.values)[1]
+
+
 def test_the_classification_page_shows_the_pareto_once_there_are_sales(
     client_for, published, cycle, company
 ):
