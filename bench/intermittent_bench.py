@@ -1,6 +1,6 @@
 """Benchmark the engine on intermittent demand (car parts) against the classic methods.
 
-    python bench/forecast_bench.py shared/data/carparts_dev.csv [--kind intermittent]
+    python bench/forecast_bench.py /work/shared/data/carparts_dev.csv [--kind intermittent]
         [--limit N] [--jobs N] [--holdout]
 
 Any long-form file `series_id, month, value, split` works. Models see only the `train`

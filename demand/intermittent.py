@@ -6,7 +6,7 @@ here gives a flat forecast (a monthly rate) from a history that keeps its leadin
 The engine's forecast is `combined`: the mean of IMAPA, ADIDA, TSB and SES(0.1), shaded
 toward zero on items that sell in fewer than half of the months. Why, measured on our
 holdouts of the car-parts file (1,255 series; fitted on the first 27 of the 39 training
-months, scored on the last 12: `bench/forecast_bench.py shared/data/carparts_dev.csv
+months, scored on the last 12: `bench/forecast_bench.py /work/shared/data/carparts_dev.csv
 --holdout`; a second holdout one year earlier agreed):
 
 - The classic methods tie within a few percent, each with its own bias (Croston +17%,
@@ -164,10 +164,10 @@ def intermittent_quantiles(
     marginal quantiles are exact: zero up to the level 1 - p, then size quantiles. The
     cumulative ones come from SIMULATION_PATHS paths with a fixed seed (deterministic).
     A normal band around the point cannot do this: it has a lower bound above zero when
-    most months are zero, and its width came from backtest errors of a flat forecast,
-    about a third of the real month-to-month spread.
+    most months are zero, and the engine's backtest errors understate the spread (a std
+    of 2.9 for simulated demand whose std is 6.0, sales in 40% of months).
     """
-    sizes = np.sort(np.asarray(y, float)[np.asarray(y) > 0])
+    sizes = np.asarray(y, float)[np.asarray(y) > 0]
     mean_point = np.broadcast_to(np.asarray(point, float), (horizon,))
     if len(sizes) == 0 or not (mean_point > 0).any():
         return {q: np.zeros(horizon) for q in levels}, {q: np.zeros(horizon) for q in levels}
