@@ -1,12 +1,15 @@
 """Benchmark the demand forecasting engine against the M4 benchmarks on M3 monthly data.
 
-    python bench/forecast_bench.py [PATH] [--limit N] [--jobs N] [--holdout]
+    python bench/forecast_bench.py [PATH] [--kind m3|intermittent] [--limit N] [--jobs N]
+        [--holdout]
     python bench/forecast_bench.py --scale 10000 [--workers 2] [--db-url URL] [--redis-url URL]
 
 The default data is the 714 M3 monthly series in `shared/data/m3_monthly_dev.csv`. Models
 see only the `train` rows; the `test` rows (18 months) are used to score and nothing else.
 With `--holdout` the last 18 train months are scored instead and the test rows are not
 read at all: use that to compare engine changes without looking at the test period.
+An intermittent file (no `category` column, or mostly zeros, such as the car parts) is
+scored by `bench/intermittent_bench.py` instead; `--kind` overrides the detection.
 
 With `--scale N` it forecasts a demo company of about N series end to end instead: seeded
 into a PostgreSQL database of its own (dropped and created each time, never the dev or test
@@ -41,6 +44,7 @@ if __package__ in (None, ""):
     # Run as a script: make the repository importable.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.intermittent_bench import is_intermittent_file, run_intermittent
 from demand.forecasting import forecast_series, is_seasonal, mase_scale, smape
 
 if TYPE_CHECKING:
@@ -189,6 +193,12 @@ def run_m3(path: Path, limit: int | None, jobs: int, holdout: bool) -> dict[str,
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_M3, help="M3 long CSV")
+    parser.add_argument(
+        "--kind",
+        choices=("m3", "intermittent"),
+        default=None,
+        help="benchmark to run (default: detected from the file)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="only the first N series")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes for the engine")
     parser.add_argument(
@@ -225,7 +235,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             chunk_series=args.chunk_series,
             timeout=args.timeout,
         )
-    run_m3(args.path, args.limit, max(1, args.jobs), args.holdout)
+    kind = args.kind or ("intermittent" if is_intermittent_file(args.path) else "m3")
+    if kind == "intermittent":
+        run_intermittent(args.path, args.limit, max(1, args.jobs), args.holdout)
+    else:
+        run_m3(args.path, args.limit, max(1, args.jobs), args.holdout)
     return 0
 
 

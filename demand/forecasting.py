@@ -4,9 +4,12 @@ ORM-free; the demand services load history, call `forecast_frame` and store the 
 
 Per series:
 
-1. Clean: leading zeros/NaNs are trimmed (the item starts at its first sale), interior NaNs
-   are interpolated, negative values (returns) are clipped to zero and flagged, and for
-   smooth/erratic demand isolated extreme points are winsorised to a robust band.
+1. Clean: leading NaNs are dropped, interior NaNs are interpolated, negative values
+   (returns) are clipped to zero and flagged, and for smooth/erratic demand isolated
+   extreme points are winsorised to a robust band. Leading zeros are trimmed (the item
+   starts at its first sale) when that looks like a launch (sales every month since,
+   at least three) or the demand is smooth; a slow mover keeps them, as a history cut
+   at a sale starts with a sale by construction and over-forecasts.
 2. Classify the pattern (Syntetos-Boylan: ADI 1.32, CV² 0.49); it decides whether the
    Croston family or the smoothing combinations are chosen from.
 3. Seasonality follows the M4 benchmarks: a 90% autocorrelation test at lag m; if it passes,
@@ -27,7 +30,9 @@ Per series:
    model (DOTM, Fiorucci et al. 2016: theta, alpha and the initial level optimised, the
    theta line's regression updated with each observation), additive damped Holt-Winters
    on the Box-Cox scale (>= 2 seasons before the backtest) and ARIMA(p,1,0) with drift on
-   series of 4+ seasons.
+   series of 4+ seasons. Intermittent and lumpy series (and launches shorter than two
+   seasons, whose few months show a level rather than a trend) get the methods of
+   `demand.intermittent` instead: Croston, SBA, TSB, ADIDA, IMAPA and SES(0.1).
 6. Choice by MASE over a rolling-origin backtest (origins spread over the last
    min(horizon, n/3) months, each re-estimating on the data before it). MASE is scale-free
    and defined with zeros, unlike MAPE and sMAPE, which explode or saturate on
@@ -36,7 +41,13 @@ Per series:
    and the median of SES, damped, Theta, DOTM, ARIMA and Holt-Winters. Picking single
    models per series by backtest is noisy: on M3 monthly history (our own holdout of the
    training months) it forecast 10% worse than these combinations, which matches the
-   M3/M4 findings. Intermittent and lumpy series choose among Croston, SBA and TSB. Every
+   M3/M4 findings. Intermittent and lumpy series are not chosen for: they get one fixed
+   combination, the mean of IMAPA, ADIDA, TSB and SES(0.1) shaded toward zero for
+   items selling in fewer than half of the months (`demand.intermittent` says why). On
+   our car-parts holdout (1,255 series, the last 12 of 39 training months) it scored
+   MASE 1.750, RMSSE 0.979 and a volume bias of -3%, where the best of the classic
+   methods scored 1.766 (IMAPA) and 0.981 (SES(0.1)); the former choice among Croston,
+   SBA and TSB on histories cut at the first sale scored 2.639 / 1.102 / +64%. Every
    candidate's backtest MASE is returned, naive included, for forecast value added.
 7. Prediction intervals come from the chosen model's backtest errors by horizon (a power
    law in the horizon fitted to them), so they reflect how the model really erred on this
@@ -78,6 +89,8 @@ import pandas as pd
 from scipy.stats import norm
 from statsmodels.regression.linear_model import yule_walker
 
+from demand import intermittent
+
 ADI_CUTOFF = 1.32
 CV2_CUTOFF = 0.49
 FRAME_COLUMNS = [
@@ -108,12 +121,14 @@ _HW_ALPHAS = np.array([0.05, 0.1, 0.2, 0.35, 0.5, 0.7])
 _HW_BETAS = np.array([0.0, 0.05, 0.15])
 _HW_GAMMAS = np.array([0.01, 0.1, 0.25])
 _HW_PHIS = np.array([0.9, 0.98])
-_CROSTON_ALPHA = 0.1
 _OUTLIER_Z = 10.0
 _MIN_POINTS = 4
+# The fewest sales that show two intervals between them, i.e. a pattern of their own.
+_LAUNCH_SALES = 3
 _MAX_ORIGINS = 6
 _MEDIAN_MEMBERS = ("ses", "holt_damped", "theta", "dotm", "arima", "hw_add")
 _LAMBDAS = np.linspace(0, 1, 21)
+INTERMITTENT_MODEL = f"comb({','.join(intermittent.COMBINED_MEMBERS)})"
 
 
 # --- accuracy metrics -------------------------------------------------------------------
@@ -535,46 +550,20 @@ def _fit_seasonal_naive(ctx: _Context) -> _Fit:
     return _Fit(path(len(y))[: ctx.horizon], bt)
 
 
-# --- intermittent demand (numpy) --------------------------------------------------------
+# --- intermittent demand ---------------------------------------------------------------
 
 
-def _croston_states(y: np.ndarray, cuts: list[int], kind: str) -> dict[int, float]:
-    """Flat forecast of Croston/SBA/TSB after each prefix y[:cut]."""
-    a = _CROSTON_ALPHA
-    nz = np.flatnonzero(y > 0)
-    out: dict[int, float] = {}
-    size = y[nz[0]] if len(nz) else 0.0
-    if kind == "tsb":
-        prob = float(np.mean(y[:12] > 0))
-        for t in range(len(y) + 1):
-            if t in cuts:
-                out[t] = prob * size
-            if t < len(y):
-                occurred = y[t] > 0
-                prob += a * (occurred - prob)
-                if occurred:
-                    size += a * (y[t] - size)
-        return out
-    interval = nz[0] + 1.0 if len(nz) else 1.0
-    since = 0
-    for t in range(len(y) + 1):
-        if t in cuts:
-            f = size / interval
-            out[t] = f * (1 - a / 2) if kind == "sba" else f
-        if t < len(y):
-            since += 1
-            if y[t] > 0:
-                size += a * (y[t] - size)
-                interval += a * (since - interval)
-                since = 0
-    return out
-
-
-def _fit_croston(ctx: _Context, kind: str) -> _Fit:
+def _fit_intermittent(ctx: _Context) -> dict[str, _Fit]:
+    """The intermittent methods' flat rates, re-estimated on the history before each origin."""
     cuts = [int(o) for o in ctx.origins] + [len(ctx.y)]
-    states = _croston_states(ctx.y, cuts, kind)
-    bt = np.array([np.full(ctx.window, states[c]) for c in cuts[:-1]])
-    return _Fit(np.full(ctx.horizon, states[len(ctx.y)]), bt)
+    rates = [intermittent.members(ctx.y[:c]) for c in cuts]
+    return {
+        name: _Fit(
+            np.full(ctx.horizon, rates[-1][name]),
+            np.array([np.full(ctx.window, r[name]) for r in rates[:-1]]),
+        )
+        for name in rates[-1]
+    }
 
 
 # --- selection and intervals ------------------------------------------------------------
@@ -707,14 +696,15 @@ def _set_normal_quantiles(
     )
 
 
-def _clean(values: np.ndarray) -> tuple[np.ndarray, list[str], bool]:
-    """Trim, fill and clip the history; returns it with flags and whether it was trimmed."""
+def _clean(values: np.ndarray) -> tuple[np.ndarray, list[str], int]:
+    """Fill and clip the history from its first known value; returns it with the flags and
+    the index of its first sale (its length when it has none)."""
     y = np.asarray(values, float).copy()
     y[~np.isfinite(y)] = np.nan
     flags: list[str] = []
     known = np.flatnonzero(~np.isnan(y))
     if len(known) == 0:
-        return np.zeros(0), flags, False
+        return np.zeros(0), flags, 0
     if len(known) < len(y[known[0] :]) or known[-1] < len(y) - 1:
         flags.append("missing values filled")
         y = pd.Series(y).interpolate(limit_direction="forward").to_numpy()
@@ -722,9 +712,8 @@ def _clean(values: np.ndarray) -> tuple[np.ndarray, list[str], bool]:
     if (y < 0).any():
         flags.append("negative history clipped")
         y = np.clip(y, 0, None)
-    start = np.flatnonzero(y != 0)
-    trimmed = len(start) > 0 and start[0] > 0
-    return (y[start[0] :] if len(start) else np.zeros(0)), flags, trimmed
+    sales = np.flatnonzero(y != 0)
+    return y, flags, int(sales[0]) if len(sales) else len(y)
 
 
 def _winsorise(x: np.ndarray) -> np.ndarray:
@@ -824,11 +813,9 @@ def _fit_candidates(ctx: _Context, pattern: str) -> tuple[dict[str, _Fit], list[
     if m > 1 and n >= 2 * m:
         fits["snaive"] = _fit_seasonal_naive(ctx)
     if pattern in ("intermittent", "lumpy"):
-        fits.update(_fit_es_family(ctx))
-        fits["theta"] = _fit_theta(ctx)
-        for kind in ("croston", "sba", "tsb"):
-            fits[kind] = _fit_croston(ctx, kind)
-        return fits, ["croston", "sba", "tsb"]
+        fits.update(_fit_intermittent(ctx))
+        fits[INTERMITTENT_MODEL] = fits.pop("combined")
+        return fits, [INTERMITTENT_MODEL]
 
     # Box-Cox (Guerrero's lambda) for positive series whose noise grows with the level.
     positive = bool((ctx.y > 0).all() and (ctx.x > 0).all())
@@ -903,9 +890,17 @@ def _clip(fc: SeriesForecast) -> None:
 def _forecast_series(
     raw: np.ndarray, horizon: int, m: int, levels: Sequence[int]
 ) -> SeriesForecast:
-    y, flags, trimmed = _clean(raw)
-    if len(y) == 0:
+    history, flags, first_sale = _clean(raw)
+    if first_sale == len(history):
         return _flat(0.0, horizon, levels, "zero", "intermittent", "all zero")
+    # The item starts at its first sale when that looks like a launch: it has sold
+    # every month since, at least _LAUNCH_SALES times. A slow mover keeps the zeros
+    # before its first sale: a history cut at a sale starts with a sale by
+    # construction, which over-forecast car parts by 58% (demand.intermittent).
+    y, trimmed = history[first_sale:], first_sale > 0
+    launch = trimmed and len(y) >= _LAUNCH_SALES and bool((y > 0).all())
+    if not launch and classify_pattern(history) in ("intermittent", "lumpy"):
+        y, trimmed = history, False
     pattern = classify_pattern(y)
     if len(y) < _MIN_POINTS:
         label = "new item" if trimmed else "short history"
@@ -916,7 +911,11 @@ def _forecast_series(
         flags.append("new item" if trimmed else "short history")
 
     ctx = _context(y, m, horizon, winsorise=pattern in ("smooth", "erratic"))
-    fits, pool = _fit_candidates(ctx, pattern)
+    # A launch's first months show its level, not a trend: the smoothing models
+    # extrapolated short bursts of car-parts sales (MASE 1.761, RMSSE 0.984 against
+    # 1.750, 0.979).
+    level_only = launch and len(y) < 2 * m
+    fits, pool = _fit_candidates(ctx, "intermittent" if level_only else pattern)
 
     actual = _actuals(y, ctx.origins, ctx.window)
     scale = mase_scale(y[: ctx.origins[0]], m)

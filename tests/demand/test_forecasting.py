@@ -47,7 +47,7 @@ def test_seasonal_series_with_trend_keeps_its_peak_month():
     assert fc.point.mean() > y[-12:].mean()
 
 
-def test_intermittent_series_gets_a_croston_family_model():
+def test_intermittent_series_gets_the_intermittent_combination():
     rng = np.random.default_rng(1)
     y = np.where(rng.random(60) < 0.25, rng.integers(5, 15, 60), 0).astype(float)
     y[0] = 8
@@ -55,8 +55,9 @@ def test_intermittent_series_gets_a_croston_family_model():
     fc = forecast_series(y)
 
     assert fc.pattern in ("intermittent", "lumpy")
-    assert fc.model in ("croston", "sba", "tsb")
-    # A Croston-type forecast is the demand rate: between zero and the mean order size.
+    assert fc.model == "comb(imapa,adida,tsb,ses)"
+    assert {"naive", "croston", "sba", "tsb", "adida", "imapa", "ses"} <= set(fc.candidates)
+    # An intermittent forecast is the demand rate: between zero and the mean order size.
     assert 0 < fc.point[0] < y[y > 0].mean()
 
 
