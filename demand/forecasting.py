@@ -76,6 +76,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
+from scipy.stats import t as student_t
 from statsmodels.regression.linear_model import yule_walker
 
 ADI_CUTOFF = 1.32
@@ -608,22 +609,60 @@ def _actuals(y: np.ndarray, origins: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-def _interval_scale(errors: np.ndarray, horizon: int) -> np.ndarray:
-    """Error std by horizon: a power law a*h^p fitted to the backtest RMSE per horizon."""
-    h = np.arange(1, errors.shape[1] + 1)
-    counts = np.sum(~np.isnan(errors), axis=0)
-    rmse = np.sqrt(np.nanmean(np.where(counts > 0, errors**2, np.nan), axis=0, keepdims=True))[0]
-    ok = (counts > 0) & (rmse > 0)
-    steps = np.arange(1, horizon + 1)
-    if not ok.any():
-        return np.zeros(horizon)
-    if ok.sum() < 2:
-        return rmse[ok][0] * np.sqrt(steps)
-    p, log_a = np.polyfit(np.log(h[ok]), np.log(rmse[ok]), 1, w=np.sqrt(counts[ok]))
-    # A random walk's error grows with sqrt(h), a trend error with h; stay within that.
-    p = float(np.clip(p, 0.5, 1.0))
-    log_a = np.average(np.log(rmse[ok]) - p * np.log(h[ok]), weights=counts[ok])
-    return np.exp(log_a) * steps**p
+# Growth exponents p searched in std(error at step h) = s * h**p: from flat (errors that do
+# not grow, e.g. a well-identified level) to h**1.5 (a trend error compounding on a random
+# walk). Cumulative errors over 1..k grow at least like sqrt(k) (independent months) and
+# at most like k**2.5 (months' errors perfectly correlated, each growing like h**1.5).
+_GROWTH = np.linspace(0.0, 1.5, 31)
+_CUM_GROWTH = np.linspace(0.5, 2.5, 41)
+# Fewest degrees of freedom of the Student-t quantiles: with one or two backtest origins
+# the exact t (df 0 or 1) has no mean and a 99% quantile of 30+ errors.
+_MIN_DF = 2
+
+
+def _power_law_scale(errors: np.ndarray, growth: np.ndarray) -> tuple[float, float]:
+    """Gaussian maximum likelihood of s and p in std(error at step h) = s * h**p.
+
+    Columns of `errors` are steps 1, 2, ...; NaN cells are missing. For each p on the grid
+    the ML s**2 is the mean of e**2 / h**(2p) (closed form); p maximises the likelihood.
+    """
+    h = np.broadcast_to(np.arange(1, errors.shape[1] + 1), errors.shape)
+    ok = np.isfinite(errors)
+    e2, log_h = errors[ok] ** 2, np.log(h[ok])
+    if not (e2 > 0).any():
+        return 0.0, float(growth[0])
+    s2 = np.mean(e2[None, :] * np.exp(-2 * growth[:, None] * log_h[None, :]), axis=1)
+    loglik = -0.5 * len(e2) * np.log(s2) - growth * log_h.sum()
+    i = int(np.argmax(loglik))
+    return float(np.sqrt(s2[i])), float(growth[i])
+
+
+def _set_backtest_quantiles(
+    fc: SeriesForecast, errors: np.ndarray, season: np.ndarray, levels: Sequence[int]
+) -> None:
+    """Quantiles from the chosen model's backtest errors (origins x steps), see point 7.
+
+    `season` is the factor each month's error scale is multiplied by (ones unless the
+    errors were deseasonalised); cumulative errors keep the season's average, 1.
+    """
+    steps = np.arange(1, len(fc.point) + 1)
+    s, p = _power_law_scale(errors, _GROWTH)
+    s_cum, q = _power_law_scale(np.cumsum(errors, axis=1), _CUM_GROWTH)
+    fc.error_std = s * steps**p * season
+    cum_std = s_cum * steps**q
+    # Predictive quantiles of a new error when its scale is estimated from `origins`
+    # draws: t with origins - 1 df, times sqrt(1 + 1/origins). Errors of one origin are
+    # correlated across steps, so the origins, not the cells, count as the draws.
+    origins = int(np.isfinite(errors[:, 0]).sum())
+    taus = _quantile_levels(levels)
+    z = student_t.ppf(taus, max(origins - 1, _MIN_DF)) * np.sqrt(1 + 1 / max(origins, 1))
+    cum_point = np.cumsum(fc.point)
+    _set_quantiles(
+        fc,
+        {t: fc.point + zt * fc.error_std for t, zt in zip(taus, z, strict=True)},
+        {t: cum_point + zt * cum_std for t, zt in zip(taus, z, strict=True)},
+        levels,
+    )
 
 
 # --- public API -------------------------------------------------------------------------
@@ -931,15 +970,10 @@ def _forecast_series(
     chosen = fits[best]
 
     errors = np.where(mask, actual - np.clip(chosen.backtest, 0, None), np.nan)
-    std = _interval_scale(errors, horizon)
-    if ctx.seasonal and ctx.multiplicative:
-        # Errors of a multiplicative-seasonal series scale with the season.
-        std = std * ctx.season_final
     if not np.isfinite(chosen.final).all():
         raise FloatingPointError("non-finite forecast")
-    point = np.clip(chosen.final, 0, None)
     fc = SeriesForecast(
-        point=point,
+        point=np.clip(chosen.final, 0, None),
         lower={},
         upper={},
         model=best,
@@ -947,10 +981,14 @@ def _forecast_series(
         flag=", ".join(flags),
         backtest_mase=scores[best],
         backtest_smape=smape(actual[mask], np.clip(chosen.backtest, 0, None)[mask]),
-        error_std=std,
         candidates=scores,
     )
-    _set_normal_quantiles(fc, std, np.sqrt(np.cumsum(std**2)), levels)
+    if ctx.seasonal and ctx.multiplicative:
+        # Errors of a multiplicative-seasonal series scale with the season: fit them on
+        # the deseasonalised scale and put the season back month by month.
+        _set_backtest_quantiles(fc, errors / ctx.season_bt, ctx.season_final, levels)
+    else:
+        _set_backtest_quantiles(fc, errors, np.ones(horizon), levels)
     _clip(fc)
     return fc
 
