@@ -611,10 +611,11 @@ def _actuals(y: np.ndarray, origins: np.ndarray, window: int) -> np.ndarray:
 
 # Growth exponents p searched in std(error at step h) = s * h**p: from flat (errors that do
 # not grow, e.g. a well-identified level) to h**1.5 (a trend error compounding on a random
-# walk). Cumulative errors over 1..k grow at least like sqrt(k) (independent months) and
-# at most like k**2.5 (months' errors perfectly correlated, each growing like h**1.5).
+# walk).
 _GROWTH = np.linspace(0.0, 1.5, 31)
-_CUM_GROWTH = np.linspace(0.5, 2.5, 41)
+# Correlations searched between the errors of two months of one forecast: 0 (independent)
+# to 1 (one error repeated, as a misjudged level is).
+_CORRELATIONS = np.linspace(0.0, 1.0, 21)
 # Fewest degrees of freedom of the Student-t quantiles: with one or two backtest origins
 # the exact t (df 0 or 1) has no mean and a 99% quantile of 30+ errors.
 _MIN_DF = 2
@@ -637,6 +638,25 @@ def _power_law_scale(errors: np.ndarray, growth: np.ndarray) -> tuple[float, flo
     return float(np.sqrt(s2[i])), float(growth[i])
 
 
+def _cumulative_std(errors: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Std of the error summed over steps 1..k, for each k of `std` (the steps' stds).
+
+    Months' errors are taken as equicorrelated, rho maximising the Gaussian likelihood of
+    the backtest's cumulative errors per origin: var_k = (1 - rho) * sum(std**2) +
+    rho * sum(std)**2, so a cumulative quantile over one month is the monthly one.
+    """
+    independent, repeated = np.cumsum(std**2), np.cumsum(std) ** 2
+    var = (1 - _CORRELATIONS[:, None]) * independent + _CORRELATIONS[:, None] * repeated
+    cum = np.cumsum(errors, axis=1)
+    ok = np.isfinite(cum)
+    if not std[0] > 0 or not ok.any():
+        return np.sqrt(var[0])
+    k = np.broadcast_to(np.arange(cum.shape[1]), cum.shape)[ok]
+    v = var[:, k]
+    loglik = -0.5 * np.sum(np.log(v) + cum[ok] ** 2 / v, axis=1)
+    return np.sqrt(var[int(np.argmax(loglik))])
+
+
 def _set_backtest_quantiles(
     fc: SeriesForecast, errors: np.ndarray, season: np.ndarray, levels: Sequence[int]
 ) -> None:
@@ -645,11 +665,11 @@ def _set_backtest_quantiles(
     `season` is the factor each month's error scale is multiplied by (ones unless the
     errors were deseasonalised); cumulative errors keep the season's average, 1.
     """
-    steps = np.arange(1, len(fc.point) + 1)
+    horizon = len(fc.point)
     s, p = _power_law_scale(errors, _GROWTH)
-    s_cum, q = _power_law_scale(np.cumsum(errors, axis=1), _CUM_GROWTH)
-    fc.error_std = s * steps**p * season
-    cum_std = s_cum * steps**q
+    std = s * np.arange(1, max(horizon, errors.shape[1]) + 1) ** p
+    cum_std = _cumulative_std(errors, std)[:horizon]
+    fc.error_std = std[:horizon] * season
     # Predictive quantiles of a new error when its scale is estimated from `origins`
     # draws: t with origins - 1 df, times sqrt(1 + 1/origins). Errors of one origin are
     # correlated across steps, so the origins, not the cells, count as the draws.
