@@ -632,6 +632,10 @@ def _power_law_scale(errors: np.ndarray, growth: np.ndarray) -> tuple[float, flo
     e2, log_h = errors[ok] ** 2, np.log(h[ok])
     if not (e2 > 0).any():
         return 0.0, float(growth[0])
+    if not log_h.any():
+        # Only step 1 observed: the growth is not identified. Assume a random walk's
+        # sqrt(h), as the normal formula for histories too short to backtest does.
+        return float(np.sqrt(e2.mean())), 0.5
     s2 = np.mean(e2[None, :] * np.exp(-2 * growth[:, None] * log_h[None, :]), axis=1)
     loglik = -0.5 * len(e2) * np.log(s2) - growth * log_h.sum()
     i = int(np.argmax(loglik))

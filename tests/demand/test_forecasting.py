@@ -115,6 +115,14 @@ def test_error_scale_fit_recovers_a_known_growth_by_horizon():
     )
 
 
+def test_intervals_widen_with_the_horizon_when_the_backtest_sees_one_step():
+    fc = forecast_series(np.array([5.0, 7, 6, 8, 7]), horizon=6)
+
+    assert fc.uncertainty == "backtest"
+    assert np.all(np.diff(fc.error_std) > 0)
+    assert np.all(np.diff(fc.upper[95] - fc.point) > 0)
+
+
 def test_cumulative_quantiles_do_not_swing_with_the_season_of_the_first_month():
     season = 1 + 0.6 * np.sin(2 * np.pi * np.arange(96) / 12)  # trough month 9, peak 3
     ratios = []
