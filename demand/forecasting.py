@@ -38,9 +38,31 @@ Per series:
    training months) it forecast 10% worse than these combinations, which matches the
    M3/M4 findings. Intermittent and lumpy series choose among Croston, SBA and TSB. Every
    candidate's backtest MASE is returned, naive included, for forecast value added.
-7. Prediction intervals come from the chosen model's backtest errors by horizon (a power
-   law in the horizon fitted to them), so they reflect how the model really erred on this
-   series rather than its textbook assumptions.
+7. Quantiles of demand (and the 80/95% intervals read from them) come from the chosen
+   model's own backtest errors, so they reflect how it really erred on this series rather
+   than its textbook assumptions. On multiplicative-seasonal series the errors are first
+   divided by the season (their scale follows it).
+   - Monthly scale: std(error at h) = s * h**p, s and p in [0, 1.5] by Gaussian maximum
+     likelihood on the raw squared errors. A least-squares line through the log RMSE by
+     horizon with p >= 0.5 (what we had) fitted a one-step error about 0.57x the observed
+     one, and its 80% / 95% intervals covered 71% / 86% of M3 test actuals (49% / 68% at
+     h=1). A backtest that sees one step only assumes p = 0.5 (a random walk).
+   - Quantile = point + z * std * season, z the Student-t predictive quantile of a new
+     error whose scale was estimated from the origins' draws: origins - 1 df (at least 2),
+     times sqrt(1 + 1/origins). Six origins are few: on our holdout the normal z
+     covered 73% / 88%, the t 81% / 94%.
+   - Cumulative demand over months 1..k (what safety stock reads): the months' errors of
+     one forecast are correlated (a misjudged level or trend repeats): summing their
+     variances as if independent covered 86 / 91 / 95% for targets 90 / 95 / 98% over 3
+     months on our holdout, and 80 / 87 / 92% over 6. Their variance is
+     (1 - rho) * sum(std**2) + rho * sum(std)**2, rho in [0, 1] by maximum likelihood on
+     the backtest's cumulative errors per origin. It uses the season's average scale (1)
+     rather than the first months' factors, so a product's safety stock does not swing
+     with the calendar month the forecast starts in (3.6x for one demo product); the
+     chart's monthly quantiles keep the season.
+   - Values are clipped at zero. Histories too short to backtest (< 4 points) get the
+     normal formula around the mean, `uncertainty="normal"`. No constant was tuned: the
+     grids span the physically possible ranges.
 
 Why these steps: each was kept only if it improved our holdout (the last 18 training
 months of the 714 M3 monthly series, fitted on what precedes them; `bench/forecast_bench.py
@@ -704,7 +726,8 @@ class SeriesForecast:
     flag: str = ""
     backtest_mase: float = float("nan")
     backtest_smape: float = float("nan")
-    # Std of the chosen model's backtest errors by horizon: what safety stock needs.
+    # Fitted std of the chosen model's backtest errors by horizon (times the season): the
+    # "forecast error sigma" pages show; safety stock reads cum_quantiles.
     error_std: np.ndarray = field(default_factory=lambda: np.zeros(0))
     candidates: dict[str, float] = field(default_factory=dict)
     # Quantiles of demand in month h, and of cumulative demand over months 1..h, for each
