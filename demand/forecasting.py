@@ -54,7 +54,7 @@ Per series:
      holdout the normal z covered 73% / 88%; the t 83% / 96% (78% / 94% at h=1).
    - Cumulative demand over months 1..k (what safety stock reads): the months' errors of
      one forecast are correlated (a misjudged level or trend repeats): summing their
-     variances as if independent covered 86 / 91 / 95% for targets 90 / 95 / 98% over 3
+     variances as if independent covered 85 / 90 / 95% for targets 90 / 95 / 98% over 3
      months on our holdout, and 80 / 87 / 92% over 6. Their variance is
      (1 - rho) * sum(std**2) + rho * sum(std)**2, rho in [0, 1] by maximum likelihood on
      the backtest's cumulative errors per origin. It uses the season's average scale (1)
