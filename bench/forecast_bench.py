@@ -8,6 +8,9 @@ The default data is the 714 M3 monthly series in `shared/data/m3_monthly_dev.csv
 see only the `train` rows; the `test` rows (18 months) are used to score and nothing else.
 With `--holdout` the last 18 train months are scored instead and the test rows are not
 read at all: use that to compare engine changes without looking at the test period.
+It also scores the engine's quantiles: coverage of the 80% and 95% intervals (pooled over
+the horizon and for h=1, 1-6, 13-18), MSIS against a naive interval, and the coverage of
+the cumulative quantiles safety stock reads (months 1..k, k=1-3), each against its goal.
 An intermittent file (no `category` column, or mostly zeros, such as the car parts) is
 scored by `bench/intermittent_bench.py` instead; `--kind` overrides the detection.
 
@@ -37,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 from statsmodels.tsa.forecasting.theta import ThetaModel
 from statsmodels.tsa.seasonal import seasonal_decompose
 
@@ -187,7 +191,102 @@ def run_m3(path: Path, limit: int | None, jobs: int, holdout: bool) -> dict[str,
         f"OWA <= 0.82: {'met' if eng['owa'] <= 0.82 else 'MISSED'}; "
         f">= 20 series/s per core: {'met' if rate / jobs >= 20 else 'MISSED'}"
     )
+    report_intervals(data, jobs)
     return results
+
+
+# --- prediction intervals and cumulative quantiles --------------------------------------
+
+INTERVAL_LEVELS = (80, 95)
+# Horizon buckets (first and last step, 1-based) the interval coverage is also read in.
+COVERAGE_BUCKETS = {"h=1": (1, 1), "h=1-6": (1, 6), "h=13-18": (13, 18)}
+POOLED_TOLERANCE = 3.0
+BUCKET_TOLERANCE = 5.0
+# Cumulative demand over months 1..k, quantile levels safety stock is set at.
+CUM_MONTHS = (1, 2, 3)
+CUM_TAUS = (0.90, 0.95, 0.98)
+CUM_TOLERANCE = 2.0
+MSIS_ALPHA = 0.05
+
+
+def engine_bands(y: np.ndarray, h: int = HORIZON, m: int = SEASON) -> np.ndarray:
+    """The engine's 80% and 95% bounds and cumulative quantiles, one row each.
+
+    Rows: lo80, hi80, lo95, hi95, then cum_quantiles[tau] for each of CUM_TAUS.
+    """
+    fc = forecast_series(y, horizon=h, season_length=m, levels=INTERVAL_LEVELS)
+    bounds = [b for lv in INTERVAL_LEVELS for b in (fc.lower[lv], fc.upper[lv])]
+    return np.array([*bounds, *(fc.cum_quantiles[tau] for tau in CUM_TAUS)])
+
+
+def naive_bounds(y: np.ndarray, h: int = HORIZON, level: float = 95) -> np.ndarray:
+    """M4's naive interval: last value +- z * (in-sample one-step naive RMSE) * sqrt(h)."""
+    sigma = np.sqrt(np.mean(np.diff(y) ** 2))
+    half = norm.ppf(0.5 + level / 200) * sigma * np.sqrt(np.arange(1, h + 1))
+    return np.array([np.clip(y[-1] - half, 0, None), y[-1] + half])
+
+
+def msis(insample: np.ndarray, future: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """M4's mean scaled interval score (alpha MSIS_ALPHA), seasonal naive MAE scale."""
+    below = (lower - future) * (future < lower)
+    above = (future - upper) * (future > upper)
+    score = np.mean(upper - lower + 2 / MSIS_ALPHA * (below + above))
+    return float(score / mase_scale(insample, SEASON))
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def report_intervals(data: M3Data, jobs: int) -> bool:
+    """Print interval coverage, MSIS and cumulative coverage; True if every goal is met."""
+    bands, seconds = run_method(engine_bands, data.train, jobs)
+    future = np.array(data.future)
+    horizon = future.shape[1]
+    print(f"engine quantiles: {seconds:.1f} s wall with {jobs} job(s)")
+    ok = True
+    for i, lv in enumerate(INTERVAL_LEVELS):
+        lower = np.array([b[2 * i, :horizon] for b in bands])
+        upper = np.array([b[2 * i + 1, :horizon] for b in bands])
+        inside = 100 * ((future >= lower) & (future <= upper))
+        pooled = inside.mean()
+        hit = abs(pooled - lv) <= POOLED_TOLERANCE
+        parts = [f"h=1-{horizon} {pooled:5.1f} ({_met(hit)}, +-{POOLED_TOLERANCE:g})"]
+        for name, (first, last) in COVERAGE_BUCKETS.items():
+            cover = inside[:, first - 1 : last].mean()
+            in_bucket = abs(cover - lv) <= BUCKET_TOLERANCE
+            hit &= in_bucket
+            parts.append(f"{name} {cover:5.1f} ({_met(in_bucket)})")
+        ok &= hit
+        print(f"coverage of the {lv}% interval: " + ", ".join(parts))
+    engine_msis = np.mean(
+        [
+            msis(y, f, b[2, :horizon], b[3, :horizon])
+            for y, f, b in zip(data.train, data.future, bands, strict=True)
+        ]
+    )
+    naive_msis = np.mean(
+        [
+            msis(y, f, *naive_bounds(y, horizon))
+            for y, f in zip(data.train, data.future, strict=True)
+        ]
+    )
+    print(f"MSIS (95%, M4 scaling): engine {engine_msis:.3f}, naive {naive_msis:.3f}")
+    actual = np.cumsum(future, axis=1)
+    first_cum_row = 2 * len(INTERVAL_LEVELS)
+    print(f"cumulative coverage, months 1..k (goal: within {CUM_TOLERANCE:g} points of tau)")
+    print(f"{'tau':<8}" + "".join(f"{f'k={k}':>14}" for k in CUM_MONTHS))
+    for j, tau in enumerate(CUM_TAUS):
+        quantile = np.array([b[first_cum_row + j] for b in bands])
+        cells = []
+        for k in CUM_MONTHS:
+            cover = 100 * np.mean(actual[:, k - 1] <= quantile[:, k - 1])
+            hit = abs(cover - 100 * tau) <= CUM_TOLERANCE
+            ok &= hit
+            cells.append(f"{cover:6.1f} {_met(hit):>7}")
+        print(f"{tau:<8.2f}" + "".join(f"{c:>14}" for c in cells))
+    print(f"interval and cumulative coverage goals: {_met(ok)}")
+    return ok
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -49,9 +49,32 @@ Per series:
    methods scored 1.766 (IMAPA) and 0.981 (SES(0.1)); the former choice among Croston,
    SBA and TSB on histories cut at the first sale scored 2.639 / 1.102 / +64%. Every
    candidate's backtest MASE is returned, naive included, for forecast value added.
-7. Prediction intervals come from the chosen model's backtest errors by horizon (a power
-   law in the horizon fitted to them), so they reflect how the model really erred on this
-   series rather than its textbook assumptions.
+7. Quantiles of demand (and the 80/95% intervals read from them) come from the chosen
+   model's own backtest errors, so they reflect how it really erred on this series rather
+   than its textbook assumptions. On multiplicative-seasonal series the errors are first
+   divided by the season (their scale follows it).
+   - Monthly scale: std(error at h) = s * h**p, s and p in [0, 1.5] by Gaussian maximum
+     likelihood on the raw squared errors. A least-squares line through the log RMSE by
+     horizon with p >= 0.5 (what we had) fitted a one-step error about 0.57x the observed
+     one, and its 80% / 95% intervals covered 71% / 86% of M3 test actuals (49% / 68% at
+     h=1). A backtest that sees one step only assumes p = 0.5 (a random walk).
+   - Quantile = point + z * std * season, z the Student-t predictive quantile of a new
+     zero-mean error whose scale was estimated from n draws (n df, at least 2). One
+     origin's errors are correlated, so n at step h is the number of origins whose
+     backtest reached h: 6 at h=1, 1 at the longest step. Six origins are few: on our
+     holdout the normal z covered 73% / 88%; the t 83% / 96% (78% / 94% at h=1).
+   - Cumulative demand over months 1..k (what safety stock reads): the months' errors of
+     one forecast are correlated (a misjudged level or trend repeats): summing their
+     variances as if independent covered 85 / 90 / 95% for targets 90 / 95 / 98% over 3
+     months on our holdout, and 80 / 87 / 92% over 6. Their variance is
+     (1 - rho) * sum(std**2) + rho * sum(std)**2, rho in [0, 1] by maximum likelihood on
+     the backtest's cumulative errors per origin. It uses the season's average scale (1)
+     rather than the first months' factors, so a product's safety stock does not swing
+     with the calendar month the forecast starts in (3.6x for one demo product); the
+     chart's monthly quantiles keep the season.
+   - Values are clipped at zero. Histories too short to backtest (< 4 points) get the
+     normal formula around the mean, `uncertainty="normal"`. No constant was tuned: the
+     grids span the physically possible ranges.
 
 Why these steps: each was kept only if it improved our holdout (the last 18 training
 months of the 714 M3 monthly series, fitted on what precedes them; `bench/forecast_bench.py
@@ -87,6 +110,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
+from scipy.stats import t as student_t
 from statsmodels.regression.linear_model import yule_walker
 
 from demand import intermittent
@@ -597,22 +621,86 @@ def _actuals(y: np.ndarray, origins: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-def _interval_scale(errors: np.ndarray, horizon: int) -> np.ndarray:
-    """Error std by horizon: a power law a*h^p fitted to the backtest RMSE per horizon."""
-    h = np.arange(1, errors.shape[1] + 1)
-    counts = np.sum(~np.isnan(errors), axis=0)
-    rmse = np.sqrt(np.nanmean(np.where(counts > 0, errors**2, np.nan), axis=0, keepdims=True))[0]
-    ok = (counts > 0) & (rmse > 0)
-    steps = np.arange(1, horizon + 1)
-    if not ok.any():
-        return np.zeros(horizon)
-    if ok.sum() < 2:
-        return rmse[ok][0] * np.sqrt(steps)
-    p, log_a = np.polyfit(np.log(h[ok]), np.log(rmse[ok]), 1, w=np.sqrt(counts[ok]))
-    # A random walk's error grows with sqrt(h), a trend error with h; stay within that.
-    p = float(np.clip(p, 0.5, 1.0))
-    log_a = np.average(np.log(rmse[ok]) - p * np.log(h[ok]), weights=counts[ok])
-    return np.exp(log_a) * steps**p
+# Growth exponents p searched in std(error at step h) = s * h**p: from flat (errors that do
+# not grow, e.g. a well-identified level) to h**1.5 (a trend error compounding on a random
+# walk).
+_GROWTH = np.linspace(0.0, 1.5, 31)
+# Correlations searched between the errors of two months of one forecast: 0 (independent)
+# to 1 (one error repeated, as a misjudged level is).
+_CORRELATIONS = np.linspace(0.0, 1.0, 21)
+# Fewest degrees of freedom of the Student-t quantiles: for a step only one backtest
+# origin reached, the exact t (1 df, Cauchy) has no mean and a 99% quantile of 32 scales.
+_MIN_DF = 2
+
+
+def _power_law_scale(errors: np.ndarray, growth: np.ndarray) -> tuple[float, float]:
+    """Gaussian maximum likelihood of s and p in std(error at step h) = s * h**p.
+
+    Columns of `errors` are steps 1, 2, ...; NaN cells are missing. For each p on the grid
+    the ML s**2 is the mean of e**2 / h**(2p) (closed form); p maximises the likelihood.
+    """
+    h = np.broadcast_to(np.arange(1, errors.shape[1] + 1), errors.shape)
+    ok = np.isfinite(errors)
+    e2, log_h = errors[ok] ** 2, np.log(h[ok])
+    if not (e2 > 0).any():
+        return 0.0, float(growth[0])
+    if not log_h.any():
+        # Only step 1 observed: the growth is not identified. Assume a random walk's
+        # sqrt(h), as the normal formula for histories too short to backtest does.
+        return float(np.sqrt(e2.mean())), 0.5
+    s2 = np.mean(e2[None, :] * np.exp(-2 * growth[:, None] * log_h[None, :]), axis=1)
+    loglik = -0.5 * len(e2) * np.log(s2) - growth * log_h.sum()
+    i = int(np.argmax(loglik))
+    return float(np.sqrt(s2[i])), float(growth[i])
+
+
+def _cumulative_std(errors: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Std of the error summed over steps 1..k, for each k of `std` (the steps' stds).
+
+    Months' errors are taken as equicorrelated, rho maximising the Gaussian likelihood of
+    the backtest's cumulative errors per origin: var_k = (1 - rho) * sum(std**2) +
+    rho * sum(std)**2, so a cumulative quantile over one month is the monthly one.
+    """
+    independent, repeated = np.cumsum(std**2), np.cumsum(std) ** 2
+    var = (1 - _CORRELATIONS[:, None]) * independent + _CORRELATIONS[:, None] * repeated
+    cum = np.cumsum(errors, axis=1)
+    ok = np.isfinite(cum)
+    if not std[0] > 0 or not ok.any():
+        return np.sqrt(var[0])
+    k = np.broadcast_to(np.arange(cum.shape[1]), cum.shape)[ok]
+    v = var[:, k]
+    loglik = -0.5 * np.sum(np.log(v) + cum[ok] ** 2 / v, axis=1)
+    return np.sqrt(var[int(np.argmax(loglik))])
+
+
+def _set_backtest_quantiles(
+    fc: SeriesForecast, errors: np.ndarray, season: np.ndarray, levels: Sequence[int]
+) -> None:
+    """Quantiles from the chosen model's backtest errors (origins x steps), see point 7.
+
+    `season` is the factor each month's error scale is multiplied by (ones unless the
+    errors were deseasonalised); cumulative errors keep the season's average, 1.
+    """
+    horizon = len(fc.point)
+    s, p = _power_law_scale(errors, _GROWTH)
+    std = s * np.arange(1, max(horizon, errors.shape[1]) + 1) ** p
+    cum_std = _cumulative_std(errors, std)[:horizon]
+    fc.error_std = std[:horizon] * season
+    # Predictive quantiles of a new zero-mean error whose scale is estimated from n draws
+    # are Student-t with n df. Errors of one origin are correlated across steps, so the
+    # draws at step h are the origins whose backtest reached it; beyond the backtest
+    # window the scale is extrapolated and keeps the last count.
+    reached = np.isfinite(errors).sum(axis=0)
+    df = np.maximum(np.r_[reached, np.full(horizon, reached[-1])][:horizon], _MIN_DF)
+    taus = _quantile_levels(levels)
+    z = student_t.ppf(np.array(taus)[:, None], df[None, :])
+    cum_point = np.cumsum(fc.point)
+    _set_quantiles(
+        fc,
+        {t: fc.point + zt * fc.error_std for t, zt in zip(taus, z, strict=True)},
+        {t: cum_point + zt * cum_std for t, zt in zip(taus, z, strict=True)},
+        levels,
+    )
 
 
 # --- public API -------------------------------------------------------------------------
@@ -630,7 +718,8 @@ class SeriesForecast:
     flag: str = ""
     backtest_mase: float = float("nan")
     backtest_smape: float = float("nan")
-    # Std of the chosen model's backtest errors by horizon: what safety stock needs.
+    # Fitted std of the chosen model's backtest errors by horizon (times the season): the
+    # "forecast error sigma" pages show; safety stock reads cum_quantiles.
     error_std: np.ndarray = field(default_factory=lambda: np.zeros(0))
     candidates: dict[str, float] = field(default_factory=dict)
     # Quantiles of demand in month h, and of cumulative demand over months 1..h, for each
@@ -930,15 +1019,10 @@ def _forecast_series(
     chosen = fits[best]
 
     errors = np.where(mask, actual - np.clip(chosen.backtest, 0, None), np.nan)
-    std = _interval_scale(errors, horizon)
-    if ctx.seasonal and ctx.multiplicative:
-        # Errors of a multiplicative-seasonal series scale with the season.
-        std = std * ctx.season_final
     if not np.isfinite(chosen.final).all():
         raise FloatingPointError("non-finite forecast")
-    point = np.clip(chosen.final, 0, None)
     fc = SeriesForecast(
-        point=point,
+        point=np.clip(chosen.final, 0, None),
         lower={},
         upper={},
         model=best,
@@ -946,10 +1030,14 @@ def _forecast_series(
         flag=", ".join(flags),
         backtest_mase=scores[best],
         backtest_smape=smape(actual[mask], np.clip(chosen.backtest, 0, None)[mask]),
-        error_std=std,
         candidates=scores,
     )
-    _set_normal_quantiles(fc, std, np.sqrt(np.cumsum(std**2)), levels)
+    if ctx.seasonal and ctx.multiplicative:
+        # Errors of a multiplicative-seasonal series scale with the season: fit them on
+        # the deseasonalised scale and put the season back month by month.
+        _set_backtest_quantiles(fc, errors / ctx.season_bt, ctx.season_final, levels)
+    else:
+        _set_backtest_quantiles(fc, errors, np.ones(horizon), levels)
     _clip(fc)
     return fc
 
