@@ -18,6 +18,7 @@ class Uncertainty(models.TextChoices):
     """How the forecasting engine estimated a series' uncertainty."""
 
     BACKTEST = "backtest", "From the backtest errors"
+    INTERMITTENT = "intermittent", "From the sales process: how often and how much"
     NORMAL = "normal", "Normal guess: history too short to backtest"
 
 

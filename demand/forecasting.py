@@ -703,6 +703,22 @@ def _set_backtest_quantiles(
     )
 
 
+def _set_intermittent_quantiles(fc: SeriesForecast, y: np.ndarray, levels: Sequence[int]) -> None:
+    """Quantiles of the sales process of intermittent demand (`demand.intermittent`).
+
+    A band around the point from a few backtest errors cannot be right here: its lower
+    bound sits above zero when most months are zero, and the errors of a flat rate
+    understate the spread of demand that comes in whole sales.
+    """
+    horizon = len(fc.point)
+    marginal, cumulative = intermittent.intermittent_quantiles(
+        y, fc.point, horizon, _quantile_levels(levels)
+    )
+    _set_quantiles(fc, marginal, cumulative, levels)
+    fc.error_std = intermittent.demand_std(y, fc.point)
+    fc.uncertainty = "intermittent"
+
+
 # --- public API -------------------------------------------------------------------------
 
 
@@ -726,8 +742,10 @@ class SeriesForecast:
     # of QUANTILE_LEVELS: what the chart's band and the safety stock are read from.
     quantiles: dict[float, np.ndarray] = field(default_factory=dict)
     cum_quantiles: dict[float, np.ndarray] = field(default_factory=dict)
-    # How the uncertainty was estimated: "backtest" (the chosen model's own errors) or
-    # "normal" (history too short to backtest: the textbook normal formula).
+    # How the uncertainty was estimated: "backtest" (the chosen model's own errors),
+    # "intermittent" (the sales process: how often a sale comes and its size, see
+    # `demand.intermittent`) or "normal" (history too short to backtest: the textbook
+    # normal formula).
     uncertainty: str = "backtest"
 
     @property
@@ -1032,7 +1050,9 @@ def _forecast_series(
         backtest_smape=smape(actual[mask], np.clip(chosen.backtest, 0, None)[mask]),
         candidates=scores,
     )
-    if ctx.seasonal and ctx.multiplicative:
+    if best == INTERMITTENT_MODEL:
+        _set_intermittent_quantiles(fc, y, levels)
+    elif ctx.seasonal and ctx.multiplicative:
         # Errors of a multiplicative-seasonal series scale with the season: fit them on
         # the deseasonalised scale and put the season back month by month.
         _set_backtest_quantiles(fc, errors / ctx.season_bt, ctx.season_final, levels)

@@ -82,7 +82,7 @@ class SeriesFit(models.Model):
     error_std = models.FloatField(null=True, blank=True, help_text="One month ahead")
     error_std_by_horizon = models.JSONField(default=list, blank=True)
     uncertainty = models.CharField(
-        max_length=8, choices=Uncertainty.choices, default=Uncertainty.BACKTEST
+        max_length=12, choices=Uncertainty.choices, default=Uncertainty.BACKTEST
     )
     error_quantiles = models.JSONField(
         default=dict,

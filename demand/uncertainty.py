@@ -20,7 +20,7 @@ from demand.forecasting import QUANTILE_LEVELS, SeriesForecast
 
 STORED_LEVELS: tuple[float, ...] = tuple(q for q in QUANTILE_LEVELS if q >= 0.5)
 SIGNIFICANT_DIGITS = 3
-BACKTEST = "backtest"
+NORMAL = "normal"
 
 
 def significant(values: np.ndarray, digits: int = SIGNIFICANT_DIGITS) -> np.ndarray:
@@ -36,12 +36,12 @@ def significant(values: np.ndarray, digits: int = SIGNIFICANT_DIGITS) -> np.ndar
 
 
 def stored_error_quantiles(forecast: SeriesForecast) -> dict[str, list[float]]:
-    """{level: cumulative error over months 1..h}; empty unless a backtest measured it.
+    """{level: cumulative error over months 1..h}; empty unless the engine measured it.
 
     A series too short to backtest gets normal quantiles around a guessed std: supply
     uses its normal formula for those instead, and says so.
     """
-    if forecast.uncertainty != BACKTEST or not forecast.cum_quantiles:
+    if forecast.uncertainty == NORMAL or not forecast.cum_quantiles:
         return {}
     cumulative = np.cumsum(forecast.point)
     return {

@@ -41,6 +41,6 @@ class ExceptionFilter(models.TextChoices):
 class SafetyStockMethod(models.TextChoices):
     """Where a SKU-location's safety stock came from (see `supply.projection`)."""
 
-    QUANTILES = "quantiles", "from forecast backtest quantiles"
+    QUANTILES = "quantiles", "from forecast quantiles"
     NORMAL = "normal", "normal formula: history too short"
     SALES = "sales", "normal formula: no forecast, std of recent sales"

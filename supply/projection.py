@@ -23,7 +23,7 @@ the next plan, and the next chance to react, is a month away). With E = LT + RP 
 
     S  = D(E) + SS                  the order-up-to level of the inventory position
     SS = sqrt(max(SS_d, 0)^2 + (z * d * sigma_LT)^2)
-    SS_d = Q_tau(E) - F(E)          from the forecast's quantiles, else
+    SS_d = Q_tau(E) - F(E)          from forecast quantiles, else
     SS_d = z * sigma_d * sqrt(E)    the normal formula (fallback)
 
 with tau the target cycle service level (per ABC class, `Policy.service_levels`), z =
@@ -421,7 +421,7 @@ def service_levels(abc_class: np.ndarray, policy: Policy) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SafetyStock:
-    """Safety stock per SKU-location and whether it came from the forecast's quantiles."""
+    """Safety stock per SKU-location and whether it came from forecast quantiles."""
 
     quantity: np.ndarray
     from_quantiles: np.ndarray

@@ -18,6 +18,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='seriesfit',
             name='uncertainty',
-            field=models.CharField(choices=[('backtest', 'From the backtest errors'), ('normal', 'Normal guess: history too short to backtest')], default='backtest', max_length=8),
+            field=models.CharField(choices=[('backtest', 'From the backtest errors'), ('intermittent', 'From the sales process: how often and how much'), ('normal', 'Normal guess: history too short to backtest')], default='backtest', max_length=12),
         ),
     ]

@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
             name='safety_stock_method',
             field=models.CharField(
                 choices=[
-                    ('quantiles', 'from forecast backtest quantiles'),
+                    ('quantiles', "from forecast quantiles"),
                     ('normal', 'normal formula: history too short'),
                     ('sales', 'normal formula: no forecast, std of recent sales'),
                 ],

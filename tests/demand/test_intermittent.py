@@ -124,3 +124,23 @@ def test_quantiles_are_reproducible_and_zero_without_sales():
 
     assert all(np.array_equal(first[1][q], again[1][q]) for q in QUANTILE_LEVELS)
     assert all(not cum[q].any() and not marginal[q].any() for q in QUANTILE_LEVELS)
+
+
+def test_the_engine_gives_intermittent_series_the_quantiles_of_their_sales_process():
+    rng = np.random.default_rng(11)
+    y = np.where(rng.random(48) < 0.3, rng.integers(1, 9, 48), 0).astype(float)
+    fc = forecast_series(y, horizon=6)
+    assert fc.uncertainty == "intermittent"
+    # Most months have no sale, so the 80% band starts at zero, and a sale is whole.
+    assert np.all(fc.lower[80] == 0)
+    assert np.all(fc.upper[80] >= 1)
+    _, cumulative = im.intermittent_quantiles(y, fc.point, 6, [0.9])
+    assert np.array_equal(fc.cum_quantiles[0.9], cumulative[0.9])
+    assert fc.error_std == pytest.approx(im.demand_std(y, fc.point))
+
+
+def test_demand_std_is_that_of_a_sale_in_half_the_months():
+    # Sales of 2 and 4 (mean 3), forecast 1.5 a month: a sale in half the months.
+    # E[D^2] = 0.5 * (4 + 16) / 2 = 5, so the variance is 5 - 1.5^2 = 2.75.
+    y = np.array([0, 2, 0, 4, 0, 0], float)
+    assert im.demand_std(y, np.full(3, 1.5)) == pytest.approx(np.full(3, np.sqrt(2.75)))

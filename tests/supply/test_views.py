@@ -188,7 +188,7 @@ def test_the_sku_card_shows_the_order_up_to_level_and_how_safety_stock_was_set(
     ).content.decode()
     # SS 44.784 and S = 40 * 1.98563 + 44.784 = 124.21 (see the services test).
     assert "Safety stock <strong>45</strong>" in body
-    assert "(from forecast backtest quantiles)" in body
+    assert "(from forecast quantiles)" in body
     assert "order-up-to level <strong>124</strong>" in body
 
     lamp = company["LAMP"]
@@ -209,7 +209,7 @@ def test_the_targets_export_lists_safety_stock_method_and_order_up_to_level(
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     tea = next(r for r in rows if r["sku"] == "TEA")
     assert tea["service_level_pct"] == "95.0"
-    assert tea["safety_stock_method"] == "from forecast backtest quantiles"
+    assert tea["safety_stock_method"] == "from forecast quantiles"
     assert float(tea["order_up_to_level"]) == pytest.approx(124.21, abs=0.01)
     response = planner_client.get(
         "/supply/export.xlsx", {"cycle": tea_backtested.pk, "table": "targets"}
