@@ -708,7 +708,10 @@ def _set_intermittent_quantiles(fc: SeriesForecast, y: np.ndarray, levels: Seque
 
     A band around the point from a few backtest errors cannot be right here: its lower
     bound sits above zero when most months are zero, and the errors of a flat rate
-    understate the spread of demand that comes in whole sales.
+    understate the spread of demand that comes in whole sales. The process's mean is the
+    point forecast. Running it at the combination's rate before the shade toward zero
+    was tried on the car parts' training months (origins 27, 30, 33, 36): it held about
+    a third more safety stock for the same closeness to the targets on average.
     """
     horizon = len(fc.point)
     marginal, cumulative = intermittent.intermittent_quantiles(
