@@ -19,7 +19,7 @@ aggregation levels 1 to that interval).
 Scores: MASE with the in-sample naive-1 MAE as scale and RMSSE (M5: root of the mean
 squared error over the mean squared in-sample naive-1 difference), each a mean over the
 series whose scale is not zero; bias is the total of forecast minus actual over the
-total actual. Quantiles: the scaled pinball loss of `intermittent_quantiles` per horizon
+total actual. Quantiles: the scaled pinball loss of the engine's quantiles per horizon
 against flat empirical quantiles of the last 24 train months.
 """
 
@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from demand.intermittent import intermittent_quantiles
+from demand.forecasting import forecast_series
 
 ALPHA = 0.1
 DEFAULT_HORIZON = 12  # when the file has no test rows (holdout only)
@@ -189,9 +189,10 @@ def pinball_scores(data: SeriesData, quantiles: list[dict[float, np.ndarray]]) -
     return out
 
 
-def engine_quantiles(y: np.ndarray, point: np.ndarray, horizon: int) -> dict[float, np.ndarray]:
-    marginal, _ = intermittent_quantiles(np.clip(y, 0, None), point, horizon, PINBALL_LEVELS)
-    return marginal
+def engine_forecast(y: np.ndarray, h: int) -> np.ndarray:
+    """The engine's point forecast, then its quantiles at PINBALL_LEVELS, one row each."""
+    fc = forecast_series(y, horizon=h)
+    return np.vstack([fc.point, *(fc.quantiles[q] for q in PINBALL_LEVELS)])
 
 
 def empirical_quantiles(y: np.ndarray, horizon: int) -> dict[float, np.ndarray]:
@@ -205,12 +206,15 @@ def _verdict(ok: bool) -> str:
 
 def run_intermittent(path: Path, limit: int | None, jobs: int, holdout: bool) -> dict:
     """Score the engine, the references and the quantiles on the file; print the table."""
-    from bench.forecast_bench import engine, run_method  # it dispatches here: import late
+    from bench.forecast_bench import run_method  # it dispatches here: import late
 
     data = load(path, limit, holdout)
     h = data.horizon
     points: dict[str, list[np.ndarray]] = {}
-    points["engine"], seconds = run_method(functools.partial(engine, h=h), data.train, max(1, jobs))
+    engine_out, seconds = run_method(
+        functools.partial(engine_forecast, h=h), data.train, max(1, jobs)
+    )
+    points["engine"] = [rows[0] for rows in engine_out]
     for name, rate in REFERENCES.items():
         points[name] = [np.full(h, rate(y)) for y in data.train]
     results = {name: point_scores(data, f) for name, f in points.items()}
@@ -242,9 +246,7 @@ def run_intermittent(path: Path, limit: int | None, jobs: int, holdout: bool) ->
     }
     print("point goals: " + "; ".join(f"{k}: {_verdict(v)}" for k, v in goals.items()))
 
-    engine_q = [
-        engine_quantiles(y, f, h) for y, f in zip(data.train, points["engine"], strict=True)
-    ]
+    engine_q = [dict(zip(PINBALL_LEVELS, rows[1:], strict=True)) for rows in engine_out]
     empirical_q = [empirical_quantiles(y, h) for y in data.train]
     loss = {
         "engine": pinball_scores(data, engine_q),
