@@ -48,8 +48,9 @@ _DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?", re.A
 _SERIAL_RE = re.compile(r"\d{5}(?:\.0+)?", re.ASCII)
 # A single separator followed by exactly three digits reads two ways: 3.900 is 3.9 with a
 # decimal point and 3900 with a point between thousands. A leading 0 (0.500) reads one way.
-_AMBIGUOUS_RE = re.compile(r"[+-]?[1-9]\d{0,2}[.,]\d{3}", re.ASCII)
-_DECIMAL_COMMA_RE = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+", re.ASCII)
+_AMBIGUOUS_RE = re.compile(r"\s*[+-]?[1-9]\d{0,2}[.,]\d{3}\s*", re.ASCII)
+_DECIMAL_COMMA_RE = re.compile(r"\s*[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+\s*", re.ASCII)
+_THOUSANDS_COMMA_RE = re.compile(r"\s*[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?\s*", re.ASCII)
 # The forms an import may declare, named by how they write one thousand two hundred and
 # thirty-four and a half: (decimal separator, thousands separator).
 NUMBER_FORMATS = {
@@ -408,14 +409,16 @@ def _choose_sheet(book, name: str):
                 return sheet
         raise _refuse(0, "", name, f'the workbook has no sheet "{name}" (its sheets: {names})')
     sheet = book.active
-    if sheet is None or sheet.sheet_state != "visible":
-        title = "" if sheet is None else f' "{sheet.title}"'
+    if sheet is None:
+        raise _refuse(0, "", "", f"the workbook has no active sheet: name the sheet to import "
+                      f"(its sheets: {names})")  # fmt: skip
+    if sheet.sheet_state != "visible":
         raise _refuse(
             0,
             "",
-            "" if sheet is None else sheet.title,
-            f"the workbook's active sheet{title} is hidden, so which sheet to read is unclear: "
-            f"name the sheet to import (its sheets: {names})",
+            sheet.title,
+            f'the workbook\'s active sheet "{sheet.title}" is hidden, so which sheet to read is '
+            f"unclear: name the sheet to import (its sheets: {names})",
         )
     return sheet
 
@@ -450,7 +453,12 @@ def _sheet_marks(source) -> tuple[set[int], list[tuple[int, int]]]:
                 if reference
                 else column_number + 1
             )
-            if element.find(f"{main}f") is not None and not element.findtext(f"{main}v"):
+            # A computed empty text is an empty <v> in a cell typed "str"; any other formula
+            # with no value was never computed.
+            value = element.find(f"{main}v")
+            if element.find(f"{main}f") is not None and (
+                value is None or (not value.text and element.get("t") != "str")
+            ):
                 uncomputed.append((row_number, column_number))
     return hidden, uncomputed
 
@@ -780,36 +788,39 @@ def _read_separators(text: np.ndarray, checks: _Checks, report) -> np.ndarray:
     """
     decimal = checks.options.decimal_separator
     thousands = checks.options.thousands_separator
+    # pandas' string methods loop in C; a Python loop over a million cells takes seconds.
+    cells = pd.Series(text, dtype=object)
     reasons = np.full(len(text), None, dtype=object)
     if not decimal:
-        for i in _containing(text, ","):
-            value = text[i].strip()
-            if _AMBIGUOUS_RE.fullmatch(value):
-                reasons[i] = _ambiguity(value)
-            elif _DECIMAL_COMMA_RE.fullmatch(value):
-                reasons[i] = "not a number with a decimal point (it has a decimal comma)"
-        for i in _containing(text, "."):
-            # Most numbers have a point; only the short ones can be ambiguous.
-            value = text[i]
-            if len(value) <= 12 and _AMBIGUOUS_RE.fullmatch(value.strip()):
-                reasons[i] = _ambiguity(value.strip())
+        ambiguous = cells.str.fullmatch(_AMBIGUOUS_RE).to_numpy(dtype=bool)
+        reasons[ambiguous] = [_ambiguity(v.strip()) for v in text[ambiguous]]
+        comma = ~ambiguous & cells.str.contains(",", regex=False).to_numpy(dtype=bool)
+        if comma.any():
+            for form, reason in (
+                (_DECIMAL_COMMA_RE, "not a number with a decimal point (it has a decimal comma)"),
+                (_THOUSANDS_COMMA_RE, "not a number without thousands separators (it has "
+                 "commas between thousands)"),
+            ):  # fmt: skip
+                reasons[comma & cells.str.fullmatch(form).to_numpy(dtype=bool)] = reason
         refused = reasons != None  # noqa: E711 (elementwise)
         if refused.any():
             checks.hints.add(NUMBER_FORMAT_HINT)
     else:
-        marks = {thousands} | ({decimal, "."} if decimal == "," else set())
-        digits = rf"\d{{1,3}}(?:{re.escape(thousands)}\d{{3}})+|\d+" if thousands else r"\d+"
-        pattern = re.compile(rf"[+-]?(?:{digits})(?:{re.escape(decimal)}\d+)?", re.ASCII)
-        name = next(k for k, v in NUMBER_FORMATS.items() if v == (decimal, thousands))
-        text = text.copy()
-        for i in _containing(text, "".join(marks)):
-            value = text[i].strip()
-            if pattern.fullmatch(value):
-                if thousands:
-                    value = value.replace(thousands, "")
-                text[i] = value.replace(decimal, ".")
-            else:
-                reasons[i] = f"not a number in the file's stated format ({name})"
+        marks = ({thousands} | ({decimal, "."} if decimal == "," else set())) - {""}
+        marked = np.zeros(len(text), dtype=bool)
+        for mark in marks:
+            marked |= cells.str.contains(mark, regex=False).to_numpy(dtype=bool)
+        if marked.any():
+            digits = rf"\d{{1,3}}(?:{re.escape(thousands)}\d{{3}})+|\d+" if thousands else r"\d+"
+            form = re.compile(rf"\s*[+-]?(?:{digits})(?:{re.escape(decimal)}\d+)?\s*", re.ASCII)
+            fits = marked & cells.str.fullmatch(form).to_numpy(dtype=bool)
+            read = cells[fits].str.strip()
+            if thousands:
+                read = read.str.replace(thousands, "", regex=False)
+            text = text.copy()
+            text[fits] = read.str.replace(decimal, ".", regex=False).to_numpy(dtype=object)
+            name = next(k for k, v in NUMBER_FORMATS.items() if v == (decimal, thousands))
+            reasons[marked & ~fits] = f"not a number in the file's stated format ({name})"
         refused = reasons != None  # noqa: E711 (elementwise)
     if refused.any():
         report(refused, reasons)
@@ -855,15 +866,6 @@ def _overflow(
                 "digits before the decimal point"
             )
     return over, reasons
-
-
-def _containing(text: np.ndarray, characters: str) -> np.ndarray:
-    """Positions of the cells holding any of `characters`; quick when none does."""
-    joined = "".join(text)
-    characters = "".join(c for c in characters if c in joined)
-    if not characters:
-        return np.zeros(0, dtype=np.int64)
-    return np.flatnonzero([any(c in v for c in characters) for v in text])
 
 
 def _ambiguity(value: str) -> str:

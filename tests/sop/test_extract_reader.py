@@ -204,6 +204,14 @@ def test_a_us_thousands_comma_is_refused_with_both_readings(tmp_path, refs):
     )
 
 
+def test_a_us_amount_with_thousands_commas_is_refused_naming_them(tmp_path, refs):
+    job = run(tmp_path, "sales_history", SALES + 'A1,WH1,2026-01,"1,390.5",\n')
+    assert problems(job)[1][3] == (
+        "not a number without thousands separators (it has commas between thousands)"
+    )
+    assert problems(job)[0][3] == NUMBER_FORMAT_HINT
+
+
 def test_a_decimal_comma_file_gets_one_hint_not_one_per_row(tmp_path, refs):
     rows = "".join(f"A1;WH1;2026-{m:02d};{m},5;\n" for m in range(1, 7))
     job = run(tmp_path, "sales_history", SALES.replace(",", ";") + rows)
@@ -382,6 +390,20 @@ def test_a_formula_without_a_computed_value_is_refused(tmp_path, refs):
         (3, "revenue", "", "formula without a computed value: open and save the file in Excel")
     ]
     assert not SalesHistory.objects.exists()
+
+
+def test_a_formula_that_computed_an_empty_text_loads_as_an_empty_cell(tmp_path, refs):
+    book = sales_book(rows=1)
+    book["Sales"]["E2"] = '=""'
+    data = patched(
+        workbook_bytes(book),
+        "xl/worksheets/sheet1.xml",
+        '<c r="E2"><f>""</f><v /></c>',
+        '<c r="E2" t="str"><f>""</f><v></v></c>',  # as Excel saves it
+    )
+    job = run(tmp_path, "sales_history", data, suffix=".xlsx")
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    assert SalesHistory.objects.get().revenue is None
 
 
 ERROR_VALUES = ["#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!"]
