@@ -64,7 +64,7 @@ NUMBER_FORMATS = {
 NUMBER_FORMAT_HINT = (
     "the file does not say how it writes numbers, and some of them read two ways or have a "
     "decimal comma: import it with its number format stated (1,234.5 or 1.234,5 ...: "
-    "the upload's number format, or import_extract --number-format)"
+    'the upload\'s "Numbers written as", or import_extract --number-format)'
 )
 EXCEL_ERRORS = frozenset(
     ("#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!")
