@@ -123,12 +123,15 @@ class Table:
 
     `cell_problems` (row, column, reason) are cells whose text is not what the file holds,
     such as an XLSX formula without a computed value, which reads as an empty cell.
+    `number_cells` marks the cells an XLSX typed as numbers: their text is the number's own,
+    never to be read with a file's separators.
     """
 
     frame: pd.DataFrame
     sheet: str = ""
     hidden_rows: int = 0
     cell_problems: pd.DataFrame | None = None
+    number_cells: pd.DataFrame | None = None
 
 
 @dataclass
@@ -358,9 +361,11 @@ def _read_xlsx(data: bytes, *, sheet_name: str) -> Table:
         # Read-only mode stops at the range the sheet's <dimension> declares, and writers
         # get it wrong: forget it and read until the rows end.
         sheet.reset_dimensions()
-        rows = [
-            tuple(_cell_text(v) for v in values) for values in sheet.iter_rows(values_only=True)
-        ]
+        rows, typed = [], []
+        for values in sheet.iter_rows(values_only=True):
+            rows.append(tuple(_cell_text(v) for v in values))
+            typed.append(tuple(isinstance(v, int | float) and not isinstance(v, bool)
+                               for v in values))  # fmt: skip
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             hidden, uncomputed = _sheet_marks(archive.open(sheet._worksheet_path))
         book.close()
@@ -380,6 +385,12 @@ def _read_xlsx(data: bytes, *, sheet_name: str) -> Table:
     frame = pd.DataFrame(body, columns=header, dtype=str, index=range(2, len(rows) + 1))
     frame.index.name = "row"
     frame["__fields__"] = 0
+    number_cells = pd.DataFrame(
+        [(t + (False,) * width)[:width] for t in typed[1:]],
+        columns=[column_key(name) for name in header],
+        index=frame.index,
+        dtype=bool,
+    )
     uncomputed = [(r, c) for r, c in uncomputed if 2 <= r <= len(rows) and c <= width]
     problems = pd.DataFrame(
         {
@@ -393,6 +404,7 @@ def _read_xlsx(data: bytes, *, sheet_name: str) -> Table:
         sheet=sheet.title,
         hidden_rows=len(hidden & set(frame.index)),
         cell_problems=problems,
+        number_cells=number_cells,
     )
 
 
@@ -548,6 +560,9 @@ def validate(
     maybe_blank = np.flatnonzero(table[columns[0]].to_numpy(dtype=object) == "")
     if len(maybe_blank):
         blank = (table.iloc[maybe_blank][columns] == "").all(axis=1).to_numpy()
+        if read.cell_problems is not None:
+            # A row of formulas without values reads as blank but is not.
+            blank = blank & ~table.index[maybe_blank].isin(read.cell_problems["row"])
         table = table.drop(index=table.index[maybe_blank[blank]])
         rows_read -= int(blank.sum())
 
@@ -562,7 +577,12 @@ def validate(
             out[target] = _objects(_default(field, column), out.index)
         else:
             raw = table[column.name]
-            values, bad = _check_column(raw, column, field, refs, errors, checks)
+            typed = (
+                None
+                if read.number_cells is None
+                else read.number_cells[column.name].reindex(raw.index).to_numpy(dtype=bool)
+            )
+            values, bad = _check_column(raw, column, field, refs, errors, checks, typed)
             out[target] = _objects(values, out.index)
             valid &= ~bad
             if column.name not in entity.key:
@@ -643,8 +663,12 @@ def _check_column(
     refs: dict[str, dict[str, object]],
     errors: list[pd.DataFrame],
     checks: _Checks,
+    typed: np.ndarray | None = None,
 ) -> tuple[object, np.ndarray]:
-    """Parse one column; append its errors; return (values to load, mask of bad rows)."""
+    """Parse one column; append its errors; return (values to load, mask of bad rows).
+
+    `typed` marks the cells the file typed as numbers (XLSX), if it types cells at all.
+    """
     text = raw.to_numpy(dtype=object)
     bad = np.zeros(len(raw), dtype=bool)
 
@@ -669,7 +693,7 @@ def _check_column(
         report(excel_error, reasons)
 
     if column.kind in ("decimal", "int"):
-        return _check_number(text, column, field, report, checks), bad
+        return _check_number(text, column, field, report, checks, typed), bad
 
     # Distinct values are few for codes, months and choices: parse each once, not per row.
     codes, uniques = pd.factorize(raw, sort=False)
@@ -737,8 +761,10 @@ def _rows_label(rows: pd.Index, shown: int = 10) -> str:
     return f"row {listed}" if len(rows) == 1 else f"rows {listed}{more}"
 
 
-def _check_number(text: np.ndarray, column: Column, field, report, checks: _Checks) -> np.ndarray:
-    text = _read_separators(text, checks, report)
+def _check_number(
+    text: np.ndarray, column: Column, field, report, checks: _Checks, typed: np.ndarray | None
+) -> np.ndarray:
+    text = _read_separators(text, checks, report, typed)
     # Numbers are mostly distinct, so no factorising: numpy's float conversion of the whole
     # column is the fast path, and only a column with a bad cell takes the per-cell one.
     empty = text == ""
@@ -779,20 +805,24 @@ def _check_number(text: np.ndarray, column: Column, field, report, checks: _Chec
     return values
 
 
-def _read_separators(text: np.ndarray, checks: _Checks, report) -> np.ndarray:
+def _read_separators(
+    text: np.ndarray, checks: _Checks, report, typed: np.ndarray | None
+) -> np.ndarray:
     """The column's numbers with a decimal point and no thousands separators.
 
     Without a stated format the file must not depend on one: a number that reads two ways
     (3.900, 1,390) and one with a decimal comma are refused, and the file gets one hint.
     With a stated format its separators are read, and a number not in that form is refused.
+    A cell the file typed as a number is its own value and reads one way only.
     """
     decimal = checks.options.decimal_separator
     thousands = checks.options.thousands_separator
     # pandas' string methods loop in C; a Python loop over a million cells takes seconds.
     cells = pd.Series(text, dtype=object)
+    written = np.ones(len(text), dtype=bool) if typed is None else ~typed
     reasons = np.full(len(text), None, dtype=object)
     if not decimal:
-        ambiguous = cells.str.fullmatch(_AMBIGUOUS_RE).to_numpy(dtype=bool)
+        ambiguous = written & cells.str.fullmatch(_AMBIGUOUS_RE).to_numpy(dtype=bool)
         reasons[ambiguous] = [_ambiguity(v.strip()) for v in text[ambiguous]]
         comma = ~ambiguous & cells.str.contains(",", regex=False).to_numpy(dtype=bool)
         if comma.any():
@@ -810,6 +840,7 @@ def _read_separators(text: np.ndarray, checks: _Checks, report) -> np.ndarray:
         marked = np.zeros(len(text), dtype=bool)
         for mark in marks:
             marked |= cells.str.contains(mark, regex=False).to_numpy(dtype=bool)
+        marked &= written
         if marked.any():
             digits = rf"\d{{1,3}}(?:{re.escape(thousands)}\d{{3}})+|\d+" if thousands else r"\d+"
             form = re.compile(rf"\s*[+-]?(?:{digits})(?:{re.escape(decimal)}\d+)?\s*", re.ASCII)

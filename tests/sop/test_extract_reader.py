@@ -267,6 +267,30 @@ def test_a_number_with_a_leading_zero_or_other_decimals_is_not_ambiguous(tmp_pat
     assert list(quantities) == [Decimal("0.5"), Decimal("3.9"), Decimal("1234.5")]
 
 
+@pytest.mark.parametrize("number_format", ["", "1.234,5", "1,234.5"])
+def test_an_xlsx_number_cell_reads_as_its_value_whatever_the_stated_format(
+    tmp_path, refs, number_format
+):
+    book = sales_book(rows=1)
+    book["Sales"]["D2"] = 3.125  # a number cell, not text
+    job = run(
+        tmp_path,
+        "sales_history",
+        workbook_bytes(book),
+        suffix=".xlsx",
+        options=ReadOptions.with_number_format(number_format),
+    )
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    assert SalesHistory.objects.get().quantity == Decimal("3.125")
+
+
+def test_an_xlsx_text_cell_that_reads_two_ways_is_refused(tmp_path, refs):
+    book = sales_book(rows=1)
+    book["Sales"]["D2"] = "3.900"
+    job = run(tmp_path, "sales_history", workbook_bytes(book), suffix=".xlsx")
+    assert problems(job)[1][:3] == (2, "quantity", "3.900")
+
+
 def test_the_command_states_the_number_format(tmp_path, refs, capsys):
     path = tmp_path / "de.csv"
     path.write_text(SALES.replace(",", ";") + "A1;WH1;2026-01;3.900;1.234,50\n")
@@ -390,6 +414,20 @@ def test_a_formula_without_a_computed_value_is_refused(tmp_path, refs):
         (3, "revenue", "", "formula without a computed value: open and save the file in Excel")
     ]
     assert not SalesHistory.objects.exists()
+
+
+def test_a_row_of_formulas_without_values_is_reported_not_skipped_as_blank(tmp_path, refs):
+    book = sales_book(rows=1)
+    book["Sales"].append(["=A2", "=B2", "=C2", "=D2", "=E2"])
+    job = run(tmp_path, "sales_history", workbook_bytes(book), suffix=".xlsx")
+    assert job.status == JobStatus.FAILED
+    assert [(row, column) for row, column, _, _ in problems(job)] == [
+        (3, "sku"),
+        (3, "location_code"),
+        (3, "month"),
+        (3, "quantity"),
+        (3, "revenue"),
+    ]
 
 
 def test_a_formula_that_computed_an_empty_text_loads_as_an_empty_cell(tmp_path, refs):
