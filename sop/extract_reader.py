@@ -367,6 +367,7 @@ def _read_xlsx(data: bytes, *, sheet_name: str) -> Table:
             typed.append(tuple(isinstance(v, int | float) and not isinstance(v, bool)
                                for v in values))  # fmt: skip
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            # openpyxl has no public name for the sheet's part in the zip.
             hidden, uncomputed = _sheet_marks(archive.open(sheet._worksheet_path))
         book.close()
     except ExtractRefused:
