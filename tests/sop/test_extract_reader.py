@@ -510,14 +510,32 @@ def test_text_decoded_twice_is_refused_when_the_file_is_said_to_be_utf8(tmp_path
     assert not Product.objects.exists()
 
 
-def test_the_job_page_and_the_command_show_the_warnings(tmp_path, client_for, capsys):
+def test_the_job_page_the_list_and_the_command_show_the_warnings(tmp_path, client_for, capsys):
     path = tmp_path / "products.csv"
     path.write_text(PRODUCTS + "P1,BÃ¼roklammer,Office\n")
     call_command("import_extract", "products", str(path))
     assert "warning: column name, row 2: text that looks decoded twice" in capsys.readouterr().out
     job = ImportJob.objects.get()
-    page = client_for(Role.ADMIN).get(f"/imports/{job.pk}/").content.decode()
+    admin = client_for(Role.ADMIN)
+    page = admin.get(f"/imports/{job.pk}/").content.decode()
     assert "Warnings" in page and "column name, row 2: text that looks decoded twice" in page
+    assert "1 warning</span>" in admin.get("/imports/").content.decode()
+
+
+def test_the_command_refuses_text_decoded_twice_in_a_file_said_to_be_utf8(tmp_path, capsys):
+    path = tmp_path / "products.csv"
+    path.write_text(PRODUCTS + "P1,BÃ¼roklammer,Office\n")
+    with pytest.raises(SystemExit):
+        call_command("import_extract", "products", str(path), "--utf8")
+    assert "row 2, name: text decoded twice" in capsys.readouterr().err
+    assert not Product.objects.exists()
+
+
+def test_the_command_reads_the_sheet_it_names(tmp_path, refs, capsys):
+    path = tmp_path / "sales.xlsx"
+    path.write_bytes(hidden_active_sheet_workbook())
+    call_command("import_extract", "sales_history", str(path), "--sheet", "Sales")
+    assert 'Loaded 1 rows from sheet "Sales"' in capsys.readouterr().out
 
 
 # -- 7. Rows hidden by a filter ----------------------------------------------------------------
