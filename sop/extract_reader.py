@@ -15,6 +15,7 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal
 from pathlib import Path
 
 import numpy as np
@@ -45,10 +46,67 @@ REF_LABELS = {
 _MONTH_RE = re.compile(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?:[ T]00:00(?::00)?)?", re.ASCII)
 _DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?", re.ASCII)
 _SERIAL_RE = re.compile(r"\d{5}(?:\.0+)?", re.ASCII)
+# A single separator followed by exactly three digits reads two ways: 3.900 is 3.9 with a
+# decimal point and 3900 with a point between thousands. A leading 0 (0.500) reads one way.
+_AMBIGUOUS_RE = re.compile(r"\s*[+-]?[1-9]\d{0,2}[.,]\d{3}\s*", re.ASCII)
+_DECIMAL_COMMA_RE = re.compile(r"\s*[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+\s*", re.ASCII)
+_THOUSANDS_COMMA_RE = re.compile(r"\s*[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?\s*", re.ASCII)
+# The forms an import may declare, named by how they write one thousand two hundred and
+# thirty-four and a half: (decimal separator, thousands separator).
+NUMBER_FORMATS = {
+    "1234.5": (".", ""),
+    "1,234.5": (".", ","),
+    "1234,5": (",", ""),
+    "1.234,5": (",", "."),
+    "1 234,5": (",", " "),
+    "1'234.5": (".", "'"),
+}
+NUMBER_FORMAT_HINT = (
+    "the file does not say how it writes numbers, and some of them read two ways or have a "
+    "decimal comma: import it with its number format stated (1,234.5 or 1.234,5 ...: "
+    'the upload\'s "Numbers written as", or import_extract --number-format)'
+)
+EXCEL_ERRORS = frozenset(
+    ("#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!")
+)
 _TRUE = {"true", "1", "yes", "y"}
 _FALSE = {"false", "0", "no", "n"}
 
 Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What a file cannot say about itself, stated by whoever imports it.
+
+    `decimal_separator` "." or ","; empty when not stated, and then a number that reads two
+    ways (3.900, 1,390) is refused. `thousands_separator` applies only with a stated decimal
+    separator. `sheet` names the XLSX sheet to read (empty: the active one). `utf8` states
+    that the file is UTF-8, so text that looks decoded twice is an error, not a warning.
+    """
+
+    decimal_separator: str = ""
+    thousands_separator: str = ""
+    sheet: str = ""
+    utf8: bool = False
+
+    def __post_init__(self):
+        if self.decimal_separator not in ("", ".", ","):
+            raise ValueError(f"decimal separator {self.decimal_separator!r}: use . or ,")
+        if self.thousands_separator and (
+            self.thousands_separator == self.decimal_separator
+            or (self.decimal_separator, self.thousands_separator) not in NUMBER_FORMATS.values()
+        ):
+            raise ValueError(
+                f"thousands separator {self.thousands_separator!r} with decimal separator "
+                f"{self.decimal_separator!r}: see NUMBER_FORMATS"
+            )
+
+    @classmethod
+    def with_number_format(cls, number_format: str, **others) -> ReadOptions:
+        """Options for a number format named as in NUMBER_FORMATS ("1.234,5"); "" states none."""
+        decimal, thousands = NUMBER_FORMATS[number_format] if number_format else ("", "")
+        return cls(decimal_separator=decimal, thousands_separator=thousands, **others)
 
 
 class ExtractRefused(Exception):
@@ -60,13 +118,34 @@ class ExtractRefused(Exception):
 
 
 @dataclass
+class Table:
+    """A file's cells as text, indexed by spreadsheet row, and what reading them noticed.
+
+    `cell_problems` (row, column, reason) are cells whose text is not what the file holds,
+    such as an XLSX formula without a computed value, which reads as an empty cell.
+    `number_cells` marks the cells an XLSX typed as numbers: their text is the number's own,
+    never to be read with a file's separators.
+    """
+
+    frame: pd.DataFrame
+    sheet: str = ""
+    hidden_rows: int = 0
+    cell_problems: pd.DataFrame | None = None
+    number_cells: pd.DataFrame | None = None
+
+
+@dataclass
 class Extract:
-    """The validated rows: `frame` holds model columns ready to load; `errors` every problem."""
+    """The validated rows: `frame` holds model columns ready to load; `errors` every problem.
+
+    `warnings` are doubts that do not stop the load, each naming its column and rows.
+    """
 
     rows_read: int
     frame: pd.DataFrame
     present_fields: list[str]
     errors: pd.DataFrame
+    warnings: list[str]
 
 
 def error_frame(rows, column, values, reason) -> pd.DataFrame:
@@ -87,8 +166,12 @@ def _refuse(row: int, column: str, value: str, reason: str) -> ExtractRefused:
 
 
 def read_table(
-    path: Path, *, max_bytes: int, max_unpacked_bytes: int = 200 * 1024 * 1024
-) -> pd.DataFrame:
+    path: Path,
+    *,
+    max_bytes: int,
+    max_unpacked_bytes: int = 200 * 1024 * 1024,
+    options: ReadOptions | None = None,
+) -> Table:
     """The file's cells as stripped-free strings, indexed by spreadsheet row number.
 
     Rows whose field count differs from the header's carry the count in `__fields__`
@@ -110,12 +193,12 @@ def read_table(
         raise _refuse(1, "", "", "the file is empty")
     if data.startswith(b"PK\x03\x04"):
         _check_xlsx_zip(data, max_unpacked_bytes=max_unpacked_bytes)
-        return _read_xlsx(data)
+        return _read_xlsx(data, sheet_name=(options or ReadOptions()).sheet)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise _refuse(
             1, "", "", "Excel 97-2003 (.xls) files are not accepted; save as .xlsx or CSV"
         )
-    return _read_csv(data)
+    return Table(_read_csv(data))
 
 
 def size_label(n: int) -> str:
@@ -267,24 +350,34 @@ def _csv_reason(exc: csv.Error) -> str:
     return f"the file is not a readable CSV table: {exc}"
 
 
-def _read_xlsx(data: bytes) -> pd.DataFrame:
+def _read_xlsx(data: bytes, *, sheet_name: str) -> Table:
     import openpyxl
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         if not book.worksheets:
             raise ValueError("it has no worksheet")
-        sheet = book.worksheets[0]
-        rows = [
-            tuple(_cell_text(v) for v in values) for values in sheet.iter_rows(values_only=True)
-        ]
+        sheet = _choose_sheet(book, sheet_name)
+        # Read-only mode stops at the range the sheet's <dimension> declares, and writers
+        # get it wrong: forget it and read until the rows end.
+        sheet.reset_dimensions()
+        rows, typed = [], []
+        for values in sheet.iter_rows(values_only=True):
+            rows.append(tuple(_cell_text(v) for v in values))
+            typed.append(tuple(isinstance(v, int | float) and not isinstance(v, bool)
+                               for v in values))  # fmt: skip
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            # openpyxl has no public name for the sheet's part in the zip.
+            hidden, uncomputed = _sheet_marks(archive.open(sheet._worksheet_path))
         book.close()
+    except ExtractRefused:
+        raise
     except Exception as exc:
         # openpyxl reads the sheet lazily and a damaged or hand-made part fails in many ways
         # (XML syntax, missing parts, bad attributes): each means this is no workbook to load.
         raise _refuse(0, "", "", f"not a readable XLSX workbook ({exc})") from None
     if not rows:
-        raise _refuse(1, "", "", "the first sheet of the workbook is empty")
+        raise _refuse(1, "", "", f'the sheet "{sheet.title}" of the workbook is empty')
     header = list(rows[0])
     while header and header[-1] == "":
         header.pop()
@@ -293,7 +386,94 @@ def _read_xlsx(data: bytes) -> pd.DataFrame:
     frame = pd.DataFrame(body, columns=header, dtype=str, index=range(2, len(rows) + 1))
     frame.index.name = "row"
     frame["__fields__"] = 0
-    return frame
+    number_cells = pd.DataFrame(
+        [(t + (False,) * width)[:width] for t in typed[1:]],
+        columns=[column_key(name) for name in header],
+        index=frame.index,
+        dtype=bool,
+    )
+    uncomputed = [(r, c) for r, c in uncomputed if 2 <= r <= len(rows) and c <= width]
+    problems = pd.DataFrame(
+        {
+            "row": [r for r, _ in uncomputed],
+            "column": [column_key(header[c - 1]) for _, c in uncomputed],
+            "reason": "formula without a computed value: open and save the file in Excel",
+        }
+    )
+    return Table(
+        frame,
+        sheet=sheet.title,
+        hidden_rows=len(hidden & set(frame.index)),
+        cell_problems=problems,
+        number_cells=number_cells,
+    )
+
+
+def _choose_sheet(book, name: str):
+    """The sheet named, else the active sheet: the one Excel opens on, if it is visible.
+
+    A workbook's first sheet is often a hidden or stale copy; the active sheet is the one
+    its author last looked at. A hidden active sheet leaves the choice open, so it is refused.
+    """
+    names = ", ".join(f'"{s.title}"' for s in book.worksheets)
+    if name:
+        for sheet in book.worksheets:
+            if sheet.title.strip().lower() == name.strip().lower():
+                return sheet
+        raise _refuse(0, "", name, f'the workbook has no sheet "{name}" (its sheets: {names})')
+    sheet = book.active
+    if sheet is None:
+        raise _refuse(0, "", "", f"the workbook has no active sheet: name the sheet to import "
+                      f"(its sheets: {names})")  # fmt: skip
+    if sheet.sheet_state != "visible":
+        raise _refuse(
+            0,
+            "",
+            sheet.title,
+            f'the workbook\'s active sheet "{sheet.title}" is hidden, so which sheet to read is '
+            f"unclear: name the sheet to import (its sheets: {names})",
+        )
+    return sheet
+
+
+def _sheet_marks(source) -> tuple[set[int], list[tuple[int, int]]]:
+    """Hidden rows, and (row, column) of formulas without a computed value, of a sheet's XML.
+
+    openpyxl's read-only mode reports neither: it drops row attributes, and reads a formula
+    whose value was never computed (a file written by a program, not saved by Excel) as an
+    empty cell. One streaming pass over the sheet's XML finds both.
+    """
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+    from openpyxl.xml.functions import iterparse
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    hidden: set[int] = set()
+    uncomputed: list[tuple[int, int]] = []
+    row_number = column_number = 0
+    for event, element in iterparse(source, events=("start", "end")):
+        if element.tag == f"{main}row":
+            if event == "start":
+                row_number = int(element.get("r", row_number + 1))
+                column_number = 0
+                continue
+            if element.get("hidden") in ("1", "true"):
+                hidden.add(row_number)
+            element.clear()
+        elif element.tag == f"{main}c" and event == "end":
+            reference = element.get("r")
+            column_number = (
+                column_index_from_string(coordinate_from_string(reference)[0])
+                if reference
+                else column_number + 1
+            )
+            # A computed empty text is an empty <v> in a cell typed "str"; any other formula
+            # with no value was never computed.
+            value = element.find(f"{main}v")
+            if element.find(f"{main}f") is not None and (
+                value is None or (not value.text and element.get("t") != "str")
+            ):
+                uncomputed.append((row_number, column_number))
+    return hidden, uncomputed
 
 
 def _cell_text(value) -> str:
@@ -313,20 +493,42 @@ def _cell_text(value) -> str:
 # -- Validation ------------------------------------------------------------------------------
 
 
+@dataclass
+class _Checks:
+    """What every column's check shares: the options, and the notes it adds for the file."""
+
+    options: ReadOptions
+    significant_digits: int | None
+    cell_problems: pd.DataFrame | None
+    hints: set[str]
+    warnings: list[str]
+
+
 def validate(
-    table: pd.DataFrame,
+    read: Table,
     *,
     entity: Entity,
     refs: dict[str, dict[str, object]],
+    options: ReadOptions | None = None,
+    significant_digits: int | None = None,
     progress: Progress | None = None,
 ) -> Extract:
-    """Check every row of `table`; return the loadable frame and every error found.
+    """Check every row of the table read; return the loadable frame and every error found.
 
     `refs` maps a reference kind ("product", "family" ...) to {natural key: id or value}.
+    `significant_digits` is how many digits of a number the database gives back, when it
+    keeps fewer than a column declares (SQLite stores numbers as floats).
     """
     model = apps.get_model(entity.model)
-    table = table.rename(columns=lambda c: c if c.startswith("__") else str(c).strip().lower())
+    table = read.frame.rename(columns=lambda c: c if c.startswith("__") else column_key(c))
     _check_header(table, entity)
+    checks = _Checks(
+        options=options or ReadOptions(),
+        significant_digits=significant_digits,
+        cell_problems=read.cell_problems,
+        hints=set(),
+        warnings=[],
+    )
 
     errors: list[pd.DataFrame] = []
     fields = table["__fields__"].to_numpy()
@@ -359,6 +561,9 @@ def validate(
     maybe_blank = np.flatnonzero(table[columns[0]].to_numpy(dtype=object) == "")
     if len(maybe_blank):
         blank = (table.iloc[maybe_blank][columns] == "").all(axis=1).to_numpy()
+        if read.cell_problems is not None:
+            # A row of formulas without values reads as blank but is not.
+            blank = blank & ~table.index[maybe_blank].isin(read.cell_problems["row"])
         table = table.drop(index=table.index[maybe_blank[blank]])
         rows_read -= int(blank.sum())
 
@@ -373,7 +578,12 @@ def validate(
             out[target] = _objects(_default(field, column), out.index)
         else:
             raw = table[column.name]
-            values, bad = _check_column(raw, column, field, refs, errors)
+            typed = (
+                None
+                if read.number_cells is None
+                else read.number_cells[column.name].reindex(raw.index).to_numpy(dtype=bool)
+            )
+            values, bad = _check_column(raw, column, field, refs, errors, checks, typed)
             out[target] = _objects(values, out.index)
             valid &= ~bad
             if column.name not in entity.key:
@@ -386,6 +596,9 @@ def validate(
     for name in _model_defaults(model, out):
         out[name] = _objects(_default(model._meta.get_field(name), None), out.index)
 
+    # A file-wide hint is said once, on row 0, not on each of a million rows.
+    for hint in sorted(checks.hints):
+        errors.append(error_frame([0], "", [""], hint))
     error_table = (
         pd.concat(errors, ignore_index=True)
         if errors
@@ -403,7 +616,13 @@ def validate(
         frame=out,
         present_fields=present,
         errors=error_table,
+        warnings=checks.warnings,
     )
+
+
+def column_key(name) -> str:
+    """A header cell as the column name it stands for: case and surrounding spaces ignored."""
+    return str(name).strip().lower()
 
 
 def _data_columns(table: pd.DataFrame) -> list[str]:
@@ -444,8 +663,13 @@ def _check_column(
     field,
     refs: dict[str, dict[str, object]],
     errors: list[pd.DataFrame],
+    checks: _Checks,
+    typed: np.ndarray | None = None,
 ) -> tuple[object, np.ndarray]:
-    """Parse one column; append its errors; return (values to load, mask of bad rows)."""
+    """Parse one column; append its errors; return (values to load, mask of bad rows).
+
+    `typed` marks the cells the file typed as numbers (XLSX), if it types cells at all.
+    """
     text = raw.to_numpy(dtype=object)
     bad = np.zeros(len(raw), dtype=bool)
 
@@ -453,12 +677,24 @@ def _check_column(
         nonlocal bad
         mask = mask & ~bad
         if mask.any():
-            reasons = reason if np.isscalar(reason) else np.asarray(reason)[mask]
+            reasons = reason if np.isscalar(reason) else np.asarray(reason, dtype=object)[mask]
             errors.append(error_frame(raw.index[mask], column.name, text[mask], reasons))
         bad |= mask
 
+    # What the cell really held comes first: its text (empty, #N/A) would mislead.
+    problems = checks.cell_problems
+    if problems is not None and len(problems):
+        mine = problems[problems["column"] == column.name].set_index("row")["reason"]
+        if len(mine):
+            report(raw.index.isin(mine.index), mine.reindex(raw.index).to_numpy(dtype=object))
+    excel_error = raw.isin(EXCEL_ERRORS).to_numpy()
+    if excel_error.any():
+        reasons = np.full(len(text), None, dtype=object)
+        reasons[excel_error] = [f"Excel error value {v}" for v in text[excel_error]]
+        report(excel_error, reasons)
+
     if column.kind in ("decimal", "int"):
-        return _check_number(text, column, field, report), bad
+        return _check_number(text, column, field, report, checks, typed), bad
 
     # Distinct values are few for codes, months and choices: parse each once, not per row.
     codes, uniques = pd.factorize(raw, sort=False)
@@ -472,10 +708,64 @@ def _check_column(
     values = np.asarray(parsed_u, dtype=object)[codes]
     if not column.required:
         values = np.where(empty, _default(field, column), values)
+    if column.kind == "str" and not column.ref:
+        _check_mojibake(stripped, codes, raw.index, column, checks, report)
     return values, bad
 
 
-def _check_number(text: np.ndarray, column: Column, field, report) -> np.ndarray:
+def _check_mojibake(
+    uniques: list[str], codes: np.ndarray, rows: pd.Index, column: Column, checks: _Checks, report
+) -> None:
+    """Warn of text that was UTF-8 decoded as Windows-1252 (BÃ¼ro for Büro); refuse it when
+    the file is stated to be UTF-8, since then it can only be damage."""
+    repaired = {i: _undo_mojibake(v) for i, v in enumerate(uniques) if not v.isascii()}
+    repaired = {i: v for i, v in repaired.items() if v is not None}
+    if not repaired:
+        return
+    hit = np.isin(codes, list(repaired))
+    if checks.options.utf8:
+        reasons = np.full(len(codes), None, dtype=object)
+        reasons[hit] = [
+            f"text decoded twice (probably {repaired[c]!r}): the file is not the UTF-8 it was "
+            "said to be; export it again"
+            for c in codes[hit]
+        ]
+        report(hit, reasons)
+        return
+    first = codes[hit][0]
+    checks.warnings.append(
+        f"column {column.name}, {_rows_label(rows[hit])}: text that looks decoded twice "
+        f"({uniques[first][:60]!r}, probably {repaired[first][:60]!r}); it was loaded as "
+        "written. Check the export's encoding"
+    )
+
+
+def _undo_mojibake(text: str) -> str | None:
+    """The text UTF-8 encoded then decoded as Windows-1252 or Latin-1 stood for, or None.
+
+    A real name with accents (Café, São, Müller) almost never re-encodes to valid UTF-8,
+    since its accented letters are not followed by the bytes UTF-8 continues with.
+    """
+    for encoding in ("cp1252", "latin-1"):
+        try:
+            repaired = text.encode(encoding).decode("utf-8")
+        except UnicodeError:
+            continue
+        if repaired != text:
+            return repaired
+    return None
+
+
+def _rows_label(rows: pd.Index, shown: int = 10) -> str:
+    listed = ", ".join(str(r) for r in rows[:shown])
+    more = f" and {len(rows) - shown:,} more" if len(rows) > shown else ""
+    return f"row {listed}" if len(rows) == 1 else f"rows {listed}{more}"
+
+
+def _check_number(
+    text: np.ndarray, column: Column, field, report, checks: _Checks, typed: np.ndarray | None
+) -> np.ndarray:
+    text = _read_separators(text, checks, report, typed)
     # Numbers are mostly distinct, so no factorising: numpy's float conversion of the whole
     # column is the fast path, and only a column with a bad cell takes the per-cell one.
     empty = text == ""
@@ -493,21 +783,13 @@ def _check_number(text: np.ndarray, column: Column, field, report) -> np.ndarray
     if not joined.isascii():  # nor does it read full-width digits
         not_number |= np.asarray([not v.isascii() for v in text], dtype=bool)
     if not_number.any():
-        comma = np.asarray(["," in v for v in text], dtype=bool)
-        report(
-            not_number,
-            np.where(comma, "not a number (use a point as the decimal separator)", "not a number"),
-        )
+        report(not_number, "not a number")
         numbers = np.where(not_number, 0.0, numbers)
     if column.kind == "int":
         report(numbers != np.floor(numbers), "not a whole number")
         report(numbers > INT_MAX, f"too large (at most {INT_MAX})")
     else:
-        digits = field.max_digits - field.decimal_places
-        report(
-            np.abs(numbers) >= 10.0**digits,
-            f"too large (at most {digits} digits before the decimal point)",
-        )
+        report(*_overflow(text, numbers, field, checks.significant_digits))
     if column.min_value is not None:
         name = column.name.replace("_", " ")
         if column.min_value == 0:
@@ -522,6 +804,111 @@ def _check_number(text: np.ndarray, column: Column, field, report) -> np.ndarray
     if not column.required:
         values = np.where(empty, _default(field, column), values)
     return values
+
+
+def _read_separators(
+    text: np.ndarray, checks: _Checks, report, typed: np.ndarray | None
+) -> np.ndarray:
+    """The column's numbers with a decimal point and no thousands separators.
+
+    Without a stated format the file must not depend on one: a number that reads two ways
+    (3.900, 1,390) and one with a decimal comma are refused, and the file gets one hint.
+    With a stated format its separators are read, and a number not in that form is refused.
+    A cell the file typed as a number is its own value and reads one way only.
+    """
+    decimal = checks.options.decimal_separator
+    thousands = checks.options.thousands_separator
+    # pandas' string methods loop in C; a Python loop over a million cells takes seconds.
+    cells = pd.Series(text, dtype=object)
+    written = np.ones(len(text), dtype=bool) if typed is None else ~typed
+    reasons = np.full(len(text), None, dtype=object)
+    if not decimal:
+        ambiguous = written & cells.str.fullmatch(_AMBIGUOUS_RE).to_numpy(dtype=bool)
+        reasons[ambiguous] = [_ambiguity(v.strip()) for v in text[ambiguous]]
+        comma = ~ambiguous & cells.str.contains(",", regex=False).to_numpy(dtype=bool)
+        if comma.any():
+            for form, reason in (
+                (_DECIMAL_COMMA_RE, "not a number with a decimal point (it has a decimal comma)"),
+                (_THOUSANDS_COMMA_RE, "not a number without thousands separators (it has "
+                 "commas between thousands)"),
+            ):  # fmt: skip
+                reasons[comma & cells.str.fullmatch(form).to_numpy(dtype=bool)] = reason
+        refused = reasons != None  # noqa: E711 (elementwise)
+        if refused.any():
+            checks.hints.add(NUMBER_FORMAT_HINT)
+    else:
+        marks = ({thousands} | ({decimal, "."} if decimal == "," else set())) - {""}
+        marked = np.zeros(len(text), dtype=bool)
+        for mark in marks:
+            marked |= cells.str.contains(mark, regex=False).to_numpy(dtype=bool)
+        marked &= written
+        if marked.any():
+            digits = rf"\d{{1,3}}(?:{re.escape(thousands)}\d{{3}})+|\d+" if thousands else r"\d+"
+            form = re.compile(rf"\s*[+-]?(?:{digits})(?:{re.escape(decimal)}\d+)?\s*", re.ASCII)
+            fits = marked & cells.str.fullmatch(form).to_numpy(dtype=bool)
+            read = cells[fits].str.strip()
+            if thousands:
+                read = read.str.replace(thousands, "", regex=False)
+            text = text.copy()
+            text[fits] = read.str.replace(decimal, ".", regex=False).to_numpy(dtype=object)
+            name = next(k for k, v in NUMBER_FORMATS.items() if v == (decimal, thousands))
+            reasons[marked & ~fits] = f"not a number in the file's stated format ({name})"
+        refused = reasons != None  # noqa: E711 (elementwise)
+    if refused.any():
+        report(refused, reasons)
+        text = np.where(refused, "", text)
+    return text
+
+
+def _overflow(
+    text: np.ndarray, numbers: np.ndarray, field, significant_digits: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cells too large for the column once rounded to its decimals, and why.
+
+    The float test only finds the cells near the limit; the exact one is on the text, as
+    rounding can add a digit (99999999999.9999 to 3 decimals is 100000000000.000). Where
+    the database keeps fewer digits than the column declares, a value must also fit as it
+    will be read back: a stored value that does not makes every later read of the table fail.
+    """
+    digits = field.max_digits - field.decimal_places
+    size = np.abs(numbers)
+    over = size >= 10.0**digits + 1
+    reasons = np.full(
+        len(text), f"too large (at most {digits} digits before the decimal point)", dtype=object
+    )
+    step = Decimal(1).scaleb(-field.decimal_places)
+    bound = Decimal(10) ** digits
+    for i in np.flatnonzero((size >= 10.0**digits - 1) & ~over):
+        rounded = Decimal(text[i].strip()).quantize(step, ROUND_HALF_UP)
+        if abs(rounded) >= bound:
+            over[i] = True
+            reasons[i] = (
+                f"too large: rounded to {field.decimal_places} decimals it is {rounded}, more "
+                f"than {digits} digits before the decimal point"
+            )
+            continue
+        if significant_digits is None:
+            continue
+        read_back = Context(prec=significant_digits).create_decimal_from_float(float(rounded))
+        if abs(read_back.quantize(step)) >= bound:
+            over[i] = True
+            reasons[i] = (
+                f"too large for this database, which keeps {significant_digits} significant "
+                f"digits: it would read back as {read_back.quantize(step)}, more than {digits} "
+                "digits before the decimal point"
+            )
+    return over, reasons
+
+
+def _ambiguity(value: str) -> str:
+    whole, part = value[:-4], value[-3:]
+    as_decimal = f"{whole}.{part}".rstrip("0").rstrip(".")
+    as_thousands = f"{whole}{part}"
+    name = "point" if value[-4] == "." else "comma"
+    return (
+        f"ambiguous: {value} is {as_decimal} with a decimal {name}, or {as_thousands} with a "
+        f"{name} between thousands; say which the file uses"
+    )
 
 
 def _to_float(value: str) -> float:

@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
-from sop.extract_reader import size_label
+from sop.extract_reader import NUMBER_FORMATS, ReadOptions, size_label
 from sop.extracts import ENTITIES
 
 ACCEPTED_SUFFIXES = (".csv", ".txt", ".xlsx")
@@ -20,6 +20,23 @@ class ImportUploadForm(forms.Form):
         choices=[(name, name.replace("_", " ").capitalize()) for name in ENTITIES],
     )
     file = forms.FileField(label="ERP extract (CSV or XLSX)")
+    number_format = forms.ChoiceField(
+        label="Numbers written as",
+        required=False,
+        choices=[("", "Not stated: refuse numbers that read two ways")]
+        + [(name, name) for name in NUMBER_FORMATS],
+    )
+    sheet = forms.CharField(label="Sheet (XLSX; default: the active sheet)", required=False)
+    utf8 = forms.BooleanField(
+        label="The file is UTF-8: refuse text that looks decoded twice", required=False
+    )
+
+    def read_options(self) -> ReadOptions:
+        """How to read the file, as the admin stated it."""
+        data = self.cleaned_data
+        return ReadOptions.with_number_format(
+            data["number_format"], sheet=data["sheet"].strip(), utf8=data["utf8"]
+        )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

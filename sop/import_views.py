@@ -27,6 +27,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
                 entity=form.cleaned_data["entity"],
                 upload=form.cleaned_data["file"],
                 user=request.user,
+                options=form.read_options(),
             )
             return redirect("sop:import_detail", pk=job.pk)
     else:

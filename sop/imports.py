@@ -8,14 +8,17 @@ re-import of the same file inserts and updates nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
+import re
 import shutil
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
+import psycopg
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -27,7 +30,15 @@ from django.utils.text import get_valid_filename
 
 from sop.choices import JobStatus
 from sop.exports import cell_safe
-from sop.extract_reader import Extract, ExtractRefused, read_table, validate
+from sop.extract_reader import (
+    Extract,
+    ExtractRefused,
+    ReadOptions,
+    Table,
+    error_frame,
+    read_table,
+    validate,
+)
 from sop.extracts import ENTITIES, Entity
 from sop.models import ImportJob, Location, Product, Resource, Supplier
 from sop.services import audit_record, products_classify
@@ -40,10 +51,17 @@ _STAGING = "sop_import_staging"
 _ORM_BATCH = 2000
 # SQLite allows 999 variables per statement in old builds; stay well under it.
 _IN_CHUNK = 900
+# SQLite stores a decimal as a float, which Django reads back with 15 significant digits.
+_SQLITE_SIGNIFICANT_DIGITS = 15
 
 
 def import_job_create(
-    *, entity: str, upload: File, user: AbstractBaseUser | None = None, file_name: str = ""
+    *,
+    entity: str,
+    upload: File,
+    user: AbstractBaseUser | None = None,
+    file_name: str = "",
+    options: ReadOptions | None = None,
 ) -> ImportJob:
     """Store the upload under MEDIA_ROOT/imports/<uuid>/ and queue its import."""
     if entity not in ENTITIES:
@@ -66,6 +84,7 @@ def import_job_create(
         checksum=digest.hexdigest(),
         size_bytes=size,
         created_by=user if user is not None and user.is_authenticated else None,
+        options=dataclasses.asdict(options or ReadOptions()),
     )
     transaction.on_commit(lambda: _enqueue(job.pk))
     return job
@@ -95,6 +114,7 @@ def import_file(
     path: Path,
     user: AbstractBaseUser | None = None,
     file_name: str | None = None,
+    options: ReadOptions | None = None,
 ) -> ImportJob:
     """Import a file synchronously (scripts, demo data); returns the finished job."""
     if entity not in ENTITIES:
@@ -112,6 +132,7 @@ def import_file(
         checksum=_sha256(target),
         size_bytes=target.stat().st_size,
         created_by=user if user is not None and user.is_authenticated else None,
+        options=dataclasses.asdict(options or ReadOptions()),
     )
     return import_job_run(job_id=job.pk)
 
@@ -161,59 +182,85 @@ def import_refs(*, entity: Entity) -> dict[str, dict[str, object]]:
 def _run(job: ImportJob) -> None:
     entity = ENTITIES[job.entity]
     path = Path(settings.MEDIA_ROOT) / job.file_path
+    options = ReadOptions(**job.options)
     try:
         table = read_table(
             path,
             max_bytes=settings.SOP_IMPORT_MAX_BYTES,
             max_unpacked_bytes=settings.SOP_IMPORT_MAX_UNPACKED_BYTES,
+            options=options,
         )
         _set_progress(job, "Validating", 10)
         extract = validate(
             table,
             entity=entity,
             refs=import_refs(entity=entity),
+            options=options,
+            significant_digits=(
+                _SQLITE_SIGNIFICANT_DIGITS if connection.vendor == "sqlite" else None
+            ),
             progress=lambda share: _set_progress(job, "Validating", 10 + int(share * 50)),
         )
     except ExtractRefused as refused:
         _fail(job, refused.errors, rows_read=0)
         return
     job.rows_read = extract.rows_read
+    job.warnings = extract.warnings
     if len(extract.errors):
-        _fail(job, extract.errors, rows_read=extract.rows_read)
+        _fail(job, extract.errors, rows_read=extract.rows_read, table=table)
         return
     _set_progress(job, f"Loading {extract.rows_read:,} rows", 60)
-    with transaction.atomic():
-        inserted, updated = extract_load(entity=entity, extract=extract)
-        if entity.name == "sales_history" and (inserted or updated):
-            # Classes steer service levels and shortage priority; new sales move them.
-            products_classify()
-        job.rows_inserted, job.rows_updated = inserted, updated
-        job.rows_unchanged = extract.rows_read - inserted - updated
-        audit_record(
-            user=job.created_by,
-            action="import.load",
-            object_type="import_job",
-            object_id=job.pk,
-            new={
-                "entity": job.entity,
-                "file_name": job.file_name,
-                "checksum": job.checksum,
-                "rows_read": job.rows_read,
-                "inserted": inserted,
-                "updated": updated,
-            },
-        )
-        _finish(
-            job,
-            status=JobStatus.SUCCEEDED,
-            message=(
-                f"Loaded {job.rows_read:,} rows: {inserted:,} inserted, {updated:,} updated, "
-                f"{job.rows_unchanged:,} unchanged."
-            ),
-        )
+    try:
+        with transaction.atomic():
+            _load(job, entity=entity, extract=extract, table=table)
+    except ExtractRefused as refused:
+        _fail(job, refused.errors, rows_read=extract.rows_read, table=table)
 
 
-def _fail(job: ImportJob, errors: pd.DataFrame, *, rows_read: int) -> None:
+def _load(job: ImportJob, *, entity: Entity, extract: Extract, table: Table) -> None:
+    inserted, updated = extract_load(entity=entity, extract=extract)
+    if entity.name == "sales_history" and (inserted or updated):
+        # Classes steer service levels and shortage priority; new sales move them.
+        products_classify()
+    job.rows_inserted, job.rows_updated = inserted, updated
+    job.rows_unchanged = extract.rows_read - inserted - updated
+    audit_record(
+        user=job.created_by,
+        action="import.load",
+        object_type="import_job",
+        object_id=job.pk,
+        new={
+            "entity": job.entity,
+            "file_name": job.file_name,
+            "checksum": job.checksum,
+            "rows_read": job.rows_read,
+            "inserted": inserted,
+            "updated": updated,
+        },
+    )
+    hidden = (
+        f" ({table.hidden_rows:,} of them hidden in the workbook, by a filter or by hand)"
+        if table.hidden_rows
+        else ""
+    )
+    _finish(
+        job,
+        status=JobStatus.SUCCEEDED,
+        message=(
+            f"Loaded {job.rows_read:,} rows{_source(table, 'from')}{hidden}: "
+            f"{inserted:,} inserted, {updated:,} updated, {job.rows_unchanged:,} unchanged."
+        ),
+    )
+
+
+def _source(table: Table | None, preposition: str) -> str:
+    """Which sheet of a workbook was read, for the job's message."""
+    return f' {preposition} sheet "{table.sheet}"' if table is not None and table.sheet else ""
+
+
+def _fail(
+    job: ImportJob, errors: pd.DataFrame, *, rows_read: int, table: Table | None = None
+) -> None:
     job.rows_read = rows_read
     job.error_count = len(errors)
     # A value is there to find the cell, not to keep it: a 1 MB cell stays out of the job row.
@@ -231,8 +278,8 @@ def _fail(job: ImportJob, errors: pd.DataFrame, *, rows_read: int) -> None:
     _finish(
         job,
         status=JobStatus.FAILED,
-        message=f"{len(errors):,} {noun} found; nothing was loaded. Fix the file and upload it "
-        "again.",
+        message=f"{len(errors):,} {noun} found{_source(table, 'in')}; nothing was loaded. "
+        "Fix the file and upload it again.",
     )
 
 
@@ -281,7 +328,36 @@ def extract_load(*, entity: Entity, extract: Extract) -> tuple[int, int]:
         and len(extract.frame) >= settings.SOP_IMPORT_COPY_THRESHOLD
     )
     loader = _load_copy if use_copy else _load_orm
-    return loader(model=model, frame=extract.frame, key=key, present=extract.present_fields)
+    try:
+        return loader(model=model, frame=extract.frame, key=key, present=extract.present_fields)
+    except psycopg.DataError as exc:
+        # Only COPY reaches the driver's errors unwrapped, and they name the line it read.
+        raise _copy_refusal(exc, entity=entity, model=model, frame=extract.frame) from exc
+
+
+def _copy_refusal(
+    exc: psycopg.DataError, *, entity: Entity, model, frame: pd.DataFrame
+) -> ExtractRefused:
+    """The database's refusal of a COPY line, said as the file's row, column and value.
+
+    COPY counts the data lines it was sent from 1; the frame holds them in order, indexed by
+    the row a spreadsheet shows (header row 1, blank rows skipped).
+    """
+    where = re.search(r", line (\d+)(?:, column (\w+))?", exc.diag.context or "")
+    if where is None:
+        raise exc
+    line, db_column = int(where[1]), where[2] or ""
+    attname = next((f.attname for f in model._meta.concrete_fields if f.column == db_column), "")
+    names = {model._meta.get_field(c.model_field).attname: c.name for c in entity.columns}
+    value = frame[attname].iloc[line - 1] if attname in frame else ""
+    return ExtractRefused(
+        error_frame(
+            [frame.index[line - 1]],
+            names.get(attname, db_column),
+            ["" if value is None else str(value)],
+            f"the database refused this value: {exc.diag.message_primary}",
+        )
+    )
 
 
 def _load_copy(*, model, frame: pd.DataFrame, key: list[str], present: list[str]):

@@ -355,6 +355,15 @@ class ImportJob(models.Model):
     error_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="The first errors, for the page")
     errors_csv = models.TextField(blank=True, help_text="Every error, for the download")
+    warnings = models.JSONField(
+        default=list, blank=True, help_text="Doubts that did not stop the load, for the page"
+    )
+    options = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="How to read the file (extract_reader.ReadOptions): number format, sheet, "
+        "encoding",
+    )
     message = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -12,6 +12,7 @@ from django.db.models import Sum
 
 from sop import imports
 from sop.choices import JobStatus
+from sop.extract_reader import NUMBER_FORMAT_HINT
 from sop.extracts import ENTITIES, LOAD_ORDER
 from sop.models import AuditEvent, Budget, ImportJob, Location, Product, SalesHistory
 from tests.factories import LocationFactory, ProductFactory, SalesHistoryFactory
@@ -110,12 +111,13 @@ def test_an_invalid_file_loads_nothing_and_reports_every_bad_row():
     assert (job.rows_inserted, job.rows_updated) == (0, 0)
     assert job.rows_read == 100
     assert reasons(job) == [
+        (0, "", NUMBER_FORMAT_HINT),
         (6, "sku", "unknown SKU"),
         (13, "quantity", "negative quantity: must be 0 or more"),
         (19, "month", "not a month (use YYYY-MM, YYYY-MM-DD or an Excel date)"),
-        (27, "quantity", "not a number (use a point as the decimal separator)"),
+        (27, "quantity", "not a number with a decimal point (it has a decimal comma)"),
     ]
-    assert job.errors[0]["value"] == "WID-999"
+    assert job.errors[1]["value"] == "WID-999"
     assert "nothing was loaded" in job.message
     assert not AuditEvent.objects.filter(object_id=str(job.pk)).exists()
 

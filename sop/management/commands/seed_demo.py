@@ -20,6 +20,7 @@ from django.utils.module_loading import import_string
 
 from sop.choices import JobStatus, Role, Stage
 from sop.demo import generate_company
+from sop.extract_reader import ReadOptions
 from sop.extracts import LOAD_ORDER
 from sop.imports import import_file
 from sop.models import Cycle, ImportJob
@@ -141,7 +142,9 @@ def _ensure_users() -> list[User]:
 
 
 def _load(entity: str, path: Path, user: User) -> ImportJob:
-    job = import_file(entity=entity, path=path, user=user, file_name=path.name)
+    # pandas wrote the files with a decimal point; a cost such as 12.345 needs it said.
+    options = ReadOptions.with_number_format("1234.5")
+    job = import_file(entity=entity, path=path, user=user, file_name=path.name, options=options)
     if job.status != JobStatus.SUCCEEDED:
         problems = "; ".join(str(error) for error in job.errors[:5]) or job.message
         raise CommandError(f"Importing the demo {entity} {job.status}: {problems}")
