@@ -244,7 +244,7 @@ def report_intervals(data: M3Data, jobs: int) -> bool:
     future = np.array(data.future)
     horizon = future.shape[1]
     print(f"engine quantiles: {seconds:.1f} s wall with {jobs} job(s)")
-    ok = True
+    intervals_ok = cumulative_ok = True
     for i, lv in enumerate(INTERVAL_LEVELS):
         lower = np.array([b[2 * i, :horizon] for b in bands])
         upper = np.array([b[2 * i + 1, :horizon] for b in bands])
@@ -257,7 +257,7 @@ def report_intervals(data: M3Data, jobs: int) -> bool:
             in_bucket = abs(cover - lv) <= BUCKET_TOLERANCE
             hit &= in_bucket
             parts.append(f"{name} {cover:5.1f} ({_met(in_bucket)})")
-        ok &= hit
+        intervals_ok &= hit
         print(f"coverage of the {lv}% interval: " + ", ".join(parts))
     engine_msis = np.mean(
         [
@@ -282,11 +282,15 @@ def report_intervals(data: M3Data, jobs: int) -> bool:
         for k in CUM_MONTHS:
             cover = 100 * np.mean(actual[:, k - 1] <= quantile[:, k - 1])
             hit = abs(cover - 100 * tau) <= CUM_TOLERANCE
-            ok &= hit
+            cumulative_ok &= hit
             cells.append(f"{cover:6.1f} {_met(hit):>7}")
         print(f"{tau:<8.2f}" + "".join(f"{c:>14}" for c in cells))
-    print(f"interval and cumulative coverage goals: {_met(ok)}")
-    return ok
+    print(f"interval coverage goals: {_met(intervals_ok)}")
+    print(
+        f"cumulative coverage within {CUM_TOLERANCE:g} points at every k and tau: "
+        f"{_met(cumulative_ok)} (bench/service_bench.py measures the safety stock made of it)"
+    )
+    return intervals_ok and cumulative_ok
 
 
 def build_parser() -> argparse.ArgumentParser:
