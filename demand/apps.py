@@ -5,16 +5,7 @@ class DemandConfig(AppConfig):
     name = "demand"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save
+        from demand.step import STEP
+        from sop.steps import register_step
 
-        from demand import selectors, signals
-        from sop import workflow
-        from sop.choices import Stage
-        from sop.models import CycleTransition
-
-        workflow.register_gate(Stage.DEMAND_REVIEW)(selectors.forecast_gate)
-        post_save.connect(
-            signals.on_cycle_transition,
-            sender=CycleTransition,
-            dispatch_uid="demand_on_cycle_transition",
-        )
+        register_step(STEP)

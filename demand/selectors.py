@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from django.core.cache import cache
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Q, QuerySet, Sum
+from django.utils import timezone
 
 from demand import accuracy
 from demand.choices import ExceptionFilter, OverrideLevel
@@ -33,6 +34,7 @@ from demand.models import (
 from sop.choices import JobStatus, Stage
 from sop.models import Cycle, ImportJob, Location, Product, SalesHistory
 from sop.services import add_months
+from sop.steps import Check
 
 # An upper bound only: the stamp in the key already changes with the data.
 ACCURACY_CACHE_SECONDS = 3600
@@ -455,3 +457,55 @@ def exception_products(*, cycle: Cycle, kind: str) -> list[int]:
     else:
         return []
     return table.index[flagged.fillna(False).to_numpy()].astype(int).tolist()
+
+
+# --- the cycle home's checklist --------------------------------------------------------------
+
+
+def demand_checklist(cycle: Cycle) -> list[Check]:
+    """The demand review's lines of the cycle home checklist."""
+    run = (
+        ForecastRun.objects.filter(cycle=cycle, is_published=True)
+        .only("pk", "published_at")
+        .first()
+    )
+    if run is not None:
+        forecast = Check(
+            "Statistical forecast published",
+            "done",
+            f"Run {run.pk}" + (f", {run.published_at:%d %b %H:%M}." if run.published_at else "."),
+        )
+    elif (gate := forecast_gate(cycle)) is None:
+        forecast = Check("Statistical forecast published", "done", "No sales history to forecast.")
+    else:
+        forecast = Check("Statistical forecast published", "todo", gate)
+    overrides = DemandOverride.objects.filter(cycle=cycle).aggregate(
+        n=Count("id"),
+        families=Count("family", distinct=True),
+        authors=Count("author", distinct=True),
+        last=Max("updated_at"),
+    )
+    # Every override carries a reason code and a comment (the service refuses one without).
+    if overrides["n"]:
+        detail = (
+            f"{overrides['n']} overrides on {overrides['families']} families by "
+            f"{overrides['authors']} planners, each with a reason and comment."
+        )
+    else:
+        detail = "No overrides entered: the consensus is the statistical forecast."
+    detail += (
+        " The previous cycle's overrides still in the horizon were copied when the demand "
+        "review started."
+    )
+    if overrides["last"]:
+        detail += f" Last change {timezone.localtime(overrides['last']):%d %b %H:%M}."
+    consensus = ConsensusDemand.objects.filter(cycle=cycle).exists()
+    return [
+        forecast,
+        Check("Overrides reviewed", "info", detail),
+        Check(
+            "Consensus demand built",
+            "done" if consensus else "todo",
+            "" if consensus else "Built when the forecast is published.",
+        ),
+    ]

@@ -5,16 +5,16 @@ class ExecutiveConfig(AppConfig):
     name = "executive"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save, pre_delete
+        from django.db.models.signals import pre_delete
 
         from executive import signals
-        from sop.models import Cycle, CycleTransition
+        from executive.step import STEP
+        from sop.models import Cycle
+        from sop.steps import register_step
 
-        post_save.connect(
-            signals.on_cycle_transition,
-            sender=CycleTransition,
-            dispatch_uid="executive.on_cycle_transition",
-        )
+        register_step(STEP)
+        # A database concern, not a workflow one: whoever deletes an approved cycle (the
+        # admin, a cascade, a shell), its frozen rows may go with it; see the receiver.
         pre_delete.connect(
             signals.on_cycle_delete, sender=Cycle, dispatch_uid="executive.on_cycle_delete"
         )

@@ -18,6 +18,7 @@ from decimal import Decimal
 import pandas as pd
 from django.db.models import Count, F, FloatField, Max, QuerySet, Sum
 from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
 
 from demand import forecasting
 from demand.models import DemandPlanSnapshot
@@ -36,6 +37,7 @@ from sop.choices import Stage
 from sop.exports import cell_safe
 from sop.models import Cycle, CycleTransition, Location, Product, Resource, SalesHistory
 from sop.services import add_months
+from sop.steps import Check
 
 # --- the ERP export (also what the approval's checksum is taken of) ---------------------
 
@@ -461,3 +463,23 @@ def _num(value) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if math.isnan(value) or math.isinf(value) else value
+
+
+# --- the cycle home's checklist --------------------------------------------------------------
+
+
+def approval_checklist(cycle: Cycle) -> list[Check]:
+    """The executive review's line of the cycle home checklist: approved, by whom, when."""
+    if cycle.stage != Stage.APPROVED:
+        return [Check("Plan approved", "todo", "Waiting on the executives.")]
+    approval = cycle.transitions.filter(to_stage=Stage.APPROVED).select_related("user").last()
+    detail = ""
+    if approval is not None:
+        detail = f"By {_name(approval.user)}, {timezone.localtime(approval.at):%d %b %Y %H:%M}."
+    return [Check("Plan approved", "done", detail)]
+
+
+def _name(user) -> str:
+    if user is None:
+        return "—"
+    return user.get_full_name() or user.get_username()

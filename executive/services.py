@@ -41,9 +41,10 @@ def plan_decide(
 ) -> CycleTransition:
     """Approve the plan (which freezes it) or send it back to the reconciliation.
 
-    The core's stage machine checks the role and that a send-back says why; the freeze
-    runs inside the same transaction (`executive.signals`), so an approval that cannot be
-    frozen is not recorded either.
+    The core's stage machine checks the role and that a send-back says why. On approval
+    `cycle_advance` calls the executive step's `on_leave` (`executive.step`), which runs
+    `plan_freeze` inside the same transaction: an approval that cannot be frozen is not
+    recorded either.
     """
     target = Stage.APPROVED if approve else Stage.RECONCILIATION
     return cycle_advance(cycle=cycle, target=target, user=user, comment=comment.strip())
@@ -52,7 +53,8 @@ def plan_decide(
 def plan_freeze(*, transition: CycleTransition) -> PlanApproval:
     """Snapshot the recommended scenario of the cycle being approved; refuse without one.
 
-    Runs before the cycle's stage changes (inside `cycle_advance`); the database triggers
+    Runs before the cycle's stage changes (inside `cycle_advance`, through the executive
+    step's `on_leave`, whichever path approved the plan); the database triggers
     allow these inserts because the cycle is not approved yet, and refuse every later
     change. The checksum is the SHA-256 of the plan's ERP export as downloaded.
     """

@@ -5,16 +5,7 @@ class ReconciliationConfig(AppConfig):
     name = "reconciliation"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save
+        from reconciliation.step import STEP
+        from sop.steps import register_step
 
-        from reconciliation import selectors, signals
-        from sop import workflow
-        from sop.choices import Stage
-        from sop.models import CycleTransition
-
-        workflow.register_gate(Stage.RECONCILIATION)(selectors.reconciliation_gate)
-        post_save.connect(
-            signals.on_cycle_transition,
-            sender=CycleTransition,
-            dispatch_uid="reconciliation.on_cycle_transition",
-        )
+        register_step(STEP)

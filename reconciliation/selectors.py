@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 import pandas as pd
-from django.db.models import F, Prefetch, Sum
+from django.db.models import Count, F, Prefetch, Sum
 
 from reconciliation.constants import DRILL_ROWS, OVERLOAD
 from reconciliation.finance import compare
@@ -23,6 +23,7 @@ from reconciliation.services import plan_basis
 from sop.choices import Stage
 from sop.models import Cycle, Location, Product, Resource
 from sop.runs import ACTIVE_STATUSES
+from sop.steps import Check
 
 # (key, label, format, higher is better: True/False, None = neither)
 KPI_ROWS: tuple[tuple[str, str, str, bool | None], ...] = (
@@ -325,3 +326,38 @@ def _num(value) -> float | None:
 
 def decisions(*, cycle: Cycle) -> list[DecisionLogEntry]:
     return list(DecisionLogEntry.objects.filter(cycle=cycle).select_related("author", "scenario"))
+
+
+# --- the cycle home's checklist --------------------------------------------------------------
+
+
+def decisions_carried_checklist(cycle: Cycle) -> list[Check]:
+    """The draft's line saying what `decisions_carry_over` brought into the opened cycle."""
+    carried = DecisionLogEntry.objects.filter(cycle=cycle, carried_from__isnull=False).count()
+    return [
+        Check(
+            "Assumptions and risks carried over",
+            "info",
+            f"{carried} carried from the previous cycle when this one was opened.",
+        )
+    ]
+
+
+def reconciliation_checklist(cycle: Cycle) -> list[Check]:
+    """The reconciliation's lines of the cycle home checklist."""
+    gate = reconciliation_gate(cycle)
+    if gate:
+        scenario = Check("Scenario recommended and current", "todo", gate)
+    else:
+        name = Scenario.objects.filter(cycle=cycle, recommended=True).values_list("name", flat=True)
+        scenario = Check("Scenario recommended and current", "done", f"{name.first()}.")
+    kinds = dict(
+        DecisionLogEntry.objects.filter(cycle=cycle)
+        .values_list("kind")
+        .annotate(n=Count("id"))
+        .values_list("kind", "n")
+    )
+    log = ", ".join(
+        f"{kinds.get(k, 0)} {label.lower()}s" for k, label in DecisionLogEntry.Kind.choices
+    )
+    return [scenario, Check("Decision log", "info", log + ".")]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from sop import workflow
@@ -24,6 +24,7 @@ from sop.models import (
 )
 from sop.roles import user_roles
 from sop.services import add_months
+from sop.steps import Check, Checklist, steps
 
 STAGE_INDEX = {stage: index for index, stage in enumerate(workflow.STAGE_ORDER)}
 
@@ -88,15 +89,6 @@ def notifications_unread_count(*, user) -> int:
 # --- the cycle home ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Check:
-    """One line of a stage's checklist. `state`: done, todo, info or later (not reached)."""
-
-    label: str
-    state: str
-    detail: str = ""
-
-
 def cycle_list() -> list[Cycle]:
     # One row a month: a few dozen rows, read whole because the page shows their due dates.
     return list(Cycle.objects.order_by("-month"))
@@ -138,45 +130,33 @@ def cycle_stage_rows(*, cycle: Cycle, history: list[CycleTransition]) -> list[di
 def cycle_checklist(*, cycle: Cycle) -> list[dict]:
     """What each stage needs, checked against the data for the stages reached so far.
 
-    Stages not reached yet are listed unchecked: their inputs do not exist yet. A bounded
-    number of queries (about a dozen), whatever the size of the plan.
+    The lines come from the core (sales history) and from each step's `checklist`, in the
+    order of the stages. Stages not reached yet are listed unchecked: their inputs do not
+    exist yet. A bounded number of queries (about a dozen), whatever the size of the plan.
     """
     position = STAGE_INDEX[cycle.stage]
-    builders = {
-        Stage.DRAFT: _checks_draft,
-        Stage.DEMAND_REVIEW: _checks_demand,
-        Stage.SUPPLY_REVIEW: _checks_supply,
-        Stage.RECONCILIATION: _checks_reconciliation,
-        Stage.EXECUTIVE_REVIEW: _checks_executive,
-    }
+    by_stage: dict[str, list[Checklist]] = {}
+    for checklist in (_SALES_CHECKLIST, *(c for step in steps() for c in step.checklist)):
+        by_stage.setdefault(checklist.stage, []).append(checklist)
     out = []
-    for stage, build in builders.items():
+    for stage in workflow.STAGE_ORDER:
+        if stage not in by_stage:
+            continue
         reached = STAGE_INDEX[stage] <= position
-        checks = build(cycle) if reached else [Check(label, "later") for label in _LATER[stage]]
+        checks = [
+            check
+            for checklist in by_stage[stage]
+            for check in (
+                checklist.build(cycle)
+                if reached
+                else [Check(label, "later") for label in checklist.labels]
+            )
+        ]
         out.append({"stage": stage, "label": Stage(stage).label, "checks": checks})
     return out
 
 
-_LATER = {
-    Stage.DRAFT: ["Sales history imported", "Assumptions and risks carried over"],
-    Stage.DEMAND_REVIEW: [
-        "Statistical forecast published",
-        "Overrides reviewed",
-        "Consensus demand built",
-    ],
-    Stage.SUPPLY_REVIEW: [
-        "Supply plan run on the current consensus",
-        "Capacity entered for every routed resource",
-        "Supply edits",
-    ],
-    Stage.RECONCILIATION: ["Scenario recommended and current", "Decision log"],
-    Stage.EXECUTIVE_REVIEW: ["Plan approved"],
-}
-
-
-def _checks_draft(cycle: Cycle) -> list[Check]:
-    from reconciliation.models import DecisionLogEntry
-
+def _checks_sales(cycle: Cycle) -> list[Check]:
     latest = SalesHistory.objects.aggregate(latest=Max("month"))["latest"]
     wanted = add_months(cycle.month, -1)
     if latest is None:
@@ -189,124 +169,10 @@ def _checks_draft(cycle: Cycle) -> list[Check]:
             "todo",
             f"Only through {latest:%b %Y}; {wanted:%b %Y} is missing.",
         )
-    carried = DecisionLogEntry.objects.filter(cycle=cycle, carried_from__isnull=False).count()
-    return [
-        sales,
-        Check(
-            "Assumptions and risks carried over",
-            "info",
-            f"{carried} carried from the previous cycle when this one was opened.",
-        ),
-    ]
+    return [sales]
 
 
-def _checks_demand(cycle: Cycle) -> list[Check]:
-    from demand.models import ConsensusDemand, DemandOverride, ForecastRun
-    from demand.selectors import forecast_gate
-
-    run = (
-        ForecastRun.objects.filter(cycle=cycle, is_published=True)
-        .only("pk", "published_at")
-        .first()
-    )
-    if run is not None:
-        forecast = Check(
-            "Statistical forecast published",
-            "done",
-            f"Run {run.pk}" + (f", {run.published_at:%d %b %H:%M}." if run.published_at else "."),
-        )
-    elif (gate := forecast_gate(cycle)) is None:
-        forecast = Check("Statistical forecast published", "done", "No sales history to forecast.")
-    else:
-        forecast = Check("Statistical forecast published", "todo", gate)
-    overrides = DemandOverride.objects.filter(cycle=cycle).aggregate(
-        n=Count("id"),
-        families=Count("family", distinct=True),
-        authors=Count("author", distinct=True),
-        last=Max("updated_at"),
-    )
-    # Every override carries a reason code and a comment (the service refuses one without).
-    if overrides["n"]:
-        detail = (
-            f"{overrides['n']} overrides on {overrides['families']} families by "
-            f"{overrides['authors']} planners, each with a reason and comment."
-        )
-    else:
-        detail = "No overrides entered: the consensus is the statistical forecast."
-    detail += (
-        " The previous cycle's overrides still in the horizon were copied when the demand "
-        "review started."
-    )
-    if overrides["last"]:
-        detail += f" Last change {timezone.localtime(overrides['last']):%d %b %H:%M}."
-    consensus = ConsensusDemand.objects.filter(cycle=cycle).exists()
-    return [
-        forecast,
-        Check("Overrides reviewed", "info", detail),
-        Check(
-            "Consensus demand built",
-            "done" if consensus else "todo",
-            "" if consensus else "Built when the forecast is published.",
-        ),
-    ]
-
-
-def _checks_supply(cycle: Cycle) -> list[Check]:
-    from supply.models import CapacityAdjustment, PlannedSupplyEdit
-    from supply.selectors import capacity_gap_warning, supply_gate
-
-    gate = supply_gate(cycle)
-    gaps = capacity_gap_warning(cycle=cycle)
-    edits = PlannedSupplyEdit.objects.filter(cycle=cycle).count()
-    adjustments = CapacityAdjustment.objects.filter(cycle=cycle).count()
-    return [
-        Check("Supply plan run on the current consensus", "todo" if gate else "done", gate or ""),
-        # A warning, not part of the gate: the plan is valid, unconstrained where unknown.
-        Check("Capacity entered for every routed resource", "todo" if gaps else "done", gaps),
-        Check(
-            "Supply edits",
-            "info",
-            f"{edits} planned-supply edits, {adjustments} capacity adjustments.",
-        ),
-    ]
-
-
-def _checks_reconciliation(cycle: Cycle) -> list[Check]:
-    from reconciliation.models import DecisionLogEntry, Scenario
-    from reconciliation.selectors import reconciliation_gate
-
-    gate = reconciliation_gate(cycle)
-    if gate:
-        scenario = Check("Scenario recommended and current", "todo", gate)
-    else:
-        name = Scenario.objects.filter(cycle=cycle, recommended=True).values_list("name", flat=True)
-        scenario = Check("Scenario recommended and current", "done", f"{name.first()}.")
-    kinds = dict(
-        DecisionLogEntry.objects.filter(cycle=cycle)
-        .values_list("kind")
-        .annotate(n=Count("id"))
-        .values_list("kind", "n")
-    )
-    log = ", ".join(
-        f"{kinds.get(k, 0)} {label.lower()}s" for k, label in DecisionLogEntry.Kind.choices
-    )
-    return [scenario, Check("Decision log", "info", log + ".")]
-
-
-def _checks_executive(cycle: Cycle) -> list[Check]:
-    if cycle.stage != Stage.APPROVED:
-        return [Check("Plan approved", "todo", "Waiting on the executives.")]
-    approval = cycle.transitions.filter(to_stage=Stage.APPROVED).select_related("user").last()
-    detail = ""
-    if approval is not None:
-        detail = f"By {_name(approval.user)}, {timezone.localtime(approval.at):%d %b %Y %H:%M}."
-    return [Check("Plan approved", "done", detail)]
-
-
-def _name(user) -> str:
-    if user is None:
-        return "—"
-    return user.get_full_name() or user.get_username()
+_SALES_CHECKLIST = Checklist(Stage.DRAFT, ("Sales history imported",), _checks_sales)
 
 
 # --- the audit trail -----------------------------------------------------------------------

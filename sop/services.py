@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -14,6 +15,7 @@ from django.utils import timezone
 from sop import notifications, workflow
 from sop.choices import Stage
 from sop.models import AuditEvent, Cycle, CycleTransition
+from sop.steps import steps, steps_in
 
 
 class TransitionRefused(ValidationError):
@@ -57,14 +59,11 @@ def cycle_open(
 ) -> Cycle:
     """Open the cycle for `month` in draft, with default due dates inside that month.
 
-    The previous cycle's assumptions and risks are carried into it at once. Its demand
-    overrides are carried later, when the demand review starts (demand.signals), so that
-    the copy holds the previous plan as it was finally approved.
+    Each step's `on_open` runs in the same transaction (the reconciliation carries the
+    previous cycle's assumptions and risks over) and its figures go into the one audit
+    event. The demand overrides are carried later, when the demand review starts (the
+    demand step's `on_enter`), so that the copy holds the previous plan as finally approved.
     """
-    # The core calls the reconciliation here rather than through a signal so that the copy
-    # is part of opening the cycle: one transaction, one audit event saying how many.
-    from reconciliation.services import decisions_carry_over
-
     if user is not None and not user.has_perm("sop.open_cycle"):
         raise PermissionDenied("Only an admin can open a planning cycle.")
     month = first_of_month(month)
@@ -80,14 +79,16 @@ def cycle_open(
             executive_review_due=month + dt.timedelta(days=20),
             created_by=user if user is not None and user.is_authenticated else None,
         )
-        carried = decisions_carry_over(cycle=cycle)
+        opened: dict[str, Any] = {"month": month.isoformat(), "stage": cycle.stage}
+        for step in steps():
+            opened.update(step.on_open(cycle))
         audit_record(
             user=user,
             action="cycle.open",
             object_type="cycle",
             object_id=cycle.pk,
             cycle=cycle,
-            new={"month": month.isoformat(), "stage": cycle.stage, "carried_decisions": carried},
+            new=opened,
         )
     return cycle
 
@@ -106,6 +107,11 @@ def cycle_advance(
     """Move `cycle` to stage `target` if the workflow, the user's role and the gates allow it.
 
     The row is locked so two people submitting the same stage at once cannot both pass.
+    The steps' hooks run in this order (see `sop.steps`): `on_leave` of the stage being
+    left (the demand plan freeze, the plan freeze on approval), `on_enter` of the stage
+    entered (the demand overrides carry-over), both inside the transaction and before the
+    stage is saved, so a hook that refuses rolls the move back; then, after commit,
+    `after_enter` (the base scenario run of the reconciliation).
     """
     with transaction.atomic():
         locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
@@ -126,6 +132,11 @@ def cycle_advance(
             cycle=locked, from_stage=locked.stage, to_stage=target, user=user, comment=comment
         )
         source = locked.stage
+        for step in steps_in(source):
+            step.on_leave(transition)
+        for step in steps_in(target):
+            step.on_enter(transition)
+            transaction.on_commit(partial(step.after_enter, transition))
         locked.stage = target
         locked.save(update_fields=["stage"])
         audit_record(

@@ -1,15 +1,15 @@
 """The cycle's stage machine: which moves exist, who may make them, what they need.
 
-Later apps register gate checks for their stage (`register_gate`), e.g. the demand app
-refuses to leave demand review until the cycle's forecast run has succeeded.
+The gates come from the planning steps (`sop.steps`), e.g. the demand step refuses to
+leave demand review until the cycle's forecast run has succeeded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sop.choices import Role, Stage
+from sop.steps import steps_in
 
 
 @dataclass(frozen=True)
@@ -74,30 +74,10 @@ STAGE_OWNERS: dict[str, tuple[str, ...]] = {
     Stage.APPROVED: (),
 }
 
-GateCheck = Callable[["object"], "str | None"]
-_GATES: dict[str, list[GateCheck]] = {}
-
-
-def register_gate(stage: str) -> Callable[[GateCheck], GateCheck]:
-    """Register a check that must pass before a cycle may leave `stage`.
-
-    The check takes the cycle and returns None when satisfied, or a sentence saying
-    what is still missing.
-    """
-
-    def decorator(check: GateCheck) -> GateCheck:
-        _GATES.setdefault(stage, []).append(check)
-        return check
-
-    return decorator
-
-
-def unregister_gate(stage: str, check: GateCheck) -> None:
-    _GATES.get(stage, []).remove(check)
-
 
 def gate_failures(cycle, stage: str) -> list[str]:
-    return [msg for check in _GATES.get(stage, []) if (msg := check(cycle))]
+    """What still keeps `cycle` in `stage`: one sentence per failing step gate."""
+    return [msg for step in steps_in(stage) if (msg := step.gate(cycle))]
 
 
 def find_move(source: str, target: str) -> Move | None:

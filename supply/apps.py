@@ -5,8 +5,7 @@ class SupplyConfig(AppConfig):
     name = "supply"
 
     def ready(self) -> None:
-        from sop import workflow
-        from sop.choices import Stage
-        from supply import selectors
+        from sop.steps import register_step
+        from supply.step import STEP
 
-        workflow.register_gate(Stage.SUPPLY_REVIEW)(selectors.supply_gate)
+        register_step(STEP)

@@ -26,6 +26,7 @@ from sop.models import (
     SalesHistory,
 )
 from sop.services import add_months
+from sop.steps import Check
 from supply.choices import CapacityReason, ExceptionFilter, SafetyStockMethod, SupplyReason
 from supply.constants import EDIT_OBJECT_TYPES, LIST_ROWS, OVERLOAD, PARETO_MONTHS
 from supply.models import (
@@ -716,3 +717,24 @@ def _targets_table(*, run: SupplyRun, filters: Filters) -> tuple[list[str], list
     frame["service_level_pct"] = (frame["service_level_pct"] * 100).round(1)
     frame["safety_stock_method"] = frame["safety_stock_method"].map(dict(SafetyStockMethod.choices))
     return header, frame.to_numpy(dtype=object).tolist()
+
+
+# --- the cycle home's checklist --------------------------------------------------------------
+
+
+def supply_checklist(cycle: Cycle) -> list[Check]:
+    """The supply review's lines of the cycle home checklist."""
+    gate = supply_gate(cycle)
+    gaps = capacity_gap_warning(cycle=cycle)
+    edits = PlannedSupplyEdit.objects.filter(cycle=cycle).count()
+    adjustments = CapacityAdjustment.objects.filter(cycle=cycle).count()
+    return [
+        Check("Supply plan run on the current consensus", "todo" if gate else "done", gate or ""),
+        # A warning, not part of the gate: the plan is valid, unconstrained where unknown.
+        Check("Capacity entered for every routed resource", "todo" if gaps else "done", gaps),
+        Check(
+            "Supply edits",
+            "info",
+            f"{edits} planned-supply edits, {adjustments} capacity adjustments.",
+        ),
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 from decimal import Decimal
@@ -13,7 +14,7 @@ from django.test import Client
 
 from demand import services as demand_services
 from reconciliation import services as reconciliation_services
-from sop import imports, selectors, services, workflow
+from sop import imports, selectors, services, steps
 from sop.choices import Role, Stage
 from sop.models import AuditEvent, Cycle
 from supply import services as supply_services
@@ -33,11 +34,10 @@ SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 @pytest.fixture(autouse=True)
 def _without_the_reconciliation_gate():
     """The gate is tested with a real plan in tests/reconciliation; here only the trail counts."""
-    from reconciliation.selectors import reconciliation_gate
-
-    workflow.unregister_gate(Stage.RECONCILIATION, reconciliation_gate)
+    step = steps.step("reconciliation")
+    steps.register_step(dataclasses.replace(step, gate=lambda cycle: None))
     yield
-    workflow.register_gate(Stage.RECONCILIATION)(reconciliation_gate)
+    steps.register_step(step)
 
 
 def signed_in(user) -> Client:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -10,7 +11,7 @@ from django.test import Client
 from demand.models import ConsensusDemand, ForecastRun
 from reconciliation import services as reconciliation_services
 from reconciliation.models import DecisionLogEntry
-from sop import selectors, services, views, workflow
+from sop import selectors, services, steps, views
 from sop.choices import JobStatus, Role, Stage
 from sop.models import AuditEvent, Cycle
 from tests.factories import LocationFactory, ProductFactory, SalesHistoryFactory
@@ -23,11 +24,10 @@ NOV = dt.date(2026, 11, 1)
 @pytest.fixture(autouse=True)
 def _without_the_reconciliation_gate():
     """An empty cycle cannot have a recommended scenario; see tests/sop/test_workflow.py."""
-    from reconciliation.selectors import reconciliation_gate
-
-    workflow.unregister_gate(Stage.RECONCILIATION, reconciliation_gate)
+    step = steps.step("reconciliation")
+    steps.register_step(dataclasses.replace(step, gate=lambda cycle: None))
     yield
-    workflow.register_gate(Stage.RECONCILIATION)(reconciliation_gate)
+    steps.register_step(step)
 
 
 @pytest.fixture

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 from django.core import mail
 
-from sop import notifications, services, workflow
+from sop import notifications, services, steps
 from sop.choices import Role, Stage
 from sop.models import Notification
 
@@ -17,11 +18,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _without_the_reconciliation_gate():
     """An empty cycle cannot have a recommended scenario; see tests/sop/test_workflow.py."""
-    from reconciliation.selectors import reconciliation_gate
-
-    workflow.unregister_gate(Stage.RECONCILIATION, reconciliation_gate)
+    step = steps.step("reconciliation")
+    steps.register_step(dataclasses.replace(step, gate=lambda cycle: None))
     yield
-    workflow.register_gate(Stage.RECONCILIATION)(reconciliation_gate)
+    steps.register_step(step)
 
 
 @pytest.fixture

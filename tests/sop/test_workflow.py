@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from sop import services, workflow
+from sop import services, steps
 from sop.choices import Role, Stage
 from sop.models import AuditEvent, CycleTransition
 
@@ -19,11 +20,10 @@ def _without_the_reconciliation_gate():
     The reconciliation gate wants a recommended scenario computed on a supply plan, which
     an empty cycle cannot have; it is tested with a real plan in tests/reconciliation.
     """
-    from reconciliation.selectors import reconciliation_gate
-
-    workflow.unregister_gate(Stage.RECONCILIATION, reconciliation_gate)
+    step = steps.step("reconciliation")
+    steps.register_step(dataclasses.replace(step, gate=lambda cycle: None))
     yield
-    workflow.register_gate(Stage.RECONCILIATION)(reconciliation_gate)
+    steps.register_step(step)
 
 
 @pytest.fixture
@@ -141,7 +141,8 @@ def test_a_failing_gate_blocks_the_stage_and_says_why(cycle, make_user):
     def no_forecast(c):
         return "The forecast run for this cycle has not succeeded."
 
-    workflow.register_gate(Stage.DEMAND_REVIEW)(no_forecast)
+    demand = steps.step("demand")
+    steps.register_step(dataclasses.replace(demand, gate=no_forecast))
     try:
         walk(cycle, make_user, (Role.ADMIN, Stage.DEMAND_REVIEW))
         with pytest.raises(services.TransitionRefused, match="forecast run"):
@@ -149,6 +150,6 @@ def test_a_failing_gate_blocks_the_stage_and_says_why(cycle, make_user):
                 cycle=cycle, target=Stage.SUPPLY_REVIEW, user=make_user(Role.DEMAND_PLANNER)
             )
     finally:
-        workflow.unregister_gate(Stage.DEMAND_REVIEW, no_forecast)
+        steps.register_step(demand)
     cycle.refresh_from_db()
     assert cycle.stage == Stage.DEMAND_REVIEW

@@ -16,7 +16,6 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from sop.choices import JobStatus, Role, Stage
 from sop.demo import generate_company
@@ -25,6 +24,7 @@ from sop.extracts import LOAD_ORDER
 from sop.imports import import_file
 from sop.models import Cycle, ImportJob
 from sop.services import cycle_advance, cycle_open
+from sop.steps import steps
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_USERS: dict[str, str] = {
@@ -34,14 +34,6 @@ DEMO_USERS: dict[str, str] = {
     "finance": Role.FINANCE,
     "exec": Role.EXECUTIVE,
 }
-
-# Later features add their demo data here, as dotted paths to functions called with
-# `cycle=` (the open cycle) and `user=` (the demo admin) once the extracts are loaded,
-# e.g. past cycles with frozen plans or the cycle's first forecast run.
-POST_SEED_STEPS: tuple[str, ...] = (
-    "demand.services.demand_demo_build",
-    "supply.services.supply_demo_build",
-)
 
 
 def demo_logins() -> str:
@@ -108,11 +100,13 @@ class Command(BaseCommand):
                 f"{job.rows_updated} updated, {job.rows_unchanged} unchanged"
             )
         cycle = _open_cycle(today.replace(day=1), admin)
-        for step in () if data_only else POST_SEED_STEPS:
+        # Each planning step adds its demo data (`Step.demo`), e.g. past cycles with frozen
+        # plans or the cycle's first forecast run, called with the open cycle and the admin.
+        for step in () if data_only else [s for s in steps() if s.demo is not None]:
             step_started = time.perf_counter()
-            self.stdout.write(f"  {step} ...", ending="")
+            self.stdout.write(f"  {step.demo.__module__}.{step.demo.__name__} ...", ending="")
             self.stdout.flush()
-            import_string(step)(cycle=cycle, user=admin)
+            step.demo(cycle=cycle, user=admin)
             self.stdout.write(f" {time.perf_counter() - step_started:.1f} s")
         self.stdout.write(f"{cycle} is in {Stage(cycle.stage).label.lower()}.")
         self.stdout.write(demo_logins())

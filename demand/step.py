@@ -1,0 +1,37 @@
+"""The demand review's declaration to the core (see `sop.steps`)."""
+
+from __future__ import annotations
+
+from demand import selectors, services
+from demand.models import ForecastRun
+from sop.choices import Stage
+from sop.models import CycleTransition
+from sop.steps import Checklist, Step
+
+
+def _on_enter(transition: CycleTransition) -> None:
+    # Carried when the review starts, not when the cycle opens, so that the copy holds the
+    # previous cycle's plan as it was finally approved.
+    services.overrides_carry_over(cycle=transition.cycle)
+
+
+def _on_leave(transition: CycleTransition) -> None:
+    services.demand_plan_freeze(cycle=transition.cycle)
+
+
+STEP = Step(
+    name="demand",
+    stage=Stage.DEMAND_REVIEW,
+    gate=selectors.forecast_gate,
+    checklist=(
+        Checklist(
+            Stage.DEMAND_REVIEW,
+            ("Statistical forecast published", "Overrides reviewed", "Consensus demand built"),
+            selectors.demand_checklist,
+        ),
+    ),
+    on_enter=_on_enter,
+    on_leave=_on_leave,
+    demo=services.demand_demo_build,
+    runs=(ForecastRun,),
+)

@@ -1,0 +1,120 @@
+"""The contract between the core and a planning step (demand, supply, reconciliation, ...).
+
+The core owns the cycle and its stage machine (`sop.workflow`) but knows nothing of the
+apps that do the planning: it never imports them. Each app instead registers one `Step`
+in its `AppConfig.ready`, declaring everything the core needs from it, and the core calls
+those declarations at fixed points:
+
+- `gate`: checked by `cycle_advance` before the cycle may leave the step's stage;
+- `checklist`: lines of the cycle home's checklist (`sop.selectors.cycle_checklist`);
+- `on_open`: inside `cycle_open`'s transaction (e.g. carry last cycle's decisions over);
+- `on_enter` / `on_leave`: inside `cycle_advance`'s transaction, after the transition row
+  is written and before the cycle's stage is saved, so a hook that raises refuses the move;
+- `after_enter`: after that transaction commits (e.g. start a background run that must see
+  the new stage);
+- `demo`: called by `manage.py seed_demo` once the demo extracts are loaded;
+- `runs`: the app's background run models, for the core's run kernel.
+
+To add a step: write the app, put its declaration in `<app>/step.py` as
+``STEP = Step(name="<app label>", stage=Stage.X, ...)`` with only the parts it needs (the
+defaults do nothing), and register it in the app's ``ready()``::
+
+    def ready(self) -> None:
+        from myapp.step import STEP
+        from sop.steps import register_step
+
+        register_step(STEP)
+
+Hooks are thin: each hands over to a service of the app; the service holds the logic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sop.choices import Stage
+
+if TYPE_CHECKING:
+    from django.db import models
+
+    from sop.models import Cycle, CycleTransition
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of a stage's checklist. `state`: done, todo, info or later (not reached)."""
+
+    label: str
+    state: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """A step's checklist lines under one stage of the cycle home.
+
+    `labels` are listed unchecked while the cycle has not reached `stage` (their inputs do
+    not exist yet); from then on `build(cycle)` checks them against the data.
+    """
+
+    stage: str
+    labels: tuple[str, ...]
+    build: Callable[[Cycle], list[Check]]
+
+
+def _no_gate(cycle: Cycle) -> str | None:
+    return None
+
+
+def _nothing_to_record(cycle: Cycle) -> dict[str, Any]:
+    return {}
+
+
+def _nothing(transition: CycleTransition) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a planning app declares to the core; see the module docstring.
+
+    `stage` is the stage the step works in: its gate guards leaving it, its `on_enter` and
+    `on_leave` run on moves into and out of it (a send-back included: read the
+    transition's `to_stage` when the target matters). `on_open` returns figures for the
+    audit event of opening the cycle.
+    """
+
+    name: str
+    stage: str
+    gate: Callable[[Cycle], str | None] = _no_gate
+    checklist: tuple[Checklist, ...] = ()
+    on_open: Callable[[Cycle], dict[str, Any]] = _nothing_to_record
+    on_enter: Callable[[CycleTransition], None] = _nothing
+    after_enter: Callable[[CycleTransition], None] = _nothing
+    on_leave: Callable[[CycleTransition], None] = _nothing
+    demo: Callable[..., object] | None = None  # called with cycle= and user=
+    runs: tuple[type[models.Model], ...] = ()
+
+
+_STEPS: dict[str, Step] = {}
+_STAGE_INDEX = {stage: index for index, stage in enumerate(Stage.values)}
+
+
+def register_step(step: Step) -> None:
+    """Register `step`; a step of the same name is replaced (tests swap a step this way)."""
+    _STEPS[step.name] = step
+
+
+def steps() -> list[Step]:
+    """The registered steps in the order of their stages."""
+    return sorted(_STEPS.values(), key=lambda step: _STAGE_INDEX[step.stage])
+
+
+def step(name: str) -> Step:
+    return _STEPS[name]
+
+
+def steps_in(stage: str) -> list[Step]:
+    return [s for s in steps() if s.stage == stage]

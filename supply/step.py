@@ -1,0 +1,27 @@
+"""The supply review's declaration to the core (see `sop.steps`)."""
+
+from __future__ import annotations
+
+from sop.choices import Stage
+from sop.steps import Checklist, Step
+from supply import selectors, services
+from supply.models import SupplyRun
+
+STEP = Step(
+    name="supply",
+    stage=Stage.SUPPLY_REVIEW,
+    gate=selectors.supply_gate,
+    checklist=(
+        Checklist(
+            Stage.SUPPLY_REVIEW,
+            (
+                "Supply plan run on the current consensus",
+                "Capacity entered for every routed resource",
+                "Supply edits",
+            ),
+            selectors.supply_checklist,
+        ),
+    ),
+    demo=services.supply_demo_build,
+    runs=(SupplyRun,),
+)
