@@ -41,6 +41,7 @@ from demand.models import (
 )
 from sop.choices import JobStatus, Stage
 from sop.models import Cycle, Location, Product, SalesHistory
+from sop.months import month_index, month_numbers
 from sop.runs import (
     ACTIVE_STATUSES,
     run_dispatch,
@@ -83,15 +84,6 @@ class OverrideConflict(Exception):
             f"This cell was changed{by}{at} while you were editing: it is now {now}. "
             "Your value was not saved; it is still in the cell - save again to replace theirs."
         )
-
-
-def _month_index(months: pd.Series) -> np.ndarray:
-    stamps = pd.to_datetime(months)
-    return (stamps.dt.year * 12 + stamps.dt.month - 1).to_numpy()
-
-
-def _month_from_index(index: int) -> dt.date:
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def _bulk_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable[tuple]) -> None:
@@ -144,9 +136,9 @@ def _history_matrix(
     if not rows:
         return [], np.zeros((0, 0)), 0
     df = pd.DataFrame(rows, columns=["product", "location", "month", "qty"])
-    df["m"] = _month_index(df["month"])
+    df["m"] = month_numbers(df["month"])
     first = int(df["m"].min())
-    last = before.year * 12 + before.month - 2
+    last = month_index(before) - 1
     keys = df[["product", "location"]].drop_duplicates().sort_values(["product", "location"])
     key_list = list(keys.itertuples(index=False, name=None))
     code = pd.MultiIndex.from_frame(keys).get_indexer(
@@ -747,7 +739,7 @@ def demand_plan_freeze(*, cycle: Cycle) -> int:
         )
     )
     plan = pd.DataFrame(rows, columns=["product", "location", "month", "statistical", "consensus"])
-    origin = cycle.month.year * 12 + cycle.month.month - 1
+    origin = month_index(cycle.month)
     if not plan.empty:
         keys, matrix, first = _history_matrix(
             product_ids=plan["product"].unique().tolist(), before=cycle.month
@@ -756,7 +748,7 @@ def demand_plan_freeze(*, cycle: Cycle) -> int:
         lookup = pd.DataFrame(
             last_season, index=pd.MultiIndex.from_tuples(keys, names=["product", "location"])
         )
-        position = (_month_index(plan["month"]) - origin) % SEASON_LENGTH
+        position = (month_numbers(plan["month"]) - origin) % SEASON_LENGTH
         row = lookup.index.get_indexer(pd.MultiIndex.from_frame(plan[["product", "location"]]))
         values = lookup.to_numpy()
         plan["naive"] = np.where(row >= 0, values[np.maximum(row, 0), position], 0.0)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sop.months import month_numbers
 from supply.projection import Policy, SupplyInputs, SupplyProjection, weekly_forward_demand
 
 # As in the engine: quantities and hours below this are float noise.
@@ -45,7 +46,6 @@ FINANCIAL_COLUMNS = (
     "budget_gap_pct",
 )
 COMPARE_MEASURES = ("value", "diff", "diff_pct")
-_DATE_TYPES = {"date", "datetime", "datetime64", "string"}
 
 
 @dataclass(frozen=True)
@@ -59,15 +59,6 @@ class PriceCost:
     def of(cls, inputs: SupplyInputs) -> PriceCost:
         """The prices and costs the engine planned with."""
         return cls(price=inputs.unit_price, cost=inputs.unit_cost)
-
-
-def month_numbers(months: pd.Index | pd.Series) -> np.ndarray:
-    """Months as year * 12 + month - 1, so that months compare whatever their day or type."""
-    if pd.api.types.infer_dtype(months, skipna=True) not in _DATE_TYPES:
-        # pd.to_datetime would read positions as nanoseconds since 1970.
-        raise ValueError("months must be dates, not positions")
-    stamps = pd.DatetimeIndex(pd.to_datetime(months))
-    return np.asarray(stamps.year * 12 + stamps.month - 1)
 
 
 def _ratio_pct(numerator: object, denominator: object) -> np.ndarray:
