@@ -42,6 +42,7 @@ from demand.models import (
 from sop.choices import JobStatus, Stage
 from sop.models import Cycle, Location, Product, SalesHistory
 from sop.months import month_index, month_numbers
+from sop.numbers import finite_or_none
 from sop.runs import (
     ACTIVE_STATUSES,
     run_dispatch,
@@ -184,8 +185,8 @@ def _forecast_rows(
                 fc.model[:60],
                 fc.pattern,
                 fc.flag[:200],
-                _finite(fc.backtest_mase),
-                _finite(fc.backtest_smape),
+                finite_or_none(fc.backtest_mase),
+                finite_or_none(fc.backtest_smape),
                 std[0] if std else None,
                 json.dumps(std),
                 fc.uncertainty,
@@ -202,10 +203,6 @@ def _forecast_rows(
         zip([run_id] * len(products), products, locations, months * n, *columns, strict=True)
     )
     return forecasts, fits
-
-
-def _finite(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
 
 
 _FORECAST_FIELDS = ["run_id", "product_id", "location_id", "month", "value"] + [

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,6 +34,7 @@ from reconciliation.models import (
 from sop.choices import Stage
 from sop.exports import cell_safe
 from sop.models import Cycle, CycleTransition, Location, Product, Resource, SalesHistory
+from sop.numbers import finite_or_none
 from sop.services import add_months
 
 # --- the ERP export (also what the approval's checksum is taken of) ---------------------
@@ -169,7 +169,8 @@ def forecast_accuracy(*, cycle: Cycle) -> dict[str, float | None]:
     # A month without a recorded sale had zero demand.
     actual = [float(actuals.get(month, 0)) for _, month, _ in plans]
     planned = [float(value) for _, _, value in plans]
-    wape, bias = _num(forecasting.wape(actual, planned)), _num(forecasting.bias(actual, planned))
+    wape = finite_or_none(forecasting.wape(actual, planned))
+    bias = finite_or_none(forecasting.bias(actual, planned))
     return {
         "forecast_accuracy": None if wape is None else 100 - wape,
         "forecast_bias": bias,
@@ -408,7 +409,7 @@ def headline(kpis: dict, before: dict) -> list[dict]:
     """The headline figures with their change since the last approved plan."""
     out = []
     for key, label, fmt, higher in HEADLINE_KPIS:
-        value, previous = _num(kpis.get(key)), _num(before.get(key))
+        value, previous = finite_or_none(kpis.get(key)), finite_or_none(before.get(key))
         change = None if value is None or previous is None else value - previous
         out.append(
             {
@@ -438,7 +439,7 @@ def versus_base(kpis: dict, base_kpis: dict) -> list[dict]:
     """The recommended scenario's KPIs next to the base plan's, with the difference."""
     out = []
     for key, label, fmt, higher in recon.KPI_ROWS:
-        value, base = _num(kpis.get(key)), _num(base_kpis.get(key))
+        value, base = finite_or_none(kpis.get(key)), finite_or_none(base_kpis.get(key))
         if value is None and base is None:
             continue
         diff = None if value is None or base is None else value - base
@@ -453,11 +454,3 @@ def versus_base(kpis: dict, base_kpis: dict) -> list[dict]:
             }
         )
     return out
-
-
-def _num(value) -> float | None:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(value) or math.isinf(value) else value

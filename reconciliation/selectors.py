@@ -22,6 +22,7 @@ from reconciliation.scenarios import PriceCostDelta, deltas_from_json
 from reconciliation.services import plan_basis
 from sop.choices import Stage
 from sop.models import Cycle, Location, Product, Resource
+from sop.numbers import finite_or_none
 from sop.runs import ACTIVE_STATUSES
 
 # (key, label, format, higher is better: True/False, None = neither)
@@ -304,23 +305,15 @@ def comparison(views: list[ScenarioView]) -> list[dict]:
             continue
         cells = []
         for name in names:
-            value = _num(table.loc[key, (name, "value")])
-            diff = _num(table.loc[key, (name, "diff")])
-            pct = _num(table.loc[key, (name, "diff_pct")])
+            value = finite_or_none(table.loc[key, (name, "value")])
+            diff = finite_or_none(table.loc[key, (name, "diff")])
+            pct = finite_or_none(table.loc[key, (name, "diff_pct")])
             tone = ""
             if name != names[0] and diff is not None and abs(diff) > 1e-9 and higher is not None:
                 tone = "good" if (diff > 0) == higher else "bad"
             cells.append({"value": value, "diff": diff, "diff_pct": pct, "tone": tone})
         out.append({"key": key, "label": label, "format": fmt, "cells": cells})
     return out
-
-
-def _num(value) -> float | None:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(value) else value
 
 
 def decisions(*, cycle: Cycle) -> list[DecisionLogEntry]:
