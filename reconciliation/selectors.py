@@ -9,7 +9,7 @@ import pandas as pd
 from django.db.models import F, Prefetch, Sum
 
 from reconciliation.constants import DRILL_ROWS, OVERLOAD
-from reconciliation.finance import compare
+from reconciliation.finance import compare, money_ratios, money_totals
 from reconciliation.models import (
     DecisionLogEntry,
     Scenario,
@@ -25,6 +25,17 @@ from sop.models import Cycle, Location, Product, Resource
 from sop.numbers import finite_or_none
 from sop.runs import ACTIVE_STATUSES
 
+_MONEY_FIELDS = (
+    "family",
+    "month",
+    "volume",
+    "revenue",
+    "cogs",
+    "gross_margin",
+    "inventory_value",
+    "budget_revenue",
+)
+_UNKNOWABLE = ("budget_revenue", "margin_pct", "budget_gap", "budget_gap_pct")
 # (key, label, format, higher is better: True/False, None = neither)
 KPI_ROWS: tuple[tuple[str, str, str, bool | None], ...] = (
     ("revenue", "Revenue", "money", True),
@@ -232,28 +243,62 @@ def _price_factor(deltas: list[dict], family: str) -> float:
 # --- money and comparison ---------------------------------------------------------------
 
 
+def _money_frame(run: ScenarioRun) -> pd.DataFrame:
+    rows = ScenarioFamilyMonth.objects.filter(run=run).values_list(*_MONEY_FIELDS)
+    frame = pd.DataFrame(list(rows), columns=list(_MONEY_FIELDS))
+    frame["budget_revenue"] = frame["budget_revenue"].astype(float)
+    return money_ratios(frame)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows of a money frame, None where a figure is unknown (no budget, no revenue)."""
+    rows = frame.to_dict("records")
+    for row in rows:
+        for key in _UNKNOWABLE:
+            row[key] = finite_or_none(row[key])
+    return rows
+
+
+def _money_total(frame: pd.DataFrame, *, inventory: float) -> dict:
+    total = {**money_totals(frame), "inventory_value": inventory}
+    return {key: finite_or_none(value) for key, value in total.items()}
+
+
 def financial_rows(*, run: ScenarioRun) -> list[dict]:
     """Money per family and month with the budget gap, for the financial table."""
-    rows = list(
-        ScenarioFamilyMonth.objects.filter(run=run).values(
-            "family",
-            "month",
-            "volume",
-            "revenue",
-            "cogs",
-            "gross_margin",
-            "inventory_value",
-            "budget_revenue",
+    return _records(_money_frame(run))
+
+
+def financial_table(*, run: ScenarioRun) -> list[dict]:
+    """The financial table: all families by month first, then each family by month.
+
+    A group's total row sums revenue, COGS and margin over the horizon; its inventory value
+    is the end of the horizon's (a sum of month-end stocks means nothing).
+    """
+    frame = _money_frame(run)
+    if frame.empty:
+        return []
+    months = [
+        {"month": month, **_money_total(part, inventory=float(part["inventory_value"].sum()))}
+        for month, part in frame.groupby("month", sort=True)
+    ]
+    blocks = [
+        {
+            "family": "All families",
+            "months": months,
+            "total": _money_total(frame, inventory=months[-1]["inventory_value"]),
+        }
+    ]
+    for family, part in frame.groupby("family", sort=False):
+        part = part.sort_values("month")
+        blocks.append(
+            {
+                "family": family,
+                "months": _records(part),
+                "total": _money_total(part, inventory=float(part["inventory_value"].iloc[-1])),
+            }
         )
-    )
-    for row in rows:
-        budget = row["budget_revenue"]
-        row["margin_pct"] = 100 * row["gross_margin"] / row["revenue"] if row["revenue"] else None
-        row["budget_gap"] = None if budget is None else row["revenue"] - budget
-        row["budget_gap_pct"] = (
-            100 * row["budget_gap"] / budget if budget not in (None, 0) else None
-        )
-    return rows
+    return blocks
 
 
 def monthly_totals(*, run: ScenarioRun) -> pd.DataFrame:
@@ -308,10 +353,13 @@ def comparison(views: list[ScenarioView]) -> list[dict]:
             value = finite_or_none(table.loc[key, (name, "value")])
             diff = finite_or_none(table.loc[key, (name, "diff")])
             pct = finite_or_none(table.loc[key, (name, "diff_pct")])
+            changed = name != names[0] and diff is not None and abs(diff) > 1e-9
             tone = ""
-            if name != names[0] and diff is not None and abs(diff) > 1e-9 and higher is not None:
+            if changed and higher is not None:
                 tone = "good" if (diff > 0) == higher else "bad"
-            cells.append({"value": value, "diff": diff, "diff_pct": pct, "tone": tone})
+            cells.append(
+                {"value": value, "diff": diff, "diff_pct": pct, "tone": tone, "changed": changed}
+            )
         out.append({"key": key, "label": label, "format": fmt, "cells": cells})
     return out
 
