@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
-import plotly.graph_objects as go
+
+from sop import figures
 
 # One colour per scenario column on the comparison page, in order (base first).
 PALETTE = ("#1d2733", "#1f6feb", "#1a7f37", "#b35900")
@@ -35,7 +36,7 @@ def revenue_chart(series: Sequence[tuple[str, pd.DataFrame]], *, title: str) -> 
     `series` holds (scenario name, `selectors.monthly_totals`) pairs; the budget is the
     first's (every scenario of a cycle is measured against the same budget).
     """
-    fig = go.Figure()
+    fig = figures.Figure()
     for i, (name, frame) in enumerate(series):
         fig.add_scatter(x=list(frame["month"]), y=frame["revenue"].round(0).tolist(), name=name,
                         mode="lines+markers", line={"color": _color(i), "width": 3 if i else 2},
@@ -53,7 +54,7 @@ def revenue_chart(series: Sequence[tuple[str, pd.DataFrame]], *, title: str) -> 
 
 def inventory_chart(series: Sequence[tuple[str, pd.DataFrame]]) -> str:
     """Projected inventory value at cost by month, one line per scenario."""
-    fig = go.Figure()
+    fig = figures.Figure()
     for i, (name, frame) in enumerate(series):
         fig.add_scatter(x=list(frame["month"]), y=frame["inventory"].round(0).tolist(), name=name,
                         mode="lines+markers", line={"color": _color(i)},
@@ -73,7 +74,7 @@ def capacity_chart(series: Sequence[tuple[str, pd.DataFrame]]) -> str:
     Bars are the unconstrained load (what the plan wants, so an overload shows); the
     capacity is a marker per scenario, since a capacity delta changes it.
     """
-    fig = go.Figure()
+    fig = figures.Figure()
     for i, (name, frame) in enumerate(series):
         fig.add_bar(x=frame["resource"].tolist(), y=frame["wanted"].round(0).tolist(), name=name,
                     marker={"color": _color(i)}, offsetgroup=str(i),

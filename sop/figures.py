@@ -17,7 +17,10 @@ from plotly.io.json import to_json_plotly
 
 def _merge(target: dict, changes: dict) -> None:
     for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
+        if isinstance(value, dict):
+            # A copy: a chart module's shared layout dict must not take one figure's changes.
+            if not isinstance(target.get(key), dict):
+                target[key] = {}
             _merge(target[key], value)
         else:
             target[key] = value

@@ -1,0 +1,26 @@
+"""The plain-dict figure builder every chart uses (no database)."""
+
+from __future__ import annotations
+
+import json
+
+from sop import figures
+
+SHARED = {"xaxis": {"gridcolor": "#f0f3f6"}}
+
+
+def test_one_figures_axis_changes_do_not_leak_into_the_next_figure():
+    first = figures.Figure().update_layout(**SHARED)
+    first.update_xaxes(tickvals=[1, 2])
+    second = figures.Figure().update_layout(**SHARED)
+    assert SHARED == {"xaxis": {"gridcolor": "#f0f3f6"}}
+    assert second.layout["xaxis"] == {"gridcolor": "#f0f3f6"}
+    assert first.layout["xaxis"] == {"gridcolor": "#f0f3f6", "tickvals": [1, 2]}
+
+
+def test_the_json_is_what_plotly_js_reads_with_nan_as_null():
+    fig = figures.Figure().add_bar(x=["a"], y=[float("nan")], name="A")
+    assert json.loads(fig.to_json()) == {
+        "data": [{"type": "bar", "x": ["a"], "y": [None], "name": "A"}],
+        "layout": {},
+    }
