@@ -15,8 +15,9 @@ from sop.numbers import finite_or_none
 
 DASH = "\N{EM DASH}"
 # kind -> what the number is: money and units are whole, pct is a percentage (12.5 means
-# 12.5 %), fraction a share (0.125 means 12.5 %), number a plain quantity with a decimal.
-KINDS = ("money", "units", "int", "pct", "fraction", "number")
+# 12.5 %), fraction a share (0.125 means 12.5 %), number a plain quantity with a decimal,
+# ratio a scale-free error ratio (MASE) with two.
+KINDS = ("money", "units", "int", "pct", "fraction", "number", "ratio")
 _COMPACT = ((1e9, " bn"), (1e6, " M"), (1e3, " k"))
 
 
@@ -40,6 +41,8 @@ def format_number(
         text = _compact(number)
     elif kind == "number":
         text = f"{number:,.1f}"
+    elif kind == "ratio":
+        text = f"{number:,.2f}"
     else:
         text = f"{number:,.0f}"
     return sign + text

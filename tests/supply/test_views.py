@@ -233,7 +233,7 @@ def test_the_classification_page_shows_the_pareto_once_there_are_sales(
     )
     body = client.get("/supply/classification/").content.decode()
     assert 'id="pareto-chart"' in body
-    assert "The top 20% of SKUs (1 of 3) bring <strong>100%</strong>" in body
+    assert "The top 20% of SKUs (1 of 3) bring <strong>100.0 %</strong>" in body
 
 
 def test_the_page_asks_for_a_recalculation_when_demand_changed(planner_client, published, cycle):
