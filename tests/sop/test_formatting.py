@@ -21,6 +21,7 @@ from sop.formatting import DASH, format_number
         (363_387.4, "units", "363,387"),
         (12.0, "int", "12"),
         (5.74, "number", "5.7"),
+        (0.8749, "ratio", "0.87"),
     ],
 )
 def test_tables_print_figures_in_full_with_thousands_separators(value, kind, text):
