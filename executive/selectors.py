@@ -287,39 +287,6 @@ def overloads(*, source: PlanSource, limit: int = RISK_ROWS) -> list[dict]:
     return rows
 
 
-def monthly_totals(*, source: PlanSource) -> pd.DataFrame:
-    """Revenue, budget, margin, inventory value and unmet revenue per month."""
-    rows = (
-        source.families.values("month")
-        .annotate(
-            revenue=Sum("revenue"),
-            budget=Sum("budget_revenue"),
-            margin=Sum("gross_margin"),
-            inventory=Sum("inventory_value"),
-            unmet_revenue=Sum("unmet_revenue"),
-        )
-        .order_by("month")
-    )
-    return pd.DataFrame(
-        list(rows), columns=["month", "revenue", "budget", "margin", "inventory", "unmet_revenue"]
-    )
-
-
-def resource_loads(*, source: PlanSource) -> pd.DataFrame:
-    """Capacity, constrained and wanted load per resource over the horizon."""
-    rows = (
-        source.resources.values("resource_id")
-        .annotate(capacity=Sum("capacity"), load=Sum("load"), wanted=Sum("load_unconstrained"))
-        .order_by("resource_id")
-    )
-    frame = pd.DataFrame(list(rows), columns=["resource_id", "capacity", "load", "wanted"])
-    codes = dict(
-        Resource.objects.filter(pk__in=frame["resource_id"].tolist()).values_list("pk", "code")
-    )
-    frame["resource"] = frame["resource_id"].map(codes)
-    return frame.sort_values("resource")
-
-
 # --- the sign-off pack ------------------------------------------------------------------
 
 
@@ -400,8 +367,8 @@ def signoff(*, cycle: Cycle) -> Signoff:
         pack.shortages = shortages(source=source)
         pack.excess = excess(source=source)
         pack.overloads = overloads(source=source)
-        pack.monthly = monthly_totals(source=source)
-        pack.resources = resource_loads(source=source)
+        pack.monthly = recon.money_by_month(source.families)
+        pack.resources = recon.loads_by_resource(source.resources)
     return pack
 
 

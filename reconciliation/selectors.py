@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 import pandas as pd
-from django.db.models import F, Prefetch, Sum
+from django.db.models import F, Prefetch, QuerySet, Sum
 
 from reconciliation.constants import DRILL_ROWS, OVERLOAD
 from reconciliation.finance import compare, money_ratios, money_totals
@@ -302,10 +302,14 @@ def financial_table(*, run: ScenarioRun) -> list[dict]:
 
 
 def monthly_totals(*, run: ScenarioRun) -> pd.DataFrame:
-    """Revenue, budget, margin and inventory value per month (all families)."""
+    """Revenue, budget, margin, inventory value and unmet revenue per month (all families)."""
+    return money_by_month(ScenarioFamilyMonth.objects.filter(run=run))
+
+
+def money_by_month(families: QuerySet) -> pd.DataFrame:
+    """`monthly_totals` of family-month rows: a run's, or an approval's frozen copy."""
     rows = (
-        ScenarioFamilyMonth.objects.filter(run=run)
-        .values("month")
+        families.values("month")
         .annotate(
             revenue=Sum("revenue"),
             budget=Sum("budget_revenue"),
@@ -322,13 +326,20 @@ def monthly_totals(*, run: ScenarioRun) -> pd.DataFrame:
 
 def resource_loads(*, run: ScenarioRun) -> pd.DataFrame:
     """Load and capacity per resource over the horizon (for the capacity chart)."""
+    return loads_by_resource(ScenarioResourceMonth.objects.filter(run=run))
+
+
+def loads_by_resource(resources: QuerySet) -> pd.DataFrame:
+    """`resource_loads` of resource-month rows: a run's, or an approval's frozen copy."""
     rows = (
-        ScenarioResourceMonth.objects.filter(run=run)
-        .values("resource_id")
+        resources.values("resource_id")
         .annotate(capacity=Sum("capacity"), load=Sum("load"), wanted=Sum("load_unconstrained"))
+        .order_by("resource_id")
     )
     frame = pd.DataFrame(list(rows), columns=["resource_id", "capacity", "load", "wanted"])
-    codes = dict(Resource.objects.values_list("pk", "code"))
+    codes = dict(
+        Resource.objects.filter(pk__in=frame["resource_id"].tolist()).values_list("pk", "code")
+    )
     frame["resource"] = frame["resource_id"].map(codes)
     return frame.sort_values("resource")
 
