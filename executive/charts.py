@@ -6,18 +6,11 @@ import pandas as pd
 
 from sop import figures
 
-_LAYOUT = {
-    "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
-    "legend": {"orientation": "h", "y": -0.2},
-    "plot_bgcolor": "#fff",
-    "yaxis": {"rangemode": "tozero", "gridcolor": "#e8eef5"},
-    "xaxis": {"gridcolor": "#f0f3f6"},
-    "height": 300,
-}
-
 
 def _figure(title: str) -> figures.Figure:
-    return figures.Figure().update_layout(**_LAYOUT, title={"text": title, "font": {"size": 14}})
+    return figures.chart(
+        title, height=300, margin={"l": 60, "r": 20, "t": 40, "b": 40}, legend={"y": -0.2}
+    )
 
 
 def _values(series: pd.Series, decimals: int = 0) -> list[float | None]:

@@ -64,5 +64,22 @@ class Figure:
         return to_json_plotly(self.to_dict())
 
 
+# The look the review charts share: white plot, light grid, y from zero, legend below.
+BASE_LAYOUT: dict[str, Any] = {
+    "legend": {"orientation": "h", "y": -0.15},
+    "plot_bgcolor": "#fff",
+    "yaxis": {"rangemode": "tozero", "gridcolor": "#e8eef5"},
+    "xaxis": {"gridcolor": "#f0f3f6"},
+}
+
+
+def chart(title: str | None = None, **layout: Any) -> Figure:
+    """A figure in the shared look, with its title and `layout` on top of it."""
+    fig = Figure().update_layout(**BASE_LAYOUT)
+    if title is not None:
+        fig.update_layout(title={"text": title, "font": {"size": 14}})
+    return fig.update_layout(**layout)
+
+
 def heatmap(**trace: Any) -> dict[str, Any]:
     return {"type": "heatmap", **trace}
