@@ -45,6 +45,8 @@ FINANCIAL_COLUMNS = (
     "budget_gap",
     "budget_gap_pct",
 )
+# The columns `money_ratios` derives from the others.
+MONEY_RATIOS = ("margin_pct", "budget_gap", "budget_gap_pct")
 COMPARE_MEASURES = ("value", "diff", "diff_pct")
 
 

@@ -9,7 +9,13 @@ import pandas as pd
 from django.db.models import F, Prefetch, QuerySet, Sum
 
 from reconciliation.constants import DRILL_ROWS, OVERLOAD
-from reconciliation.finance import compare, money_ratios, money_totals
+from reconciliation.finance import (
+    FINANCIAL_COLUMNS,
+    MONEY_RATIOS,
+    compare,
+    money_ratios,
+    money_totals,
+)
 from reconciliation.models import (
     DecisionLogEntry,
     Scenario,
@@ -25,17 +31,8 @@ from sop.models import Cycle, Location, Product, Resource
 from sop.numbers import finite_or_none
 from sop.runs import ACTIVE_STATUSES
 
-_MONEY_FIELDS = (
-    "family",
-    "month",
-    "volume",
-    "revenue",
-    "cogs",
-    "gross_margin",
-    "inventory_value",
-    "budget_revenue",
-)
-_UNKNOWABLE = ("budget_revenue", "margin_pct", "budget_gap", "budget_gap_pct")
+_MONEY_FIELDS = tuple(c for c in FINANCIAL_COLUMNS if c not in MONEY_RATIOS)
+_UNKNOWABLE = ("budget_revenue", *MONEY_RATIOS)
 # (key, label, format, higher is better: True/False, None = neither)
 KPI_ROWS: tuple[tuple[str, str, str, bool | None], ...] = (
     ("revenue", "Revenue", "money", True),

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from reconciliation import charts, selectors, services
 from reconciliation.constants import COMPARE_MAX, COMPARE_MIN
+from reconciliation.finance import FINANCIAL_COLUMNS
 from reconciliation.forms import (
     DELTA_FORMS,
     CopyForm,
@@ -317,10 +318,7 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
     if run is None or table not in EXPORT_TABLES:
         return HttpResponse("Choose a cycle and a computed scenario.", status=400)
     if table == "financial":
-        header = [
-            "family", "month", "volume", "revenue", "cogs", "gross_margin", "margin_pct",
-            "inventory_value", "budget_revenue", "budget_gap", "budget_gap_pct",
-        ]  # fmt: skip
+        header = list(FINANCIAL_COLUMNS)
         rows = [[row[key] for key in header] for row in selectors.financial_rows(run=run)]
     else:
         header = ["family", "month", "demand", "unmet_units", "unmet_revenue"]
