@@ -17,12 +17,7 @@ _COLORS = {
 
 def demand_chart(grid: Grid, *, title: str) -> str:
     """History, statistical forecast with its 80% interval, consensus and overrides (JSON)."""
-    fig = figures.chart(
-        title,
-        height=340,
-        margin={"l": 50, "r": 20, "t": 40, "b": 30},
-        hovermode="x unified",
-    )
+    fig = figures.chart(title, height=340, margin={"l": 50}, hovermode="x unified")
     hist = grid.history_months
     horizon = grid.horizon_months
     fig.add_scatter(

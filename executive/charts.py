@@ -8,9 +8,7 @@ from sop import figures
 
 
 def _figure(title: str) -> figures.Figure:
-    return figures.chart(
-        title, height=300, margin={"l": 60, "r": 20, "t": 40, "b": 40}, legend={"y": -0.2}
-    )
+    return figures.chart(title, height=300, margin={"l": 60, "b": 40}, legend={"y": -0.2})
 
 
 def _values(series: pd.Series, decimals: int = 0) -> list[float | None]:

@@ -16,7 +16,7 @@ from sop import figures
 PALETTE = ("#1d2733", "#1f6feb", "#1a7f37", "#b35900")
 BUDGET = "#8c959f"
 CAPACITY = "#c62828"
-_MARGIN = {"l": 65, "r": 20, "t": 40, "b": 30}
+_MARGIN = {"l": 65}
 
 
 def _color(i: int) -> str:

@@ -66,6 +66,7 @@ class Figure:
 
 # The look the review charts share: white plot, light grid, y from zero, legend below.
 BASE_LAYOUT: dict[str, Any] = {
+    "margin": {"r": 20, "t": 40, "b": 30},
     "legend": {"orientation": "h", "y": -0.15},
     "plot_bgcolor": "#fff",
     "yaxis": {"rangemode": "tozero", "gridcolor": "#e8eef5"},

@@ -21,13 +21,7 @@ _COLORS = {
 
 def sku_chart(grid: SkuGrid, *, title: str) -> str:
     """Projected on hand against safety stock and order-up-to level; supply and demand as bars."""
-    fig = figures.chart(
-        title,
-        height=340,
-        barmode="stack",
-        hovermode="x unified",
-        margin={"l": 55, "r": 20, "t": 40, "b": 30},
-    )
+    fig = figures.chart(title, height=340, margin={"l": 55}, barmode="stack", hovermode="x unified")
     months = grid.months
     rows = grid.rows
     fig.add_bar(x=months, y=rows["receipts"], name="Scheduled receipts",

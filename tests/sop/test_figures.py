@@ -27,8 +27,9 @@ def test_the_json_is_what_plotly_js_reads_with_nan_as_null():
 
 
 def test_charts_share_one_look_and_take_their_own_layout_on_top():
-    fig = figures.chart("Revenue", height=300, legend={"y": -0.2})
+    fig = figures.chart("Revenue", height=300, legend={"y": -0.2}, margin={"l": 60})
     assert fig.layout["title"] == {"text": "Revenue", "font": {"size": 14}}
     assert fig.layout["legend"] == {"orientation": "h", "y": -0.2}
+    assert fig.layout["margin"] == {"l": 60, "r": 20, "t": 40, "b": 30}
     assert fig.layout["yaxis"] == {"rangemode": "tozero", "gridcolor": "#e8eef5"}
     assert figures.BASE_LAYOUT["legend"] == {"orientation": "h", "y": -0.15}
