@@ -17,7 +17,7 @@ _COLORS = {
 
 def demand_chart(grid: Grid, *, title: str) -> str:
     """History, statistical forecast with its 80% interval, consensus and overrides (JSON)."""
-    fig = figures.Figure()
+    fig = figures.chart(title, height=340, margin={"l": 50}, hovermode="x unified")
     hist = grid.history_months
     horizon = grid.horizon_months
     fig.add_scatter(
@@ -75,14 +75,4 @@ def demand_chart(grid: Grid, *, title: str) -> str:
             text=[grid.overrides[m].display_value for m in months],
             hovertemplate="Override %{text}<br>consensus %{y:,.0f}<extra></extra>",
         )
-    fig.update_layout(
-        title={"text": title, "font": {"size": 14}},
-        height=340,
-        margin={"l": 50, "r": 20, "t": 40, "b": 30},
-        legend={"orientation": "h", "y": -0.15},
-        hovermode="x unified",
-        plot_bgcolor="#fff",
-        yaxis={"rangemode": "tozero", "gridcolor": "#e8eef5"},
-        xaxis={"gridcolor": "#f0f3f6"},
-    )
     return fig.to_json()

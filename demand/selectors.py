@@ -7,7 +7,6 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 from django.core.cache import cache
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Q, QuerySet, Sum
@@ -33,6 +32,7 @@ from demand.models import (
 )
 from sop.choices import JobStatus, Stage
 from sop.models import Cycle, ImportJob, Location, Product, SalesHistory
+from sop.numbers import finite_or_none
 from sop.services import add_months
 from sop.steps import Check
 
@@ -387,7 +387,7 @@ def _accuracy_summary(*, cycle: Cycle, selection: Selection) -> list[dict]:
         table = accuracy.accuracy_by(frame, ["_all"], scale)
         row = table.iloc[0]
         methods = {
-            m: {metric: _num(row[f"{m}_{metric}"]) for metric in accuracy.METRICS}
+            m: {metric: finite_or_none(row[f"{m}_{metric}"]) for metric in accuracy.METRICS}
             for m in accuracy.METHODS
         }
         out.append(
@@ -402,10 +402,6 @@ def _accuracy_summary(*, cycle: Cycle, selection: Selection) -> list[dict]:
             }
         )
     return out
-
-
-def _num(x) -> float | None:
-    return float(x) if x is not None and np.isfinite(x) else None
 
 
 def _diff(before: float | None, after: float | None) -> float | None:

@@ -41,6 +41,8 @@ from demand.models import (
 )
 from sop.choices import JobStatus, Stage
 from sop.models import Cycle, Location, Product, SalesHistory
+from sop.months import month_index, month_numbers
+from sop.numbers import finite_or_none
 from sop.runs import (
     ACTIVE_STATUSES,
     run_dispatch,
@@ -83,15 +85,6 @@ class OverrideConflict(Exception):
             f"This cell was changed{by}{at} while you were editing: it is now {now}. "
             "Your value was not saved; it is still in the cell - save again to replace theirs."
         )
-
-
-def _month_index(months: pd.Series) -> np.ndarray:
-    stamps = pd.to_datetime(months)
-    return (stamps.dt.year * 12 + stamps.dt.month - 1).to_numpy()
-
-
-def _month_from_index(index: int) -> dt.date:
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def _bulk_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable[tuple]) -> None:
@@ -144,9 +137,9 @@ def _history_matrix(
     if not rows:
         return [], np.zeros((0, 0)), 0
     df = pd.DataFrame(rows, columns=["product", "location", "month", "qty"])
-    df["m"] = _month_index(df["month"])
+    df["m"] = month_numbers(df["month"])
     first = int(df["m"].min())
-    last = before.year * 12 + before.month - 2
+    last = month_index(before) - 1
     keys = df[["product", "location"]].drop_duplicates().sort_values(["product", "location"])
     key_list = list(keys.itertuples(index=False, name=None))
     code = pd.MultiIndex.from_frame(keys).get_indexer(
@@ -192,8 +185,8 @@ def _forecast_rows(
                 fc.model[:60],
                 fc.pattern,
                 fc.flag[:200],
-                _finite(fc.backtest_mase),
-                _finite(fc.backtest_smape),
+                finite_or_none(fc.backtest_mase),
+                finite_or_none(fc.backtest_smape),
                 std[0] if std else None,
                 json.dumps(std),
                 fc.uncertainty,
@@ -210,10 +203,6 @@ def _forecast_rows(
         zip([run_id] * len(products), products, locations, months * n, *columns, strict=True)
     )
     return forecasts, fits
-
-
-def _finite(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
 
 
 _FORECAST_FIELDS = ["run_id", "product_id", "location_id", "month", "value"] + [
@@ -747,7 +736,7 @@ def demand_plan_freeze(*, cycle: Cycle) -> int:
         )
     )
     plan = pd.DataFrame(rows, columns=["product", "location", "month", "statistical", "consensus"])
-    origin = cycle.month.year * 12 + cycle.month.month - 1
+    origin = month_index(cycle.month)
     if not plan.empty:
         keys, matrix, first = _history_matrix(
             product_ids=plan["product"].unique().tolist(), before=cycle.month
@@ -756,7 +745,7 @@ def demand_plan_freeze(*, cycle: Cycle) -> int:
         lookup = pd.DataFrame(
             last_season, index=pd.MultiIndex.from_tuples(keys, names=["product", "location"])
         )
-        position = (_month_index(plan["month"]) - origin) % SEASON_LENGTH
+        position = (month_numbers(plan["month"]) - origin) % SEASON_LENGTH
         row = lookup.index.get_indexer(pd.MultiIndex.from_frame(plan[["product", "location"]]))
         values = lookup.to_numpy()
         plan["naive"] = np.where(row >= 0, values[np.maximum(row, 0), position], 0.0)

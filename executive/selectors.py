@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -36,6 +35,7 @@ from reconciliation.models import (
 from sop.choices import Stage
 from sop.exports import cell_safe
 from sop.models import Cycle, CycleTransition, Location, Product, Resource, SalesHistory
+from sop.numbers import finite_or_none
 from sop.services import add_months
 from sop.steps import Check
 
@@ -171,7 +171,8 @@ def forecast_accuracy(*, cycle: Cycle) -> dict[str, float | None]:
     # A month without a recorded sale had zero demand.
     actual = [float(actuals.get(month, 0)) for _, month, _ in plans]
     planned = [float(value) for _, _, value in plans]
-    wape, bias = _num(forecasting.wape(actual, planned)), _num(forecasting.bias(actual, planned))
+    wape = finite_or_none(forecasting.wape(actual, planned))
+    bias = finite_or_none(forecasting.bias(actual, planned))
     return {
         "forecast_accuracy": None if wape is None else 100 - wape,
         "forecast_bias": bias,
@@ -288,39 +289,6 @@ def overloads(*, source: PlanSource, limit: int = RISK_ROWS) -> list[dict]:
     return rows
 
 
-def monthly_totals(*, source: PlanSource) -> pd.DataFrame:
-    """Revenue, budget, margin, inventory value and unmet revenue per month."""
-    rows = (
-        source.families.values("month")
-        .annotate(
-            revenue=Sum("revenue"),
-            budget=Sum("budget_revenue"),
-            margin=Sum("gross_margin"),
-            inventory=Sum("inventory_value"),
-            unmet_revenue=Sum("unmet_revenue"),
-        )
-        .order_by("month")
-    )
-    return pd.DataFrame(
-        list(rows), columns=["month", "revenue", "budget", "margin", "inventory", "unmet_revenue"]
-    )
-
-
-def resource_loads(*, source: PlanSource) -> pd.DataFrame:
-    """Capacity, constrained and wanted load per resource over the horizon."""
-    rows = (
-        source.resources.values("resource_id")
-        .annotate(capacity=Sum("capacity"), load=Sum("load"), wanted=Sum("load_unconstrained"))
-        .order_by("resource_id")
-    )
-    frame = pd.DataFrame(list(rows), columns=["resource_id", "capacity", "load", "wanted"])
-    codes = dict(
-        Resource.objects.filter(pk__in=frame["resource_id"].tolist()).values_list("pk", "code")
-    )
-    frame["resource"] = frame["resource_id"].map(codes)
-    return frame.sort_values("resource")
-
-
 # --- the sign-off pack ------------------------------------------------------------------
 
 
@@ -401,8 +369,8 @@ def signoff(*, cycle: Cycle) -> Signoff:
         pack.shortages = shortages(source=source)
         pack.excess = excess(source=source)
         pack.overloads = overloads(source=source)
-        pack.monthly = monthly_totals(source=source)
-        pack.resources = resource_loads(source=source)
+        pack.monthly = recon.money_by_month(source.families)
+        pack.resources = recon.loads_by_resource(source.resources)
     return pack
 
 
@@ -410,7 +378,7 @@ def headline(kpis: dict, before: dict) -> list[dict]:
     """The headline figures with their change since the last approved plan."""
     out = []
     for key, label, fmt, higher in HEADLINE_KPIS:
-        value, previous = _num(kpis.get(key)), _num(before.get(key))
+        value, previous = finite_or_none(kpis.get(key)), finite_or_none(before.get(key))
         change = None if value is None or previous is None else value - previous
         out.append(
             {
@@ -440,7 +408,7 @@ def versus_base(kpis: dict, base_kpis: dict) -> list[dict]:
     """The recommended scenario's KPIs next to the base plan's, with the difference."""
     out = []
     for key, label, fmt, higher in recon.KPI_ROWS:
-        value, base = _num(kpis.get(key)), _num(base_kpis.get(key))
+        value, base = finite_or_none(kpis.get(key)), finite_or_none(base_kpis.get(key))
         if value is None and base is None:
             continue
         diff = None if value is None or base is None else value - base
@@ -455,14 +423,6 @@ def versus_base(kpis: dict, base_kpis: dict) -> list[dict]:
             }
         )
     return out
-
-
-def _num(value) -> float | None:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(value) or math.isinf(value) else value
 
 
 # --- the cycle home's checklist --------------------------------------------------------------

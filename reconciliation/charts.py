@@ -9,20 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
-import plotly.graph_objects as go
+
+from sop import figures
 
 # One colour per scenario column on the comparison page, in order (base first).
 PALETTE = ("#1d2733", "#1f6feb", "#1a7f37", "#b35900")
 BUDGET = "#8c959f"
 CAPACITY = "#c62828"
-_LAYOUT = {
-    "margin": {"l": 65, "r": 20, "t": 40, "b": 30},
-    "legend": {"orientation": "h", "y": -0.15},
-    "plot_bgcolor": "#fff",
-    "yaxis": {"rangemode": "tozero", "gridcolor": "#e8eef5"},
-    "xaxis": {"gridcolor": "#f0f3f6"},
-    "hovermode": "x unified",
-}
+_MARGIN = {"l": 65}
 
 
 def _color(i: int) -> str:
@@ -35,7 +29,7 @@ def revenue_chart(series: Sequence[tuple[str, pd.DataFrame]], *, title: str) -> 
     `series` holds (scenario name, `selectors.monthly_totals`) pairs; the budget is the
     first's (every scenario of a cycle is measured against the same budget).
     """
-    fig = go.Figure()
+    fig = figures.chart(title, height=320, margin=_MARGIN, hovermode="x unified")
     for i, (name, frame) in enumerate(series):
         fig.add_scatter(x=list(frame["month"]), y=frame["revenue"].round(0).tolist(), name=name,
                         mode="lines+markers", line={"color": _color(i), "width": 3 if i else 2},
@@ -46,23 +40,19 @@ def revenue_chart(series: Sequence[tuple[str, pd.DataFrame]], *, title: str) -> 
         fig.add_scatter(x=list(frame["month"]), y=[None if pd.isna(v) else v for v in budget],
                         name="Budget", mode="lines", line={"color": BUDGET, "dash": "dash"},
                         hovertemplate="%{y:,.0f}")  # fmt: skip
-    fig.update_layout(title={"text": title, "font": {"size": 14}}, height=320, **_LAYOUT)
     fig.update_xaxes(tickformat="%b %y", dtick="M1")
     return fig.to_json()
 
 
 def inventory_chart(series: Sequence[tuple[str, pd.DataFrame]]) -> str:
     """Projected inventory value at cost by month, one line per scenario."""
-    fig = go.Figure()
+    fig = figures.chart(
+        "Inventory value by month (at cost)", height=320, margin=_MARGIN, hovermode="x unified"
+    )
     for i, (name, frame) in enumerate(series):
         fig.add_scatter(x=list(frame["month"]), y=frame["inventory"].round(0).tolist(), name=name,
                         mode="lines+markers", line={"color": _color(i)},
                         hovertemplate="%{y:,.0f}")  # fmt: skip
-    fig.update_layout(
-        title={"text": "Inventory value by month (at cost)", "font": {"size": 14}},
-        height=320,
-        **_LAYOUT,
-    )
     fig.update_xaxes(tickformat="%b %y", dtick="M1")
     return fig.to_json()
 
@@ -73,7 +63,14 @@ def capacity_chart(series: Sequence[tuple[str, pd.DataFrame]]) -> str:
     Bars are the unconstrained load (what the plan wants, so an overload shows); the
     capacity is a marker per scenario, since a capacity delta changes it.
     """
-    fig = go.Figure()
+    fig = figures.chart(
+        "Capacity load by resource over the horizon (hours)",
+        height=340,
+        barmode="group",
+        scattermode="group",
+        margin=_MARGIN,
+        hovermode="closest",
+    )
     for i, (name, frame) in enumerate(series):
         fig.add_bar(x=frame["resource"].tolist(), y=frame["wanted"].round(0).tolist(), name=name,
                     marker={"color": _color(i)}, offsetgroup=str(i),
@@ -84,11 +81,4 @@ def capacity_chart(series: Sequence[tuple[str, pd.DataFrame]]) -> str:
                                 "line": {"width": 4, "color": CAPACITY}},
                         hovertemplate="%{x}: %{y:,.0f} h available",
                         showlegend=i == 0)  # fmt: skip
-    fig.update_layout(
-        title={"text": "Capacity load by resource over the horizon (hours)", "font": {"size": 14}},
-        height=340,
-        barmode="group",
-        scattermode="group",
-        **{**_LAYOUT, "hovermode": "closest"},
-    )
     return fig.to_json()

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sop.months import month_numbers
 from supply.projection import Policy, SupplyInputs, SupplyProjection, weekly_forward_demand
 
 # As in the engine: quantities and hours below this are float noise.
@@ -44,8 +45,9 @@ FINANCIAL_COLUMNS = (
     "budget_gap",
     "budget_gap_pct",
 )
+# The columns `money_ratios` derives from the others.
+MONEY_RATIOS = ("margin_pct", "budget_gap", "budget_gap_pct")
 COMPARE_MEASURES = ("value", "diff", "diff_pct")
-_DATE_TYPES = {"date", "datetime", "datetime64", "string"}
 
 
 @dataclass(frozen=True)
@@ -59,15 +61,6 @@ class PriceCost:
     def of(cls, inputs: SupplyInputs) -> PriceCost:
         """The prices and costs the engine planned with."""
         return cls(price=inputs.unit_price, cost=inputs.unit_cost)
-
-
-def month_numbers(months: pd.Index | pd.Series) -> np.ndarray:
-    """Months as year * 12 + month - 1, so that months compare whatever their day or type."""
-    if pd.api.types.infer_dtype(months, skipna=True) not in _DATE_TYPES:
-        # pd.to_datetime would read positions as nanoseconds since 1970.
-        raise ValueError("months must be dates, not positions")
-    stamps = pd.DatetimeIndex(pd.to_datetime(months))
-    return np.asarray(stamps.year * 12 + stamps.month - 1)
 
 
 def _ratio_pct(numerator: object, denominator: object) -> np.ndarray:
@@ -107,11 +100,39 @@ def financial_plan(
         }
     )
     frame["gross_margin"] = frame["revenue"] - frame["cogs"]
-    frame["margin_pct"] = _ratio_pct(frame["gross_margin"], frame["revenue"])
     frame["budget_revenue"] = _budget_revenue(frame, budget)
+    return money_ratios(frame)[list(FINANCIAL_COLUMNS)]
+
+
+def money_ratios(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add each row's margin %, budget gap and gap % (NaN where it has no budget)."""
+    frame["margin_pct"] = _ratio_pct(frame["gross_margin"], frame["revenue"])
     frame["budget_gap"] = frame["revenue"] - frame["budget_revenue"]
     frame["budget_gap_pct"] = _ratio_pct(frame["budget_gap"], frame["budget_revenue"])
-    return frame[list(FINANCIAL_COLUMNS)]
+    return frame
+
+
+def money_totals(frame: pd.DataFrame) -> dict[str, float]:
+    """Money of several family-months: sums, and the budget gap over the budgeted ones only.
+
+    A family without a budget adds its revenue to the total but nothing to the gap:
+    otherwise an unbudgeted family would show as revenue above budget. NaN budget figures
+    when none of the rows has a budget.
+    """
+    budgeted = frame["budget_revenue"].notna()
+    revenue = float(frame["revenue"].sum())
+    margin = float(frame["gross_margin"].sum())
+    budget = float(frame.loc[budgeted, "budget_revenue"].sum()) if budgeted.any() else np.nan
+    gap = float(frame.loc[budgeted, "revenue"].sum()) - budget
+    return {
+        "revenue": revenue,
+        "cogs": float(frame["cogs"].sum()),
+        "gross_margin": margin,
+        "margin_pct": float(_ratio_pct(margin, revenue)),
+        "budget_revenue": budget,
+        "budget_gap": gap,
+        "budget_gap_pct": float(_ratio_pct(gap, budget)),
+    }
 
 
 def _budget_revenue(frame: pd.DataFrame, budget: pd.DataFrame | None) -> np.ndarray:
@@ -157,16 +178,12 @@ def plan_kpis(
     demanded = demand > _EPS
     stock_value = (projection.on_hand * prices.cost[:, None]).sum(axis=0)
     has_capacity = inputs.capacity > 0
-    revenue = financials["revenue"].sum()
-    margin = financials["gross_margin"].sum()
-    budgeted = financials["budget_revenue"].notna()
-    budget = financials.loc[budgeted, "budget_revenue"].sum() if budgeted.any() else np.nan
-    vs_budget = financials.loc[budgeted, "revenue"].sum() - budget
+    money = money_totals(financials)
     return {
-        "revenue": float(revenue),
-        "cogs": float(financials["cogs"].sum()),
-        "gross_margin": float(margin),
-        "margin_pct": float(_ratio_pct(margin, revenue)),
+        "revenue": money["revenue"],
+        "cogs": money["cogs"],
+        "gross_margin": money["gross_margin"],
+        "margin_pct": money["margin_pct"],
         "demand_units": float(total_demand),
         "fill_rate": _share(total_demand - unmet.sum(), total_demand),
         "service_level": _share((demanded & (unmet <= _EPS)).sum(), demanded.sum()),
@@ -187,9 +204,9 @@ def plan_kpis(
                 (projection.load_unconstrained - inputs.capacity > _EPS) & ~inputs.capacity_missing
             ).sum()
         ),
-        "budget_revenue": float(budget),
-        "revenue_vs_budget": float(vs_budget),
-        "revenue_vs_budget_pct": float(_ratio_pct(vs_budget, budget)),
+        "budget_revenue": money["budget_revenue"],
+        "revenue_vs_budget": money["budget_gap"],
+        "revenue_vs_budget_pct": money["budget_gap_pct"],
     }
 
 

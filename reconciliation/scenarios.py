@@ -43,7 +43,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from reconciliation.finance import PriceCost, financial_plan, month_numbers, plan_kpis
+from reconciliation.finance import PriceCost, financial_plan, plan_kpis
+from sop.months import month_index, month_numbers
 from supply.projection import (
     ABC_RANK,
     Policy,
@@ -270,7 +271,7 @@ def apply_deltas(
 
     def cols(delta: DemandDelta | CapacityDelta) -> np.ndarray:
         """The months of the horizon inside the delta's range."""
-        first, last = (d.year * 12 + d.month - 1 for d in (delta.start, delta.end))
+        first, last = (month_index(d) for d in (delta.start, delta.end))
         return np.flatnonzero((month >= first) & (month <= last))
 
     for delta in deltas:

@@ -6,10 +6,16 @@ import math
 from dataclasses import dataclass, field
 
 import pandas as pd
-from django.db.models import Count, F, Prefetch, Sum
+from django.db.models import Count, F, Prefetch, QuerySet, Sum
 
 from reconciliation.constants import DRILL_ROWS, OVERLOAD
-from reconciliation.finance import compare
+from reconciliation.finance import (
+    FINANCIAL_COLUMNS,
+    MONEY_RATIOS,
+    compare,
+    money_ratios,
+    money_totals,
+)
 from reconciliation.models import (
     DecisionLogEntry,
     Scenario,
@@ -22,9 +28,12 @@ from reconciliation.scenarios import PriceCostDelta, deltas_from_json
 from reconciliation.services import plan_basis
 from sop.choices import Stage
 from sop.models import Cycle, Location, Product, Resource
+from sop.numbers import finite_or_none
 from sop.runs import ACTIVE_STATUSES
 from sop.steps import Check
 
+_MONEY_FIELDS = tuple(c for c in FINANCIAL_COLUMNS if c not in MONEY_RATIOS)
+_UNKNOWABLE = ("budget_revenue", *MONEY_RATIOS)
 # (key, label, format, higher is better: True/False, None = neither)
 KPI_ROWS: tuple[tuple[str, str, str, bool | None], ...] = (
     ("revenue", "Revenue", "money", True),
@@ -232,35 +241,73 @@ def _price_factor(deltas: list[dict], family: str) -> float:
 # --- money and comparison ---------------------------------------------------------------
 
 
-def financial_rows(*, run: ScenarioRun) -> list[dict]:
-    """Money per family and month with the budget gap, for the financial table."""
-    rows = list(
-        ScenarioFamilyMonth.objects.filter(run=run).values(
-            "family",
-            "month",
-            "volume",
-            "revenue",
-            "cogs",
-            "gross_margin",
-            "inventory_value",
-            "budget_revenue",
-        )
-    )
+def _money_frame(run: ScenarioRun) -> pd.DataFrame:
+    rows = ScenarioFamilyMonth.objects.filter(run=run).values_list(*_MONEY_FIELDS)
+    frame = pd.DataFrame(list(rows), columns=list(_MONEY_FIELDS))
+    frame["budget_revenue"] = frame["budget_revenue"].astype(float)
+    return money_ratios(frame)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows of a money frame, None where a figure is unknown (no budget, no revenue)."""
+    rows = frame.to_dict("records")
     for row in rows:
-        budget = row["budget_revenue"]
-        row["margin_pct"] = 100 * row["gross_margin"] / row["revenue"] if row["revenue"] else None
-        row["budget_gap"] = None if budget is None else row["revenue"] - budget
-        row["budget_gap_pct"] = (
-            100 * row["budget_gap"] / budget if budget not in (None, 0) else None
-        )
+        for key in _UNKNOWABLE:
+            row[key] = finite_or_none(row[key])
     return rows
 
 
+def _money_total(frame: pd.DataFrame, *, inventory: float) -> dict:
+    total = {**money_totals(frame), "inventory_value": inventory}
+    return {key: finite_or_none(value) for key, value in total.items()}
+
+
+def financial_rows(*, run: ScenarioRun) -> list[dict]:
+    """Money per family and month with the budget gap, for the financial table."""
+    return _records(_money_frame(run))
+
+
+def financial_table(*, run: ScenarioRun) -> list[dict]:
+    """The financial table: all families by month first, then each family by month.
+
+    A group's total row sums revenue, COGS and margin over the horizon; its inventory value
+    is the end of the horizon's (a sum of month-end stocks means nothing).
+    """
+    frame = _money_frame(run)
+    if frame.empty:
+        return []
+    months = [
+        {"month": month, **_money_total(part, inventory=float(part["inventory_value"].sum()))}
+        for month, part in frame.groupby("month", sort=True)
+    ]
+    blocks = [
+        {
+            "family": "All families",
+            "months": months,
+            "total": _money_total(frame, inventory=months[-1]["inventory_value"]),
+        }
+    ]
+    for family, part in frame.groupby("family", sort=False):
+        part = part.sort_values("month")
+        blocks.append(
+            {
+                "family": family,
+                "months": _records(part),
+                "total": _money_total(part, inventory=float(part["inventory_value"].iloc[-1])),
+            }
+        )
+    return blocks
+
+
 def monthly_totals(*, run: ScenarioRun) -> pd.DataFrame:
-    """Revenue, budget, margin and inventory value per month (all families)."""
+    """Revenue, budget, margin, inventory value and unmet revenue per month (all families)."""
+    return money_by_month(ScenarioFamilyMonth.objects.filter(run=run))
+
+
+def money_by_month(families: QuerySet) -> pd.DataFrame:
+    """`monthly_totals` of family-month rows: a run's, or an approval's frozen copy."""
     rows = (
-        ScenarioFamilyMonth.objects.filter(run=run)
-        .values("month")
+        families.values("month")
         .annotate(
             revenue=Sum("revenue"),
             budget=Sum("budget_revenue"),
@@ -277,13 +324,20 @@ def monthly_totals(*, run: ScenarioRun) -> pd.DataFrame:
 
 def resource_loads(*, run: ScenarioRun) -> pd.DataFrame:
     """Load and capacity per resource over the horizon (for the capacity chart)."""
+    return loads_by_resource(ScenarioResourceMonth.objects.filter(run=run))
+
+
+def loads_by_resource(resources: QuerySet) -> pd.DataFrame:
+    """`resource_loads` of resource-month rows: a run's, or an approval's frozen copy."""
     rows = (
-        ScenarioResourceMonth.objects.filter(run=run)
-        .values("resource_id")
+        resources.values("resource_id")
         .annotate(capacity=Sum("capacity"), load=Sum("load"), wanted=Sum("load_unconstrained"))
+        .order_by("resource_id")
     )
     frame = pd.DataFrame(list(rows), columns=["resource_id", "capacity", "load", "wanted"])
-    codes = dict(Resource.objects.values_list("pk", "code"))
+    codes = dict(
+        Resource.objects.filter(pk__in=frame["resource_id"].tolist()).values_list("pk", "code")
+    )
     frame["resource"] = frame["resource_id"].map(codes)
     return frame.sort_values("resource")
 
@@ -305,23 +359,18 @@ def comparison(views: list[ScenarioView]) -> list[dict]:
             continue
         cells = []
         for name in names:
-            value = _num(table.loc[key, (name, "value")])
-            diff = _num(table.loc[key, (name, "diff")])
-            pct = _num(table.loc[key, (name, "diff_pct")])
+            value = finite_or_none(table.loc[key, (name, "value")])
+            diff = finite_or_none(table.loc[key, (name, "diff")])
+            pct = finite_or_none(table.loc[key, (name, "diff_pct")])
+            changed = name != names[0] and diff is not None and abs(diff) > 1e-9
             tone = ""
-            if name != names[0] and diff is not None and abs(diff) > 1e-9 and higher is not None:
+            if changed and higher is not None:
                 tone = "good" if (diff > 0) == higher else "bad"
-            cells.append({"value": value, "diff": diff, "diff_pct": pct, "tone": tone})
+            cells.append(
+                {"value": value, "diff": diff, "diff_pct": pct, "tone": tone, "changed": changed}
+            )
         out.append({"key": key, "label": label, "format": fmt, "cells": cells})
     return out
-
-
-def _num(value) -> float | None:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(value) else value
 
 
 def decisions(*, cycle: Cycle) -> list[DecisionLogEntry]:

@@ -14,7 +14,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +38,7 @@ from reconciliation.models import (
 )
 from sop.choices import JobStatus, MakeOrBuy, Stage
 from sop.models import Budget, Cycle, Product, Resource
+from sop.numbers import finite_or_none
 from sop.runs import (
     ACTIVE_STATUSES,
     run_dispatch,
@@ -530,10 +530,6 @@ def _budget(cycle: Cycle) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=["family", "month", "revenue"])
 
 
-def _json_number(value: float) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
-
-
 def compute_scenario(*, cycle: Cycle, deltas: list[dict[str, Any]], progress=None):
     """The scenario's engine result on the cycle's current inputs (no database writes)."""
     from supply.services import supply_plan_inputs
@@ -648,7 +644,7 @@ def scenario_run_execute(*, run_id: int) -> ScenarioRun:
             for model in (ScenarioLine, ScenarioFamilyMonth, ScenarioResourceMonth):
                 model.objects.filter(run_id=run_id).delete()
             _write(run_id, result, labels)
-        kpis = {key: _json_number(value) for key, value in result.kpis.items()}
+        kpis = {key: finite_or_none(value) for key, value in result.kpis.items()}
         kpis["sku_locations"] = int(result.inputs.demand.shape[0])
         return _publish(run_id, basis=basis, kpis=kpis, n=kpis["sku_locations"])
     except Exception as exc:

@@ -7,7 +7,6 @@ says why: 400 (not valid), 403 (not your role), 409 (someone changed the scenari
 
 from __future__ import annotations
 
-import math
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from reconciliation import charts, selectors, services
 from reconciliation.constants import COMPARE_MAX, COMPARE_MIN
+from reconciliation.finance import FINANCIAL_COLUMNS
 from reconciliation.forms import (
     DELTA_FORMS,
     CopyForm,
@@ -63,21 +63,6 @@ def _url(cycle: Cycle, scenario: int | None = None, anchor: str = "") -> str:
     return f"{reverse('reconciliation:review')}?{urlencode(query)}{anchor}"
 
 
-def fmt(value: float | None, kind: str, *, signed: bool = False) -> str:
-    """A KPI as the page shows it: money and units whole, ratios in % (diffs in points)."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "\N{EN DASH}"
-    sign = "+" if signed else ""
-    if kind == "fraction":
-        text = f"{value * 100:{sign},.1f}"
-        return f"{text} pts" if signed else f"{text} %"
-    if kind == "pct":
-        return f"{value:{sign},.1f} {'pts' if signed else '%'}"
-    if kind == "number":
-        return f"{value:{sign},.1f}"
-    return f"{value:{sign},.0f}"
-
-
 def _permissions(request: HttpRequest, cycle: Cycle) -> dict[str, bool]:
     open_ = cycle.stage in services.EDITABLE_STAGES
     user = request.user
@@ -109,7 +94,7 @@ def _rows(views: list[selectors.ScenarioView]) -> list[dict]:
                 "view": view,
                 "scenario": view.scenario,
                 "changes": _changes(view.scenario),
-                "kpis": [(label, fmt(kpis.get(key), kind)) for key, label, kind in ROW_KPIS],
+                "kpis": [(label, kpis.get(key), kind) for key, label, kind in ROW_KPIS],
             }
         )
     return rows
@@ -127,66 +112,6 @@ def _selected(views: list[selectors.ScenarioView], params: QueryDict):
     chosen = next((v for v in views if str(v.scenario.pk) == pk), None)
     chosen = chosen or next((v for v in views if v.scenario.recommended), None)
     return chosen or (views[0] if views else None)
-
-
-def _combine(rows: list[dict], *, inventory: float) -> dict:
-    """Money of several family-months: sums, and the budget gap over the budgeted ones only.
-
-    A family without a budget adds its revenue to the total but nothing to the gap, as in
-    the scenario KPIs: otherwise an unbudgeted family would show as revenue above budget.
-    """
-    revenue = sum(r["revenue"] for r in rows)
-    margin = sum(r["gross_margin"] for r in rows)
-    budgeted = [r for r in rows if r["budget_revenue"] is not None]
-    budget = sum(r["budget_revenue"] for r in budgeted) if budgeted else None
-    gap = sum(r["revenue"] - r["budget_revenue"] for r in budgeted) if budgeted else None
-    return {
-        "revenue": revenue,
-        "cogs": sum(r["cogs"] for r in rows),
-        "gross_margin": margin,
-        "margin_pct": 100 * margin / revenue if revenue else None,
-        "inventory_value": inventory,
-        "budget_revenue": budget,
-        "budget_gap": gap,
-        "budget_gap_pct": 100 * gap / budget if gap is not None and budget else None,
-    }
-
-
-def _financial(run: ScenarioRun) -> list[dict]:
-    """The financial table: all families by month first, then each family by month.
-
-    A group's total row sums revenue, COGS and margin over the horizon; its inventory value
-    is the end of the horizon's (a sum of month-end stocks means nothing).
-    """
-    rows = selectors.financial_rows(run=run)
-    by_family: dict[str, list[dict]] = {}
-    by_month: dict = {}
-    for row in rows:
-        by_family.setdefault(row["family"], []).append(row)
-        by_month.setdefault(row["month"], []).append(row)
-    if not rows:
-        return []
-    months = [
-        {"month": month, **_combine(part, inventory=sum(r["inventory_value"] for r in part))}
-        for month, part in sorted(by_month.items())
-    ]
-    blocks = [
-        {
-            "family": "All families",
-            "months": months,
-            "total": _combine(rows, inventory=months[-1]["inventory_value"]),
-        }
-    ]
-    for family, part in by_family.items():
-        part.sort(key=lambda r: r["month"])
-        blocks.append(
-            {
-                "family": family,
-                "months": part,
-                "total": _combine(part, inventory=part[-1]["inventory_value"]),
-            }
-        )
-    return blocks
 
 
 def _gaps(run: ScenarioRun) -> selectors.GapTable:
@@ -251,7 +176,7 @@ def _review_context(
         context.update(
             run=run,
             gap=_gaps(run),
-            financial=_financial(run),
+            financial=selectors.financial_table(run=run),
             revenue_json=charts.revenue_chart(
                 [(scenario.name, monthly)], title="Revenue against budget by month"
             )
@@ -393,10 +318,7 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
     if run is None or table not in EXPORT_TABLES:
         return HttpResponse("Choose a cycle and a computed scenario.", status=400)
     if table == "financial":
-        header = [
-            "family", "month", "volume", "revenue", "cogs", "gross_margin", "margin_pct",
-            "inventory_value", "budget_revenue", "budget_gap", "budget_gap_pct",
-        ]  # fmt: skip
+        header = list(FINANCIAL_COLUMNS)
         rows = [[row[key] for key in header] for row in selectors.financial_rows(run=run)]
     else:
         header = ["family", "month", "demand", "unmet_units", "unmet_revenue"]
@@ -475,21 +397,6 @@ def compare(request: HttpRequest) -> HttpResponse:
         return render(request, "reconciliation/compare.html", context, status=400)
     if not context["rows"]:
         return render(request, "reconciliation/compare.html", context)
-    context["kpis"] = [
-        {
-            **row,
-            "cells": [
-                {
-                    **cell,
-                    "text": fmt(cell["value"], row["format"]),
-                    "diff_text": fmt(cell["diff"], row["format"], signed=True),
-                    "changed": cell["diff"] is not None and abs(cell["diff"]) > 1e-9,
-                }
-                for cell in row["cells"]
-            ],
-        }
-        for row in context["rows"]
-    ]
     computed = context["computed"]
     context["described"] = [(v, _changes(v.scenario)) for v in computed]
     monthly = [(v.scenario.name, selectors.monthly_totals(run=v.run)) for v in computed]

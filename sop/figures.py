@@ -17,7 +17,10 @@ from plotly.io.json import to_json_plotly
 
 def _merge(target: dict, changes: dict) -> None:
     for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
+        if isinstance(value, dict):
+            # A copy: a chart module's shared layout dict must not take one figure's changes.
+            if not isinstance(target.get(key), dict):
+                target[key] = {}
             _merge(target[key], value)
         else:
             target[key] = value
@@ -59,6 +62,24 @@ class Figure:
 
     def to_json(self) -> str:
         return to_json_plotly(self.to_dict())
+
+
+# The look the review charts share: white plot, light grid, y from zero, legend below.
+BASE_LAYOUT: dict[str, Any] = {
+    "margin": {"r": 20, "t": 40, "b": 30},
+    "legend": {"orientation": "h", "y": -0.15},
+    "plot_bgcolor": "#fff",
+    "yaxis": {"rangemode": "tozero", "gridcolor": "#e8eef5"},
+    "xaxis": {"gridcolor": "#f0f3f6"},
+}
+
+
+def chart(title: str | None = None, **layout: Any) -> Figure:
+    """A figure in the shared look, with its title and `layout` on top of it."""
+    fig = Figure().update_layout(**BASE_LAYOUT)
+    if title is not None:
+        fig.update_layout(title={"text": title, "font": {"size": 14}})
+    return fig.update_layout(**layout)
 
 
 def heatmap(**trace: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from sop import notifications, workflow
 from sop.choices import Stage
 from sop.models import AuditEvent, Cycle, CycleTransition
+from sop.months import add_months
 from sop.steps import steps, steps_in
 
 
@@ -47,11 +48,6 @@ def audit_record(
 
 def first_of_month(day: dt.date) -> dt.date:
     return day.replace(day=1)
-
-
-def add_months(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def cycle_open(

@@ -17,18 +17,11 @@ _COLORS = {
     "order_up_to": "#c69026",
     "unmet": "#c62828",
 }
-_LAYOUT = {
-    "margin": {"l": 55, "r": 20, "t": 40, "b": 30},
-    "legend": {"orientation": "h", "y": -0.15},
-    "plot_bgcolor": "#fff",
-    "yaxis": {"rangemode": "tozero", "gridcolor": "#e8eef5"},
-    "xaxis": {"gridcolor": "#f0f3f6"},
-}
 
 
 def sku_chart(grid: SkuGrid, *, title: str) -> str:
     """Projected on hand against safety stock and order-up-to level; supply and demand as bars."""
-    fig = figures.Figure()
+    fig = figures.chart(title, height=340, margin={"l": 55}, barmode="stack", hovermode="x unified")
     months = grid.months
     rows = grid.rows
     fig.add_bar(x=months, y=rows["receipts"], name="Scheduled receipts",
@@ -58,13 +51,6 @@ def sku_chart(grid: SkuGrid, *, title: str) -> str:
             marker={"color": _COLORS["unmet"], "size": 12, "symbol": "x"},
             hovertemplate="Lost demand %{text}<extra></extra>",
         )
-    fig.update_layout(
-        title={"text": title, "font": {"size": 14}},
-        height=340,
-        barmode="stack",
-        hovermode="x unified",
-        **_LAYOUT,
-    )
     fig.update_xaxes(tickvals=months, tickformat="%b %y")
     return fig.to_json()
 

@@ -568,6 +568,20 @@ class Pareto:
     matrix: dict[str, dict[str, int]]  # ABC -> XYZ -> SKU count
     months: int
 
+    @property
+    def has_revenue(self) -> bool:
+        return bool(self.revenue.sum() > 0)
+
+    @property
+    def top_count(self) -> int:
+        """How many SKUs make the top 20 % of the ranking."""
+        return round(0.2 * len(self.skus))
+
+    @property
+    def top_share(self) -> float | None:
+        """The share of revenue the top 20 % of SKUs bring (0..1); None without SKUs."""
+        return float(self.revenue_share[self.top_count - 1]) if self.top_count else None
+
 
 def pareto(*, cycle: Cycle, months: int = PARETO_MONTHS) -> Pareto:
     """Revenue per SKU over the months before the cycle (quantity x price where revenue

@@ -38,6 +38,7 @@ from sop.models import (
     SalesHistory,
     ScheduledReceipt,
 )
+from sop.months import month_index, month_numbers
 from sop.runs import (
     ACTIVE_STATUSES,
     run_dispatch,
@@ -108,11 +109,6 @@ def supply_policy() -> Policy:
 # --- loading the grids -----------------------------------------------------------------
 
 
-def _month_number(months: pd.Series) -> np.ndarray:
-    stamps = pd.to_datetime(months)
-    return (stamps.dt.year * 12 + stamps.dt.month - 1).to_numpy()
-
-
 @dataclass(frozen=True)
 class _Loaded:
     """A chunk's engine inputs and what the writes need besides them."""
@@ -150,7 +146,7 @@ def _load_inputs(
     """
     horizon = cycle.horizon_months
     months = [add_months(cycle.month, h) for h in range(horizon)]
-    origin = cycle.month.year * 12 + cycle.month.month - 1
+    origin = month_index(cycle.month)
     last, after = months[-1], add_months(cycle.month, horizon)
 
     def scoped(qs):
@@ -209,7 +205,7 @@ def _load_inputs(
     def grid(frame: pd.DataFrame) -> np.ndarray:
         out = np.zeros((n, T))
         if not frame.empty:
-            col = np.clip(_month_number(frame["month"]) - origin, 0, T - 1)
+            col = np.clip(month_numbers(frame["month"]) - origin, 0, T - 1)
             np.add.at(out, (rows(frame), col), frame["value"].astype(float).to_numpy())
         return out
 
@@ -217,7 +213,7 @@ def _load_inputs(
     on_hand[rows(stock)] = stock["value"].astype(float).to_numpy()
     firm_grid = np.full((n, T), np.nan)
     if not firm.empty:
-        firm_grid[rows(firm), _month_number(firm["month"]) - origin] = (
+        firm_grid[rows(firm), month_numbers(firm["month"]) - origin] = (
             firm["value"].astype(float).to_numpy()
         )
 
@@ -293,7 +289,7 @@ def _load_inputs(
         if not frame.empty:
             cells = (
                 res_index.get_indexer(frame["resource"]),
-                _month_number(frame["month"]) - origin,
+                month_numbers(frame["month"]) - origin,
             )
             np.add.at(capacity, cells, frame["v"].astype(float).to_numpy())
             entered[cells] = True
@@ -379,7 +375,7 @@ def _forecast_error(
         history = np.zeros((n, ERROR_STD_FALLBACK_MONTHS))
         if not sales.empty:
             where = index.get_indexer(pd.MultiIndex.from_frame(sales[["product", "location"]]))
-            col = _month_number(sales["month"]) - (first.year * 12 + first.month - 1)
+            col = month_numbers(sales["month"]) - month_index(first)
             keep = where >= 0
             np.add.at(history, (where[keep], col[keep]), sales["qty"].astype(float)[keep])
         std[missing] = history[missing].std(axis=1, ddof=1)

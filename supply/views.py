@@ -348,16 +348,14 @@ def classification(request: HttpRequest) -> HttpResponse:
     if cycle is None:
         return render(request, "supply/classification.html", {"cycle": None})
     pareto = selectors.pareto(cycle=cycle)
-    n = len(pareto.skus)
-    top = round(0.2 * n)
     context = {
         "cycle": cycle,
         "pareto": pareto,
-        "has_revenue": bool(pareto.revenue.sum() > 0),
-        "chart_json": charts.pareto_chart(pareto) if pareto.revenue.sum() > 0 else "",
-        "sku_count": n,
-        "top_count": top,
-        "top_share": float(pareto.revenue_share[top - 1]) if top else None,
+        "has_revenue": pareto.has_revenue,
+        "chart_json": charts.pareto_chart(pareto) if pareto.has_revenue else "",
+        "sku_count": len(pareto.skus),
+        "top_count": pareto.top_count,
+        "top_share": pareto.top_share,
         "matrix_rows": [
             (cls or "none", [pareto.matrix[cls][x] for x in ("X", "Y", "Z", "")])
             for cls in ("A", "B", "C", "")

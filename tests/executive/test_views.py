@@ -17,6 +17,7 @@ from reconciliation import services as recon_services
 from reconciliation.models import Scenario
 from sop import services as sop_services
 from sop.choices import Role, Stage
+from sop.formatting import format_number
 from sop.models import Capacity, Cycle, CycleTransition, InventorySnapshot, Routing
 from tests.factories import ProductFactory
 from tests.supply.conftest import MONTHS
@@ -40,6 +41,17 @@ def test_every_role_reads_the_pack(in_review, client_for, role):
     assert 'id="revenue-chart"' in body and 'id="capacity-chart"' in body
     # Only executives get the decision forms.
     assert ("Approve and freeze the plan" in body) == (role == Role.EXECUTIVE)
+
+
+def test_tiles_print_money_compactly_and_the_scenario_table_in_full(in_review, client_for):
+    response = client_for(Role.FINANCE).get(SIGNOFF, {"cycle": in_review.pk})
+    body = response.content.decode()
+    pack = response.context["pack"]
+    for k in pack.headline:
+        tile = format_number(k["value"], k["format"], compact=True)
+        assert f"<dt>{k['label']}</dt>\n      <dd>{tile}\n" in body
+    for row in pack.versus_base:
+        assert f'<td class="num">{format_number(row["value"], row["format"])}</td>' in body
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(in_review, client):

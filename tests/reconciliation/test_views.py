@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from reconciliation import services
 from reconciliation.models import DecisionLogEntry, Scenario, ScenarioRun
 from sop.choices import Role, Stage
+from sop.formatting import format_number
 from sop.models import Budget, Cycle
 from tests.supply.conftest import MONTHS
 
@@ -139,6 +140,18 @@ def test_the_gap_view_puts_the_short_family_first_and_drills_to_its_skus(finance
         f"/reconciliation/runs/{run.pk}/skus/", {"family": "Lamps"}, HTTP_HX_REQUEST="true"
     ).content.decode()
     assert "LAMP @ DC" in drill and "BIKE" not in drill
+
+
+def test_the_gap_tiles_show_the_fill_rate_and_overload_load_from_the_selector(
+    finance_client, bikes_up
+):
+    response = finance_client.get("/reconciliation/", {"scenario": bikes_up.pk})
+    gap = response.context["gap"]
+    gaps = section(response.content.decode(), 'id="gaps"', 'id="financial"')
+    assert 0 < gap.totals["fill_rate"] < 1
+    assert f"Fill rate</dt><dd>{format_number(gap.totals['fill_rate'], 'fraction')}</dd>" in gaps
+    load = format_number(gap.overloads[0]["utilisation"], "fraction")
+    assert f'<td class="num">{load}</td>' in section(gaps, "Capacity overloads")
 
 
 def test_the_financial_plan_shows_the_budget_gap(finance_client, base):

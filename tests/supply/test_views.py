@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from demand.models import ConsensusDemand
 from sop.choices import Role
+from sop.formatting import format_number
 from sop.models import Capacity, Routing, SalesHistory
 from sop.services import add_months
 from supply import services
@@ -65,6 +66,17 @@ def test_every_role_can_read_the_supply_review(client_for, published, role):
     # Only a supply planner gets the controls.
     assert ("Recalculate" in body) == (role == Role.SUPPLY_PLANNER)
     assert ('class="override-input planned-input"' in body) == (role == Role.SUPPLY_PLANNER)
+
+
+def test_the_summary_tiles_print_the_selector_figures_through_the_one_formatter(
+    planner_client, published
+):
+    response = planner_client.get("/supply/")
+    summary = response.context["summary"]
+    body = response.content.decode()
+    assert f"Fill rate</dt><dd>{format_number(summary['fill_rate'], 'fraction')}</dd>" in body
+    stock = format_number(summary["stock_value"], "money", compact=True)
+    assert f"</dt><dd>{stock}</dd>" in body
 
 
 def test_the_page_reads_the_plan_in_queries_that_do_not_grow_with_the_skus(
@@ -233,7 +245,7 @@ def test_the_classification_page_shows_the_pareto_once_there_are_sales(
     )
     body = client.get("/supply/classification/").content.decode()
     assert 'id="pareto-chart"' in body
-    assert "The top 20% of SKUs (1 of 3) bring <strong>100%</strong>" in body
+    assert "The top 20% of SKUs (1 of 3) bring <strong>100.0 %</strong>" in body
 
 
 def test_the_page_asks_for_a_recalculation_when_demand_changed(planner_client, published, cycle):
