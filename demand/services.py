@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, models, transaction
-from django.db.models import F
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from demand import consensus, forecasting, uncertainty
@@ -40,6 +39,7 @@ from demand.models import (
     StatisticalForecast,
 )
 from sop.choices import JobStatus, Stage
+from sop.locking import VersionedRow
 from sop.models import Cycle, Location, Product, SalesHistory
 from sop.runs import (
     ACTIVE_STATUSES,
@@ -66,23 +66,6 @@ class PlanReadOnly(ValidationError):
 
 class RunInProgress(ValidationError):
     """A forecast run of the cycle is already pending or running."""
-
-
-class OverrideConflict(Exception):
-    """Someone else saved the same override since the planner loaded it."""
-
-    def __init__(self, *, current: DemandOverride | None, last_change: OverrideHistory | None):
-        self.current = current
-        self.last_change = last_change
-        who = last_change.user if last_change and last_change.user else None
-        when = timezone.localtime(last_change.at) if last_change else None
-        now = current.display_value if current else "no override"
-        by = f" by {who.get_full_name() or who.username}" if who else ""
-        at = f" at {when:%H:%M}" if when else ""
-        super().__init__(
-            f"This cell was changed{by}{at} while you were editing: it is now {now}. "
-            "Your value was not saved; it is still in the cell - save again to replace theirs."
-        )
 
 
 def _month_index(months: pd.Series) -> np.ndarray:
@@ -555,7 +538,7 @@ def override_save(
     """Set (or with value=None clear) the override of a family, SKU or SKU x location.
 
     `expected_version` is the version the planner saw (None: no override yet). If the
-    override changed since, OverrideConflict is raised and nothing is written.
+    override changed since, EditConflict is raised and nothing is written.
     """
     _check_perm(user, "demand.change_demandoverride", "change the demand plan")
     level = OverrideLevel.PRODUCT if product is not None else OverrideLevel.FAMILY
@@ -590,52 +573,33 @@ def override_save(
             scope["family"] = family
         else:
             scope.update(product=product, location=location)
-        current = DemandOverride.objects.select_for_update().filter(**scope).first()
-        seen = None if current is None else current.version
-        if seen != expected_version:
-            raise OverrideConflict(current=current, last_change=_last_change(scope))
+        where = family if product is None else product.sku
+        if location is not None:
+            where += f"@{location.code}"
+        row = VersionedRow(
+            rows=DemandOverride.objects.filter(**scope),
+            what=f"The override of {where} in {month:%b %Y}",
+            show=lambda o: o.display_value if o is not None else "no override",
+            object_type="demand_override",
+            object_id=f"{where}/{month:%Y-%m}",
+        )
+        current = row.lock(seen=expected_version)
+        if value is None and current is None:
+            return None
         old_kind, old_value = (current.kind, current.value) if current else ("", None)
-        if value is None:
-            if current is None:
-                return None
-            # The version condition makes the write safe where SELECT FOR UPDATE is a no-op.
-            if not DemandOverride.objects.filter(pk=current.pk, version=seen).delete()[0]:
-                raise OverrideConflict(current=current, last_change=_last_change(scope))
-            saved = None
-        elif current is None:
-            try:
-                with transaction.atomic():
-                    saved = DemandOverride.objects.create(
-                        cycle=locked_cycle,
-                        level=level,
-                        family=family,
-                        product=product,
-                        location=location,
-                        month=month,
-                        kind=kind,
-                        value=value,
-                        reason=reason,
-                        comment=comment,
-                        author=user,
-                    )
-            except IntegrityError:
-                raise OverrideConflict(
-                    current=DemandOverride.objects.filter(**scope).first(),
-                    last_change=_last_change(scope),
-                ) from None
-        else:
-            updated = DemandOverride.objects.filter(pk=current.pk, version=seen).update(
-                kind=kind,
-                value=value,
-                reason=reason,
-                comment=comment,
-                author=user,
-                version=F("version") + 1,
-                updated_at=timezone.now(),
-            )
-            if not updated:
-                raise OverrideConflict(current=current, last_change=_last_change(scope))
-            saved = DemandOverride.objects.get(pk=current.pk)
+        saved = row.save(
+            current,
+            None
+            if value is None
+            else {
+                "kind": kind,
+                "value": value,
+                "reason": reason,
+                "comment": comment,
+                "author": user,
+            },
+            create={"family": family, **scope},
+        )
         OverrideHistory.objects.create(
             cycle=locked_cycle,
             override=saved,
@@ -652,14 +616,11 @@ def override_save(
             comment=comment,
             user=user,
         )
-        where = family if product is None else product.sku
-        if location is not None:
-            where += f"@{location.code}"
         audit_record(
             user=user,
             action="demand.override",
             object_type="demand_override",
-            object_id=f"{where}/{month:%Y-%m}",
+            object_id=row.object_id,
             cycle=locked_cycle,
             old={"kind": old_kind, "value": _audit_number(old_value)} if current else None,
             new={"kind": kind, "value": _audit_number(value), "reason": reason}
@@ -673,10 +634,6 @@ def override_save(
 
 def _audit_number(value: Decimal | None) -> str | None:
     return None if value is None else format(Decimal(value).normalize(), "f")
-
-
-def _last_change(scope: dict) -> OverrideHistory | None:
-    return OverrideHistory.objects.filter(**scope).select_related("user").first()
 
 
 def overrides_carry_over(*, cycle: Cycle) -> int:

@@ -38,6 +38,7 @@ from reconciliation.models import (
     ScenarioRun,
 )
 from sop.choices import JobStatus, MakeOrBuy, Stage
+from sop.locking import VersionedRow
 from sop.models import Budget, Cycle, Product, Resource
 from sop.runs import (
     ACTIVE_STATUSES,
@@ -64,17 +65,6 @@ class RunInProgress(ValidationError):
     """A run of the scenario is already pending or running."""
 
 
-class ScenarioConflict(Exception):
-    """Someone else changed the scenario since the user loaded it."""
-
-    def __init__(self, scenario: Scenario):
-        who = f" by {scenario.updated_by}" if scenario.updated_by else ""
-        super().__init__(
-            f"{scenario.name} was changed{who} while you were editing (now version "
-            f"{scenario.version}). Your change was not saved; reload and apply it again."
-        )
-
-
 def _check_perm(user: AbstractBaseUser | None, perm: str, what: str) -> None:
     # user=None is the system itself (the stage signal, the demo seeder, the benchmark).
     if user is not None and not user.has_perm(perm):
@@ -95,20 +85,30 @@ def _editable(scenario_or_cycle: Scenario | Cycle) -> Cycle:
     return cycle
 
 
+def _row(scenario: Scenario) -> VersionedRow:
+    return VersionedRow(
+        rows=Scenario.objects.filter(pk=scenario.pk).select_related("cycle", "updated_by"),
+        what="The scenario",
+        show=lambda s: f"{s.name} (version {s.version})" if s is not None else "deleted",
+        object_type="scenario",
+        object_id=str(scenario.pk),
+    )
+
+
 def _locked(scenario: Scenario, version: int | None) -> Scenario:
     """The scenario row locked for update, refused when its version moved on."""
-    # of=self: PostgreSQL cannot lock the nullable side of the join to updated_by.
-    current = Scenario.objects.select_for_update(of=("self",)).select_related("cycle", "updated_by")
-    current = current.get(pk=scenario.pk)
-    if version is not None and current.version != int(version):
-        raise ScenarioConflict(current)
+    row = _row(scenario)
+    if version is None:  # the system's own edits name no version
+        return row.rows.select_for_update(of=("self",)).get()
+    current = row.lock(seen=int(version))
+    if current is None:
+        raise Scenario.DoesNotExist
     return current
 
 
 def _bump(scenario: Scenario, user: AbstractBaseUser | None, fields: list[str]) -> None:
-    scenario.version += 1
-    scenario.updated_by = _who(user)
-    scenario.save(update_fields=[*fields, "version", "updated_by", "updated_at"])
+    values = {field: getattr(scenario, field) for field in fields}
+    _row(scenario).update(scenario, {**values, "updated_by": _who(user)})
 
 
 # --- scenarios --------------------------------------------------------------------------

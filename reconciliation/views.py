@@ -34,6 +34,7 @@ from reconciliation.forms import (
 from reconciliation.models import Scenario, ScenarioRun
 from sop.choices import Stage
 from sop.exports import table_response
+from sop.locking import EditConflict
 from sop.models import Cycle, Product
 from sop.selectors import cycle_current
 
@@ -292,14 +293,14 @@ def _refused(
 
 
 def _service_error(exc: Exception) -> tuple[int, list[str]]:
-    if isinstance(exc, services.ScenarioConflict):
+    if isinstance(exc, EditConflict):
         return 409, [str(exc)]
     if isinstance(exc, ValidationError):
         return 400, exc.messages
     return 400, [str(exc)]  # the engine's ValueError on a delta it cannot take
 
 
-_REFUSALS = (services.ScenarioConflict, ValidationError, ValueError)
+_REFUSALS = (EditConflict, ValidationError, ValueError)
 
 
 # --- pages --------------------------------------------------------------------------------

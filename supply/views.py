@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from sop.choices import AbcClass, JobStatus
 from sop.exports import table_response
+from sop.locking import EditConflict
 from sop.models import Cycle, Location, Product, Resource
 from sop.selectors import cycle_current
 from sop.services import add_months
@@ -223,7 +224,7 @@ def planned_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
             comment=data["comment"],
             expected_version=data["version"],
         )
-    except services.EditConflict as exc:
+    except EditConflict as exc:
         return _edit_response(request, cycle, 409, "error", str(exc), typed)
     except ValidationError as exc:
         return _edit_response(request, cycle, 400, "error", " ".join(exc.messages), typed)
@@ -255,7 +256,7 @@ def capacity_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
             comment=data["comment"],
             expected_version=data["version"],
         )
-    except services.EditConflict as exc:
+    except EditConflict as exc:
         return _edit_response(request, cycle, 409, "error", str(exc), {})
     except ValidationError as exc:
         return _edit_response(request, cycle, 400, "error", " ".join(exc.messages), {})

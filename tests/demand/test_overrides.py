@@ -18,6 +18,7 @@ from demand.models import (
 )
 from sop import services as sop_services
 from sop.choices import Role, Stage
+from sop.locking import EditConflict
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +80,7 @@ def test_two_planners_editing_the_same_cell_the_second_is_refused(
     first = save(cycle, planner, family="Bikes", value=Decimal("800"))
     assert first.version == 1
     # Sam loaded the page before Dana saved: he saw no override.
-    with pytest.raises(services.OverrideConflict) as refused:
+    with pytest.raises(EditConflict) as refused:
         save(cycle, other, family="Bikes", value=Decimal("500"), expected_version=None)
     assert "Dana Planner" in str(refused.value)
     assert "800" in str(refused.value)
@@ -88,7 +89,7 @@ def test_two_planners_editing_the_same_cell_the_second_is_refused(
     # Having seen Dana's value, Sam may replace it on purpose.
     second = save(cycle, other, family="Bikes", value=Decimal("500"), expected_version=1)
     assert second.version == 2
-    with pytest.raises(services.OverrideConflict):
+    with pytest.raises(EditConflict):
         save(cycle, planner, family="Bikes", value=Decimal("700"), expected_version=1)
     history = list(OverrideHistory.objects.order_by("at", "id"))
     assert [(h.old_value, h.new_value, h.user) for h in history] == [
