@@ -14,7 +14,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
@@ -41,6 +41,7 @@ from demand.models import (
 from sop.choices import JobStatus, Stage
 from sop.locking import VersionedRow
 from sop.models import Cycle, Location, Product, SalesHistory
+from sop.roles import require
 from sop.runs import (
     ACTIVE_STATUSES,
     run_dispatch,
@@ -101,12 +102,6 @@ def _bulk_insert(model: type[models.Model], fields: Sequence[str], rows: Iterabl
     with connection.cursor() as cursor:
         for start in range(0, len(values), BULK_BATCH):
             cursor.executemany(sql, values[start : start + BULK_BATCH])
-
-
-def _check_perm(user: AbstractBaseUser | None, perm: str, what: str) -> None:
-    # user=None is the system itself (the demo seeder, the benchmark, beat).
-    if user is not None and not user.has_perm(perm):
-        raise PermissionDenied(f"Only a demand planner can {what}.")
 
 
 # --- history ----------------------------------------------------------------------------
@@ -240,7 +235,7 @@ def forecast_run_start(
     """
     from demand import tasks  # tasks import this module
 
-    _check_perm(user, "demand.run_forecast", "run the forecast")
+    require(user, "demand.run_forecast", "run the forecast")
     forecast_runs_fail_stale()
     with transaction.atomic():
         locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
@@ -396,7 +391,7 @@ def forecast_run_fail(*, run_id: int, error: str) -> None:
 
 def forecast_run_cancel(*, run: ForecastRun, user: AbstractBaseUser | None) -> ForecastRun:
     """Stop a pending or running run; its chunks notice within seconds and stop."""
-    _check_perm(user, "demand.run_forecast", "cancel a forecast run")
+    require(user, "demand.run_forecast", "cancel a forecast run")
     cancelled = ForecastRun.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(
         status=JobStatus.CANCELLED, finished_at=timezone.now()
     )
@@ -429,7 +424,7 @@ def forecast_sku_refresh(*, cycle: Cycle, product: Product, user: AbstractBaseUs
 
     Synchronous: one SKU is a few series, about a second. Returns the series count.
     """
-    _check_perm(user, "demand.run_forecast", "re-forecast a SKU")
+    require(user, "demand.run_forecast", "re-forecast a SKU")
     if cycle.stage not in FORECASTABLE_STAGES:
         raise PlanReadOnly(f"The demand plan of {cycle} can no longer change.")
     run = ForecastRun.objects.filter(cycle=cycle, is_published=True).first()
@@ -540,7 +535,7 @@ def override_save(
     `expected_version` is the version the planner saw (None: no override yet). If the
     override changed since, EditConflict is raised and nothing is written.
     """
-    _check_perm(user, "demand.change_demandoverride", "change the demand plan")
+    require(user, "demand.change_demandoverride", "change the demand plan")
     level = OverrideLevel.PRODUCT if product is not None else OverrideLevel.FAMILY
     if product is not None:
         family = product.family

@@ -30,6 +30,7 @@ from sop.exports import cell_safe
 from sop.extract_reader import Extract, ExtractRefused, read_table, validate
 from sop.extracts import ENTITIES, Entity
 from sop.models import ImportJob, Location, Product, Resource, Supplier
+from sop.roles import require
 from sop.services import audit_record, products_classify
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def import_job_create(
     *, entity: str, upload: File, user: AbstractBaseUser | None = None, file_name: str = ""
 ) -> ImportJob:
     """Store the upload under MEDIA_ROOT/imports/<uuid>/ and queue its import."""
+    require(user, "sop.run_import", "import extracts")
     if entity not in ENTITIES:
         raise ValidationError(f"Unknown entity {entity!r}.")
     name = get_valid_filename(Path(file_name or upload.name or "extract.csv").name)
@@ -97,6 +99,7 @@ def import_file(
     file_name: str | None = None,
 ) -> ImportJob:
     """Import a file synchronously (scripts, demo data); returns the finished job."""
+    require(user, "sop.run_import", "import extracts")
     if entity not in ENTITIES:
         raise ValidationError(f"Unknown entity {entity!r}.")
     path = Path(path)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
@@ -39,6 +39,7 @@ from sop.models import (
     SalesHistory,
     ScheduledReceipt,
 )
+from sop.roles import require
 from sop.runs import (
     ACTIVE_STATUSES,
     run_dispatch,
@@ -74,12 +75,6 @@ class PlanReadOnly(ValidationError):
 
 class RunInProgress(ValidationError):
     """A supply run of the cycle is already pending or running."""
-
-
-def _check_perm(user: AbstractBaseUser | None, perm: str, what: str) -> None:
-    # user=None is the system itself (the demo seeder, the benchmark).
-    if user is not None and not user.has_perm(perm):
-        raise PermissionDenied(f"Only a supply planner can {what}.")
 
 
 def supply_policy() -> Policy:
@@ -512,7 +507,7 @@ def supply_run_start(
     """
     from supply import tasks  # tasks import this module
 
-    _check_perm(user, "supply.run_supply", "run the supply plan")
+    require(user, "supply.run_supply", "run the supply plan")
     supply_runs_fail_stale()
     with transaction.atomic():
         locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
@@ -820,7 +815,7 @@ def planned_supply_save(
     one raises EditConflict and writes nothing. The published plan of the SKU's resource
     group is recomputed in the same transaction.
     """
-    _check_perm(user, "supply.change_plannedsupplyedit", "change planned supply")
+    require(user, "supply.change_plannedsupplyedit", "change planned supply")
     if reason not in SupplyReason.values:
         raise ValidationError("Choose a reason for the change.")
     if not comment.strip():
@@ -879,7 +874,7 @@ def capacity_adjustment_save(
     Optimistic locking as in `planned_supply_save`; the published plan of the SKUs linked
     to the resource is recomputed in the same transaction.
     """
-    _check_perm(user, "supply.change_capacityadjustment", "change capacity")
+    require(user, "supply.change_capacityadjustment", "change capacity")
     if reason not in CapacityReason.values:
         raise ValidationError("Choose a reason for the change.")
     if not comment.strip():
