@@ -25,6 +25,7 @@ from demand.constants import (
     CANCEL_CHECK_SECONDS,
     CHUNK_SERIES,
     INTERVAL_LEVELS,
+    OVERRIDE_OBJECT_TYPE,
     PAST_CYCLES,
     SEASON_LENGTH,
     STALE_AFTER,
@@ -34,13 +35,12 @@ from demand.models import (
     DemandOverride,
     DemandPlanSnapshot,
     ForecastRun,
-    OverrideHistory,
     SeriesFit,
     StatisticalForecast,
 )
 from sop.choices import JobStatus, Stage
 from sop.locking import VersionedRow
-from sop.models import Cycle, Location, Product, SalesHistory
+from sop.models import AuditEvent, Cycle, Location, Product, SalesHistory
 from sop.roles import require
 from sop.runs import (
     ACTIVE_STATUSES,
@@ -575,7 +575,7 @@ def override_save(
             rows=DemandOverride.objects.filter(**scope),
             what=f"The override of {where} in {month:%b %Y}",
             show=lambda o: o.display_value if o is not None else "no override",
-            object_type="demand_override",
+            object_type=OVERRIDE_OBJECT_TYPE,
             object_id=f"{where}/{month:%Y-%m}",
         )
         current = row.lock(seen=expected_version)
@@ -595,32 +595,20 @@ def override_save(
             },
             create={"family": family, **scope},
         )
-        OverrideHistory.objects.create(
-            cycle=locked_cycle,
-            override=saved,
-            level=level,
-            family=family,
-            product=product,
-            location=location,
-            month=month,
-            old_kind=old_kind,
-            old_value=old_value,
-            new_kind=kind if value is not None else "",
-            new_value=value,
-            reason=reason,
-            comment=comment,
-            user=user,
-        )
         audit_record(
             user=user,
             action="demand.override",
-            object_type="demand_override",
+            object_type=OVERRIDE_OBJECT_TYPE,
             object_id=row.object_id,
             cycle=locked_cycle,
             old={"kind": old_kind, "value": _audit_number(old_value)} if current else None,
-            new={"kind": kind, "value": _audit_number(value), "reason": reason}
-            if value is not None
-            else None,
+            # Always a dict, a clearing too: the history panel reads family and reason here.
+            new={
+                "kind": kind if value is not None else None,
+                "value": _audit_number(value),
+                "reason": reason,
+                "family": family,
+            },
             reason=comment,
         )
         consensus_rebuild(cycle=locked_cycle, family=family)
@@ -648,8 +636,8 @@ def overrides_carry_over(*, cycle: Cycle) -> int:
             cycle=cycle,
             level=o.level,
             family=o.family,
-            product_id=o.product_id,
-            location_id=o.location_id,
+            product=o.product,
+            location=o.location,
             month=o.month,
             kind=o.kind,
             value=o.value,
@@ -659,24 +647,25 @@ def overrides_carry_over(*, cycle: Cycle) -> int:
         )
         for o in DemandOverride.objects.filter(
             cycle=previous, month__gte=cycle.month, month__lte=last_month
-        )
+        ).select_related("product", "location")
         if (o.level, o.family, o.product_id, o.location_id, o.month) not in keys
     ]
     created = DemandOverride.objects.bulk_create(copies)
-    OverrideHistory.objects.bulk_create(
-        OverrideHistory(
-            cycle=cycle,
-            override=o,
-            level=o.level,
-            family=o.family,
-            product_id=o.product_id,
-            location_id=o.location_id,
-            month=o.month,
-            new_kind=o.kind,
-            new_value=o.value,
-            reason=o.reason,
-            comment=o.comment,
+    # Each copy is a change of the new cycle's plan, in its author's name as before.
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
             user_id=o.author_id,
+            action="demand.override_carry_over",
+            object_type=OVERRIDE_OBJECT_TYPE,
+            object_id=f"{o.scope_label}/{o.month:%Y-%m}",
+            cycle=cycle,
+            new={
+                "kind": o.kind,
+                "value": _audit_number(o.value),
+                "reason": o.reason,
+                "family": o.family,
+            },
+            reason=o.comment,
         )
         for o in created
     )

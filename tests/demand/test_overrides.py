@@ -12,7 +12,6 @@ from demand.models import (
     ConsensusDemand,
     DemandOverride,
     DemandPlanSnapshot,
-    OverrideHistory,
     SeriesFit,
     StatisticalForecast,
 )
@@ -91,10 +90,10 @@ def test_two_planners_editing_the_same_cell_the_second_is_refused(
     assert second.version == 2
     with pytest.raises(EditConflict):
         save(cycle, planner, family="Bikes", value=Decimal("700"), expected_version=1)
-    history = list(OverrideHistory.objects.order_by("at", "id"))
-    assert [(h.old_value, h.new_value, h.user) for h in history] == [
-        (None, Decimal("800"), planner),
-        (Decimal("800"), Decimal("500"), other),
+    history = selectors.override_history(cycle=cycle, selection=selectors.Selection("Bikes"))
+    assert [(h.old, h.new, h.user) for h in history] == [
+        ("800", "500", other),
+        ("", "800", planner),
     ]
 
 
@@ -104,7 +103,8 @@ def test_clearing_an_override_restores_the_statistical_forecast(published, cycle
     assert not DemandOverride.objects.exists()
     stat = stat_total(published, cycle.month, product__family="Bikes")
     assert consensus_total(cycle, cycle.month, product__family="Bikes") == pytest.approx(stat)
-    assert OverrideHistory.objects.first().new_value is None
+    latest = selectors.override_history(cycle=cycle, selection=selectors.Selection("Bikes"))[0]
+    assert (latest.old, latest.new, latest.reason) == ("5", "", "Promotion")
 
 
 def test_an_override_needs_a_reason_and_a_comment(published, cycle, planner):
@@ -221,4 +221,5 @@ def test_starting_the_next_review_carries_over_overrides_still_in_its_horizon(
     )
     assert carried.author == planner and carried.version == 1
     assert carried.comment == "From Nov 2026: Spring promotion"
-    assert OverrideHistory.objects.filter(cycle=nxt, override=carried).exists()
+    (history,) = selectors.override_history(cycle=nxt, selection=selectors.Selection("Lamps"))
+    assert (history.user, history.new, history.comment) == (planner, "+15%", carried.comment)
