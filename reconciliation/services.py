@@ -95,10 +95,7 @@ def _locked(scenario: Scenario, version: int | None) -> Scenario:
     row = _row(scenario)
     if version is None:  # the system's own edits name no version
         return row.rows.select_for_update(of=("self",)).get()
-    current = row.lock(seen=int(version))
-    if current is None:
-        raise Scenario.DoesNotExist
-    return current
+    return row.lock(seen=int(version))  # a deleted scenario is a conflict too
 
 
 def _bump(scenario: Scenario, user: AbstractBaseUser | None, fields: list[str]) -> None:
