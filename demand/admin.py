@@ -35,10 +35,3 @@ class DemandOverrideAdmin(admin.ModelAdmin):
     ]
     list_filter = ["cycle", "level", "reason"]
     raw_id_fields = ["product", "location"]
-
-
-@admin.register(models.OverrideHistory)
-class OverrideHistoryAdmin(admin.ModelAdmin):
-    list_display = ["at", "user", "family", "product", "month", "old_value", "new_value", "reason"]
-    list_filter = ["cycle", "reason"]
-    readonly_fields = [f.name for f in models.OverrideHistory._meta.fields]

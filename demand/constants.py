@@ -26,3 +26,5 @@ PAST_CYCLES = 3
 LARGE_BIAS_PCT = 20.0
 LARGE_CHANGE_PCT = 20.0
 LOW_ACCURACY_WAPE_PCT = 50.0
+# AuditEvent object type of the overrides' changes, shown as the override history.
+OVERRIDE_OBJECT_TYPE = "demand_override"

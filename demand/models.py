@@ -189,50 +189,6 @@ def format_override(kind: str | None, value) -> str:
     return number
 
 
-class OverrideHistory(models.Model):
-    """One change of an override: who, when, old -> new, and why. Never edited."""
-
-    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="+")
-    override = models.ForeignKey(
-        DemandOverride, null=True, blank=True, on_delete=models.SET_NULL, related_name="history"
-    )
-    level = models.CharField(max_length=8, choices=OverrideLevel.choices)
-    family = models.CharField(max_length=100)
-    product = models.ForeignKey(
-        Product, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    location = models.ForeignKey(
-        Location, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    month = models.DateField()
-    old_kind = models.CharField(max_length=8, choices=OverrideKind.choices, blank=True)
-    old_value = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
-    new_kind = models.CharField(max_length=8, choices=OverrideKind.choices, blank=True)
-    new_value = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
-    reason = models.CharField(max_length=20, choices=ReasonCode.choices)
-    comment = models.TextField()
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name_plural = "override history"
-        ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["cycle", "family"], name="override_hist_family_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.family} {self.month:%Y-%m}"
-
-    @property
-    def old_display(self) -> str:
-        return format_override(self.old_kind or None, self.old_value)
-
-    @property
-    def new_display(self) -> str:
-        return format_override(self.new_kind or None, self.new_value)
-
-
 class ConsensusDemand(models.Model):
     """The cycle's demand plan for a series and month: statistical forecast + overrides."""
 

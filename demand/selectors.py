@@ -6,33 +6,37 @@ import datetime as dt
 import hashlib
 import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import pandas as pd
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from demand import accuracy
-from demand.choices import ExceptionFilter, OverrideLevel
+from demand.choices import ExceptionFilter, OverrideLevel, ReasonCode
 from demand.constants import (
     HISTORY_MONTHS_SHOWN,
     INTERVAL_LEVELS,
     LARGE_BIAS_PCT,
     LARGE_CHANGE_PCT,
     LOW_ACCURACY_WAPE_PCT,
+    OVERRIDE_OBJECT_TYPE,
 )
 from demand.models import (
     ConsensusDemand,
     DemandOverride,
     DemandPlanSnapshot,
     ForecastRun,
-    OverrideHistory,
     SeriesFit,
     StatisticalForecast,
+    format_override,
 )
 from sop.choices import JobStatus, Stage
 from sop.models import Cycle, ImportJob, Location, Product, SalesHistory
 from sop.numbers import finite_or_none
+from sop.selectors import change_history
 from sop.services import add_months
 from sop.steps import Check
 
@@ -264,16 +268,65 @@ def review_grid(*, cycle: Cycle, selection: Selection) -> Grid:
     return grid
 
 
+@dataclass(frozen=True)
+class OverrideChange:
+    """One change of an override as the history panel shows it."""
+
+    at: dt.datetime
+    user: AbstractBaseUser | None
+    scope: str  # "Bikes", "B-100 @ DC1"
+    month: dt.date
+    old: str  # "1200", "+10%"; "" when there was none
+    new: str  # "" when cleared
+    reason: str  # the reason code's label
+    comment: str
+
+
 def override_history(
     *, cycle: Cycle, selection: Selection, limit: int = 50
-) -> QuerySet[OverrideHistory]:
-    """Changes of overrides in the selection, newest first; a SKU also shows its family's."""
-    q = Q(family=selection.family)
+) -> list[OverrideChange]:
+    """Changes of overrides in the selection, newest first; a SKU also shows its family's.
+
+    Read from the audit trail: an override event's id is "<scope>/<YYYY-MM>", its `new`
+    names the family, the kind, the value and the reason code.
+    """
+    family = selection.family
+    scope = Q(new__family=family)
     if selection.product is not None:
-        q &= Q(product=selection.product) | Q(level=OverrideLevel.FAMILY)
-    return OverrideHistory.objects.filter(q, cycle=cycle).select_related(
-        "user", "product", "location"
-    )[:limit]
+        sku = selection.product.sku
+        scope &= (
+            Q(object_id__startswith=f"{sku}/")
+            | Q(object_id__startswith=f"{sku}@")
+            | Q(object_id__startswith=f"{family}/")
+        )
+    events = change_history(
+        cycle=cycle, object_types=[OVERRIDE_OBJECT_TYPE], scope=scope, limit=limit
+    )
+    labels = dict(ReasonCode.choices)
+    changes = []
+    for event in events:
+        where, _, month = event.object_id.rpartition("/")
+        old, new = event.old or {}, event.new or {}
+        changes.append(
+            OverrideChange(
+                at=event.at,
+                user=event.user,
+                scope=where.replace("@", " @ "),
+                month=dt.date.fromisoformat(f"{month}-01"),
+                old=_override_text(old),
+                new=_override_text(new),
+                reason=labels.get(new.get("reason", ""), ""),
+                comment=event.reason,
+            )
+        )
+    return changes
+
+
+def _override_text(change: dict) -> str:
+    value = change.get("value")
+    # At the model's precision, as format_override expects it: "800.000", not "800".
+    value = None if value is None else Decimal(value).quantize(Decimal("0.001"))
+    return format_override(change.get("kind"), value)
 
 
 # --- accuracy ---------------------------------------------------------------------------

@@ -14,9 +14,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, models, transaction
-from django.db.models import F
+from django.core.exceptions import ValidationError
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from demand import consensus, forecasting, uncertainty
@@ -26,6 +25,7 @@ from demand.constants import (
     CANCEL_CHECK_SECONDS,
     CHUNK_SERIES,
     INTERVAL_LEVELS,
+    OVERRIDE_OBJECT_TYPE,
     PAST_CYCLES,
     SEASON_LENGTH,
     STALE_AFTER,
@@ -35,14 +35,15 @@ from demand.models import (
     DemandOverride,
     DemandPlanSnapshot,
     ForecastRun,
-    OverrideHistory,
     SeriesFit,
     StatisticalForecast,
 )
 from sop.choices import JobStatus, Stage
-from sop.models import Cycle, Location, Product, SalesHistory
+from sop.locking import VersionedRow
+from sop.models import AuditEvent, Cycle, Location, Product, SalesHistory
 from sop.months import month_index, month_numbers
 from sop.numbers import finite_or_none
+from sop.roles import require
 from sop.runs import (
     ACTIVE_STATUSES,
     run_dispatch,
@@ -70,23 +71,6 @@ class RunInProgress(ValidationError):
     """A forecast run of the cycle is already pending or running."""
 
 
-class OverrideConflict(Exception):
-    """Someone else saved the same override since the planner loaded it."""
-
-    def __init__(self, *, current: DemandOverride | None, last_change: OverrideHistory | None):
-        self.current = current
-        self.last_change = last_change
-        who = last_change.user if last_change and last_change.user else None
-        when = timezone.localtime(last_change.at) if last_change else None
-        now = current.display_value if current else "no override"
-        by = f" by {who.get_full_name() or who.username}" if who else ""
-        at = f" at {when:%H:%M}" if when else ""
-        super().__init__(
-            f"This cell was changed{by}{at} while you were editing: it is now {now}. "
-            "Your value was not saved; it is still in the cell - save again to replace theirs."
-        )
-
-
 def _bulk_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable[tuple]) -> None:
     """Insert many rows of plain values (JSON as text): COPY on PostgreSQL, else executemany.
 
@@ -111,12 +95,6 @@ def _bulk_insert(model: type[models.Model], fields: Sequence[str], rows: Iterabl
     with connection.cursor() as cursor:
         for start in range(0, len(values), BULK_BATCH):
             cursor.executemany(sql, values[start : start + BULK_BATCH])
-
-
-def _check_perm(user: AbstractBaseUser | None, perm: str, what: str) -> None:
-    # user=None is the system itself (the demo seeder, the benchmark, beat).
-    if user is not None and not user.has_perm(perm):
-        raise PermissionDenied(f"Only a demand planner can {what}.")
 
 
 # --- history ----------------------------------------------------------------------------
@@ -246,7 +224,7 @@ def forecast_run_start(
     """
     from demand import tasks  # tasks import this module
 
-    _check_perm(user, "demand.run_forecast", "run the forecast")
+    require(user, "demand.run_forecast", "run the forecast")
     forecast_runs_fail_stale()
     with transaction.atomic():
         locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
@@ -402,7 +380,7 @@ def forecast_run_fail(*, run_id: int, error: str) -> None:
 
 def forecast_run_cancel(*, run: ForecastRun, user: AbstractBaseUser | None) -> ForecastRun:
     """Stop a pending or running run; its chunks notice within seconds and stop."""
-    _check_perm(user, "demand.run_forecast", "cancel a forecast run")
+    require(user, "demand.run_forecast", "cancel a forecast run")
     cancelled = ForecastRun.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(
         status=JobStatus.CANCELLED, finished_at=timezone.now()
     )
@@ -435,7 +413,7 @@ def forecast_sku_refresh(*, cycle: Cycle, product: Product, user: AbstractBaseUs
 
     Synchronous: one SKU is a few series, about a second. Returns the series count.
     """
-    _check_perm(user, "demand.run_forecast", "re-forecast a SKU")
+    require(user, "demand.run_forecast", "re-forecast a SKU")
     if cycle.stage not in FORECASTABLE_STAGES:
         raise PlanReadOnly(f"The demand plan of {cycle} can no longer change.")
     run = ForecastRun.objects.filter(cycle=cycle, is_published=True).first()
@@ -544,9 +522,9 @@ def override_save(
     """Set (or with value=None clear) the override of a family, SKU or SKU x location.
 
     `expected_version` is the version the planner saw (None: no override yet). If the
-    override changed since, OverrideConflict is raised and nothing is written.
+    override changed since, EditConflict is raised and nothing is written.
     """
-    _check_perm(user, "demand.change_demandoverride", "change the demand plan")
+    require(user, "demand.change_demandoverride", "change the demand plan")
     level = OverrideLevel.PRODUCT if product is not None else OverrideLevel.FAMILY
     if product is not None:
         family = product.family
@@ -579,81 +557,47 @@ def override_save(
             scope["family"] = family
         else:
             scope.update(product=product, location=location)
-        current = DemandOverride.objects.select_for_update().filter(**scope).first()
-        seen = None if current is None else current.version
-        if seen != expected_version:
-            raise OverrideConflict(current=current, last_change=_last_change(scope))
-        old_kind, old_value = (current.kind, current.value) if current else ("", None)
-        if value is None:
-            if current is None:
-                return None
-            # The version condition makes the write safe where SELECT FOR UPDATE is a no-op.
-            if not DemandOverride.objects.filter(pk=current.pk, version=seen).delete()[0]:
-                raise OverrideConflict(current=current, last_change=_last_change(scope))
-            saved = None
-        elif current is None:
-            try:
-                with transaction.atomic():
-                    saved = DemandOverride.objects.create(
-                        cycle=locked_cycle,
-                        level=level,
-                        family=family,
-                        product=product,
-                        location=location,
-                        month=month,
-                        kind=kind,
-                        value=value,
-                        reason=reason,
-                        comment=comment,
-                        author=user,
-                    )
-            except IntegrityError:
-                raise OverrideConflict(
-                    current=DemandOverride.objects.filter(**scope).first(),
-                    last_change=_last_change(scope),
-                ) from None
-        else:
-            updated = DemandOverride.objects.filter(pk=current.pk, version=seen).update(
-                kind=kind,
-                value=value,
-                reason=reason,
-                comment=comment,
-                author=user,
-                version=F("version") + 1,
-                updated_at=timezone.now(),
-            )
-            if not updated:
-                raise OverrideConflict(current=current, last_change=_last_change(scope))
-            saved = DemandOverride.objects.get(pk=current.pk)
-        OverrideHistory.objects.create(
-            cycle=locked_cycle,
-            override=saved,
-            level=level,
-            family=family,
-            product=product,
-            location=location,
-            month=month,
-            old_kind=old_kind,
-            old_value=old_value,
-            new_kind=kind if value is not None else "",
-            new_value=value,
-            reason=reason,
-            comment=comment,
-            user=user,
-        )
         where = family if product is None else product.sku
         if location is not None:
             where += f"@{location.code}"
+        row = VersionedRow(
+            rows=DemandOverride.objects.filter(**scope),
+            what=f"The override of {where} in {month:%b %Y}",
+            show=lambda o: o.display_value if o is not None else "no override",
+            object_type=OVERRIDE_OBJECT_TYPE,
+            object_id=f"{where}/{month:%Y-%m}",
+        )
+        current = row.lock(seen=expected_version)
+        if value is None and current is None:
+            return None
+        old_kind, old_value = (current.kind, current.value) if current else ("", None)
+        saved = row.save(
+            current,
+            None
+            if value is None
+            else {
+                "kind": kind,
+                "value": value,
+                "reason": reason,
+                "comment": comment,
+                "author": user,
+            },
+            create={"family": family, **scope},
+        )
         audit_record(
             user=user,
             action="demand.override",
-            object_type="demand_override",
-            object_id=f"{where}/{month:%Y-%m}",
+            object_type=OVERRIDE_OBJECT_TYPE,
+            object_id=row.object_id,
             cycle=locked_cycle,
             old={"kind": old_kind, "value": _audit_number(old_value)} if current else None,
-            new={"kind": kind, "value": _audit_number(value), "reason": reason}
-            if value is not None
-            else None,
+            # Always a dict, a clearing too: the history panel reads family and reason here.
+            new={
+                "kind": kind if value is not None else None,
+                "value": _audit_number(value),
+                "reason": reason,
+                "family": family,
+            },
             reason=comment,
         )
         consensus_rebuild(cycle=locked_cycle, family=family)
@@ -662,10 +606,6 @@ def override_save(
 
 def _audit_number(value: Decimal | None) -> str | None:
     return None if value is None else format(Decimal(value).normalize(), "f")
-
-
-def _last_change(scope: dict) -> OverrideHistory | None:
-    return OverrideHistory.objects.filter(**scope).select_related("user").first()
 
 
 def overrides_carry_over(*, cycle: Cycle) -> int:
@@ -685,8 +625,8 @@ def overrides_carry_over(*, cycle: Cycle) -> int:
             cycle=cycle,
             level=o.level,
             family=o.family,
-            product_id=o.product_id,
-            location_id=o.location_id,
+            product=o.product,
+            location=o.location,
             month=o.month,
             kind=o.kind,
             value=o.value,
@@ -696,24 +636,25 @@ def overrides_carry_over(*, cycle: Cycle) -> int:
         )
         for o in DemandOverride.objects.filter(
             cycle=previous, month__gte=cycle.month, month__lte=last_month
-        )
+        ).select_related("product", "location")
         if (o.level, o.family, o.product_id, o.location_id, o.month) not in keys
     ]
     created = DemandOverride.objects.bulk_create(copies)
-    OverrideHistory.objects.bulk_create(
-        OverrideHistory(
-            cycle=cycle,
-            override=o,
-            level=o.level,
-            family=o.family,
-            product_id=o.product_id,
-            location_id=o.location_id,
-            month=o.month,
-            new_kind=o.kind,
-            new_value=o.value,
-            reason=o.reason,
-            comment=o.comment,
+    # Each copy is a change of the new cycle's plan, in its author's name as before.
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
             user_id=o.author_id,
+            action="demand.override_carry_over",
+            object_type=OVERRIDE_OBJECT_TYPE,
+            object_id=f"{o.scope_label}/{o.month:%Y-%m}",
+            cycle=cycle,
+            new={
+                "kind": o.kind,
+                "value": _audit_number(o.value),
+                "reason": o.reason,
+                "family": o.family,
+            },
+            reason=o.comment,
         )
         for o in created
     )

@@ -17,6 +17,7 @@ from demand.forms import OverrideForm
 from demand.models import ForecastRun
 from sop.choices import AbcClass, JobStatus
 from sop.exports import table_response
+from sop.locking import EditConflict
 from sop.models import Cycle, Location, Product
 from sop.selectors import cycle_current
 
@@ -172,7 +173,7 @@ def override_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
                 location=selection.location,
                 expected_version=form.cleaned_data["version"],
             )
-        except services.OverrideConflict as exc:
+        except EditConflict as exc:
             status, level, message = 409, "error", str(exc)
         except ValidationError as exc:
             status, level, message = 400, "error", " ".join(exc.messages)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
@@ -37,8 +37,10 @@ from reconciliation.models import (
     ScenarioRun,
 )
 from sop.choices import JobStatus, MakeOrBuy, Stage
+from sop.locking import VersionedRow
 from sop.models import Budget, Cycle, Product, Resource
 from sop.numbers import finite_or_none
+from sop.roles import require
 from sop.runs import (
     ACTIVE_STATUSES,
     run_dispatch,
@@ -64,23 +66,6 @@ class RunInProgress(ValidationError):
     """A run of the scenario is already pending or running."""
 
 
-class ScenarioConflict(Exception):
-    """Someone else changed the scenario since the user loaded it."""
-
-    def __init__(self, scenario: Scenario):
-        who = f" by {scenario.updated_by}" if scenario.updated_by else ""
-        super().__init__(
-            f"{scenario.name} was changed{who} while you were editing (now version "
-            f"{scenario.version}). Your change was not saved; reload and apply it again."
-        )
-
-
-def _check_perm(user: AbstractBaseUser | None, perm: str, what: str) -> None:
-    # user=None is the system itself (the stage signal, the demo seeder, the benchmark).
-    if user is not None and not user.has_perm(perm):
-        raise PermissionDenied(f"Only finance or a supply planner can {what}.")
-
-
 def _who(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
     return user if user is not None and user.is_authenticated else None
 
@@ -95,20 +80,27 @@ def _editable(scenario_or_cycle: Scenario | Cycle) -> Cycle:
     return cycle
 
 
+def _row(scenario: Scenario) -> VersionedRow:
+    return VersionedRow(
+        rows=Scenario.objects.filter(pk=scenario.pk).select_related("cycle", "updated_by"),
+        what="The scenario",
+        show=lambda s: f"{s.name} (version {s.version})" if s is not None else "deleted",
+        object_type="scenario",
+        object_id=str(scenario.pk),
+    )
+
+
 def _locked(scenario: Scenario, version: int | None) -> Scenario:
     """The scenario row locked for update, refused when its version moved on."""
-    # of=self: PostgreSQL cannot lock the nullable side of the join to updated_by.
-    current = Scenario.objects.select_for_update(of=("self",)).select_related("cycle", "updated_by")
-    current = current.get(pk=scenario.pk)
-    if version is not None and current.version != int(version):
-        raise ScenarioConflict(current)
-    return current
+    row = _row(scenario)
+    if version is None:  # the system's own edits name no version
+        return row.rows.select_for_update(of=("self",)).get()
+    return row.lock(seen=int(version))  # a deleted scenario is a conflict too
 
 
 def _bump(scenario: Scenario, user: AbstractBaseUser | None, fields: list[str]) -> None:
-    scenario.version += 1
-    scenario.updated_by = _who(user)
-    scenario.save(update_fields=[*fields, "version", "updated_by", "updated_at"])
+    values = {field: getattr(scenario, field) for field in fields}
+    _row(scenario).update(scenario, {**values, "updated_by": _who(user)})
 
 
 # --- scenarios --------------------------------------------------------------------------
@@ -152,7 +144,7 @@ def scenario_create(
     deltas: list[dict[str, Any]] | None = None,
 ) -> Scenario:
     """A new what-if scenario of the cycle; its deltas are validated before it is saved."""
-    _check_perm(user, "reconciliation.add_scenario", "create scenarios")
+    require(user, "reconciliation.add_scenario", "create scenarios")
     checked = engine.deltas_to_json(engine.deltas_from_json(deltas or []))
     with transaction.atomic():
         cycle = _editable(Cycle.objects.select_for_update().get(pk=cycle.pk))
@@ -178,7 +170,7 @@ def scenario_create(
 
 def scenario_copy(*, scenario: Scenario, name: str, user: AbstractBaseUser | None) -> Scenario:
     """A new scenario with the same deltas (copying the base gives an empty what-if)."""
-    _check_perm(user, "reconciliation.add_scenario", "copy scenarios")
+    require(user, "reconciliation.add_scenario", "copy scenarios")
     with transaction.atomic():
         cycle = _editable(Cycle.objects.select_for_update().get(pk=scenario.cycle_id))
         source = Scenario.objects.get(pk=scenario.pk)
@@ -211,7 +203,7 @@ def scenario_rename(
     version: int | None,
     user: AbstractBaseUser | None,
 ) -> Scenario:
-    _check_perm(user, "reconciliation.change_scenario", "rename scenarios")
+    require(user, "reconciliation.change_scenario", "rename scenarios")
     with transaction.atomic():
         current = _locked(scenario, version)
         _editable(current)
@@ -235,7 +227,7 @@ def scenario_rename(
 
 def scenario_delete(*, scenario: Scenario, version: int | None, user: AbstractBaseUser | None):
     """Delete a what-if and its results; the base plan and its numbers stay as they are."""
-    _check_perm(user, "reconciliation.delete_scenario", "delete scenarios")
+    require(user, "reconciliation.delete_scenario", "delete scenarios")
     with transaction.atomic():
         current = _locked(scenario, version)
         _editable(current)
@@ -295,7 +287,7 @@ def scenario_delta_add(
     user: AbstractBaseUser | None,
 ) -> Scenario:
     """Append one delta (validated by the engine's own checks) to a what-if."""
-    _check_perm(user, "reconciliation.change_scenario", "change scenarios")
+    require(user, "reconciliation.change_scenario", "change scenarios")
     (checked,) = engine.deltas_to_json(engine.deltas_from_json([delta]))
 
     def append(current: Scenario, deltas: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -311,7 +303,7 @@ def scenario_delta_add(
 def scenario_delta_remove(
     *, scenario: Scenario, index: int, version: int | None, user: AbstractBaseUser | None
 ) -> Scenario:
-    _check_perm(user, "reconciliation.change_scenario", "change scenarios")
+    require(user, "reconciliation.change_scenario", "change scenarios")
 
     def drop(current: Scenario, deltas: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not 0 <= index < len(deltas):
@@ -327,7 +319,7 @@ def scenario_recommend(
     *, scenario: Scenario, user: AbstractBaseUser | None, comment: str = ""
 ) -> Scenario:
     """Mark the scenario as the one the reconciliation recommends (one per cycle)."""
-    _check_perm(user, "reconciliation.recommend_scenario", "recommend a scenario")
+    require(user, "reconciliation.recommend_scenario", "recommend a scenario")
     with transaction.atomic():
         cycle = _editable(Cycle.objects.select_for_update().get(pk=scenario.cycle_id))
         previous = Scenario.objects.filter(cycle=cycle, recommended=True).first()
@@ -359,8 +351,7 @@ def decision_add(
     kind: str = DecisionLogEntry.Kind.DECISION,
     scenario: Scenario | None = None,
 ) -> DecisionLogEntry:
-    if user is not None and not user.has_perm("reconciliation.add_decisionlogentry"):
-        raise PermissionDenied("Your role cannot write to the decisions log.")
+    require(user, "reconciliation.add_decisionlogentry", "write to the decisions log")
     text = (text or "").strip()
     if not text:
         raise ValidationError("Write the assumption or decision.")
@@ -449,11 +440,19 @@ def scenario_runs_fail_stale(*, now: dt.datetime | None = None) -> int:
     return runs_fail_stale(ScenarioRun, stale_after=STALE_AFTER, kept=KEPT, now=now)
 
 
+def scenario_base_run_start(*, cycle: Cycle, user: AbstractBaseUser | None) -> ScenarioRun:
+    """Compute the base plan of a cycle that has none yet (it is made on entering the stage)."""
+    require(user, "reconciliation.change_scenario", "run scenarios")
+    if cycle.stage not in EDITABLE_STAGES:
+        raise ScenarioReadOnly("Scenarios run only during the reconciliation.")
+    return scenario_run_start(scenario=scenario_base(cycle=cycle), user=user)
+
+
 def scenario_run_start(*, scenario: Scenario, user: AbstractBaseUser | None) -> ScenarioRun:
     """Create a run row and enqueue it after commit."""
     from reconciliation import tasks  # tasks import this module
 
-    _check_perm(user, "reconciliation.change_scenario", "run scenarios")
+    require(user, "reconciliation.change_scenario", "run scenarios")
     scenario_runs_fail_stale()
     with transaction.atomic():
         cycle = _editable(Cycle.objects.select_for_update().get(pk=scenario.cycle_id))

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -34,6 +34,7 @@ from reconciliation.forms import (
 from reconciliation.models import Scenario, ScenarioRun
 from sop.choices import Stage
 from sop.exports import table_response
+from sop.locking import EditConflict
 from sop.models import Cycle, Product
 from sop.selectors import cycle_current
 
@@ -76,12 +77,6 @@ def _permissions(request: HttpRequest, cycle: Cycle) -> dict[str, bool]:
         "submit": cycle.stage == Stage.RECONCILIATION
         and user.has_perm("sop.submit_reconciliation"),
     }
-
-
-def _require(request: HttpRequest, perm: str, what: str) -> None:
-    # The services check again; checking first answers 403 before judging the input.
-    if not request.user.has_perm(perm):
-        raise PermissionDenied(f"Your role cannot {what}.")
 
 
 def _rows(views: list[selectors.ScenarioView]) -> list[dict]:
@@ -217,14 +212,14 @@ def _refused(
 
 
 def _service_error(exc: Exception) -> tuple[int, list[str]]:
-    if isinstance(exc, services.ScenarioConflict):
+    if isinstance(exc, EditConflict):
         return 409, [str(exc)]
     if isinstance(exc, ValidationError):
         return 400, exc.messages
     return 400, [str(exc)]  # the engine's ValueError on a delta it cannot take
 
 
-_REFUSALS = (services.ScenarioConflict, ValidationError, ValueError)
+_REFUSALS = (EditConflict, ValidationError, ValueError)
 
 
 # --- pages --------------------------------------------------------------------------------
@@ -443,7 +438,6 @@ def _scenario(pk: int) -> Scenario:
 @require_POST
 def scenario_create(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     cycle = get_object_or_404(Cycle, pk=cycle_pk)
-    _require(request, "reconciliation.add_scenario", "create scenarios")
     form = ScenarioForm(request.POST)
     if not form.is_valid():
         return _refused(request, cycle, 400, form_errors(form), create=form)
@@ -465,17 +459,18 @@ def scenario_create(request: HttpRequest, cycle_pk: int) -> HttpResponse:
 def base_run(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     """Compute the base plan of a cycle that has none yet (it is made on entering the stage)."""
     cycle = get_object_or_404(Cycle, pk=cycle_pk)
-    _require(request, "reconciliation.change_scenario", "run scenarios")
-    if cycle.stage not in services.EDITABLE_STAGES:
-        return _refused(request, cycle, 400, ["Scenarios run only during the reconciliation."])
-    base = services.scenario_base(cycle=cycle)
-    return _start(request, base)
+    try:
+        run = services.scenario_base_run_start(cycle=cycle, user=request.user)
+    except _REFUSALS as exc:
+        status, errors = _service_error(exc)
+        return _refused(request, cycle, status, errors)
+    messages.success(request, f"{run.scenario.name}: run {run.pk} started.")
+    return redirect(_url(cycle, run.scenario_id))
 
 
 @require_POST
 def scenario_run(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = _scenario(pk)
-    _require(request, "reconciliation.change_scenario", "run scenarios")
     return _start(request, scenario)
 
 
@@ -492,7 +487,6 @@ def _start(request: HttpRequest, scenario: Scenario) -> HttpResponse:
 @require_POST
 def scenario_copy(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = _scenario(pk)
-    _require(request, "reconciliation.add_scenario", "copy scenarios")
     form = CopyForm(request.POST)
     if not form.is_valid():
         return _refused(request, scenario.cycle, 400, form_errors(form), scenario=pk, copy=form)
@@ -510,7 +504,6 @@ def scenario_copy(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def scenario_rename(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = _scenario(pk)
-    _require(request, "reconciliation.change_scenario", "rename scenarios")
     form = RenameForm(request.POST)
     if not form.is_valid():
         return _refused(request, scenario.cycle, 400, form_errors(form), scenario=pk, rename=form)
@@ -533,7 +526,6 @@ def scenario_rename(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def scenario_delete(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = _scenario(pk)
-    _require(request, "reconciliation.delete_scenario", "delete scenarios")
     form = VersionForm(request.POST)
     if request.POST.get("confirm") != "yes":
         return _refused(request, scenario.cycle, 400, ["Tick the box to confirm the delete."])
@@ -554,7 +546,6 @@ def scenario_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def scenario_recommend(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = _scenario(pk)
-    _require(request, "reconciliation.recommend_scenario", "recommend a scenario")
     form = RecommendForm(request.POST)
     form.is_valid()
     try:
@@ -571,7 +562,6 @@ def scenario_recommend(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def delta_add(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     scenario = _scenario(pk)
-    _require(request, "reconciliation.change_scenario", "change scenarios")
     form_class = DELTA_FORMS.get(kind)
     if form_class is None:
         return HttpResponse(f"Unknown kind of change {kind!r}.", status=404)
@@ -596,7 +586,6 @@ def delta_add(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
 @require_POST
 def delta_remove(request: HttpRequest, pk: int, index: int) -> HttpResponse:
     scenario = _scenario(pk)
-    _require(request, "reconciliation.change_scenario", "change scenarios")
     form = VersionForm(request.POST)
     if not form.is_valid():
         return _refused(request, scenario.cycle, 400, form_errors(form), scenario=pk)
@@ -614,7 +603,6 @@ def delta_remove(request: HttpRequest, pk: int, index: int) -> HttpResponse:
 @require_POST
 def decision_add(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     cycle = get_object_or_404(Cycle, pk=cycle_pk)
-    _require(request, "reconciliation.add_decisionlogentry", "write to the decisions log")
     scenarios = list(Scenario.objects.filter(cycle=cycle))
     form = DecisionForm(request.POST, scenarios=scenarios)
     if not form.is_valid():

@@ -41,6 +41,7 @@ from sop.extract_reader import (
 )
 from sop.extracts import ENTITIES, Entity
 from sop.models import ImportJob, Location, Product, Resource, Supplier
+from sop.roles import require
 from sop.services import audit_record, products_classify
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def import_job_create(
     options: ReadOptions | None = None,
 ) -> ImportJob:
     """Store the upload under MEDIA_ROOT/imports/<uuid>/ and queue its import."""
+    require(user, "sop.run_import", "import extracts")
     if entity not in ENTITIES:
         raise ValidationError(f"Unknown entity {entity!r}.")
     name = get_valid_filename(Path(file_name or upload.name or "extract.csv").name)
@@ -117,6 +119,7 @@ def import_file(
     options: ReadOptions | None = None,
 ) -> ImportJob:
     """Import a file synchronously (scripts, demo data); returns the finished job."""
+    require(user, "sop.run_import", "import extracts")
     if entity not in ENTITIES:
         raise ValidationError(f"Unknown entity {entity!r}.")
     path = Path(path)

@@ -399,14 +399,21 @@ class AuditEvent(models.Model):
     action = models.CharField(max_length=60)
     object_type = models.CharField(max_length=60)
     object_id = models.CharField(max_length=100, blank=True)
-    cycle = models.ForeignKey(Cycle, null=True, blank=True, on_delete=models.SET_NULL)
+    # The (cycle, object_type, at) index starts with cycle_id and serves lookups by cycle.
+    cycle = models.ForeignKey(
+        Cycle, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
     old = models.JSONField(null=True, blank=True)
     new = models.JSONField(null=True, blank=True)
     reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            # The history panels: one cycle's changes of some object types, newest first.
+            models.Index(fields=["cycle", "object_type", "-at"], name="audit_cycle_history_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type} {self.object_id}"

@@ -6,6 +6,8 @@ exactly these permissions, so a new app only adds its codenames here.
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+
 from sop.choices import Role
 
 _MASTER_DATA = (
@@ -96,3 +98,16 @@ def user_roles(user) -> set[str]:
         cached = set(user.groups.values_list("name", flat=True))
         user._sop_roles = cached
     return cached
+
+
+def require(user, perm: str, action: str) -> None:
+    """Refuse `action` (a verb phrase: "change capacity") unless `user` holds `perm`.
+
+    Services call it first, so views, tasks and commands meet the same check; a view lets
+    the PermissionDenied through and Django answers 403. user=None is the system itself
+    (a stage signal, beat, the demo seeder, a benchmark).
+    """
+    if user is None or user.has_perm(perm):
+        return
+    holders = [str(role) for role, perms in ROLE_PERMISSIONS.items() if perm in perms]
+    raise PermissionDenied(f"Only {' or '.join(holders) or 'an administrator'} can {action}.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -231,6 +232,20 @@ def audit_events(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
     if filters.q:
         events = events.filter(Q(reason__icontains=filters.q) | Q(object_id__icontains=filters.q))
     return events.order_by("-at", "-id")
+
+
+def change_history(
+    *, cycle: Cycle, object_types: Sequence[str], scope: Q | None = None, limit: int = 50
+) -> QuerySet[AuditEvent]:
+    """The cycle's changes of objects of these types, newest first.
+
+    The audit trail is the one edit history: every edit writes its event (who, when, old,
+    new, reason) in the transaction that makes it. `scope` narrows further.
+    """
+    events = AuditEvent.objects.filter(cycle=cycle, object_type__in=object_types)
+    if scope is not None:
+        events = events.filter(scope)
+    return events.select_related("user")[:limit]
 
 
 def audit_object_types() -> list[str]:

@@ -25,6 +25,7 @@ from sop.models import (
     Routing,
     SalesHistory,
 )
+from sop.selectors import change_history
 from sop.services import add_months
 from sop.steps import Check
 from supply.choices import CapacityReason, ExceptionFilter, SafetyStockMethod, SupplyReason
@@ -543,11 +544,7 @@ def edit_history(*, cycle: Cycle, limit: int = 50) -> list[AuditEvent]:
     """Changes of planned supply and capacity in the cycle, newest first, with the label
     of their reason code as `reason_label`."""
     labels = {**dict(SupplyReason.choices), **dict(CapacityReason.choices)}
-    events = list(
-        AuditEvent.objects.filter(cycle=cycle, object_type__in=EDIT_OBJECT_TYPES).select_related(
-            "user"
-        )[:limit]
-    )
+    events = list(change_history(cycle=cycle, object_types=EDIT_OBJECT_TYPES, limit=limit))
     for event in events:
         event.reason_label = labels.get((event.new or {}).get("reason", ""), "")
     return events

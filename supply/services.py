@@ -18,15 +18,16 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from demand.models import ConsensusDemand, ForecastRun, SeriesFit
 from demand.uncertainty import STORED_LEVELS, error_quantile_grid
 from sop.choices import JobStatus, MakeOrBuy, Stage
+from sop.locking import VersionedRow
 from sop.models import (
     Capacity,
     Cycle,
@@ -39,6 +40,7 @@ from sop.models import (
     ScheduledReceipt,
 )
 from sop.months import month_index, month_numbers
+from sop.roles import require
 from sop.runs import (
     ACTIVE_STATUSES,
     run_dispatch,
@@ -74,22 +76,6 @@ class PlanReadOnly(ValidationError):
 
 class RunInProgress(ValidationError):
     """A supply run of the cycle is already pending or running."""
-
-
-class EditConflict(Exception):
-    """Someone else saved the same cell since the planner loaded it."""
-
-    def __init__(self, *, what: str, now: str, by: str):
-        super().__init__(
-            f"{what} was changed{by} while you were editing: it is now {now}. "
-            "Your value was not saved; save again to replace theirs."
-        )
-
-
-def _check_perm(user: AbstractBaseUser | None, perm: str, what: str) -> None:
-    # user=None is the system itself (the demo seeder, the benchmark).
-    if user is not None and not user.has_perm(perm):
-        raise PermissionDenied(f"Only a supply planner can {what}.")
 
 
 def supply_policy() -> Policy:
@@ -517,7 +503,7 @@ def supply_run_start(
     """
     from supply import tasks  # tasks import this module
 
-    _check_perm(user, "supply.run_supply", "run the supply plan")
+    require(user, "supply.run_supply", "run the supply plan")
     supply_runs_fail_stale()
     with transaction.atomic():
         locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
@@ -807,10 +793,6 @@ def _number(value: Decimal | float) -> str:
     return format(Decimal(str(value)).normalize(), "f")
 
 
-def _by(user) -> str:
-    return f" by {user.get_full_name() or user.username}" if user is not None else ""
-
-
 def planned_supply_save(
     *,
     cycle: Cycle,
@@ -829,7 +811,7 @@ def planned_supply_save(
     one raises EditConflict and writes nothing. The published plan of the SKU's resource
     group is recomputed in the same transaction.
     """
-    _check_perm(user, "supply.change_plannedsupplyedit", "change planned supply")
+    require(user, "supply.change_plannedsupplyedit", "change planned supply")
     if reason not in SupplyReason.values:
         raise ValidationError("Choose a reason for the change.")
     if not comment.strip():
@@ -840,37 +822,29 @@ def planned_supply_save(
         locked = _editable_cycle(cycle.pk)
         _in_horizon(locked, month)
         scope = {"cycle": locked, "product": product, "location": location, "month": month}
-        current = (
-            PlannedSupplyEdit.objects.select_for_update(of=("self",))
-            .filter(**scope)
-            .select_related("author")
-        ).first()
-        seen = None if current is None else current.version
-        what = f"The planned supply of {product.sku} @ {location.code} in {month:%b %Y}"
-        if seen != expected_version:
-            raise EditConflict(
-                what=what,
-                now=_number(current.quantity) if current else "the engine's plan",
-                by=_by(current.author if current else None),
-            )
+        row = VersionedRow(
+            rows=PlannedSupplyEdit.objects.filter(**scope),
+            what=f"The planned supply of {product.sku} @ {location.code} in {month:%b %Y}",
+            show=lambda e: _number(e.quantity) if e is not None else "the engine's plan",
+            object_type="planned_supply",
+            object_id=f"{product.sku}@{location.code}/{month:%Y-%m}",
+        )
+        current = row.lock(seen=expected_version)
         if quantity is None and current is None:
             return None
         old = None if current is None else _number(current.quantity)
-        saved = _versioned_write(
-            PlannedSupplyEdit,
-            scope=scope,
-            current=current,
-            values=None
+        saved = row.save(
+            current,
+            None
             if quantity is None
             else {"quantity": quantity, "reason": reason, "comment": comment, "author": user},
-            what=what,
-            taken="fixed by someone else",
+            create=scope,
         )
         audit_record(
             user=user,
             action="supply.planned_supply",
-            object_type="planned_supply",
-            object_id=f"{product.sku}@{location.code}/{month:%Y-%m}",
+            object_type=row.object_type,
+            object_id=row.object_id,
             cycle=locked,
             old={"quantity": old},
             new={"quantity": None if quantity is None else _number(quantity), "reason": reason},
@@ -878,31 +852,6 @@ def planned_supply_save(
         )
         supply_recompute(cycle=locked, product_ids=[product.pk])
     return saved
-
-
-def _versioned_write(model, *, scope: dict, current, values: dict | None, what: str, taken: str):
-    """Create, update or (values None) delete the edit row at `scope`; refuse a lost race.
-
-    `current` was read under SELECT FOR UPDATE; the version condition on every write keeps
-    this safe where that lock is a no-op (SQLite), and the unique scope refuses a second
-    create.
-    """
-    if values is None:
-        if not model.objects.filter(pk=current.pk, version=current.version).delete()[0]:
-            raise EditConflict(what=what, now="changed", by="")
-        return None
-    if current is None:
-        try:
-            with transaction.atomic():
-                return model.objects.create(**scope, **values)
-        except IntegrityError:
-            raise EditConflict(what=what, now=taken, by="") from None
-    updated = model.objects.filter(pk=current.pk, version=current.version).update(
-        **values, version=F("version") + 1, updated_at=timezone.now()
-    )
-    if not updated:
-        raise EditConflict(what=what, now="changed", by="")
-    return model.objects.get(pk=current.pk)
 
 
 def capacity_adjustment_save(
@@ -921,7 +870,7 @@ def capacity_adjustment_save(
     Optimistic locking as in `planned_supply_save`; the published plan of the SKUs linked
     to the resource is recomputed in the same transaction.
     """
-    _check_perm(user, "supply.change_capacityadjustment", "change capacity")
+    require(user, "supply.change_capacityadjustment", "change capacity")
     if reason not in CapacityReason.values:
         raise ValidationError("Choose a reason for the change.")
     if not comment.strip():
@@ -930,27 +879,22 @@ def capacity_adjustment_save(
         locked = _editable_cycle(cycle.pk)
         _in_horizon(locked, month)
         scope = {"cycle": locked, "resource": resource, "month": month}
-        current = (
-            CapacityAdjustment.objects.select_for_update(of=("self",))
-            .filter(**scope)
-            .select_related("author")
-        ).first()
-        seen = None if current is None else current.version
-        what = f"The capacity of {resource.code} in {month:%b %Y}"
-        if seen != expected_version:
-            raise EditConflict(
-                what=what,
-                now=f"{_number(current.delta_hours)} h" if current else "the imported capacity",
-                by=_by(current.author if current else None),
-            )
+        row = VersionedRow(
+            rows=CapacityAdjustment.objects.filter(**scope),
+            what=f"The capacity of {resource.code} in {month:%b %Y}",
+            show=lambda a: (
+                f"{_number(a.delta_hours)} h" if a is not None else "the imported capacity"
+            ),
+            object_type="capacity_adjustment",
+            object_id=f"{resource.code}/{month:%Y-%m}",
+        )
+        current = row.lock(seen=expected_version)
         if delta_hours is None and current is None:
             return None
         old = None if current is None else _number(current.delta_hours)
-        saved = _versioned_write(
-            CapacityAdjustment,
-            scope=scope,
-            current=current,
-            values=None
+        saved = row.save(
+            current,
+            None
             if delta_hours is None
             else {
                 "delta_hours": delta_hours,
@@ -958,14 +902,13 @@ def capacity_adjustment_save(
                 "comment": comment,
                 "author": user,
             },
-            what=what,
-            taken="changed by someone else",
+            create=scope,
         )
         audit_record(
             user=user,
             action="supply.capacity",
-            object_type="capacity_adjustment",
-            object_id=f"{resource.code}/{month:%Y-%m}",
+            object_type=row.object_type,
+            object_id=row.object_id,
             cycle=locked,
             old={"delta_hours": old},
             new={

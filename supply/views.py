@@ -6,7 +6,7 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from sop.choices import AbcClass, JobStatus
 from sop.exports import table_response
+from sop.locking import EditConflict
 from sop.models import Cycle, Location, Product, Resource
 from sop.selectors import cycle_current
 from sop.services import add_months
@@ -201,8 +202,6 @@ def _edit_response(
 def planned_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     """Fix one planned-supply cell; #plan comes back recomputed (htmx)."""
     cycle = get_object_or_404(Cycle, pk=cycle_pk)
-    if not request.user.has_perm("supply.change_plannedsupplyedit"):
-        raise PermissionDenied("Only a supply planner can change planned supply.")
     form = PlannedSupplyForm(request.POST)
     typed = {request.POST.get("month", ""): request.POST.get("quantity", "")}
     if not form.is_valid():
@@ -223,7 +222,7 @@ def planned_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
             comment=data["comment"],
             expected_version=data["version"],
         )
-    except services.EditConflict as exc:
+    except EditConflict as exc:
         return _edit_response(request, cycle, 409, "error", str(exc), typed)
     except ValidationError as exc:
         return _edit_response(request, cycle, 400, "error", " ".join(exc.messages), typed)
@@ -236,8 +235,6 @@ def planned_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
 def capacity_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     """Change one resource-month's hours; #plan comes back recomputed (htmx)."""
     cycle = get_object_or_404(Cycle, pk=cycle_pk)
-    if not request.user.has_perm("supply.change_capacityadjustment"):
-        raise PermissionDenied("Only a supply planner can change capacity.")
     form = CapacityForm(request.POST)
     if not form.is_valid():
         message = " ".join(e for errors in form.errors.values() for e in errors)
@@ -255,7 +252,7 @@ def capacity_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
             comment=data["comment"],
             expected_version=data["version"],
         )
-    except services.EditConflict as exc:
+    except EditConflict as exc:
         return _edit_response(request, cycle, 409, "error", str(exc), {})
     except ValidationError as exc:
         return _edit_response(request, cycle, 400, "error", " ".join(exc.messages), {})

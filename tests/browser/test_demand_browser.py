@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from demand.models import DemandOverride, OverrideHistory
+from demand.models import DemandOverride
+from sop.models import AuditEvent
 from tests.browser.conftest import ARTIFACTS
 from tests.demand.conftest import company, cycle, planner, published  # noqa: F401
 
@@ -42,4 +43,4 @@ def test_a_planner_overrides_a_sku_and_sees_chart_and_consensus_change(
 
     override = DemandOverride.objects.get()
     assert (override.product, override.value, override.author) == (bike, 1234, planner)
-    assert OverrideHistory.objects.get().reason == "promotion"
+    assert AuditEvent.objects.get(object_type="demand_override").new["reason"] == "promotion"

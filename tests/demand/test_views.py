@@ -216,3 +216,37 @@ def test_a_planner_cancels_a_running_run_and_keeps_the_published_one(planner_cli
     assert run.status == "cancelled" and published.is_published
     again = planner_client.post(f"/demand/runs/{published.pk}/cancel/", follow=True)
     assert "had already succeeded" in again.content.decode()
+
+
+def test_the_override_history_of_a_sku_shows_its_own_and_its_familys_changes(
+    planner_client, published, planner, company
+):
+    cycle = published.cycle
+    bike, other_bike, lamp = company["products"][0], company["products"][1], company["products"][2]
+    north = company["locations"][0]
+
+    def save(value, version=None, **scope):
+        return services.override_save(
+            cycle=cycle,
+            user=planner,
+            month=cycle.month,
+            value=value,
+            reason=ReasonCode.NEW_CUSTOMER,
+            comment="Fleet deal",
+            expected_version=version,
+            **scope,
+        )
+
+    saved = save(Decimal("40"), product=bike, location=north)
+    save(None, saved.version, product=bike, location=north)
+    save(Decimal("900"), family="Bikes")
+    save(Decimal("30"), product=other_bike)
+    save(Decimal("20"), product=lamp)
+
+    page = planner_client.get(f"/demand/?cycle={cycle.pk}&sku={bike.pk}").content.decode()
+    history = page[page.index('id="override-history"') :]
+    assert "BIKE-1 @ NORTH" in history and "40 → cleared" in history
+    assert "\u2013 → 900" in history and "New customer" in history and "Fleet deal" in history
+    assert "BIKE-2" not in history and "LAMP-1" not in history
+    family_page = planner_client.get(f"/demand/?cycle={cycle.pk}&family=Bikes").content.decode()
+    assert "BIKE-2" in family_page[family_page.index('id="override-history"') :]

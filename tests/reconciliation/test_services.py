@@ -32,10 +32,11 @@ from reconciliation.models import (
     ScenarioResourceMonth,
     ScenarioRun,
 )
-from reconciliation.services import ScenarioConflict, ScenarioReadOnly
+from reconciliation.services import ScenarioReadOnly
 from sop import services as sop_services
 from sop import workflow
 from sop.choices import JobStatus, Role, Stage
+from sop.locking import EditConflict
 from sop.models import Budget, Cycle
 from supply import projection
 from supply.models import CapacityLoad, InventoryProjection, PlannedSupplyEdit, StockTarget
@@ -503,7 +504,9 @@ def test_an_edit_from_an_old_version_is_refused_and_not_saved(reconciling, finan
     services.scenario_rename(
         scenario=scenario, name="Shared, renamed", description="", version=seen, user=finance
     )
-    with pytest.raises(ScenarioConflict, match="Shared, renamed was changed by finance"):
+    with pytest.raises(
+        EditConflict, match=r"The scenario was changed by Fay Finance at .* now Shared, renamed"
+    ):
         services.scenario_delta_add(
             scenario=scenario,
             delta={"kind": "lead_time", "supplier": "LEAF", "days": 5},

@@ -71,14 +71,14 @@ def test_a_demand_override_is_audited_with_old_and_new_value(make_user):
         (
             "Widgets/2026-12",
             None,
-            {"kind": "absolute", "value": "120", "reason": "promotion"},
+            {"kind": "absolute", "value": "120", "reason": "promotion", "family": "Widgets"},
             "Xmas promo",
             planner,
         ),
         (
             "Widgets/2026-12",
             {"kind": "absolute", "value": "120"},
-            {"kind": "absolute", "value": "150", "reason": "promotion"},
+            {"kind": "absolute", "value": "150", "reason": "promotion", "family": "Widgets"},
             "Bigger promo",
             planner,
         ),

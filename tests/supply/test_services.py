@@ -11,6 +11,7 @@ from scipy.stats import norm
 from demand.models import ConsensusDemand
 from sop import services as sop_services
 from sop.choices import JobStatus, Role, Stage
+from sop.locking import EditConflict
 from sop.models import AuditEvent, Capacity, Cycle, InventorySnapshot, SalesHistory
 from supply import projection, selectors, services
 from supply.choices import SafetyStockMethod
@@ -220,7 +221,7 @@ def test_an_edit_of_a_cell_someone_else_changed_is_refused(
     services.planned_supply_save(
         user=other, quantity=Decimal("70"), expected_version=None, **kwargs
     )
-    with pytest.raises(services.EditConflict, match="changed by Olga"):
+    with pytest.raises(EditConflict, match="changed by Olga"):
         services.planned_supply_save(
             user=supply_planner, quantity=Decimal("90"), expected_version=None, **kwargs
         )
@@ -228,7 +229,7 @@ def test_an_edit_of_a_cell_someone_else_changed_is_refused(
     services.planned_supply_save(
         user=supply_planner, quantity=Decimal("90"), expected_version=1, **kwargs
     )
-    with pytest.raises(services.EditConflict):
+    with pytest.raises(EditConflict):
         services.planned_supply_save(
             user=other, quantity=Decimal("75"), expected_version=1, **kwargs
         )
