@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
@@ -16,6 +16,7 @@ from sop import notifications, workflow
 from sop.choices import Stage
 from sop.models import AuditEvent, Cycle, CycleTransition
 from sop.months import add_months
+from sop.roles import require
 from sop.steps import steps, steps_in
 
 
@@ -60,8 +61,7 @@ def cycle_open(
     event. The demand overrides are carried later, when the demand review starts (the
     demand step's `on_enter`), so that the copy holds the previous plan as finally approved.
     """
-    if user is not None and not user.has_perm("sop.open_cycle"):
-        raise PermissionDenied("Only an admin can open a planning cycle.")
+    require(user, "sop.open_cycle", "open a planning cycle")
     month = first_of_month(month)
     with transaction.atomic():
         if Cycle.objects.filter(month=month).exists():
@@ -116,9 +116,7 @@ def cycle_advance(
             raise TransitionRefused(
                 f"A cycle in {Stage(locked.stage).label} cannot move to {Stage(target).label}."
             )
-        if not user.has_perm(move.permission):
-            owners = " or ".join(str(o) for o in move.owners)
-            raise PermissionDenied(f"Only {owners} can {move.verb.lower()}.")
+        require(user, move.permission, move.verb.lower())
         if move.comment_required and not comment.strip():
             raise TransitionRefused(f"{move.verb} needs a comment saying why.")
         failures = workflow.gate_failures(locked, locked.stage)

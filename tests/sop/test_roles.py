@@ -26,4 +26,4 @@ def test_a_holder_and_the_system_itself_pass(make_user):
 def test_a_refused_write_answers_403_with_the_services_reason(client_for):
     response = client_for(Role.DEMAND_PLANNER).post("/cycles/open/")
     assert response.status_code == 403
-    assert "Only an admin can open a planning cycle." in response.content.decode()
+    assert "Only Admin can open a planning cycle." in response.content.decode()
