@@ -595,8 +595,11 @@ def _write(run_id: int, result: engine.ScenarioResult, labels: engine.PlanLabels
 
 
 def _scenario_plan(run: ScenarioRun, options: dict) -> list[None]:
-    """One chunk: the recompute takes well under a second at 10,000 SKU-locations, so
-    splitting it would only add queue round trips."""
+    """One chunk: the whole scenario, recomputed through the engine in one go.
+
+    The recompute takes well under a second at 10,000 SKU-locations, so splitting it would
+    only add queue round trips.
+    """
     run.basis = plan_basis(cycle=run.cycle)
     return [None]
 
@@ -655,7 +658,6 @@ SCENARIO_RUN = RunKind(
     discard=_scenario_discard,
     stages=EDITABLE_STAGES,
     submitted="The reconciliation was submitted during the run.",
-    first_phase="Queued",
     stale_after=STALE_AFTER,
     crash=lambda exc, chunk: f"{exc} {KEPT}",
 )

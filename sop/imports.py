@@ -102,13 +102,13 @@ def import_file(
 
 
 def import_job_run(*, job_id: int) -> ImportJob:
-    """Run the job in this process, through the run kernel's tasks; returns it finished.
+    """Run the job in this process, through the run kernel; returns it finished.
 
     A job that is no longer pending is left alone (a redelivered or duplicated task).
     """
-    from sop.tasks import run_start_task  # the tasks import the kernel, which reads the kinds
+    from sop.tasks import run_now  # the tasks import the kernel, which reads the kinds
 
-    run_start_task.apply((IMPORT_RUN_KIND, job_id, {}))
+    run_now(IMPORT_RUN_KIND, job_id)
     return ImportJob.objects.get(pk=job_id)
 
 

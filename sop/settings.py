@@ -132,7 +132,9 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 SOP_BACKGROUND_THREADS = env_int("SOP_BACKGROUND_THREADS", 2, minimum=1)
-CELERY_TASK_EAGER_PROPAGATES = True
+# Every task records its failures on the run row (sop.tasks); an eager task must not raise
+# into the request, and an eager retry (sop.run_fail) only works when it is not propagated.
+CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 from celery import group
 from django.db import Error as DatabaseError
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 
 from sop import background, runs
 from sop.celery import app
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 # Ten attempts, 1 s apart and doubling up to 30 s: a PostgreSQL restart takes seconds.
 LOST_DATABASE_RETRIES = 10
+# What a dropped or refused connection raises; an IntegrityError is the step's own failure.
+LOST_CONNECTION = (OperationalError, InterfaceError)
 
 
 def dispatch(task, *args: object) -> None:
@@ -46,7 +49,7 @@ def _guarded(kind: str, run_id: int, chunk: int | None, work):
     """Run a step of a run; record any failure on the row instead of raising it."""
     try:
         return work()
-    except DatabaseError:
+    except LOST_CONNECTION:
         # The step's own writes are gone with the connection; the row must still say failed.
         logger.exception("%s run %s lost its database connection", kind, run_id)
         connection.close()  # the next query reconnects
@@ -68,6 +71,13 @@ def run_start_task(kind: str, run_id: int, options: dict) -> None:
         group(
             run_chunk_task.si(kind, run_id, index, payload) for index, payload in enumerate(chunks)
         ).apply_async(ignore_result=True)
+
+
+def run_now(kind: str, run_id: int, options: dict | None = None) -> None:
+    """Run a whole run in this process, broker or not (commands that need the result)."""
+    chunks = _guarded(kind, run_id, None, lambda: runs.run_begin(kind, run_id, options or {}))
+    for index, payload in enumerate(chunks or ()):
+        _guarded(kind, run_id, index, partial(runs.run_chunk, kind, run_id, index, payload))
 
 
 # acks_late + reject_on_worker_lost (settings): a chunk whose worker dies is redelivered.
