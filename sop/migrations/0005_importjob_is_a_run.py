@@ -3,6 +3,15 @@
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
+from django.db.models.functions import Coalesce
+
+
+def active_jobs_get_a_heartbeat(apps, schema_editor):
+    # The stale sweep reads heartbeat_at: an import stuck "running" before this migration
+    # (its worker killed) gets its start as its last sign of life, so the sweep fails it.
+    ImportJob = apps.get_model("sop", "ImportJob")
+    active = ImportJob.objects.filter(status__in=["pending", "running"], heartbeat_at=None)
+    active.update(heartbeat_at=Coalesce("started_at", "created_at"))
 
 
 class Migration(migrations.Migration):
@@ -52,4 +61,5 @@ class Migration(migrations.Migration):
             model_name='importjob',
             constraint=models.CheckConstraint(condition=models.Q(('chunks_done__lte', models.F('chunks_total'))), name='importjob_chunks_done_le_total'),
         ),
+        migrations.RunPython(active_jobs_get_a_heartbeat, migrations.RunPython.noop),
     ]
