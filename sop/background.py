@@ -12,14 +12,16 @@ the caller, so they have the result when the call returns.
 
 Why threads and not a worker process beside the dev server: nothing more to start or
 stop, no broker or result backend to emulate, and the quick start stays one command. The
-price: a run dies with the web process (the stale sweep fails it, as for a killed worker),
-and the work shares the web process's CPU. Deployments that care run Redis and workers.
+price: a run dies with the web process (the stale sweep fails it, as for a killed worker; a
+daemon thread runs beat's schedule in this process), and the work shares its CPU.
+Deployments that care run Redis and workers.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -34,9 +36,32 @@ _enabled = False
 
 
 def enable() -> None:
-    """Make this process run broker-less tasks in the background (the WSGI/ASGI entry points)."""
+    """Make this process run broker-less tasks in the background (the WSGI/ASGI entry points).
+
+    Without a broker there is no Celery beat either: a daemon thread runs its schedule
+    (the stale-run sweep), so a run lost with an earlier web process is failed here too.
+    """
     global _enabled
-    _enabled = True
+    with _lock:
+        if _enabled:
+            return
+        _enabled = True
+    if not settings.REDIS_URL:  # with a broker, Celery beat runs the schedule
+        threading.Thread(target=_beat, name="sop-beat", daemon=True).start()
+
+
+def _beat() -> None:
+    from sop import tasks  # registers the tasks the schedule names
+
+    app = tasks.app
+
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    due = {name: time.monotonic() + entry["schedule"] for name, entry in schedule.items()}
+    while due:
+        name = min(due, key=due.get)
+        time.sleep(max(due[name] - time.monotonic(), 0))
+        submit(app.tasks[schedule[name]["task"]].apply, ())
+        due[name] += schedule[name]["schedule"]
 
 
 def enabled() -> bool:
