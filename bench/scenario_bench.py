@@ -104,6 +104,7 @@ def _prepare(args: argparse.Namespace):
     from reconciliation.models import ScenarioLine, ScenarioRun
     from sop import services as sop_services
     from sop.choices import Role, Stage
+    from sop.runs import run_wait
     from supply import services as supply_services
 
     started = time.perf_counter()
@@ -116,7 +117,7 @@ def _prepare(args: argparse.Namespace):
     seeded = time.perf_counter() - started
     t0 = time.perf_counter()
     supply = supply_services.supply_run_start(cycle=cycle, user=None)
-    supply = supply_services.supply_run_wait(run=supply, timeout=600)
+    supply = run_wait(supply, timeout=600)
     supply_seconds = time.perf_counter() - t0
     planner, _ = User.objects.get_or_create(username="bench-supply")
     planner.groups.add(Group.objects.get(name=str(Role.SUPPLY_PLANNER)))
@@ -209,6 +210,7 @@ def time_scenario(cycle):
     from reconciliation import scenarios as engine
     from reconciliation import services
     from reconciliation.models import Scenario
+    from sop.runs import run_wait
     from supply import services as supply_services
 
     # With --reuse, earlier benches' what-ifs are kept and this one takes the next number.
@@ -244,7 +246,7 @@ def time_scenario(cycle):
             cycle=cycle, name=scenario_name, user=None, deltas=bench_deltas(cycle)
         )
         run = services.scenario_run_start(scenario=scenario, user=None)
-        run = services.scenario_run_wait(run=run, timeout=600, poll_seconds=0.05)
+        run = run_wait(run, timeout=600, poll_seconds=0.05)
         total = time.perf_counter() - t0
     finally:
         for module, attr, func in originals:

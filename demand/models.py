@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from demand.choices import OverrideKind, OverrideLevel, Pattern, ReasonCode, Uncertainty
-from sop.models import ChunkedRun, Cycle, Location, Product
+from sop.models import Cycle, Location, Product, PublishedRun
 
 
 def _first_of_month(name: str) -> models.CheckConstraint:
@@ -18,7 +18,7 @@ def _first_of_month(name: str) -> models.CheckConstraint:
     )
 
 
-class ForecastRun(ChunkedRun):
+class ForecastRun(PublishedRun):
     """One statistical forecast of every series of a cycle, computed in chunks by Celery.
 
     Chunks write into the run's own rows; the run becomes the cycle's forecast only when
@@ -30,7 +30,7 @@ class ForecastRun(ChunkedRun):
     series_count = models.PositiveIntegerField(default=0)
     series_done = models.PositiveIntegerField(default=0)
 
-    class Meta(ChunkedRun.Meta):
+    class Meta(PublishedRun.Meta):
         permissions = [("run_forecast", "Can run the statistical forecast")]
 
     def __str__(self) -> str:

@@ -38,18 +38,19 @@ from demand.models import (
     SeriesFit,
     StatisticalForecast,
 )
-from sop.choices import JobStatus, Stage
+from sop.choices import Stage
 from sop.locking import VersionedRow
 from sop.models import AuditEvent, Cycle, Location, Product, SalesHistory
 from sop.months import month_index, month_numbers
 from sop.numbers import finite_or_none
 from sop.roles import require
 from sop.runs import (
-    ACTIVE_STATUSES,
-    run_dispatch,
-    run_fail,
-    run_publish,
-    run_wait,
+    RunKind,
+    run_begin,
+    run_cancel,
+    run_chunk,
+    run_create,
+    run_is_running,
     runs_fail_stale,
 )
 from sop.services import add_months, audit_record
@@ -65,10 +66,6 @@ _NULL = "\\N"
 
 class PlanReadOnly(ValidationError):
     """The cycle's demand plan can no longer change (submitted, or not yet in review)."""
-
-
-class RunInProgress(ValidationError):
-    """A forecast run of the cycle is already pending or running."""
 
 
 def _bulk_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable[tuple]) -> None:
@@ -212,20 +209,19 @@ def _write_run_rows(
     _bulk_insert(SeriesFit, _FIT_FIELDS, fits)
 
 
-# --- forecast runs ----------------------------------------------------------------------
+# --- forecast runs: a kind of the core's run kernel (sop.runs) ------------------------------
 
 
 def forecast_run_start(
     *, cycle: Cycle, user: AbstractBaseUser | None, chunk_series: int = CHUNK_SERIES
 ) -> ForecastRun:
-    """Create a run row and enqueue it after commit; Celery splits it into chunks.
+    """Create a run row and queue it after commit; the kernel splits it into chunks.
 
     If the task queue is unreachable, the run comes back failed with a message saying so.
     """
-    from demand import tasks  # tasks import this module
-
     require(user, "demand.run_forecast", "run the forecast")
-    forecast_runs_fail_stale()
+    # A run whose worker died must not block a new one until the next sweep.
+    runs_fail_stale(kind_names=[FORECAST_RUN.name])
     with transaction.atomic():
         locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
         if locked.stage not in FORECASTABLE_STAGES:
@@ -233,16 +229,11 @@ def forecast_run_start(
                 f"The demand plan of {locked} is {locked.get_stage_display().lower()}: "
                 "its forecast can no longer change."
             )
-        active = ForecastRun.objects.filter(cycle=locked, status__in=ACTIVE_STATUSES).first()
-        if active is not None:
-            raise RunInProgress(
-                f"Forecast run {active.pk} is still {active.get_status_display().lower()}: "
-                "wait for it or cancel it first."
-            )
-        run = ForecastRun.objects.create(
-            cycle=locked,
-            created_by=user if user is not None and user.is_authenticated else None,
-            heartbeat_at=timezone.now(),
+        run = run_create(
+            FORECAST_RUN.name,
+            scope={"cycle": locked},
+            user=user,
+            plan_options={"chunk_series": chunk_series},
         )
         audit_record(
             user=user,
@@ -251,141 +242,74 @@ def forecast_run_start(
             object_id=run.pk,
             cycle=locked,
         )
-        run_dispatch(
-            ForecastRun,
-            run=run,
-            task=tasks.forecast_run_execute,
-            args=(run.pk, chunk_series),
-            what="forecast run",
-        )
     return run
 
 
-def forecast_run_plan(*, run_id: int, chunk_series: int = CHUNK_SERIES) -> list[list[int]]:
-    """Mark the run running and split its series into chunks of whole products.
-
-    Returns the product ids of each chunk; an empty list when the run is not pending
-    (a redelivered dispatch) or has nothing to forecast (then it is published at once).
-    """
-    with transaction.atomic():
-        run = ForecastRun.objects.select_for_update().select_related("cycle").get(pk=run_id)
-        if run.status != JobStatus.PENDING:
-            return []
-        series = (
-            SalesHistory.objects.filter(month__lt=run.cycle.month, product__active=True)
-            .values_list("product_id", "location_id")
-            .distinct()
-        )
-        products = pd.Series([p for p, _ in series], dtype="int64").value_counts().sort_index()
-        # Chunks hold whole products, filled up to about chunk_series series.
-        offsets = products.cumsum() - products
-        chunk_of = (offsets // max(chunk_series, 1)).to_numpy()
-        chunks = [products.index[chunk_of == c].tolist() for c in np.unique(chunk_of)]
-        now = timezone.now()
-        run.status = JobStatus.RUNNING
-        run.started_at = run.heartbeat_at = now
-        run.series_count = int(products.sum())
-        run.chunks_total = len(chunks)
-        run.save(
-            update_fields=["status", "started_at", "heartbeat_at", "series_count", "chunks_total"]
-        )
-    if not chunks:
-        forecast_run_publish(run_id=run_id)
-    return chunks
+def _forecast_plan(run: ForecastRun, options: dict) -> list[list[int]]:
+    """The run's series in chunks of whole products, about `chunk_series` series each."""
+    series = (
+        SalesHistory.objects.filter(month__lt=run.cycle.month, product__active=True)
+        .values_list("product_id", "location_id")
+        .distinct()
+    )
+    products = pd.Series([p for p, _ in series], dtype="int64").value_counts().sort_index()
+    offsets = products.cumsum() - products
+    chunk_of = (offsets // max(options.get("chunk_series", CHUNK_SERIES), 1)).to_numpy()
+    run.series_count = int(products.sum())
+    return [products.index[chunk_of == c].tolist() for c in np.unique(chunk_of)]
 
 
-def _run_is_running(run_id: int) -> bool:
-    ForecastRun.objects.filter(pk=run_id).update(heartbeat_at=timezone.now())
-    status = ForecastRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
-    return status == JobStatus.RUNNING
-
-
-def forecast_chunk_process(*, run_id: int, chunk: int, product_ids: Sequence[int]) -> bool:
-    """Forecast one chunk and store its rows in the run; False if the run was stopped.
-
-    Safe to run twice: a finished chunk is skipped, a half-done one starts over.
-    """
-    run = ForecastRun.objects.select_related("cycle").get(pk=run_id)
-    if run.status != JobStatus.RUNNING:
-        return False
-    if chunk in run.chunks_finished:
-        return True
+def _forecast_compute(run: ForecastRun, product_ids: Sequence[int]) -> tuple | None:
     keys, matrix, _ = _history_matrix(product_ids=product_ids, before=run.cycle.month)
     rows = _forecast_rows(
-        run_id=run_id,
+        run_id=run.pk,
         keys=keys,
         matrix=matrix,
         start=run.cycle.month,
         horizon=run.cycle.horizon_months,
-        keep_going=lambda: _run_is_running(run_id),
+        keep_going=lambda: run_is_running(ForecastRun, run.pk),
     )
-    if rows is None:
-        return False
-    with transaction.atomic():
-        # The run row lock serialises the chunks' bookkeeping across workers.
-        locked = ForecastRun.objects.select_for_update().get(pk=run_id)
-        if locked.status != JobStatus.RUNNING:
-            return False
-        if chunk in locked.chunks_finished:
-            return True
-        _write_run_rows(run_id, product_ids, *rows)
-        locked.chunks_finished = [*locked.chunks_finished, chunk]
-        locked.chunks_done = len(locked.chunks_finished)
-        locked.series_done = min(locked.series_done + len(keys), locked.series_count)
-        locked.progress = int(100 * locked.chunks_done / max(locked.chunks_total, 1))
-        locked.heartbeat_at = timezone.now()
-        locked.save(
-            update_fields=[
-                "chunks_finished",
-                "chunks_done",
-                "series_done",
-                "progress",
-                "heartbeat_at",
-            ]
-        )
-    return True
+    return None if rows is None else (len(keys), rows)
 
 
-def forecast_run_publish(*, run_id: int) -> ForecastRun:
-    """Make a fully computed run the cycle's forecast and rebuild the consensus, atomically.
-
-    Anything short of every chunk finished fails the run and keeps the published one.
-    """
-    with transaction.atomic():
-        run, cycle = run_publish(
-            ForecastRun,
-            run_id=run_id,
-            stages=FORECASTABLE_STAGES,
-            submitted="The demand plan was submitted during the run.",
-            kept=KEPT,
-        )
-        if cycle is None:
-            return run
-        consensus_rebuild(cycle=cycle)
-        audit_record(
-            user=None,
-            action="forecast.publish",
-            object_type="forecast_run",
-            object_id=run.pk,
-            cycle=cycle,
-            new={"series": run.series_count},
-        )
-    return run
+def _forecast_store(run: ForecastRun, product_ids: Sequence[int], result: tuple) -> None:
+    series, rows = result
+    _write_run_rows(run.pk, product_ids, *rows)
+    run.series_done = min(run.series_done + series, run.series_count)
 
 
-def forecast_run_fail(*, run_id: int, error: str) -> None:
-    """Record why a run stopped; a finished run is left as it is."""
-    run_fail(ForecastRun, run_id=run_id, error=error)
+def _forecast_publish(run: ForecastRun, cycle: Cycle) -> None:
+    """Publishing a forecast rebuilds the cycle's consensus, in the same transaction."""
+    consensus_rebuild(cycle=cycle)
+    audit_record(
+        user=None,
+        action="forecast.publish",
+        object_type="forecast_run",
+        object_id=run.pk,
+        cycle=cycle,
+        new={"series": run.series_count},
+    )
+
+
+FORECAST_RUN = RunKind(
+    name="forecast",
+    model="demand.ForecastRun",
+    label="forecast run",
+    kept=KEPT,
+    plan=_forecast_plan,
+    compute=_forecast_compute,
+    store=_forecast_store,
+    publish=_forecast_publish,
+    stages=FORECASTABLE_STAGES,
+    submitted="The demand plan was submitted during the run.",
+    stale_after=STALE_AFTER,
+)
 
 
 def forecast_run_cancel(*, run: ForecastRun, user: AbstractBaseUser | None) -> ForecastRun:
     """Stop a pending or running run; its chunks notice within seconds and stop."""
     require(user, "demand.run_forecast", "cancel a forecast run")
-    cancelled = ForecastRun.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(
-        status=JobStatus.CANCELLED, finished_at=timezone.now()
-    )
-    run.refresh_from_db()
-    if cancelled:
+    if run_cancel(run):
         audit_record(
             user=user,
             action="forecast.cancel",
@@ -394,18 +318,6 @@ def forecast_run_cancel(*, run: ForecastRun, user: AbstractBaseUser | None) -> F
             cycle=run.cycle,
         )
     return run
-
-
-def forecast_runs_fail_stale(*, now: dt.datetime | None = None) -> int:
-    """Fail runs whose workers stopped reporting (killed); returns how many."""
-    return runs_fail_stale(ForecastRun, stale_after=STALE_AFTER, kept=KEPT, now=now)
-
-
-def forecast_run_wait(
-    *, run: ForecastRun, timeout: float, poll_seconds: float = 0.5
-) -> ForecastRun:
-    """Block until the run finishes (for the benchmark and the demo seeder)."""
-    return run_wait(run, timeout=timeout, poll_seconds=poll_seconds, label="Forecast")
 
 
 def forecast_sku_refresh(*, cycle: Cycle, product: Product, user: AbstractBaseUser | None) -> int:
@@ -767,9 +679,10 @@ def demand_history_build(
                 for h in range(_DEMO_OVERRIDE_MONTHS)
             )
             run = ForecastRun.objects.create(cycle=cycle, heartbeat_at=timezone.now())
-            for i, product_ids in enumerate(forecast_run_plan(run_id=run.pk)):
-                forecast_chunk_process(run_id=run.pk, chunk=i, product_ids=product_ids)
-            forecast_run_publish(run_id=run.pk)  # builds the consensus with the overrides
+            # In this process: the last chunk publishes, which builds the consensus with
+            # the overrides.
+            for i, product_ids in enumerate(run_begin(FORECAST_RUN.name, run.pk)):
+                run_chunk(FORECAST_RUN.name, run.pk, i, product_ids)
             demand_plan_freeze(cycle=cycle)
             Cycle.objects.filter(pk=cycle.pk).update(stage=Stage.APPROVED)
         built.append(cycle)

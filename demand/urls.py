@@ -1,19 +1,25 @@
 from django.urls import path, re_path
 
 from demand import views
+from sop import run_views
 
 app_name = "demand"
 
 urlpatterns = [
     path("", views.review, name="review"),
     path("cycles/<int:cycle_pk>/overrides/", views.override_save, name="override_save"),
-    path("cycles/<int:cycle_pk>/forecast/", views.run_start, name="run_start"),
+    path(
+        "cycles/<int:cycle_pk>/forecast/",
+        run_views.run_start,
+        {"kind": "forecast"},
+        name="run_start",
+    ),
     path(
         "cycles/<int:cycle_pk>/reforecast/<int:product_pk>/",
         views.sku_reforecast,
         name="sku_reforecast",
     ),
-    path("runs/<int:pk>/", views.run_status, name="run_status"),
+    path("runs/<int:pk>/", run_views.run_status, {"kind": "forecast"}, name="run_status"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
     re_path(r"^export\.(?P<fmt>csv|xlsx)$", views.export, name="export"),
 ]

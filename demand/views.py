@@ -19,6 +19,7 @@ from sop.choices import AbcClass, JobStatus
 from sop.exports import table_response
 from sop.locking import EditConflict
 from sop.models import Cycle, Location, Product
+from sop.run_views import RunPanel
 from sop.selectors import cycle_current
 
 SELECTION_PARAMS = ("family", "sku", "location")
@@ -112,8 +113,6 @@ def review(request: HttpRequest) -> HttpResponse:
     cycle = _cycle(request.GET)
     if cycle is None:
         return render(request, "demand/review.html", {"cycle": None})
-    # A run whose worker was killed is failed the next time anyone looks at it.
-    services.forecast_runs_fail_stale()
     filters = selectors.Filters(
         family=request.GET.get("only_family", ""),
         abc=request.GET.get("abc", ""),
@@ -186,22 +185,6 @@ def override_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
 
 
 @require_POST
-def run_start(request: HttpRequest, cycle_pk: int) -> HttpResponse:
-    cycle = get_object_or_404(Cycle, pk=cycle_pk)
-    try:
-        run = services.forecast_run_start(cycle=cycle, user=request.user)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        if run.status == JobStatus.FAILED:
-            messages.error(request, run.error)
-        else:
-            messages.success(request, f"Forecast run {run.pk} started.")
-    return redirect(_back(request, cycle))
-
-
-@require_POST
 def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(ForecastRun.objects.select_related("cycle"), pk=pk)
     run = services.forecast_run_cancel(run=run, user=request.user)
@@ -214,23 +197,24 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_back(request, run.cycle))
 
 
-@require_GET
-def run_status(request: HttpRequest, pk: int) -> HttpResponse:
-    """The run panel; htmx polls it every second while the run is active."""
-    services.forecast_runs_fail_stale()
-    run = get_object_or_404(ForecastRun.objects.select_related("cycle", "created_by"), pk=pk)
-    context = {
+def _run_panel(request: HttpRequest, run: ForecastRun) -> dict:
+    return {
         "cycle": run.cycle,
         "run": run,
         "published": selectors.forecast_run_published(cycle=run.cycle),
         "can_run": request.user.has_perm("demand.run_forecast")
         and run.cycle.stage in services.FORECASTABLE_STAGES,
     }
-    response = render(request, "demand/partials/run_panel.html", context)
-    if request.headers.get("HX-Request") and run.status == JobStatus.SUCCEEDED:
-        # The page polled a run that just finished: reload it to show the new forecast.
-        response["HX-Refresh"] = "true"
-    return response
+
+
+# The forecast run's start and status views are the core's (sop.run_views), mounted in urls.py.
+RUN_PANEL = RunPanel(
+    template="demand/partials/run_panel.html",
+    context=_run_panel,
+    start=services.forecast_run_start,
+    latest=lambda cycle: selectors.forecast_run_latest(cycle=cycle),
+    back=lambda cycle: f"{reverse('demand:review')}?cycle={cycle.pk}",
+)
 
 
 @require_POST

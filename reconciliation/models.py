@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from sop.choices import JobStatus
-from sop.models import ChunkedRun, Cycle, Location, Product, Resource, result_fk
+from sop.models import Cycle, Location, Product, PublishedRun, Resource, result_fk
 
 
 class Scenario(models.Model):
@@ -58,7 +58,7 @@ class Scenario(models.Model):
         return f"{self.name} ({self.cycle})"
 
 
-class ScenarioRun(ChunkedRun):
+class ScenarioRun(PublishedRun):
     """One computation of a scenario: engine inputs + deltas -> plan, money and KPIs.
 
     `basis` fingerprints what the run read (consensus demand, the published supply plan
@@ -73,9 +73,10 @@ class ScenarioRun(ChunkedRun):
     scenario_version = models.PositiveIntegerField(default=0)
     kpis = models.JSONField(default=dict, blank=True)
     sku_location_count = models.PositiveIntegerField(default=0)
-    phase = models.CharField(max_length=60, blank=True)
 
-    class Meta:
+    publish_scope = "scenario"
+
+    class Meta(PublishedRun.Meta):
         ordering = ["-created_at", "-id"]
         # A published run per scenario (not per cycle, as for forecast and supply runs).
         constraints = [

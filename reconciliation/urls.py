@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from reconciliation import views
+from sop import run_views
 
 app_name = "reconciliation"
 
@@ -22,7 +23,7 @@ urlpatterns = [
         views.delta_remove,
         name="delta_remove",
     ),
-    path("runs/<int:pk>/", views.run_status, name="run_status"),
+    path("runs/<int:pk>/", run_views.run_status, {"kind": "scenario"}, name="run_status"),
     path("runs/<int:run_pk>/skus/", views.sku_gaps, name="sku_gaps"),
     re_path(r"^compare/export\.(?P<fmt>csv|xlsx)$", views.compare_export, name="compare_export"),
     re_path(r"^export\.(?P<fmt>csv|xlsx)$", views.export, name="export"),

@@ -36,6 +36,7 @@ from sop.choices import Stage
 from sop.exports import table_response
 from sop.locking import EditConflict
 from sop.models import Cycle, Product
+from sop.run_views import RunPanel
 from sop.selectors import cycle_current
 
 EXPORT_TABLES = ("financial", "gaps")
@@ -279,14 +280,13 @@ def scenarios_status(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     return render(request, "reconciliation/partials/scenarios.html", context)
 
 
-@require_GET
-def run_status(request: HttpRequest, pk: int) -> HttpResponse:
-    """One scenario run's status and progress; polls itself while active.
-
-    A fragment any page can embed (`hx-get` it with `hx-trigger="load"`) to watch a run.
-    """
-    run = get_object_or_404(ScenarioRun.objects.select_related("scenario", "cycle"), pk=pk)
-    return render(request, "reconciliation/partials/run_status.html", {"run": run})
+# One scenario run's status and progress, polling itself while active: a fragment any page
+# can embed (`hx-get` it with `hx-trigger="load"`); served by the core's run_status view.
+RUN_PANEL = RunPanel(
+    template="reconciliation/partials/run_status.html",
+    context=lambda request, run: {"run": run},
+    reload_on_publish=False,
+)
 
 
 @require_GET

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sop import import_views, views
+from sop import import_views, run_views, views
 
 app_name = "sop"
 
@@ -14,7 +14,12 @@ urlpatterns = [
     path("audit/export.csv", views.audit_export, name="audit_export"),
     path("imports/", import_views.import_list, name="import_list"),
     path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
-    path("imports/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
+    path(
+        "imports/<int:pk>/progress/",
+        run_views.run_status,
+        {"kind": "import"},
+        name="import_progress",
+    ),
     path("imports/<int:pk>/errors.csv", import_views.import_errors_csv, name="import_errors_csv"),
     path("imports/samples/<str:entity>.csv", import_views.import_sample, name="import_sample"),
 ]

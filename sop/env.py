@@ -66,10 +66,16 @@ def env_database(name: str, default: str) -> dict:
         )
     if engine == "django.db.backends.sqlite3":
         # SQLite has no connection pool to keep alive; a long timeout avoids
-        # "database is locked" while a background import writes.
+        # "database is locked" while a background run writes. WAL lets pages read while a
+        # run writes, and IMMEDIATE transactions wait for the write lock at BEGIN instead of
+        # failing at once when a read-then-write transaction meets another writer.
         config["CONN_MAX_AGE"] = 0
         config["CONN_HEALTH_CHECKS"] = False
-        config["OPTIONS"] = {"timeout": 30}
+        config["OPTIONS"] = {
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+        }
     return config
 
 

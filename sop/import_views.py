@@ -12,6 +12,7 @@ from sop import imports, selectors
 from sop.extracts import ENTITIES
 from sop.forms import ImportUploadForm
 from sop.models import ImportJob
+from sop.run_views import RunPanel
 
 SAMPLES_DIR = settings.BASE_DIR / "docs" / "samples"
 
@@ -49,11 +50,13 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "sop/import_detail.html", {"job": job})
 
 
-@require_GET
-@run_import_required
-def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
-    return render(request, "sop/partials/import_progress.html", {"job": job})
+# The job's progress fragment, polled by its page; served by the core's run_status view.
+IMPORT_PANEL = RunPanel(
+    template="sop/partials/import_progress.html",
+    context=lambda request, job: {"job": job},
+    permission="sop.run_import",
+    reload_on_publish=False,
+)
 
 
 @require_GET

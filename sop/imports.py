@@ -1,14 +1,16 @@
-"""ERP extract imports: the job lifecycle, reference look-ups and the all-or-nothing load.
+"""ERP extract imports: the import run kind, reference look-ups and the all-or-nothing load.
 
-An import is an ImportJob row: created pending by the upload (or `import_file`), run by a
-Celery task (or inline), which reads and validates the whole file first and loads nothing
-unless every row is valid. The load is one transaction and an upsert by natural key, so a
-re-import of the same file inserts and updates nothing.
+An import is an ImportJob row, a run of one chunk of the core's kernel (`sop.runs`, kind
+"import"): created pending by the upload (or `import_file`, which runs it inline), it reads
+and validates the whole file first and loads nothing unless every row is valid. The load
+is one transaction and an upsert by natural key, so a re-import of the same file inserts
+and updates nothing.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import logging
 import re
@@ -16,6 +18,7 @@ import shutil
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 import psycopg
@@ -25,10 +28,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from sop.choices import JobStatus
 from sop.exports import cell_safe
 from sop.extract_reader import (
     Extract,
@@ -42,6 +43,7 @@ from sop.extract_reader import (
 from sop.extracts import ENTITIES, Entity
 from sop.models import ImportJob, Location, Product, Resource, Supplier
 from sop.roles import require
+from sop.runs import RunKind, RunRefused, run_create, run_progress
 from sop.services import audit_record, products_classify
 
 logger = logging.getLogger(__name__)
@@ -79,35 +81,18 @@ def import_job_create(
             digest.update(chunk)
             size += len(chunk)
             out.write(chunk)
-    job = ImportJob.objects.create(
+    # Concurrent imports are fine (the load locks what it writes): no scope to keep single.
+    return run_create(
+        IMPORT_RUN_KIND,
+        scope={},
+        user=user,
         entity=entity,
         file_name=name,
         file_path=str(target.relative_to(settings.MEDIA_ROOT)),
         checksum=digest.hexdigest(),
         size_bytes=size,
-        created_by=user if user is not None and user.is_authenticated else None,
         options=dataclasses.asdict(options or ReadOptions()),
     )
-    transaction.on_commit(lambda: _enqueue(job.pk))
-    return job
-
-
-def _enqueue(job_id: int) -> None:
-    from sop.tasks import import_job_run_task
-
-    try:
-        import_job_run_task.delay(job_id)
-    except Exception:
-        # An unreachable broker must not leave the job pending forever on the page.
-        logger.exception("could not queue import job %s", job_id)
-        ImportJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
-            status=JobStatus.FAILED,
-            phase="Stopped",
-            progress=100,
-            finished_at=timezone.now(),
-            message="The import could not be queued (the task broker is unreachable); "
-            "nothing was loaded. Upload the file again later.",
-        )
 
 
 def import_file(
@@ -141,27 +126,14 @@ def import_file(
 
 
 def import_job_run(*, job_id: int) -> ImportJob:
-    """Validate and load the job's file; a job that is no longer pending is left alone."""
-    claimed = ImportJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
-        status=JobStatus.RUNNING, started_at=timezone.now(), phase="Reading the file", progress=2
-    )
-    job = ImportJob.objects.get(pk=job_id)
-    if not claimed:
-        # A redelivered or duplicated task: the first run owns the job.
-        return job
-    try:
-        _run(job)
-    except Exception as exc:
-        logger.exception("import job %s failed", job.pk)
-        # What failed may be the error report itself: the job row must still say "failed".
-        job.errors, job.errors_csv, job.error_count = [], "", 0
-        _finish(
-            job,
-            status=JobStatus.FAILED,
-            message="The import stopped on an unexpected error and loaded nothing: "
-            + _clip(str(exc)),
-        )
-    return job
+    """Run the job in this process, through the run kernel; returns it finished.
+
+    A job that is no longer pending is left alone (a redelivered or duplicated task).
+    """
+    from sop.tasks import run_now  # the tasks import the kernel, which reads the kinds
+
+    run_now(IMPORT_RUN_KIND, job_id)
+    return ImportJob.objects.get(pk=job_id)
 
 
 def import_refs(*, entity: Entity) -> dict[str, dict[str, object]]:
@@ -182,10 +154,18 @@ def import_refs(*, entity: Entity) -> dict[str, dict[str, object]]:
     return refs
 
 
-def _run(job: ImportJob) -> None:
+def _import_plan(job: ImportJob, options: dict) -> list[None]:
+    """One chunk, the whole file: it is validated whole and loaded all or nothing."""
+    job.phase, job.progress = "Reading the file", 2
+    return [None]
+
+
+def _import_compute(job: ImportJob, chunk: None) -> tuple[Extract, Table]:
+    """Read and validate every row; a file with errors fails the job with its report."""
     entity = ENTITIES[job.entity]
     path = Path(settings.MEDIA_ROOT) / job.file_path
     options = ReadOptions(**job.options)
+    table = None
     try:
         table = read_table(
             path,
@@ -193,7 +173,7 @@ def _run(job: ImportJob) -> None:
             max_unpacked_bytes=settings.SOP_IMPORT_MAX_UNPACKED_BYTES,
             options=options,
         )
-        _set_progress(job, "Validating", 10)
+        run_progress(job, 10, "Validating")
         extract = validate(
             table,
             entity=entity,
@@ -202,31 +182,43 @@ def _run(job: ImportJob) -> None:
             significant_digits=(
                 _SQLITE_SIGNIFICANT_DIGITS if connection.vendor == "sqlite" else None
             ),
-            progress=lambda share: _set_progress(job, "Validating", 10 + int(share * 50)),
+            progress=lambda share: run_progress(job, 10 + int(share * 50), "Validating"),
         )
     except ExtractRefused as refused:
-        _fail(job, refused.errors, rows_read=0)
-        return
-    job.rows_read = extract.rows_read
-    job.warnings = extract.warnings
+        _reject(refused.errors, rows_read=0, table=table)
     if len(extract.errors):
-        _fail(job, extract.errors, rows_read=extract.rows_read, table=table)
-        return
-    _set_progress(job, f"Loading {extract.rows_read:,} rows", 60)
+        _reject(extract.errors, rows_read=extract.rows_read, table=table, warnings=extract.warnings)
+    run_progress(job, 60, f"Loading {extract.rows_read:,} rows")
+    return extract, table
+
+
+def _import_store(job: ImportJob, chunk: None, computed: tuple[Extract, Table]) -> None:
+    """Load the rows, in the kernel's transaction that also marks the job succeeded."""
+    extract, table = computed
+    entity = ENTITIES[job.entity]
     try:
+        # A savepoint: a row the database refuses rolls back the load, not the kernel's
+        # bookkeeping, and the refusal names its spreadsheet row.
         with transaction.atomic():
-            _load(job, entity=entity, extract=extract, table=table)
+            inserted, updated = extract_load(entity=entity, extract=extract)
     except ExtractRefused as refused:
-        _fail(job, refused.errors, rows_read=extract.rows_read, table=table)
-
-
-def _load(job: ImportJob, *, entity: Entity, extract: Extract, table: Table) -> None:
-    inserted, updated = extract_load(entity=entity, extract=extract)
+        _reject(refused.errors, rows_read=extract.rows_read, table=table, warnings=extract.warnings)
     if entity.name == "sales_history" and (inserted or updated):
         # Classes steer service levels and shortage priority; new sales move them.
         products_classify()
+    job.rows_read = extract.rows_read
+    job.warnings = extract.warnings
     job.rows_inserted, job.rows_updated = inserted, updated
     job.rows_unchanged = extract.rows_read - inserted - updated
+    hidden = (
+        f" ({table.hidden_rows:,} of them hidden in the workbook, by a filter or by hand)"
+        if table.hidden_rows
+        else ""
+    )
+    job.message = (
+        f"Loaded {job.rows_read:,} rows{_source(table, 'from')}{hidden}: "
+        f"{inserted:,} inserted, {updated:,} updated, {job.rows_unchanged:,} unchanged."
+    )
     audit_record(
         user=job.created_by,
         action="import.load",
@@ -241,19 +233,6 @@ def _load(job: ImportJob, *, entity: Entity, extract: Extract, table: Table) -> 
             "updated": updated,
         },
     )
-    hidden = (
-        f" ({table.hidden_rows:,} of them hidden in the workbook, by a filter or by hand)"
-        if table.hidden_rows
-        else ""
-    )
-    _finish(
-        job,
-        status=JobStatus.SUCCEEDED,
-        message=(
-            f"Loaded {job.rows_read:,} rows{_source(table, 'from')}{hidden}: "
-            f"{inserted:,} inserted, {updated:,} updated, {job.rows_unchanged:,} unchanged."
-        ),
-    )
 
 
 def _source(table: Table | None, preposition: str) -> str:
@@ -261,29 +240,58 @@ def _source(table: Table | None, preposition: str) -> str:
     return f' {preposition} sheet "{table.sheet}"' if table is not None and table.sheet else ""
 
 
-def _fail(
-    job: ImportJob, errors: pd.DataFrame, *, rows_read: int, table: Table | None = None
-) -> None:
-    job.rows_read = rows_read
-    job.error_count = len(errors)
+def _reject(
+    errors: pd.DataFrame,
+    *,
+    rows_read: int,
+    table: Table | None,
+    warnings: list | None = None,
+) -> NoReturn:
+    """Fail the job with its error report: nothing is loaded."""
     # A value is there to find the cell, not to keep it: a 1 MB cell stays out of the job row.
     errors = errors.assign(
         column=errors["column"].astype(str).map(_clip),
         value=errors["value"].astype(str).map(_clip),
     )
-    job.errors = errors.head(ERRORS_ON_PAGE).to_dict("records")
-    # The values and column names are the file's own text; the admin opens this report in
-    # a spreadsheet, so whatever would run as a formula there is quoted.
-    job.errors_csv = errors.assign(
-        column=errors["column"].map(cell_safe), value=errors["value"].map(cell_safe)
-    ).to_csv(index=False)
     noun = "error" if len(errors) == 1 else "errors"
-    _finish(
-        job,
-        status=JobStatus.FAILED,
-        message=f"{len(errors):,} {noun} found{_source(table, 'in')}; nothing was loaded. "
+    raise RunRefused(
+        f"{len(errors):,} {noun} found{_source(table, 'in')}; nothing was loaded. "
         "Fix the file and upload it again.",
+        fields={
+            "rows_read": rows_read,
+            "error_count": len(errors),
+            "errors": errors.head(ERRORS_ON_PAGE).to_dict("records"),
+            # The values and column names are the file's own text; the admin opens this
+            # report in a spreadsheet, so whatever would run as a formula there is quoted.
+            "errors_csv": errors.assign(
+                column=errors["column"].map(cell_safe), value=errors["value"].map(cell_safe)
+            ).to_csv(index=False),
+            "warnings": warnings or [],
+        },
     )
+
+
+def _import_failed(error: str) -> dict:
+    return {"message": error, "progress": 100}
+
+
+IMPORT_RUN_KIND = "import"
+IMPORT_RUN = RunKind(
+    name=IMPORT_RUN_KIND,
+    model="sop.ImportJob",
+    label="import",
+    kept="The load is all or nothing, so nothing of this file was loaded: import it again.",
+    plan=_import_plan,
+    compute=_import_compute,
+    store=_import_store,
+    first_phase="Waiting for a worker",
+    # A million-row load reports nothing while its one transaction runs.
+    stale_after=dt.timedelta(minutes=30),
+    crash=lambda exc, chunk: (
+        "The import stopped on an unexpected error and loaded nothing: " + _clip(str(exc))
+    ),
+    failed_fields=_import_failed,
+)
 
 
 def _clip(text: str) -> str:
@@ -291,22 +299,6 @@ def _clip(text: str) -> str:
     # report from being saved.
     text = text.replace("\x00", "\\x00")
     return text if len(text) <= ERROR_VALUE_CHARS else text[:ERROR_VALUE_CHARS] + "…"
-
-
-def _finish(job: ImportJob, *, status: str, message: str) -> None:
-    job.status = status
-    job.message = message
-    job.phase = "Done" if status == JobStatus.SUCCEEDED else "Stopped"
-    job.progress = 100
-    job.finished_at = timezone.now()
-    job.save()
-
-
-def _set_progress(job: ImportJob, phase: str, progress: int) -> None:
-    if (phase, progress) == (job.phase, job.progress):
-        return
-    job.phase, job.progress = phase, progress
-    ImportJob.objects.filter(pk=job.pk).update(phase=phase, progress=progress)
 
 
 def _sha256(path: Path) -> str:

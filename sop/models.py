@@ -335,8 +335,88 @@ class CycleTransition(models.Model):
         return f"{self.cycle} {self.from_stage} -> {self.to_stage}"
 
 
-class ImportJob(models.Model):
-    """One upload of an ERP extract, from validation to load; the UI reads this row."""
+class Run(models.Model):
+    """A row of background work, one lifecycle for every kind (`sop.runs`): the UI reads it.
+
+    pending -> running -> succeeded / failed / cancelled. The work is split into chunks
+    (an import is one); each chunk reports into the row and the last one to finish
+    completes it. Workers refresh `heartbeat_at`, so a run whose worker died can be told
+    apart from a slow one by the stale sweep.
+    """
+
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.PENDING)
+    phase = models.CharField(max_length=60, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    # Indexes of the finished chunks: a chunk redelivered after a lost worker counts once.
+    chunks_finished = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="%(class)s_progress"),
+            models.CheckConstraint(
+                condition=Q(chunks_done__lte=models.F("chunks_total")),
+                name="%(class)s_chunks_done_le_total",
+            ),
+        ]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class PublishedRun(Run):
+    """A run whose result becomes the one published result of its scope when it succeeds.
+
+    Chunks write into the run's own rows; publishing is one transaction, so a failed,
+    killed or cancelled run leaves the previously published one in place. The scope is the
+    cycle unless a model names another foreign key in `publish_scope` (and its constraint).
+    """
+
+    publish_scope = "cycle"
+
+    is_published = models.BooleanField(default=False)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(Run.Meta):
+        abstract = True
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle"],
+                condition=Q(is_published=True),
+                name="%(class)s_one_published_per_cycle",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_published=False) | Q(status=JobStatus.SUCCEEDED),
+                name="%(class)s_published_succeeded",
+            ),
+            *Run.Meta.constraints,
+        ]
+
+
+class ImportJob(Run):
+    """One upload of an ERP extract, from validation to load; the UI reads this row.
+
+    A run of one chunk (the file: it loads all or nothing); `message` is what the page
+    says about the outcome, `error` the technical detail of a failure.
+    """
 
     entity = models.CharField(max_length=30)
     file_name = models.CharField(max_length=255)
@@ -345,9 +425,6 @@ class ImportJob(models.Model):
     )
     checksum = models.CharField(max_length=64, help_text="SHA-256 of the uploaded bytes")
     size_bytes = models.PositiveBigIntegerField(default=0)
-    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.PENDING)
-    phase = models.CharField(max_length=40, blank=True)
-    progress = models.PositiveSmallIntegerField(default=0)
     rows_read = models.PositiveIntegerField(default=0)
     rows_inserted = models.PositiveIntegerField(default=0)
     rows_updated = models.PositiveIntegerField(default=0)
@@ -365,30 +442,19 @@ class ImportJob(models.Model):
         "encoding",
     )
     message = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(Run.Meta):
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="import_progress_range"),
+            models.CheckConstraint(
+                condition=Q(chunks_done__lte=models.F("chunks_total")),
+                name="importjob_chunks_done_le_total",
+            ),
         ]
         permissions = [("run_import", "Can import ERP extracts")]
 
     def __str__(self) -> str:
         return f"{self.entity} import {self.file_name} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-    @property
-    def duration_seconds(self) -> float | None:
-        if self.started_at is None or self.finished_at is None:
-            return None
-        return (self.finished_at - self.started_at).total_seconds()
 
 
 class AuditEvent(models.Model):
@@ -449,54 +515,3 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
-
-
-class ChunkedRun(models.Model):
-    """A background computation of a cycle, split into chunks and published atomically.
-
-    Chunks write into the run's own rows; the run becomes the cycle's result only when
-    every chunk has finished and it is published, so a failed, killed or cancelled run
-    leaves the previously published one in place. Workers refresh `heartbeat_at`, so a
-    run whose worker died can be told apart from a slow one.
-    """
-
-    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.PENDING)
-    progress = models.PositiveSmallIntegerField(default=0)
-    chunks_total = models.PositiveIntegerField(default=0)
-    chunks_done = models.PositiveIntegerField(default=0)
-    # Indexes of the finished chunks: a chunk redelivered after a lost worker counts once.
-    chunks_finished = models.JSONField(default=list, blank=True)
-    is_published = models.BooleanField(default=False)
-    published_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        abstract = True
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["cycle"],
-                condition=Q(is_published=True),
-                name="%(class)s_one_published_per_cycle",
-            ),
-            models.CheckConstraint(
-                condition=Q(is_published=False) | Q(status=JobStatus.SUCCEEDED),
-                name="%(class)s_published_succeeded",
-            ),
-            models.CheckConstraint(condition=Q(progress__lte=100), name="%(class)s_progress"),
-            models.CheckConstraint(
-                condition=Q(chunks_done__lte=models.F("chunks_total")),
-                name="%(class)s_chunks_done_le_total",
-            ),
-        ]
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)

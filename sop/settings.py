@@ -123,12 +123,18 @@ FILE_UPLOAD_HANDLERS = [
     "sop.forms.CappedUploadHandler",
 ]
 
-# Celery: with REDIS_URL unset, tasks run in-process and eagerly (the embedded default).
+# Celery: with REDIS_URL unset there are no workers (the embedded default): in the web
+# process a run's tasks go to a small thread pool (sop.background), so the page answers at
+# once and polls the run's progress; anywhere else (tests, commands, scripts) they run
+# eagerly in the caller.
 REDIS_URL = env_redis_url("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
-CELERY_TASK_EAGER_PROPAGATES = True
+SOP_BACKGROUND_THREADS = env_int("SOP_BACKGROUND_THREADS", 2, minimum=1)
+# Every task records its failures on the run row (sop.tasks); an eager task must not raise
+# into the request, and an eager retry (sop.run_fail) only works when it is not propagated.
+CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -148,21 +154,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 3
 CELERY_TIMEZONE = TIME_ZONE
-# A run whose worker was killed stops sending heartbeats; beat marks it failed so the page
-# says so even when nobody opens it (the previous published result stays in place).
+# A run of any kind whose worker was killed stops sending heartbeats; beat marks it failed
+# so the page says so (the previously published result stays in place). No GET does this.
 CELERY_BEAT_SCHEDULE = {
-    "forecast-runs-fail-stale": {
-        "task": "demand.tasks.forecast_runs_fail_stale",
-        "schedule": 300.0,
-    },
-    "supply-runs-fail-stale": {
-        "task": "supply.tasks.supply_runs_fail_stale",
-        "schedule": 300.0,
-    },
-    "scenario-runs-fail-stale": {
-        "task": "reconciliation.tasks.scenario_runs_fail_stale",
-        "schedule": 300.0,
-    },
+    "runs-fail-stale": {"task": "sop.runs_fail_stale", "schedule": 300.0},
 }
 
 SESSION_COOKIE_HTTPONLY = True

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from sop.models import ChunkedRun, Cycle, Location, Product, Resource, result_fk
+from sop.models import Cycle, Location, Product, PublishedRun, Resource, result_fk
 from supply.choices import CapacityReason, SafetyStockMethod, SupplyReason
 
 
@@ -18,7 +18,7 @@ def _first_of_month(name: str) -> models.CheckConstraint:
     )
 
 
-class SupplyRun(ChunkedRun):
+class SupplyRun(PublishedRun):
     """One supply plan of a cycle: safety stock, constrained plan, projection, capacity load.
 
     Chunks (groups of SKUs that share no resource with other chunks) write into the run's
@@ -32,17 +32,11 @@ class SupplyRun(ChunkedRun):
     sku_location_count = models.PositiveIntegerField(default=0)
     demand_fingerprint = models.CharField(max_length=100, blank=True)
 
-    class Meta(ChunkedRun.Meta):
+    class Meta(PublishedRun.Meta):
         permissions = [("run_supply", "Can run the supply plan")]
 
     def __str__(self) -> str:
         return f"Supply run {self.pk} of {self.cycle} ({self.status})"
-
-    @property
-    def duration_seconds(self) -> float | None:
-        if self.started_at is None or self.finished_at is None:
-            return None
-        return (self.finished_at - self.started_at).total_seconds()
 
 
 class InventoryProjection(models.Model):

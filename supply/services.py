@@ -22,11 +22,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
-from django.utils import timezone
 
 from demand.models import ConsensusDemand, ForecastRun, SeriesFit
 from demand.uncertainty import STORED_LEVELS, error_quantile_grid
-from sop.choices import JobStatus, MakeOrBuy, Stage
+from sop.choices import MakeOrBuy, Stage
 from sop.locking import VersionedRow
 from sop.models import (
     Capacity,
@@ -43,10 +42,8 @@ from sop.months import month_index, month_numbers
 from sop.roles import require
 from sop.runs import (
     ACTIVE_STATUSES,
-    run_dispatch,
-    run_fail,
-    run_publish,
-    run_wait,
+    RunKind,
+    run_create,
     runs_fail_stale,
 )
 from sop.services import add_months, audit_record, bulk_insert_frame
@@ -67,15 +64,12 @@ from supply.selectors import consensus_fingerprint
 # A supply run may preview the plan while demand is still in review; edits wait for the
 # supply review itself.
 RUNNABLE_STAGES = (Stage.DEMAND_REVIEW, Stage.SUPPLY_REVIEW)
+SUPPLY_RUN_KIND = "supply"
 KEPT = "The published supply plan was kept."
 
 
 class PlanReadOnly(ValidationError):
     """The cycle's supply plan cannot change now (wrong stage or a run in progress)."""
-
-
-class RunInProgress(ValidationError):
-    """A supply run of the cycle is already pending or running."""
 
 
 def supply_policy() -> Policy:
@@ -497,14 +491,13 @@ def _write_results(
 def supply_run_start(
     *, cycle: Cycle, user: AbstractBaseUser | None, chunk_rows: int = CHUNK_SKU_LOCATIONS
 ) -> SupplyRun:
-    """Create a run row and enqueue it after commit; Celery splits it into chunks.
+    """Create a run row and queue it after commit; the kernel splits it into chunks.
 
     If the task queue is unreachable, the run comes back failed with a message saying so.
     """
-    from supply import tasks  # tasks import this module
-
     require(user, "supply.run_supply", "run the supply plan")
-    supply_runs_fail_stale()
+    # A run whose worker died must not block a new one until the next sweep.
+    runs_fail_stale(kind_names=[SUPPLY_RUN_KIND])
     with transaction.atomic():
         locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
         if locked.stage not in RUNNABLE_STAGES:
@@ -516,16 +509,11 @@ def supply_run_start(
             raise ValidationError(
                 f"{locked} has no consensus demand yet: publish a forecast run first."
             )
-        active = SupplyRun.objects.filter(cycle=locked, status__in=ACTIVE_STATUSES).first()
-        if active is not None:
-            raise RunInProgress(
-                f"Supply run {active.pk} is still {active.get_status_display().lower()}: "
-                "wait for it to finish."
-            )
-        run = SupplyRun.objects.create(
-            cycle=locked,
-            created_by=user if user is not None and user.is_authenticated else None,
-            heartbeat_at=timezone.now(),
+        run = run_create(
+            SUPPLY_RUN_KIND,
+            scope={"cycle": locked},
+            user=user,
+            plan_options={"chunk_rows": chunk_rows},
         )
         audit_record(
             user=user,
@@ -533,13 +521,6 @@ def supply_run_start(
             object_type="supply_run",
             object_id=run.pk,
             cycle=locked,
-        )
-        run_dispatch(
-            SupplyRun,
-            run=run,
-            task=tasks.supply_run_execute,
-            args=(run.pk, chunk_rows),
-            what="supply run",
         )
     return run
 
@@ -592,128 +573,72 @@ def supply_demo_build(*, cycle: Cycle, user: AbstractBaseUser | None = None) -> 
     return supply_run_start(cycle=cycle, user=None)
 
 
-def supply_run_plan(*, run_id: int, chunk_rows: int = CHUNK_SKU_LOCATIONS) -> list[dict]:
-    """Mark the run running and split its SKUs into chunks of whole resource groups.
+def _supply_plan(run: SupplyRun, options: dict) -> list[dict]:
+    """The run's SKUs in chunks of whole resource groups: each chunk's product and resource ids.
 
-    Returns each chunk's product and resource ids; empty when the run is not pending (a
-    redelivered dispatch). Resources no SKU of the plan uses go with the first chunk, so
-    the heatmap shows their idle capacity too.
+    Resources no SKU of the plan uses go with the first chunk, so the heatmap shows their
+    idle capacity too.
     """
-    with transaction.atomic():
-        run = SupplyRun.objects.select_for_update().select_related("cycle").get(pk=run_id)
-        if run.status != JobStatus.PENDING:
-            return []
-        # Read before the demand itself: if the consensus changes in between, the run is
-        # flagged as computed on older demand, never the other way round.
-        fingerprint = consensus_fingerprint(cycle=run.cycle)
-        keys, routings = _groups(cycle=run.cycle)
-        products, counts, labels = _connected(keys, routings)
-        packed = chunking.pack_chunks(labels, counts, chunk_rows)
-        routed = routings[routings["product"].isin(products)]
-        resource_of = routed.groupby("product")["resource"].unique()
-        plan = []
-        for positions in packed:
-            members = products[positions]
-            used = resource_of.reindex(members).dropna()
-            resources = sorted({int(r) for rs in used for r in rs})
-            plan.append({"products": [int(p) for p in members], "resources": resources})
-        idle = sorted(set(Resource.objects.values_list("pk", flat=True)) - set(routed["resource"]))
-        if plan:
-            plan[0]["resources"] = sorted(plan[0]["resources"] + idle)
-        now = timezone.now()
-        run.status = JobStatus.RUNNING
-        run.started_at = run.heartbeat_at = now
-        run.demand_fingerprint = fingerprint
-        run.sku_location_count = len(keys)
-        run.chunks_total = len(plan)
-        run.save(
-            update_fields=[
-                "status",
-                "started_at",
-                "heartbeat_at",
-                "demand_fingerprint",
-                "sku_location_count",
-                "chunks_total",
-            ]
-        )
-    if not plan:
-        supply_run_publish(run_id=run_id)
+    # Read before the demand itself: if the consensus changes in between, the run is
+    # flagged as computed on older demand, never the other way round.
+    run.demand_fingerprint = consensus_fingerprint(cycle=run.cycle)
+    keys, routings = _groups(cycle=run.cycle)
+    products, counts, labels = _connected(keys, routings)
+    packed = chunking.pack_chunks(labels, counts, options.get("chunk_rows", CHUNK_SKU_LOCATIONS))
+    routed = routings[routings["product"].isin(products)]
+    resource_of = routed.groupby("product")["resource"].unique()
+    plan = []
+    for positions in packed:
+        members = products[positions]
+        used = resource_of.reindex(members).dropna()
+        resources = sorted({int(r) for rs in used for r in rs})
+        plan.append({"products": [int(p) for p in members], "resources": resources})
+    idle = sorted(set(Resource.objects.values_list("pk", flat=True)) - set(routed["resource"]))
+    if plan:
+        plan[0]["resources"] = sorted(plan[0]["resources"] + idle)
+    run.sku_location_count = len(keys)
     return plan
 
 
-def supply_chunk_process(
-    *, run_id: int, chunk: int, product_ids: Sequence[int], resource_ids: Sequence[int]
-) -> bool:
-    """Plan one chunk and store its rows in the run; False if the run was stopped.
-
-    Safe to run twice: a finished chunk is skipped, a half-done one starts over.
-    """
-    run = SupplyRun.objects.select_related("cycle").get(pk=run_id)
-    if run.status != JobStatus.RUNNING:
-        return False
-    if chunk in run.chunks_finished:
-        return True
-    loaded = _load_inputs(cycle=run.cycle, product_ids=product_ids, resource_ids=resource_ids)
-    with transaction.atomic():
-        # The run row lock serialises the chunks' bookkeeping across workers.
-        locked = SupplyRun.objects.select_for_update().get(pk=run_id)
-        if locked.status != JobStatus.RUNNING:
-            return False
-        if chunk in locked.chunks_finished:
-            return True
-        _write_results(run_id=run_id, loaded=loaded, resource_ids=resource_ids)
-        locked.chunks_finished = [*locked.chunks_finished, chunk]
-        locked.chunks_done = len(locked.chunks_finished)
-        locked.progress = int(100 * locked.chunks_done / max(locked.chunks_total, 1))
-        locked.heartbeat_at = timezone.now()
-        locked.save(update_fields=["chunks_finished", "chunks_done", "progress", "heartbeat_at"])
-    return True
+def _supply_compute(run: SupplyRun, chunk: dict) -> _Loaded:
+    return _load_inputs(
+        cycle=run.cycle, product_ids=chunk["products"], resource_ids=chunk["resources"]
+    )
 
 
-def supply_run_publish(*, run_id: int) -> SupplyRun:
-    """Make a fully computed run the cycle's supply plan, atomically.
-
-    Anything short of every chunk finished fails the run and keeps the published one. The
-    rows of the cycle's other runs are dropped: only the published plan is read.
-    """
-    with transaction.atomic():
-        run, cycle = run_publish(
-            SupplyRun,
-            run_id=run_id,
-            stages=RUNNABLE_STAGES,
-            submitted="The supply review was submitted during the run.",
-            kept=KEPT,
-        )
-        if cycle is None:
-            return run
-        stale = SupplyRun.objects.filter(cycle=cycle).exclude(pk=run.pk)
-        stale = list(stale.exclude(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
-        for model in (InventoryProjection, StockTarget, CapacityLoad):
-            model.objects.filter(run_id__in=stale).delete()
-        audit_record(
-            user=None,
-            action="supply.publish",
-            object_type="supply_run",
-            object_id=run.pk,
-            cycle=cycle,
-            new={"sku_locations": run.sku_location_count},
-        )
-    return run
+def _supply_store(run: SupplyRun, chunk: dict, loaded: _Loaded) -> None:
+    _write_results(run_id=run.pk, loaded=loaded, resource_ids=chunk["resources"])
 
 
-def supply_run_fail(*, run_id: int, error: str) -> None:
-    """Record why a run stopped; a finished run is left as it is."""
-    run_fail(SupplyRun, run_id=run_id, error=error)
+def _supply_publish(run: SupplyRun, cycle: Cycle) -> None:
+    """The rows of the cycle's other runs are dropped: only the published plan is read."""
+    stale = SupplyRun.objects.filter(cycle=cycle).exclude(pk=run.pk)
+    stale = list(stale.exclude(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
+    for model in (InventoryProjection, StockTarget, CapacityLoad):
+        model.objects.filter(run_id__in=stale).delete()
+    audit_record(
+        user=None,
+        action="supply.publish",
+        object_type="supply_run",
+        object_id=run.pk,
+        cycle=cycle,
+        new={"sku_locations": run.sku_location_count},
+    )
 
 
-def supply_runs_fail_stale(*, now: dt.datetime | None = None) -> int:
-    """Fail runs whose workers stopped reporting (killed); returns how many."""
-    return runs_fail_stale(SupplyRun, stale_after=STALE_AFTER, kept=KEPT, now=now)
-
-
-def supply_run_wait(*, run: SupplyRun, timeout: float, poll_seconds: float = 0.2) -> SupplyRun:
-    """Block until the run finishes (for the benchmark and the demo seeder)."""
-    return run_wait(run, timeout=timeout, poll_seconds=poll_seconds, label="Supply")
+SUPPLY_RUN = RunKind(
+    name=SUPPLY_RUN_KIND,
+    model="supply.SupplyRun",
+    label="supply run",
+    kept=KEPT,
+    plan=_supply_plan,
+    compute=_supply_compute,
+    store=_supply_store,
+    publish=_supply_publish,
+    stages=RUNNABLE_STAGES,
+    submitted="The supply review was submitted during the run.",
+    stale_after=STALE_AFTER,
+)
 
 
 def supply_plan_inputs(*, cycle: Cycle) -> tuple[SupplyInputs, Policy]:
@@ -770,7 +695,7 @@ def supply_recompute(
 def _editable_cycle(cycle_pk: int) -> Cycle:
     """Lock the cycle and check the supply plan may change now (call inside a transaction)."""
     # A run whose worker died would otherwise block edits until someone starts a new one.
-    supply_runs_fail_stale()
+    runs_fail_stale(kind_names=[SUPPLY_RUN_KIND])
     locked = Cycle.objects.select_for_update().get(pk=cycle_pk)
     if locked.stage != Stage.SUPPLY_REVIEW:
         raise PlanReadOnly(

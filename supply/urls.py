@@ -1,5 +1,6 @@
 from django.urls import path, re_path
 
+from sop import run_views
 from supply import views
 
 app_name = "supply"
@@ -7,10 +8,10 @@ app_name = "supply"
 urlpatterns = [
     path("", views.review, name="review"),
     path("classification/", views.classification, name="classification"),
-    path("cycles/<int:cycle_pk>/run/", views.run_start, name="run_start"),
+    path("cycles/<int:cycle_pk>/run/", run_views.run_start, {"kind": "supply"}, name="run_start"),
     path("cycles/<int:cycle_pk>/planned/", views.planned_save, name="planned_save"),
     path("cycles/<int:cycle_pk>/capacity/", views.capacity_save, name="capacity_save"),
-    path("runs/<int:pk>/", views.run_status, name="run_status"),
+    path("runs/<int:pk>/", run_views.run_status, {"kind": "supply"}, name="run_status"),
     path("runs/<int:run_pk>/drill/", views.capacity_drill, name="capacity_drill"),
     re_path(r"^export\.(?P<fmt>csv|xlsx)$", views.export, name="export"),
 ]

@@ -5,17 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from sop.choices import AbcClass, JobStatus
+from sop.choices import AbcClass
 from sop.exports import table_response
 from sop.locking import EditConflict
 from sop.models import Cycle, Location, Product, Resource
+from sop.run_views import RunPanel
 from sop.selectors import cycle_current
 from sop.services import add_months
 from supply import charts, selectors, services
@@ -280,39 +280,25 @@ def capacity_drill(request: HttpRequest, run_pk: int) -> HttpResponse:
     return render(request, "supply/partials/drill.html", context)
 
 
-@require_POST
-def run_start(request: HttpRequest, cycle_pk: int) -> HttpResponse:
-    cycle = get_object_or_404(Cycle, pk=cycle_pk)
-    try:
-        run = services.supply_run_start(cycle=cycle, user=request.user)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        if run.status == JobStatus.FAILED:
-            messages.error(request, run.error)
-        else:
-            messages.success(request, f"Supply run {run.pk} started.")
-    return redirect(f"{reverse('supply:review')}?cycle={cycle.pk}")
-
-
-@require_GET
-def run_status(request: HttpRequest, pk: int) -> HttpResponse:
-    """The run panel; htmx polls it every second while the run is active."""
-    run = get_object_or_404(SupplyRun.objects.select_related("cycle", "created_by"), pk=pk)
+def _run_panel(request: HttpRequest, run: SupplyRun) -> dict:
     published = selectors.supply_run_published(cycle=run.cycle)
-    context = {
+    return {
         "cycle": run.cycle,
         "latest": run,
         "published": published,
         "demand_changed": selectors.demand_changed_since(cycle=run.cycle, run=published),
         "can_run": _can_run(request, run.cycle),
     }
-    response = render(request, "supply/partials/run_panel.html", context)
-    if request.headers.get("HX-Request") and run.status == JobStatus.SUCCEEDED:
-        # The page polled a run that just finished: reload it to show the new plan.
-        response["HX-Refresh"] = "true"
-    return response
+
+
+# The supply run's start and status views are the core's (sop.run_views), mounted in urls.py.
+RUN_PANEL = RunPanel(
+    template="supply/partials/run_panel.html",
+    context=_run_panel,
+    start=services.supply_run_start,
+    latest=lambda cycle: selectors.supply_run_latest(cycle=cycle),
+    back=lambda cycle: f"{reverse('supply:review')}?cycle={cycle.pk}",
+)
 
 
 @require_GET

@@ -12,6 +12,7 @@ from demand import forecasting, services
 from demand.models import ConsensusDemand, ForecastRun, SeriesFit, StatisticalForecast
 from sop.choices import JobStatus, Role
 from sop.models import SalesHistory
+from sop.runs import RunInProgress, run_begin, run_chunk, run_finish, runs_fail_stale
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +102,7 @@ def test_a_killed_run_leaves_the_previous_published_forecast(
 
     # Nothing reports any more: the stale check fails it, still keeping the old forecast.
     later = dt.datetime.now(dt.UTC) + services.STALE_AFTER + dt.timedelta(seconds=1)
-    assert services.forecast_runs_fail_stale(now=later) == 1
+    assert runs_fail_stale(now=later) == 1
     killed.refresh_from_db()
     assert killed.status == JobStatus.FAILED
     assert "published forecast was kept" in killed.error
@@ -137,11 +138,11 @@ def test_a_failing_chunk_fails_the_run_with_its_error(
 
 def test_a_cancelled_run_stops_and_is_never_published(published, cycle, planner):
     run = ForecastRun.objects.create(cycle=cycle)
-    chunks = services.forecast_run_plan(run_id=run.pk, chunk_series=4)
-    assert services.forecast_chunk_process(run_id=run.pk, chunk=0, product_ids=chunks[0])
+    chunks = run_begin("forecast", run.pk, {"chunk_series": 4})
+    assert run_chunk("forecast", run.pk, 0, chunks[0])
     services.forecast_run_cancel(run=run, user=planner)
-    assert not services.forecast_chunk_process(run_id=run.pk, chunk=1, product_ids=chunks[1])
-    services.forecast_run_publish(run_id=run.pk)
+    assert not run_chunk("forecast", run.pk, 1, chunks[1])
+    run_finish("forecast", run.pk)
     run.refresh_from_db()
     assert run.status == JobStatus.CANCELLED
     assert not run.is_published
@@ -150,16 +151,16 @@ def test_a_cancelled_run_stops_and_is_never_published(published, cycle, planner)
 
 def test_a_redelivered_chunk_is_counted_and_stored_once(cycle):
     run = ForecastRun.objects.create(cycle=cycle)
-    chunks = services.forecast_run_plan(run_id=run.pk, chunk_series=4)
+    chunks = run_begin("forecast", run.pk, {"chunk_series": 4})
     for _ in range(2):
-        services.forecast_chunk_process(run_id=run.pk, chunk=0, product_ids=chunks[0])
+        run_chunk("forecast", run.pk, 0, chunks[0])
     # A chunk that died after writing but before being marked done runs from scratch.
     ForecastRun.objects.filter(pk=run.pk).update(chunks_finished=[], chunks_done=0)
-    services.forecast_chunk_process(run_id=run.pk, chunk=0, product_ids=chunks[0])
+    run_chunk("forecast", run.pk, 0, chunks[0])
     run.refresh_from_db()
     assert run.chunks_done == 1
     assert StatisticalForecast.objects.filter(run=run).count() == 4 * 18
-    services.forecast_run_publish(run_id=run.pk)
+    run_finish("forecast", run.pk)
     run.refresh_from_db()
     assert run.status == JobStatus.FAILED
     assert "Only 1 of 2 chunks finished" in run.error
@@ -167,7 +168,7 @@ def test_a_redelivered_chunk_is_counted_and_stored_once(cycle):
 
 def test_a_second_run_cannot_start_while_one_is_active(cycle, planner):
     ForecastRun.objects.create(cycle=cycle, status=JobStatus.RUNNING)
-    with pytest.raises(services.RunInProgress):
+    with pytest.raises(RunInProgress):
         services.forecast_run_start(cycle=cycle, user=planner)
 
 

@@ -16,6 +16,7 @@ from demand.choices import ReasonCode
 from demand.models import DemandOverride, ForecastRun
 from sop import services as sop_services
 from sop.choices import Role, Stage
+from sop.runs import runs_fail_stale
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -171,12 +172,15 @@ def test_a_submitted_plan_is_shown_read_only(planner_client, published, planner)
     assert post_cell(planner_client, cycle, value="10").status_code == 400
 
 
-def test_a_run_whose_worker_died_shows_as_failed(planner_client, published):
+def test_a_run_whose_worker_died_shows_as_failed_once_the_sweep_ran(planner_client, published):
     stale = ForecastRun.objects.create(
         cycle=published.cycle,
         status="running",
         heartbeat_at=timezone.now() - services.STALE_AFTER - dt.timedelta(minutes=1),
     )
+    page = planner_client.get(f"/demand/runs/{stale.pk}/").content.decode()
+    assert 'data-run-status="running"' in page  # a GET never writes
+    assert runs_fail_stale() == 1  # what Celery beat runs every five minutes
     page = planner_client.get(f"/demand/runs/{stale.pk}/").content.decode()
     assert 'data-run-status="failed"' in page
     assert "worker was lost" in page

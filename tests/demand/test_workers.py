@@ -22,6 +22,7 @@ from demand import services
 from demand.models import ConsensusDemand, ForecastRun
 from sop.choices import JobStatus
 from sop.models import SalesHistory
+from sop.runs import run_wait, runs_fail_stale
 from tests.demand.conftest import CYCLE_MONTH
 from tests.factories import LocationFactory, ProductFactory
 
@@ -97,7 +98,9 @@ def send_run(queue: str, run: ForecastRun) -> None:
     sender = Celery(broker=os.environ["SOP_TEST_REDIS_URL"], set_as_current=False)
     try:
         sender.send_task(
-            "demand.tasks.forecast_run_execute", args=[run.pk, SERIES_PER_CHUNK], queue=queue
+            "sop.run_start",
+            args=["forecast", run.pk, {"chunk_series": SERIES_PER_CHUNK}],
+            queue=queue,
         )
     finally:
         sender.close()
@@ -116,7 +119,7 @@ def test_workers_publish_a_run_and_a_killed_worker_leaves_the_published_forecast
     queue, process = worker_queue
     first = ForecastRun.objects.create(cycle=cycle, heartbeat_at=timezone.now())
     send_run(queue, first)
-    first = services.forecast_run_wait(run=first, timeout=WORKER_TIMEOUT)
+    first = run_wait(first, timeout=WORKER_TIMEOUT)
     assert first.status == JobStatus.SUCCEEDED, first.error
     assert first.is_published
     assert first.chunks_total == 4 + 1  # 60 SKUs + the company's 4, 30 series a chunk
@@ -148,7 +151,7 @@ def test_workers_publish_a_run_and_a_killed_worker_leaves_the_published_forecast
     }
     assert after == before
     later = timezone.now() + services.STALE_AFTER + dt.timedelta(seconds=1)
-    assert services.forecast_runs_fail_stale(now=later) == 1
+    assert runs_fail_stale(now=later) == 1
     second.refresh_from_db()
     assert second.status == JobStatus.FAILED
     assert ForecastRun.objects.get(cycle=cycle, is_published=True) == first

@@ -33,7 +33,8 @@ def test_a_run_the_broker_refuses_comes_back_failed_within_seconds(
         seconds = time.monotonic() - started
     assert seconds < 5
     assert run.status == JobStatus.FAILED
-    assert run.error == QUEUE_UNREACHABLE.format(what=f"{start} run")
+    kept = (demand_services if start == "forecast" else supply_services).KEPT
+    assert run.error == QUEUE_UNREACHABLE.format(what=f"{start} run", kept=kept)
     assert run.finished_at is not None
     published.refresh_from_db()
     assert published.is_published

@@ -22,6 +22,7 @@ from django.utils import timezone
 from demand import services as demand_services
 from demand.models import ConsensusDemand, ForecastRun, StatisticalForecast
 from sop.choices import JobStatus
+from sop.runs import run_wait, runs_fail_stale
 from sop.services import add_months
 from supply import services as supply_services
 from supply.models import CapacityLoad, InventoryProjection, StockTarget, SupplyRun
@@ -60,8 +61,8 @@ def test_killed_pool_processes_have_their_chunks_redelivered_and_each_chunk_land
 ):
     worker = start_worker(private_redis.url)
     run = ForecastRun.objects.create(cycle=cycle, heartbeat_at=timezone.now())
-    send(private_redis.url, "demand.tasks.forecast_run_execute", run.pk, 30)
-    # Once the chord is out and a chunk is in, both pool processes hold a chunk.
+    send(private_redis.url, "sop.run_start", "forecast", run.pk, {"chunk_series": 30})
+    # Once the chunks are out and one is in, both pool processes hold a chunk.
     wait_for(lambda: ForecastRun.objects.get(pk=run.pk).chunks_done >= 1, WORKER_TIMEOUT, "a chunk")
     # acks_late + reject_on_worker_lost: the chunks they held go back to the queue.
     for pid in worker.children():
@@ -72,20 +73,20 @@ def test_killed_pool_processes_have_their_chunks_redelivered_and_each_chunk_land
         return now.is_finished or now.chunks_done == now.chunks_total
 
     wait_for(settled, WORKER_TIMEOUT, "every chunk", poll=0.2)
-    received = re.findall(r"forecast_chunk\[([0-9a-f-]+)\] received", worker.output())
+    received = re.findall(r"sop\.run_chunk\[([0-9a-f-]+)\] received", worker.output())
     assert len(received) > len(set(received)), "no chunk was redelivered"
     run.refresh_from_db()
     assert sorted(run.chunks_finished) == list(range(run.chunks_total)) == [0, 1, 2, 3, 4]
     assert StatisticalForecast.objects.filter(run=run).count() == 128 * cycle.horizon_months
     if run.status == JobStatus.RUNNING:
-        # A process killed just after its chunk committed can take the chord's count of it
-        # along: the run then waits for the stale sweep, which fails it.
+        # The chunk that completes the set publishes in its own transaction, so a run with
+        # every chunk in is published; should one still say running, the sweep fails it.
         time.sleep(2)
         run.refresh_from_db()
     if run.status == JobStatus.RUNNING:
         assert not ConsensusDemand.objects.filter(cycle=cycle).exists()
         later = timezone.now() + demand_services.STALE_AFTER + dt.timedelta(seconds=1)
-        assert demand_services.forecast_runs_fail_stale(now=later) == 1
+        assert runs_fail_stale(now=later) == 1
         run.refresh_from_db()
         assert run.status == JobStatus.FAILED and not run.is_published
     else:
@@ -137,7 +138,7 @@ def test_a_worker_killed_mid_supply_run_keeps_the_published_plan_and_the_next_ru
 
     worker = start_worker(private_redis.url)
     second = SupplyRun.objects.create(cycle=cycle, heartbeat_at=timezone.now())
-    send(private_redis.url, "supply.tasks.supply_run_execute", second.pk, 5)
+    send(private_redis.url, "sop.run_start", "supply", second.pk, {"chunk_rows": 5})
     wait_for(
         lambda: SupplyRun.objects.get(pk=second.pk).chunks_done >= 1, WORKER_TIMEOUT, "a chunk"
     )
@@ -151,7 +152,7 @@ def test_a_worker_killed_mid_supply_run_keeps_the_published_plan_and_the_next_ru
     assert published_supply(cycle) == before
 
     later = timezone.now() + supply_services.STALE_AFTER + dt.timedelta(seconds=1)
-    assert supply_services.supply_runs_fail_stale(now=later) == 1
+    assert runs_fail_stale(now=later) == 1
     second.refresh_from_db()
     assert second.status == JobStatus.FAILED
     assert "a worker was lost" in second.error
@@ -161,8 +162,8 @@ def test_a_worker_killed_mid_supply_run_keeps_the_published_plan_and_the_next_ru
     # and a new run completes with one row per SKU-location-month.
     start_worker(private_redis.url)
     third = SupplyRun.objects.create(cycle=cycle, heartbeat_at=timezone.now())
-    send(private_redis.url, "supply.tasks.supply_run_execute", third.pk, 5)
-    third = supply_services.supply_run_wait(run=third, timeout=WORKER_TIMEOUT)
+    send(private_redis.url, "sop.run_start", "supply", third.pk, {"chunk_rows": 5})
+    third = run_wait(third, timeout=WORKER_TIMEOUT)
     assert third.status == JobStatus.SUCCEEDED, third.error
     assert SupplyRun.objects.get(cycle=cycle, is_published=True) == third
     assert status_of(SupplyRun, second.pk) == JobStatus.FAILED

@@ -8,9 +8,11 @@ from types import SimpleNamespace
 import pytest
 from celery import Celery
 
-from reconciliation import services, tasks
+from reconciliation import services
 from reconciliation.models import ScenarioLine
+from sop import tasks
 from sop.choices import JobStatus
+from sop.runs import run_wait
 from tests.supply import test_workers as supply_workers
 from tests.supply.conftest import MONTHS
 
@@ -30,10 +32,10 @@ def test_a_worker_computes_the_scenario_and_publishes_it(
 
     def enqueue(args, **options) -> None:
         # The service's own enqueue, sent to this test's queue instead of the eager default.
-        sender.send_task("reconciliation.tasks.scenario_run_execute", args=args, queue=worker_queue)
+        sender.send_task("sop.run_start", args=args, queue=worker_queue)
 
     fake = SimpleNamespace(apply_async=enqueue, app=SimpleNamespace(conf=sender.conf))
-    monkeypatch.setattr(tasks, "scenario_run_execute", fake)
+    monkeypatch.setattr(tasks, "run_start_task", fake)
     scenario = services.scenario_create(
         cycle=reconciling,
         name="Thirsty winter",
@@ -50,7 +52,7 @@ def test_a_worker_computes_the_scenario_and_publishes_it(
     )
     try:
         run = services.scenario_run_start(scenario=scenario, user=finance)
-        run = services.scenario_run_wait(run=run, timeout=supply_workers.WORKER_TIMEOUT)
+        run = run_wait(run, timeout=supply_workers.WORKER_TIMEOUT)
     finally:
         sender.close()
     assert run.status == JobStatus.SUCCEEDED, run.error

@@ -534,8 +534,8 @@ def test_a_failed_run_keeps_the_scenarios_last_result(
         raise RuntimeError("the engine fell over")
 
     monkeypatch.setattr(engine, "run_scenario", broken)
-    with pytest.raises(RuntimeError):
-        run_of(good.scenario, finance, django_capture_on_commit_callbacks)
+    # Recorded on the run, not raised: the page reads the run row.
+    run_of(good.scenario, finance, django_capture_on_commit_callbacks)
 
     failed = ScenarioRun.objects.exclude(pk=good.pk).get(scenario=good.scenario)
     assert failed.status == JobStatus.FAILED

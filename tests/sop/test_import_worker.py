@@ -80,4 +80,4 @@ def test_an_upload_is_imported_by_a_celery_worker_through_redis(
         job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.message
     assert job.rows_inserted == SalesHistory.objects.count() == 100
-    assert redis_celery == ["sop.import_job_run"]
+    assert redis_celery == ["sop.run_start", "sop.run_chunk"]

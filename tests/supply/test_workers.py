@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from sop.choices import JobStatus
-from supply import services
+from sop.runs import run_wait
 from supply.models import InventoryProjection, SupplyRun
 from tests.supply.conftest import MONTHS
 
@@ -70,10 +70,12 @@ def test_workers_compute_the_chunks_and_publish_the_run(cycle, worker_queue):
     sender = Celery(broker=os.environ["SOP_TEST_REDIS_URL"], set_as_current=False)
     try:
         # One SKU-location a chunk: the line's group and TEA go to the workers apart.
-        sender.send_task("supply.tasks.supply_run_execute", args=[run.pk, 1], queue=worker_queue)
+        sender.send_task(
+            "sop.run_start", args=["supply", run.pk, {"chunk_rows": 1}], queue=worker_queue
+        )
     finally:
         sender.close()
-    run = services.supply_run_wait(run=run, timeout=WORKER_TIMEOUT)
+    run = run_wait(run, timeout=WORKER_TIMEOUT)
     assert run.status == JobStatus.SUCCEEDED, run.error
     assert run.is_published
     assert (run.chunks_total, run.chunks_done, sorted(run.chunks_finished)) == (2, 2, [0, 1])

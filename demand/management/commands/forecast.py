@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from demand import services
 from demand.constants import CHUNK_SERIES
 from sop.models import Cycle
+from sop.runs import run_wait
 from sop.selectors import cycle_current
 
 
@@ -39,7 +40,7 @@ class Command(BaseCommand):
             raise CommandError(" ".join(exc.messages)) from None
         self.stdout.write(f"Forecast run {run.pk} of {target} started.")
         if wait:
-            run = services.forecast_run_wait(run=run, timeout=wait)
+            run = run_wait(run, timeout=wait)
             self.stdout.write(
                 f"Run {run.pk} {run.status}: {run.series_count} series in {run.chunks_total} "
                 f"chunks, {time.perf_counter() - started:.1f} s."

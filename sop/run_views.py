@@ -1,0 +1,96 @@
+"""The run views every app mounts: start a cycle's run, and the status fragment htmx polls.
+
+An app registers a `RunPanel` for its kind (in `AppConfig.ready`) and mounts the views in its
+urls.py with `{"kind": ...}`. Starting answers at once in every deployment (the work is
+queued or handed to background threads, `sop.tasks.dispatch`): an htmx click gets the panel
+back, polling itself while the run is active, so the user stays where they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from sop import runs
+from sop.choices import JobStatus
+from sop.models import Cycle, Run
+
+
+@dataclass(frozen=True)
+class RunPanel:
+    """How an app shows its kind of run.
+
+    context(request, run) -> the template's context for a run (`run.cycle` is at hand);
+    start(cycle, user) -> a new run (raises ValidationError / PermissionDenied to refuse);
+    latest(cycle) -> the cycle's newest run, for a refused start's panel;
+    back(cycle) -> the page a plain (non-htmx) form post returns to.
+    """
+
+    template: str
+    context: Callable[[HttpRequest, Run], dict]
+    start: Callable[..., Run] | None = None
+    latest: Callable[[Cycle], Run | None] | None = None
+    back: Callable[[Cycle], str] | None = None
+    permission: str = ""  # needed to watch a run; signed in is enough when empty
+    reload_on_publish: bool = True  # a finished run changes the page around the panel
+
+
+_PANELS: dict[str, RunPanel] = {}
+
+
+def register_panel(kind: str, panel: RunPanel) -> None:
+    _PANELS[kind] = panel
+
+
+def _panel(kind: str) -> RunPanel:
+    return _PANELS[kind]
+
+
+@require_POST
+def run_start(request: HttpRequest, kind: str, cycle_pk: int) -> HttpResponse:
+    panel = _panel(kind)
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+    user: AbstractBaseUser = request.user
+    run, level, message = None, "error", ""
+    try:
+        run = panel.start(cycle=cycle, user=user)
+    except ValidationError as exc:
+        message = " ".join(exc.messages)
+    else:
+        if run.status == JobStatus.FAILED:
+            message = run.error
+        else:
+            label = runs.kind_get(kind).label.capitalize()
+            level, message = "success", f"{label} {run.pk} started."
+    if request.headers.get("HX-Request"):
+        run = run or panel.latest(cycle)
+        context = panel.context(request, run) if run else {"cycle": cycle}
+        context.update(cycle=cycle, message=message, message_level=level)
+        return render(request, panel.template, context)
+    getattr(messages, level)(request, message)
+    return redirect(panel.back(cycle))
+
+
+@require_GET
+def run_status(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """The run's panel; it polls this view every second while the run is active."""
+    panel = _panel(kind)
+    if panel.permission and not request.user.has_perm(panel.permission):
+        raise PermissionDenied
+    run = get_object_or_404(runs.kind_get(kind).run_model, pk=pk)
+    response = render(request, panel.template, panel.context(request, run))
+    if (
+        panel.reload_on_publish
+        and request.headers.get("HX-Request")
+        and run.status == JobStatus.SUCCEEDED
+    ):
+        # The page polled a run that just finished: reload it to show the new result.
+        response["HX-Refresh"] = "true"
+    return response
