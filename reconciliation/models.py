@@ -156,6 +156,10 @@ class FamilyMonthFigures(models.Model):
         return f"{self.family} {self.month:%Y-%m}: {self.revenue:.0f}"
 
 
+# The figures' columns in declaration order, for copying and bulk-writing them.
+FAMILY_MONTH_COLUMNS = [field.name for field in FamilyMonthFigures._meta.fields]
+
+
 class ResourceMonthLoad(models.Model):
     """A plan's capacity and load per resource and month (computed, or frozen)."""
 
