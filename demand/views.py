@@ -17,7 +17,7 @@ from demand.forms import OverrideForm
 from demand.models import ForecastRun
 from sop.choices import AbcClass, JobStatus
 from sop.exports import table_response
-from sop.locking import EditConflict
+from sop.locking import EditConflict, edit_refusal
 from sop.models import Cycle, Location, Product
 from sop.selectors import cycle_current
 
@@ -155,7 +155,7 @@ def override_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     typed = {request.POST.get("month", ""): request.POST.get("value", "")}
     if not form.is_valid():
         status, level = 400, "error"
-        message = " ".join(e for errors in form.errors.values() for e in errors)
+        message = form.error_text()
     else:
         kind, value = form.cleaned_data["value"]
         month = form.cleaned_data["month"]
@@ -173,10 +173,9 @@ def override_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
                 location=selection.location,
                 expected_version=form.cleaned_data["version"],
             )
-        except EditConflict as exc:
-            status, level, message = 409, "error", str(exc)
-        except ValidationError as exc:
-            status, level, message = 400, "error", " ".join(exc.messages)
+        except (EditConflict, ValidationError) as exc:
+            status, errors = edit_refusal(exc)
+            level, message = "error", " ".join(errors)
         else:
             typed = {}
             message = f"Saved {month:%b %Y}: the consensus is updated."

@@ -35,6 +35,7 @@ from reconciliation.models import Scenario, ScenarioRun
 from sop.choices import Stage
 from sop.exports import table_response
 from sop.locking import EditConflict
+from sop.locking import edit_refusal as _service_error
 from sop.models import Cycle, Product
 from sop.selectors import cycle_current
 
@@ -209,14 +210,6 @@ def _refused(
         params["scenario"] = str(scenario)
     context = _review_context(request, cycle, params, bound={**bound, "errors": errors})
     return render(request, "reconciliation/review.html", context, status=status)
-
-
-def _service_error(exc: Exception) -> tuple[int, list[str]]:
-    if isinstance(exc, EditConflict):
-        return 409, [str(exc)]
-    if isinstance(exc, ValidationError):
-        return 400, exc.messages
-    return 400, [str(exc)]  # the engine's ValueError on a delta it cannot take
 
 
 _REFUSALS = (EditConflict, ValidationError, ValueError)

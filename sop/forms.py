@@ -31,6 +31,10 @@ class PlannerEditForm(forms.Form):
         for name in ("version", "reason", "comment"):
             self.fields[name] = self.fields.pop(name)
 
+    def error_text(self) -> str:
+        """Every error of the bound form in one line, in field order, for the cell's message."""
+        return " ".join(e for errors in self.errors.values() for e in errors)
+
 
 class ImportUploadForm(forms.Form):
     entity = forms.ChoiceField(

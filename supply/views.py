@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from sop.choices import AbcClass, JobStatus
 from sop.exports import table_response
-from sop.locking import EditConflict
+from sop.locking import EditConflict, edit_refusal
 from sop.models import Cycle, Location, Product, Resource
 from sop.selectors import cycle_current
 from sop.services import add_months
@@ -205,8 +205,7 @@ def planned_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     form = PlannedSupplyForm(request.POST)
     typed = {request.POST.get("month", ""): request.POST.get("quantity", "")}
     if not form.is_valid():
-        message = " ".join(e for errors in form.errors.values() for e in errors)
-        return _edit_response(request, cycle, 400, "error", message, typed)
+        return _edit_response(request, cycle, 400, "error", form.error_text(), typed)
     data = form.cleaned_data
     product = get_object_or_404(Product, pk=data["product"])
     location = get_object_or_404(Location, pk=data["location"])
@@ -222,10 +221,9 @@ def planned_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
             comment=data["comment"],
             expected_version=data["version"],
         )
-    except EditConflict as exc:
-        return _edit_response(request, cycle, 409, "error", str(exc), typed)
-    except ValidationError as exc:
-        return _edit_response(request, cycle, 400, "error", " ".join(exc.messages), typed)
+    except (EditConflict, ValidationError) as exc:
+        status, errors = edit_refusal(exc)
+        return _edit_response(request, cycle, status, "error", " ".join(errors), typed)
     what = "released to the engine" if data["quantity"] is None else "fixed"
     message = f"{product.sku} @ {location.code} {data['month']:%b %Y} {what}: the plan is updated."
     return _edit_response(request, cycle, 200, "success", message, {})
@@ -237,8 +235,7 @@ def capacity_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     cycle = get_object_or_404(Cycle, pk=cycle_pk)
     form = CapacityForm(request.POST)
     if not form.is_valid():
-        message = " ".join(e for errors in form.errors.values() for e in errors)
-        return _edit_response(request, cycle, 400, "error", message, {})
+        return _edit_response(request, cycle, 400, "error", form.error_text(), {})
     data = form.cleaned_data
     resource = get_object_or_404(Resource, pk=data["resource"])
     try:
@@ -252,10 +249,9 @@ def capacity_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
             comment=data["comment"],
             expected_version=data["version"],
         )
-    except EditConflict as exc:
-        return _edit_response(request, cycle, 409, "error", str(exc), {})
-    except ValidationError as exc:
-        return _edit_response(request, cycle, 400, "error", " ".join(exc.messages), {})
+    except (EditConflict, ValidationError) as exc:
+        status, errors = edit_refusal(exc)
+        return _edit_response(request, cycle, status, "error", " ".join(errors), {})
     delta = data["delta_hours"]
     change = "reset to the imported hours" if delta is None else f"changed by {delta:+,.0f} h"
     message = f"{resource.code} {data['month']:%b %Y} {change}: the plan is updated."
