@@ -20,16 +20,10 @@ from sop.exports import table_response
 from sop.locking import EditConflict, edit_refusal
 from sop.models import Cycle, Location, Product
 from sop.selectors import cycle_current
+from sop.views import cycle_from_query
 
 SELECTION_PARAMS = ("family", "sku", "location")
 FILTER_PARAMS = ("only_family", "abc", "pattern", "exception")
-
-
-def _cycle(params: QueryDict) -> Cycle | None:
-    pk = params.get("cycle", "")
-    if pk.isdigit():
-        return get_object_or_404(Cycle, pk=pk)
-    return cycle_current()
 
 
 def _selection(params: QueryDict, tree: list[dict]) -> selectors.Selection | None:
@@ -109,7 +103,7 @@ def _selection_context(
 
 @require_GET
 def review(request: HttpRequest) -> HttpResponse:
-    cycle = _cycle(request.GET)
+    cycle = cycle_from_query(request.GET)
     if cycle is None:
         return render(request, "demand/review.html", {"cycle": None})
     # A run whose worker was killed is failed the next time anyone looks at it.
@@ -256,7 +250,7 @@ def _back(request: HttpRequest, cycle: Cycle) -> str:
 @require_GET
 def export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The grid of the selection as CSV or XLSX: one row per row kind, one column per month."""
-    cycle = _cycle(request.GET)
+    cycle = cycle_from_query(request.GET)
     selection = _selection(request.GET, []) if cycle else None
     if cycle is None or selection is None:
         return HttpResponse("Choose a cycle and a family or SKU.", status=400)

@@ -16,8 +16,8 @@ from sop.choices import AbcClass, JobStatus
 from sop.exports import table_response
 from sop.locking import EditConflict, edit_refusal
 from sop.models import Cycle, Location, Product, Resource
-from sop.selectors import cycle_current
 from sop.services import add_months
+from sop.views import cycle_from_query
 from supply import charts, selectors, services
 from supply.choices import CapacityReason, ExceptionFilter, SupplyReason
 from supply.constants import OVERLOAD_BADGES, SHORT_LIST_ROWS
@@ -26,13 +26,6 @@ from supply.models import SupplyRun
 
 FILTER_PARAMS = ("family", "abc", "exception")
 EXPORT_TABLES = ("plan", "targets", "capacity", "shortages", "excess")
-
-
-def _cycle(params: QueryDict) -> Cycle | None:
-    pk = params.get("cycle", "")
-    if pk.isdigit():
-        return get_object_or_404(Cycle, pk=pk)
-    return cycle_current()
 
 
 def _filters(params: QueryDict) -> selectors.Filters:
@@ -166,7 +159,7 @@ def _drill_context(cycle: Cycle, run: SupplyRun, resource: Resource, month: dt.d
 
 @require_GET
 def review(request: HttpRequest) -> HttpResponse:
-    cycle = _cycle(request.GET)
+    cycle = cycle_from_query(request.GET)
     if cycle is None:
         return render(request, "supply/review.html", {"cycle": None})
     run = selectors.supply_run_published(cycle=cycle)
@@ -314,7 +307,7 @@ def run_status(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def export(request: HttpRequest, fmt: str) -> HttpResponse:
     """A table of the published plan as CSV or XLSX: plan, targets, capacity, shortages, excess."""
-    cycle = _cycle(request.GET)
+    cycle = cycle_from_query(request.GET)
     run = selectors.supply_run_published(cycle=cycle) if cycle else None
     table = request.GET.get("table", "plan")
     if run is None or table not in EXPORT_TABLES:
@@ -337,7 +330,7 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
 @require_GET
 def classification(request: HttpRequest) -> HttpResponse:
     """ABC/XYZ: the Pareto of revenue by SKU and the class matrix."""
-    cycle = _cycle(request.GET)
+    cycle = cycle_from_query(request.GET)
     if cycle is None:
         return render(request, "supply/classification.html", {"cycle": None})
     pareto = selectors.pareto(cycle=cycle)
