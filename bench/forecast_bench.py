@@ -48,6 +48,7 @@ if __package__ in (None, ""):
     # Run as a script: make the repository importable.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import create_database, database_name
 from bench.intermittent_bench import is_intermittent_file, run_intermittent
 from demand.forecasting import forecast_series, is_seasonal, mase_scale, smape
 
@@ -390,13 +391,13 @@ def run_scale(
 
 def _scale_setup(db_url: str, redis_url: str) -> None:
     """Point Django and Celery at the bench's own database and broker, then set Django up."""
-    name = _database_name(db_url)
+    name = database_name(db_url)
     if "bench" not in name:
         raise SystemExit(f"refusing to drop database {name!r}: its name must contain 'bench'")
     os.environ["DJANGO_SETTINGS_MODULE"] = "sop.settings"
     os.environ["DATABASE_URL"] = db_url
     os.environ["REDIS_URL"] = redis_url
-    _recreate_database(db_url)
+    create_database(db_url, fresh=True)
     import django
 
     django.setup()
@@ -406,21 +407,6 @@ def _scale_setup(db_url: str, redis_url: str) -> None:
     call_command("migrate", verbosity=0)
     seconds = time.perf_counter() - started
     print(f"database {name}: dropped, created and migrated in {seconds:.1f} s")
-
-
-def _database_name(url: str) -> str:
-    return url.rsplit("/", 1)[-1].split("?", 1)[0]
-
-
-def _recreate_database(url: str) -> None:
-    import psycopg
-
-    name = _database_name(url)
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        # FORCE: workers of an interrupted earlier bench may still hold connections.
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _seed(n: int, tmp: Path) -> Cycle:

@@ -24,6 +24,8 @@ if __package__ in (None, ""):
     # Run as a script: make the repository importable.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import create_database, phase_timer
+
 BENCH_DB = "postgres://postgres@127.0.0.1:5432/sop_bench"
 GOAL_SECONDS = 30.0
 
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if not url.startswith(("postgres://", "postgresql://")):
         parser.error("SOP_BENCH_DATABASE_URL must be a postgres:// URL")
     os.environ["DATABASE_URL"] = url
-    _create_database(url)
+    create_database(url)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sop.settings")
     import django
 
@@ -89,17 +91,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if ok else 1
 
 
-def _create_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[-1].split("?", 1)[0]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def _prepare(path: Path, *, skus: int, locations: int, months: int) -> int:
     """Create the bench products and locations, empty their sales and write the extract."""
     from django.db import connection
@@ -144,15 +135,7 @@ def _timed_import(path: Path) -> dict:
 
     timings = {"validate": 0.0, "load": 0.0}
 
-    def timed(name, func):
-        def wrapper(*args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return func(*args, **kwargs)
-            finally:
-                timings[name] += time.perf_counter() - started
-
-        return wrapper
+    timed = phase_timer(timings)
 
     backend = _backend_cpu_seconds()
     own = time.process_time()

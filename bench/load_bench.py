@@ -64,10 +64,13 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
-REPO = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):
     # Run as a script: make the repository importable.
-    sys.path.insert(0, str(REPO))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import create_database, database_name
+
+REPO = Path(__file__).resolve().parents[1]
 LOAD_DB = "postgres://postgres@127.0.0.1:5432/sop_load"
 # A Redis database no one else uses (tests 15, forecast bench 14): its queue is ours.
 LOAD_REDIS = "redis://127.0.0.1:6379/13"
@@ -86,10 +89,6 @@ CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 # --- set-up ------------------------------------------------------------------------------
-
-
-def _database_name(url: str) -> str:
-    return url.rsplit("/", 1)[-1].split("?", 1)[0]
 
 
 def _bench_env(db_url: str, redis_url: str | None) -> dict[str, str]:
@@ -127,14 +126,7 @@ def _manage(args: list[str], env: dict[str, str], log: Path, timeout: float) -> 
 
 def seed(db_url: str) -> None:
     """Drop, create, migrate and seed the bench database with the default demo company."""
-    import psycopg
-
-    name = _database_name(db_url)
-    admin_url = db_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        # FORCE: a gunicorn of an interrupted earlier bench may still hold connections.
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    create_database(db_url, fresh=True)
     # No Redis: the seed's forecast and supply runs complete in-process before it returns.
     env = _bench_env(db_url, None)
     log = LOGS / "seed.log"
@@ -142,7 +134,8 @@ def seed(db_url: str) -> None:
     started = time.perf_counter()
     _manage(["migrate", "--no-input"], env, log, timeout=600)
     _manage(["seed_demo", "--out", str(LOGS / "extracts")], env, log, timeout=1800)
-    print(f"database {name}: created and seeded in {time.perf_counter() - started:.0f} s")
+    seconds = time.perf_counter() - started
+    print(f"database {database_name(db_url)}: created and seeded in {seconds:.0f} s")
 
 
 def collectstatic(env: dict[str, str]) -> None:
@@ -761,7 +754,7 @@ def _interrupted(signum, frame):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if "load" not in _database_name(args.db_url):
+    if "load" not in database_name(args.db_url):
         raise SystemExit(f"refusing to use {args.db_url}: the name must contain 'load'")
     if args.users < 1 or args.duration <= 0:
         raise SystemExit("--users and --duration must be positive")

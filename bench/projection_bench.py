@@ -35,6 +35,7 @@ if __package__ in (None, ""):
     # Run as a script: make the repository importable.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import create_database, phase_timer
 from supply.projection import (
     Policy,
     SupplyInputs,
@@ -276,14 +277,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _setup_django(database: str) -> None:
     """Point Django at the bench database (created if missing) and migrate it."""
-    import psycopg
-
     if database in ("sop", "postgres", "test_sop"):
         raise SystemExit(f"Refusing to use {database!r}: the bench writes its own company.")
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
-        if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone():
-            c.execute(f'CREATE DATABASE "{database}"')
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
+    url = f"postgres://postgres@127.0.0.1:5432/{database}"
+    create_database(url)
+    os.environ["DATABASE_URL"] = url
     # Tasks run in-process (eagerly) without a broker: the run's chunks go one after another.
     os.environ.pop("REDIS_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sop.settings")
@@ -482,18 +480,8 @@ def end_to_end(args: argparse.Namespace) -> int:
         "(not timed below)"
     )
 
-    # Time the real code path by wrapping the service's steps, not by copying them.
     phases: dict[str, float] = {}
-
-    def timed(name: str, func: Callable) -> Callable:
-        def wrapper(*a, **k):
-            t0 = time.perf_counter()
-            try:
-                return func(*a, **k)
-            finally:
-                phases[name] = phases.get(name, 0.0) + time.perf_counter() - t0
-
-        return wrapper
+    timed = phase_timer(phases)
 
     originals = {
         name: getattr(services, name) for name in ("_load_inputs", "plan_supply", "_write_results")

@@ -25,13 +25,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 if __package__ in (None, ""):
     # Run as a script: make the repository importable.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import phase_timer
 from bench.projection_bench import WORK_CENTRES, _setup_django, make_inputs, seed_company
 
 GOAL_SECONDS = 20.0
@@ -216,18 +217,8 @@ def time_scenario(cycle):
     # With --reuse, earlier benches' what-ifs are kept and this one takes the next number.
     scenario_name = f"{SCENARIO} {Scenario.objects.filter(cycle=cycle).count()}"
     phases: dict[str, float] = {}
-
-    def timed(name: str, func: Callable) -> Callable:
-        def wrapper(*a, **k):
-            t0 = time.perf_counter()
-            try:
-                return func(*a, **k)
-            finally:
-                phases[name] = phases.get(name, 0.0) + time.perf_counter() - t0
-
-        return wrapper
-
-    # Time the real code path by wrapping its steps (in-process only), not by copying them.
+    timed = phase_timer(phases)
+    # In-process only: a run executed by a Celery worker is not wrapped.
     patches = [
         (services, "scenario_create", "create the scenario"),
         (services, "plan_basis", "fingerprint the basis"),

@@ -7,19 +7,16 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 
 from demand.choices import OverrideKind, ReasonCode
+from sop.forms import PlannerEditForm
 
 
-class OverrideForm(forms.Form):
+class OverrideForm(PlannerEditForm):
     """One grid cell: a quantity (1200) or a percent change (+10%, -5 %); empty clears."""
 
     month = forms.DateField()
     value = forms.CharField(required=False, max_length=30)
-    version = forms.IntegerField(required=False, min_value=1)
     reason = forms.ChoiceField(
         choices=ReasonCode.choices, error_messages={"required": "Choose a reason code."}
-    )
-    comment = forms.CharField(
-        max_length=1000, error_messages={"required": "Write a comment saying why."}
     )
 
     def clean_value(self) -> tuple[str, Decimal | None]:

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from demand.choices import OverrideKind, OverrideLevel, Pattern, ReasonCode, Uncertainty
-from sop.models import Cycle, Location, Product, PublishedRun
-
-
-def _first_of_month(name: str) -> models.CheckConstraint:
-    return models.CheckConstraint(
-        condition=Q(month__day=1),
-        name=name,
-        violation_error_message="month must be the first day of a month",
-    )
+from sop.models import Cycle, Location, PlannerEdit, Product, PublishedRun, month_first_day_check
 
 
 class ForecastRun(PublishedRun):
@@ -57,7 +48,7 @@ class StatisticalForecast(models.Model):
                 fields=["run", "product", "location", "month"], name="statfc_natural_key"
             ),
             models.CheckConstraint(condition=Q(value__gte=0), name="statfc_value_non_negative"),
-            _first_of_month("statfc_month_first_day"),
+            month_first_day_check("statfc_month_first_day"),
         ]
 
     def __str__(self) -> str:
@@ -101,12 +92,8 @@ class SeriesFit(models.Model):
         return f"{self.product_id}@{self.location_id}: {self.model} ({self.pattern})"
 
 
-class DemandOverride(models.Model):
-    """A planner's change to the forecast of a family or SKU (optionally one location).
-
-    `version` implements optimistic locking: a save names the version it saw and is
-    refused when someone else saved in between.
-    """
+class DemandOverride(PlannerEdit):
+    """A planner's change to the forecast of a family or SKU (optionally one location)."""
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="demand_overrides")
     level = models.CharField(max_length=8, choices=OverrideLevel.choices)
@@ -121,16 +108,8 @@ class DemandOverride(models.Model):
     kind = models.CharField(max_length=8, choices=OverrideKind.choices)
     value = models.DecimalField(max_digits=14, decimal_places=3)
     reason = models.CharField(max_length=20, choices=ReasonCode.choices)
-    comment = models.TextField()
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["month", "id"]
+    class Meta(PlannerEdit.Meta):
         constraints = [
             # One override per scope and month; three partial constraints because NULLs
             # never collide in a plain unique constraint.
@@ -161,7 +140,7 @@ class DemandOverride(models.Model):
                 | Q(kind=OverrideKind.PERCENT, value__gte=-100),
                 name="override_value_range",
             ),
-            _first_of_month("override_month_first_day"),
+            month_first_day_check("override_month_first_day"),
         ]
 
     def __str__(self) -> str:
@@ -207,7 +186,7 @@ class ConsensusDemand(models.Model):
                 fields=["cycle", "product", "location", "month"], name="consensus_natural_key"
             ),
             models.CheckConstraint(condition=Q(value__gte=0), name="consensus_non_negative"),
-            _first_of_month("consensus_month_first_day"),
+            month_first_day_check("consensus_month_first_day"),
         ]
 
     def __str__(self) -> str:
@@ -234,7 +213,7 @@ class DemandPlanSnapshot(models.Model):
             models.UniqueConstraint(
                 fields=["cycle", "product", "location", "month"], name="snapshot_natural_key"
             ),
-            _first_of_month("snapshot_month_first_day"),
+            month_first_day_check("snapshot_month_first_day"),
         ]
 
     def __str__(self) -> str:

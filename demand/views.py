@@ -17,20 +17,14 @@ from demand.forms import OverrideForm
 from demand.models import ForecastRun
 from sop.choices import AbcClass, JobStatus
 from sop.exports import table_response
-from sop.locking import EditConflict
+from sop.locking import EditConflict, edit_refusal
 from sop.models import Cycle, Location, Product
 from sop.run_views import RunPanel
 from sop.selectors import cycle_current
+from sop.views import cycle_from_query
 
 SELECTION_PARAMS = ("family", "sku", "location")
 FILTER_PARAMS = ("only_family", "abc", "pattern", "exception")
-
-
-def _cycle(params: QueryDict) -> Cycle | None:
-    pk = params.get("cycle", "")
-    if pk.isdigit():
-        return get_object_or_404(Cycle, pk=pk)
-    return cycle_current()
 
 
 def _selection(params: QueryDict, tree: list[dict]) -> selectors.Selection | None:
@@ -110,7 +104,7 @@ def _selection_context(
 
 @require_GET
 def review(request: HttpRequest) -> HttpResponse:
-    cycle = _cycle(request.GET)
+    cycle = cycle_from_query(request.GET)
     if cycle is None:
         return render(request, "demand/review.html", {"cycle": None})
     filters = selectors.Filters(
@@ -154,7 +148,7 @@ def override_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     typed = {request.POST.get("month", ""): request.POST.get("value", "")}
     if not form.is_valid():
         status, level = 400, "error"
-        message = " ".join(e for errors in form.errors.values() for e in errors)
+        message = form.error_text()
     else:
         kind, value = form.cleaned_data["value"]
         month = form.cleaned_data["month"]
@@ -172,10 +166,9 @@ def override_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
                 location=selection.location,
                 expected_version=form.cleaned_data["version"],
             )
-        except EditConflict as exc:
-            status, level, message = 409, "error", str(exc)
-        except ValidationError as exc:
-            status, level, message = 400, "error", " ".join(exc.messages)
+        except (EditConflict, ValidationError) as exc:
+            status, errors = edit_refusal(exc)
+            level, message = "error", " ".join(errors)
         else:
             typed = {}
             message = f"Saved {month:%b %Y}: the consensus is updated."
@@ -241,7 +234,7 @@ def _back(request: HttpRequest, cycle: Cycle) -> str:
 @require_GET
 def export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The grid of the selection as CSV or XLSX: one row per row kind, one column per month."""
-    cycle = _cycle(request.GET)
+    cycle = cycle_from_query(request.GET)
     selection = _selection(request.GET, []) if cycle else None
     if cycle is None or selection is None:
         return HttpResponse("Choose a cycle and a family or SKU.", status=400)

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from reconciliation.models import FamilyMonthFigures, ResourceMonthLoad
 from sop.choices import MakeOrBuy
 from sop.models import Cycle, Location, Product, Resource
 
@@ -94,36 +95,20 @@ class FrozenPlanLine(models.Model):
         return f"{self.sku}@{self.location_code} {self.month:%Y-%m}: {self.planned}"
 
 
-class FrozenFamilyMonth(models.Model):
+class FrozenFamilyMonth(FamilyMonthFigures):
     """The approved plan's money per product family and month, with the budget."""
 
     approval = models.ForeignKey(PlanApproval, on_delete=models.CASCADE, related_name="families")
-    family = models.CharField(max_length=100)
-    month = models.DateField()
-    demand = models.FloatField()
-    volume = models.FloatField()
-    unmet_units = models.FloatField()
-    unmet_revenue = models.FloatField()
-    revenue = models.FloatField()
-    cogs = models.FloatField()
-    gross_margin = models.FloatField()
-    inventory_value = models.FloatField()
-    excess_value = models.FloatField()
-    budget_revenue = models.FloatField(null=True)
 
-    class Meta:
-        ordering = ["family", "month"]
+    class Meta(FamilyMonthFigures.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["approval", "family", "month"], name="frozenfamily_natural_key"
             )
         ]
 
-    def __str__(self) -> str:
-        return f"{self.family} {self.month:%Y-%m}: {self.revenue:.0f}"
 
-
-class FrozenResourceMonth(models.Model):
+class FrozenResourceMonth(ResourceMonthLoad):
     """The approved plan's capacity and load per resource and month."""
 
     approval = models.ForeignKey(PlanApproval, on_delete=models.CASCADE, related_name="resources")
@@ -131,10 +116,6 @@ class FrozenResourceMonth(models.Model):
         Resource, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     resource_code = models.CharField(max_length=40)
-    month = models.DateField()
-    capacity = models.FloatField()
-    load = models.FloatField()
-    load_unconstrained = models.FloatField()
 
     class Meta:
         ordering = ["resource_code", "month"]

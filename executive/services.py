@@ -14,26 +14,16 @@ from demand.models import ConsensusDemand
 from executive import selectors
 from executive.models import FrozenFamilyMonth, FrozenPlanLine, FrozenResourceMonth, PlanApproval
 from reconciliation import selectors as recon
-from reconciliation.models import ScenarioFamilyMonth, ScenarioLine, ScenarioResourceMonth
+from reconciliation.models import (
+    FAMILY_MONTH_COLUMNS,
+    ScenarioFamilyMonth,
+    ScenarioLine,
+    ScenarioResourceMonth,
+)
 from sop import workflow
 from sop.choices import Stage
 from sop.models import Cycle, CycleTransition, Location, Product, Resource
 from sop.services import TransitionRefused, audit_record, bulk_insert_frame, cycle_advance
-
-FAMILY_COLUMNS = [
-    "family",
-    "month",
-    "demand",
-    "volume",
-    "unmet_units",
-    "unmet_revenue",
-    "revenue",
-    "cogs",
-    "gross_margin",
-    "inventory_value",
-    "excess_value",
-    "budget_revenue",
-]
 
 
 def plan_decide(
@@ -173,8 +163,8 @@ def _freeze_lines(*, approval: PlanApproval, run_id: int | None) -> int:
 
 def _freeze_families(*, approval: PlanApproval, run_id: int | None) -> int:
     frame = pd.DataFrame(
-        list(ScenarioFamilyMonth.objects.filter(run_id=run_id).values_list(*FAMILY_COLUMNS)),
-        columns=FAMILY_COLUMNS,
+        list(ScenarioFamilyMonth.objects.filter(run_id=run_id).values_list(*FAMILY_MONTH_COLUMNS)),
+        columns=FAMILY_MONTH_COLUMNS,
     )
     frame.insert(0, "approval_id", approval.pk)
     return bulk_insert_frame(FrozenFamilyMonth, frame)

@@ -92,6 +92,15 @@ class DeltaForm(forms.Form):
     def delta(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def amount_delta(self, *names: str) -> dict[str, Any]:
+        """The delta of a form with an amount in a unit: kind, the named fields, unit: amount."""
+        data = self.cleaned_data
+        return {
+            "kind": self.kind,
+            **{name: data[name] for name in names},
+            data["unit"]: data["amount"],
+        }
+
 
 def _families() -> list[tuple[str, str]]:
     families = Product.objects.order_by("family").values_list("family", flat=True).distinct()
@@ -129,14 +138,8 @@ class DemandDeltaForm(DeltaForm):
         return data
 
     def delta(self) -> dict[str, Any]:
-        data = self.cleaned_data
-        out = {"kind": self.kind, "start": data["start"], "end": data["end"]}
-        if data["family"]:
-            out["family"] = data["family"]
-        if data["product"]:
-            out["product"] = data["product"]
-        out[data["unit"]] = data["amount"]
-        return out
+        scope = [name for name in ("family", "product") if self.cleaned_data[name]]
+        return self.amount_delta("start", "end", *scope)
 
 
 class CapacityDeltaForm(DeltaForm):
@@ -155,14 +158,7 @@ class CapacityDeltaForm(DeltaForm):
         self.fields["resource"].choices = list(Resource.objects.values_list("code", "code"))
 
     def delta(self) -> dict[str, Any]:
-        data = self.cleaned_data
-        return {
-            "kind": self.kind,
-            "resource": data["resource"],
-            "start": data["start"],
-            "end": data["end"],
-            data["unit"]: data["amount"],
-        }
+        return self.amount_delta("resource", "start", "end")
 
 
 class LeadTimeDeltaForm(DeltaForm):
@@ -179,8 +175,7 @@ class LeadTimeDeltaForm(DeltaForm):
         self.fields["supplier"].choices = list(Supplier.objects.values_list("code", "code"))
 
     def delta(self) -> dict[str, Any]:
-        data = self.cleaned_data
-        return {"kind": self.kind, "supplier": data["supplier"], data["unit"]: data["amount"]}
+        return self.amount_delta("supplier")
 
 
 class PriceCostDeltaForm(DeltaForm):

@@ -129,14 +129,17 @@ class ScenarioLine(models.Model):
         return f"{self.product_id}@{self.location_id} {self.month:%Y-%m}: {self.planned:.0f}"
 
 
-class ScenarioFamilyMonth(models.Model):
-    """A run's money and gap figures per product family and month."""
+class FamilyMonthFigures(models.Model):
+    """The money and gap figures of a plan per product family and month.
 
-    run = models.ForeignKey(ScenarioRun, on_delete=models.CASCADE, related_name="families")
+    A scenario run computes them (`ScenarioFamilyMonth`); an approval freezes a copy
+    (`executive.FrozenFamilyMonth`).
+    """
+
     family = models.CharField(max_length=100)
     month = models.DateField()
     demand = models.FloatField()
-    volume = models.FloatField(help_text="Demand fulfilled")
+    volume = models.FloatField()
     unmet_units = models.FloatField()
     unmet_revenue = models.FloatField()
     revenue = models.FloatField()
@@ -147,26 +150,48 @@ class ScenarioFamilyMonth(models.Model):
     budget_revenue = models.FloatField(null=True)
 
     class Meta:
+        abstract = True
         ordering = ["family", "month"]
+
+    def __str__(self) -> str:
+        return f"{self.family} {self.month:%Y-%m}: {self.revenue:.0f}"
+
+
+# The figures' columns in declaration order, for copying and bulk-writing them.
+FAMILY_MONTH_COLUMNS = [field.name for field in FamilyMonthFigures._meta.fields]
+
+
+class ResourceMonthLoad(models.Model):
+    """A plan's capacity and load per resource and month (computed, or frozen)."""
+
+    month = models.DateField()
+    capacity = models.FloatField()
+    load = models.FloatField()
+    load_unconstrained = models.FloatField()
+
+    class Meta:
+        abstract = True
+
+
+class ScenarioFamilyMonth(FamilyMonthFigures):
+    """A run's money and gap figures per product family and month."""
+
+    run = models.ForeignKey(ScenarioRun, on_delete=models.CASCADE, related_name="families")
+    volume = models.FloatField(help_text="Demand fulfilled")
+
+    class Meta(FamilyMonthFigures.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["run", "family", "month"], name="scenariofamily_natural_key"
             )
         ]
 
-    def __str__(self) -> str:
-        return f"{self.family} {self.month:%Y-%m}: {self.revenue:.0f}"
 
-
-class ScenarioResourceMonth(models.Model):
+class ScenarioResourceMonth(ResourceMonthLoad):
     """A run's capacity and constrained load per resource and month."""
 
     run = models.ForeignKey(ScenarioRun, on_delete=models.CASCADE, related_name="resources")
     resource = result_fk(Resource)
-    month = models.DateField()
-    capacity = models.FloatField()
-    load = models.FloatField()
-    load_unconstrained = models.FloatField()
 
     class Meta:
         ordering = ["resource", "month"]

@@ -328,28 +328,34 @@ def _demand_rows(delta: DemandDelta, meta: PlanLabels, n: int) -> np.ndarray:
     return np.arange(n)
 
 
-def _change_demand(delta: DemandDelta, rows: np.ndarray, cols: np.ndarray, own: _Own) -> None:
+def _change_cells(
+    name: str,
+    percent: float | None,
+    added: Callable[[np.ndarray], np.ndarray | float],
+    rows: np.ndarray,
+    cols: np.ndarray,
+    own: _Own,
+) -> None:
+    """Scale a block of grid `name` by `percent`, or add `added(block)`; never below zero."""
     if rows.size == 0 or cols.size == 0:
         return
-    demand = own("demand")
+    grid = own(name)
     cells = np.ix_(rows, cols)
-    if delta.percent is not None:
-        changed = demand[cells] * (1 + delta.percent / 100)
+    if percent is not None:
+        changed = grid[cells] * (1 + percent / 100)
     else:
-        changed = demand[cells] + spread_units(delta.units, demand[cells])
-    demand[cells] = np.maximum(changed, 0.0)
+        changed = grid[cells] + added(grid[cells])
+    grid[cells] = np.maximum(changed, 0.0)
+
+
+def _change_demand(delta: DemandDelta, rows: np.ndarray, cols: np.ndarray, own: _Own) -> None:
+    _change_cells(
+        "demand", delta.percent, lambda block: spread_units(delta.units, block), rows, cols, own
+    )
 
 
 def _change_capacity(delta: CapacityDelta, rows: np.ndarray, cols: np.ndarray, own: _Own) -> None:
-    if rows.size == 0 or cols.size == 0:
-        return
-    capacity = own("capacity")
-    cells = np.ix_(rows, cols)
-    if delta.percent is not None:
-        changed = capacity[cells] * (1 + delta.percent / 100)
-    else:
-        changed = capacity[cells] + delta.hours
-    capacity[cells] = np.maximum(changed, 0.0)
+    _change_cells("capacity", delta.percent, lambda block: delta.hours, rows, cols, own)
 
 
 def run_scenario(

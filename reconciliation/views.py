@@ -35,9 +35,10 @@ from reconciliation.models import Scenario, ScenarioRun
 from sop.choices import Stage
 from sop.exports import table_response
 from sop.locking import EditConflict
+from sop.locking import edit_refusal as _service_error
 from sop.models import Cycle, Product
 from sop.run_views import RunPanel
-from sop.selectors import cycle_current
+from sop.views import cycle_from_query
 
 EXPORT_TABLES = ("financial", "gaps")
 # The figures of a scenario shown in its row of the scenario list: (key, label, format).
@@ -51,13 +52,6 @@ ROW_KPIS = (
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def _cycle(params: QueryDict) -> Cycle | None:
-    pk = params.get("cycle", "")
-    if pk.isdigit():
-        return get_object_or_404(Cycle, pk=pk)
-    return cycle_current()
 
 
 def _url(cycle: Cycle, scenario: int | None = None, anchor: str = "") -> str:
@@ -212,14 +206,6 @@ def _refused(
     return render(request, "reconciliation/review.html", context, status=status)
 
 
-def _service_error(exc: Exception) -> tuple[int, list[str]]:
-    if isinstance(exc, EditConflict):
-        return 409, [str(exc)]
-    if isinstance(exc, ValidationError):
-        return 400, exc.messages
-    return 400, [str(exc)]  # the engine's ValueError on a delta it cannot take
-
-
 _REFUSALS = (EditConflict, ValidationError, ValueError)
 
 
@@ -228,7 +214,7 @@ _REFUSALS = (EditConflict, ValidationError, ValueError)
 
 @require_GET
 def review(request: HttpRequest) -> HttpResponse:
-    cycle = _cycle(request.GET)
+    cycle = cycle_from_query(request.GET)
     if cycle is None:
         return render(request, "reconciliation/review.html", {"cycle": None})
     return render(
@@ -305,7 +291,7 @@ def sku_gaps(request: HttpRequest, run_pk: int) -> HttpResponse:
 @require_GET
 def export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The selected scenario's financial plan (or gap table) as CSV or XLSX."""
-    cycle = _cycle(request.GET)
+    cycle = cycle_from_query(request.GET)
     table = request.GET.get("table", "financial")
     views = selectors.scenario_views(cycle=cycle) if cycle else []
     selected = _selected(views, request.GET)
@@ -384,7 +370,7 @@ def _comparison(cycle: Cycle, params: QueryDict) -> dict[str, Any]:
 @require_GET
 def compare(request: HttpRequest) -> HttpResponse:
     """Two to four scenarios side by side: KPIs (diff against the first) and charts."""
-    cycle = _cycle(request.GET)
+    cycle = cycle_from_query(request.GET)
     if cycle is None:
         return render(request, "reconciliation/compare.html", {"cycle": None})
     context = _comparison(cycle, request.GET)
@@ -407,7 +393,7 @@ def compare(request: HttpRequest) -> HttpResponse:
 @require_GET
 def compare_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The KPI table of the comparison: per scenario its value and difference."""
-    cycle = _cycle(request.GET)
+    cycle = cycle_from_query(request.GET)
     context = _comparison(cycle, request.GET) if cycle else None
     if context is None or not context["rows"]:
         message = " ".join(context["errors"]) if context else "Choose a cycle."

@@ -14,6 +14,28 @@ from sop.extracts import ENTITIES
 ACCEPTED_SUFFIXES = (".csv", ".txt", ".xlsx")
 
 
+class PlannerEditForm(forms.Form):
+    """What every planner edit carries besides its value: the version it saw, and why.
+
+    A subclass adds the edited cell's fields and a `reason` with its app's codes. The
+    version, reason and comment stay last: the pages report errors in field order.
+    """
+
+    version = forms.IntegerField(required=False, min_value=1)
+    comment = forms.CharField(
+        max_length=1000, error_messages={"required": "Write a comment saying why."}
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("version", "reason", "comment"):
+            self.fields[name] = self.fields.pop(name)
+
+    def error_text(self) -> str:
+        """Every error of the bound form in one line, in field order, for the cell's message."""
+        return " ".join(e for errors in self.errors.values() for e in errors)
+
+
 class ImportUploadForm(forms.Form):
     entity = forms.ChoiceField(
         label="What the file holds",

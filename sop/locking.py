@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -50,6 +51,19 @@ class EditConflict(Exception):
             f"{what} was changed{by}{at} while you were editing: it is now {now}. "
             "Your change was not saved; what you typed is kept - save again to replace theirs."
         )
+
+
+def edit_refusal(exc: Exception) -> tuple[int, list[str]]:
+    """The HTTP status and sentences of a refused edit: 409 for a conflict, else 400.
+
+    Besides `EditConflict`, a service refuses with ValidationError, and the scenario
+    engine with ValueError on a delta it cannot take.
+    """
+    if isinstance(exc, EditConflict):
+        return 409, [str(exc)]
+    if isinstance(exc, ValidationError):
+        return 400, exc.messages
+    return 400, [str(exc)]
 
 
 @dataclass(frozen=True)

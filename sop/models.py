@@ -18,7 +18,8 @@ from sop.choices import (
 )
 
 
-def _first_of_month(field: str, name: str) -> models.CheckConstraint:
+def month_first_day_check(name: str, field: str = "month") -> models.CheckConstraint:
+    """A check that a date column holds the first day of a month (every monthly row's)."""
     return models.CheckConstraint(
         condition=Q(**{f"{field}__day": 1}),
         name=name,
@@ -40,6 +41,26 @@ def result_fk(model: type[models.Model], related_name: str = "+") -> models.Fore
         db_index=False,
         db_constraint=False,
     )
+
+
+class PlannerEdit(models.Model):
+    """A planner's change to a cycle's monthly plan: why, who, and the lock's version.
+
+    `version` implements optimistic locking (`sop.locking`): a save names the version it
+    saw and is refused when someone else saved in between.
+    """
+
+    comment = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["month", "id"]
 
 
 class Supplier(models.Model):
@@ -173,7 +194,7 @@ class SalesHistory(models.Model):
             models.CheckConstraint(
                 condition=Q(quantity__gte=0), name="sales_quantity_non_negative"
             ),
-            _first_of_month("month", "sales_month_first_day"),
+            month_first_day_check("sales_month_first_day"),
         ]
         indexes = [models.Index(fields=["month"], name="sales_month_idx")]
 
@@ -224,7 +245,7 @@ class ScheduledReceipt(models.Model):
             models.CheckConstraint(
                 condition=Q(quantity__gte=0), name="receipt_quantity_non_negative"
             ),
-            _first_of_month("due_month", "receipt_month_first_day"),
+            month_first_day_check("receipt_month_first_day", "due_month"),
         ]
 
     def __str__(self) -> str:
@@ -246,7 +267,7 @@ class Capacity(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["resource", "month"], name="capacity_natural_key"),
             models.CheckConstraint(condition=Q(hours__gte=0), name="capacity_hours_non_negative"),
-            _first_of_month("month", "capacity_month_first_day"),
+            month_first_day_check("capacity_month_first_day"),
         ]
 
     def __str__(self) -> str:
@@ -267,7 +288,7 @@ class Budget(models.Model):
             models.CheckConstraint(
                 condition=Q(revenue__gte=0) & Q(volume__gte=0), name="budget_non_negative"
             ),
-            _first_of_month("month", "budget_month_first_day"),
+            month_first_day_check("budget_month_first_day"),
         ]
 
     def __str__(self) -> str:
@@ -292,7 +313,7 @@ class Cycle(models.Model):
     class Meta:
         ordering = ["-month"]
         constraints = [
-            _first_of_month("month", "cycle_month_first_day"),
+            month_first_day_check("cycle_month_first_day"),
             models.CheckConstraint(
                 condition=Q(horizon_months__gte=1) & Q(horizon_months__lte=60),
                 name="cycle_horizon_range",

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -21,6 +21,14 @@ from sop.exports import cells_safe
 from sop.models import Cycle, Notification
 
 AUDIT_PAGE_SIZE = 50
+
+
+def cycle_from_query(params: QueryDict) -> Cycle | None:
+    """The cycle a planning page shows: ?cycle= (404 if there is no such), else the current."""
+    pk = params.get("cycle", "")
+    if pk.isdigit():
+        return get_object_or_404(Cycle, pk=pk)
+    return selectors.cycle_current()
 
 
 def _cycle_url(cycle_id: int | None) -> str:

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
+from sop.forms import PlannerEditForm
 from supply.choices import CapacityReason, SupplyReason
 
 
@@ -25,37 +26,29 @@ def _number(raw: str, *, signed: bool) -> Decimal | None:
     return number.quantize(Decimal("0.001"))
 
 
-class PlannedSupplyForm(forms.Form):
+class PlannedSupplyForm(PlannerEditForm):
     """One planned-supply cell of a SKU-location: a quantity; empty releases it to the engine."""
 
     product = forms.IntegerField()
     location = forms.IntegerField()
     month = forms.DateField()
     quantity = forms.CharField(required=False, max_length=30)
-    version = forms.IntegerField(required=False, min_value=1)
     reason = forms.ChoiceField(
         choices=SupplyReason.choices, error_messages={"required": "Choose a reason."}
-    )
-    comment = forms.CharField(
-        max_length=1000, error_messages={"required": "Write a comment saying why."}
     )
 
     def clean_quantity(self) -> Decimal | None:
         return _number(self.cleaned_data["quantity"], signed=False)
 
 
-class CapacityForm(forms.Form):
+class CapacityForm(PlannerEditForm):
     """A change of a resource's hours in a month: +80 overtime, -160 a lost shift."""
 
     resource = forms.IntegerField()
     month = forms.DateField()
     delta_hours = forms.CharField(required=False, max_length=30)
-    version = forms.IntegerField(required=False, min_value=1)
     reason = forms.ChoiceField(
         choices=CapacityReason.choices, error_messages={"required": "Choose a reason."}
-    )
-    comment = forms.CharField(
-        max_length=1000, error_messages={"required": "Write a comment saying why."}
     )
 
     def clean_delta_hours(self) -> Decimal | None:

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from sop.models import Cycle, Location, Product, PublishedRun, Resource, result_fk
+from sop.models import (
+    Cycle,
+    Location,
+    PlannerEdit,
+    Product,
+    PublishedRun,
+    Resource,
+    month_first_day_check,
+    result_fk,
+)
 from supply.choices import CapacityReason, SafetyStockMethod, SupplyReason
-
-
-def _first_of_month(name: str) -> models.CheckConstraint:
-    return models.CheckConstraint(
-        condition=Q(month__day=1),
-        name=name,
-        violation_error_message="month must be the first day of a month",
-    )
 
 
 class SupplyRun(PublishedRun):
@@ -68,7 +68,7 @@ class InventoryProjection(models.Model):
             models.UniqueConstraint(
                 fields=["run", "product", "location", "month"], name="invproj_natural_key"
             ),
-            _first_of_month("invproj_month_first_day"),
+            month_first_day_check("invproj_month_first_day"),
         ]
 
     def __str__(self) -> str:
@@ -130,7 +130,7 @@ class CapacityLoad(models.Model):
             models.UniqueConstraint(
                 fields=["run", "resource", "month"], name="capload_natural_key"
             ),
-            _first_of_month("capload_month_first_day"),
+            month_first_day_check("capload_month_first_day"),
         ]
 
     def __str__(self) -> str:
@@ -142,11 +142,11 @@ class CapacityLoad(models.Model):
         return self.load / self.available_hours if self.available_hours > 0 else None
 
 
-class PlannedSupplyEdit(models.Model):
+class PlannedSupplyEdit(PlannerEdit):
     """A supply planner's fixed planned supply of a SKU at a location in a month.
 
     The engine treats the quantity as firm: it counts in netting, loads capacity and is
-    never moved or cut (see `supply.projection`). `version` implements optimistic locking.
+    never moved or cut (see `supply.projection`).
     """
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="supply_edits")
@@ -155,16 +155,8 @@ class PlannedSupplyEdit(models.Model):
     month = models.DateField()
     quantity = models.DecimalField(max_digits=14, decimal_places=3)
     reason = models.CharField(max_length=20, choices=SupplyReason.choices)
-    comment = models.TextField()
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["month", "id"]
+    class Meta(PlannerEdit.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["cycle", "product", "location", "month"], name="supplyedit_natural_key"
@@ -172,18 +164,18 @@ class PlannedSupplyEdit(models.Model):
             models.CheckConstraint(
                 condition=Q(quantity__gte=0), name="supplyedit_quantity_non_negative"
             ),
-            _first_of_month("supplyedit_month_first_day"),
+            month_first_day_check("supplyedit_month_first_day"),
         ]
 
     def __str__(self) -> str:
         return f"{self.product_id}@{self.location_id} {self.month:%Y-%m}: {self.quantity}"
 
 
-class CapacityAdjustment(models.Model):
+class CapacityAdjustment(PlannerEdit):
     """A change of a resource's available hours in a month for this cycle's plan.
 
     `delta_hours` is added to the imported capacity (overtime +, a lost shift -); the
-    result never goes below zero. `version` implements optimistic locking.
+    result never goes below zero.
     """
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="capacity_adjustments")
@@ -191,21 +183,13 @@ class CapacityAdjustment(models.Model):
     month = models.DateField()
     delta_hours = models.DecimalField(max_digits=12, decimal_places=2)
     reason = models.CharField(max_length=20, choices=CapacityReason.choices)
-    comment = models.TextField()
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["month", "id"]
+    class Meta(PlannerEdit.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["cycle", "resource", "month"], name="capadjust_natural_key"
             ),
-            _first_of_month("capadjust_month_first_day"),
+            month_first_day_check("capadjust_month_first_day"),
         ]
 
     def __str__(self) -> str:

@@ -44,6 +44,14 @@ SKU_LIST_CACHE_SECONDS = 60
 
 _EPS = 1e-6
 
+# How a projection row names its SKU-location on the pages' lists.
+_SERIES_LABELS = {
+    "sku": F("product__sku"),
+    "name": F("product__name"),
+    "abc": F("product__abc_class"),
+    "location_code": F("location__code"),
+}
+
 
 def consensus_fingerprint(*, cycle: Cycle) -> str:
     """Identifies the cycle's consensus demand as it is now, in one aggregate query.
@@ -235,13 +243,10 @@ def _sku_list(*, run: SupplyRun, filters: Filters, limit: int = LIST_ROWS) -> li
             planned=Sum("planned"),
             min_on_hand=Min("on_hand"),
             first_excess=Sum("excess_quantity", filter=Q(month=run.cycle.month)),
-            sku=F("product__sku"),
-            name=F("product__name"),
             family=F("product__family"),
-            abc=F("product__abc_class"),
             price=F("product__unit_price"),
             cost=F("product__unit_cost"),
-            location_code=F("location__code"),
+            **_SERIES_LABELS,
         )
         .order_by()
     )
@@ -425,10 +430,7 @@ def capacity_drill(*, run: SupplyRun, resource: Resource, month: dt.date) -> lis
             "shortage",
             "unmet",
             "firm",
-            sku=F("product__sku"),
-            name=F("product__name"),
-            abc=F("product__abc_class"),
-            location_code=F("location__code"),
+            **_SERIES_LABELS,
         )
     )
     out = []
@@ -454,11 +456,8 @@ def shortage_list(*, run: SupplyRun, limit: int | None = LIST_ROWS) -> list[dict
             lost=Sum("unmet"),
             cut=Sum("shortage"),
             first_month=Min("month", filter=Q(unmet__gt=_EPS)),
-            sku=F("product__sku"),
-            name=F("product__name"),
-            abc=F("product__abc_class"),
             price=F("product__unit_price"),
-            location_code=F("location__code"),
+            **_SERIES_LABELS,
         )
         .order_by()
     )
@@ -488,11 +487,8 @@ def excess_list(*, run: SupplyRun, limit: int | None = LIST_ROWS) -> list[dict]:
             first=Sum("excess_quantity", filter=Q(month=run.cycle.month)),
             peak=Max("excess_quantity"),
             months=Count("id"),
-            sku=F("product__sku"),
-            name=F("product__name"),
-            abc=F("product__abc_class"),
             cost=F("product__unit_cost"),
-            location_code=F("location__code"),
+            **_SERIES_LABELS,
         )
         .order_by()
     )

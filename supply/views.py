@@ -13,11 +13,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from sop.choices import AbcClass
 from sop.exports import table_response
-from sop.locking import EditConflict
+from sop.locking import EditConflict, edit_refusal
 from sop.models import Cycle, Location, Product, Resource
 from sop.run_views import RunPanel
-from sop.selectors import cycle_current
 from sop.services import add_months
+from sop.views import cycle_from_query
 from supply import charts, selectors, services
 from supply.choices import CapacityReason, ExceptionFilter, SupplyReason
 from supply.constants import OVERLOAD_BADGES, SHORT_LIST_ROWS
@@ -26,13 +26,6 @@ from supply.models import SupplyRun
 
 FILTER_PARAMS = ("family", "abc", "exception")
 EXPORT_TABLES = ("plan", "targets", "capacity", "shortages", "excess")
-
-
-def _cycle(params: QueryDict) -> Cycle | None:
-    pk = params.get("cycle", "")
-    if pk.isdigit():
-        return get_object_or_404(Cycle, pk=pk)
-    return cycle_current()
 
 
 def _filters(params: QueryDict) -> selectors.Filters:
@@ -166,7 +159,7 @@ def _drill_context(cycle: Cycle, run: SupplyRun, resource: Resource, month: dt.d
 
 @require_GET
 def review(request: HttpRequest) -> HttpResponse:
-    cycle = _cycle(request.GET)
+    cycle = cycle_from_query(request.GET)
     if cycle is None:
         return render(request, "supply/review.html", {"cycle": None})
     run = selectors.supply_run_published(cycle=cycle)
@@ -205,8 +198,7 @@ def planned_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     form = PlannedSupplyForm(request.POST)
     typed = {request.POST.get("month", ""): request.POST.get("quantity", "")}
     if not form.is_valid():
-        message = " ".join(e for errors in form.errors.values() for e in errors)
-        return _edit_response(request, cycle, 400, "error", message, typed)
+        return _edit_response(request, cycle, 400, "error", form.error_text(), typed)
     data = form.cleaned_data
     product = get_object_or_404(Product, pk=data["product"])
     location = get_object_or_404(Location, pk=data["location"])
@@ -222,10 +214,9 @@ def planned_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
             comment=data["comment"],
             expected_version=data["version"],
         )
-    except EditConflict as exc:
-        return _edit_response(request, cycle, 409, "error", str(exc), typed)
-    except ValidationError as exc:
-        return _edit_response(request, cycle, 400, "error", " ".join(exc.messages), typed)
+    except (EditConflict, ValidationError) as exc:
+        status, errors = edit_refusal(exc)
+        return _edit_response(request, cycle, status, "error", " ".join(errors), typed)
     what = "released to the engine" if data["quantity"] is None else "fixed"
     message = f"{product.sku} @ {location.code} {data['month']:%b %Y} {what}: the plan is updated."
     return _edit_response(request, cycle, 200, "success", message, {})
@@ -237,8 +228,7 @@ def capacity_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     cycle = get_object_or_404(Cycle, pk=cycle_pk)
     form = CapacityForm(request.POST)
     if not form.is_valid():
-        message = " ".join(e for errors in form.errors.values() for e in errors)
-        return _edit_response(request, cycle, 400, "error", message, {})
+        return _edit_response(request, cycle, 400, "error", form.error_text(), {})
     data = form.cleaned_data
     resource = get_object_or_404(Resource, pk=data["resource"])
     try:
@@ -252,10 +242,9 @@ def capacity_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
             comment=data["comment"],
             expected_version=data["version"],
         )
-    except EditConflict as exc:
-        return _edit_response(request, cycle, 409, "error", str(exc), {})
-    except ValidationError as exc:
-        return _edit_response(request, cycle, 400, "error", " ".join(exc.messages), {})
+    except (EditConflict, ValidationError) as exc:
+        status, errors = edit_refusal(exc)
+        return _edit_response(request, cycle, status, "error", " ".join(errors), {})
     delta = data["delta_hours"]
     change = "reset to the imported hours" if delta is None else f"changed by {delta:+,.0f} h"
     message = f"{resource.code} {data['month']:%b %Y} {change}: the plan is updated."
@@ -304,7 +293,7 @@ RUN_PANEL = RunPanel(
 @require_GET
 def export(request: HttpRequest, fmt: str) -> HttpResponse:
     """A table of the published plan as CSV or XLSX: plan, targets, capacity, shortages, excess."""
-    cycle = _cycle(request.GET)
+    cycle = cycle_from_query(request.GET)
     run = selectors.supply_run_published(cycle=cycle) if cycle else None
     table = request.GET.get("table", "plan")
     if run is None or table not in EXPORT_TABLES:
@@ -327,7 +316,7 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
 @require_GET
 def classification(request: HttpRequest) -> HttpResponse:
     """ABC/XYZ: the Pareto of revenue by SKU and the class matrix."""
-    cycle = _cycle(request.GET)
+    cycle = cycle_from_query(request.GET)
     if cycle is None:
         return render(request, "supply/classification.html", {"cycle": None})
     pareto = selectors.pareto(cycle=cycle)
