@@ -34,8 +34,7 @@ from reconciliation.forms import (
 from reconciliation.models import Scenario, ScenarioRun
 from sop.choices import Stage
 from sop.exports import table_response
-from sop.locking import EditConflict
-from sop.locking import edit_refusal as _service_error
+from sop.locking import EditConflict, edit_refusal
 from sop.models import Cycle, Product
 from sop.run_views import RunPanel
 from sop.views import cycle_from_query
@@ -435,7 +434,7 @@ def scenario_create(request: HttpRequest, cycle_pk: int) -> HttpResponse:
             user=request.user,
         )
     except _REFUSALS as exc:
-        status, errors = _service_error(exc)
+        status, errors = edit_refusal(exc)
         return _refused(request, cycle, status, errors, create=form)
     messages.success(request, f"Scenario {scenario.name} created: add its changes, then run it.")
     return redirect(_url(cycle, scenario.pk, "#editor"))
@@ -448,7 +447,7 @@ def base_run(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     try:
         run = services.scenario_base_run_start(cycle=cycle, user=request.user)
     except _REFUSALS as exc:
-        status, errors = _service_error(exc)
+        status, errors = edit_refusal(exc)
         return _refused(request, cycle, status, errors)
     messages.success(request, f"{run.scenario.name}: run {run.pk} started.")
     return redirect(_url(cycle, run.scenario_id))
@@ -464,7 +463,7 @@ def _start(request: HttpRequest, scenario: Scenario) -> HttpResponse:
     try:
         run = services.scenario_run_start(scenario=scenario, user=request.user)
     except _REFUSALS as exc:
-        status, errors = _service_error(exc)
+        status, errors = edit_refusal(exc)
         return _refused(request, scenario.cycle, status, errors, scenario=scenario.pk)
     messages.success(request, f"{scenario.name}: run {run.pk} started.")
     return redirect(_url(scenario.cycle, scenario.pk))
@@ -481,7 +480,7 @@ def scenario_copy(request: HttpRequest, pk: int) -> HttpResponse:
             scenario=scenario, name=form.cleaned_data["name"], user=request.user
         )
     except _REFUSALS as exc:
-        status, errors = _service_error(exc)
+        status, errors = edit_refusal(exc)
         return _refused(request, scenario.cycle, status, errors, scenario=pk, copy=form)
     messages.success(request, f"{scenario.name} copied into {copy.name}.")
     return redirect(_url(scenario.cycle, copy.pk, "#editor"))
@@ -503,7 +502,7 @@ def scenario_rename(request: HttpRequest, pk: int) -> HttpResponse:
             user=request.user,
         )
     except _REFUSALS as exc:
-        status, errors = _service_error(exc)
+        status, errors = edit_refusal(exc)
         return _refused(request, scenario.cycle, status, errors, scenario=pk, rename=form)
     messages.success(request, f"Scenario renamed to {data['name']}.")
     return redirect(_url(scenario.cycle, pk, "#editor"))
@@ -523,7 +522,7 @@ def scenario_delete(request: HttpRequest, pk: int) -> HttpResponse:
             scenario=scenario, version=form.cleaned_data["version"], user=request.user
         )
     except _REFUSALS as exc:
-        status, errors = _service_error(exc)
+        status, errors = edit_refusal(exc)
         return _refused(request, scenario.cycle, status, errors, scenario=pk)
     messages.success(request, f"Scenario {scenario.name} deleted.")
     return redirect(_url(scenario.cycle))
@@ -539,7 +538,7 @@ def scenario_recommend(request: HttpRequest, pk: int) -> HttpResponse:
             scenario=scenario, user=request.user, comment=form.cleaned_data.get("comment", "")
         )
     except _REFUSALS as exc:
-        status, errors = _service_error(exc)
+        status, errors = edit_refusal(exc)
         return _refused(request, scenario.cycle, status, errors, scenario=pk, recommend=form)
     messages.success(request, f"{scenario.name} is now the recommended scenario.")
     return redirect(_url(scenario.cycle, pk))
@@ -563,7 +562,7 @@ def delta_add(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             user=request.user,
         )
     except _REFUSALS as exc:
-        status, errors = _service_error(exc)
+        status, errors = edit_refusal(exc)
         return _refused(request, scenario.cycle, status, errors, **bound)
     messages.success(request, f"{form_class.label} change added to {scenario.name}: run it.")
     return redirect(_url(scenario.cycle, pk, "#editor"))
@@ -580,7 +579,7 @@ def delta_remove(request: HttpRequest, pk: int, index: int) -> HttpResponse:
             scenario=scenario, index=index, version=form.cleaned_data["version"], user=request.user
         )
     except _REFUSALS as exc:
-        status, errors = _service_error(exc)
+        status, errors = edit_refusal(exc)
         return _refused(request, scenario.cycle, status, errors, scenario=pk)
     messages.success(request, f"Change {index + 1} removed from {scenario.name}: run it again.")
     return redirect(_url(scenario.cycle, pk, "#editor"))
@@ -600,7 +599,7 @@ def decision_add(request: HttpRequest, cycle_pk: int) -> HttpResponse:
             cycle=cycle, text=data["text"], kind=data["kind"], scenario=scenario, user=request.user
         )
     except _REFUSALS as exc:
-        status, errors = _service_error(exc)
+        status, errors = edit_refusal(exc)
         return _refused(request, cycle, status, errors, decision=form)
     messages.success(request, f"{entry.get_kind_display()} added to the log.")
     return redirect(_url(cycle, scenario.pk if scenario else None, "#decisions"))
