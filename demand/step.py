@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from demand import selectors, services
-from demand.models import ForecastRun
+from demand import selectors, services, views
 from sop.choices import Stage
 from sop.models import CycleTransition
-from sop.steps import Checklist, Step
+from sop.steps import Checklist, Step, StepRun
 
 
 def _on_enter(transition: CycleTransition) -> None:
@@ -33,5 +32,5 @@ STEP = Step(
     on_enter=_on_enter,
     on_leave=_on_leave,
     demo=services.demand_demo_build,
-    runs=(ForecastRun,),
+    runs=(StepRun(services.FORECAST_RUN, views.RUN_PANEL),),
 )

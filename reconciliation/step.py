@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciliation import selectors, services
-from reconciliation.models import ScenarioRun
+from reconciliation import selectors, services, views
 from sop.choices import Stage
 from sop.models import Cycle, CycleTransition
-from sop.steps import Checklist, Step
+from sop.steps import Checklist, Step, StepRun
 
 
 def _on_open(cycle: Cycle) -> dict[str, Any]:
@@ -40,5 +39,5 @@ STEP = Step(
     ),
     on_open=_on_open,
     after_enter=_after_enter,
-    runs=(ScenarioRun,),
+    runs=(StepRun(services.SCENARIO_RUN, views.RUN_PANEL),),
 )

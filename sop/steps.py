@@ -13,7 +13,9 @@ those declarations at fixed points:
 - `after_enter`: after that transaction commits (e.g. start a background run that must see
   the new stage);
 - `demo`: called by `manage.py seed_demo` once the demo extracts are loaded;
-- `runs`: the app's background run models, for the core's run kernel.
+- `runs`: the app's kinds of background run (`StepRun`: the kernel's `RunKind` and the
+  `RunPanel` its pages show it with); registering the step registers them with the run
+  kernel (`sop.runs`) and the one start/status view (`sop.run_views`).
 
 To add a step: write the app, put its declaration in `<app>/step.py` as
 ``STEP = Step(name="<app label>", stage=Stage.X, ...)`` with only the parts it needs (the
@@ -37,9 +39,9 @@ from typing import TYPE_CHECKING, Any
 from sop.choices import Stage
 
 if TYPE_CHECKING:
-    from django.db import models
-
     from sop.models import Cycle, CycleTransition
+    from sop.run_views import RunPanel
+    from sop.runs import RunKind
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,14 @@ class Checklist:
     stage: str
     labels: tuple[str, ...]
     build: Callable[[Cycle], list[Check]]
+
+
+@dataclass(frozen=True)
+class StepRun:
+    """A kind of background run a step owns, and how its pages show it."""
+
+    kind: RunKind
+    panel: RunPanel
 
 
 def _no_gate(cycle: Cycle) -> str | None:
@@ -95,7 +105,7 @@ class Step:
     after_enter: Callable[[CycleTransition], None] = _nothing
     on_leave: Callable[[CycleTransition], None] = _nothing
     demo: Callable[..., object] | None = None  # called with cycle= and user=
-    runs: tuple[type[models.Model], ...] = ()
+    runs: tuple[StepRun, ...] = ()
 
 
 _STEPS: dict[str, Step] = {}
@@ -103,8 +113,16 @@ _STAGE_INDEX = {stage: index for index, stage in enumerate(Stage.values)}
 
 
 def register_step(step: Step) -> None:
-    """Register `step`; a step of the same name is replaced (tests swap a step this way)."""
+    """Register `step` and its runs; a step of the same name is replaced (tests swap a step
+    this way)."""
+    # Imported here: the kernel and its views import models, which the app registry must
+    # have loaded first (this runs from `AppConfig.ready`).
+    from sop import run_views, runs
+
     _STEPS[step.name] = step
+    for run in step.runs:
+        runs.register(run.kind)
+        run_views.register_panel(run.kind.name, run.panel)
 
 
 def steps() -> list[Step]:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from sop.choices import Stage
-from sop.steps import Checklist, Step
-from supply import selectors, services
-from supply.models import SupplyRun
+from sop.steps import Checklist, Step, StepRun
+from supply import selectors, services, views
 
 STEP = Step(
     name="supply",
@@ -23,5 +22,5 @@ STEP = Step(
         ),
     ),
     demo=services.supply_demo_build,
-    runs=(SupplyRun,),
+    runs=(StepRun(services.SUPPLY_RUN, views.RUN_PANEL),),
 )

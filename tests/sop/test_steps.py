@@ -50,7 +50,7 @@ def test_each_app_registers_one_step_in_the_order_of_the_stages():
 
 
 def test_the_steps_declare_their_run_models():
-    assert {s.name: s.runs for s in steps.steps()} == {
+    assert {s.name: tuple(r.kind.run_model for r in s.runs) for s in steps.steps()} == {
         "demand": (ForecastRun,),
         "supply": (SupplyRun,),
         "reconciliation": (ScenarioRun,),
