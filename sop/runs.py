@@ -167,7 +167,7 @@ def run_create(
     run = model.objects.create(
         **scope,
         **fields,
-        phase=kind.first_phase or "Queued",
+        phase=_queued_phase(kind),
         created_by=user if user is not None and user.is_authenticated else None,
         heartbeat_at=timezone.now(),
     )
@@ -213,6 +213,10 @@ def run_begin(kind_name: str, run_id: int, options: dict | None = None) -> list:
         if run.status != JobStatus.PENDING:
             return []
         chunks = kind.plan(run, options or {})
+        if run.phase == _queued_phase(kind):
+            # The kind's plan named no phase of its own: the page must not say "Queued"
+            # while its chunks run.
+            run.phase = "Running"
         now = timezone.now()
         run.status = JobStatus.RUNNING
         run.started_at = run.heartbeat_at = now
@@ -221,6 +225,10 @@ def run_begin(kind_name: str, run_id: int, options: dict | None = None) -> list:
         if not chunks:
             _publish(kind, run)
     return chunks
+
+
+def _queued_phase(kind: RunKind) -> str:
+    return kind.first_phase or "Queued"
 
 
 def run_is_running(model: type[Run], run_id: int) -> bool:

@@ -58,3 +58,24 @@ def test_without_a_broker_the_web_process_hands_tasks_to_its_background_threads(
     monkeypatch.setattr(background, "submit", lambda function, args: sent.append(args))
     tasks.dispatch(tasks.run_start_task, "import", 1, {})
     assert sent == [("import", 1, {})]  # queued for a thread, not run in the caller
+
+
+def test_a_started_run_whose_kind_names_no_phase_no_longer_says_queued():
+    kind = runs.RunKind(
+        name="test-quiet",
+        model="sop.ImportJob",
+        label="quiet run",
+        kept="Nothing changed.",
+        plan=lambda run, options: [None],
+        compute=lambda run, chunk: chunk,
+        store=lambda run, chunk, result: None,
+    )
+    runs.register(kind)
+    try:
+        job = runs.run_create(kind.name, scope={}, user=None, entity="products", file_name="p.csv")
+        assert job.phase == "Queued"
+        assert runs.run_begin(kind.name, job.pk) == [None]
+        job.refresh_from_db()
+        assert (job.status, job.phase) == (JobStatus.RUNNING, "Running")
+    finally:
+        runs._KINDS.pop(kind.name)
