@@ -600,7 +600,8 @@ def _profile_chunk(run: ForecastRun, chunk_series: int) -> None:
     """
     from django.db import transaction
 
-    from demand.services import _forecast_rows, _history_matrix, _write_run_rows
+    from demand.services._common import history_matrix
+    from demand.services.runs import _forecast_rows, _write_run_rows
     from sop.models import Product
 
     count = max(1, chunk_series // SCALE_LOCATIONS)
@@ -609,7 +610,7 @@ def _profile_chunk(run: ForecastRun, chunk_series: int) -> None:
     )
     cycle = run.cycle
     started = time.perf_counter()
-    keys, matrix, _ = _history_matrix(product_ids=product_ids, before=cycle.month)
+    keys, matrix, _ = history_matrix(product_ids=product_ids, before=cycle.month)
     read = time.perf_counter()
     rows = _forecast_rows(
         run_id=run.pk, keys=keys, matrix=matrix, start=cycle.month, horizon=cycle.horizon_months

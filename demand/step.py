@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from demand import selectors, services, views
+from demand import demo, selectors, services, views
 from sop.choices import Stage
 from sop.models import CycleTransition
 from sop.steps import Checklist, Step, StepRun
@@ -31,6 +31,6 @@ STEP = Step(
     ),
     on_enter=_on_enter,
     on_leave=_on_leave,
-    demo=services.demand_demo_build,
+    demo=demo.demand_demo_build,
     runs=(StepRun(services.FORECAST_RUN, views.RUN_PANEL),),
 )

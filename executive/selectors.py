@@ -327,8 +327,6 @@ class Signoff:
 
 def signoff(*, cycle: Cycle) -> Signoff:
     """Everything the sign-off page and the printed pack show, in a bounded set of queries."""
-    from reconciliation.services import deltas_describe
-
     approval = getattr(cycle, "approval", None) if cycle.stage == Stage.APPROVED else None
     previous_cycle = cycle_previous_approved(cycle=cycle)
     previous = getattr(previous_cycle, "approval", None) if previous_cycle else None
@@ -345,7 +343,7 @@ def signoff(*, cycle: Cycle) -> Signoff:
         source = PlanSource.of_run(run) if run is not None else None
         kpis = dict(run.kpis) if run is not None else {}
         base_kpis = base_view.run.kpis if base_view and base_view.run else {}
-        changes = deltas_describe(rec_view.scenario.deltas) if rec_view else []
+        changes = recon.deltas_describe(rec_view.scenario.deltas) if rec_view else []
         kpis.update(forecast_accuracy(cycle=cycle))
     pack = Signoff(
         cycle=cycle,

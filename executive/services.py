@@ -62,8 +62,6 @@ def plan_freeze(*, transition: CycleTransition) -> PlanApproval:
     # Without the reconciliation's gate (tests of the bare stage machine) a cycle may have
     # no scenario at all; its approval then freezes an empty plan.
     run = chosen.run if chosen is not None else None
-    from reconciliation.services import deltas_describe
-
     kpis = dict(run.kpis) if run is not None else {}
     kpis.update(selectors.forecast_accuracy(cycle=cycle))
     user = transition.user
@@ -72,7 +70,7 @@ def plan_freeze(*, transition: CycleTransition) -> PlanApproval:
         scenario=chosen.scenario if chosen else None,
         scenario_name=chosen.scenario.name if chosen else "",
         scenario_is_base=chosen.scenario.is_base if chosen else True,
-        scenario_changes=deltas_describe(chosen.scenario.deltas) if chosen else [],
+        scenario_changes=recon.deltas_describe(chosen.scenario.deltas) if chosen else [],
         run_id=run.pk if run else None,
         approved_by=user,
         approved_by_name=user.get_full_name() or user.get_username(),

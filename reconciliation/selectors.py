@@ -1,13 +1,19 @@
-"""Reads of the reconciliation: scenarios with their results, gaps, money, the comparison."""
+"""Reads of the reconciliation: what a scenario run reads, scenarios with their results, gaps,
+money, the comparison, the deltas as sentences."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from django.db.models import Count, F, Prefetch, QuerySet, Sum
 
+from reconciliation import scenarios as engine
 from reconciliation.constants import DRILL_ROWS, OVERLOAD
 from reconciliation.finance import (
     FINANCIAL_COLUMNS,
@@ -25,12 +31,14 @@ from reconciliation.models import (
     ScenarioRun,
 )
 from reconciliation.scenarios import PriceCostDelta, deltas_from_json
-from reconciliation.services import plan_basis
-from sop.choices import Stage
-from sop.models import Cycle, Location, Product, Resource
+from sop.choices import MakeOrBuy, Stage
+from sop.models import Budget, Cycle, Location, Product, Resource
 from sop.numbers import finite_or_none
 from sop.runs import ACTIVE_STATUSES
+from sop.services import add_months
 from sop.steps import Check
+from supply.models import SupplyRun
+from supply.selectors import consensus_fingerprint, edits_stamp
 
 _MONEY_FIELDS = tuple(c for c in FINANCIAL_COLUMNS if c not in MONEY_RATIOS)
 _UNKNOWABLE = ("budget_revenue", *MONEY_RATIOS)
@@ -51,6 +59,71 @@ KPI_ROWS: tuple[tuple[str, str, str, bool | None], ...] = (
     ("capacity_utilisation", "Capacity utilisation", "fraction", None),
     ("overloaded_resource_months", "Overloaded resource-months", "int", False),
 )
+
+
+# --- what a scenario run reads ----------------------------------------------------------
+
+
+def plan_basis(*, cycle: Cycle) -> str:
+    """Fingerprint of what a scenario run reads: demand, the published plan, edits, budget."""
+    run = SupplyRun.objects.filter(cycle=cycle, is_published=True).values_list("pk", flat=True)
+    parts = [
+        consensus_fingerprint(cycle=cycle),
+        f"run{run.first() or 0}",
+        *edits_stamp(cycle_id=cycle.pk),
+    ]
+    budget = Budget.objects.filter(
+        month__gte=cycle.month, month__lt=add_months(cycle.month, cycle.horizon_months)
+    ).aggregate(n=Count("id"), total=Sum("revenue"))
+    parts.append(f"b{budget['n']}:{budget['total'] or 0}")
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()
+
+
+def plan_labels(inputs) -> engine.PlanLabels:
+    """What the deltas name for each row of the plan: family, SKU, supplier; resource codes."""
+    product_of = inputs.keys.get_level_values("product").to_numpy()
+    products = pd.DataFrame(
+        list(
+            Product.objects.filter(pk__in=np.unique(product_of).tolist()).values_list(
+                "pk", "family", "sku", "make_or_buy", "supplier__code"
+            )
+        ),
+        columns=["pk", "family", "sku", "make_or_buy", "supplier"],
+    ).set_index("pk")
+    item = products.reindex(product_of)
+    bought = (item["make_or_buy"] == MakeOrBuy.BUY).to_numpy()
+    supplier = np.where(bought, item["supplier"].to_numpy(dtype=object), None)
+    codes = dict(Resource.objects.values_list("pk", "code"))
+    return engine.PlanLabels(
+        family=item["family"].to_numpy(dtype=object),
+        product=item["sku"].to_numpy(dtype=object),
+        supplier=supplier,
+        resources=np.array([codes[pk] for pk in inputs.resources], dtype=object),
+    )
+
+
+def _budget(cycle: Cycle) -> pd.DataFrame:
+    rows = Budget.objects.filter(
+        month__gte=cycle.month, month__lt=add_months(cycle.month, cycle.horizon_months)
+    ).values_list("family", "month", "revenue")
+    return pd.DataFrame(list(rows), columns=["family", "month", "revenue"])
+
+
+def compute_scenario(*, cycle: Cycle, deltas: list[dict[str, Any]], progress=None):
+    """The scenario's engine result on the cycle's current inputs (no database writes)."""
+    from supply.services import supply_plan_inputs
+
+    report = progress or (lambda pct, phase: None)
+    parsed = engine.deltas_from_json(deltas)
+    report(10, "Loading the plan")
+    inputs, policy = supply_plan_inputs(cycle=cycle)
+    labels = plan_labels(inputs)
+    report(40, "Recomputing supply and money")
+    result = engine.run_scenario(inputs, policy, parsed, labels, budget=_budget(cycle))
+    return result, labels
+
+
+# --- scenarios and their results ----------------------------------------------------------
 
 
 @dataclass
@@ -375,6 +448,54 @@ def comparison(views: list[ScenarioView]) -> list[dict]:
 
 def decisions(*, cycle: Cycle) -> list[DecisionLogEntry]:
     return list(DecisionLogEntry.objects.filter(cycle=cycle).select_related("author", "scenario"))
+
+
+# --- the deltas as sentences ------------------------------------------------------------
+
+
+def deltas_describe(deltas: list[dict[str, Any]]) -> list[str]:
+    """Each delta as a sentence for the page and the executive pack."""
+    out = []
+    for delta in engine.deltas_from_json(deltas):
+        data = asdict(delta)
+        out.append(_describe(delta.kind, data))
+    return out
+
+
+def _amount(percent: float | None, value: float | None, unit: str) -> str:
+    if percent is not None:
+        return f"{percent:+g} %"
+    return f"{value:+g} {unit}"
+
+
+def _range(data: dict) -> str:
+    return f"{data['start']:%b %Y} to {data['end']:%b %Y}"
+
+
+def _describe(kind: str, data: dict) -> str:
+    if kind == "demand":
+        scope = (
+            f"family {data['family']}"
+            if data.get("family")
+            else f"product {data['product']}"
+            if data.get("product")
+            else "all demand"
+        )
+        amount = _amount(data.get("percent"), data.get("units"), "units/month")
+        return f"Demand of {scope} {amount}, {_range(data)}"
+    if kind == "capacity":
+        amount = _amount(data.get("percent"), data.get("hours"), "hours/month")
+        return f"Capacity of {data['resource']} {amount}, {_range(data)}"
+    if kind == "lead_time":
+        amount = _amount(data.get("percent"), data.get("days"), "days")
+        return f"Lead time from supplier {data['supplier']} {amount}"
+    if kind == "price_cost":
+        scope = f"family {data['family']}" if data.get("family") else "all families"
+        return f"Price {data['price_percent']:+g} %, cost {data['cost_percent']:+g} % for {scope}"
+    if kind == "service_level":
+        scope = f"class {data['abc_class']}" if data.get("abc_class") else "every item"
+        return f"Service level target {data['level']:.1%} for {scope}"
+    return json.dumps(data, default=str)
 
 
 # --- the cycle home's checklist --------------------------------------------------------------

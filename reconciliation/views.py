@@ -91,7 +91,7 @@ def _rows(views: list[selectors.ScenarioView]) -> list[dict]:
 
 def _changes(scenario: Scenario) -> list[str]:
     try:
-        return services.deltas_describe(scenario.deltas)
+        return selectors.deltas_describe(scenario.deltas)
     except ValueError as exc:  # a delta stored by an older version of the engine
         return [f"Unreadable change: {exc}"]
 

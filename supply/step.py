@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sop.choices import Stage
 from sop.steps import Checklist, Step, StepRun
-from supply import selectors, services, views
+from supply import demo, selectors, services, views
 
 STEP = Step(
     name="supply",
@@ -21,6 +21,6 @@ STEP = Step(
             selectors.supply_checklist,
         ),
     ),
-    demo=services.supply_demo_build,
+    demo=demo.supply_demo_build,
     runs=(StepRun(services.SUPPLY_RUN, views.RUN_PANEL),),
 )

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from demand import accuracy, forecasting, selectors, services
+from demand import accuracy, demo, forecasting, selectors
 from demand.choices import ExceptionFilter
 from demand.models import DemandPlanSnapshot, ForecastRun
 from sop.choices import Stage
@@ -61,7 +61,7 @@ def test_the_mase_scale_is_the_in_sample_seasonal_naive_error():
 
 @pytest.mark.django_db
 def test_past_cycles_are_built_frozen_without_look_ahead(company, cycle):
-    built = services.demand_history_build(before=cycle.month, cycles=2)
+    built = demo.demand_history_build(before=cycle.month, cycles=2)
     assert [c.month for c in built] == [dt.date(2026, 9, 1), dt.date(2026, 10, 1)]
     assert all(
         c.stage == Stage.APPROVED for c in Cycle.objects.filter(pk__in=[c.pk for c in built])
@@ -93,12 +93,12 @@ def test_past_cycles_are_built_frozen_without_look_ahead(company, cycle):
     )
     assert row.statistical == pytest.approx(expected.point[0])
     # Building again keeps what exists.
-    assert services.demand_history_build(before=cycle.month, cycles=2) == []
+    assert demo.demand_history_build(before=cycle.month, cycles=2) == []
 
 
 @pytest.mark.django_db
 def test_the_accuracy_panel_has_numbers_for_sku_family_and_total(company, cycle, published):
-    services.demand_history_build(before=cycle.month, cycles=3)
+    demo.demand_history_build(before=cycle.month, cycles=3)
     bike = company["products"][0]
     rows = selectors.accuracy_summary(
         cycle=cycle, selection=selectors.Selection(family="Bikes", product=bike)
@@ -122,7 +122,7 @@ def test_the_cached_accuracy_is_recomputed_after_an_import(company, cycle, publi
     from sop.choices import JobStatus
     from sop.models import ImportJob
 
-    services.demand_history_build(before=cycle.month, cycles=3)
+    demo.demand_history_build(before=cycle.month, cycles=3)
     selection = selectors.Selection(family="Bikes", product=company["products"][0])
     before = selectors.accuracy_summary(cycle=cycle, selection=selection)
     # Sales of a past month revised (as an import would), but no import recorded yet:
@@ -141,7 +141,7 @@ def test_the_cached_accuracy_is_recomputed_after_an_import(company, cycle, publi
 
 @pytest.mark.django_db
 def test_bias_and_accuracy_exceptions_flag_the_sku_whose_plans_missed(company, cycle, published):
-    services.demand_history_build(before=cycle.month, cycles=2)
+    demo.demand_history_build(before=cycle.month, cycles=2)
     lamp = company["products"][3]
     # LAMP-2's past plans said three times what it sold.
     for snap in DemandPlanSnapshot.objects.filter(product=lamp, month__lt=cycle.month):
@@ -159,15 +159,15 @@ def test_the_demo_step_builds_past_cycles_and_starts_the_first_run(
     company, cycle, django_capture_on_commit_callbacks, monkeypatch
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        run = services.demand_demo_build(cycle=cycle)
+        run = demo.demand_demo_build(cycle=cycle)
     run.refresh_from_db()
     assert run.is_published
     assert Cycle.objects.filter(stage=Stage.APPROVED).count() == 3
     # Seeding again changes nothing; a company too big for in-process past cycles gets none.
-    assert services.demand_demo_build(cycle=cycle) == run
+    assert demo.demand_demo_build(cycle=cycle) == run
     Cycle.objects.filter(stage=Stage.APPROVED).delete()
-    monkeypatch.setattr(services, "DEMO_HISTORY_MAX_SERIES", 7)
-    services.demand_demo_build(cycle=cycle)
+    monkeypatch.setattr(demo, "DEMO_HISTORY_MAX_SERIES", 7)
+    demo.demand_demo_build(cycle=cycle)
     assert not Cycle.objects.filter(stage=Stage.APPROVED).exists()
 
 

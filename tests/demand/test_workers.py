@@ -23,6 +23,7 @@ from demand.models import ConsensusDemand, ForecastRun
 from sop.choices import JobStatus
 from sop.models import SalesHistory
 from sop.runs import run_wait, runs_fail_stale
+from sop.services import add_months
 from tests.demand.conftest import CYCLE_MONTH
 from tests.factories import LocationFactory, ProductFactory
 
@@ -60,7 +61,7 @@ def many_series(db):
         product = ProductFactory(sku=f"W-{i:03d}", family=f"F{i % 3}")
         for location in locations:
             for k in range(36):
-                month = services.add_months(CYCLE_MONTH, k - 36)
+                month = add_months(CYCLE_MONTH, k - 36)
                 qty = max(0, round(50 + 10 * np.sin(k / 2) + rng.normal(0, 6)))
                 rows.append(
                     SalesHistory(

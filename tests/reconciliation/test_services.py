@@ -553,13 +553,13 @@ def test_a_run_finishing_after_the_reconciliation_was_submitted_is_not_published
 ):
     good = base_run(reconciling, finance, django_capture_on_commit_callbacks)
     kept = scenario_result(good)
-    write = services._write
+    write = services.runs._write
 
     def write_then_submit(*args, **kwargs):
         write(*args, **kwargs)
         Cycle.objects.filter(pk=reconciling.pk).update(stage=Stage.EXECUTIVE_REVIEW)
 
-    monkeypatch.setattr(services, "_write", write_then_submit)
+    monkeypatch.setattr(services.runs, "_write", write_then_submit)
     late = run_of(good.scenario, finance, django_capture_on_commit_callbacks)
 
     assert late.status == JobStatus.FAILED

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
-from reconciliation import services
+from reconciliation import selectors, services
 from reconciliation.models import DecisionLogEntry, Scenario, ScenarioRun
 from sop.choices import Role, Stage
 from sop.formatting import format_number
@@ -254,7 +254,7 @@ def test_each_kind_of_change_can_be_added(finance_client, bikes_up, company):
         )
         assert response.status_code == 302, response.content.decode()[:2000]
     bikes_up.refresh_from_db()
-    assert services.deltas_describe(bikes_up.deltas)[1:] == [
+    assert selectors.deltas_describe(bikes_up.deltas)[1:] == [
         "Capacity of LINE +20 hours/month, Dec 2026 to Jan 2027",
         "Lead time from supplier LEAF +15 days",
         "Price +5 %, cost +0 % for family Lamps",

@@ -244,7 +244,7 @@ def test_a_failed_run_leaves_the_previous_published_plan(
     def broken(*args, **kwargs):
         raise RuntimeError("engine exploded")
 
-    monkeypatch.setattr(services, "plan_supply", broken)
+    monkeypatch.setattr(services.results, "plan_supply", broken)
     failed = start(cycle, supply_planner, django_capture_on_commit_callbacks)
     assert failed.status == JobStatus.FAILED
     assert "engine exploded" in failed.error

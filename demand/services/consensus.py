@@ -1,0 +1,71 @@
+"""The consensus plan: the published forecast with the planners' overrides applied."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.db import transaction
+
+from demand import consensus
+from demand.models import ConsensusDemand, DemandOverride, ForecastRun, StatisticalForecast
+from demand.services._common import PlanReadOnly, bulk_insert
+from sop.choices import Stage
+from sop.models import Cycle
+
+
+def consensus_rebuild(*, cycle: Cycle, family: str | None = None) -> int:
+    """Recompute the consensus of the cycle (or one family) from forecast and overrides."""
+    if Cycle.objects.filter(pk=cycle.pk, stage=Stage.APPROVED).exists():
+        raise PlanReadOnly(f"{cycle} is approved: its consensus demand is frozen.")
+    run = ForecastRun.objects.filter(cycle=cycle, is_published=True).first()
+    stat_qs = StatisticalForecast.objects.filter(run=run)
+    ov_qs = DemandOverride.objects.filter(cycle=cycle)
+    old_qs = ConsensusDemand.objects.filter(cycle=cycle)
+    if family is not None:
+        stat_qs = stat_qs.filter(product__family=family)
+        ov_qs = ov_qs.filter(family=family)
+        old_qs = old_qs.filter(product__family=family)
+    stat = pd.DataFrame(
+        list(stat_qs.values_list("product_id", "location_id", "product__family", "month", "value")),
+        columns=consensus.STAT_COLUMNS,
+    )
+    overrides = pd.DataFrame(
+        list(
+            ov_qs.values_list(
+                "level", "family", "product_id", "location_id", "month", "kind", "value"
+            )
+        ),
+        columns=consensus.OVERRIDE_COLUMNS,
+    )
+    value = consensus.consensus_values(stat, overrides)
+    base = stat["statistical"].to_numpy(float)
+    with transaction.atomic():
+        if family is None:
+            old_qs.delete()
+        else:
+            # A join in a DELETE is not portable; select the ids first.
+            ConsensusDemand.objects.filter(
+                pk__in=list(old_qs.values_list("pk", flat=True))
+            ).delete()
+        bulk_insert(
+            ConsensusDemand,
+            [
+                "cycle_id",
+                "product_id",
+                "location_id",
+                "month",
+                "statistical",
+                "override_delta",
+                "value",
+            ],
+            zip(
+                [cycle.pk] * len(stat),
+                stat["product"].tolist(),
+                stat["location"].tolist(),
+                stat["month"].tolist(),
+                base.tolist(),
+                (value - base).tolist(),
+                value.tolist(),
+                strict=True,
+            ),
+        )
+    return len(stat)

@@ -1,0 +1,216 @@
+"""Planners' edits of planned supply and capacity, and the fast recompute they trigger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+
+import numpy as np
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from sop.choices import Stage
+from sop.locking import VersionedRow
+from sop.models import Cycle, Location, Product, Resource, Routing
+from sop.roles import require
+from sop.runs import ACTIVE_STATUSES, runs_fail_stale
+from sop.services import add_months, audit_record
+from supply import chunks as chunking
+from supply.choices import CapacityReason, SupplyReason
+from supply.models import CapacityAdjustment, PlannedSupplyEdit, SupplyRun
+from supply.services.inputs import load_inputs, rows_frame
+from supply.services.results import write_results
+from supply.services.runs import SUPPLY_RUN_KIND, PlanReadOnly
+
+
+def supply_recompute(
+    *, cycle: Cycle, product_ids: Sequence[int] = (), resource_ids: Sequence[int] = ()
+) -> int:
+    """Recompute, in the published run, the resource group of the given SKUs or resources.
+
+    Capacity couples only the SKUs linked through shared resources, so the rest of the plan
+    cannot change; of the group, only the SKUs whose plan changed are rewritten. Returns
+    how many SKU-locations were (0 without a published run).
+    """
+    run = SupplyRun.objects.filter(cycle=cycle, is_published=True).first()
+    if run is None:
+        return 0
+    routings = rows_frame(
+        Routing.objects.values_list("product_id", "resource_id"), ["product", "resource"]
+    )
+    # A product without a routing is a group of its own: the routed ones and the edited
+    # ones are all the graph needs.
+    products = np.union1d(routings["product"].to_numpy(), np.asarray(product_ids, dtype=np.int64))
+    labels = chunking.resource_groups(
+        products, routings["product"].to_numpy(), routings["resource"].to_numpy()
+    )
+    touched = set(product_ids) | set(
+        routings.loc[routings["resource"].isin(list(resource_ids)), "product"]
+    )
+    group_labels = np.unique(labels[np.isin(products, list(touched))])
+    members = products[np.isin(labels, group_labels)].tolist()
+    resources = sorted(
+        set(resource_ids) | set(routings.loc[routings["product"].isin(members), "resource"])
+    )
+    loaded = load_inputs(cycle=cycle, product_ids=members, resource_ids=resources)
+    with transaction.atomic():
+        SupplyRun.objects.select_for_update().get(pk=run.pk)
+        return write_results(
+            run_id=run.pk, loaded=loaded, resource_ids=resources, only_changed=True
+        )
+
+
+def _editable_cycle(cycle_pk: int) -> Cycle:
+    """Lock the cycle and check the supply plan may change now (call inside a transaction)."""
+    # A run whose worker died would otherwise block edits until someone starts a new one.
+    runs_fail_stale(kind_names=[SUPPLY_RUN_KIND])
+    locked = Cycle.objects.select_for_update().get(pk=cycle_pk)
+    if locked.stage != Stage.SUPPLY_REVIEW:
+        raise PlanReadOnly(
+            f"{locked} is in {locked.get_stage_display().lower()}: its supply plan is read-only."
+        )
+    active = SupplyRun.objects.filter(cycle=locked, status__in=ACTIVE_STATUSES).first()
+    if active is not None:
+        # The run has read the inputs already; an edit now would be lost when it publishes.
+        raise PlanReadOnly(f"Supply run {active.pk} is computing: save again when it finishes.")
+    return locked
+
+
+def _in_horizon(cycle: Cycle, month: dt.date) -> None:
+    if not cycle.month <= month <= add_months(cycle.month, cycle.horizon_months - 1):
+        raise ValidationError(f"{month:%b %Y} is outside the cycle's horizon.")
+
+
+def _number(value: Decimal | float) -> str:
+    """A quantity as the audit trail and messages show it: 80, -30, 12.5."""
+    return format(Decimal(str(value)).normalize(), "f")
+
+
+def planned_supply_save(
+    *,
+    cycle: Cycle,
+    user: AbstractBaseUser,
+    product: Product,
+    location: Location,
+    month: dt.date,
+    quantity: Decimal | None,
+    reason: str,
+    comment: str,
+    expected_version: int | None,
+) -> PlannedSupplyEdit | None:
+    """Fix (or with quantity=None release) the planned supply of one SKU-location-month.
+
+    `expected_version` is the version the planner saw (None: not fixed yet); a different
+    one raises EditConflict and writes nothing. The published plan of the SKU's resource
+    group is recomputed in the same transaction.
+    """
+    require(user, "supply.change_plannedsupplyedit", "change planned supply")
+    if reason not in SupplyReason.values:
+        raise ValidationError("Choose a reason for the change.")
+    if not comment.strip():
+        raise ValidationError("Write a comment saying why.")
+    if quantity is not None and quantity < 0:
+        raise ValidationError("Planned supply cannot be negative.")
+    with transaction.atomic():
+        locked = _editable_cycle(cycle.pk)
+        _in_horizon(locked, month)
+        scope = {"cycle": locked, "product": product, "location": location, "month": month}
+        row = VersionedRow(
+            rows=PlannedSupplyEdit.objects.filter(**scope),
+            what=f"The planned supply of {product.sku} @ {location.code} in {month:%b %Y}",
+            show=lambda e: _number(e.quantity) if e is not None else "the engine's plan",
+            object_type="planned_supply",
+            object_id=f"{product.sku}@{location.code}/{month:%Y-%m}",
+        )
+        current = row.lock(seen=expected_version)
+        if quantity is None and current is None:
+            return None
+        old = None if current is None else _number(current.quantity)
+        saved = row.save(
+            current,
+            None
+            if quantity is None
+            else {"quantity": quantity, "reason": reason, "comment": comment, "author": user},
+            create=scope,
+        )
+        audit_record(
+            user=user,
+            action="supply.planned_supply",
+            object_type=row.object_type,
+            object_id=row.object_id,
+            cycle=locked,
+            old={"quantity": old},
+            new={"quantity": None if quantity is None else _number(quantity), "reason": reason},
+            reason=comment,
+        )
+        supply_recompute(cycle=locked, product_ids=[product.pk])
+    return saved
+
+
+def capacity_adjustment_save(
+    *,
+    cycle: Cycle,
+    user: AbstractBaseUser,
+    resource: Resource,
+    month: dt.date,
+    delta_hours: Decimal | None,
+    reason: str,
+    comment: str,
+    expected_version: int | None,
+) -> CapacityAdjustment | None:
+    """Add (or with None remove) hours to a resource's capacity in a month for this plan.
+
+    Optimistic locking as in `planned_supply_save`; the published plan of the SKUs linked
+    to the resource is recomputed in the same transaction.
+    """
+    require(user, "supply.change_capacityadjustment", "change capacity")
+    if reason not in CapacityReason.values:
+        raise ValidationError("Choose a reason for the change.")
+    if not comment.strip():
+        raise ValidationError("Write a comment saying why.")
+    with transaction.atomic():
+        locked = _editable_cycle(cycle.pk)
+        _in_horizon(locked, month)
+        scope = {"cycle": locked, "resource": resource, "month": month}
+        row = VersionedRow(
+            rows=CapacityAdjustment.objects.filter(**scope),
+            what=f"The capacity of {resource.code} in {month:%b %Y}",
+            show=lambda a: (
+                f"{_number(a.delta_hours)} h" if a is not None else "the imported capacity"
+            ),
+            object_type="capacity_adjustment",
+            object_id=f"{resource.code}/{month:%Y-%m}",
+        )
+        current = row.lock(seen=expected_version)
+        if delta_hours is None and current is None:
+            return None
+        old = None if current is None else _number(current.delta_hours)
+        saved = row.save(
+            current,
+            None
+            if delta_hours is None
+            else {
+                "delta_hours": delta_hours,
+                "reason": reason,
+                "comment": comment,
+                "author": user,
+            },
+            create=scope,
+        )
+        audit_record(
+            user=user,
+            action="supply.capacity",
+            object_type=row.object_type,
+            object_id=row.object_id,
+            cycle=locked,
+            old={"delta_hours": old},
+            new={
+                "delta_hours": None if delta_hours is None else _number(delta_hours),
+                "reason": reason,
+            },
+            reason=comment,
+        )
+        supply_recompute(cycle=locked, resource_ids=[resource.pk])
+    return saved
