@@ -1,11 +1,5 @@
-from django.apps import AppConfig
+from sop import steps
 
 
-class DemandConfig(AppConfig):
+class DemandConfig(steps.StepConfig):
     name = "demand"
-
-    def ready(self) -> None:
-        from demand.step import STEP
-        from sop.steps import register_step
-
-        register_step(STEP)

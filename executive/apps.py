@@ -1,18 +1,16 @@
-from django.apps import AppConfig
+from sop import steps
 
 
-class ExecutiveConfig(AppConfig):
+class ExecutiveConfig(steps.StepConfig):
     name = "executive"
 
     def ready(self) -> None:
         from django.db.models.signals import pre_delete
 
         from executive import signals
-        from executive.step import STEP
         from sop.models import Cycle
-        from sop.steps import register_step
 
-        register_step(STEP)
+        super().ready()
         # A database concern, not a workflow one: whoever deletes an approved cycle (the
         # admin, a cascade, a shell), its frozen rows may go with it; see the receiver.
         pre_delete.connect(

@@ -1,11 +1,5 @@
-from django.apps import AppConfig
+from sop import steps
 
 
-class ReconciliationConfig(AppConfig):
+class ReconciliationConfig(steps.StepConfig):
     name = "reconciliation"
-
-    def ready(self) -> None:
-        from reconciliation.step import STEP
-        from sop.steps import register_step
-
-        register_step(STEP)

@@ -19,13 +19,11 @@ those declarations at fixed points:
 
 To add a step: write the app, put its declaration in `<app>/step.py` as
 ``STEP = Step(name="<app label>", stage=Stage.X, ...)`` with only the parts it needs (the
-defaults do nothing), and register it in the app's ``ready()``::
+defaults do nothing), and make the app's config a `StepConfig`, whose ``ready()``
+registers it::
 
-    def ready(self) -> None:
-        from myapp.step import STEP
-        from sop.steps import register_step
-
-        register_step(STEP)
+    class MyAppConfig(steps.StepConfig):
+        name = "myapp"
 
 Hooks are thin: each hands over to a service of the app; the service holds the logic.
 """
@@ -34,7 +32,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from django.apps import AppConfig
 
 from sop.choices import Stage
 
@@ -136,3 +137,16 @@ def step(name: str) -> Step:
 
 def steps_in(stage: str) -> list[Step]:
     return [s for s in steps() if s.stage == stage]
+
+
+class StepConfig(AppConfig):
+    """The config of a planning app: when the app registry is ready, it registers the
+    app's `STEP` from its `step` module (`<app>/step.py`).
+
+    Subclass it as `steps.StepConfig` after `from sop import steps`: Django takes the one
+    AppConfig subclass an `apps.py` holds as the app's config, and an imported class name
+    would be a second one.
+    """
+
+    def ready(self) -> None:
+        register_step(import_module(f"{self.name}.step").STEP)

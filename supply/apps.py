@@ -1,11 +1,5 @@
-from django.apps import AppConfig
+from sop import steps
 
 
-class SupplyConfig(AppConfig):
+class SupplyConfig(steps.StepConfig):
     name = "supply"
-
-    def ready(self) -> None:
-        from sop.steps import register_step
-        from supply.step import STEP
-
-        register_step(STEP)
