@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -32,6 +33,7 @@ from kombu.exceptions import OperationalError
 
 from sop.choices import JobStatus
 from sop.models import Cycle, PublishedRun, Run
+from sop.services import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +142,44 @@ def kind_of(run: Run) -> RunKind:
 
 
 # --- starting -------------------------------------------------------------------------------
+
+
+def run_start(
+    kind_name: str,
+    *,
+    cycle_id: int,
+    user: AbstractBaseUser | None,
+    admit: Callable[[Cycle], dict[str, Any]],
+    audit_action: str,
+    audit_new: Callable[[Run], dict[str, Any]] | None = None,
+    plan_options: dict | None = None,
+) -> Run:
+    """Start a run of a cycle, the way every kind starts one; the caller checks permission.
+
+    The kind's stale runs are failed first (a run whose worker died must not block a new one
+    until the next sweep); then, with the cycle locked, `admit(cycle)` refuses (it raises)
+    or returns the new run's `scope` and fields for `run_create`, and the start is audited.
+    If the task queue is unreachable, the run comes back failed with a message saying so.
+    """
+    kind = kind_get(kind_name)
+    runs_fail_stale(kind_names=[kind.name])
+    with transaction.atomic():
+        cycle = Cycle.objects.select_for_update().get(pk=cycle_id)
+        run = run_create(kind.name, user=user, plan_options=plan_options, **admit(cycle))
+        audit_record(
+            user=user,
+            action=audit_action,
+            object_type=_snake(kind.run_model.__name__),
+            object_id=run.pk,
+            cycle=cycle,
+            new=audit_new(run) if audit_new else None,
+        )
+    return run
+
+
+def _snake(name: str) -> str:
+    """ForecastRun -> forecast_run, the audit log's object type."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def run_create(

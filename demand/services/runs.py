@@ -28,7 +28,7 @@ from sop.choices import Stage
 from sop.models import Cycle, Product, SalesHistory
 from sop.numbers import finite_or_none
 from sop.roles import require
-from sop.runs import RunKind, run_cancel, run_create, run_is_running, runs_fail_stale
+from sop.runs import RunKind, run_cancel, run_is_running, run_start
 from sop.services import add_months, audit_record
 
 # Stages in which the statistical forecast may still change.
@@ -123,34 +123,25 @@ def _write_run_rows(
 def forecast_run_start(
     *, cycle: Cycle, user: AbstractBaseUser | None, chunk_series: int = CHUNK_SERIES
 ) -> ForecastRun:
-    """Create a run row and queue it after commit; the kernel splits it into chunks.
-
-    If the task queue is unreachable, the run comes back failed with a message saying so.
-    """
+    """Create a run row and queue it after commit; the kernel splits it into chunks."""
     require(user, "demand.run_forecast", "run the forecast")
-    # A run whose worker died must not block a new one until the next sweep.
-    runs_fail_stale(kind_names=[FORECAST_RUN.name])
-    with transaction.atomic():
-        locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
-        if locked.stage not in FORECASTABLE_STAGES:
-            raise PlanReadOnly(
-                f"The demand plan of {locked} is {locked.get_stage_display().lower()}: "
-                "its forecast can no longer change."
-            )
-        run = run_create(
-            FORECAST_RUN.name,
-            scope={"cycle": locked},
-            user=user,
-            plan_options={"chunk_series": chunk_series},
+    return run_start(
+        FORECAST_RUN.name,
+        cycle_id=cycle.pk,
+        user=user,
+        admit=_forecast_admit,
+        audit_action="forecast.start",
+        plan_options={"chunk_series": chunk_series},
+    )
+
+
+def _forecast_admit(cycle: Cycle) -> dict:
+    if cycle.stage not in FORECASTABLE_STAGES:
+        raise PlanReadOnly(
+            f"The demand plan of {cycle} is {cycle.get_stage_display().lower()}: "
+            "its forecast can no longer change."
         )
-        audit_record(
-            user=user,
-            action="forecast.start",
-            object_type="forecast_run",
-            object_id=run.pk,
-            cycle=locked,
-        )
-    return run
+    return {"scope": {"cycle": cycle}}
 
 
 def _forecast_plan(run: ForecastRun, options: dict) -> list[list[int]]:

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from reconciliation import scenarios as engine
 from reconciliation.constants import STALE_AFTER
@@ -32,7 +31,7 @@ from reconciliation.services.scenarios import scenario_base
 from sop.models import Cycle
 from sop.numbers import finite_or_none
 from sop.roles import require
-from sop.runs import ACTIVE_STATUSES, RunKind, run_create, run_progress, runs_fail_stale
+from sop.runs import ACTIVE_STATUSES, RunKind, run_progress, run_start
 from sop.services import audit_record, bulk_insert_frame
 from supply.models import SupplyRun
 
@@ -51,30 +50,28 @@ def scenario_base_run_start(*, cycle: Cycle, user: AbstractBaseUser | None) -> S
 def scenario_run_start(*, scenario: Scenario, user: AbstractBaseUser | None) -> ScenarioRun:
     """Create a run row and queue it after commit."""
     require(user, "reconciliation.change_scenario", "run scenarios")
-    # A run whose worker died must not block a new one until the next sweep.
-    runs_fail_stale(kind_names=[SCENARIO_RUN_KIND])
-    with transaction.atomic():
-        cycle = editable(Cycle.objects.select_for_update().get(pk=scenario.cycle_id))
+
+    def admit(cycle: Cycle) -> dict:
+        editable(cycle)
+        # Read under the cycle's lock: the run computes the scenario as it is now.
         current = Scenario.objects.get(pk=scenario.pk)
         if not SupplyRun.objects.filter(cycle=cycle, is_published=True).exists():
             raise ValidationError(f"{cycle} has no published supply plan to start from.")
-        run = run_create(
-            SCENARIO_RUN_KIND,
-            scope={"scenario": current},
-            user=user,
-            cycle=cycle,
-            deltas=list(current.deltas),
-            scenario_version=current.version,
-        )
-        audit_record(
-            user=user,
-            action="scenario.run",
-            object_type="scenario_run",
-            object_id=run.pk,
-            cycle=cycle,
-            new={"scenario": current.name, "deltas": current.deltas},
-        )
-    return run
+        return {
+            "scope": {"scenario": current},
+            "cycle": cycle,
+            "deltas": list(current.deltas),
+            "scenario_version": current.version,
+        }
+
+    return run_start(
+        SCENARIO_RUN_KIND,
+        cycle_id=scenario.cycle_id,
+        user=user,
+        admit=admit,
+        audit_action="scenario.run",
+        audit_new=lambda run: {"scenario": run.scenario.name, "deltas": run.deltas},
+    )
 
 
 def _write(run_id: int, result: engine.ScenarioResult, labels: engine.PlanLabels) -> None:

@@ -6,13 +6,12 @@ import numpy as np
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from demand.models import ConsensusDemand
 from sop.choices import Stage
 from sop.models import Cycle, InventorySnapshot, Resource, Routing, ScheduledReceipt
 from sop.roles import require
-from sop.runs import ACTIVE_STATUSES, RunKind, run_create, runs_fail_stale
+from sop.runs import ACTIVE_STATUSES, RunKind, run_start
 from sop.services import add_months, audit_record
 from supply import chunks as chunking
 from supply.constants import CHUNK_SKU_LOCATIONS, STALE_AFTER
@@ -41,38 +40,27 @@ class PlanReadOnly(ValidationError):
 def supply_run_start(
     *, cycle: Cycle, user: AbstractBaseUser | None, chunk_rows: int = CHUNK_SKU_LOCATIONS
 ) -> SupplyRun:
-    """Create a run row and queue it after commit; the kernel splits it into chunks.
-
-    If the task queue is unreachable, the run comes back failed with a message saying so.
-    """
+    """Create a run row and queue it after commit; the kernel splits it into chunks."""
     require(user, "supply.run_supply", "run the supply plan")
-    # A run whose worker died must not block a new one until the next sweep.
-    runs_fail_stale(kind_names=[SUPPLY_RUN_KIND])
-    with transaction.atomic():
-        locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
-        if locked.stage not in RUNNABLE_STAGES:
-            raise PlanReadOnly(
-                f"{locked} is in {locked.get_stage_display().lower()}: the supply plan runs "
-                "during the demand and supply reviews."
-            )
-        if not ConsensusDemand.objects.filter(cycle=locked).exists():
-            raise ValidationError(
-                f"{locked} has no consensus demand yet: publish a forecast run first."
-            )
-        run = run_create(
-            SUPPLY_RUN_KIND,
-            scope={"cycle": locked},
-            user=user,
-            plan_options={"chunk_rows": chunk_rows},
+    return run_start(
+        SUPPLY_RUN_KIND,
+        cycle_id=cycle.pk,
+        user=user,
+        admit=_supply_admit,
+        audit_action="supply.start",
+        plan_options={"chunk_rows": chunk_rows},
+    )
+
+
+def _supply_admit(cycle: Cycle) -> dict:
+    if cycle.stage not in RUNNABLE_STAGES:
+        raise PlanReadOnly(
+            f"{cycle} is in {cycle.get_stage_display().lower()}: the supply plan runs "
+            "during the demand and supply reviews."
         )
-        audit_record(
-            user=user,
-            action="supply.start",
-            object_type="supply_run",
-            object_id=run.pk,
-            cycle=locked,
-        )
-    return run
+    if not ConsensusDemand.objects.filter(cycle=cycle).exists():
+        raise ValidationError(f"{cycle} has no consensus demand yet: publish a forecast run first.")
+    return {"scope": {"cycle": cycle}}
 
 
 def _groups(*, cycle: Cycle) -> tuple[pd.DataFrame, pd.DataFrame]:

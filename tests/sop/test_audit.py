@@ -139,6 +139,9 @@ def test_every_kind_of_plan_change_is_an_audit_event(
     assert loaded.new["inserted"] == job.rows_inserted
     planned = AuditEvent.objects.get(action="supply.planned_supply")
     assert planned.new["quantity"] == "80" and planned.reason == "Campaign"
+    started = AuditEvent.objects.get(action="scenario.run")
+    assert (started.object_type, started.cycle_id) == ("scenario_run", plan.pk)
+    assert started.new == {"scenario": "Late tea", "deltas": scenario.deltas}
 
 
 def test_an_approval_is_audited_as_a_transition_with_its_comment(make_user):
