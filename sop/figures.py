@@ -14,6 +14,15 @@ from typing import Any
 
 from plotly.io.json import to_json_plotly
 
+# The trace types of the plotly.js build the pages load (static/vendor/plotly-cartesian.min.js,
+# its cartesian partial bundle): a figure of any other type would draw nothing in the browser.
+TRACE_TYPES = frozenset(
+    {
+        *("bar", "box", "contour", "heatmap", "histogram", "histogram2d", "histogram2dcontour"),
+        *("image", "pie", "scatter", "scatterternary", "violin"),
+    }
+)
+
 
 def _merge(target: dict, changes: dict) -> None:
     for key, value in changes.items():
@@ -36,6 +45,11 @@ class Figure:
             self.add_trace(trace)
 
     def add_trace(self, trace: dict[str, Any]) -> Figure:
+        if trace.get("type") not in TRACE_TYPES:
+            raise ValueError(
+                f"plotly's cartesian bundle draws no {trace.get('type')!r} trace; "
+                "serve a bigger build (static/vendor/README.md) to use one"
+            )
         self.data.append(dict(trace))
         return self
 
