@@ -1,20 +1,52 @@
-"""Django admin for master data; plan data is edited on the cycle pages, not here."""
+"""Django admin for master data; plan data is edited on the cycle pages, not here.
+
+Every create, change and delete made here is an audit event with old -> new
+(`sop.master_audit`), in the admin's own transaction.
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import transaction
 
 from sop import models
+from sop.master_audit import master_change_record, row_values
+
+AUDIT_REASON = "in the admin"
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose saves and deletes are audit events."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        old = row_values(type(obj)._default_manager.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+        master_change_record(user=request.user, obj=obj, old=old, reason=AUDIT_REASON)
+
+    def delete_model(self, request, obj) -> None:
+        master_change_record(
+            user=request.user, obj=obj, old=None, deleted=True, reason=AUDIT_REASON
+        )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        # The "delete selected" action runs outside the admin's view transaction.
+        with transaction.atomic():
+            for obj in queryset:
+                master_change_record(
+                    user=request.user, obj=obj, old=None, deleted=True, reason=AUDIT_REASON
+                )
+            super().delete_queryset(request, queryset)
 
 
 @admin.register(models.Supplier)
-class SupplierAdmin(admin.ModelAdmin):
+class SupplierAdmin(AuditedAdmin):
     list_display = ("code", "name", "lead_time_days_mean", "lead_time_days_std")
     search_fields = ("code", "name")
 
 
 @admin.register(models.Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(AuditedAdmin):
     list_display = (
         "sku",
         "name",
@@ -33,27 +65,27 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(AuditedAdmin):
     list_display = ("code", "name", "kind")
     search_fields = ("code", "name")
 
 
 @admin.register(models.Resource)
-class ResourceAdmin(admin.ModelAdmin):
+class ResourceAdmin(AuditedAdmin):
     list_display = ("code", "name", "kind", "location")
     list_filter = ("kind",)
     search_fields = ("code", "name")
 
 
 @admin.register(models.Routing)
-class RoutingAdmin(admin.ModelAdmin):
+class RoutingAdmin(AuditedAdmin):
     list_display = ("product", "resource", "hours_per_unit")
     list_select_related = ("product", "resource")
     search_fields = ("product__sku", "resource__code")
     autocomplete_fields = ("product", "resource")
 
 
-class _FactAdmin(admin.ModelAdmin):
+class _FactAdmin(AuditedAdmin):
     list_select_related = ("product", "location")
     search_fields = ("product__sku",)
     autocomplete_fields = ("product", "location")
@@ -81,14 +113,14 @@ class ScheduledReceiptAdmin(_FactAdmin):
 
 
 @admin.register(models.Capacity)
-class CapacityAdmin(admin.ModelAdmin):
+class CapacityAdmin(AuditedAdmin):
     list_display = ("resource", "month", "hours")
     list_filter = ("resource",)
     date_hierarchy = "month"
 
 
 @admin.register(models.Budget)
-class BudgetAdmin(admin.ModelAdmin):
+class BudgetAdmin(AuditedAdmin):
     list_display = ("family", "month", "revenue", "volume")
     list_filter = ("family",)
     date_hierarchy = "month"

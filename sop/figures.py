@@ -10,9 +10,28 @@ the template, plotly.js draws with its defaults; the charts set the colours they
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
 from typing import Any
 
+from django.utils.dateformat import format as date_format
 from plotly.io.json import to_json_plotly
+
+from sop.formatting import DASH, format_number
+
+# The trace types of the plotly.js build the pages load (static/vendor/plotly-cartesian.min.js,
+# its cartesian partial bundle): a figure of any other type would draw nothing in the browser.
+TRACE_TYPES = frozenset(
+    {
+        *("bar", "box", "contour", "heatmap", "histogram", "histogram2d", "histogram2dcontour"),
+        *("image", "pie", "scatter", "scatterternary", "violin"),
+    }
+)
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def _merge(target: dict, changes: dict) -> None:
@@ -36,6 +55,11 @@ class Figure:
             self.add_trace(trace)
 
     def add_trace(self, trace: dict[str, Any]) -> Figure:
+        if trace.get("type") not in TRACE_TYPES:
+            raise ValueError(
+                f"plotly's cartesian bundle draws no {trace.get('type')!r} trace; "
+                "serve a bigger build (static/vendor/README.md) to use one"
+            )
         self.data.append(dict(trace))
         return self
 
@@ -84,3 +108,126 @@ def chart(title: str | None = None, **layout: Any) -> Figure:
 
 def heatmap(**trace: Any) -> dict[str, Any]:
     return {"type": "heatmap", **trace}
+
+
+@dataclass(frozen=True)
+class FigureTable:
+    """A figure's data as a table: one row per x value (per y label of a heatmap), one
+    column per trace (per x of a heatmap); the text alternative drawn next to a chart."""
+
+    caption: str
+    header: list[str]
+    rows: list[list[str]]
+
+
+def figure_table(figure: dict[str, Any] | str, *, rows: str = "", caption: str = "") -> FigureTable:
+    """The table of `figure` (its dict, or the JSON a page hands plotly.js).
+
+    Numbers are printed by the one formatter: a percentage axis (tick suffix "%") as one,
+    a trace of whole numbers as whole numbers, anything else with a decimal. A trace that
+    carries a text per point (a heatmap's "85%", an override's value, a stockout's lost
+    demand) shows that text, as its hover does. A point drawn twice at one x (a band's
+    upper and lower edge) shows both, low to high. `rows` names the first column when the
+    axis has no title and does not hold months; `caption` stands in for a missing title.
+    """
+    fig = json.loads(figure) if isinstance(figure, str) else figure
+    layout = fig.get("layout", {})
+    caption = _title(layout) or caption
+    traces = fig.get("data", [])
+    heatmap = next((t for t in traces if t.get("type") == "heatmap"), None)
+    if heatmap is not None:
+        return _heatmap_table(heatmap, layout, rows=rows, caption=caption)
+    xs = _ordered([x for trace in traces for x in trace.get("x", [])])
+    columns = [_trace_cells(trace, layout) for trace in traces]
+    label = rows or _title(layout.get("xaxis", {})) or ("Month" if _all_dates(xs) else "")
+    return FigureTable(
+        caption=caption,
+        header=[label, *(trace.get("name", "") for trace in traces)],
+        rows=[
+            [_label(x, layout.get("xaxis", {})), *(cells.get(_key(x), DASH) for cells in columns)]
+            for x in xs
+        ],
+    )
+
+
+def _title(part: dict[str, Any]) -> str:
+    title = part.get("title")
+    return (title.get("text", "") if isinstance(title, dict) else title) or ""
+
+
+def _key(x: Any) -> str:
+    return json.dumps(x)
+
+
+def _ordered(xs: list[Any]) -> list[Any]:
+    """The distinct x values: months and numbers in order, categories as first drawn."""
+    distinct = list({_key(x): x for x in xs}.values())
+    if _all_dates(distinct):
+        return sorted(distinct)
+    if all(isinstance(x, int | float) for x in distinct):
+        return sorted(distinct)
+    return distinct
+
+
+def _all_dates(xs: list[Any]) -> bool:
+    return bool(xs) and all(isinstance(x, str) and _DATE.match(x) for x in xs)
+
+
+def _label(x: Any, axis: dict[str, Any]) -> str:
+    if isinstance(x, str) and _DATE.match(x):
+        return date_format(dt.date.fromisoformat(x[:10]), "M Y")
+    if isinstance(x, int | float):
+        return format_number(x, "pct" if axis.get("ticksuffix") == "%" else "number")
+    return str(x)
+
+
+def _kind(values: list[Any], axis: dict[str, Any]) -> str:
+    if axis.get("ticksuffix") == "%":
+        return "pct"
+    numbers = [v for v in values if isinstance(v, int | float)]
+    return "int" if all(float(v).is_integer() for v in numbers) else "number"
+
+
+def _trace_cells(trace: dict[str, Any], layout: dict[str, Any]) -> dict[str, str]:
+    """x -> the cell of one trace."""
+    axis = layout.get("yaxis" + trace.get("yaxis", "y")[1:], {})
+    ys = trace.get("y", [])
+    texts = trace.get("text") if isinstance(trace.get("text"), list) else None
+    kind = _kind(ys, axis)
+    points: dict[str, list[Any]] = {}
+    for i, x in enumerate(trace.get("x", [])):
+        points.setdefault(_key(x), []).append(
+            texts[i] if texts else (ys[i] if i < len(ys) else None)
+        )
+    if texts:
+        return {x: ", ".join(str(v) for v in values) for x, values in points.items()}
+    return {
+        x: " \N{EN DASH} ".join(format_number(v, kind) for v in sorted(values, key=_numeric))
+        for x, values in points.items()
+    }
+
+
+def _numeric(value: Any) -> float:
+    return value if isinstance(value, int | float) else float("-inf")
+
+
+def _heatmap_table(
+    trace: dict[str, Any], layout: dict[str, Any], *, rows: str, caption: str
+) -> FigureTable:
+    xs, ys, z = trace.get("x", []), trace.get("y", []), trace.get("z", [])
+    texts = trace.get("text") if isinstance(trace.get("text"), list) else None
+    kind = "pct" if trace.get("colorbar", {}).get("ticksuffix") == "%" else "number"
+    return FigureTable(
+        caption=caption,
+        header=[rows or _title(layout.get("yaxis", {})), *(_label(x, {}) for x in xs)],
+        rows=[
+            [
+                str(y),
+                *(
+                    (texts[i][j] or DASH) if texts else format_number(z[i][j], kind)
+                    for j in range(len(xs))
+                ),
+            ]
+            for i, y in enumerate(ys)
+        ],
+    )

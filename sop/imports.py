@@ -41,6 +41,7 @@ from sop.extract_reader import (
     validate,
 )
 from sop.extracts import ENTITIES, Entity
+from sop.master_audit import import_changes
 from sop.models import ImportJob, Location, Product, Resource, Supplier
 from sop.roles import require
 from sop.runs import RunKind, RunRefused, run_create, run_progress
@@ -199,7 +200,7 @@ def _import_store(job: ImportJob, chunk: None, computed: tuple[Extract, Table]) 
     try:
         # A savepoint: a row the database refuses rolls back the load, not the kernel's
         # bookkeeping, and the refusal names its spreadsheet row.
-        with transaction.atomic():
+        with transaction.atomic(), import_changes(entity.model) as changes:
             inserted, updated = extract_load(entity=entity, extract=extract)
     except ExtractRefused as refused:
         _reject(refused.errors, rows_read=extract.rows_read, table=table, warnings=extract.warnings)
@@ -224,6 +225,7 @@ def _import_store(job: ImportJob, chunk: None, computed: tuple[Extract, Table]) 
         action="import.load",
         object_type="import_job",
         object_id=job.pk,
+        old=changes.old or None,
         new={
             "entity": job.entity,
             "file_name": job.file_name,
@@ -231,6 +233,7 @@ def _import_store(job: ImportJob, chunk: None, computed: tuple[Extract, Table]) 
             "rows_read": job.rows_read,
             "inserted": inserted,
             "updated": updated,
+            **changes.new,
         },
     )
 

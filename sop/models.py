@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -17,14 +21,29 @@ from sop.choices import (
     XyzClass,
 )
 
+FIRST_DAY_OF_MONTH = "Enter the first day of a month, such as 2026-11-01."
+
 
 def month_first_day_check(name: str, field: str = "month") -> models.CheckConstraint:
     """A check that a date column holds the first day of a month (every monthly row's)."""
     return models.CheckConstraint(
-        condition=Q(**{f"{field}__day": 1}),
-        name=name,
-        violation_error_message=f"{field} must be the first day of a month",
+        condition=Q(**{f"{field}__day": 1}), name=name, violation_error_message=FIRST_DAY_OF_MONTH
     )
+
+
+def first_day_of_month(value) -> None:
+    """The field-level twin of `month_first_day_check`, for the forms (the admin)."""
+    if value is not None and value.day != 1:
+        raise ValidationError(FIRST_DAY_OF_MONTH, code="first_day_of_month")
+
+
+def at_least(limit: int | str, message: str) -> MinValueValidator:
+    """A lower bound said in the user's words; the check constraint behind it stays.
+
+    A form shows it next to the field, and Django then skips the table's check constraint
+    on that field instead of reporting "Constraint ... is violated" for the whole row.
+    """
+    return MinValueValidator(Decimal(limit), message=message)
 
 
 def result_fk(model: type[models.Model], related_name: str = "+") -> models.ForeignKey:
@@ -68,8 +87,18 @@ class Supplier(models.Model):
 
     code = models.CharField(max_length=40, unique=True)
     name = models.CharField(max_length=200)
-    lead_time_days_mean = models.DecimalField(max_digits=8, decimal_places=2, default=0)
-    lead_time_days_std = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    lead_time_days_mean = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        default=0,
+        validators=[at_least(0, "The mean lead time cannot be negative.")],
+    )
+    lead_time_days_std = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        default=0,
+        validators=[at_least(0, "The lead time's standard deviation cannot be negative.")],
+    )
 
     class Meta:
         ordering = ["code"]
@@ -77,6 +106,7 @@ class Supplier(models.Model):
             models.CheckConstraint(
                 condition=Q(lead_time_days_mean__gte=0) & Q(lead_time_days_std__gte=0),
                 name="supplier_lead_time_non_negative",
+                violation_error_message="Lead times cannot be negative.",
             ),
         ]
 
@@ -92,11 +122,32 @@ class Product(models.Model):
     family = models.CharField(max_length=100, db_index=True)
     category = models.CharField(max_length=100, blank=True)
     uom = models.CharField("unit of measure", max_length=20, default="EA")
-    unit_cost = models.DecimalField(max_digits=12, decimal_places=4, default=0)
-    unit_price = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    unit_cost = models.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        default=0,
+        validators=[at_least(0, "The unit cost cannot be negative.")],
+    )
+    unit_price = models.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        default=0,
+        validators=[at_least(0, "The unit price cannot be negative.")],
+    )
     lead_time_days = models.PositiveIntegerField(default=0)
-    moq = models.DecimalField("minimum order quantity", max_digits=14, decimal_places=3, default=0)
-    lot_size = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    moq = models.DecimalField(
+        "minimum order quantity",
+        max_digits=14,
+        decimal_places=3,
+        default=0,
+        validators=[at_least(0, "The minimum order quantity cannot be negative.")],
+    )
+    lot_size = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        default=0,
+        validators=[at_least(0, "The lot size cannot be negative.")],
+    )
     make_or_buy = models.CharField(max_length=4, choices=MakeOrBuy.choices, default=MakeOrBuy.MAKE)
     supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.PROTECT)
     abc_class = models.CharField(max_length=1, choices=AbcClass.choices, blank=True)
@@ -112,6 +163,9 @@ class Product(models.Model):
                 & Q(moq__gte=0)
                 & Q(lot_size__gte=0),
                 name="product_amounts_non_negative",
+                violation_error_message=(
+                    "Unit cost, unit price, minimum order quantity and lot size cannot be negative."
+                ),
             ),
         ]
 
@@ -160,13 +214,19 @@ class Routing(models.Model):
         Product, on_delete=models.CASCADE, related_name="routings", db_index=False
     )
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="routings")
-    hours_per_unit = models.DecimalField(max_digits=10, decimal_places=5)
+    hours_per_unit = models.DecimalField(
+        max_digits=10,
+        decimal_places=5,
+        validators=[at_least("0.00001", "Hours per unit must be more than zero.")],
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["product", "resource"], name="routing_natural_key"),
             models.CheckConstraint(
-                condition=Q(hours_per_unit__gt=0), name="routing_hours_positive"
+                condition=Q(hours_per_unit__gt=0),
+                name="routing_hours_positive",
+                violation_error_message="Hours per unit must be more than zero.",
             ),
         ]
 
@@ -181,8 +241,12 @@ class SalesHistory(models.Model):
     # index would only slow down the million-row imports.
     product = models.ForeignKey(Product, on_delete=models.CASCADE, db_index=False)
     location = models.ForeignKey(Location, on_delete=models.CASCADE)
-    month = models.DateField()
-    quantity = models.DecimalField(max_digits=14, decimal_places=3)
+    month = models.DateField(validators=[first_day_of_month])
+    quantity = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        validators=[at_least(0, "The quantity cannot be negative.")],
+    )
     revenue = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
 
     class Meta:
@@ -192,7 +256,9 @@ class SalesHistory(models.Model):
                 fields=["product", "location", "month"], name="sales_natural_key"
             ),
             models.CheckConstraint(
-                condition=Q(quantity__gte=0), name="sales_quantity_non_negative"
+                condition=Q(quantity__gte=0),
+                name="sales_quantity_non_negative",
+                violation_error_message="The quantity cannot be negative.",
             ),
             month_first_day_check("sales_month_first_day"),
         ]
@@ -209,7 +275,11 @@ class InventorySnapshot(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, db_index=False)
     location = models.ForeignKey(Location, on_delete=models.CASCADE)
     date = models.DateField()
-    on_hand = models.DecimalField(max_digits=14, decimal_places=3)
+    on_hand = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        validators=[at_least(0, "Stock on hand cannot be negative.")],
+    )
 
     class Meta:
         constraints = [
@@ -217,7 +287,9 @@ class InventorySnapshot(models.Model):
                 fields=["product", "location", "date"], name="inventory_natural_key"
             ),
             models.CheckConstraint(
-                condition=Q(on_hand__gte=0), name="inventory_on_hand_non_negative"
+                condition=Q(on_hand__gte=0),
+                name="inventory_on_hand_non_negative",
+                violation_error_message="Stock on hand cannot be negative.",
             ),
         ]
 
@@ -231,8 +303,12 @@ class ScheduledReceipt(models.Model):
     order_ref = models.CharField(max_length=60)
     product = models.ForeignKey(Product, on_delete=models.CASCADE)
     location = models.ForeignKey(Location, on_delete=models.CASCADE)
-    due_month = models.DateField()
-    quantity = models.DecimalField(max_digits=14, decimal_places=3)
+    due_month = models.DateField(validators=[first_day_of_month])
+    quantity = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        validators=[at_least(0, "The quantity cannot be negative.")],
+    )
     kind = models.CharField(
         max_length=12, choices=ReceiptKind.choices, default=ReceiptKind.PURCHASE
     )
@@ -243,7 +319,9 @@ class ScheduledReceipt(models.Model):
                 fields=["order_ref", "product", "location"], name="receipt_natural_key"
             ),
             models.CheckConstraint(
-                condition=Q(quantity__gte=0), name="receipt_quantity_non_negative"
+                condition=Q(quantity__gte=0),
+                name="receipt_quantity_non_negative",
+                violation_error_message="The quantity cannot be negative.",
             ),
             month_first_day_check("receipt_month_first_day", "due_month"),
         ]
@@ -259,14 +337,22 @@ class Capacity(models.Model):
     resource = models.ForeignKey(
         Resource, on_delete=models.CASCADE, related_name="capacities", db_index=False
     )
-    month = models.DateField()
-    hours = models.DecimalField(max_digits=12, decimal_places=2)
+    month = models.DateField(validators=[first_day_of_month])
+    hours = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        validators=[at_least(0, "Available hours cannot be negative.")],
+    )
 
     class Meta:
         verbose_name_plural = "capacities"
         constraints = [
             models.UniqueConstraint(fields=["resource", "month"], name="capacity_natural_key"),
-            models.CheckConstraint(condition=Q(hours__gte=0), name="capacity_hours_non_negative"),
+            models.CheckConstraint(
+                condition=Q(hours__gte=0),
+                name="capacity_hours_non_negative",
+                violation_error_message="Available hours cannot be negative.",
+            ),
             month_first_day_check("capacity_month_first_day"),
         ]
 
@@ -278,15 +364,25 @@ class Budget(models.Model):
     """The financial budget of a product family for a month."""
 
     family = models.CharField(max_length=100)
-    month = models.DateField()
-    revenue = models.DecimalField(max_digits=16, decimal_places=2)
-    volume = models.DecimalField(max_digits=14, decimal_places=3)
+    month = models.DateField(validators=[first_day_of_month])
+    revenue = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        validators=[at_least(0, "The budget revenue cannot be negative.")],
+    )
+    volume = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        validators=[at_least(0, "The budget volume cannot be negative.")],
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["family", "month"], name="budget_natural_key"),
             models.CheckConstraint(
-                condition=Q(revenue__gte=0) & Q(volume__gte=0), name="budget_non_negative"
+                condition=Q(revenue__gte=0) & Q(volume__gte=0),
+                name="budget_non_negative",
+                violation_error_message="Budget revenue and volume cannot be negative.",
             ),
             month_first_day_check("budget_month_first_day"),
         ]
@@ -298,7 +394,7 @@ class Budget(models.Model):
 class Cycle(models.Model):
     """One monthly S&OP cycle moving through the stages of the process."""
 
-    month = models.DateField(unique=True)
+    month = models.DateField(unique=True, validators=[first_day_of_month])
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.DRAFT)
     demand_review_due = models.DateField(null=True, blank=True)
     supply_review_due = models.DateField(null=True, blank=True)

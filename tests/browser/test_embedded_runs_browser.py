@@ -78,8 +78,11 @@ def test_run_forecast_answers_at_once_and_shows_progress_until_it_publishes(
     page.click("form button[type=submit]")
     page.wait_for_url(f"{embedded_app}/")
     page.goto(f"{embedded_app}/demand/")
-    page.click("aside nav summary a >> nth=0")  # a family: the place the user works in
-    page.wait_for_selector("summary a[aria-current=page]")
+    family = page.locator("aside nav details").first
+    if family.get_attribute("open") is None:
+        family.locator("summary").click()
+    family.locator("a.family-link").click()  # a family: the place the user works in
+    page.wait_for_selector("a.family-link[aria-current=page]")
     where = page.url
 
     started = time.monotonic()

@@ -33,3 +33,54 @@ def test_charts_share_one_look_and_take_their_own_layout_on_top():
     assert fig.layout["margin"] == {"l": 60, "r": 20, "t": 40, "b": 30}
     assert fig.layout["yaxis"] == {"rangemode": "tozero", "gridcolor": "#e8eef5"}
     assert figures.BASE_LAYOUT["legend"] == {"orientation": "h", "y": -0.15}
+
+
+def test_a_charts_table_has_a_row_per_month_and_a_column_per_line():
+    fig = figures.chart("Revenue vs budget")
+    fig.add_bar(x=["2026-12-01", "2026-11-01"], y=[1200.0, 1000.0], name="Revenue")
+    fig.add_scatter(x=["2026-11-01"], y=[1100.4], name="Budget")
+
+    table = figures.figure_table(fig.to_json())
+
+    assert table.caption == "Revenue vs budget"
+    assert table.header == ["Month", "Revenue", "Budget"]
+    assert table.rows == [["Nov 2026", "1,000", "1,100.4"], ["Dec 2026", "1,200", "\u2014"]]
+
+
+def test_a_band_drawn_there_and_back_shows_low_to_high():
+    months = ["2026-11-01", "2026-12-01"]
+    fig = figures.Figure().add_scatter(
+        x=months + months[::-1], y=[130, 150, 90, 70], name="80% interval", fill="toself"
+    )
+    assert figures.figure_table(fig.to_dict()).rows == [
+        ["Nov 2026", "70 \u2013 130"],
+        ["Dec 2026", "90 \u2013 150"],
+    ]
+
+
+def test_a_trace_with_text_per_point_shows_its_text_and_a_percent_axis_its_unit():
+    fig = figures.chart("Capacity", yaxis={"ticksuffix": "%"})
+    fig.add_bar(x=["LINE", "PACK"], y=[104.25, 80.0], name="Planned load")
+    fig.add_scatter(x=["PACK"], y=[0], text=["12 lost"], name="Stockout", mode="markers")
+
+    table = figures.figure_table(fig.to_dict(), rows="Resource")
+
+    assert table.header == ["Resource", "Planned load", "Stockout"]
+    assert table.rows == [["LINE", "104.2 %", "\u2014"], ["PACK", "80.0 %", "12 lost"]]
+
+
+def test_a_heatmaps_table_is_its_grid_with_the_cell_texts():
+    fig = figures.Figure(
+        figures.heatmap(
+            z=[[85.0, None], [120.0, 40.0]],
+            x=["2026-11-01", "2026-12-01"],
+            y=["LINE Assembly", "PACK"],
+            text=[["85%", ""], ["120%", "40%"]],
+        )
+    )
+
+    table = figures.figure_table(fig.to_json(), rows="Resource", caption="Load")
+
+    assert table.caption == "Load"
+    assert table.header == ["Resource", "Nov 2026", "Dec 2026"]
+    assert table.rows == [["LINE Assembly", "85%", "\u2014"], ["PACK", "120%", "40%"]]
