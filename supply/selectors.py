@@ -25,7 +25,7 @@ from sop.models import (
     Routing,
     SalesHistory,
 )
-from sop.selectors import change_history
+from sop.selectors import PlanFilters, change_history
 from sop.services import add_months
 from sop.steps import Check
 from supply.choices import CapacityReason, ExceptionFilter, SafetyStockMethod, SupplyReason
@@ -643,6 +643,27 @@ _PLAN_EXPORT = (
     ("weeks_of_cover", "weeks_of_cover"),
     ("excess_quantity", "excess"),
 )
+
+
+def plan_rows(*, run: SupplyRun, filters: PlanFilters):
+    """The run's plan per SKU, location and month, as plain rows (the API)."""
+    rows = filters.apply(InventoryProjection.objects.filter(run=run))
+    return rows.order_by("product__sku", "location__code", "month").values(
+        "month",
+        "demand",
+        "receipts",
+        "planned_unconstrained",
+        "planned",
+        "firm",
+        "shortage",
+        "on_hand",
+        "unmet",
+        "weeks_of_cover",
+        "excess_quantity",
+        sku=F("product__sku"),
+        family=F("product__family"),
+        location=F("location__code"),
+    )
 
 
 def export_table(
