@@ -30,7 +30,7 @@ router = Router(tags=["demand"])
 class ConsensusRow(Schema):
     sku: str
     family: str
-    location: str
+    location: str = Field(validation_alias="location_code", description="Location code")
     month: dt.date
     statistical: float = Field(description="The published statistical forecast")
     override_delta: float = Field(description="What the overrides add (negative: remove)")

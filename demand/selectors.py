@@ -56,7 +56,7 @@ def consensus_rows(*, cycle: Cycle, filters: PlanFilters) -> QuerySet:
         "override_delta",
         sku=F("product__sku"),
         family=F("product__family"),
-        location=F("location__code"),
+        location_code=F("location__code"),
         consensus=F("value"),
     )
 

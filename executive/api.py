@@ -54,7 +54,7 @@ class ApprovalDetail(ApprovalOut):
 
 class PlanLine(Schema):
     sku: str
-    location: str
+    location: str = Field(validation_alias="location_code", description="Location code")
     family: str
     month: dt.date
     make_or_buy: str

@@ -102,6 +102,7 @@ def plan_lines(*, approval: PlanApproval, filters: PlanFilters) -> QuerySet:
     )
     return lines.order_by("sku", "location_code", "month").values(
         "sku",
+        "location_code",
         "family",
         "month",
         "make_or_buy",
@@ -110,7 +111,6 @@ def plan_lines(*, approval: PlanApproval, filters: PlanFilters) -> QuerySet:
         "demand",
         "on_hand",
         "unmet",
-        location=F("location_code"),
     )
 
 

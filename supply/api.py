@@ -28,7 +28,7 @@ router = Router(tags=["supply"])
 class PlanRow(Schema):
     sku: str
     family: str
-    location: str
+    location: str = Field(validation_alias="location_code", description="Location code")
     month: dt.date
     demand: float = Field(description="Consensus demand")
     receipts: float = Field(description="Scheduled receipts (open orders)")

@@ -662,7 +662,7 @@ def plan_rows(*, run: SupplyRun, filters: PlanFilters):
         "excess_quantity",
         sku=F("product__sku"),
         family=F("product__family"),
-        location=F("location__code"),
+        location_code=F("location__code"),
     )
 
 
