@@ -20,18 +20,14 @@ from ninja.pagination import paginate
 from demand import selectors, services
 from demand.choices import OverrideKind, ReasonCode
 from demand.models import DemandOverride
-from sop.api import Month, Page, PlanQuery, answers, api_user, one
+from sop.api import Month, Page, PlanQuery, SeriesMonth, answers, api_user, one
 from sop.locking import EditConflict
 from sop.models import Cycle, Location, Product
 
 router = Router(tags=["demand"])
 
 
-class ConsensusRow(Schema):
-    sku: str
-    family: str
-    location: str = Field(validation_alias="location_code", description="Location code")
-    month: dt.date
+class ConsensusRow(SeriesMonth):
     statistical: float = Field(description="The published statistical forecast")
     override_delta: float = Field(description="What the overrides add (negative: remove)")
     consensus: float = Field(description="The consensus demand: statistical + overrides")

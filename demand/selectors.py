@@ -36,7 +36,7 @@ from demand.models import (
 from sop.choices import JobStatus, Stage
 from sop.models import Cycle, ImportJob, Location, Product, SalesHistory
 from sop.numbers import finite_or_none
-from sop.selectors import PlanFilters, change_history
+from sop.selectors import PlanFilters, change_history, series_rows
 from sop.services import add_months
 from sop.steps import Check
 
@@ -50,15 +50,7 @@ ACCURACY_CYCLES = 12
 def consensus_rows(*, cycle: Cycle, filters: PlanFilters) -> QuerySet:
     """The cycle's consensus demand per SKU, location and month, as plain rows (the API)."""
     rows = filters.apply(ConsensusDemand.objects.filter(cycle=cycle))
-    return rows.order_by("product__sku", "location__code", "month").values(
-        "month",
-        "statistical",
-        "override_delta",
-        sku=F("product__sku"),
-        family=F("product__family"),
-        location_code=F("location__code"),
-        consensus=F("value"),
-    )
+    return series_rows(rows, "statistical", "override_delta", consensus=F("value"))
 
 
 def override_rows(*, cycle: Cycle, filters: PlanFilters) -> QuerySet[DemandOverride]:

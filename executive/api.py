@@ -18,7 +18,7 @@ from ninja.pagination import paginate
 from executive import selectors
 from executive.models import PlanApproval
 from executive.views import approved_csv
-from sop.api import Page, PlanQuery, answers, one
+from sop.api import Page, PlanQuery, SeriesMonth, answers, one
 
 router = Router(tags=["approved plans"])
 
@@ -52,11 +52,7 @@ class ApprovalDetail(ApprovalOut):
     kpis: dict[str, Any] = Field(description="The approved scenario's headline figures")
 
 
-class PlanLine(Schema):
-    sku: str
-    location: str = Field(validation_alias="location_code", description="Location code")
-    family: str
-    month: dt.date
+class PlanLine(SeriesMonth):
     make_or_buy: str
     planned: float = Field(description="Planned production (make) or purchase (buy)")
     consensus: float = Field(description="Consensus demand")

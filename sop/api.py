@@ -23,6 +23,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
 from ninja import Field, NinjaAPI, Schema, Status, Swagger
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as RequestInvalid
@@ -42,6 +43,7 @@ PAGE_SIZE_MAX = 1000
 
 def _docs_access(view: Callable) -> Callable:
     """The schema and the docs page: for a signed-in browser, or a client with a token."""
+    view = require_GET(view)
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -195,6 +197,15 @@ class PlanQuery(Schema):
             month_from=self.month_from,
             month_to=self.month_to,
         )
+
+
+class SeriesMonth(Schema):
+    """What a plan's row is of: a SKU at a location in a month."""
+
+    sku: str
+    family: str
+    location: str = Field(validation_alias="location_code", description="Location code")
+    month: dt.date
 
 
 class Page(LimitOffsetPagination):

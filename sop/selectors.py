@@ -121,6 +121,22 @@ class PlanFilters:
         return rows.filter(**{k: v for k, v in lookups.items() if v not in ("", None)})
 
 
+def series_rows(rows: QuerySet, *fields: str, **named: object) -> QuerySet:
+    """A plan's rows per product, location and month as plain dicts, in that order.
+
+    Each row names its series as the API does (`sku`, `family`, `location_code`) beside the
+    `fields` and `named` expressions asked for.
+    """
+    return rows.order_by("product__sku", "location__code", "month").values(
+        "month",
+        *fields,
+        sku=F("product__sku"),
+        family=F("product__family"),
+        location_code=F("location__code"),
+        **named,
+    )
+
+
 def notifications_unread(*, user, limit: int = 20) -> list[Notification]:
     if not user.is_authenticated:
         return []

@@ -7,14 +7,13 @@ the supply review page does; the export is the page's own (`views.export_respons
 # No `from __future__ import annotations`: django-ninja reads the routes' parameter types
 # at import, and a paginated route's wrapper cannot resolve them from strings.
 
-import datetime as dt
 from typing import Literal
 
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
-from sop.api import Page, PlanQuery, answers, one
+from sop.api import Page, PlanQuery, SeriesMonth, answers, one
 from sop.choices import AbcClass
 from sop.exports import XLSX_TYPE
 from sop.models import Cycle
@@ -25,11 +24,7 @@ from supply.views import EXPORT_TABLES, export_response
 router = Router(tags=["supply"])
 
 
-class PlanRow(Schema):
-    sku: str
-    family: str
-    location: str = Field(validation_alias="location_code", description="Location code")
-    month: dt.date
+class PlanRow(SeriesMonth):
     demand: float = Field(description="Consensus demand")
     receipts: float = Field(description="Scheduled receipts (open orders)")
     planned_unconstrained: float = Field(description="Planned supply before capacity")

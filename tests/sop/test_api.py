@@ -25,6 +25,12 @@ def push(client: Client, entity: str, rows: list[dict]):
     return client.post(f"/api/v1/data/{entity}", {"rows": rows}, content_type="application/json")
 
 
+def advance(client: Client, cycle: Cycle, target: str):
+    return client.post(
+        f"/api/v1/cycles/{cycle.pk}/advance", {"target": target}, content_type="application/json"
+    )
+
+
 # --- cycles --------------------------------------------------------------------------------------
 
 
@@ -66,11 +72,7 @@ def test_an_unknown_cycle_is_a_404_that_names_it(api_for):
 def test_the_admin_moves_a_cycle_on_through_the_api_and_the_move_is_audited(api_for):
     cycle = CycleFactory(month=dt.date(2026, 11, 1), stage=Stage.DRAFT)
     admin = api_for(Role.ADMIN)
-    response = admin.post(
-        f"/api/v1/cycles/{cycle.pk}/advance",
-        {"target": "demand_review"},
-        content_type="application/json",
-    )
+    response = advance(admin, cycle, "demand_review")
     assert response.status_code == 200, response.content
     assert response.json()["stage"] == "demand_review"
     event = AuditEvent.objects.get(action="cycle.transition")
@@ -79,11 +81,7 @@ def test_the_admin_moves_a_cycle_on_through_the_api_and_the_move_is_audited(api_
 
 def test_a_move_the_role_may_not_make_is_refused_with_the_pages_words(api_for):
     cycle = CycleFactory(month=dt.date(2026, 11, 1), stage=Stage.DRAFT)
-    response = api_for(Role.FINANCE).post(
-        f"/api/v1/cycles/{cycle.pk}/advance",
-        {"target": "demand_review"},
-        content_type="application/json",
-    )
+    response = advance(api_for(Role.FINANCE), cycle, "demand_review")
     assert response.status_code == 403
     assert response.json() == {"detail": "Only Admin can start demand review."}
     assert Cycle.objects.get(pk=cycle.pk).stage == Stage.DRAFT
@@ -91,11 +89,7 @@ def test_a_move_the_role_may_not_make_is_refused_with_the_pages_words(api_for):
 
 def test_a_move_the_workflow_does_not_allow_is_a_400(api_for):
     cycle = CycleFactory(month=dt.date(2026, 11, 1), stage=Stage.DRAFT)
-    response = api_for(Role.ADMIN).post(
-        f"/api/v1/cycles/{cycle.pk}/advance",
-        {"target": "approved"},
-        content_type="application/json",
-    )
+    response = advance(api_for(Role.ADMIN), cycle, "approved")
     assert response.status_code == 400
     assert response.json() == {"detail": "A cycle in Draft cannot move to Approved."}
 
