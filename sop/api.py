@@ -83,8 +83,13 @@ api = SopAPI(
 )
 
 
-def urls() -> tuple[list, str, str]:
-    """The API's URL patterns; the token (or, for the docs, the session) says who calls."""
+def urls(routers: dict[str, str]) -> tuple[list, str, str]:
+    """The API's URL patterns, with the apps' `routers` (prefix -> dotted path) mounted.
+
+    The token (or, for the docs, the session) says who calls: no route asks to sign in.
+    """
+    for prefix, router in routers.items():
+        api.add_router(prefix, router)
     patterns, app_name, namespace = api.urls
     for pattern in patterns:
         # LoginRequiredMiddleware would send an API client to the sign-in page.
