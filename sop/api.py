@@ -24,7 +24,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Validati
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
-from ninja import Field, NinjaAPI, Schema, Status, Swagger
+from ninja import Field, NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as RequestInvalid
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -78,7 +78,6 @@ api = SopAPI(
     ),
     auth=TokenAuth(),
     urls_namespace="api",
-    docs=Swagger(settings={"persistAuthorization": True}),
     docs_decorator=_docs_access,
 )
 
