@@ -36,7 +36,7 @@ from demand.models import (
 from sop.choices import JobStatus, Stage
 from sop.models import Cycle, ImportJob, Location, Product, SalesHistory
 from sop.numbers import finite_or_none
-from sop.selectors import change_history
+from sop.selectors import PlanFilters, change_history, series_rows
 from sop.services import add_months
 from sop.steps import Check
 
@@ -45,6 +45,20 @@ ACCURACY_CACHE_SECONDS = 3600
 
 # Past cycles whose frozen plans count for accuracy.
 ACCURACY_CYCLES = 12
+
+
+def consensus_rows(*, cycle: Cycle, filters: PlanFilters) -> QuerySet:
+    """The cycle's consensus demand per SKU, location and month, as plain rows (the API)."""
+    rows = filters.apply(ConsensusDemand.objects.filter(cycle=cycle))
+    return series_rows(rows, "statistical", "override_delta", consensus=F("value"))
+
+
+def override_rows(*, cycle: Cycle, filters: PlanFilters) -> QuerySet[DemandOverride]:
+    """The cycle's overrides with the version a save must name, family ones first."""
+    rows = filters.apply(DemandOverride.objects.filter(cycle=cycle), family="family")
+    return rows.select_related("product", "location", "author").order_by(
+        "level", "family", "product__sku", "location__code", "month"
+    )
 
 
 def forecast_gate(cycle: Cycle) -> str | None:

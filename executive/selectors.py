@@ -36,6 +36,7 @@ from sop.choices import Stage
 from sop.exports import cell_safe
 from sop.models import Cycle, CycleTransition, Location, Product, Resource, SalesHistory
 from sop.numbers import finite_or_none
+from sop.selectors import PlanFilters
 from sop.services import add_months
 from sop.steps import Check
 
@@ -89,6 +90,28 @@ def plan_export_rows(*, approval: PlanApproval) -> Iterator[tuple]:
 def _qty(value: Decimal) -> str:
     # Fixed three decimals whatever the database hands back (SQLite drops trailing zeros).
     return f"{Decimal(value):.3f}"
+
+
+def plan_lines(*, approval: PlanApproval, filters: PlanFilters) -> QuerySet:
+    """The frozen plan's lines as plain rows (the API), in the export's order."""
+    lines = filters.apply(
+        FrozenPlanLine.objects.filter(approval=approval),
+        family="family",
+        sku="sku",
+        location="location_code",
+    )
+    return lines.order_by("sku", "location_code", "month").values(
+        "sku",
+        "location_code",
+        "family",
+        "month",
+        "make_or_buy",
+        "planned",
+        "consensus",
+        "demand",
+        "on_hand",
+        "unmet",
+    )
 
 
 def plan_csv(*, approval: PlanApproval) -> bytes:

@@ -91,19 +91,28 @@ def approved_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "executive/approved_detail.html", context)
 
 
+def _export_name(approval: PlanApproval) -> str:
+    return safe_filename(f"approved-plan-{approval.cycle.month:%Y-%m}")
+
+
+def approved_csv(approval: PlanApproval) -> HttpResponse:
+    """The approved plan's CSV download (the page's and the API's): the very bytes the
+    approval's checksum was taken of, with the checksum in a header to compare."""
+    response = HttpResponse(
+        selectors.plan_csv(approval=approval), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{_export_name(approval)}.csv"'
+    response["X-Checksum-SHA256"] = approval.checksum
+    return response
+
+
 @require_GET
 def approved_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     """The approved plan for the ERP: planned production and purchases by SKU, location
     and month. The CSV bytes are those the approval's checksum was taken of."""
     approval = get_object_or_404(PlanApproval.objects.select_related("cycle"), pk=pk)
-    name = safe_filename(f"approved-plan-{approval.cycle.month:%Y-%m}")
     if fmt == "csv":
-        response = HttpResponse(
-            selectors.plan_csv(approval=approval), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-        response["X-Checksum-SHA256"] = approval.checksum
-        return response
+        return approved_csv(approval)
     if fmt != "xlsx":
         raise Http404("Export as csv or xlsx.")
     rows = (
@@ -111,7 +120,7 @@ def approved_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         for row in selectors.plan_export_rows(approval=approval)
     )
     return table_response(
-        name=name,
+        name=_export_name(approval),
         fmt="xlsx",
         header=selectors.EXPORT_HEADER,
         rows=rows,

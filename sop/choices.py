@@ -63,3 +63,10 @@ class XyzClass(models.TextChoices):
     X = "X"
     Y = "Y"
     Z = "Z"
+
+
+class TokenScope(models.TextChoices):
+    """What an API token may do: read only, or read and write (as its user's roles allow)."""
+
+    READ = "read", "Read"
+    READ_WRITE = "read_write", "Read and write"

@@ -6,8 +6,10 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
+from sop.choices import TokenScope
 from sop.extract_reader import NUMBER_FORMATS, ReadOptions, size_label
 from sop.extracts import ENTITIES
 
@@ -99,3 +101,23 @@ class CappedUploadHandler(TemporaryFileUploadHandler):
         upload = super().file_complete(file_size)
         upload.size = self.received
         return upload
+
+
+class ApiTokenForm(forms.Form):
+    """A new API token: what it is for and what it may do; admins also choose whose it is."""
+
+    name = forms.CharField(
+        label="What it is for", max_length=100, help_text="e.g. ERP nightly push"
+    )
+    scope = forms.ChoiceField(label="It may", choices=TokenScope.choices, initial=TokenScope.READ)
+    owner = forms.ModelChoiceField(
+        label="For user",
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        required=False,
+        empty_label="Me",
+    )
+
+    def __init__(self, *args, manager: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not manager:
+            del self.fields["owner"]

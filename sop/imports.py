@@ -9,12 +9,14 @@ and updates nothing.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 import hashlib
 import logging
 import re
 import shutil
+import tempfile
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -30,6 +32,7 @@ from django.core.files import File
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils.text import get_valid_filename
 
+from sop.choices import JobStatus
 from sop.exports import cell_safe
 from sop.extract_reader import (
     Extract,
@@ -124,6 +127,109 @@ def import_file(
         options=dataclasses.asdict(options or ReadOptions()),
     )
     return import_job_run(job_id=job.pk)
+
+
+# Pushed rows are JSON: numbers have a decimal point and no thousands separator, text is
+# Unicode, so what reads as text decoded twice is the sender's error.
+PUSH_READ_OPTIONS = ReadOptions(decimal_separator=".", utf8=True)
+
+
+class PushRefused(Exception):
+    """Pushed rows were refused and nothing was loaded; `errors` say where and why.
+
+    Each error is {"row", "field", "value", "reason"}: row n is the n-th pushed row, row 0
+    the push as a whole. `job` is the failed import, when the rows got as far as one.
+    """
+
+    def __init__(self, message: str, *, errors: list[dict], job: ImportJob | None = None):
+        super().__init__(message)
+        self.errors = errors
+        self.job = job
+
+
+def import_rows(
+    *,
+    entity: str,
+    rows: list[dict[str, object]],
+    user: AbstractBaseUser | None,
+    options: ReadOptions | None = None,
+) -> ImportJob:
+    """Import rows sent as JSON objects (the REST API) exactly as a file of them is imported.
+
+    The rows become a CSV file (the pushed row n is the file's row n + 1, under the header)
+    that `import_file` validates and loads all or nothing, so a push checks what an upload
+    checks and appears in the import history with its stored copy. `options` are how the
+    file is read (an import profile's, once one is named; JSON's own by default). Returns
+    the succeeded job; raises PushRefused with every error otherwise.
+    """
+    require(user, "sop.run_import", "import extracts")
+    if entity not in ENTITIES:
+        raise ValidationError(f"Unknown entity {entity!r}: one of {', '.join(ENTITIES)}.")
+    columns = list(dict.fromkeys(name for row in rows for name in row))
+    problems = _push_problems(ENTITIES[entity], rows)
+    if problems:
+        noun = "error" if len(problems) == 1 else "errors"
+        raise PushRefused(f"{len(problems)} {noun} found; nothing was loaded.", errors=problems)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / f"{entity}-api.csv"
+        with path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(columns)
+            writer.writerows([_push_cell(row.get(c)) for c in columns] for row in rows)
+        job = import_file(entity=entity, path=path, user=user, options=options or PUSH_READ_OPTIONS)
+    if job.status != JobStatus.SUCCEEDED:
+        errors = [
+            {
+                "row": max(int(e["row"]) - 1, 0),
+                "field": e["column"],
+                "value": e["value"],
+                "reason": e["reason"],
+            }
+            for e in job.errors
+        ]
+        message = job.message or job.error
+        if job.error_count:
+            noun = "error" if job.error_count == 1 else "errors"
+            message = f"{job.error_count:,} {noun} found; nothing was loaded."
+        raise PushRefused(message, errors=errors, job=job)
+    return job
+
+
+def _push_problems(entity: Entity, rows: list[dict[str, object]]) -> list[dict]:
+    """What makes pushed rows no table of the entity: no rows, unknown fields, non-values.
+
+    These are refused before a file is written: an unknown field could not even be named
+    in a CSV header that reads back the same (a ";" in it changes the delimiter).
+    """
+    if not rows:
+        return [{"row": 0, "field": "", "value": "", "reason": "the push holds no rows"}]
+    known = [c.name for c in entity.columns]
+    problems, reported = [], set()
+    for number, row in enumerate(rows, start=1):
+        for name, value in row.items():
+            if name not in known and name not in reported:
+                reported.add(name)
+                reason = f"unknown field; the {entity.name} fields are {', '.join(known)}"
+                problems.append({"row": number, "field": name, "value": name, "reason": reason})
+            elif isinstance(value, dict | list):
+                problems.append(
+                    {
+                        "row": number,
+                        "field": name,
+                        "value": _clip(str(value)),
+                        "reason": "a value is a string, a number, true, false or null",
+                    }
+                )
+    return problems
+
+
+def _push_cell(value: object) -> str:
+    """A JSON value as the CSV cell that reads back as it: null is an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)  # a float as its shortest exact text: 1e-05 reads back as 0.00001
 
 
 def import_job_run(*, job_id: int) -> ImportJob:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -18,10 +20,13 @@ from sop.choices import (
     ReceiptKind,
     ResourceKind,
     Stage,
+    TokenScope,
     XyzClass,
 )
 
 FIRST_DAY_OF_MONTH = "Enter the first day of a month, such as 2026-11-01."
+# An API token: "sop_", 12 hex digits of prefix, "_", 43 characters of URL-safe base64.
+TOKEN_RE = re.compile(r"sop_([0-9a-f]{12})_[A-Za-z0-9_-]{43}", re.ASCII)
 
 
 def month_first_day_check(name: str, field: str = "month") -> models.CheckConstraint:
@@ -600,6 +605,56 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type} {self.object_id}"
+
+
+class ApiToken(models.Model):
+    """A user's key to the REST API (`sop.api_auth`); only a hash of the secret is kept.
+
+    The token reads `sop_<prefix>_<secret>`: the prefix finds the row and is shown on the
+    pages to tell tokens apart, the SHA-256 of the whole token is compared. A plain hash is
+    enough where a password needs a slow one: the secret is 256 random bits, not a word a
+    person chose, so there is nothing to guess from a leaked hash.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. the ERP")
+    scope = models.CharField(max_length=12, choices=TokenScope.choices)
+    prefix = models.CharField(max_length=12, unique=True)
+    secret_hash = models.CharField(max_length=64, help_text="SHA-256 of the whole token")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("manage_apitoken", "Can create and revoke any user's API tokens")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (sop_{self.prefix}_…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @staticmethod
+    def digest(raw: str) -> str:
+        """What is stored of a token: the SHA-256 of its whole text."""
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @staticmethod
+    def prefix_of(raw: str) -> str:
+        """The prefix of a token's text, or "" when the text is not shaped like a token."""
+        match = TOKEN_RE.fullmatch(raw)
+        return match[1] if match else ""
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == TokenScope.READ_WRITE
 
 
 class Notification(models.Model):

@@ -41,6 +41,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "sop.view_cycle",
         "sop.change_cycle",
         "sop.view_auditevent",
+        "sop.manage_apitoken",
         "auth.view_user",
         "auth.add_user",
         "auth.change_user",

@@ -49,13 +49,19 @@ def register_panel(kind: str, panel: RunPanel) -> None:
     _PANELS[kind] = panel
 
 
-def _panel(kind: str) -> RunPanel:
+def panel_get(kind: str) -> RunPanel:
+    """The panel of a kind of run; KeyError for a kind that has none."""
     return _PANELS[kind]
+
+
+def panels() -> dict[str, RunPanel]:
+    """Every kind's panel, by kind: the REST API starts and reads runs through them too."""
+    return dict(_PANELS)
 
 
 @require_POST
 def run_start(request: HttpRequest, kind: str, cycle_pk: int) -> HttpResponse:
-    panel = _panel(kind)
+    panel = panel_get(kind)
     cycle = get_object_or_404(Cycle, pk=cycle_pk)
     user: AbstractBaseUser = request.user
     run, level, message = None, "error", ""
@@ -81,7 +87,7 @@ def run_start(request: HttpRequest, kind: str, cycle_pk: int) -> HttpResponse:
 @require_GET
 def run_status(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     """The run's panel; it polls this view every second while the run is active."""
-    panel = _panel(kind)
+    panel = panel_get(kind)
     if panel.permission and not request.user.has_perm(panel.permission):
         raise PermissionDenied
     run = get_object_or_404(runs.kind_get(kind).run_model, pk=pk)

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.db.models import Max, Q, QuerySet
+from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
 from sop import workflow
 from sop.choices import Stage
 from sop.models import (
+    ApiToken,
     AuditEvent,
     Cycle,
     CycleTransition,
@@ -69,9 +70,71 @@ def cycles_waiting_on(*, cycles: list[Cycle], user, exclude: Cycle | None = None
     ]
 
 
+def import_jobs() -> QuerySet[ImportJob]:
+    """The import history, newest first."""
+    # The error report can be megabytes per job; a list does not show it.
+    return ImportJob.objects.select_related("created_by").defer("errors", "errors_csv")
+
+
 def import_jobs_recent(*, limit: int = 50) -> QuerySet[ImportJob]:
-    # The error report can be megabytes per job; the list does not show it.
-    return ImportJob.objects.select_related("created_by").defer("errors", "errors_csv")[:limit]
+    return import_jobs()[:limit]
+
+
+def api_tokens(*, user=None) -> QuerySet[ApiToken]:
+    """The API tokens of `user` (None: everyone's), newest first, active before revoked."""
+    tokens = ApiToken.objects.select_related("user", "created_by")
+    if user is not None:
+        tokens = tokens.filter(user=user)
+    return tokens.order_by(F("revoked_at").desc(nulls_first=True), "-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class PlanFilters:
+    """Which rows of a plan to read: by product family, SKU, location code and month range.
+
+    The API's reads of the consensus, the supply plan and the approved plan share it; a
+    model names where its rows keep each key (`apply`'s lookups).
+    """
+
+    family: str = ""
+    sku: str = ""
+    location: str = ""
+    month_from: dt.date | None = None
+    month_to: dt.date | None = None
+
+    def apply(
+        self,
+        rows: QuerySet,
+        *,
+        family: str = "product__family",
+        sku: str = "product__sku",
+        location: str = "location__code",
+        month: str = "month",
+    ) -> QuerySet:
+        lookups = {
+            family: self.family,
+            sku: self.sku,
+            location: self.location,
+            f"{month}__gte": self.month_from,
+            f"{month}__lte": self.month_to,
+        }
+        return rows.filter(**{k: v for k, v in lookups.items() if v not in ("", None)})
+
+
+def series_rows(rows: QuerySet, *fields: str, **named: object) -> QuerySet:
+    """A plan's rows per product, location and month as plain dicts, in that order.
+
+    Each row names its series as the API does (`sku`, `family`, `location_code`) beside the
+    `fields` and `named` expressions asked for.
+    """
+    return rows.order_by("product__sku", "location__code", "month").values(
+        "month",
+        *fields,
+        sku=F("product__sku"),
+        family=F("product__family"),
+        location_code=F("location__code"),
+        **named,
+    )
 
 
 def notifications_unread(*, user, limit: int = 20) -> list[Notification]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from functools import partial
 from typing import Any
 
@@ -13,8 +14,8 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from sop import notifications, workflow
-from sop.choices import Stage
-from sop.models import AuditEvent, Cycle, CycleTransition
+from sop.choices import Stage, TokenScope
+from sop.models import ApiToken, AuditEvent, Cycle, CycleTransition
 from sop.months import add_months
 from sop.roles import require
 from sop.steps import steps, steps_in
@@ -146,6 +147,71 @@ def cycle_advance(
         notifications.notify_transition(transition=transition)
     cycle.stage = target
     return transition
+
+
+def api_token_create(
+    *, owner: AbstractBaseUser, name: str, scope: str, user: AbstractBaseUser | None
+) -> tuple[ApiToken, str]:
+    """A new API token of `owner`; returns the row and the token's text, shown this once.
+
+    Users create their own tokens; an admin may create one for someone else (a service
+    account for the ERP), and the audit trail says who did.
+    """
+    _require_token_holder(user, owner, "create API tokens for other users")
+    name = name.strip()
+    if not name:
+        raise ValidationError("Name the token: what is it for (the ERP, a report)?")
+    if len(name) > ApiToken._meta.get_field("name").max_length:
+        raise ValidationError("A token's name has at most 100 characters.")
+    if scope not in TokenScope.values:
+        raise ValidationError(f"Choose the token's scope: {' or '.join(TokenScope.values)}.")
+    if not owner.is_active:
+        raise ValidationError(f"{owner.get_username()} is deactivated: a token would not work.")
+    prefix = secrets.token_hex(6)
+    raw = f"sop_{prefix}_{secrets.token_urlsafe(32)}"
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=owner,
+            name=name,
+            scope=scope,
+            prefix=prefix,
+            secret_hash=ApiToken.digest(raw),
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        audit_record(
+            user=user,
+            action="api_token.create",
+            object_type="api_token",
+            object_id=prefix,
+            new={"owner": owner.get_username(), "name": name, "scope": scope},
+        )
+    return token, raw
+
+
+def api_token_revoke(*, token: ApiToken, user: AbstractBaseUser | None) -> bool:
+    """Revoke the token at once; True if it was active (revoking twice changes nothing)."""
+    _require_token_holder(user, token.user, "revoke other users' API tokens")
+    with transaction.atomic():
+        revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        if revoked:
+            audit_record(
+                user=user,
+                action="api_token.revoke",
+                object_type="api_token",
+                object_id=token.prefix,
+                old={"owner": token.user.get_username(), "name": token.name, "scope": token.scope},
+            )
+    token.refresh_from_db()
+    return bool(revoked)
+
+
+def _require_token_holder(
+    user: AbstractBaseUser | None, owner: AbstractBaseUser, action: str
+) -> None:
+    if user is None or user.pk != owner.pk:
+        require(user, "sop.manage_apitoken", action)
 
 
 def bulk_insert_frame(model: type[models.Model], frame: pd.DataFrame, *, batch: int = 5000) -> int:

@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # The REST API (sop/api.py); listed so its docs page is served from static/, not a CDN.
+    "ninja",
     "sop",
     "demand",
     "supply",

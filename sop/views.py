@@ -1,4 +1,4 @@
-"""Core pages: the cycle home, stage transitions, notifications and the audit trail."""
+"""Core pages: the cycle home, stage transitions, notifications, the audit trail, API tokens."""
 
 from __future__ import annotations
 
@@ -13,12 +13,19 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict, Streaming
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST, require_safe
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from sop import notifications, selectors, services
 from sop.choices import Stage
 from sop.exports import cells_safe
-from sop.models import Cycle, Notification
+from sop.forms import ApiTokenForm
+from sop.models import ApiToken, Cycle, Notification
 
 AUDIT_PAGE_SIZE = 50
 
@@ -208,3 +215,50 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
     return response
+
+
+@never_cache  # the POST's answer shows a new token's text
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """The user's API tokens: create one (its text is shown this once) or revoke one.
+
+    Admins also see everyone's tokens, and may create one for another user.
+    """
+    manager = request.user.has_perm("sop.manage_apitoken")
+    form = ApiTokenForm(request.POST or None, manager=manager)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, text = services.api_token_create(
+                owner=form.cleaned_data.get("owner") or request.user,
+                name=form.cleaned_data["name"],
+                scope=form.cleaned_data["scope"],
+                user=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            created = {"token": token, "text": text}
+            form = ApiTokenForm(manager=manager)
+    return render(
+        request,
+        "sop/api_tokens.html",
+        {
+            "form": form,
+            "created": created,
+            "tokens": selectors.api_tokens(user=request.user),
+            "everyone": selectors.api_tokens() if manager else None,
+        },
+    )
+
+
+@require_POST
+def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken.objects.select_related("user"), pk=pk)
+    if token.user_id != request.user.pk and not request.user.has_perm("sop.manage_apitoken"):
+        raise Http404("No such token.")  # someone else's token is none of this user's business
+    if services.api_token_revoke(token=token, user=request.user):
+        messages.success(request, f"Token {token} of {token.user} is revoked: it no longer works.")
+    else:
+        messages.info(request, f"Token {token} was already revoked.")
+    return redirect("sop:api_tokens")

@@ -24,3 +24,17 @@ OVERLOAD = 1.0
 EDIT_OBJECT_TYPES = ("planned_supply", "capacity_adjustment")
 # Months of sales whose revenue ranks the SKUs in the ABC/XYZ view.
 PARETO_MONTHS = 12
+# The computed columns of a projection row (InventoryProjection), in the order the plan
+# hash of a SKU-location covers them; the API reads the same columns.
+PROJECTION_FIELDS = (
+    "demand",
+    "receipts",
+    "planned_unconstrained",
+    "planned",
+    "firm",
+    "shortage",
+    "on_hand",
+    "unmet",
+    "weeks_of_cover",
+    "excess_quantity",
+)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from django.core.cache import cache
-from django.db.models import Count, DecimalField, F, FloatField, Max, Min, Q, Sum
+from django.db.models import Count, DecimalField, F, FloatField, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
 from demand.models import ConsensusDemand
@@ -25,11 +25,17 @@ from sop.models import (
     Routing,
     SalesHistory,
 )
-from sop.selectors import change_history
+from sop.selectors import PlanFilters, change_history, series_rows
 from sop.services import add_months
 from sop.steps import Check
 from supply.choices import CapacityReason, ExceptionFilter, SafetyStockMethod, SupplyReason
-from supply.constants import EDIT_OBJECT_TYPES, LIST_ROWS, OVERLOAD, PARETO_MONTHS
+from supply.constants import (
+    EDIT_OBJECT_TYPES,
+    LIST_ROWS,
+    OVERLOAD,
+    PARETO_MONTHS,
+    PROJECTION_FIELDS,
+)
 from supply.models import (
     CapacityAdjustment,
     CapacityLoad,
@@ -643,6 +649,12 @@ _PLAN_EXPORT = (
     ("weeks_of_cover", "weeks_of_cover"),
     ("excess_quantity", "excess"),
 )
+
+
+def plan_rows(*, run: SupplyRun, filters: PlanFilters) -> QuerySet:
+    """The run's plan per SKU, location and month, as plain rows (the API)."""
+    rows = filters.apply(InventoryProjection.objects.filter(run=run))
+    return series_rows(rows, *PROJECTION_FIELDS)
 
 
 def export_table(

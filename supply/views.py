@@ -298,7 +298,16 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
     table = request.GET.get("table", "plan")
     if run is None or table not in EXPORT_TABLES:
         return HttpResponse("Choose a cycle with a published supply plan.", status=400)
-    header, rows = selectors.export_table(run=run, table=table, filters=_filters(request.GET))
+    return export_response(
+        cycle=cycle, run=run, table=table, filters=_filters(request.GET), fmt=fmt
+    )
+
+
+def export_response(
+    *, cycle: Cycle, run: SupplyRun, table: str, filters: selectors.Filters, fmt: str
+) -> HttpResponse:
+    """A table of the published plan as a CSV or XLSX download (the page's and the API's)."""
+    header, rows = selectors.export_table(run=run, table=table, filters=filters)
     return table_response(
         name=f"supply-{cycle.month:%Y-%m}-{table}",
         fmt=fmt,

@@ -62,6 +62,28 @@ def client_for(client, make_user):
     return _client
 
 
+@pytest.fixture
+def api_for(make_user):
+    """A test client that calls the REST API with a fresh token of a user of `role`.
+
+    `user` instead of `role` gives the token to that user; `scope` is read_write unless
+    said otherwise. The client's `token` attribute holds the token's row.
+    """
+
+    def _client(role: str | None = None, *, scope: str = "read_write", user=None):
+        from django.test import Client
+
+        from sop import services
+
+        owner = user if user is not None else make_user(role)
+        token, text = services.api_token_create(owner=owner, name="tests", scope=scope, user=owner)
+        client = Client(headers={"Authorization": f"Bearer {text}"})
+        client.token = token
+        return client
+
+    return _client
+
+
 class _DjangoTestSettings:
     """Autouse fixtures that need pytest-django; registered only when it is active."""
 

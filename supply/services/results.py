@@ -9,29 +9,17 @@ import pandas as pd
 
 from sop.services import bulk_insert_frame
 from supply.choices import SafetyStockMethod
+from supply.constants import PROJECTION_FIELDS
 from supply.models import CapacityLoad, InventoryProjection, StockTarget
 from supply.projection import plan_supply
 from supply.services.inputs import Loaded, id_in, rows_frame, supply_policy
-
-_GRID_FIELDS = (
-    "demand",
-    "receipts",
-    "planned_unconstrained",
-    "planned",
-    "firm",
-    "shortage",
-    "on_hand",
-    "unmet",
-    "weeks_of_cover",
-    "excess_quantity",
-)
 
 
 def _plan_hashes(grid: pd.DataFrame, n: int) -> np.ndarray:
     """One int64 per SKU-location over its monthly rows (in `grid`'s i-major order)."""
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    columns = [grid[name].to_numpy(float).reshape(n, -1) for name in _GRID_FIELDS]
+    columns = [grid[name].to_numpy(float).reshape(n, -1) for name in PROJECTION_FIELDS]
     values = np.hstack(columns).round(6)
     hashes = pd.util.hash_pandas_object(pd.DataFrame(values), index=False).to_numpy()
     return hashes.view(np.int64)

@@ -5,6 +5,11 @@ and static files aside): a new URL fails `test_every_url_is_in_the_matrix` until
 added here. The statuses are those of a request the page itself would send (a valid form
 for a write), so a 403 means the role is refused, not that the form was incomplete.
 
+The REST API's routes have a matrix of their own (`API_MATRIX`), checked against the
+OpenAPI schema: each route's method, called with a read-write token of each role
+(anonymous: no token), and again with a read-only token, which reads what its role reads
+and writes nothing.
+
 One dataset (a small company, its cycle with forecast, supply plan and scenarios, last
 month's approved cycle, an import, a notification) is built once for the module inside a
 transaction that is rolled back at the end; each test runs in a savepoint of its own, so a
@@ -14,6 +19,7 @@ write in one test is gone before the next.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,8 +37,10 @@ from executive.models import PlanApproval
 from reconciliation import services as reconciliation_services
 from reconciliation.models import Scenario, ScenarioRun
 from sop import services as sop_services
-from sop.choices import JobStatus, Role, Stage
+from sop.api import api
+from sop.choices import JobStatus, Role, Stage, TokenScope
 from sop.models import (
+    ApiToken,
     Capacity,
     Cycle,
     ImportJob,
@@ -83,6 +91,8 @@ class Data:
     scenario_run: ScenarioRun
     notification: Notification
     approval: PlanApproval  # of last month's cycle
+    tokens: dict[tuple[str, str], str]  # (role, scope) -> the token's text
+    demand_token: ApiToken  # the demand planner's, for the revoke page
 
 
 def _nothing(data: Data) -> dict:
@@ -204,6 +214,21 @@ MATRIX: dict[str, Case] = {
     # Executives govern the plan: they read the audit trail as admins do.
     "sop:audit": Case(get=only(200, "admin", "exec"), post=GET_ONLY),
     "sop:audit_export": Case(get=only(200, "admin", "exec"), post=GET_ONLY),
+    # --- API tokens and the API's docs ----------------------------------------------------
+    # Everyone signed in keeps tokens of their own; the POST answers with the new token.
+    "sop:api_tokens": Case(
+        get=every(200), post=every(200), data=lambda d: {"name": "ERP", "scope": "read"}
+    ),
+    # A token is its user's (admins may revoke anyone's): others are told it does not exist.
+    "sop:api_token_revoke": Case(
+        get=POST_ONLY,
+        post=only(302, "demand", "admin", other=404),
+        kwargs=lambda d: {"pk": d.demand_token.pk},
+    ),
+    "api:openapi-view": Case(get=every(200), post=GET_ONLY),
+    "api:openapi-json": Case(get=every(200), post=GET_ONLY),
+    # The API's root is a name for its prefix, nothing to show.
+    "api:api-root": Case(get=every(404, anonymous=404), post=every(404, anonymous=404)),
     # --- imports (admins only) -----------------------------------------------------------
     "sop:import_list": Case(
         get=only(200, "admin"),
@@ -415,6 +440,90 @@ MATRIX: dict[str, Case] = {
 }
 
 
+# --- the REST API ---------------------------------------------------------------------------
+
+
+def api_every(status: int) -> dict[str, int]:
+    """Every role's token gets `status`; no token is 401."""
+    return {ANONYMOUS: 401, **dict.fromkeys(SIGNED_IN, status)}
+
+
+def api_only(status: int, *roles: str, other: int = 403) -> dict[str, int]:
+    return {ANONYMOUS: 401, **{r: status if r in roles else other for r in SIGNED_IN}}
+
+
+@dataclass(frozen=True)
+class ApiCase:
+    """How to call one API route (its one method) and the status each role's token gets."""
+
+    method: str
+    statuses: dict[str, int]
+    kwargs: Callable[[Data], dict] = _nothing
+    query: Callable[[Data], dict] = _nothing
+    body: Callable[[Data], dict] = _nothing
+    stage: str = Stage.SUPPLY_REVIEW
+
+
+def _approved(d: Data) -> dict:
+    return {"cycle_id": d.approval.cycle_id}
+
+
+API_MATRIX: dict[str, ApiCase] = {
+    "api:cycle_list": ApiCase("GET", api_every(200)),
+    "api:cycle_detail": ApiCase("GET", api_every(200), kwargs=lambda d: {"cycle_id": d.cycle.pk}),
+    "api:cycle_advance": ApiCase(
+        "POST",
+        api_only(200, "supply"),
+        kwargs=lambda d: {"cycle_id": d.cycle.pk},
+        body=lambda d: {"target": Stage.RECONCILIATION, "comment": "Plan is feasible"},
+    ),
+    "api:data_push": ApiCase(
+        "POST",
+        api_only(200, "admin"),
+        kwargs=lambda d: {"entity": "locations"},
+        body=lambda d: {"rows": [{"location_code": "DC2", "name": "Second DC"}]},
+    ),
+    "api:import_list": ApiCase("GET", api_only(200, "admin")),
+    "api:import_detail": ApiCase(
+        "GET", api_only(200, "admin"), kwargs=lambda d: {"import_id": d.import_job.pk}
+    ),
+    "api:run_start": ApiCase(
+        "POST",
+        api_only(202, "demand"),
+        kwargs=lambda d: {"cycle_id": d.cycle.pk, "kind": "forecast"},
+        stage=Stage.DEMAND_REVIEW,
+    ),
+    # An import's status is the admins', as its page is; other kinds' are everyone's.
+    "api:run_status": ApiCase(
+        "GET",
+        api_only(200, "admin"),
+        kwargs=lambda d: {"kind": "import", "run_id": d.import_job.pk},
+    ),
+    "api:demand_consensus": ApiCase(
+        "GET",
+        api_every(200),
+        kwargs=lambda d: {"cycle_id": d.cycle.pk},
+        query=lambda d: {"family": "Bikes"},
+    ),
+    "api:demand_overrides": ApiCase(
+        "GET", api_every(200), kwargs=lambda d: {"cycle_id": d.cycle.pk}
+    ),
+    "api:override_save": ApiCase(
+        "PUT",
+        api_only(200, "demand"),
+        kwargs=lambda d: {"cycle_id": d.cycle.pk},
+        body=lambda d: {**_override(d), "value": 75, "version": None},
+        stage=Stage.DEMAND_REVIEW,
+    ),
+    "api:supply_plan": ApiCase("GET", api_every(200), kwargs=lambda d: {"cycle_id": d.cycle.pk}),
+    "api:supply_export": ApiCase("GET", api_every(200), kwargs=lambda d: {"cycle_id": d.cycle.pk}),
+    "api:approved_plans": ApiCase("GET", api_every(200)),
+    "api:approved_plan": ApiCase("GET", api_every(200), kwargs=_approved),
+    "api:approved_plan_lines": ApiCase("GET", api_every(200), kwargs=_approved),
+    "api:approved_plan_export": ApiCase("GET", api_every(200), kwargs=_approved),
+}
+
+
 def url_names() -> set[str]:
     """Every named URL the resolver knows, as `namespace:name`, but Django's admin."""
     names: set[str] = set()
@@ -519,6 +628,16 @@ def _build() -> Data:
     notification = Notification.objects.create(
         recipient=users["demand"], cycle=cycle, message="The demand review waits on you."
     )
+    tokens = {
+        (name, scope): sop_services.api_token_create(
+            owner=user, name=f"{name} {scope}", scope=scope, user=user
+        )[1]
+        for name, user in users.items()
+        for scope in TokenScope.values
+    }
+    demand_token, _ = sop_services.api_token_create(
+        owner=users["demand"], name="Forecast export", scope="read", user=users["demand"]
+    )
     return Data(
         users=users,
         cycle=cycle,
@@ -533,6 +652,8 @@ def _build() -> Data:
         scenario_run=scenario_run,
         notification=notification,
         approval=approval,
+        tokens=tokens,
+        demand_token=demand_token,
     )
 
 
@@ -601,10 +722,22 @@ def _send(client: Client, method: str, url: str, case: Case, data: Data):
 
 def test_every_url_is_in_the_matrix():
     names = url_names()
-    missing = sorted(names - MATRIX.keys())
+    missing = sorted(names - MATRIX.keys() - API_MATRIX.keys())
     assert not missing, f"add it to the matrix in {__name__}: {missing}"
-    gone = sorted(MATRIX.keys() - names)
+    gone = sorted((MATRIX.keys() | API_MATRIX.keys()) - names)
     assert not gone, f"these URLs no longer exist, remove them from the matrix: {gone}"
+
+
+def test_every_api_operation_is_in_the_api_matrix_with_its_method():
+    """Each operation of the OpenAPI schema is a named URL; the matrix calls it as declared."""
+    schema = api.get_openapi_schema(path_prefix="/api/v1")
+    operations = [
+        (f"api:{op['operationId']}", method.upper())
+        for methods in schema["paths"].values()
+        for method, op in methods.items()
+    ]
+    assert len(operations) == len(set(operations)), "two operations share a name"
+    assert set(operations) == {(name, case.method) for name, case in API_MATRIX.items()}
 
 
 def test_every_role_has_a_status_for_every_method():
@@ -656,3 +789,72 @@ def test_a_write_without_a_csrf_token_is_refused(dataset, name, role):
     response = _send(client, "POST", _url(dataset, name, case), case, dataset)
     assert response.status_code == 403
     assert b"CSRF" in response.content
+
+
+API_CASES = [
+    pytest.param(name, role, id=f"{name}-{role}") for name in sorted(API_MATRIX) for role in ROLES
+]
+
+
+def _api_call(data: Data, name: str, role: str, *, scope: str = TokenScope.READ_WRITE):
+    case = API_MATRIX[name]
+    Cycle.objects.filter(pk=data.cycle.pk).update(stage=case.stage)
+    headers = {} if role == ANONYMOUS else {"Authorization": f"Bearer {data.tokens[role, scope]}"}
+    url = reverse(name, kwargs=case.kwargs(data))
+    query = case.query(data)
+    if query:
+        url = f"{url}?{urlencode(query, doseq=True)}"
+    body = case.body(data)
+    return Client(headers=headers).generic(
+        case.method,
+        url,
+        json.dumps(body) if body else "",
+        content_type="application/json",
+    )
+
+
+@pytest.fixture
+def _api_media(settings, tmp_path):
+    # A push stores its rows as an import's file.
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("_api_media")
+@pytest.mark.parametrize(("name", "role"), API_CASES)
+def test_each_roles_token_gets_the_designed_status_from_the_api(dataset, name, role):
+    response = _api_call(dataset, name, role)
+    expected = API_MATRIX[name].statuses[role]
+    assert response.status_code == expected, (
+        f"{API_MATRIX[name].method} {name} as {role}: {response.status_code} "
+        f"{response.content[:300]!r}, the matrix says {expected}"
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("_api_media")
+@pytest.mark.parametrize(("name", "role"), [c for c in API_CASES if c.values[1] != ANONYMOUS])
+def test_a_read_only_token_reads_as_its_role_and_writes_nothing(dataset, name, role):
+    case = API_MATRIX[name]
+    response = _api_call(dataset, name, role, scope=TokenScope.READ)
+    expected = case.statuses[role] if case.method == "GET" else 403
+    assert response.status_code == expected, f"{case.method} {name} as {role}, read-only"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(API_MATRIX))
+def test_a_signed_in_session_without_a_token_gets_401_from_the_api(dataset, name):
+    case = API_MATRIX[name]
+    client = _client(dataset, "admin")
+    response = client.generic(
+        case.method, reverse(name, kwargs=case.kwargs(dataset)), content_type="application/json"
+    )
+    assert response.status_code == 401
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(API_MATRIX))
+def test_an_api_route_refuses_a_method_it_does_not_have(dataset, name):
+    url = reverse(name, kwargs=API_MATRIX[name].kwargs(dataset))
+    headers = {"Authorization": f"Bearer {dataset.tokens['admin', TokenScope.READ_WRITE]}"}
+    assert Client(headers=headers).delete(url).status_code == 405
