@@ -304,15 +304,19 @@ def test_the_upload_form_states_the_number_format(
     client_for, refs, django_capture_on_commit_callbacks
 ):
     content = (SALES.replace(",", ";") + "A1;WH1;2026-01;3.900;\n").encode()
+    admin = client_for(Role.ADMIN)
+    preview = admin.post(
+        "/imports/",
+        {
+            "entity": "sales_history",
+            "file": SimpleUploadedFile("de.csv", content),
+            "number_format": "1.234,5",
+        },
+        follow=True,
+    )
+    assert "numbers written 1.234,5" in preview.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        client_for(Role.ADMIN).post(
-            "/imports/",
-            {
-                "entity": "sales_history",
-                "file": SimpleUploadedFile("de.csv", content),
-                "number_format": "1.234,5",
-            },
-        )
+        admin.post(preview.request["PATH_INFO"] + "confirm/")
     assert ImportJob.objects.get().status == JobStatus.SUCCEEDED
     assert SalesHistory.objects.get().quantity == Decimal("3900")
 
@@ -495,7 +499,7 @@ def test_text_decoded_twice_is_refused_when_the_file_is_said_to_be_utf8(tmp_path
         tmp_path,
         "products",
         PRODUCTS + "P1,BÃ¼roklammer,Office\n",
-        options=ReadOptions(utf8=True),
+        options=ReadOptions(encoding="utf-8"),
     )
     assert job.status == JobStatus.FAILED
     assert problems(job) == [
@@ -526,7 +530,7 @@ def test_the_command_refuses_text_decoded_twice_in_a_file_said_to_be_utf8(tmp_pa
     path = tmp_path / "products.csv"
     path.write_text(PRODUCTS + "P1,BÃ¼roklammer,Office\n")
     with pytest.raises(SystemExit):
-        call_command("import_extract", "products", str(path), "--utf8")
+        call_command("import_extract", "products", str(path), "--encoding", "utf-8")
     assert "row 2, name: text decoded twice" in capsys.readouterr().err
     assert not Product.objects.exists()
 

@@ -234,7 +234,14 @@ def test_a_file_cut_off_mid_row_is_refused(tmp_path, refs, content):
 def test_a_file_that_is_not_utf8_is_refused_naming_the_row_and_byte(tmp_path, refs):
     content = (HEADER + "A1,WH1,2026-01,1,\nA1,WH1,2026-02,1,Café\n").encode("latin-1")
     job = run(tmp_path, "sales_history", content)
-    assert reasons(job) == [(3, "", "not valid UTF-8 (byte 0xe9); save the file as UTF-8")]
+    assert reasons(job) == [
+        (
+            3,
+            "",
+            "not valid UTF-8 (byte 0xe9); save the file as UTF-8, or state its encoding "
+            "(Windows-1252, Latin-1 ...) in an import profile",
+        )
+    ]
 
 
 def test_utf8_with_bom_semicolons_and_crlf_are_accepted(tmp_path, refs):
