@@ -97,17 +97,18 @@ class ImportUploadForm(forms.Form):
     def chosen_profile(self) -> tuple[ImportProfile | None, bool]:
         """The profile named, and whether to match one by the file's name."""
         choice = self.cleaned_data["profile"]
-        if choice in (PROFILE_MATCH, PROFILE_NONE):
-            return None, choice == PROFILE_MATCH
-        return ImportProfile.objects.filter(pk=choice).first(), False
+        if isinstance(choice, ImportProfile):
+            return choice, False
+        return None, choice == PROFILE_MATCH
 
-    def clean_profile(self):
+    def clean_profile(self) -> ImportProfile | str:
         choice = self.cleaned_data["profile"]
-        if choice not in (PROFILE_MATCH, PROFILE_NONE) and not (
-            ImportProfile.objects.filter(pk=choice).exists()
-        ):
+        if choice in (PROFILE_MATCH, PROFILE_NONE):
+            return choice
+        profile = ImportProfile.objects.filter(pk=choice).first()
+        if profile is None:
             raise forms.ValidationError("That profile no longer exists.")
-        return choice
+        return profile
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -42,6 +42,7 @@ HEAD_BYTES = 1 << 20
 HEAD_SLACK = 100
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_BOM_NAMES = {"utf-8": "UTF-8", "utf-16": "UTF-16"}
 # Excel's first line naming the separator, which Excel itself hides.
 _SEP_LINE_RE = re.compile(r"sep=([^\r\n\"])\r?\n", re.IGNORECASE)
 _QUOTED_RE = re.compile(r'"[^"]*"')
@@ -162,8 +163,12 @@ def _read_csv(data: bytes, options: ReadOptions, *, head: int | None, truncated:
         separator = declared[1]
         # Excel hides this line, so the header below it is row 1, as Excel shows it.
         text = text[declared.end() :]
+    # A preview reads the file's head: cut at a record's end, so no row reads as cut off.
+    cut = truncated
     if head is not None:
-        text = _whole_records(_first_lines(text, options.header_row + head + HEAD_SLACK))
+        first = _first_lines(text, options.header_row + head + HEAD_SLACK)
+        cut = truncated or len(first) < len(text)
+        text = _whole_records(first) if cut else text
     if not text.strip():
         raise refuse(1, "", "", "the file is empty")
 
@@ -191,7 +196,7 @@ def _read_csv(data: bytes, options: ReadOptions, *, head: int | None, truncated:
     body_text = text[start:]
     counts = _field_counts(body_text, separator, first_row=header_row)
     if counts.open_line is not None:
-        if not truncated and head is None:
+        if not cut:
             raise refuse(
                 header_row + len(counts.fields) - 1,
                 "",
@@ -236,7 +241,7 @@ def _read_csv(data: bytes, options: ReadOptions, *, head: int | None, truncated:
     frame.columns = range(width - first)
     frame.index = pd.Index(np.arange(header_row + 1, header_row + 1 + len(frame)), name="row")
     frame["__fields__"] = np.where(fields == width, 0, fields)
-    if not truncated and head is None and not body_text.endswith("\n"):
+    if not cut and not body_text.endswith("\n"):
         frame["__cut__"] = frame.index == frame.index[-1] if len(frame) else []
     frame = frame[~counts.blank[1:]]
     if head is not None:
@@ -255,17 +260,19 @@ def _decode(data: bytes, encoding: str, *, truncated: bool) -> str:
 
     A preview's bytes may end inside a character: it is left out, not refused.
     """
-    if data.startswith(_UTF16_BOMS):
-        if encoding not in ("", "utf-16"):
-            raise refuse(
-                1,
-                "",
-                "",
-                "the file is UTF-16 (it starts with UTF-16's byte-order mark), not the "
-                f"{ENCODINGS[encoding]} the import states: correct the import profile",
-            )
-        codec = "utf-16"
-    elif encoding == "utf-16":
+    marked = (
+        "utf-16" if data.startswith(_UTF16_BOMS) else "utf-8" if data.startswith(_UTF8_BOM) else ""
+    )
+    if marked and encoding not in ("", marked):
+        name = _BOM_NAMES[marked]
+        raise refuse(
+            1,
+            "",
+            "",
+            f"the file is {name} (it starts with {name}'s byte-order mark), not the "
+            f"{ENCODINGS[encoding]} the import states: correct the import profile",
+        )
+    if encoding == "utf-16" and not marked:
         raise refuse(
             1,
             "",
@@ -273,18 +280,9 @@ def _decode(data: bytes, encoding: str, *, truncated: bool) -> str:
             "the file has no UTF-16 byte-order mark, so it is not the UTF-16 the import states "
             "(save it as Unicode text or UTF-8)",
         )
-    elif data.startswith(_UTF8_BOM):
-        if encoding not in ("", "utf-8"):
-            raise refuse(
-                1,
-                "",
-                "",
-                "the file is UTF-8 (it starts with UTF-8's byte-order mark), not the "
-                f"{ENCODINGS[encoding]} the import states: correct the import profile",
-            )
-        codec, data = "utf-8", data[len(_UTF8_BOM) :]
-    else:
-        codec = encoding or "utf-8"
+    if marked == "utf-8":
+        data = data[len(_UTF8_BOM) :]
+    codec = marked or encoding or "utf-8"
     try:
         return codecs.getincrementaldecoder(codec)("strict").decode(data, final=not truncated)
     except UnicodeDecodeError as exc:

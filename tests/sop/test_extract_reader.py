@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import itertools
 import re
 import zipfile
 from decimal import Decimal
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -32,13 +30,13 @@ from sop.extract_reader import (
 from sop.extracts import ENTITIES
 from sop.models import ImportJob, InventorySnapshot, Product, SalesHistory
 from tests.factories import LocationFactory, ProductFactory
+from tests.sop.extract_files import problems, run, workbook_bytes
 
 pytestmark = pytest.mark.django_db
 
 SALES = "sku,location_code,month,quantity,revenue\n"
 INVENTORY = "sku,location_code,date,on_hand\n"
 PRODUCTS = "sku,name,family\n"
-_names = itertools.count()
 
 
 @pytest.fixture(autouse=True)
@@ -51,28 +49,6 @@ def refs():
     ProductFactory(sku="A1", family="Widgets")
     ProductFactory(sku="B2", family="Gadgets")
     LocationFactory(code="WH1")
-
-
-def run(
-    tmp_path: Path,
-    entity: str,
-    content: str | bytes,
-    suffix: str = ".csv",
-    options: ReadOptions | None = None,
-) -> ImportJob:
-    path = tmp_path / f"extract-{next(_names)}{suffix}"
-    path.write_bytes(content.encode() if isinstance(content, str) else content)
-    return imports.import_file(entity=entity, path=path, options=options)
-
-
-def problems(job: ImportJob) -> list[tuple[int, str, str, str]]:
-    return [(e["row"], e["column"], e["value"], e["reason"]) for e in job.errors]
-
-
-def workbook_bytes(book: openpyxl.Workbook) -> bytes:
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def patched(data: bytes, member: str, old: str, new: str) -> bytes:

@@ -4,10 +4,12 @@ anything is written, and used by `import_extract --profile` and `--dry-run`."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -18,7 +20,14 @@ from sop.choices import JobStatus, Role
 from sop.extract_reader import ReadOptions
 from sop.import_profiles import import_reading
 from sop.locking import EditConflict
-from sop.models import AuditEvent, ImportJob, ImportProfile, ImportUpload, SalesHistory
+from sop.models import (
+    AuditEvent,
+    ImportJob,
+    ImportProfile,
+    ImportUpload,
+    SalesHistory,
+    ScheduledReceipt,
+)
 from tests.factories import LocationFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -276,6 +285,8 @@ def test_confirming_queues_the_import_with_the_profile(
     ]
     page = admin.get(confirmed["Location"]).content.decode()
     assert "Read with</dt><dd>The import profile SAP billing" in page
+    listing = admin.get("/imports/").content.decode().split('id="import-jobs"', 1)[1]
+    assert "VBRK_2026_03.csv</a></td>\n        <td>SAP billing</td>" in listing
     assert "numbers written 1.234,5" in page
     # A second click on Confirm finds the job, not a second import.
     assert admin.post(location + "confirm/")["Location"] == f"/imports/{job.pk}/"
@@ -319,10 +330,6 @@ def test_the_preview_lists_the_errors_of_its_rows_and_the_file_hint(client_for, 
 
 
 def test_the_preview_says_which_sheet_it_read_and_what_the_file_lacks(client_for, refs):
-    import io
-
-    import openpyxl
-
     book = openpyxl.Workbook()
     book.active.title = "Billing"
     book.active.append(["sku", "location_code", "month", "quantity"])
@@ -535,3 +542,123 @@ def test_a_dry_run_of_a_bad_file_lists_every_error_and_exits_1(tmp_path, refs, s
     assert "  row 3, quantity: negative quantity: must be 0 or more (value '12-')" in captured.err
     assert "  row 4, sku: unknown SKU (value 'Z9')" in captured.err
     assert not ImportJob.objects.exists()
+
+
+# -- The examples of docs/import-formats.md, as written there -------------------------------
+
+
+SAP_EXAMPLE = (
+    "Verkaufsmengen je Material und Werk;;;;;\n"
+    "Kalenderjahr/Monat: 01.2026 - 03.2026;;;;;\n"
+    ";;;;;\n"
+    "Material;Werk;Kalenderjahr/Monat;Fakturierte Menge;Nettowert;VerkME\n"
+    "WID-100;WH-NORTH;01.2026;390,000;4.251,00;ST\n"
+    "WID-100;WH-NORTH;02.2026;1.430,500;15.592,45;ST\n"
+)
+
+
+@pytest.fixture
+def documented_refs():
+    ProductFactory(sku="WID-100", family="Widgets")
+    ProductFactory(sku="GAD-010", family="Gadgets")
+    LocationFactory(code="WH-NORTH")
+
+
+def test_the_documented_sap_example_loads(tmp_path, documented_refs, admin):
+    profile = import_profiles.import_profile_create(
+        user=admin,
+        name="SAP sales",
+        source="SAP ECC",
+        entity="sales_history",
+        file_name_pattern="SAP_SALES_*.csv",
+        options=ReadOptions.with_number_format(
+            "1.234,5",
+            encoding="windows-1252",
+            trailing_minus=True,
+            month_format="mm.yyyy",
+            header_row=4,
+            columns={
+                "Material": "sku",
+                "Werk": "location_code",
+                "Kalenderjahr/Monat": "month",
+                "Fakturierte Menge": "quantity",
+                "Nettowert": "revenue",
+            },
+            ignored=("VerkME",),
+        ),
+    )
+    path = tmp_path / "SAP_SALES_2026Q1.csv"
+    path.write_bytes(SAP_EXAMPLE.encode("windows-1252"))
+    reading = import_reading(entity="sales_history", file_name=path.name)
+    assert reading.profile == profile
+    job = imports.import_file(entity="sales_history", path=path, reading=reading)
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    assert sorted(SalesHistory.objects.values_list("month", "quantity", "revenue")) == [
+        (dt.date(2026, 1, 1), Decimal("390"), Decimal("4251")),
+        (dt.date(2026, 2, 1), Decimal("1430.5"), Decimal("15592.45")),
+    ]
+    credit = tmp_path / "SAP_SALES_credit.csv"
+    credit.write_bytes(
+        (SAP_EXAMPLE + "WID-100;WH-NORTH;03.2026;15,000-;163,50-;ST\n").encode("cp1252")
+    )
+    refused = imports.import_file(
+        entity="sales_history",
+        path=credit,
+        reading=import_reading(entity="sales_history", file_name=credit.name),
+    )
+    assert [(e["row"], e["column"], e["reason"]) for e in refused.errors] == [
+        (7, "quantity", "negative quantity: must be 0 or more"),
+        (7, "revenue", "negative revenue: must be 0 or more"),
+    ]
+
+
+def test_the_documented_odoo_example_loads(tmp_path, documented_refs, admin):
+    profile = import_profiles.import_profile_create(
+        user=admin,
+        name="Odoo purchases",
+        source="Odoo 17",
+        entity="receipts",
+        file_name_pattern="purchase.order.line*.xlsx",
+        options=ReadOptions(
+            with_time=True,
+            columns={
+                "Order Reference": "order_ref",
+                "Product/Internal Reference": "sku",
+                "Expected Arrival": "due_month",
+                "Quantity": "quantity",
+            },
+            ignored=("Product", "Unit of Measure"),
+            constants={"location_code": "WH-NORTH", "kind": "purchase"},
+        ),
+    )
+    book = openpyxl.Workbook()
+    book.active.append(
+        ["Order Reference", "Product/Internal Reference", "Product", "Expected Arrival",
+         "Quantity", "Unit of Measure"]
+    )  # fmt: skip
+    book.active.append(
+        ["P00042", "GAD-010", "Gadget Mini", dt.datetime(2026, 4, 15, 10), 200, "Units"]
+    )
+    path = tmp_path / "purchase.order.line (purchase.order.line).xlsx"
+    book.save(path)
+    reading = import_reading(entity="receipts", file_name=path.name)
+    assert reading.profile == profile
+    job = imports.import_file(entity="receipts", path=path, reading=reading)
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    receipt = ScheduledReceipt.objects.get()
+    assert (receipt.order_ref, receipt.product.sku, receipt.location.code) == (
+        "P00042",
+        "GAD-010",
+        "WH-NORTH",
+    )
+    assert (receipt.due_month, receipt.quantity, receipt.kind) == (
+        dt.date(2026, 4, 1),
+        Decimal("200"),
+        "purchase",
+    )
+    book.active.append(["P00042", "GAD-010", "Gadget Mini", dt.datetime(2026, 5, 2), 50, "Units"])
+    book.save(path)
+    twice = imports.import_file(entity="receipts", path=path, reading=reading)
+    assert [e["reason"] for e in twice.errors] == [
+        "duplicate key (order_ref, sku, location_code): same as row 2"
+    ]

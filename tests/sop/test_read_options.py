@@ -8,11 +8,8 @@ job's status, errors and message, and what the tables hold afterwards.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import itertools
 import unicodedata
 from decimal import Decimal
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -27,14 +24,14 @@ from sop.extract_reader import (
     read_table,
 )
 from sop.extracts import ENTITIES
-from sop.models import ImportJob, InventorySnapshot, Product, SalesHistory
+from sop.models import InventorySnapshot, Product, SalesHistory
 from tests.factories import LocationFactory, ProductFactory
+from tests.sop.extract_files import problems, run, workbook_bytes
 
 pytestmark = pytest.mark.django_db
 
 SALES = "sku,location_code,month,quantity,revenue\n"
 INVENTORY = "sku,location_code,date,on_hand\n"
-_names = itertools.count()
 
 
 @pytest.fixture(autouse=True)
@@ -50,34 +47,12 @@ def refs():
     LocationFactory(code="DC1")
 
 
-def run(
-    tmp_path: Path,
-    entity: str,
-    content: str | bytes,
-    suffix: str = ".csv",
-    options: ReadOptions | None = None,
-) -> ImportJob:
-    path = tmp_path / f"extract-{next(_names)}{suffix}"
-    path.write_bytes(content.encode() if isinstance(content, str) else content)
-    return imports.import_file(entity=entity, path=path, options=options)
-
-
-def problems(job: ImportJob) -> list[tuple[int, str, str, str]]:
-    return [(e["row"], e["column"], e["value"], e["reason"]) for e in job.errors]
-
-
 def sales() -> list[tuple]:
     return list(
         SalesHistory.objects.order_by("product__sku", "month").values_list(
             "product__sku", "location__code", "month", "quantity", "revenue"
         )
     )
-
-
-def workbook_bytes(book: openpyxl.Workbook) -> bytes:
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 # -- Encodings ---------------------------------------------------------------------------------
@@ -814,3 +789,11 @@ def test_a_preview_cut_inside_a_quoted_line_break_leaves_that_record_out(tmp_pat
     table = read_table(content.encode(), max_bytes=10**8, head=20)
     assert len(table.frame) == 20
     assert table.frame.iloc[0].tolist()[:3] == ["P0", "Clip\nwith a two-line name", "Office"]
+
+
+def test_a_preview_of_a_whole_small_file_keeps_its_last_row_without_a_line_break(tmp_path, refs):
+    content = SALES + "A1,WH1,2026-01,1,\nA1,WH1,2026-02,2,"
+    table = read_table(content.encode(), max_bytes=10**6, head=20)
+    assert table.frame.index.tolist() == [2, 3]
+    short = read_table((SALES + "A1,WH1,2026-01,1,\nA1,WH1,20").encode(), max_bytes=10**6, head=20)
+    assert short.frame["__cut__"].tolist() == [False, True]
