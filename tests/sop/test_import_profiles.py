@@ -279,6 +279,7 @@ def test_confirming_queues_the_import_with_the_profile(
     job = ImportJob.objects.get()
     assert confirmed["Location"] == f"/imports/{job.pk}/"
     assert (job.status, job.profile, job.profile_name) == (JobStatus.SUCCEEDED, sap, "SAP billing")
+    assert AuditEvent.objects.get(action="import.load").new["profile"] == "SAP billing"
     assert sorted(SalesHistory.objects.values_list("product__sku", "quantity", "revenue")) == [
         ("A1", Decimal("3900"), Decimal("1234.5")),
         ("B2", Decimal("12"), None),
