@@ -144,34 +144,7 @@ def column_letter(index: int) -> str:
 
 
 def _read_csv(data: bytes, options: ReadOptions, *, head: int | None, truncated: bool) -> Table:
-    text = _decode(data, options.encoding, truncated=truncated)
-    if "\n" not in text and "\r" in text:  # classic Mac OS line endings
-        text = text.replace("\r", "\n")
-    if not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
-    separator = options.separator
-    declared = _SEP_LINE_RE.match(text)
-    if declared:
-        if separator and declared[1] != separator:
-            raise refuse(
-                1,
-                "",
-                declared[0].strip(),
-                f"the file's first line declares its separator ({declared[0].strip()}), but "
-                f"the import states {SEPARATORS[separator]}: correct the import profile",
-            )
-        separator = declared[1]
-        # Excel hides this line, so the header below it is row 1, as Excel shows it.
-        text = text[declared.end() :]
-    # A preview reads the file's head: cut at a record's end, so no row reads as cut off.
-    cut = truncated
-    if head is not None:
-        first = _first_lines(text, options.header_row + head + HEAD_SLACK)
-        cut = truncated or len(first) < len(text)
-        text = _whole_records(first) if cut else text
-    if not text.strip():
-        raise refuse(1, "", "", "the file is empty")
-
+    text, separator, cut = _csv_text(data, options, head=head, truncated=truncated)
     header_row = options.header_row
     start = _line_start(text, header_row)
     if start is None:
@@ -253,6 +226,43 @@ def _read_csv(data: bytes, options: ReadOptions, *, head: int | None, truncated:
         first_index=first,
         head=_head_rows(text, separator),
     )
+
+
+def _csv_text(
+    data: bytes, options: ReadOptions, *, head: int | None, truncated: bool
+) -> tuple[str, str, bool]:
+    """The file's text (decoded, NFC, LF or CRLF line ends, without a `sep=` line), the
+    separator stated or declared ("" when neither), and whether the text was cut short (a
+    preview's head): then its last row is no sign of a cut-off file.
+    """
+    text = _decode(data, options.encoding, truncated=truncated)
+    if "\n" not in text and "\r" in text:  # classic Mac OS line endings
+        text = text.replace("\r", "\n")
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    separator = options.separator
+    declared = _SEP_LINE_RE.match(text)
+    if declared:
+        if separator and declared[1] != separator:
+            raise refuse(
+                1,
+                "",
+                declared[0].strip(),
+                f"the file's first line declares its separator ({declared[0].strip()}), but "
+                f"the import states {SEPARATORS[separator]}: correct the import profile",
+            )
+        separator = declared[1]
+        # Excel hides this line, so the header below it is row 1, as Excel shows it.
+        text = text[declared.end() :]
+    # A preview reads the file's head: cut at a record's end, so no row reads as cut off.
+    cut = truncated
+    if head is not None:
+        first = _first_lines(text, options.header_row + head + HEAD_SLACK)
+        cut = truncated or len(first) < len(text)
+        text = _whole_records(first) if cut else text
+    if not text.strip():
+        raise refuse(1, "", "", "the file is empty")
+    return text, separator, cut
 
 
 def _decode(data: bytes, encoding: str, *, truncated: bool) -> str:
