@@ -29,26 +29,13 @@ from sop.extract_reader import (
 )
 from sop.extracts import ENTITIES
 from sop.models import ImportJob, InventorySnapshot, Product, SalesHistory
-from tests.factories import LocationFactory, ProductFactory
 from tests.sop.extract_files import problems, run, workbook_bytes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 SALES = "sku,location_code,month,quantity,revenue\n"
 INVENTORY = "sku,location_code,date,on_hand\n"
 PRODUCTS = "sku,name,family\n"
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def refs():
-    ProductFactory(sku="A1", family="Widgets")
-    ProductFactory(sku="B2", family="Gadgets")
-    LocationFactory(code="WH1")
 
 
 def patched(data: bytes, member: str, old: str, new: str) -> bytes:

@@ -30,7 +30,7 @@ from sop.models import (
 )
 from tests.factories import LocationFactory, ProductFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 SAP_HEADER = "Material;Plant;Period;Billed Qty;Net Value;Currency\n"
 SAP_ROWS = "A1;WH1;03.2026;3.900;1.234,50;EUR\nB2;WH1;03.2026;12-;;EUR\n"
@@ -47,19 +47,6 @@ SAP_OPTIONS = ReadOptions.with_number_format(
     },
     ignored=("Currency",),
 )
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def refs():
-    ProductFactory(sku="A1", family="Widgets")
-    ProductFactory(sku="B2", family="Gadgets")
-    LocationFactory(code="WH1")
-    LocationFactory(code="DC1")
 
 
 @pytest.fixture

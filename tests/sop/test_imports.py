@@ -15,25 +15,12 @@ from sop.choices import JobStatus
 from sop.extract_reader import NUMBER_FORMAT_HINT
 from sop.extracts import ENTITIES, LOAD_ORDER
 from sop.models import AuditEvent, Budget, ImportJob, Location, Product, SalesHistory
-from tests.factories import LocationFactory, ProductFactory, SalesHistoryFactory
+from tests.factories import LocationFactory, SalesHistoryFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 HEADER = "sku,location_code,month,quantity,revenue\n"
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def refs():
-    ProductFactory(sku="A1", family="Widgets")
-    ProductFactory(sku="B2", family="Gadgets")
-    LocationFactory(code="WH1")
-    LocationFactory(code="WH2")
 
 
 def run(tmp_path: Path, entity: str, content: str | bytes, name: str = "extract.csv"):

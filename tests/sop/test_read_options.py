@@ -28,23 +28,10 @@ from sop.models import InventorySnapshot, Product, SalesHistory
 from tests.factories import LocationFactory, ProductFactory
 from tests.sop.extract_files import problems, run, workbook_bytes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 SALES = "sku,location_code,month,quantity,revenue\n"
 INVENTORY = "sku,location_code,date,on_hand\n"
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def refs():
-    ProductFactory(sku="A1", family="Widgets")
-    ProductFactory(sku="B2", family="Gadgets")
-    LocationFactory(code="WH1")
-    LocationFactory(code="DC1")
 
 
 def sales() -> list[tuple]:
