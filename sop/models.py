@@ -534,7 +534,25 @@ class PublishedRun(Run):
         ]
 
 
-class ImportProfile(models.Model):
+class EditedRow(models.Model):
+    """A row users edit on a page: who made it and last changed it, when, and the `version`
+    its optimistic lock compares (`sop.locking.VersionedRow`)."""
+
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class ImportProfile(EditedRow):
     """How to read one source's extracts of one entity, saved by an admin.
 
     `options` are `sop.extract_reader.ReadOptions` as JSON (the services check them on
@@ -552,15 +570,6 @@ class ImportProfile(models.Model):
         max_length=200, blank=True, help_text="A glob: VBRK_*.csv, stock-??.xlsx"
     )
     options = models.JSONField(default=dict, blank=True)
-    version = models.PositiveIntegerField(default=1)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["entity", "name"]
