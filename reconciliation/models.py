@@ -13,10 +13,10 @@ from django.db import models
 from django.db.models import Q
 
 from sop.choices import JobStatus
-from sop.models import Cycle, Location, Product, PublishedRun, Resource, result_fk
+from sop.models import Cycle, EditedRow, Location, Product, PublishedRun, Resource, result_fk
 
 
-class Scenario(models.Model):
+class Scenario(EditedRow):
     """The base plan of a cycle, or a what-if: the base plus a list of deltas."""
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="scenarios")
@@ -28,16 +28,6 @@ class Scenario(models.Model):
     copied_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # Optimistic locking: an edit names the version it started from.
-    version = models.PositiveIntegerField(default=1)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-is_base", "created_at", "id"]

@@ -15,6 +15,27 @@ urlpatterns = [
     path("account/api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("audit/export.csv", views.audit_export, name="audit_export"),
     path("imports/", import_views.import_list, name="import_list"),
+    path("imports/uploads/<int:pk>/", import_views.import_upload, name="import_upload"),
+    path(
+        "imports/uploads/<int:pk>/confirm/",
+        import_views.import_upload_confirm,
+        name="import_upload_confirm",
+    ),
+    path(
+        "imports/uploads/<int:pk>/cancel/",
+        import_views.import_upload_cancel,
+        name="import_upload_cancel",
+    ),
+    path("imports/profiles/", import_views.import_profile_list, name="import_profile_list"),
+    path("imports/profiles/new/", import_views.import_profile_create, name="import_profile_create"),
+    path(
+        "imports/profiles/<int:pk>/", import_views.import_profile_edit, name="import_profile_edit"
+    ),
+    path(
+        "imports/profiles/<int:pk>/delete/",
+        import_views.import_profile_delete,
+        name="import_profile_delete",
+    ),
     path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
     path(
         "imports/<int:pk>/progress/",

@@ -11,6 +11,8 @@ The exports write the raw numbers, not this text: a spreadsheet formats them its
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sop.numbers import finite_or_none
 
 DASH = "\N{EM DASH}"
@@ -53,3 +55,12 @@ def _compact(value: float) -> str:
         if abs(value) >= limit:
             return f"{value / limit:,.1f}{suffix}"
     return f"{value:,.0f}"
+
+
+def format_exact(value: Decimal) -> str:
+    """A stored value in full, as the import preview shows what a row will hold: every
+    digit the database keeps, thousands separated, no trailing zeros (3,900 and 3.9)."""
+    if not value.is_finite():
+        return DASH
+    text = f"{value:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -10,10 +10,21 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 from sop.choices import TokenScope
-from sop.extract_reader import NUMBER_FORMATS, ReadOptions, size_label
+from sop.extract_reader import (
+    DATE_FORMATS,
+    ENCODINGS,
+    MONTH_FORMATS,
+    NUMBER_FORMATS,
+    SEPARATORS,
+    ReadOptions,
+    column_key,
+    size_label,
+)
+from sop.extract_reader.options import MAX_HEADER_ROW
 from sop.extracts import ENTITIES
+from sop.models import ImportProfile
 
-ACCEPTED_SUFFIXES = (".csv", ".txt", ".xlsx")
+ACCEPTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx")
 
 
 class PlannerEditForm(forms.Form):
@@ -38,29 +49,66 @@ class PlannerEditForm(forms.Form):
         return " ".join(e for errors in self.errors.values() for e in errors)
 
 
+ENTITY_CHOICES = [(name, name.replace("_", " ").capitalize()) for name in ENTITIES]
+PROFILE_MATCH = ""
+PROFILE_NONE = "none"
+
+
+def _number_formats(empty: str) -> list[tuple[str, str]]:
+    return [("", empty)] + [(name, name) for name in NUMBER_FORMATS]
+
+
 class ImportUploadForm(forms.Form):
-    entity = forms.ChoiceField(
-        label="What the file holds",
-        choices=[(name, name.replace("_", " ").capitalize()) for name in ENTITIES],
-    )
+    """An extract to preview: what it holds, and how to read it (a profile, or by hand)."""
+
+    entity = forms.ChoiceField(label="What the file holds", choices=ENTITY_CHOICES)
     file = forms.FileField(label="ERP extract (CSV or XLSX)")
+    profile = forms.ChoiceField(label="Import profile", required=False)
     number_format = forms.ChoiceField(
         label="Numbers written as",
         required=False,
-        choices=[("", "Not stated: refuse numbers that read two ways")]
-        + [(name, name) for name in NUMBER_FORMATS],
+        choices=_number_formats("Not stated: refuse numbers that read two ways"),
     )
     sheet = forms.CharField(label="Sheet (XLSX; default: the active sheet)", required=False)
-    utf8 = forms.BooleanField(
-        label="The file is UTF-8: refuse text that looks decoded twice", required=False
+    encoding = forms.ChoiceField(
+        label="Encoding",
+        required=False,
+        choices=[("", "Not stated: UTF-8, text decoded twice is a warning")]
+        + [(code, label) for code, label in ENCODINGS.items() if code],
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["profile"].choices = [
+            (PROFILE_MATCH, "The one whose file-name pattern fits, if any"),
+            (PROFILE_NONE, "None: the documented format, or the options below"),
+        ] + [
+            (str(p.pk), f"{p.name} ({p.entity.replace('_', ' ')})")
+            for p in ImportProfile.objects.all()
+        ]
+
     def read_options(self) -> ReadOptions:
-        """How to read the file, as the admin stated it."""
+        """How to read the file, as the admin stated it on the form itself."""
         data = self.cleaned_data
         return ReadOptions.with_number_format(
-            data["number_format"], sheet=data["sheet"].strip(), utf8=data["utf8"]
+            data["number_format"], sheet=data["sheet"].strip(), encoding=data["encoding"]
         )
+
+    def chosen_profile(self) -> tuple[ImportProfile | None, bool]:
+        """The profile named, and whether to match one by the file's name."""
+        choice = self.cleaned_data["profile"]
+        if isinstance(choice, ImportProfile):
+            return choice, False
+        return None, choice == PROFILE_MATCH
+
+    def clean_profile(self) -> ImportProfile | str:
+        choice = self.cleaned_data["profile"]
+        if choice in (PROFILE_MATCH, PROFILE_NONE):
+            return choice
+        profile = ImportProfile.objects.filter(pk=choice).first()
+        if profile is None:
+            raise forms.ValidationError("That profile no longer exists.")
+        return profile
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -76,8 +124,196 @@ class ImportUploadForm(forms.Form):
                 "Excel 97-2003 (.xls) files are not accepted; save as .xlsx or CSV."
             )
         if suffix not in ACCEPTED_SUFFIXES:
-            raise forms.ValidationError("Upload a .csv or .xlsx file.")
+            raise forms.ValidationError("Upload a .csv, .txt, .tsv or .xlsx file.")
         return upload
+
+
+class ImportProfileForm(forms.Form):
+    """An import profile as the admin edits it: typed fields for every read option, and one
+    line per column for the mapping, ignored columns, constants and factors."""
+
+    name = forms.CharField(max_length=100)
+    source = forms.CharField(
+        max_length=100, required=False, help_text="The system the files come from: SAP ECC, Odoo 17"
+    )
+    entity = forms.ChoiceField(label="What the files hold", choices=ENTITY_CHOICES)
+    file_name_pattern = forms.CharField(
+        max_length=200,
+        required=False,
+        help_text="Files whose name fits are read with this profile: * is any text, ? one "
+        "character (VBRK_*.csv); case is ignored",
+    )
+    encoding = forms.ChoiceField(
+        required=False, choices=[(code, label) for code, label in ENCODINGS.items()]
+    )
+    separator = forms.ChoiceField(
+        label="Columns separated by",
+        required=False,
+        choices=[("", "The file's sep= line, or its header row's")]
+        # By name: a tab does not survive an HTML attribute everywhere.
+        + [(label, label.capitalize()) for mark, label in SEPARATORS.items() if mark],
+    )
+    number_format = forms.ChoiceField(
+        label="Numbers written as",
+        required=False,
+        choices=_number_formats("Not stated: refuse numbers that read two ways"),
+    )
+    trailing_minus = forms.BooleanField(
+        label="Negatives with a trailing minus (12-)", required=False
+    )
+    parentheses = forms.BooleanField(label="Negatives in parentheses ((12))", required=False)
+    date_format = forms.ChoiceField(
+        label="Dates written as",
+        required=False,
+        choices=[("", "YYYY-MM-DD or Excel dates only")] + [(f, f) for f in DATE_FORMATS],
+    )
+    month_format = forms.ChoiceField(
+        label="Months written as",
+        required=False,
+        choices=[("", "YYYY-MM, a date, or Excel dates")]
+        + [(f, f) for f in (*MONTH_FORMATS, *DATE_FORMATS)],
+    )
+    with_time = forms.BooleanField(
+        label="Dates may carry a time of day (it is dropped)", required=False
+    )
+    sheet = forms.CharField(
+        label="Sheet (XLSX; default: the active sheet)", max_length=100, required=False
+    )
+    header_row = forms.IntegerField(
+        label="Header on row", min_value=1, max_value=MAX_HEADER_ROW, initial=1
+    )
+    first_column = forms.CharField(label="Table starts at column", max_length=3, initial="A")
+    fill_merged = forms.BooleanField(
+        label="Fill merged cells (each cell of a merged range takes its value)", required=False
+    )
+    columns = forms.CharField(
+        label="Column mapping",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="One per line: the file's column name = the documented name (Material = sku)",
+    )
+    ignored = forms.CharField(
+        label="Columns to ignore",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line; * is any text (Z*), a lone * ignores every unmapped column",
+    )
+    constants = forms.CharField(
+        label="Constants",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One per line: a documented column the files lack = its value on every row "
+        "(location_code = DC1)",
+    )
+    factors = forms.CharField(
+        label="Unit factors",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One per line: a numeric column = the factor it is multiplied by "
+        "(quantity = 1000 for thousands)",
+    )
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    @classmethod
+    def initial_of(cls, profile: ImportProfile) -> dict:
+        """The form's fields for a saved profile."""
+        options = ReadOptions.from_profile(profile)
+        return {
+            "name": profile.name,
+            "source": profile.source,
+            "entity": profile.entity,
+            "file_name_pattern": profile.file_name_pattern,
+            **{
+                name: getattr(options, name)
+                for name in _OPTION_FIELDS
+                if name not in ("columns", "ignored", "constants", "factors")
+            },
+            "number_format": options.number_format,
+            "separator": SEPARATORS[options.separator] if options.separator else "",
+            "columns": "\n".join(f"{k} = {v}" for k, v in options.columns.items()),
+            "ignored": "\n".join(options.ignored),
+            "constants": "\n".join(f"{k} = {v}" for k, v in options.constants.items()),
+            "factors": "\n".join(f"{k} = {v}" for k, v in options.factors.items()),
+            "version": profile.version,
+        }
+
+    def clean_separator(self):
+        named = {label: mark for mark, label in SEPARATORS.items() if mark}
+        return named.get(self.cleaned_data["separator"], "")
+
+    def clean_first_column(self):
+        return self.cleaned_data["first_column"].strip().upper()
+
+    def clean_columns(self):
+        return _pairs(self.cleaned_data["columns"], last=True, key=column_key)
+
+    def clean_ignored(self):
+        return tuple(
+            line.strip() for line in self.cleaned_data["ignored"].splitlines() if line.strip()
+        )
+
+    def clean_constants(self):
+        return _pairs(self.cleaned_data["constants"], last=False)
+
+    def clean_factors(self):
+        return _pairs(self.cleaned_data["factors"], last=False)
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        values = {name: data[name] for name in _OPTION_FIELDS if name != "number_format"}
+        try:
+            self.options = ReadOptions.with_number_format(data["number_format"], **values)
+        except ValueError as exc:
+            raise forms.ValidationError(f"{str(exc)[0].upper()}{str(exc)[1:]}.") from None
+        return data
+
+    def read_options(self) -> ReadOptions:
+        return self.options
+
+
+# The form's fields that are read options (the rest name and place the profile).
+_OPTION_FIELDS = (
+    "encoding",
+    "separator",
+    "number_format",
+    "trailing_minus",
+    "parentheses",
+    "date_format",
+    "month_format",
+    "with_time",
+    "sheet",
+    "header_row",
+    "first_column",
+    "fill_merged",
+    "columns",
+    "ignored",
+    "constants",
+    "factors",
+)
+
+
+def _pairs(text: str, *, last: bool, key=str.strip) -> dict[str, str]:
+    """`name = value` lines as a dict; ValidationError naming the line that is not one.
+
+    `last`: split at the last "=" (a source column's name may hold one).
+    """
+    pairs: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, mark, value = line.rpartition("=") if last else line.partition("=")
+        if not mark or not name.strip() or not value.strip():
+            raise forms.ValidationError(f"Line {number} ({line.strip()}) is not “name = value”.")
+        if key(name) in seen:
+            raise forms.ValidationError(
+                f"Line {number} names {name.strip()} again (line {seen[key(name)]} did)."
+            )
+        seen[key(name)] = number
+        pairs[name.strip()] = value.strip()
+    return pairs
 
 
 class CappedUploadHandler(TemporaryFileUploadHandler):

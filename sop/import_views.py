@@ -1,17 +1,22 @@
-"""ERP import pages (admins only): upload, job list, job progress and error report."""
+"""ERP import pages (admins only): upload and preview, job list, job progress and error
+report, and the import profiles."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from sop import imports, selectors
+from sop import import_profiles, imports, selectors
 from sop.extracts import ENTITIES
-from sop.forms import ImportUploadForm
-from sop.models import ImportJob
+from sop.forms import ImportProfileForm, ImportUploadForm
+from sop.import_profiles import ImportReading
+from sop.locking import EditConflict, edit_refusal
+from sop.models import ImportJob, ImportProfile, ImportUpload
 from sop.run_views import RunPanel
 
 SAMPLES_DIR = settings.BASE_DIR / "docs" / "samples"
@@ -21,16 +26,30 @@ run_import_required = permission_required("sop.run_import", raise_exception=True
 
 @run_import_required
 def import_list(request: HttpRequest) -> HttpResponse:
+    """The imports so far, and the upload form; an upload goes to its preview."""
     if request.method == "POST":
         form = ImportUploadForm(request.POST, request.FILES)
         if form.is_valid():
-            job = imports.import_job_create(
-                entity=form.cleaned_data["entity"],
-                upload=form.cleaned_data["file"],
-                user=request.user,
-                options=form.read_options(),
-            )
-            return redirect("sop:import_detail", pk=job.pk)
+            profile, match = form.chosen_profile()
+            upload = form.cleaned_data["file"]
+            try:
+                reading = import_profiles.import_reading(
+                    entity=form.cleaned_data["entity"],
+                    file_name=upload.name,
+                    profile=profile,
+                    match=match,
+                    options=form.read_options(),
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                stored = imports.import_upload_create(
+                    entity=form.cleaned_data["entity"],
+                    upload=upload,
+                    user=request.user,
+                    reading=reading,
+                )
+                return redirect("sop:import_upload", pk=stored.pk)
     else:
         form = ImportUploadForm()
     jobs = selectors.import_jobs_recent()
@@ -45,15 +64,53 @@ def import_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @run_import_required
+def import_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """The preview: the file's first rows as they will be stored, to confirm or cancel."""
+    upload = get_object_or_404(ImportUpload.objects.select_related("created_by"), pk=pk)
+    if upload.job_id is not None:
+        return redirect("sop:import_detail", pk=upload.job_id)
+    return render(
+        request,
+        "sop/import_upload.html",
+        {
+            "upload": upload,
+            "reading": ImportReading.of(upload),
+            "preview": imports.import_upload_preview(upload=upload),
+            "preview_rows": imports.PREVIEW_ROWS,
+        },
+    )
+
+
+@require_POST
+@run_import_required
+def import_upload_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = get_object_or_404(ImportUpload, pk=pk)
+    job = imports.import_upload_confirm(upload=upload, user=request.user)
+    return redirect("sop:import_detail", pk=job.pk)
+
+
+@require_POST
+@run_import_required
+def import_upload_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = get_object_or_404(ImportUpload, pk=pk)
+    if upload.job_id is not None:
+        return redirect("sop:import_detail", pk=upload.job_id)
+    imports.import_upload_cancel(upload=upload, user=request.user)
+    messages.info(request, f"{upload.file_name} was not imported; its upload is deleted.")
+    return redirect("sop:import_list")
+
+
+@require_GET
+@run_import_required
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
-    return render(request, "sop/import_detail.html", {"job": job})
+    return render(request, "sop/import_detail.html", {"job": job, "reading": ImportReading.of(job)})
 
 
 # The job's progress fragment, polled by its page; served by the core's run_status view.
 IMPORT_PANEL = RunPanel(
     template="sop/partials/import_progress.html",
-    context=lambda request, job: {"job": job},
+    context=lambda request, job: {"job": job, "reading": ImportReading.of(job)},
     permission="sop.run_import",
     reload_on_publish=False,
 )
@@ -80,4 +137,106 @@ def import_sample(request: HttpRequest, entity: str) -> FileResponse:
         as_attachment=True,
         filename=f"{entity}.csv",
         content_type="text/csv",
+    )
+
+
+# -- Import profiles -----------------------------------------------------------------------
+
+
+@require_GET
+@permission_required("sop.view_importprofile", raise_exception=True)
+def import_profile_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "sop/import_profile_list.html",
+        {"profiles": selectors.import_profiles_described()},
+    )
+
+
+@permission_required("sop.add_importprofile", raise_exception=True)
+def import_profile_create(request: HttpRequest) -> HttpResponse:
+    form = ImportProfileForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            profile = import_profiles.import_profile_create(
+                user=request.user, options=form.read_options(), **_profile_fields(form)
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"The import profile {profile.name} is saved.")
+            return redirect("sop:import_profile_list")
+    return _profile_page(request, form, profile=None)
+
+
+@permission_required("sop.change_importprofile", raise_exception=True)
+def import_profile_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    profile = get_object_or_404(ImportProfile, pk=pk)
+    if request.method != "POST":
+        form = ImportProfileForm(initial=ImportProfileForm.initial_of(profile))
+        return _profile_page(request, form, profile=profile)
+    form = ImportProfileForm(request.POST)
+    if form.is_valid():
+        try:
+            import_profiles.import_profile_update(
+                profile=profile,
+                version=form.cleaned_data["version"],
+                user=request.user,
+                options=form.read_options(),
+                **_profile_fields(form),
+            )
+        except (ValidationError, EditConflict) as exc:
+            status, sentences = edit_refusal(exc)
+            for sentence in sentences:
+                form.add_error(None, sentence)
+            return _profile_page(request, form, profile=profile, status=status)
+        messages.success(request, f"The import profile {form.cleaned_data['name']} is saved.")
+        return redirect("sop:import_profile_list")
+    return _profile_page(request, form, profile=profile, status=400)
+
+
+@require_POST
+@permission_required("sop.delete_importprofile", raise_exception=True)
+def import_profile_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    profile = get_object_or_404(ImportProfile, pk=pk)
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = None
+    try:
+        import_profiles.import_profile_delete(profile=profile, version=version, user=request.user)
+    except EditConflict as exc:
+        current = ImportProfile.objects.filter(pk=pk).first()
+        if current is None:
+            messages.info(request, f"The import profile {profile.name} was already deleted.")
+            return redirect("sop:import_profile_list")
+        form = ImportProfileForm(initial=ImportProfileForm.initial_of(current))
+        return _profile_page(request, form, profile=current, status=409, refusal=str(exc))
+    messages.success(request, f"The import profile {profile.name} is deleted.")
+    return redirect("sop:import_profile_list")
+
+
+def _profile_fields(form: ImportProfileForm) -> dict:
+    data = form.cleaned_data
+    return {name: data[name] for name in ("name", "source", "entity", "file_name_pattern")}
+
+
+def _profile_page(
+    request: HttpRequest,
+    form: ImportProfileForm,
+    *,
+    profile: ImportProfile | None,
+    status: int = 200,
+    refusal: str = "",
+) -> HttpResponse:
+    return render(
+        request,
+        "sop/import_profile_form.html",
+        {
+            "form": form,
+            "profile": profile,
+            "refusal": refusal,
+            "entities": list(ENTITIES.values()),
+        },
+        status=status,
     )

@@ -1,10 +1,12 @@
-"""ERP extract imports: the import run kind, reference look-ups and the all-or-nothing load.
+"""ERP extract imports: uploads and their preview, the import run kind, the all-or-nothing load.
 
-An import is an ImportJob row, a run of one chunk of the core's kernel (`sop.runs`, kind
-"import"): created pending by the upload (or `import_file`, which runs it inline), it reads
-and validates the whole file first and loads nothing unless every row is valid. The load
-is one transaction and an upsert by natural key, so a re-import of the same file inserts
-and updates nothing.
+A file comes in as an ImportUpload (the upload page): stored, read as its profile or the
+admin states, and previewed (its first rows typed as they will be stored, with their
+errors) until the admin confirms it. Confirming queues an ImportJob, a run of one chunk of
+the core's kernel (`sop.runs`, kind "import"), which reads and validates the whole file
+and loads nothing unless every row is valid. `import_file` (scripts, demo data) and
+`import_job_create` queue a job directly. The load is one transaction and an upsert by
+natural key, so a re-import of the same file inserts and updates nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import re
 import shutil
 import tempfile
 import uuid
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import NoReturn
@@ -30,6 +33,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from sop.choices import JobStatus
@@ -38,14 +42,14 @@ from sop.extract_reader import (
     Extract,
     ExtractRefused,
     ReadOptions,
-    Table,
     error_frame,
-    read_table,
-    validate,
+    read_extract,
 )
 from sop.extracts import ENTITIES, Entity
+from sop.formatting import DASH, format_exact
+from sop.import_profiles import ImportReading
 from sop.master_audit import import_changes
-from sop.models import ImportJob, Location, Product, Resource, Supplier
+from sop.models import ImportJob, ImportUpload, Location, Product, Resource, StoredExtract, Supplier
 from sop.roles import require
 from sop.runs import RunKind, RunRefused, run_create, run_progress
 from sop.services import audit_record, products_classify
@@ -54,6 +58,10 @@ logger = logging.getLogger(__name__)
 
 ERRORS_ON_PAGE = 1000
 ERROR_VALUE_CHARS = 200
+# The preview shows this many rows; it reads only about that many (a CSV's first MB).
+PREVIEW_ROWS = 20
+# Uploads nobody confirmed or cancelled are deleted, with their files, after this long.
+UPLOAD_KEPT = dt.timedelta(days=1)
 _STAGING = "sop_import_staging"
 _ORM_BATCH = 2000
 # SQLite allows 999 variables per statement in old builds; stay well under it.
@@ -68,34 +76,14 @@ def import_job_create(
     upload: File,
     user: AbstractBaseUser | None = None,
     file_name: str = "",
-    options: ReadOptions | None = None,
+    reading: ImportReading | None = None,
 ) -> ImportJob:
     """Store the upload under MEDIA_ROOT/imports/<uuid>/ and queue its import."""
     require(user, "sop.run_import", "import extracts")
-    if entity not in ENTITIES:
-        raise ValidationError(f"Unknown entity {entity!r}.")
-    name = get_valid_filename(Path(file_name or upload.name or "extract.csv").name)
-    directory = Path(settings.MEDIA_ROOT) / "imports" / uuid.uuid4().hex
-    directory.mkdir(parents=True)
-    target = directory / name
-    digest = hashlib.sha256()
-    size = 0
-    with target.open("wb") as out:
-        for chunk in upload.chunks():
-            digest.update(chunk)
-            size += len(chunk)
-            out.write(chunk)
-    # Concurrent imports are fine (the load locks what it writes): no scope to keep single.
-    return run_create(
-        IMPORT_RUN_KIND,
-        scope={},
-        user=user,
-        entity=entity,
-        file_name=name,
-        file_path=str(target.relative_to(settings.MEDIA_ROOT)),
-        checksum=digest.hexdigest(),
-        size_bytes=size,
-        options=dataclasses.asdict(options or ReadOptions()),
+    _check_entity(entity)
+    stored = _store(upload, file_name or upload.name or "extract.csv")
+    return _job_queue(
+        entity=entity, user=user, **stored, **(reading or ImportReading(ReadOptions())).fields()
     )
 
 
@@ -106,32 +94,236 @@ def import_file(
     user: AbstractBaseUser | None = None,
     file_name: str | None = None,
     options: ReadOptions | None = None,
+    reading: ImportReading | None = None,
 ) -> ImportJob:
-    """Import a file synchronously (scripts, demo data); returns the finished job."""
+    """Import a file synchronously (scripts, demo data); returns the finished job.
+
+    Read as `reading` says (a profile), else with `options`.
+    """
     require(user, "sop.run_import", "import extracts")
-    if entity not in ENTITIES:
-        raise ValidationError(f"Unknown entity {entity!r}.")
-    path = Path(path)
-    name = get_valid_filename(file_name or path.name)
-    directory = Path(settings.MEDIA_ROOT) / "imports" / uuid.uuid4().hex
-    directory.mkdir(parents=True)
-    target = directory / name
-    shutil.copyfile(path, target)
+    _check_entity(entity)
+    reading = reading or ImportReading(options or ReadOptions())
+    with Path(path).open("rb") as handle:
+        stored = _store(File(handle), file_name or Path(path).name)
     job = ImportJob.objects.create(
         entity=entity,
-        file_name=name,
-        file_path=str(target.relative_to(settings.MEDIA_ROOT)),
-        checksum=_sha256(target),
-        size_bytes=target.stat().st_size,
         created_by=user if user is not None and user.is_authenticated else None,
-        options=dataclasses.asdict(options or ReadOptions()),
+        **stored,
+        **reading.fields(),
     )
     return import_job_run(job_id=job.pk)
 
 
+def import_upload_create(
+    *,
+    entity: str,
+    upload: File,
+    user: AbstractBaseUser | None,
+    reading: ImportReading,
+    file_name: str = "",
+) -> ImportUpload:
+    """Store an uploaded file for its preview; nothing is read or loaded until it is confirmed.
+
+    Uploads older than UPLOAD_KEPT that nobody confirmed are deleted with their files.
+    """
+    require(user, "sop.run_import", "import extracts")
+    _check_entity(entity)
+    _uploads_sweep()
+    stored = _store(upload, file_name or upload.name or "extract.csv")
+    return ImportUpload.objects.create(
+        entity=entity,
+        created_by=user if user is not None and user.is_authenticated else None,
+        **stored,
+        **reading.fields(),
+    )
+
+
+def import_upload_confirm(*, upload: ImportUpload, user: AbstractBaseUser | None) -> ImportJob:
+    """Queue the import of a previewed upload; confirming twice gives the same job."""
+    require(user, "sop.run_import", "import extracts")
+    with transaction.atomic():
+        locked = ImportUpload.objects.select_for_update().get(pk=upload.pk)
+        if locked.job_id is not None:
+            return locked.job
+        locked.job = _job_queue(
+            entity=locked.entity,
+            user=user,
+            **{
+                f.name: getattr(locked, f.name)
+                for f in StoredExtract._meta.fields
+                if f.name != "entity"
+            },
+        )
+        locked.save(update_fields=["job"])
+    return locked.job
+
+
+def import_upload_cancel(*, upload: ImportUpload, user: AbstractBaseUser | None) -> None:
+    """Forget an upload that was not confirmed, and delete its file once that is committed."""
+    require(user, "sop.run_import", "import extracts")
+    with transaction.atomic():
+        deleted, _ = ImportUpload.objects.filter(pk=upload.pk, job__isnull=True).delete()
+        if deleted:
+            directory = _upload_directory(upload)
+            transaction.on_commit(lambda: shutil.rmtree(directory, ignore_errors=True))
+
+
+def _uploads_sweep() -> None:
+    stale = ImportUpload.objects.filter(created_at__lt=timezone.now() - UPLOAD_KEPT)
+    for upload in stale.filter(job__isnull=True):
+        directory = _upload_directory(upload)
+        transaction.on_commit(lambda d=directory: shutil.rmtree(d, ignore_errors=True))
+    stale.delete()
+
+
+def _upload_directory(upload: ImportUpload) -> Path:
+    """The upload's own directory, MEDIA_ROOT/imports/<uuid>/, whatever its stored path says."""
+    imports = (Path(settings.MEDIA_ROOT) / "imports").resolve()
+    directory = (Path(settings.MEDIA_ROOT) / upload.file_path).resolve().parent
+    if directory.parent != imports:
+        raise ValueError(f"{upload.file_path} is not an upload's file")
+    return directory
+
+
+def _check_entity(entity: str) -> None:
+    if entity not in ENTITIES:
+        raise ValidationError(f"Unknown entity {entity!r}.")
+
+
+def _store(upload: File, file_name: str) -> dict:
+    """Copy the file to MEDIA_ROOT/imports/<uuid>/ with its checksum and size."""
+    name = get_valid_filename(Path(file_name).name)
+    directory = Path(settings.MEDIA_ROOT) / "imports" / uuid.uuid4().hex
+    directory.mkdir(parents=True)
+    target = directory / name
+    digest = hashlib.sha256()
+    size = 0
+    with target.open("wb") as out:
+        for chunk in upload.chunks():
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    return {
+        "file_name": name,
+        "file_path": str(target.relative_to(settings.MEDIA_ROOT)),
+        "checksum": digest.hexdigest(),
+        "size_bytes": size,
+    }
+
+
+def _job_queue(*, entity: str, user: AbstractBaseUser | None, **fields) -> ImportJob:
+    # Concurrent imports are fine (the load locks what it writes): no scope to keep single.
+    return run_create(IMPORT_RUN_KIND, scope={}, user=user, entity=entity, **fields)
+
+
+# -- Reading and the preview -----------------------------------------------------------------
+
+
+def import_read(
+    *, entity: str, path: Path, options: ReadOptions, head: int | None = None, progress=None
+) -> Extract:
+    """Read and check a stored file as the import will (`head`: only its first rows)."""
+    entity_ = ENTITIES[entity]
+    return read_extract(
+        path,
+        entity=entity_,
+        refs=import_refs(entity=entity_),
+        options=options,
+        max_bytes=settings.SOP_IMPORT_MAX_BYTES,
+        max_unpacked_bytes=settings.SOP_IMPORT_MAX_UNPACKED_BYTES,
+        head=head,
+        significant_digits=_SQLITE_SIGNIFICANT_DIGITS if connection.vendor == "sqlite" else None,
+        progress=progress,
+    )
+
+
+@dataclass
+class ImportPreview:
+    """The first rows of a file as they will be stored, and what is wrong with them.
+
+    `rows` are (spreadsheet row, [(value shown, error or "")]) under `columns` (the
+    documented names the file fills); `absent` the optional columns it does not have.
+    `refused`: the file cannot be read at all, so there is nothing to confirm.
+    """
+
+    columns: list[str]
+    rows: list[tuple[int, list[tuple[str, str]]]]
+    errors: list[dict]
+    warnings: list[str]
+    sheet: str = ""
+    absent: list[str] = dataclasses.field(default_factory=list)
+    rows_read: int = 0
+    refused: bool = False
+
+
+def import_upload_preview(*, upload: ImportUpload) -> ImportPreview:
+    """The upload's first rows read as its import will read them (the head of the file only:
+    the whole file is checked by the import)."""
+    path = Path(settings.MEDIA_ROOT) / upload.file_path
+    if not path.is_file():
+        return _preview_refused("the uploaded file is no longer on the server: upload it again")
+    options = ReadOptions.from_dict(upload.options)
+    return import_preview(
+        import_read(entity=upload.entity, path=path, options=options, head=PREVIEW_ROWS),
+        entity=upload.entity,
+    )
+
+
+def import_preview(extract: Extract, *, entity: str, rows: int = PREVIEW_ROWS) -> ImportPreview:
+    """The extract's first rows typed as they will be stored: numbers rounded to their
+    column's decimals, months as their first day, references as their code."""
+    declared = ENTITIES[entity]
+    model = apps.get_model(declared.model)
+    columns = list(extract.source.columns)
+    problems = {(e["row"], e["column"]): e["reason"] for e in extract.errors.to_dict("records")}
+    shown = []
+    head = extract.source.head(rows)
+    for row in head.index:
+        cells = []
+        for name in columns:
+            column = declared.column(name)
+            field_ = model._meta.get_field(column.model_field)
+            reason = problems.get((row, name), "")
+            if reason or column.ref:
+                value = head.at[row, name].strip()
+            else:
+                value = _shown(extract.frame.at[row, field_.attname], column.kind, field_)
+            cells.append((value, reason))
+        shown.append((int(row), cells))
+    return ImportPreview(
+        columns=columns,
+        rows=shown,
+        errors=_clipped(extract.errors).head(ERRORS_ON_PAGE).to_dict("records"),
+        warnings=extract.warnings,
+        sheet=extract.sheet,
+        absent=[c.name for c in declared.columns if c.name not in columns],
+        rows_read=extract.rows_read,
+        refused=extract.refused,
+    )
+
+
+def _shown(value, kind: str, field_) -> str:
+    if value is None or value == "":
+        return DASH
+    if kind == "decimal":
+        step = Decimal(1).scaleb(-field_.decimal_places)
+        return format_exact(Decimal(str(value)).quantize(step, ROUND_HALF_UP))
+    if kind == "int":
+        return format_exact(Decimal(str(value)))
+    if kind == "bool":
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _preview_refused(reason: str) -> ImportPreview:
+    return ImportPreview(
+        [], [], [{"row": 0, "column": "", "value": "", "reason": reason}], [], refused=True
+    )
+
+
 # Pushed rows are JSON: numbers have a decimal point and no thousands separator, text is
 # Unicode, so what reads as text decoded twice is the sender's error.
-PUSH_READ_OPTIONS = ReadOptions(decimal_separator=".", utf8=True)
+PUSH_READ_OPTIONS = ReadOptions(decimal_separator=".", encoding="utf-8")
 
 
 class PushRefused(Exception):
@@ -267,41 +459,22 @@ def _import_plan(job: ImportJob, options: dict) -> list[None]:
     return [None]
 
 
-def _import_compute(job: ImportJob, chunk: None) -> tuple[Extract, Table]:
+def _import_compute(job: ImportJob, chunk: None) -> Extract:
     """Read and validate every row; a file with errors fails the job with its report."""
-    entity = ENTITIES[job.entity]
-    path = Path(settings.MEDIA_ROOT) / job.file_path
-    options = ReadOptions(**job.options)
-    table = None
-    try:
-        table = read_table(
-            path,
-            max_bytes=settings.SOP_IMPORT_MAX_BYTES,
-            max_unpacked_bytes=settings.SOP_IMPORT_MAX_UNPACKED_BYTES,
-            options=options,
-        )
-        run_progress(job, 10, "Validating")
-        extract = validate(
-            table,
-            entity=entity,
-            refs=import_refs(entity=entity),
-            options=options,
-            significant_digits=(
-                _SQLITE_SIGNIFICANT_DIGITS if connection.vendor == "sqlite" else None
-            ),
-            progress=lambda share: run_progress(job, 10 + int(share * 50), "Validating"),
-        )
-    except ExtractRefused as refused:
-        _reject(refused.errors, rows_read=0, table=table)
+    extract = import_read(
+        entity=job.entity,
+        path=Path(settings.MEDIA_ROOT) / job.file_path,
+        options=ReadOptions.from_dict(job.options),
+        progress=lambda share: run_progress(job, 10 + int(share * 50), "Validating"),
+    )
     if len(extract.errors):
-        _reject(extract.errors, rows_read=extract.rows_read, table=table, warnings=extract.warnings)
+        _reject(extract)
     run_progress(job, 60, f"Loading {extract.rows_read:,} rows")
-    return extract, table
+    return extract
 
 
-def _import_store(job: ImportJob, chunk: None, computed: tuple[Extract, Table]) -> None:
+def _import_store(job: ImportJob, chunk: None, extract: Extract) -> None:
     """Load the rows, in the kernel's transaction that also marks the job succeeded."""
-    extract, table = computed
     entity = ENTITIES[job.entity]
     try:
         # A savepoint: a row the database refuses rolls back the load, not the kernel's
@@ -309,7 +482,8 @@ def _import_store(job: ImportJob, chunk: None, computed: tuple[Extract, Table]) 
         with transaction.atomic(), import_changes(entity.model) as changes:
             inserted, updated = extract_load(entity=entity, extract=extract)
     except ExtractRefused as refused:
-        _reject(refused.errors, rows_read=extract.rows_read, table=table, warnings=extract.warnings)
+        extract.errors = refused.errors
+        _reject(extract)
     if entity.name == "sales_history" and (inserted or updated):
         # Classes steer service levels and shortage priority; new sales move them.
         products_classify()
@@ -318,12 +492,12 @@ def _import_store(job: ImportJob, chunk: None, computed: tuple[Extract, Table]) 
     job.rows_inserted, job.rows_updated = inserted, updated
     job.rows_unchanged = extract.rows_read - inserted - updated
     hidden = (
-        f" ({table.hidden_rows:,} of them hidden in the workbook, by a filter or by hand)"
-        if table.hidden_rows
+        f" ({extract.hidden_rows:,} of them hidden in the workbook, by a filter or by hand)"
+        if extract.hidden_rows
         else ""
     )
     job.message = (
-        f"Loaded {job.rows_read:,} rows{_source(table, 'from')}{hidden}: "
+        f"Loaded {job.rows_read:,} rows{_sheet_said(extract, 'from')}{hidden}: "
         f"{inserted:,} inserted, {updated:,} updated, {job.rows_unchanged:,} unchanged."
     )
     audit_record(
@@ -336,6 +510,7 @@ def _import_store(job: ImportJob, chunk: None, computed: tuple[Extract, Table]) 
             "entity": job.entity,
             "file_name": job.file_name,
             "checksum": job.checksum,
+            "profile": job.profile_name,
             "rows_read": job.rows_read,
             "inserted": inserted,
             "updated": updated,
@@ -344,30 +519,20 @@ def _import_store(job: ImportJob, chunk: None, computed: tuple[Extract, Table]) 
     )
 
 
-def _source(table: Table | None, preposition: str) -> str:
+def _sheet_said(extract: Extract, preposition: str) -> str:
     """Which sheet of a workbook was read, for the job's message."""
-    return f' {preposition} sheet "{table.sheet}"' if table is not None and table.sheet else ""
+    return f' {preposition} sheet "{extract.sheet}"' if extract.sheet else ""
 
 
-def _reject(
-    errors: pd.DataFrame,
-    *,
-    rows_read: int,
-    table: Table | None,
-    warnings: list | None = None,
-) -> NoReturn:
+def _reject(extract: Extract) -> NoReturn:
     """Fail the job with its error report: nothing is loaded."""
-    # A value is there to find the cell, not to keep it: a 1 MB cell stays out of the job row.
-    errors = errors.assign(
-        column=errors["column"].astype(str).map(_clip),
-        value=errors["value"].astype(str).map(_clip),
-    )
+    errors = _clipped(extract.errors)
     noun = "error" if len(errors) == 1 else "errors"
     raise RunRefused(
-        f"{len(errors):,} {noun} found{_source(table, 'in')}; nothing was loaded. "
+        f"{len(errors):,} {noun} found{_sheet_said(extract, 'in')}; nothing was loaded. "
         "Fix the file and upload it again.",
         fields={
-            "rows_read": rows_read,
+            "rows_read": extract.rows_read,
             "error_count": len(errors),
             "errors": errors.head(ERRORS_ON_PAGE).to_dict("records"),
             # The values and column names are the file's own text; the admin opens this
@@ -375,8 +540,16 @@ def _reject(
             "errors_csv": errors.assign(
                 column=errors["column"].map(cell_safe), value=errors["value"].map(cell_safe)
             ).to_csv(index=False),
-            "warnings": warnings or [],
+            "warnings": extract.warnings,
         },
+    )
+
+
+def _clipped(errors: pd.DataFrame) -> pd.DataFrame:
+    # A value is there to find the cell, not to keep it: a 1 MB cell stays out of the job row.
+    return errors.assign(
+        column=errors["column"].astype(str).map(_clip),
+        value=errors["value"].astype(str).map(_clip),
     )
 
 
@@ -408,14 +581,6 @@ def _clip(text: str) -> str:
     # report from being saved.
     text = text.replace("\x00", "\\x00")
     return text if len(text) <= ERROR_VALUE_CHARS else text[:ERROR_VALUE_CHARS] + "…"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # -- Loading ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from sop.choices import (
     TokenScope,
     XyzClass,
 )
+from sop.extracts import ENTITIES
 
 FIRST_DAY_OF_MONTH = "Enter the first day of a month, such as 2026-11-01."
 # An API token: "sop_", 12 hex digits of prefix, "_", 43 characters of URL-safe base64.
@@ -533,12 +534,57 @@ class PublishedRun(Run):
         ]
 
 
-class ImportJob(Run):
-    """One upload of an ERP extract, from validation to load; the UI reads this row.
+class EditedRow(models.Model):
+    """A row users edit on a page: who made it and last changed it, when, and the `version`
+    its optimistic lock compares (`sop.locking.VersionedRow`)."""
 
-    A run of one chunk (the file: it loads all or nothing); `message` is what the page
-    says about the outcome, `error` the technical detail of a failure.
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class ImportProfile(EditedRow):
+    """How to read one source's extracts of one entity, saved by an admin.
+
+    `options` are `sop.extract_reader.ReadOptions` as JSON (the services check them on
+    every save): encoding, separator, number and date formats, header row, column mapping,
+    constants, unit factors. An upload names the profile, or a file whose name fits
+    `file_name_pattern` (a glob, case ignored) is read with it.
     """
+
+    name = models.CharField(max_length=100, unique=True)
+    source = models.CharField(
+        max_length=100, blank=True, help_text="The system the files come from: SAP ECC, Odoo 17"
+    )
+    entity = models.CharField(max_length=30)
+    file_name_pattern = models.CharField(
+        max_length=200, blank=True, help_text="A glob: VBRK_*.csv, stock-??.xlsx"
+    )
+    options = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["entity", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(entity__in=list(ENTITIES)), name="importprofile_entity_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StoredExtract(models.Model):
+    """An uploaded extract as stored under MEDIA_ROOT, and how it is to be read."""
 
     entity = models.CharField(max_length=30)
     file_name = models.CharField(max_length=255)
@@ -547,6 +593,33 @@ class ImportJob(Run):
     )
     checksum = models.CharField(max_length=64, help_text="SHA-256 of the uploaded bytes")
     size_bytes = models.PositiveBigIntegerField(default=0)
+    options = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="How to read the file (extract_reader.ReadOptions): number format, sheet, "
+        "encoding",
+    )
+    profile = models.ForeignKey(
+        ImportProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The profile as it was named when the file came: it may be renamed or deleted since;
+    # `options` keep what it stated then.
+    profile_name = models.CharField(max_length=100, blank=True)
+    matched_pattern = models.CharField(
+        max_length=200, blank=True, help_text="The file-name pattern that chose the profile"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class ImportJob(StoredExtract, Run):
+    """One upload of an ERP extract, from validation to load; the UI reads this row.
+
+    A run of one chunk (the file: it loads all or nothing); `message` is what the page
+    says about the outcome, `error` the technical detail of a failure.
+    """
+
     rows_read = models.PositiveIntegerField(default=0)
     rows_inserted = models.PositiveIntegerField(default=0)
     rows_updated = models.PositiveIntegerField(default=0)
@@ -556,12 +629,6 @@ class ImportJob(Run):
     errors_csv = models.TextField(blank=True, help_text="Every error, for the download")
     warnings = models.JSONField(
         default=list, blank=True, help_text="Doubts that did not stop the load, for the page"
-    )
-    options = models.JSONField(
-        default=dict,
-        blank=True,
-        help_text="How to read the file (extract_reader.ReadOptions): number format, sheet, "
-        "encoding",
     )
     message = models.TextField(blank=True)
 
@@ -577,6 +644,29 @@ class ImportJob(Run):
 
     def __str__(self) -> str:
         return f"{self.entity} import {self.file_name} ({self.status})"
+
+
+class ImportUpload(StoredExtract):
+    """An uploaded extract waiting for the admin to confirm it after the preview.
+
+    Nothing of it is loaded: confirming queues an ImportJob of the same stored file (and
+    sets `job`); cancelling deletes the row and the file. Uploads left unconfirmed are
+    deleted with their files after a day, when the next one is made.
+    """
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    job = models.OneToOneField(
+        ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="upload"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.entity} upload {self.file_name}"
 
 
 class AuditEvent(models.Model):

@@ -10,17 +10,19 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from sop import workflow
 from sop.choices import Stage
+from sop.extract_reader import ReadOptions
 from sop.models import (
     ApiToken,
     AuditEvent,
     Cycle,
     CycleTransition,
     ImportJob,
+    ImportProfile,
     Notification,
     SalesHistory,
 )
@@ -135,6 +137,35 @@ def series_rows(rows: QuerySet, *fields: str, **named: object) -> QuerySet:
         location_code=F("location__code"),
         **named,
     )
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    """An import profile as its list shows it: what it states, and when it was last used."""
+
+    profile: ImportProfile
+    stated: list[str]
+    jobs: int
+    last_used: dt.datetime | None
+
+
+def import_profiles_described() -> list[ProfileRow]:
+    """Every import profile, by entity, with its options in words and its imports."""
+    used = {
+        row["profile"]: row
+        for row in ImportJob.objects.filter(profile__isnull=False)
+        .values("profile")
+        .annotate(jobs=Count("id"), last=Max("created_at"))
+    }
+    return [
+        ProfileRow(
+            profile=profile,
+            stated=ReadOptions.from_profile(profile).described(),
+            jobs=used.get(profile.pk, {}).get("jobs", 0),
+            last_used=used.get(profile.pk, {}).get("last"),
+        )
+        for profile in ImportProfile.objects.select_related("updated_by")
+    ]
 
 
 def notifications_unread(*, user, limit: int = 20) -> list[Notification]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,21 +15,26 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 
 
-def test_an_admin_sees_the_bad_rows_fixes_the_file_and_loads_it(
-    live_server, chromium_page, sign_in, make_user, settings, tmp_path
-):
+@pytest.fixture
+def admin_page(chromium_page, sign_in, make_user, settings, tmp_path):
+    """An admin signed in, with the sample master data loaded."""
     settings.MEDIA_ROOT = tmp_path / "media"
     for entity in ("suppliers", "products", "locations"):
         imports.import_file(entity=entity, path=SAMPLES / f"{entity}.csv")
-    page = chromium_page
-    sign_in(page, make_user(Role.ADMIN))
+    sign_in(chromium_page, make_user(Role.ADMIN))
+    return chromium_page
+
+
+def test_an_admin_sees_the_bad_rows_fixes_the_file_and_loads_it(admin_page):
+    page = admin_page
 
     page.click("nav >> text=Imports")
     page.select_option("#id_entity", "sales_history")
     page.set_input_files("#id_file", str(SAMPLES / "sales_history_with_errors.csv"))
-    page.click("text=Upload and import")
+    page.click("text=Upload and preview")
+    page.click("text=Confirm and import")
 
-    page.wait_for_selector("text=What to fix")
+    page.wait_for_selector("#import-job >> text=What to fix")
     row_13 = page.locator("table.errors tbody tr", has_text="negative quantity")
     assert row_13.locator("td").all_inner_texts() == [
         "13",
@@ -45,7 +51,8 @@ def test_an_admin_sees_the_bad_rows_fixes_the_file_and_loads_it(
     page.click("text=Import another file")
     page.select_option("#id_entity", "sales_history")
     page.set_input_files("#id_file", str(SAMPLES / "sales_history.csv"))
-    page.click("text=Upload and import")
+    page.click("text=Upload and preview")
+    page.click("text=Confirm and import")
 
     page.wait_for_selector(".badge:has-text('Succeeded')")
     assert "Loaded 100 rows: 100 inserted, 0 updated, 0 unchanged." in page.inner_text(
@@ -55,3 +62,63 @@ def test_an_admin_sees_the_bad_rows_fixes_the_file_and_loads_it(
     page.click("text=All imports")
     assert page.locator("#import-jobs tbody tr").count() == 5  # with the master data loads
     page.screenshot(path=str(ARTIFACTS / "import_list.png"), full_page=True)
+
+
+SAP_FILE = (
+    "sep=;\n"
+    "Material;Plant;Period;Billed Qty;Net Value;Currency\n"
+    "WID-100;WH-NORTH;03.2026;1.250,000;13.625,00;EUR\n"
+    "WID-200;WH-NORTH;03.2026;40,5;587,25;EUR\n"
+)
+
+
+def test_an_admin_saves_a_profile_then_previews_and_confirms_a_sap_file(
+    live_server, admin_page, tmp_path
+):
+    page = admin_page
+
+    page.goto(f"{live_server.url}/imports/profiles/")
+    page.click("text=New profile")
+    page.fill("#id_name", "SAP billing")
+    page.fill("#id_source", "SAP ECC")
+    page.select_option("#id_entity", "sales_history")
+    page.fill("#id_file_name_pattern", "VBRK_*.csv")
+    page.select_option("#id_number_format", "1.234,5")
+    page.select_option("#id_month_format", "mm.yyyy")
+    page.fill(
+        "#id_columns",
+        "Material = sku\nPlant = location_code\nPeriod = month\nBilled Qty = quantity\n"
+        "Net Value = revenue",
+    )
+    page.fill("#id_ignored", "Currency")
+    page.screenshot(path=str(ARTIFACTS / "import_profile_form.png"), full_page=True)
+    page.click("text=Save the profile")
+    page.wait_for_selector("text=The import profile SAP billing is saved.")
+
+    extract = tmp_path / "VBRK_2026_03.csv"
+    extract.write_text(SAP_FILE, encoding="utf-8")
+    page.click("text=← Imports")
+    page.select_option("#id_entity", "sales_history")
+    page.set_input_files("#id_file", str(extract))
+    page.click("text=Upload and preview")
+
+    page.wait_for_selector("table.preview")
+    assert "SAP billing (its file-name pattern VBRK_*.csv fits the file)" in page.inner_text(
+        "#import-preview"
+    )
+    cells = [
+        row.locator("td").all_inner_texts() for row in page.locator("table.preview tbody tr").all()
+    ]
+    # As stored: 1.250,000 is 1,250 units, 13.625,00 is 13,625 in money, months their first day.
+    assert cells == [
+        ["2", "WID-100", "WH-NORTH", "2026-03-01", "1,250", "13,625"],
+        ["3", "WID-200", "WH-NORTH", "2026-03-01", "40.5", "587.25"],
+    ]
+    page.screenshot(path=str(ARTIFACTS / "import_preview.png"), full_page=True)
+    assert SalesHistory.objects.count() == 0  # nothing is written before the confirmation
+
+    page.click("text=Confirm and import")
+    page.wait_for_selector(".badge:has-text('Succeeded')")
+    assert "Loaded 2 rows: 2 inserted, 0 updated, 0 unchanged." in page.inner_text("#import-job")
+    stored = SalesHistory.objects.get(product__sku="WID-100")
+    assert (stored.quantity, stored.revenue) == (Decimal("1250"), Decimal("13625"))

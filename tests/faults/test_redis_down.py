@@ -85,7 +85,10 @@ def test_with_redis_down_pages_work_and_runs_and_imports_fail_fast_with_a_messag
         assert run.status == JobStatus.FAILED and run.error.startswith(UNREACHABLE)
 
         upload = SimpleUploadedFile("locations.csv", (SAMPLES / "locations.csv").read_bytes())
-        response, seconds = timed_post(admin, "/imports/", {"entity": "locations", "file": upload})
+        preview, seconds = timed_post(admin, "/imports/", {"entity": "locations", "file": upload})
+        assert "Confirm and import" in preview.content.decode() and seconds < ANSWER_WITHIN
+        confirm = preview.request["PATH_INFO"] + "confirm/"
+        response, seconds = timed_post(admin, confirm)
         assert response.status_code == 200 and seconds < ANSWER_WITHIN
         job = ImportJob.objects.get()
         assert job.status == JobStatus.FAILED and "unreachable" in job.message

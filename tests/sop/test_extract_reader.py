@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import itertools
 import re
 import zipfile
 from decimal import Decimal
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -31,48 +29,13 @@ from sop.extract_reader import (
 )
 from sop.extracts import ENTITIES
 from sop.models import ImportJob, InventorySnapshot, Product, SalesHistory
-from tests.factories import LocationFactory, ProductFactory
+from tests.sop.extract_files import problems, run, workbook_bytes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 SALES = "sku,location_code,month,quantity,revenue\n"
 INVENTORY = "sku,location_code,date,on_hand\n"
 PRODUCTS = "sku,name,family\n"
-_names = itertools.count()
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def refs():
-    ProductFactory(sku="A1", family="Widgets")
-    ProductFactory(sku="B2", family="Gadgets")
-    LocationFactory(code="WH1")
-
-
-def run(
-    tmp_path: Path,
-    entity: str,
-    content: str | bytes,
-    suffix: str = ".csv",
-    options: ReadOptions | None = None,
-) -> ImportJob:
-    path = tmp_path / f"extract-{next(_names)}{suffix}"
-    path.write_bytes(content.encode() if isinstance(content, str) else content)
-    return imports.import_file(entity=entity, path=path, options=options)
-
-
-def problems(job: ImportJob) -> list[tuple[int, str, str, str]]:
-    return [(e["row"], e["column"], e["value"], e["reason"]) for e in job.errors]
-
-
-def workbook_bytes(book: openpyxl.Workbook) -> bytes:
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def patched(data: bytes, member: str, old: str, new: str) -> bytes:
@@ -304,15 +267,19 @@ def test_the_upload_form_states_the_number_format(
     client_for, refs, django_capture_on_commit_callbacks
 ):
     content = (SALES.replace(",", ";") + "A1;WH1;2026-01;3.900;\n").encode()
+    admin = client_for(Role.ADMIN)
+    preview = admin.post(
+        "/imports/",
+        {
+            "entity": "sales_history",
+            "file": SimpleUploadedFile("de.csv", content),
+            "number_format": "1.234,5",
+        },
+        follow=True,
+    )
+    assert "numbers written 1.234,5" in preview.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        client_for(Role.ADMIN).post(
-            "/imports/",
-            {
-                "entity": "sales_history",
-                "file": SimpleUploadedFile("de.csv", content),
-                "number_format": "1.234,5",
-            },
-        )
+        admin.post(preview.request["PATH_INFO"] + "confirm/")
     assert ImportJob.objects.get().status == JobStatus.SUCCEEDED
     assert SalesHistory.objects.get().quantity == Decimal("3900")
 
@@ -495,7 +462,7 @@ def test_text_decoded_twice_is_refused_when_the_file_is_said_to_be_utf8(tmp_path
         tmp_path,
         "products",
         PRODUCTS + "P1,BÃ¼roklammer,Office\n",
-        options=ReadOptions(utf8=True),
+        options=ReadOptions(encoding="utf-8"),
     )
     assert job.status == JobStatus.FAILED
     assert problems(job) == [
@@ -526,7 +493,7 @@ def test_the_command_refuses_text_decoded_twice_in_a_file_said_to_be_utf8(tmp_pa
     path = tmp_path / "products.csv"
     path.write_text(PRODUCTS + "P1,BÃ¼roklammer,Office\n")
     with pytest.raises(SystemExit):
-        call_command("import_extract", "products", str(path), "--utf8")
+        call_command("import_extract", "products", str(path), "--encoding", "utf-8")
     assert "row 2, name: text decoded twice" in capsys.readouterr().err
     assert not Product.objects.exists()
 

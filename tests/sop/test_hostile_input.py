@@ -10,7 +10,6 @@ import csv
 import datetime as dt
 import html
 import io
-import itertools
 import json
 import re
 import time
@@ -31,9 +30,9 @@ from sop.exports import cell_safe, cells_safe, table_response
 from sop.extract_reader import ReadOptions, parse_month
 from sop.forms import CappedUploadHandler, ImportUploadForm
 from sop.models import ImportJob, Product, SalesHistory
-from tests.factories import LocationFactory, ProductFactory
+from tests.sop.extract_files import run
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 MB = 1024 * 1024
 SALES_HEADER = "sku,location_code,month,quantity,revenue\n"
@@ -49,34 +48,6 @@ FUZZ = hypothesis_settings(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def refs():
-    ProductFactory(sku="A1", family="Widgets")
-    ProductFactory(sku="B2", family="Gadgets")
-    LocationFactory(code="WH1")
-    LocationFactory(code="WH2")
-
-
-_names = itertools.count()
-
-
-def run(
-    tmp_path: Path,
-    entity: str,
-    content: str | bytes,
-    suffix: str = ".csv",
-    options: ReadOptions | None = None,
-) -> ImportJob:
-    path = tmp_path / f"extract-{next(_names)}{suffix}"
-    path.write_bytes(content.encode() if isinstance(content, str) else content)
-    return imports.import_file(entity=entity, path=path, options=options)
 
 
 def sales_snapshot() -> set[tuple]:

@@ -35,17 +35,28 @@ def failed_job(master_data):
 
 @pytest.fixture
 def upload(django_capture_on_commit_callbacks):
-    """Post a file to the import page; the queued task runs as it would after the commit."""
+    """Post a file to the import page and confirm its preview (unless `confirm` is False);
+    the queued task runs as it would after the commit. Returns the page the admin lands on."""
 
-    def _upload(client, name: str, entity: str = "sales_history", content: bytes | None = None):
+    def _upload(
+        client,
+        name: str,
+        entity: str = "sales_history",
+        content: bytes | None = None,
+        confirm: bool = True,
+        **fields,
+    ):
         content = (SAMPLES / name).read_bytes() if content is None else content
-        with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(
-                "/imports/", {"entity": entity, "file": SimpleUploadedFile(name, content)}
-            )
-        if response.status_code == 302:
+        response = client.post(
+            "/imports/", {"entity": entity, "file": SimpleUploadedFile(name, content), **fields}
+        )
+        if response.status_code != 302:
+            return response
+        if not confirm:
             return client.get(response["Location"])
-        return response
+        with django_capture_on_commit_callbacks(execute=True):
+            confirmed = client.post(response["Location"] + "confirm/")
+        return client.get(confirmed["Location"])
 
     return _upload
 

@@ -67,10 +67,12 @@ def test_an_upload_is_imported_by_a_celery_worker_through_redis(
     for entity in ("suppliers", "products", "locations"):
         imports.import_file(entity=entity, path=SAMPLES / f"{entity}.csv")
     content = (SAMPLES / "sales_history.csv").read_bytes()
-    response = client_for(Role.ADMIN).post(
+    admin = client_for(Role.ADMIN)
+    preview = admin.post(
         "/imports/",
         {"entity": "sales_history", "file": SimpleUploadedFile("sales_history.csv", content)},
     )
+    response = admin.post(preview["Location"] + "confirm/")
     job = ImportJob.objects.get(entity="sales_history")
     assert response["Location"] == f"/imports/{job.pk}/"
 

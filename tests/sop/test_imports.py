@@ -15,25 +15,12 @@ from sop.choices import JobStatus
 from sop.extract_reader import NUMBER_FORMAT_HINT
 from sop.extracts import ENTITIES, LOAD_ORDER
 from sop.models import AuditEvent, Budget, ImportJob, Location, Product, SalesHistory
-from tests.factories import LocationFactory, ProductFactory, SalesHistoryFactory
+from tests.factories import LocationFactory, SalesHistoryFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 HEADER = "sku,location_code,month,quantity,revenue\n"
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def refs():
-    ProductFactory(sku="A1", family="Widgets")
-    ProductFactory(sku="B2", family="Gadgets")
-    LocationFactory(code="WH1")
-    LocationFactory(code="WH2")
 
 
 def run(tmp_path: Path, entity: str, content: str | bytes, name: str = "extract.csv"):
@@ -234,7 +221,14 @@ def test_a_file_cut_off_mid_row_is_refused(tmp_path, refs, content):
 def test_a_file_that_is_not_utf8_is_refused_naming_the_row_and_byte(tmp_path, refs):
     content = (HEADER + "A1,WH1,2026-01,1,\nA1,WH1,2026-02,1,Café\n").encode("latin-1")
     job = run(tmp_path, "sales_history", content)
-    assert reasons(job) == [(3, "", "not valid UTF-8 (byte 0xe9); save the file as UTF-8")]
+    assert reasons(job) == [
+        (
+            3,
+            "",
+            "not valid UTF-8 (byte 0xe9); save the file as UTF-8, or state its encoding "
+            "(Windows-1252, Latin-1 ...) in an import profile",
+        )
+    ]
 
 
 def test_utf8_with_bom_semicolons_and_crlf_are_accepted(tmp_path, refs):

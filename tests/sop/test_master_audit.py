@@ -174,6 +174,7 @@ def test_a_fact_import_carries_the_counts_only(admin_user, tmp_path, settings):
         "entity",
         "file_name",
         "checksum",
+        "profile",
         "rows_read",
         "inserted",
         "updated",

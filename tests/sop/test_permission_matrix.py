@@ -23,9 +23,11 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.test import Client, TestCase, override_settings
@@ -39,11 +41,14 @@ from reconciliation.models import Scenario, ScenarioRun
 from sop import services as sop_services
 from sop.api import api
 from sop.choices import JobStatus, Role, Stage, TokenScope
+from sop.extract_reader import ReadOptions
 from sop.models import (
     ApiToken,
     Capacity,
     Cycle,
     ImportJob,
+    ImportProfile,
+    ImportUpload,
     InventorySnapshot,
     Location,
     Notification,
@@ -86,6 +91,8 @@ class Data:
     forecast: ForecastRun
     supply_run: SupplyRun
     import_job: ImportJob
+    profile: ImportProfile
+    upload: ImportUpload
     base: Scenario
     whatif: Scenario
     scenario_run: ScenarioRun
@@ -187,6 +194,15 @@ def _version(d: Data) -> dict:
     return {"version": Scenario.objects.get(pk=d.whatif.pk).version}
 
 
+def _profile_form(**fields) -> dict:
+    """A valid profile form: the documented format but for the fields given."""
+    return {"header_row": 1, "first_column": "A", "number_format": "1.234,5", **fields}
+
+
+def _profile_version(d: Data) -> int:
+    return ImportProfile.objects.get(pk=d.profile.pk).version
+
+
 MATRIX: dict[str, Case] = {
     # --- sign in and out ---------------------------------------------------------------
     "login": Case(
@@ -249,6 +265,36 @@ MATRIX: dict[str, Case] = {
     ),
     "sop:import_sample": Case(
         get=only(200, "admin"), post=GET_ONLY, kwargs=lambda d: {"entity": "products"}
+    ),
+    "sop:import_upload": Case(
+        get=only(200, "admin"), post=GET_ONLY, kwargs=lambda d: {"pk": d.upload.pk}
+    ),
+    "sop:import_upload_confirm": Case(
+        get=POST_ONLY, post=only(302, "admin"), kwargs=lambda d: {"pk": d.upload.pk}
+    ),
+    "sop:import_upload_cancel": Case(
+        get=POST_ONLY, post=only(302, "admin"), kwargs=lambda d: {"pk": d.upload.pk}
+    ),
+    # Import profiles are the admins' alone: executives and planners neither read nor edit them.
+    "sop:import_profile_list": Case(get=only(200, "admin"), post=GET_ONLY),
+    "sop:import_profile_create": Case(
+        get=only(200, "admin"),
+        post=only(302, "admin"),
+        data=lambda d: _profile_form(name="Odoo stock", entity="inventory"),
+    ),
+    "sop:import_profile_edit": Case(
+        get=only(200, "admin"),
+        post=only(302, "admin"),
+        kwargs=lambda d: {"pk": d.profile.pk},
+        data=lambda d: _profile_form(
+            name="SAP sales", entity="sales_history", version=_profile_version(d)
+        ),
+    ),
+    "sop:import_profile_delete": Case(
+        get=POST_ONLY,
+        post=only(302, "admin"),
+        kwargs=lambda d: {"pk": d.profile.pk},
+        data=lambda d: {"version": _profile_version(d)},
     ),
     # --- demand review -------------------------------------------------------------------
     "demand:review": Case(get=every(200), post=GET_ONLY, query=lambda d: {"family": "Bikes"}),
@@ -624,6 +670,20 @@ def _build() -> Data:
         errors_csv="row,column,error\n2,sku,missing\n",
         created_by=users["admin"],
     )
+    profile = ImportProfile.objects.create(
+        name="SAP sales",
+        entity="sales_history",
+        options=ReadOptions.with_number_format("1.234,5").to_dict(),
+    )
+    stored = Path(settings.MEDIA_ROOT) / "imports" / "matrix" / "products.csv"
+    stored.parent.mkdir(parents=True)
+    stored.write_text("sku,name,family\nBIKE,Bike,Bikes\n")
+    upload = ImportUpload.objects.create(
+        entity="products",
+        file_name=stored.name,
+        file_path=str(stored.relative_to(settings.MEDIA_ROOT)),
+        created_by=users["admin"],
+    )
     approval = _approved_cycle(users["exec"])
     notification = Notification.objects.create(
         recipient=users["demand"], cycle=cycle, message="The demand review waits on you."
@@ -647,6 +707,8 @@ def _build() -> Data:
         forecast=forecast,
         supply_run=supply_run,
         import_job=import_job,
+        profile=profile,
+        upload=upload,
         base=base,
         whatif=whatif,
         scenario_run=scenario_run,
@@ -678,8 +740,10 @@ def _approved_cycle(approver: User) -> PlanApproval:
 
 
 @pytest.fixture(scope="module")
-def dataset(django_db_setup, django_db_blocker):
+def dataset(django_db_setup, django_db_blocker, tmp_path_factory):
     """Built once in an outer transaction; each test's savepoint nests inside it."""
+    media = override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media"))
+    media.enable()
     with django_db_blocker.unblock():
         atomic = transaction.atomic()
         atomic.__enter__()
@@ -697,6 +761,7 @@ def dataset(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         transaction.set_rollback(True)
         atomic.__exit__(None, None, None)
+    media.disable()
 
 
 def _client(data: Data, role: str, **kwargs) -> Client:

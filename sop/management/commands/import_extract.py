@@ -1,4 +1,8 @@
-"""Load an ERP extract from the command line: the same validation and load as the page."""
+"""Load an ERP extract from the command line: the same reading, validation and load as the page.
+
+`--dry-run` reads and checks the whole file and prints what the upload's preview shows (the
+first rows as they would be stored, the errors, the warnings); it writes nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,36 @@ import sys
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from sop.choices import JobStatus
-from sop.extract_reader import NUMBER_FORMATS, ReadOptions
+from sop.extract_reader import ENCODINGS, NUMBER_FORMATS, ReadOptions
 from sop.extracts import ENTITIES
-from sop.imports import import_file
+from sop.import_profiles import import_reading
+from sop.imports import import_file, import_preview, import_read
+from sop.models import ImportProfile
 
 ERRORS_SHOWN = 20
 
 
 class Command(BaseCommand):
-    help = "Validate and load an ERP extract (CSV or XLSX); exits 1 when the file has errors."
+    help = (
+        "Validate and load an ERP extract (CSV or XLSX); exits 1 when the file has errors. "
+        "The file is read with the profile named, else the options given, else the profile "
+        "whose file-name pattern fits it."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("entity", choices=sorted(ENTITIES))
         parser.add_argument("file", type=Path)
         parser.add_argument("--user", help="username recorded as the importer")
+        parser.add_argument("--profile", default="", help="the import profile to read it with")
+        parser.add_argument(
+            "--no-profile",
+            action="store_true",
+            help="read it as documented, even if a profile's file-name pattern fits",
+        )
         parser.add_argument(
             "--number-format",
             choices=list(NUMBER_FORMATS),
@@ -32,22 +49,20 @@ class Command(BaseCommand):
         )
         parser.add_argument("--sheet", default="", help="XLSX sheet to read (default: active)")
         parser.add_argument(
-            "--utf8",
+            "--encoding",
+            choices=[code for code in ENCODINGS if code],
+            default="",
+            help="the file's encoding (default UTF-8, or UTF-16 by its byte-order mark); a "
+            "stated one also makes text that looks decoded twice an error",
+        )
+        parser.add_argument(
+            "--dry-run",
             action="store_true",
-            help="the file is UTF-8: text that looks decoded twice is an error, not a warning",
+            help="check the whole file and show its first rows as they would be stored; "
+            "write nothing",
         )
 
-    def handle(
-        self,
-        *args,
-        entity: str,
-        file: Path,
-        user: str | None,
-        number_format: str,
-        sheet: str,
-        utf8: bool,
-        **options,
-    ):
+    def handle(self, *args, entity: str, file: Path, user: str | None, **options):
         if not file.is_file():
             raise CommandError(f"{file}: no such file.")
         importer = None
@@ -56,20 +71,84 @@ class Command(BaseCommand):
                 importer = get_user_model().objects.get(username=user)
             except get_user_model().DoesNotExist:
                 raise CommandError(f"No user named {user!r}.") from None
-        read_options = ReadOptions.with_number_format(number_format, sheet=sheet, utf8=utf8)
-        job = import_file(entity=entity, path=file, user=importer, options=read_options)
+        profile = None
+        if options["profile"]:
+            profile = ImportProfile.objects.filter(name=options["profile"]).first()
+            if profile is None:
+                names = ", ".join(ImportProfile.objects.values_list("name", flat=True)) or "none"
+                raise CommandError(f"No import profile named {options['profile']!r} ({names}).")
+        try:
+            reading = import_reading(
+                entity=entity,
+                file_name=file.name,
+                profile=profile,
+                match=not options["no_profile"],
+                options=ReadOptions.with_number_format(
+                    options["number_format"], sheet=options["sheet"], encoding=options["encoding"]
+                ),
+            )
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
+        self.stdout.write(f"{file.name} ({entity}) read with {reading.described()}.")
+        for said in reading.options.described():
+            self.stdout.write(f"  {said}")
+        if options["dry_run"]:
+            self._dry_run(entity, file, reading.options)
+            return
+        job = import_file(entity=entity, path=file, user=importer, reading=reading)
         if job.status == JobStatus.SUCCEEDED:
             self.stdout.write(f"{job.file_name} ({entity}): {job.message}")
             for warning in job.warnings:
                 self.stdout.write(f"  warning: {warning}")
             return
         self.stderr.write(f"{job.file_name} ({entity}): {job.message}")
-        for warning in job.warnings:
+        self._problems(job.warnings, job.errors, job.error_count)
+        sys.exit(1)
+
+    def _dry_run(self, entity: str, file: Path, options: ReadOptions) -> None:
+        extract = import_read(entity=entity, path=file, options=options)
+        preview = import_preview(extract, entity=entity)
+        if preview.rows:
+            sheet = f' of sheet "{preview.sheet}"' if preview.sheet else ""
+            self.stdout.write(f"The first {len(preview.rows)} rows{sheet} as they would be stored:")
+            header = ["row", *preview.columns]
+            lines = [
+                [str(row), *(f"{value} (!)" if error else value for value, error in cells)]
+                for row, cells in preview.rows
+            ]
+            widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
+            for line in [header, *lines]:
+                self.stdout.write(
+                    "  "
+                    + "  ".join(
+                        cell.ljust(w) for cell, w in zip(line, widths, strict=True)
+                    ).rstrip()
+                )
+        if preview.absent:
+            self.stdout.write(f"Not in the file: {', '.join(preview.absent)}.")
+        errors = preview.errors
+        if not errors:
+            self.stdout.write(
+                f"Dry run: {extract.rows_read:,} rows are valid and would be loaded; "
+                "nothing was written."
+            )
+            for warning in extract.warnings:
+                self.stdout.write(f"  warning: {warning}")
+            return
+        count = len(extract.errors)
+        noun = "error" if count == 1 else "errors"
+        self.stderr.write(
+            f"Dry run: {count:,} {noun} found; the import would load nothing. Nothing was written."
+        )
+        self._problems(extract.warnings, errors, count)
+        sys.exit(1)
+
+    def _problems(self, warnings: list[str], errors: list[dict], count: int) -> None:
+        for warning in warnings:
             self.stderr.write(f"  warning: {warning}")
-        for error in job.errors[:ERRORS_SHOWN]:
+        for error in errors[:ERRORS_SHOWN]:
             where = f"row {error['row']}" + (f", {error['column']}" if error["column"] else "")
             value = f" (value {error['value']!r})" if error["value"] else ""
             self.stderr.write(f"  {where}: {error['reason']}{value}")
-        if job.error_count > ERRORS_SHOWN:
-            self.stderr.write(f"  ... and {job.error_count - ERRORS_SHOWN:,} more")
-        sys.exit(1)
+        if count > ERRORS_SHOWN:
+            self.stderr.write(f"  ... and {count - ERRORS_SHOWN:,} more")

@@ -1,0 +1,734 @@
+"""Read a file's cells, CSV or XLSX, as a `Table` of text; no meaning is given to them yet.
+
+A CSV is decoded in its stated encoding (else UTF-8, or UTF-16 behind its byte-order mark),
+split by its stated separator (else the one of its `sep=` line or of its header row), and
+normalised: CR-only line endings read as line breaks, text to Unicode NFC so that the two
+spellings of an accented name are one. An XLSX sheet is read as its cells show: the sheet
+named or the active one, every row whatever its declared range, merged cells filled when
+stated. Both are cut to the stated header row and first column. Rows are numbered as a
+spreadsheet shows them, so every later error names the row the admin sees.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import itertools
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from sop.extract_reader.errors import ExtractRefused, refuse
+from sop.extract_reader.options import ENCODINGS, SEPARATORS, ReadOptions
+
+# Zip-bomb guards of XLSX uploads: sheet XML compresses 5 to 30 to 1; a member packed over
+# 100 to 1 and unpacking to more than 10 MB is not a spreadsheet someone saved.
+XLSX_MAX_RATIO = 100
+XLSX_BOMB_MIN_BYTES = 10 * 1024 * 1024
+XLSX_MAX_MEMBERS = 10_000
+# Rows read from the top of a file to find a header that is not where it was expected.
+HEAD_SCAN_ROWS = 30
+# A preview (`head`) reads at most this much of a CSV, and this many rows past its head, so
+# blank and malformed rows do not leave it short.
+HEAD_BYTES = 1 << 20
+HEAD_SLACK = 100
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_BOM_NAMES = {"utf-8": "UTF-8", "utf-16": "UTF-16"}
+# Excel's first line naming the separator, which Excel itself hides.
+_SEP_LINE_RE = re.compile(r"sep=([^\r\n\"])\r?\n", re.IGNORECASE)
+_QUOTED_RE = re.compile(r'"[^"]*"')
+_MERGES_RE = re.compile(rb"<(?:\w+:)?mergeCells\b")
+_MERGE_RE = re.compile(
+    rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+)([0-9]+)(?::([A-Z]+)([0-9]+))?"'
+)
+
+
+@dataclass
+class Table:
+    """A file's cells as text, indexed by spreadsheet row, and what reading them noticed.
+
+    `frame` has one column per header cell, by position (0, 1 ...: names can be anything,
+    even repeated), plus `__fields__` (a row's field count where it differs from the
+    header's, else 0) and `__cut__` (the last row of a CSV that ends without a line break).
+    `header` is the header cells' text, on spreadsheet row `header_row`; the table starts
+    at column `first_index` (0 is A). `head` holds the file's first rows from its top, to
+    find a header that is not where it was expected. `cell_problems` (row, position,
+    reason) are cells whose text is not what the file holds, such as an XLSX formula
+    without a computed value. `number_cells` marks, by position, the cells an XLSX typed as
+    numbers: their text is the number's own, never to be read with a file's separators.
+    """
+
+    frame: pd.DataFrame
+    header: list[str]
+    header_row: int = 1
+    first_index: int = 0
+    head: list[list[str]] = field(default_factory=list)
+    sheet: str = ""
+    hidden_rows: int = 0
+    cell_problems: pd.DataFrame | None = None
+    number_cells: pd.DataFrame | None = None
+
+
+def read_table(
+    source: Path | bytes,
+    *,
+    max_bytes: int,
+    max_unpacked_bytes: int = 200 * 1024 * 1024,
+    options: ReadOptions | None = None,
+    head: int | None = None,
+) -> Table:
+    """The file's cells as text, indexed by spreadsheet row number.
+
+    The size is checked before a byte is read, and an XLSX's zip directory before openpyxl
+    unpacks anything (`max_unpacked_bytes`), so a hostile file is refused cheaply. With
+    `head`, only about that many rows past the header are read (a CSV's first megabyte at
+    most), for a preview.
+    """
+    options = options or ReadOptions()
+    size = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
+    if size > max_bytes:
+        raise refuse(
+            0,
+            "",
+            f"{size:,} bytes",
+            f"the file is {size_label(size)} ({size:,} bytes), larger than the limit of "
+            f"{max_bytes:,} bytes ({size_label(max_bytes)}); split it into several files",
+        )
+    data = _read_bytes(source, head=head is not None)
+    if not data.strip():
+        raise refuse(1, "", "", "the file is empty")
+    if data.startswith(b"PK\x03\x04"):
+        _check_xlsx_zip(data, max_unpacked_bytes=max_unpacked_bytes)
+        return _read_xlsx(data, options, head=head)
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise refuse(1, "", "", "Excel 97-2003 (.xls) files are not accepted; save as .xlsx or CSV")
+    return _read_csv(data, options, head=head, truncated=len(data) < size)
+
+
+def _read_bytes(source: Path | bytes, *, head: bool) -> bytes:
+    """The whole file, or for a preview the first HEAD_BYTES of a CSV (a zip needs all)."""
+    if isinstance(source, bytes):
+        return source if not head or source.startswith(b"PK") else source[:HEAD_BYTES]
+    with Path(source).open("rb") as handle:
+        data = handle.read(HEAD_BYTES if head else -1)
+        if head and data.startswith(b"PK"):
+            data += handle.read()
+    return data
+
+
+def size_label(n: int) -> str:
+    """A size as people read it: 50.0 MB, 12.5 KB."""
+    return f"{n / (1024 * 1024):,.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:,.1f} KB"
+
+
+def column_letter(index: int) -> str:
+    """A 0-based column index as a spreadsheet names it: 0 is A, 27 is AB."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+# -- CSV ---------------------------------------------------------------------------------------
+
+
+def _read_csv(data: bytes, options: ReadOptions, *, head: int | None, truncated: bool) -> Table:
+    text, separator, cut = _csv_text(data, options, head=head, truncated=truncated)
+    header_row = options.header_row
+    start = _line_start(text, header_row)
+    if start is None:
+        lines = text.count("\n") + (not text.endswith("\n"))
+        raise refuse(
+            header_row,
+            "",
+            "",
+            f"the file has {lines:,} rows, so it has no header on row {header_row} (the header "
+            "row the import states)",
+        )
+    end = text.find("\n", start)
+    header_line = text[start : end if end >= 0 else len(text)].rstrip("\r")
+    if not separator:
+        top = _first_lines(text, HEAD_SCAN_ROWS)
+        separator = _separator_of(header_line, row=header_row) or _separator_of(top) or ","
+    try:
+        header = next(csv.reader([header_line], delimiter=separator), [])
+    except csv.Error as exc:
+        raise refuse(header_row, "", "", _csv_reason(exc)) from None
+
+    body_text = text[start:]
+    counts = _field_counts(body_text, separator, first_row=header_row)
+    if counts.open_line is not None:
+        if not cut:
+            raise refuse(
+                header_row + len(counts.fields) - 1,
+                "",
+                "",
+                'this row opens a quote (") that is never closed: the file ends inside it, so '
+                "it looks cut off; export it again",
+            )
+        # A preview's cut fell inside a quoted line break: leave that record out.
+        body_text = "".join(io.StringIO(body_text, newline="").readlines()[: counts.open_line - 1])
+        counts = _field_counts(body_text, separator, first_row=header_row)
+    body = body_text.encode("utf-8")
+    width = int(counts.fields[0])
+    first = options.first_index
+    if first >= width:
+        raise refuse(
+            header_row,
+            "",
+            "",
+            f"the header row has {width} column{'s' if width > 1 else ''}, so no table starts "
+            f"at column {options.first_column} (the first column the import states)",
+        )
+    try:
+        # usecols keeps rows with extra fields (cut to the header's width) so that frame
+        # rows and records stay one to one; the counts above report the extra fields.
+        frame = pd.read_csv(
+            io.BytesIO(body),
+            sep=separator,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            usecols=range(first, width),
+            index_col=False,
+            engine="c",
+            encoding="utf-8",
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise refuse(0, "", "", f"the file is not a readable CSV table: {exc}") from None
+
+    fields = counts.fields[1:]
+    if len(fields) != len(frame):  # a quoted line break pandas and the counter saw differently
+        raise refuse(0, "", "", "the file's quoting could not be read; check the quote marks")
+    frame.columns = range(width - first)
+    frame.index = pd.Index(np.arange(header_row + 1, header_row + 1 + len(frame)), name="row")
+    frame["__fields__"] = np.where(fields == width, 0, fields)
+    if not cut and not body_text.endswith("\n"):
+        frame["__cut__"] = frame.index == frame.index[-1] if len(frame) else []
+    frame = frame[~counts.blank[1:]]
+    if head is not None:
+        frame = frame.iloc[:head]
+    return Table(
+        frame,
+        header=(header + [""] * width)[first:width],
+        header_row=header_row,
+        first_index=first,
+        head=_head_rows(text, separator),
+    )
+
+
+def _csv_text(
+    data: bytes, options: ReadOptions, *, head: int | None, truncated: bool
+) -> tuple[str, str, bool]:
+    """The file's text (decoded, NFC, LF or CRLF line ends, without a `sep=` line), the
+    separator stated or declared ("" when neither), and whether the text was cut short (a
+    preview's head): then its last row is no sign of a cut-off file.
+    """
+    text = _decode(data, options.encoding, truncated=truncated)
+    if "\n" not in text and "\r" in text:  # classic Mac OS line endings
+        text = text.replace("\r", "\n")
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    separator = options.separator
+    declared = _SEP_LINE_RE.match(text)
+    if declared:
+        if separator and declared[1] != separator:
+            raise refuse(
+                1,
+                "",
+                declared[0].strip(),
+                f"the file's first line declares its separator ({declared[0].strip()}), but "
+                f"the import states {SEPARATORS[separator]}: correct the import profile",
+            )
+        separator = declared[1]
+        # Excel hides this line, so the header below it is row 1, as Excel shows it.
+        text = text[declared.end() :]
+    # A preview reads the file's head: cut at a record's end, so no row reads as cut off.
+    cut = truncated
+    if head is not None:
+        first = _first_lines(text, options.header_row + head + HEAD_SLACK)
+        cut = truncated or len(first) < len(text)
+        text = _whole_records(first) if cut else text
+    if not text.strip():
+        raise refuse(1, "", "", "the file is empty")
+    return text, separator, cut
+
+
+def _decode(data: bytes, encoding: str, *, truncated: bool) -> str:
+    """The file's text in its stated encoding; UTF-8, or UTF-16 by its mark, when none is.
+
+    A preview's bytes may end inside a character: it is left out, not refused.
+    """
+    marked = (
+        "utf-16" if data.startswith(_UTF16_BOMS) else "utf-8" if data.startswith(_UTF8_BOM) else ""
+    )
+    if marked and encoding not in ("", marked):
+        name = _BOM_NAMES[marked]
+        raise refuse(
+            1,
+            "",
+            "",
+            f"the file is {name} (it starts with {name}'s byte-order mark), not the "
+            f"{ENCODINGS[encoding]} the import states: correct the import profile",
+        )
+    if encoding == "utf-16" and not marked:
+        raise refuse(
+            1,
+            "",
+            "",
+            "the file has no UTF-16 byte-order mark, so it is not the UTF-16 the import states "
+            "(save it as Unicode text or UTF-8)",
+        )
+    if marked == "utf-8":
+        data = data[len(_UTF8_BOM) :]
+    codec = marked or encoding or "utf-8"
+    try:
+        return codecs.getincrementaldecoder(codec)("strict").decode(data, final=not truncated)
+    except UnicodeDecodeError as exc:
+        row = data[: exc.start].decode(codec, "replace").count("\n") + 1
+        byte = data[exc.start : exc.start + 1].hex()
+        if codec == "utf-8":
+            reason = (
+                f"not valid UTF-8 (byte 0x{byte}); save the file as UTF-8, or state its "
+                "encoding (Windows-1252, Latin-1 ...) in an import profile"
+            )
+        else:
+            reason = (
+                f"not valid {ENCODINGS[encoding or codec]} (byte 0x{byte}): the file is in "
+                "another encoding; correct the import profile"
+            )
+        raise refuse(row, "", "", reason) from None
+
+
+def _first_lines(text: str, count: int) -> str:
+    end = -1
+    for _ in range(count):
+        end = text.find("\n", end + 1)
+        if end < 0:
+            return text
+    return text[: end + 1]
+
+
+def _whole_records(text: str) -> str:
+    """The text up to its last line break outside quotes, when it was cut for a preview."""
+    last, inside = -1, False
+    for match in re.finditer(r'["\n]', text):
+        if match[0] == '"':
+            inside = not inside
+        elif not inside:
+            last = match.start()
+    return text[: last + 1] if last >= 0 else text
+
+
+def _line_start(text: str, line: int) -> int | None:
+    """Where 1-based `line` starts, or None when the text has fewer lines."""
+    position = 0
+    for _ in range(line - 1):
+        found = text.find("\n", position)
+        if found < 0:
+            return None
+        position = found + 1
+    return position if text[position:].strip("\r\n") or line == 1 else None
+
+
+def _separator_of(text: str, *, row: int | None = None) -> str | None:
+    """The separator the text uses most outside quotes, None if it uses none.
+
+    Given the header's `row`, a tie between two separators refuses the file: which one
+    splits the columns would be a guess.
+    """
+    bare = _QUOTED_RE.sub("", text)
+    counts = {mark: bare.count(mark) for mark in SEPARATORS if mark}
+    most = max(counts.values())
+    if most == 0:
+        return None
+    tied = [mark for mark, n in counts.items() if n == most]
+    if len(tied) > 1 and row is not None:
+        names = " and ".join(SEPARATORS[mark] for mark in tied)
+        raise refuse(
+            row,
+            "",
+            "",
+            f"the header row has as many of each of {names}, so which one separates the "
+            "columns is unclear: state the separator in an import profile",
+        )
+    return tied[0]
+
+
+def _head_rows(text: str, separator: str) -> list[list[str]]:
+    """The first rows of the file as cells, to find a header that is elsewhere."""
+    rows = []
+    reader = csv.reader(
+        io.StringIO(_first_lines(text, HEAD_SCAN_ROWS), newline=""), delimiter=separator
+    )
+    try:
+        for record in reader:
+            rows.append(record)
+    except csv.Error:
+        pass
+    return rows
+
+
+class _Counts(NamedTuple):
+    fields: np.ndarray  # fields per record, the header first
+    blank: np.ndarray  # whether each record is a blank line
+    open_line: int | None  # the line where a record starts whose quote never closes
+
+
+def _field_counts(text: str, delimiter: str, *, first_row: int) -> _Counts:
+    """Fields per record (header first), blank records, and a quote left open at the end."""
+    if '"' not in text:
+        # Without quotes every line is one record: count delimiters between line breaks.
+        raw = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+        breaks = np.flatnonzero(raw == 10)
+        starts = np.concatenate(([0], breaks + 1))
+        ends = np.concatenate((breaks, [len(raw)]))
+        if text.endswith("\n"):
+            starts, ends = starts[:-1], ends[:-1]
+        delims = np.flatnonzero(raw == ord(delimiter))
+        counts = np.searchsorted(delims, ends) - np.searchsorted(delims, starts) + 1
+        length = ends - starts
+        crlf = (length > 0) & (raw[np.maximum(ends - 1, 0)] == 13)
+        return _Counts(counts, (length - crlf) == 0, None)
+    counts, blank = [], []
+    line = last_start = 0
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for record in reader:
+            last_start = line + 1
+            line = reader.line_num
+            counts.append(max(len(record), 1))
+            blank.append(not record)
+    except csv.Error as exc:
+        raise refuse(first_row + reader.line_num - 1, "", "", _csv_reason(exc)) from None
+    # The lenient reader takes a quote still open at the end as closed there; the strict
+    # one, given the last record alone, says so.
+    last = itertools.islice(io.StringIO(text, newline=""), last_start - 1, None)
+    try:
+        list(csv.reader(last, delimiter=delimiter, strict=True))
+        open_line = None
+    except csv.Error as exc:
+        open_line = last_start if "unexpected end of data" in str(exc) else None
+    return _Counts(np.asarray(counts), np.asarray(blank), open_line)
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        # No column holds more than a few hundred characters; a field this long is a
+        # quote mark left open, or not an extract at all.
+        return (
+            f"a field is longer than {csv.field_size_limit():,} characters; check for a quote "
+            "mark that is never closed"
+        )
+    return f"the file is not a readable CSV table: {exc}"
+
+
+# -- XLSX --------------------------------------------------------------------------------------
+
+
+def _check_xlsx_zip(data: bytes, *, max_unpacked_bytes: int) -> None:
+    """Refuse a zip that is not a workbook, or that would unpack to far more than it weighs.
+
+    The sizes come from the zip's central directory. Python's zipfile stops a member at its
+    declared size (and fails its CRC check), so a member lying about its size cannot unpack
+    to more than the size checked here.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        raise refuse(0, "", "", f"not a readable XLSX workbook (a damaged zip: {exc})") from None
+    names = {m.filename for m in members}
+    if "xl/workbook.xml" not in names:
+        raise refuse(0, "", "", "not an XLSX workbook (the zip holds no xl/workbook.xml)")
+    if len(members) > XLSX_MAX_MEMBERS:
+        raise refuse(
+            0,
+            "",
+            f"{len(members):,} parts",
+            f"the workbook has {len(members):,} parts, more than {XLSX_MAX_MEMBERS:,}; "
+            "save the sheet alone as .xlsx or CSV",
+        )
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > max_unpacked_bytes:
+        raise refuse(
+            0,
+            "",
+            f"{unpacked:,} bytes",
+            f"the workbook would unpack to {size_label(unpacked)}, over the limit of "
+            f"{size_label(max_unpacked_bytes)}; save it as CSV or split it",
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > XLSX_BOMB_MIN_BYTES and ratio > XLSX_MAX_RATIO:
+            raise refuse(
+                0,
+                "",
+                member.filename,
+                f"the workbook part {member.filename} is compressed {ratio:,.0f} to 1, more "
+                f"than a spreadsheet ever is ({XLSX_MAX_RATIO} to 1): it looks like a zip bomb",
+            )
+
+
+def _read_xlsx(data: bytes, options: ReadOptions, *, head: int | None) -> Table:
+    import openpyxl
+
+    header_row = options.header_row
+    last_row = None if head is None else max(header_row + head + HEAD_SLACK, HEAD_SCAN_ROWS)
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        if not book.worksheets:
+            raise ValueError("it has no worksheet")
+        sheet = _choose_sheet(book, options.sheet)
+        # Read-only mode stops at the range the sheet's <dimension> declares, and writers
+        # get it wrong: forget it and read until the rows end.
+        sheet.reset_dimensions()
+        rows, typed = [], []
+        for values in sheet.iter_rows(values_only=True, max_row=last_row):
+            values = list(values)
+            while values and values[-1] is None:  # styled but empty cells past the data
+                values.pop()
+            rows.append([_cell_text(v) for v in values])
+            typed.append([isinstance(v, int | float) and not isinstance(v, bool) for v in values])
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            # openpyxl has no public name for the sheet's part in the zip.
+            hidden, uncomputed = _sheet_marks(archive.open(sheet._worksheet_path), last_row)
+            merged = _merged_ranges(archive.open(sheet._worksheet_path))
+        book.close()
+    except ExtractRefused:
+        raise
+    except Exception as exc:
+        # openpyxl reads the sheet lazily and a damaged or hand-made part fails in many ways
+        # (XML syntax, missing parts, bad attributes): each means this is no workbook to load.
+        raise refuse(0, "", "", f"not a readable XLSX workbook ({exc})") from None
+    if not rows:
+        raise refuse(1, "", "", f'the sheet "{sheet.title}" of the workbook is empty')
+    if len(rows) < header_row:
+        raise refuse(
+            header_row,
+            "",
+            "",
+            f'the sheet "{sheet.title}" has {len(rows):,} rows, so it has no header on row '
+            f"{header_row} (the header row the import states)",
+        )
+    first = options.first_index
+    problems = _merge_cells(rows, typed, merged, options)
+    width = max(len(r) for r in rows[header_row - 1 :])
+    if first >= width:
+        raise refuse(
+            header_row,
+            "",
+            "",
+            f'the sheet "{sheet.title}" has no cells from column {options.first_column} on, so no '
+            "table starts there (the first column the import states)",
+        )
+    body = rows[header_row:]
+    if head is not None:
+        body = body[: head + HEAD_SLACK]
+    index = pd.Index(range(header_row + 1, header_row + 1 + len(body)), name="row")
+    frame = pd.DataFrame(
+        [(r + [""] * width)[first:width] for r in body],
+        columns=range(width - first),
+        dtype=str,
+        index=index,
+    )
+    frame["__fields__"] = 0
+    number_cells = pd.DataFrame(
+        [(t + [False] * width)[first:width] for t in typed[header_row : header_row + len(body)]],
+        columns=range(width - first),
+        index=index,
+        dtype=bool,
+    )
+    problems += [(r, c, "formula without a computed value: open and save the file in Excel")
+                 for r, c in uncomputed]  # fmt: skip
+    in_table = [
+        (r, c - 1 - first, reason)
+        for r, c, reason in problems
+        if header_row < r <= header_row + len(body) and first < c <= width
+    ]
+    if head is not None and len(frame) > head:
+        frame, number_cells = frame.iloc[:head], number_cells.iloc[:head]
+    return Table(
+        frame,
+        header=(rows[header_row - 1] + [""] * width)[first:width],
+        header_row=header_row,
+        first_index=first,
+        head=rows[:HEAD_SCAN_ROWS],
+        sheet=sheet.title,
+        hidden_rows=len(hidden & set(frame.index)),
+        cell_problems=pd.DataFrame(in_table or None, columns=["row", "position", "reason"]).astype(
+            {"row": np.int64, "position": np.int64}
+        ),
+        number_cells=number_cells,
+    )
+
+
+def _choose_sheet(book, name: str):
+    """The sheet named, else the active sheet: the one Excel opens on, if it is visible.
+
+    A workbook's first sheet is often a hidden or stale copy; the active sheet is the one
+    its author last looked at. A hidden active sheet leaves the choice open, so it is refused.
+    """
+    names = ", ".join(f'"{s.title}"' for s in book.worksheets)
+    if name:
+        for sheet in book.worksheets:
+            if sheet.title.strip().lower() == name.strip().lower():
+                return sheet
+        raise refuse(0, "", name, f'the workbook has no sheet "{name}" (its sheets: {names})')
+    sheet = book.active
+    if sheet is None:
+        raise refuse(0, "", "", f"the workbook has no active sheet: name the sheet to import "
+                     f"(its sheets: {names})")  # fmt: skip
+    if sheet.sheet_state != "visible":
+        raise refuse(
+            0,
+            "",
+            sheet.title,
+            f'the workbook\'s active sheet "{sheet.title}" is hidden, so which sheet to read is '
+            f"unclear: name the sheet to import (its sheets: {names})",
+        )
+    return sheet
+
+
+def _sheet_marks(source, last_row: int | None) -> tuple[set[int], list[tuple[int, int]]]:
+    """Hidden rows, and (row, column) of formulas without a computed value, of a sheet's XML.
+
+    openpyxl's read-only mode reports neither: it drops row attributes, and reads a formula
+    whose value was never computed (a file written by a program, not saved by Excel) as an
+    empty cell. One streaming pass over the sheet's XML (up to `last_row`) finds both.
+    """
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+    from openpyxl.xml.functions import iterparse
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    hidden: set[int] = set()
+    uncomputed: list[tuple[int, int]] = []
+    row_number = column_number = 0
+    for event, element in iterparse(source, events=("start", "end")):
+        if element.tag == f"{main}row":
+            if event == "start":
+                row_number = int(element.get("r", row_number + 1))
+                column_number = 0
+                if last_row is not None and row_number > last_row:
+                    break
+                continue
+            if element.get("hidden") in ("1", "true"):
+                hidden.add(row_number)
+            element.clear()
+        elif element.tag == f"{main}c" and event == "end":
+            reference = element.get("r")
+            column_number = (
+                column_index_from_string(coordinate_from_string(reference)[0])
+                if reference
+                else column_number + 1
+            )
+            # A computed empty text is an empty <v> in a cell typed "str"; any other formula
+            # with no value was never computed.
+            value = element.find(f"{main}v")
+            if element.find(f"{main}f") is not None and (
+                value is None or (not value.text and element.get("t") != "str")
+            ):
+                uncomputed.append((row_number, column_number))
+    return hidden, uncomputed
+
+
+def _merged_ranges(source) -> list[tuple[int, int, int, int]]:
+    """The merged ranges (first row, first column, last row, last column; 1-based) of a
+    sheet's XML. They come after every cell, so the XML is scanned as bytes for them: a
+    preview then costs one unzip of the sheet, not a parse of it."""
+    from openpyxl.utils.cell import column_index_from_string
+
+    tail, found = b"", None
+    for chunk in iter(lambda: source.read(1 << 20), b""):
+        if found is not None:
+            found += chunk
+            continue
+        buffer = tail + chunk
+        start = _MERGES_RE.search(buffer)
+        if start is None:
+            tail = buffer[-32:]
+        else:
+            found = bytearray(buffer[start.start() :])
+    ranges = []
+    for match in _MERGE_RE.finditer(found or b""):
+        first_col, first_row, last_col, last_row = (g.decode() if g else "" for g in match.groups())
+        ranges.append(
+            (
+                int(first_row),
+                column_index_from_string(first_col),
+                int(last_row or first_row),
+                column_index_from_string(last_col or first_col),
+            )
+        )
+    return ranges
+
+
+def _merge_cells(
+    rows: list[list[str]],
+    typed: list[list[bool]],
+    merged: list[tuple[int, int, int, int]],
+    options: ReadOptions,
+) -> list[tuple[int, int, str]]:
+    """Give every cell of a merged range its value, as the sheet shows it, when the import
+    says so; otherwise the range's other cells are problems: they read empty but are not.
+
+    Returns (row, column, reason) of those problems, 1-based.
+    """
+    problems = []
+    for first_row, first_col, last_row, last_col in merged:
+        if first_row > len(rows):
+            continue
+        top = rows[first_row - 1]
+        value = top[first_col - 1] if first_col <= len(top) else ""
+        if value == "":
+            continue
+        number = typed[first_row - 1][first_col - 1]
+        ref = f"{column_letter(first_col - 1)}{first_row}:{column_letter(last_col - 1)}{last_row}"
+        for r in range(first_row, min(last_row, len(rows)) + 1):
+            cells, kinds = rows[r - 1], typed[r - 1]
+            if len(cells) < last_col:
+                cells += [""] * (last_col - len(cells))
+                kinds += [False] * (last_col - len(kinds))
+            for c in range(first_col, last_col + 1):
+                if (r, c) == (first_row, first_col):
+                    continue
+                if options.fill_merged:
+                    cells[c - 1], kinds[c - 1] = value, number
+                else:
+                    problems.append(
+                        (
+                            r,
+                            c,
+                            f"part of the merged cells {ref}, whose value ({value[:40]!r}) Excel "
+                            f"shows here but keeps in {ref.split(':')[0]} only: state in the "
+                            "import profile that merged cells are filled, or unmerge them",
+                        )
+                    )
+    return problems
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str) and not value.isascii():
+        return unicodedata.normalize("NFC", value)
+    return str(value)
