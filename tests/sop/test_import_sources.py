@@ -173,9 +173,7 @@ def test_only_an_admin_pulls_and_a_running_pull_is_not_doubled(folder_source, pl
 
 def test_a_profile_a_source_reads_with_cannot_be_deleted(folder_source, admin):
     with pytest.raises(ValidationError, match="reads the pulls of SAP drop"):
-        import_profiles.import_profile_delete(
-            profile=folder_source.profile, version=1, user=admin
-        )
+        import_profiles.import_profile_delete(profile=folder_source.profile, version=1, user=admin)
 
 
 # -- The schedule ----------------------------------------------------------------------------
