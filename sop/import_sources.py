@@ -22,6 +22,7 @@ import psycopg
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -34,6 +35,7 @@ from sop.imports import PushRefused, import_file, import_rows
 from sop.models import ImportJob, ImportPull, ImportSource
 from sop.notifications import notify_admins
 from sop.roles import require
+from sop.services import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -279,3 +281,74 @@ def _failed(source: ImportSource, reason: str, **fields) -> ImportPull:
     )
     logger.warning("Pull of %s failed: %s", source.name, reason)
     return pull
+
+
+# -- Saving and checking a source ------------------------------------------------------------
+
+
+def import_source_save(
+    *, user: AbstractBaseUser | None, source: ImportSource | None = None, values: dict
+) -> ImportSource:
+    """Create a source, or save an edit of `source`; ValidationError names each wrong field."""
+    action = "add" if source is None else "change"
+    require(user, f"sop.{action}_importsource", f"{action} import sources")
+    row = source or ImportSource()
+    old = _audited(row) if source is not None else None
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.full_clean()
+    with transaction.atomic():
+        row.save()
+        audit_record(
+            user=user,
+            action=f"import_source.{'create' if source is None else 'update'}",
+            object_type="import_source",
+            object_id=row.pk,
+            old=old,
+            new=_audited(row),
+        )
+    return row
+
+
+def import_source_check(*, source: ImportSource) -> str:
+    """What a pull would take now, in a sentence, without importing anything."""
+    if source.kind == SourceKind.FOLDER:
+        folder = Path(source.folder)
+        if not folder.is_dir():
+            return f"The folder {folder} is not there or is not a folder."
+        settled = time.time() - FOLDER_SETTLE.total_seconds()
+        files = sorted(p for p in folder.glob(source.file_glob) if p.is_file())
+        waiting = sum(1 for p in files if p.stat().st_mtime > settled)
+        if not files:
+            return f"No file in {folder} matches {source.file_glob}."
+        named = ", ".join(p.name for p in files[:10]) + (" …" if len(files) > 10 else "")
+        noun = "file matches" if len(files) == 1 else "files match"
+        still = f" ({waiting} still being written)" if waiting else ""
+        return f"{len(files)} {noun} {source.file_glob}{still}: {named}."
+    url = os.environ.get(source.url_env, "")
+    if not url:
+        return f"The environment variable {source.url_env} is not set on the server."
+    try:
+        rows = source_query_rows(url=url, query=source.query)
+    except psycopg.Error as exc:
+        return f"The database could not run the query: {_first_line(exc)}"
+    except ValueError as exc:
+        return f"{str(exc)[0].upper()}{str(exc)[1:]}."
+    if not rows:
+        return "The query ran and returned no rows."
+    return f"The query returned {len(rows):,} rows with the columns {', '.join(rows[0])}."
+
+
+def _audited(source: ImportSource) -> dict:
+    return {
+        "name": source.name,
+        "kind": source.kind,
+        "entity": source.entity,
+        "profile": source.profile.name if source.profile_id else "",
+        "folder": source.folder,
+        "file_glob": source.file_glob,
+        "url_env": source.url_env,
+        "query": source.query,
+        "interval_minutes": source.interval_minutes,
+        "enabled": source.enabled,
+    }

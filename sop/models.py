@@ -726,6 +726,23 @@ class ImportSource(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        problems: dict[str, str] = {}
+        if self.kind == SourceKind.FOLDER:
+            if not self.folder.startswith("/"):
+                problems["folder"] = "Give the folder's absolute path, e.g. /srv/erp/outbox."
+            if not self.file_glob or "/" in self.file_glob:
+                problems["file_glob"] = "A file-name pattern in the folder itself: *.csv, VBRK_*."
+        elif self.kind == SourceKind.SQL:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.url_env):
+                problems["url_env"] = "Name an environment variable: ERP_DATABASE_URL."
+            if not self.query.strip():
+                problems["query"] = "Write the SELECT that gives the rows."
+        if self.profile_id and self.profile.entity != self.entity:
+            problems["profile"] = f"The profile {self.profile} reads {self.profile.entity}."
+        if problems:
+            raise ValidationError(problems)
+
 
 class ImportPull(models.Model):
     """One file or one query result a source's pull took: its import, or why it had none."""

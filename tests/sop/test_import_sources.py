@@ -393,3 +393,35 @@ def test_an_unreachable_database_or_unset_url_fails_the_pull_and_loads_nothing(
     assert "s3cret" not in pull.message
     assert not SalesHistory.objects.exists()
     assert Notification.objects.filter(recipient=admin).count() == 2
+
+
+# -- The pages -------------------------------------------------------------------------------
+
+
+def test_an_admin_sets_up_checks_and_pulls_a_folder_source_from_the_pages(client_for, drop, admin):
+    client = client_for(Role.ADMIN)
+    profile = import_profiles.import_profile_create(
+        user=admin, name="SAP sales", entity="sales_history", options=SAP_OPTIONS
+    )
+    form = {
+        "name": "SAP drop", "kind": "sql", "entity": "sales_history", "profile": profile.pk,
+        "folder": str(drop), "file_glob": "VBRK_*.csv", "interval_minutes": 15, "enabled": "on",
+    }  # fmt: skip
+    refused = client.post("/imports/sources/new/", form)
+    assert refused.status_code == 200
+    assert "Name an environment variable: ERP_DATABASE_URL." in refused.content.decode()
+    assert not ImportSource.objects.exists()
+    assert client.post("/imports/sources/new/", {**form, "kind": "folder"}).status_code == 302
+    source = ImportSource.objects.get()
+    dropped(drop, "VBRK_0301.csv", GOOD)
+    dropped(drop, "VBRK_0302.csv", GOOD, age_seconds=1)
+    checked = client.post(f"/imports/sources/{source.pk}/check/")
+    assert "2 files match VBRK_*.csv (1 still being written): VBRK_0301.csv, VBRK_0302.csv." in (
+        checked.content.decode()
+    )
+    assert not SalesHistory.objects.exists()
+    assert client.post(f"/imports/sources/{source.pk}/pull/").status_code == 302
+    assert len(sales()) == 2
+    listed = client.get("/imports/sources/").content.decode()
+    assert ": succeeded" in listed
+    assert "Loaded 2 rows" in listed
