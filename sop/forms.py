@@ -377,6 +377,7 @@ class ImportSourceForm(forms.ModelForm):
             "query",
             "interval_minutes",
             "enabled",
+            "rerun_forecast",
         ]
         labels = {
             "url_env": "Connection URL in the environment variable",

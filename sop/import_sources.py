@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -29,6 +29,7 @@ from django.utils import timezone
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from sop import run_views, selectors
 from sop.choices import JobStatus, PullOutcome, SourceKind
 from sop.import_profiles import import_reading
 from sop.imports import PushRefused, import_file, import_rows
@@ -44,6 +45,7 @@ FOLDER_SETTLE = dt.timedelta(seconds=60)
 # A pull marked running for longer than this died with its process; the source is free again.
 PULL_STUCK = dt.timedelta(hours=2)
 DONE, REFUSED = "done", "refused"
+FORECAST_RUN_KIND = "forecast"
 CONNECT_TIMEOUT_SECONDS = 10
 _FETCH_ROWS = 5000
 # How many of a refused pull's errors the admins' notification names.
@@ -73,8 +75,18 @@ def import_source_pull(
         raise PullBusy(f"A pull of {source.name} is running already.")
     try:
         if source.kind == SourceKind.FOLDER:
-            return _pull_folder(source, user)
-        return [_pull_sql(source, user)]
+            pulls = _pull_folder(source, user)
+        else:
+            pulls = [_pull_sql(source, user)]
+        loaded = [
+            p
+            for p in pulls
+            if p.outcome == PullOutcome.SUCCEEDED and p.job.rows_inserted + p.job.rows_updated
+        ]
+        if source.rerun_forecast and loaded:
+            loaded[-1].message += f" {_forecast_rerun(user)}"
+            loaded[-1].save(update_fields=["message"])
+        return pulls
     finally:
         ImportSource.objects.filter(pk=source.pk).update(
             pulling_since=None, last_pull_at=timezone.now()
@@ -98,6 +110,24 @@ def import_sources_due(*, now: dt.datetime | None = None) -> list[int]:
         ):
             claimed.append(source.pk)
     return claimed
+
+
+def _forecast_rerun(user: AbstractBaseUser | None) -> str:
+    """Start the current cycle's forecast run as its page's button does; say what happened.
+
+    The forecast is the demand step's run kind: the core reaches it through the panel the
+    step registered, never by importing the demand app.
+    """
+    panel = run_views.panels().get(FORECAST_RUN_KIND)
+    cycle = selectors.cycle_current()
+    if panel is None or panel.start is None or cycle is None:
+        return "There is no cycle whose forecast could be re-run."
+    try:
+        panel.start(cycle=cycle, user=user)
+    except (ValidationError, PermissionDenied) as exc:
+        said = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+        return f"The forecast was not re-run: {said}"
+    return f"The forecast of {cycle} is re-running."
 
 
 # -- Folders ---------------------------------------------------------------------------------
@@ -351,4 +381,5 @@ def _audited(source: ImportSource) -> dict:
         "query": source.query,
         "interval_minutes": source.interval_minutes,
         "enabled": source.enabled,
+        "rerun_forecast": source.rerun_forecast,
     }

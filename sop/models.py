@@ -701,6 +701,10 @@ class ImportSource(models.Model):
     query = models.TextField(blank=True)
     interval_minutes = models.PositiveIntegerField(default=60, validators=[MinValueValidator(1)])
     enabled = models.BooleanField(default=True)
+    rerun_forecast = models.BooleanField(
+        default=False,
+        help_text="After a pull that changes sales history, re-run the current cycle's forecast",
+    )
     next_due_at = models.DateTimeField(null=True, blank=True)
     last_pull_at = models.DateTimeField(null=True, blank=True)
     # Set while a pull runs, so that "pull now" and the schedule never pull the same file twice.
@@ -738,6 +742,8 @@ class ImportSource(models.Model):
                 problems["url_env"] = "Name an environment variable: ERP_DATABASE_URL."
             if not self.query.strip():
                 problems["query"] = "Write the SELECT that gives the rows."
+        if self.rerun_forecast and self.entity != "sales_history":
+            problems["rerun_forecast"] = "Only a pull of sales history re-runs the forecast."
         if self.profile_id and self.profile.entity != self.entity:
             problems["profile"] = f"The profile {self.profile} reads {self.profile.entity}."
         if problems:

@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from sop import import_profiles, import_sources
-from sop.choices import JobStatus, PullOutcome, Role, SourceKind
+from sop.choices import JobStatus, PullOutcome, Role, SourceKind, Stage
 from sop.extract_reader import ReadOptions
 from sop.models import (
     ImportJob,
@@ -26,6 +26,7 @@ from sop.models import (
     Notification,
     SalesHistory,
 )
+from tests.factories import CycleFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media", "refs")]
 
@@ -425,3 +426,46 @@ def test_an_admin_sets_up_checks_and_pulls_a_folder_source_from_the_pages(client
     listed = client.get("/imports/sources/").content.decode()
     assert ": succeeded" in listed
     assert "Loaded 2 rows" in listed
+
+
+# -- The forecast after a pull of sales history ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stage", "said"),
+    [
+        (Stage.DEMAND_REVIEW, "The forecast of {cycle} is re-running."),
+        (
+            Stage.SUPPLY_REVIEW,
+            "The forecast was not re-run: The demand plan of {cycle} is supply review: "
+            "its forecast can no longer change.",
+        ),
+    ],
+)
+def test_a_pull_of_new_sales_re_runs_the_forecast_when_the_stage_allows(
+    folder_source, drop, stage, said
+):
+    from demand.models import ForecastRun
+
+    cycle = CycleFactory(stage=stage)
+    ImportSource.objects.filter(pk=folder_source.pk).update(rerun_forecast=True)
+    folder_source.refresh_from_db()
+    dropped(drop, "VBRK_0301.csv", GOOD)
+    [pull] = import_sources.import_source_pull(source=folder_source)
+    assert pull.outcome == PullOutcome.SUCCEEDED
+    assert pull.message.endswith(said.format(cycle=cycle))
+    assert ForecastRun.objects.filter(cycle=cycle).exists() == (stage == Stage.DEMAND_REVIEW)
+
+
+def test_a_pull_that_changes_no_sales_leaves_the_forecast_alone(folder_source, drop):
+    from demand.models import ForecastRun
+
+    CycleFactory(stage=Stage.DEMAND_REVIEW)
+    dropped(drop, "VBRK_0301.csv", GOOD)
+    import_sources.import_source_pull(source=folder_source)
+    ImportSource.objects.filter(pk=folder_source.pk).update(rerun_forecast=True)
+    folder_source.refresh_from_db()
+    dropped(drop, "VBRK_0301_copy.csv", "Material;Plant;Period;Qty\nA1;WH1;03.2026;1.250,5\n")
+    [pull] = import_sources.import_source_pull(source=folder_source)
+    assert pull.message == "Loaded 1 rows: 0 inserted, 0 updated, 1 unchanged."
+    assert not ForecastRun.objects.exists()
