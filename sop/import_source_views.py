@@ -26,32 +26,27 @@ def import_source_list(request: HttpRequest) -> HttpResponse:
 
 @permission_required("sop.add_importsource", raise_exception=True)
 def import_source_create(request: HttpRequest) -> HttpResponse:
-    form = ImportSourceForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            source = import_sources.import_source_save(user=request.user, values=form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"The import source {source.name} is saved.")
-            return redirect("sop:import_source_list")
-    return render(request, "sop/import_source_form.html", {"form": form, "source": None})
+    return _source_page(request, None)
 
 
 @permission_required("sop.change_importsource", raise_exception=True)
 def import_source_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    source = get_object_or_404(ImportSource, pk=pk)
+    return _source_page(request, get_object_or_404(ImportSource, pk=pk))
+
+
+def _source_page(request: HttpRequest, source: ImportSource | None) -> HttpResponse:
     # The form works on its own copy: the service audits the row as it was.
-    form = ImportSourceForm(request.POST or None, instance=ImportSource.objects.get(pk=pk))
+    copy = ImportSource.objects.get(pk=source.pk) if source is not None else None
+    form = ImportSourceForm(request.POST or None, instance=copy)
     if request.method == "POST" and form.is_valid():
         try:
-            import_sources.import_source_save(
+            saved = import_sources.import_source_save(
                 user=request.user, source=source, values=form.cleaned_data
             )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"The import source {source.name} is saved.")
+            messages.success(request, f"The import source {saved.name} is saved.")
             return redirect("sop:import_source_list")
     return render(request, "sop/import_source_form.html", {"form": form, "source": source})
 

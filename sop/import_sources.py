@@ -33,7 +33,7 @@ from sop import run_views, selectors
 from sop.choices import JobStatus, PullOutcome, SourceKind
 from sop.import_profiles import import_reading
 from sop.imports import PushRefused, import_file, import_rows
-from sop.models import ImportJob, ImportPull, ImportSource
+from sop.models import ImportPull, ImportSource
 from sop.notifications import notify_admins
 from sop.roles import require
 from sop.services import audit_record
@@ -184,7 +184,13 @@ def _pull_folder(source: ImportSource, user: AbstractBaseUser | None) -> list[Im
         else:
             _move(path, REFUSED)
             pulls.append(
-                _failed(source, _job_reason(job), job=job, file_name=path.name, checksum=checksum)
+                _failed(
+                    source,
+                    _reason(job.message or job.error, job.errors),
+                    job=job,
+                    file_name=path.name,
+                    checksum=checksum,
+                )
             )
     return pulls
 
@@ -240,11 +246,8 @@ def _pull_sql(source: ImportSource, user: AbstractBaseUser | None) -> ImportPull
             file_name=file_name,
         )
     except PushRefused as refused:
-        told = "; ".join(
-            f"row {e['row']} {e['field']} {e['value']!r}: {e['reason']}"
-            for e in refused.errors[:_ERRORS_TOLD]
-        )
-        return _failed(source, f"{refused} {told}".strip(), job=refused.job, file_name=file_name)
+        reason = _reason(str(refused), refused.errors, field="field")
+        return _failed(source, reason, job=refused.job, file_name=file_name)
     return _record(source, PullOutcome.SUCCEEDED, job=job, file_name=file_name, message=job.message)
 
 
@@ -286,12 +289,12 @@ def _slug(name: str) -> str:
 # -- Records and notifications ---------------------------------------------------------------
 
 
-def _job_reason(job: ImportJob) -> str:
+def _reason(said: str, errors: list[dict], *, field: str = "column") -> str:
+    """A refusal and its first errors, for the admins' notification."""
     told = "; ".join(
-        f"row {e['row']} {e['column']} {e['value']!r}: {e['reason']}"
-        for e in job.errors[:_ERRORS_TOLD]
+        f"row {e['row']} {e[field]} {e['value']!r}: {e['reason']}" for e in errors[:_ERRORS_TOLD]
     )
-    return f"{job.message or job.error} {told}".strip()
+    return f"{said} {told}".strip()
 
 
 def _record(source: ImportSource, outcome: str, **fields) -> ImportPull:
