@@ -24,7 +24,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Validati
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
-from ninja import Field, NinjaAPI, Schema, Status
+from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as RequestInvalid
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -346,10 +346,19 @@ def _import_out(job: ImportJob) -> dict:
     response=answers({200: ImportOut}, 400) | {422: PushRefusedOut},
     tags=["master data and facts"],
 )
-def data_push(request: HttpRequest, entity: str, push: PushIn):
+def data_push(
+    request: HttpRequest,
+    entity: str,
+    push: PushIn,
+    profile: str = Query(
+        "", description="An import profile's name: its column mapping, constants and factors apply"
+    ),
+):
     """Load rows of an ERP entity, checked and loaded all or nothing as an uploaded file is."""
     try:
-        job = imports.import_rows(entity=entity, rows=push.rows, user=api_user(request))
+        job = imports.import_rows(
+            entity=entity, rows=push.rows, user=api_user(request), profile=profile
+        )
     except imports.PushRefused as refused:
         return Status(
             422,

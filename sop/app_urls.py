@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sop import import_views, run_views, views
+from sop import import_source_views, import_views, run_views, views
 
 app_name = "sop"
 
@@ -35,6 +35,27 @@ urlpatterns = [
         "imports/profiles/<int:pk>/delete/",
         import_views.import_profile_delete,
         name="import_profile_delete",
+    ),
+    path("imports/sources/", import_source_views.import_source_list, name="import_source_list"),
+    path(
+        "imports/sources/new/",
+        import_source_views.import_source_create,
+        name="import_source_create",
+    ),
+    path(
+        "imports/sources/<int:pk>/",
+        import_source_views.import_source_edit,
+        name="import_source_edit",
+    ),
+    path(
+        "imports/sources/<int:pk>/check/",
+        import_source_views.import_source_check,
+        name="import_source_check",
+    ),
+    path(
+        "imports/sources/<int:pk>/pull/",
+        import_source_views.import_source_pull,
+        name="import_source_pull",
     ),
     path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
     path(

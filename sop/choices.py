@@ -70,3 +70,14 @@ class TokenScope(models.TextChoices):
 
     READ = "read", "Read"
     READ_WRITE = "read_write", "Read and write"
+
+
+class SourceKind(models.TextChoices):
+    FOLDER = "folder", "A folder on the server"
+    SQL = "sql", "An SQL query on a database"
+
+
+class PullOutcome(models.TextChoices):
+    SUCCEEDED = "succeeded", "Loaded"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Already imported"

@@ -22,7 +22,7 @@ from sop.extract_reader import (
 )
 from sop.extract_reader.options import MAX_HEADER_ROW
 from sop.extracts import ENTITIES
-from sop.models import ImportProfile
+from sop.models import ImportProfile, ImportSource
 
 ACCEPTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx")
 
@@ -357,3 +357,30 @@ class ApiTokenForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not manager:
             del self.fields["owner"]
+
+
+class ImportSourceForm(forms.ModelForm):
+    """An import source as the admin edits it; the model's clean says what is missing."""
+
+    entity = forms.ChoiceField(label="What it holds", choices=ENTITY_CHOICES)
+
+    class Meta:
+        model = ImportSource
+        fields = [
+            "name",
+            "kind",
+            "entity",
+            "profile",
+            "folder",
+            "file_glob",
+            "url_env",
+            "query",
+            "interval_minutes",
+            "enabled",
+            "rerun_forecast",
+        ]
+        labels = {
+            "url_env": "Connection URL in the environment variable",
+            "interval_minutes": "Pull every (minutes)",
+        }
+        widgets = {"query": forms.Textarea(attrs={"rows": 8, "class": "mono"})}

@@ -200,11 +200,21 @@ def import_profile_update(
 def import_profile_delete(
     *, profile: ImportProfile, version: int | None, user: AbstractBaseUser | None
 ) -> None:
-    """Delete the profile; the imports read with it keep its name and options."""
+    """Delete the profile; the imports read with it keep its name and options.
+
+    A profile an import source reads with is refused (ValidationError): its next pull
+    would be read some other way.
+    """
     require(user, "sop.delete_importprofile", "delete import profiles")
     row = _versioned(profile)
     with transaction.atomic():
         current = row.lock(seen=version)
+        sources = list(current.sources.values_list("name", flat=True))
+        if sources:
+            raise ValidationError(
+                f"The import profile {current.name} reads the pulls of {', '.join(sources)}: "
+                "give those sources another profile first."
+            )
         audit_record(
             user=user,
             action="import_profile.delete",

@@ -212,6 +212,9 @@ def import_profile_delete(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("sop:import_profile_list")
         form = ImportProfileForm(initial=ImportProfileForm.initial_of(current))
         return _profile_page(request, form, profile=current, status=409, refusal=str(exc))
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("sop:import_profile_list")
     messages.success(request, f"The import profile {profile.name} is deleted.")
     return redirect("sop:import_profile_list")
 

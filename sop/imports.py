@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import fnmatch
 import hashlib
 import logging
 import re
@@ -49,7 +50,16 @@ from sop.extracts import ENTITIES, Entity
 from sop.formatting import DASH, format_exact
 from sop.import_profiles import ImportReading
 from sop.master_audit import import_changes
-from sop.models import ImportJob, ImportUpload, Location, Product, Resource, StoredExtract, Supplier
+from sop.models import (
+    ImportJob,
+    ImportProfile,
+    ImportUpload,
+    Location,
+    Product,
+    Resource,
+    StoredExtract,
+    Supplier,
+)
 from sop.roles import require
 from sop.runs import RunKind, RunRefused, run_create, run_progress
 from sop.services import audit_record, products_classify
@@ -324,6 +334,18 @@ def _preview_refused(reason: str) -> ImportPreview:
 # Pushed rows are JSON: numbers have a decimal point and no thousands separator, text is
 # Unicode, so what reads as text decoded twice is the sender's error.
 PUSH_READ_OPTIONS = ReadOptions(decimal_separator=".", encoding="utf-8")
+# What a profile says that holds for rows sent as values rather than as a file's layout.
+_PROFILE_OPTIONS_FOR_ROWS = (
+    "trailing_minus",
+    "parentheses",
+    "date_format",
+    "month_format",
+    "with_time",
+    "columns",
+    "ignored",
+    "constants",
+    "factors",
+)
 
 
 class PushRefused(Exception):
@@ -345,30 +367,43 @@ def import_rows(
     rows: list[dict[str, object]],
     user: AbstractBaseUser | None,
     options: ReadOptions | None = None,
+    profile: str = "",
+    file_name: str = "",
 ) -> ImportJob:
     """Import rows sent as JSON objects (the REST API) exactly as a file of them is imported.
 
     The rows become a CSV file (the pushed row n is the file's row n + 1, under the header)
     that `import_file` validates and loads all or nothing, so a push checks what an upload
-    checks and appears in the import history with its stored copy. `options` are how the
-    file is read (an import profile's, once one is named; JSON's own by default). Returns
-    the succeeded job; raises PushRefused with every error otherwise.
+    checks and appears in the import history with its stored copy (`file_name`, by default
+    <entity>-api.csv). The file is read with `options` (JSON's own by default) or with the
+    import profile named `profile` (`push_reading`). Returns the succeeded job; raises
+    PushRefused with every error otherwise.
     """
     require(user, "sop.run_import", "import extracts")
     if entity not in ENTITIES:
         raise ValidationError(f"Unknown entity {entity!r}: one of {', '.join(ENTITIES)}.")
+    if profile and options is not None:
+        raise ValueError("a push is read with a profile or with options, not both")
+    if profile:
+        try:
+            reading = push_reading(entity=entity, profile=profile)
+        except ValidationError as exc:
+            error = {"row": 0, "field": "profile", "value": profile, "reason": exc.messages[0]}
+            raise PushRefused(exc.messages[0], errors=[error]) from None
+    else:
+        reading = ImportReading(options or PUSH_READ_OPTIONS)
     columns = list(dict.fromkeys(name for row in rows for name in row))
-    problems = _push_problems(ENTITIES[entity], rows)
+    problems = _push_problems(ENTITIES[entity], rows, reading.options)
     if problems:
         noun = "error" if len(problems) == 1 else "errors"
         raise PushRefused(f"{len(problems)} {noun} found; nothing was loaded.", errors=problems)
     with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / f"{entity}-api.csv"
+        path = Path(directory) / (file_name or f"{entity}-api.csv")
         with path.open("w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(columns)
             writer.writerows([_push_cell(row.get(c)) for c in columns] for row in rows)
-        job = import_file(entity=entity, path=path, user=user, options=options or PUSH_READ_OPTIONS)
+        job = import_file(entity=entity, path=path, user=user, reading=reading)
     if job.status != JobStatus.SUCCEEDED:
         errors = [
             {
@@ -387,19 +422,45 @@ def import_rows(
     return job
 
 
-def _push_problems(entity: Entity, rows: list[dict[str, object]]) -> list[dict]:
+def push_reading(*, entity: str, profile: str) -> ImportReading:
+    """How rows sent as JSON are read with the import profile named `profile`.
+
+    The profile's columns, ignored columns, constants, factors, date and month forms and
+    negative forms apply as to a file; the file's own layout and number format do not, since
+    the rows are JSON written as a UTF-8 CSV: a JSON number has a decimal point and no
+    thousands separator whatever the ERP's files use. ValidationError names what is wrong.
+    """
+    found = ImportProfile.objects.filter(name=profile).first()
+    if found is None:
+        raise ValidationError(f"There is no import profile named {profile}.")
+    if found.entity != entity:
+        raise ValidationError(f"The profile {found.name} reads {found.entity}, not {entity}.")
+    stated = ReadOptions.from_profile(found)
+    options = dataclasses.replace(
+        PUSH_READ_OPTIONS,
+        **{name: getattr(stated, name) for name in _PROFILE_OPTIONS_FOR_ROWS},
+    )
+    return ImportReading(options, found, profile_name=found.name)
+
+
+def _push_problems(
+    entity: Entity, rows: list[dict[str, object]], options: ReadOptions
+) -> list[dict]:
     """What makes pushed rows no table of the entity: no rows, unknown fields, non-values.
 
     These are refused before a file is written: an unknown field could not even be named
-    in a CSV header that reads back the same (a ";" in it changes the delimiter).
+    in a CSV header that reads back the same (a ";" in it changes the delimiter). A field
+    the profile maps or ignores is known.
     """
     if not rows:
         return [{"row": 0, "field": "", "value": "", "reason": "the push holds no rows"}]
-    known = [c.name for c in entity.columns]
+    known = [c.name for c in entity.columns if c.name not in options.columns.values()]
+    known += list(options.columns)
     problems, reported = [], set()
     for number, row in enumerate(rows, start=1):
         for name, value in row.items():
-            if name not in known and name not in reported:
+            ignored = any(fnmatch.fnmatchcase(name, p) for p in options.ignored)
+            if name not in known and not ignored and name not in reported:
                 reported.add(name)
                 reason = f"unknown field; the {entity.name} fields are {', '.join(known)}"
                 problems.append({"row": number, "field": name, "value": name, "reason": reason})

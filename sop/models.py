@@ -17,8 +17,10 @@ from sop.choices import (
     JobStatus,
     LocationKind,
     MakeOrBuy,
+    PullOutcome,
     ReceiptKind,
     ResourceKind,
+    SourceKind,
     Stage,
     TokenScope,
     XyzClass,
@@ -667,6 +669,106 @@ class ImportUpload(StoredExtract):
 
     def __str__(self) -> str:
         return f"{self.entity} upload {self.file_name}"
+
+
+class ImportSource(models.Model):
+    """Where an ERP's extracts are pulled from on a schedule, and how they are read.
+
+    A folder source imports each file matching `file_glob` that the ERP drops into
+    `folder`; an SQL source runs `query` read-only on the database whose connection URL is
+    in the environment variable `url_env` (the URL, with its password, is never stored nor
+    shown). Each pull is an ordinary ImportJob read with `profile` (`sop.import_sources`).
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=SourceKind.choices)
+    entity = models.CharField(max_length=30)
+    profile = models.ForeignKey(
+        ImportProfile,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sources",
+        help_text="How its files or rows are read; none: the documented format",
+    )
+    folder = models.CharField(max_length=500, blank=True, help_text="An absolute path")
+    file_glob = models.CharField(max_length=200, blank=True, default="*.csv")
+    url_env = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The environment variable that holds the database's connection URL",
+    )
+    query = models.TextField(blank=True)
+    interval_minutes = models.PositiveIntegerField(default=60, validators=[MinValueValidator(1)])
+    enabled = models.BooleanField(default=True)
+    rerun_forecast = models.BooleanField(
+        default=False,
+        help_text="After a pull that changes sales history, re-run the current cycle's forecast",
+    )
+    next_due_at = models.DateTimeField(null=True, blank=True)
+    last_pull_at = models.DateTimeField(null=True, blank=True)
+    # Set while a pull runs, so that "pull now" and the schedule never pull the same file twice.
+    pulling_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(entity__in=list(ENTITIES)), name="importsource_entity_known"
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind=SourceKind.FOLDER) & ~Q(folder="") & ~Q(file_glob=""))
+                | (Q(kind=SourceKind.SQL) & ~Q(url_env="") & ~Q(query="")),
+                name="importsource_kind_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(interval_minutes__gte=1), name="importsource_interval_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        problems: dict[str, str] = {}
+        if self.kind == SourceKind.FOLDER:
+            if not self.folder.startswith("/"):
+                problems["folder"] = "Give the folder's absolute path, e.g. /srv/erp/outbox."
+            if not self.file_glob or "/" in self.file_glob:
+                problems["file_glob"] = "A file-name pattern in the folder itself: *.csv, VBRK_*."
+        elif self.kind == SourceKind.SQL:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.url_env):
+                problems["url_env"] = "Name an environment variable: ERP_DATABASE_URL."
+            if not self.query.strip():
+                problems["query"] = "Write the SELECT that gives the rows."
+        if self.rerun_forecast and self.entity != "sales_history":
+            problems["rerun_forecast"] = "Only a pull of sales history re-runs the forecast."
+        if self.profile_id and self.profile.entity != self.entity:
+            problems["profile"] = f"The profile {self.profile} reads {self.profile.entity}."
+        if problems:
+            raise ValidationError(problems)
+
+
+class ImportPull(models.Model):
+    """One file or one query result a source's pull took: its import, or why it had none."""
+
+    source = models.ForeignKey(ImportSource, on_delete=models.CASCADE, related_name="pulls")
+    job = models.ForeignKey(
+        ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="pulls"
+    )
+    outcome = models.CharField(max_length=10, choices=PullOutcome.choices)
+    file_name = models.CharField(max_length=255, blank=True)
+    checksum = models.CharField(max_length=64, blank=True, help_text="SHA-256 of a folder's file")
+    message = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["source", "checksum"], name="importpull_checksum_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.source} pull {self.file_name} ({self.outcome})"
 
 
 class AuditEvent(models.Model):

@@ -1,8 +1,9 @@
 """Notifications inside the app: who hears of a stage move, and the e-mail copy.
 
 A transition notifies the owners of the stage the cycle enters (everyone with a role when
-the plan is approved). The rows are written in the transition's transaction; e-mails go
-out only after it commits, and only when e-mail is configured (`SOP_NOTIFY_EMAIL`).
+the plan is approved); a failed scheduled pull notifies the admins (`notify_admins`). The
+rows are written in the caller's transaction; e-mails go out only after it commits, and
+only when e-mail is configured (`SOP_NOTIFY_EMAIL`).
 """
 
 from __future__ import annotations
@@ -73,6 +74,23 @@ def notify_transition(*, transition: CycleTransition) -> list[Notification]:
     if settings.SOP_NOTIFY_EMAIL:
         subject = f"S&OP: {transition.cycle} is in {Stage(transition.to_stage).label.lower()}"
         addresses = [u.email for u in recipients if u.email]
+        transaction.on_commit(lambda: _email(subject=subject, body=message, to=addresses))
+    return created
+
+
+def notify_admins(*, subject: str, message: str, url: str = "") -> list[Notification]:
+    """Tell every active admin something that needs them (a failed scheduled pull)."""
+    admins = list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=Role.ADMIN)
+        .distinct()
+        .order_by("pk")
+    )
+    created = Notification.objects.bulk_create(
+        Notification(recipient=user, message=message[:500], url=url) for user in admins
+    )
+    if settings.SOP_NOTIFY_EMAIL:
+        addresses = [u.email for u in admins if u.email]
         transaction.on_commit(lambda: _email(subject=subject, body=message, to=addresses))
     return created
 

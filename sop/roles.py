@@ -38,7 +38,11 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "sop.start_cycle",
         "sop.run_import",
         "sop.view_importjob",
-        *(f"sop.{action}_importprofile" for action in ("view", "add", "change", "delete")),
+        *(
+            f"sop.{action}_{model}"
+            for model in ("importprofile", "importsource")
+            for action in ("view", "add", "change", "delete")
+        ),
         "sop.view_cycle",
         "sop.change_cycle",
         "sop.view_auditevent",

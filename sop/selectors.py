@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from sop import workflow
@@ -23,6 +23,8 @@ from sop.models import (
     CycleTransition,
     ImportJob,
     ImportProfile,
+    ImportPull,
+    ImportSource,
     Notification,
     SalesHistory,
 )
@@ -166,6 +168,16 @@ def import_profiles_described() -> list[ProfileRow]:
         )
         for profile in ImportProfile.objects.select_related("updated_by")
     ]
+
+
+def import_sources_described() -> QuerySet:
+    """Every import source with its profile and its last pull's outcome, time and message."""
+    last = ImportPull.objects.filter(source=OuterRef("pk")).order_by("-at", "-id")
+    return ImportSource.objects.select_related("profile").annotate(
+        last_outcome=Subquery(last.values("outcome")[:1]),
+        last_message=Subquery(last.values("message")[:1]),
+        last_at=Subquery(last.values("at")[:1]),
+    )
 
 
 def notifications_unread(*, user, limit: int = 20) -> list[Notification]:

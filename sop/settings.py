@@ -109,6 +109,8 @@ SOP_IMPORT_MAX_UNPACKED_BYTES = env_int(
 )
 # Files above this many rows are loaded through a COPY into a staging table on Postgres.
 SOP_IMPORT_COPY_THRESHOLD = env_int("SOP_IMPORT_COPY_THRESHOLD", 5000, minimum=0)
+# An import source's SQL query is cancelled by its database after this many seconds.
+SOP_PULL_STATEMENT_TIMEOUT = env_int("SOP_PULL_STATEMENT_TIMEOUT", 300, minimum=1)
 # Supply planning: target cycle service level (%) per ABC class (unclassified items get
 # C's), the months between two plans that safety stock also covers (the review period of a
 # monthly plan), and the weeks of cover above which stock counts as excess.
@@ -160,6 +162,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # so the page says so (the previously published result stays in place). No GET does this.
 CELERY_BEAT_SCHEDULE = {
     "runs-fail-stale": {"task": "sop.runs_fail_stale", "schedule": 300.0},
+    # Each source keeps its own interval; this only looks for the ones that are due.
+    "import-sources-due": {"task": "sop.import_sources_due", "schedule": 60.0},
 }
 
 SESSION_COOKIE_HTTPONLY = True

@@ -24,8 +24,9 @@ from celery import group
 from django.db import Error as DatabaseError
 from django.db import InterfaceError, OperationalError, connection
 
-from sop import background, runs
+from sop import background, import_sources, runs
 from sop.celery import app
+from sop.models import ImportSource
 
 logger = logging.getLogger(__name__)
 
@@ -107,3 +108,23 @@ def run_fail_task(self, kind: str, run_id: int, error: str) -> None:
 @app.task(name="sop.runs_fail_stale")
 def runs_fail_stale_task() -> int:
     return runs.runs_fail_stale()
+
+
+@app.task(name="sop.import_sources_due")
+def import_sources_due_task() -> list[int]:
+    """Start the pulls that are due, each in its own task."""
+    due = import_sources.import_sources_due()
+    for source_id in due:
+        dispatch(import_source_pull_task, source_id)
+    return due
+
+
+@app.task(name="sop.import_source_pull", ignore_result=True)
+def import_source_pull_task(source_id: int) -> None:
+    source = ImportSource.objects.filter(pk=source_id).first()
+    if source is None:
+        return
+    try:
+        import_sources.import_source_pull(source=source)
+    except import_sources.PullBusy:
+        logger.info("Pull of source %s skipped: one is running", source_id)

@@ -9,8 +9,19 @@ import pytest
 from django.test import Client
 
 from demand.models import ForecastRun
+from sop import import_profiles
 from sop.choices import JobStatus, Role, Stage, TokenScope
-from sop.models import AuditEvent, Cycle, ImportJob, Location, Product, Routing, Supplier
+from sop.extract_reader import ReadOptions
+from sop.models import (
+    AuditEvent,
+    Cycle,
+    ImportJob,
+    Location,
+    Product,
+    Routing,
+    SalesHistory,
+    Supplier,
+)
 from tests.factories import CycleFactory, LocationFactory, ProductFactory, ResourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -168,6 +179,65 @@ def test_a_push_with_bad_rows_loads_nothing_and_names_each_row_and_field(api_for
     job = ImportJob.objects.get(pk=body["import_id"])
     assert job.status == JobStatus.FAILED
     assert job.error_count == 3
+
+
+def test_a_push_with_a_profile_is_mapped_scaled_and_completed_as_a_file_would_be(api_for):
+    LocationFactory(code="DC")
+    ProductFactory(sku="BIKE")
+    admin = api_for(Role.ADMIN)
+    import_profiles.import_profile_create(
+        user=None,
+        name="Odoo sales",
+        entity="sales_history",
+        options=ReadOptions(
+            decimal_separator=",",
+            thousands_separator=".",
+            month_format="mm.yyyy",
+            columns={"default_code": "sku", "period": "month", "qty_thousands": "quantity"},
+            ignored=("x_*",),
+            constants={"location_code": "DC"},
+            factors={"quantity": "1000"},
+        ),
+    )
+    rows = [{"default_code": "BIKE", "period": "03.2026", "qty_thousands": 1.25, "x_note": "a"}]
+    response = admin.post(
+        "/api/v1/data/sales_history?profile=Odoo%20sales",
+        {"rows": rows},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    sale = SalesHistory.objects.get()
+    # The JSON number 1.25 keeps its decimal point although the profile's files use a comma.
+    assert (sale.product.sku, sale.location.code, sale.month, sale.quantity) == (
+        "BIKE",
+        "DC",
+        dt.date(2026, 3, 1),
+        Decimal("1250"),
+    )
+    job = ImportJob.objects.get(pk=response.json()["id"])
+    assert job.profile_name == "Odoo sales"
+
+
+def test_a_push_naming_a_missing_profile_or_one_of_another_entity_loads_nothing(api_for):
+    admin = api_for(Role.ADMIN)
+    import_profiles.import_profile_create(
+        user=None, name="Stock", entity="inventory", options=ReadOptions()
+    )
+    rows = [{"location_code": "DC", "name": "Main"}]
+    for name, reason in [
+        ("Nope", "There is no import profile named Nope."),
+        ("Stock", "The profile Stock reads inventory, not locations."),
+    ]:
+        response = admin.post(
+            f"/api/v1/data/locations?profile={name}",
+            {"rows": rows},
+            content_type="application/json",
+        )
+        assert response.status_code == 422
+        assert response.json()["errors"] == [
+            {"row": 0, "field": "profile", "value": name, "reason": reason}
+        ]
+    assert not Location.objects.exists()
 
 
 def test_a_push_naming_an_unknown_field_or_sending_an_object_is_refused_before_an_import(api_for):

@@ -48,6 +48,7 @@ from sop.models import (
     Cycle,
     ImportJob,
     ImportProfile,
+    ImportSource,
     ImportUpload,
     InventorySnapshot,
     Location,
@@ -92,6 +93,7 @@ class Data:
     supply_run: SupplyRun
     import_job: ImportJob
     profile: ImportProfile
+    source: ImportSource
     upload: ImportUpload
     base: Scenario
     whatif: Scenario
@@ -199,6 +201,20 @@ def _profile_form(**fields) -> dict:
     return {"header_row": 1, "first_column": "A", "number_format": "1.234,5", **fields}
 
 
+def _source_form(d: Data, **fields) -> dict:
+    """A valid folder source form."""
+    return {
+        "kind": "folder",
+        "entity": "sales_history",
+        "profile": d.profile.pk,
+        "folder": d.source.folder,
+        "file_glob": "*.csv",
+        "interval_minutes": 60,
+        "enabled": "on",
+        **fields,
+    }
+
+
 def _profile_version(d: Data) -> int:
     return ImportProfile.objects.get(pk=d.profile.pk).version
 
@@ -295,6 +311,25 @@ MATRIX: dict[str, Case] = {
         post=only(302, "admin"),
         kwargs=lambda d: {"pk": d.profile.pk},
         data=lambda d: {"version": _profile_version(d)},
+    ),
+    # Import sources are the admins' too; checking and pulling one is importing.
+    "sop:import_source_list": Case(get=only(200, "admin"), post=GET_ONLY),
+    "sop:import_source_create": Case(
+        get=only(200, "admin"),
+        post=only(302, "admin"),
+        data=lambda d: _source_form(d, name="ERP outbox"),
+    ),
+    "sop:import_source_edit": Case(
+        get=only(200, "admin"),
+        post=only(302, "admin"),
+        kwargs=lambda d: {"pk": d.source.pk},
+        data=lambda d: _source_form(d, name="SAP drop"),
+    ),
+    "sop:import_source_check": Case(
+        get=POST_ONLY, post=only(200, "admin"), kwargs=lambda d: {"pk": d.source.pk}
+    ),
+    "sop:import_source_pull": Case(
+        get=POST_ONLY, post=only(302, "admin"), kwargs=lambda d: {"pk": d.source.pk}
     ),
     # --- demand review -------------------------------------------------------------------
     "demand:review": Case(get=every(200), post=GET_ONLY, query=lambda d: {"family": "Bikes"}),
@@ -675,6 +710,11 @@ def _build() -> Data:
         entity="sales_history",
         options=ReadOptions.with_number_format("1.234,5").to_dict(),
     )
+    drop = Path(settings.MEDIA_ROOT) / "drop"
+    drop.mkdir(parents=True)
+    source = ImportSource.objects.create(
+        name="SAP drop", kind="folder", entity="sales_history", profile=profile, folder=str(drop)
+    )
     stored = Path(settings.MEDIA_ROOT) / "imports" / "matrix" / "products.csv"
     stored.parent.mkdir(parents=True)
     stored.write_text("sku,name,family\nBIKE,Bike,Bikes\n")
@@ -708,6 +748,7 @@ def _build() -> Data:
         supply_run=supply_run,
         import_job=import_job,
         profile=profile,
+        source=source,
         upload=upload,
         base=base,
         whatif=whatif,
