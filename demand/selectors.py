@@ -467,9 +467,9 @@ def _accuracy_summary(*, cycle: Cycle, selection: Selection) -> list[dict]:
                 "months": int(row["months"]),
                 "methods": methods,
                 "fva_statistical": fva_statistical,
-                "fva_statistical_tone": _fva_tone(fva_statistical),
+                "fva_statistical_tone": fva_tone(fva_statistical),
                 "fva_consensus": fva_consensus,
-                "fva_consensus_tone": _fva_tone(fva_consensus),
+                "fva_consensus_tone": fva_tone(fva_consensus),
             }
         )
     return out
@@ -480,7 +480,8 @@ FVA_LEGEND = materiality.legend(
 )
 
 
-def _fva_tone(fva: float | None) -> str:
+def fva_tone(fva: float | None) -> str:
+    """'good'/'bad' for a forecast value added of at least FVA_MATERIALITY, else ''."""
     return materiality.tone(fva, higher=True, materiality=FVA_MATERIALITY, reference={})
 
 

@@ -77,6 +77,10 @@ def test_the_summary_tiles_print_the_selector_figures_through_the_one_formatter(
     assert f"Fill rate</dt><dd>{format_number(summary['fill_rate'], 'fraction')}</dd>" in body
     stock = format_number(summary["stock_value"], "money", compact=True)
     assert f"</dt><dd>{stock}</dd>" in body
+    # End of November: BIKE 30 + 50 made - 60 sold = 20, LAMP 0, TEA 100 - 40 = 60; 80 units
+    # at 6 EUR. Money says its currency, quantities say units, the month its year.
+    assert "Stock value, Nov 2026</dt><dd>480 EUR</dd>" in body
+    assert "Lost demand</dt><dd>0 units</dd>" in body
 
 
 def test_the_page_reads_the_plan_in_queries_that_do_not_grow_with_the_skus(
