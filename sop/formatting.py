@@ -126,6 +126,15 @@ def format_moment(moment: dt.datetime | None) -> str:
     return date_format(moment, MOMENT_FORMAT)
 
 
+def format_exact(value: Decimal) -> str:
+    """A stored value in full, as the import preview shows what a row will hold: every
+    digit the database keeps, thousands separated, no trailing zeros (3,900 and 3.9)."""
+    if not value.is_finite():
+        return DASH
+    text = f"{value:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _figure(value: object, kind: str) -> float | None:
     """The number a figure of `kind` shows: a share in percent; None when missing."""
     _check(kind)
@@ -146,12 +155,3 @@ def _compact(magnitude: float) -> tuple[float, str]:
         if round(magnitude / limit, 2) >= 1:
             return magnitude / limit, suffix
     return magnitude, ""
-
-
-def format_exact(value: Decimal) -> str:
-    """A stored value in full, as the import preview shows what a row will hold: every
-    digit the database keeps, thousands separated, no trailing zeros (3,900 and 3.9)."""
-    if not value.is_finite():
-        return DASH
-    text = f"{value:,f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
