@@ -16,8 +16,9 @@ _COLORS = {
 
 
 def demand_chart(grid: Grid, *, title: str) -> str:
-    """History, statistical forecast with its 80% interval, consensus and overrides (JSON)."""
+    """History, statistical forecast with its 80 % interval, consensus and overrides (JSON)."""
     fig = figures.chart(title, height=340, margin={"l": 50}, hovermode="x unified")
+    units = figures.measure("units")
     hist = grid.history_months
     horizon = grid.horizon_months
     fig.add_scatter(
@@ -27,6 +28,7 @@ def demand_chart(grid: Grid, *, title: str) -> str:
         mode="lines+markers",
         line={"color": _COLORS["actual"]},
         marker={"size": 4},
+        **units,
     )
     if grid.statistical:
         lo = grid.bounds.get("lo80", {})
@@ -37,7 +39,8 @@ def demand_chart(grid: Grid, *, title: str) -> str:
             fill="toself",
             fillcolor=_COLORS["band"],
             line={"width": 0},
-            name="80% interval",
+            name="80 % interval",
+            **units,
             hoverinfo="skip",
         )
         fig.add_scatter(
@@ -46,6 +49,7 @@ def demand_chart(grid: Grid, *, title: str) -> str:
             name="Statistical forecast",
             mode="lines",
             line={"color": _COLORS["statistical"]},
+            **units,
         )
     if grid.consensus:
         fig.add_scatter(
@@ -54,6 +58,7 @@ def demand_chart(grid: Grid, *, title: str) -> str:
             name="Consensus",
             mode="lines",
             line={"color": _COLORS["consensus"], "width": 3},
+            **units,
         )
     if grid.last_plan:
         months = sorted(grid.last_plan)
@@ -63,6 +68,7 @@ def demand_chart(grid: Grid, *, title: str) -> str:
             name="Last cycle's plan",
             mode="lines",
             line={"color": _COLORS["last"], "dash": "dot"},
+            **units,
         )
     if grid.overrides:
         months = sorted(grid.overrides)
@@ -73,6 +79,8 @@ def demand_chart(grid: Grid, *, title: str) -> str:
             mode="markers",
             marker={"color": _COLORS["override"], "size": 11, "symbol": "diamond"},
             text=[grid.overrides[m].display_value for m in months],
-            hovertemplate="Override %{text}<br>consensus %{y:,.0f}<extra></extra>",
+            hovertemplate="Override %{text}<br>consensus %{y:,.0f} units<extra></extra>",
         )
+    fig.update_xaxes(**figures.month_axis([*hist, *horizon]))
+    fig.update_yaxes(**figures.value_axis("units"))
     return fig.to_json()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sop.materiality import Materiality
+
 # Monthly data with a yearly season.
 SEASON_LENGTH = 12
 # Prediction interval levels stored with every forecast (lo80/hi80, lo95/hi95).
@@ -28,3 +30,6 @@ LARGE_CHANGE_PCT = 20.0
 LOW_ACCURACY_WAPE_PCT = 50.0
 # AuditEvent object type of the overrides' changes, shown as the override history.
 OVERRIDE_OBJECT_TYPE = "demand_override"
+# The smallest forecast value added (WAPE points) the accuracy table colours: green when a
+# step lowered the error by this much, red when it raised it by as much.
+FVA_MATERIALITY = Materiality(amount=1.0)

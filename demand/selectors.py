@@ -12,11 +12,11 @@ import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Q, QuerySet, Sum
-from django.utils import timezone
 
 from demand import accuracy
 from demand.choices import ExceptionFilter, OverrideLevel, ReasonCode
 from demand.constants import (
+    FVA_MATERIALITY,
     HISTORY_MONTHS_SHOWN,
     INTERVAL_LEVELS,
     LARGE_BIAS_PCT,
@@ -33,7 +33,9 @@ from demand.models import (
     StatisticalForecast,
     format_override,
 )
+from sop import materiality
 from sop.choices import JobStatus, Stage
+from sop.formatting import format_moment
 from sop.models import Cycle, ImportJob, Location, Product, SalesHistory
 from sop.numbers import finite_or_none
 from sop.selectors import PlanFilters, change_history, series_rows
@@ -457,18 +459,30 @@ def _accuracy_summary(*, cycle: Cycle, selection: Selection) -> list[dict]:
             m: {metric: finite_or_none(row[f"{m}_{metric}"]) for metric in accuracy.METRICS}
             for m in accuracy.METHODS
         }
+        fva_statistical = _diff(methods["naive"]["wape"], methods["statistical"]["wape"])
+        fva_consensus = _diff(methods["statistical"]["wape"], methods["consensus"]["wape"])
         out.append(
             {
                 "label": label,
                 "months": int(row["months"]),
                 "methods": methods,
-                "fva_statistical": _diff(methods["naive"]["wape"], methods["statistical"]["wape"]),
-                "fva_consensus": _diff(
-                    methods["statistical"]["wape"], methods["consensus"]["wape"]
-                ),
+                "fva_statistical": fva_statistical,
+                "fva_statistical_tone": fva_tone(fva_statistical),
+                "fva_consensus": fva_consensus,
+                "fva_consensus_tone": fva_tone(fva_consensus),
             }
         )
     return out
+
+
+FVA_LEGEND = materiality.legend(
+    [("fva", "Forecast value added", "pct", True)], {"fva": FVA_MATERIALITY}
+)
+
+
+def fva_tone(fva: float | None) -> str:
+    """'good'/'bad' for a forecast value added of at least FVA_MATERIALITY, else ''."""
+    return materiality.tone(fva, higher=True, materiality=FVA_MATERIALITY, reference={})
 
 
 def _diff(before: float | None, after: float | None) -> float | None:
@@ -536,7 +550,8 @@ def demand_checklist(cycle: Cycle) -> list[Check]:
         forecast = Check(
             "Statistical forecast published",
             "done",
-            f"Run {run.pk}" + (f", {run.published_at:%d %b %H:%M}." if run.published_at else "."),
+            f"Run {run.pk}"
+            + (f", {format_moment(run.published_at)}." if run.published_at else "."),
         )
     elif (gate := forecast_gate(cycle)) is None:
         forecast = Check("Statistical forecast published", "done", "No sales history to forecast.")
@@ -561,7 +576,7 @@ def demand_checklist(cycle: Cycle) -> list[Check]:
         "review started."
     )
     if overrides["last"]:
-        detail += f" Last change {timezone.localtime(overrides['last']):%d %b %H:%M}."
+        detail += f" Last change {format_moment(overrides['last'])}."
     consensus = ConsensusDemand.objects.filter(cycle=cycle).exists()
     return [
         forecast,

@@ -94,6 +94,7 @@ def _selection_context(
         "chart_json": charts.demand_chart(grid, title=selection.label),
         "history": selectors.override_history(cycle=cycle, selection=selection),
         "accuracy": selectors.accuracy_summary(cycle=cycle, selection=selection),
+        "fva_legend": selectors.FVA_LEGEND,
         "editable": selectors.plan_is_editable(cycle=cycle, user=request.user),
         "can_run": request.user.has_perm("demand.run_forecast")
         and cycle.stage in services.FORECASTABLE_STAGES,
@@ -239,11 +240,11 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
     if cycle is None or selection is None:
         return HttpResponse("Choose a cycle and a family or SKU.", status=400)
     grid = selectors.review_grid(cycle=cycle, selection=selection)
-    header = ["row", *(m.isoformat() for m in grid.months)]
+    header = ["row (units)", *(m.isoformat() for m in grid.months)]
     override_row = ["Override"] + [
         grid.overrides[m].display_value if m in grid.overrides else "" for m in grid.months
     ]
-    body = [[label, *(_cell(values.get(m)) for m in grid.months)] for label, values in grid.rows()]
+    body = [[label, *(values.get(m) for m in grid.months)] for label, values in grid.rows()]
     body.insert(2, override_row)
     return table_response(
         name=f"demand-{cycle.month:%Y-%m}-{selection.label.split(' ')[0]}-{selection.family}",
@@ -251,9 +252,7 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
         header=header,
         rows=body,
         sheet_title="Demand plan",
-        caption=[str(cycle), selection.label],
+        caption=[str(cycle), selection.label, "quantities in units"],
+        kinds=[None, *("units" for _ in grid.months)],
+        labelled=False,
     )
-
-
-def _cell(value: float | None) -> float | str:
-    return "" if value is None else round(value, 3)

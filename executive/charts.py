@@ -6,6 +6,9 @@ import pandas as pd
 
 from sop import figures
 
+# Three charts side by side on a laptop: four month labels fit one chart's width unturned.
+_MONTH_LABELS = 4
+
 
 def _figure(title: str) -> figures.Figure:
     return figures.chart(title, height=300, margin={"l": 60, "b": 40}, legend={"y": -0.2})
@@ -20,14 +23,15 @@ def revenue_chart(monthly: pd.DataFrame) -> str:
     months = [m.isoformat() for m in monthly["month"]]
     fig = _figure("Revenue vs budget")
     fig.add_bar(x=months, y=_values(monthly["revenue"]), name="Revenue",
-                marker={"color": "#1f6feb"})  # fmt: skip
+                marker={"color": "#1f6feb"}, **figures.measure("money"))  # fmt: skip
     fig.add_bar(x=months, y=_values(monthly["margin"]), name="Gross margin",
-                marker={"color": "#1a7f37"})  # fmt: skip
+                marker={"color": "#1a7f37"}, **figures.measure("money"))  # fmt: skip
     if monthly["budget"].notna().any():
         fig.add_scatter(x=months, y=_values(monthly["budget"]), name="Budget revenue",
-                        mode="lines+markers",
-                        line={"color": "#1d2733", "dash": "dash"})  # fmt: skip
-    fig.update_xaxes(tickformat="%b %y")
+                        mode="lines+markers", line={"color": "#1d2733", "dash": "dash"},
+                        **figures.measure("money"))  # fmt: skip
+    fig.update_xaxes(**figures.month_axis(months, labels=_MONTH_LABELS))
+    fig.update_yaxes(**figures.value_axis("money"))
     return fig.to_json()
 
 
@@ -36,11 +40,12 @@ def inventory_chart(monthly: pd.DataFrame) -> str:
     months = [m.isoformat() for m in monthly["month"]]
     fig = _figure("Inventory value and lost sales")
     fig.add_scatter(x=months, y=_values(monthly["inventory"]), name="Inventory value",
-                    mode="lines+markers", fill="tozeroy",
-                    line={"color": "#b35900"})  # fmt: skip
+                    mode="lines+markers", fill="tozeroy", line={"color": "#b35900"},
+                    **figures.measure("money"))  # fmt: skip
     fig.add_bar(x=months, y=_values(monthly["unmet_revenue"]), name="Unmet demand (revenue)",
-                marker={"color": "#c62828"})  # fmt: skip
-    fig.update_xaxes(tickformat="%b %y")
+                marker={"color": "#c62828"}, **figures.measure("money"))  # fmt: skip
+    fig.update_xaxes(**figures.month_axis(months, labels=_MONTH_LABELS))
+    fig.update_yaxes(**figures.value_axis("money"))
     return fig.to_json()
 
 
@@ -50,11 +55,14 @@ def capacity_chart(resources: pd.DataFrame) -> str:
     names = [str(r) for r in resources["resource"]]
     fig = _figure("Capacity utilisation over the horizon")
     fig.add_bar(x=names, y=_values(100 * resources["load"] / capacity, 1), name="Planned load",
-                marker={"color": "#1f6feb"})  # fmt: skip
+                marker={"color": "#1f6feb"}, **figures.measure("pct", label="%{x}"))  # fmt: skip
     fig.add_bar(x=names, y=_values(100 * resources["wanted"] / capacity, 1),
-                name="Load wanted by demand", marker={"color": "#c69026"})  # fmt: skip
+                name="Load wanted by demand", marker={"color": "#c69026"},
+                **figures.measure("pct", label="%{x}"))  # fmt: skip
     full_capacity = {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 100, "y1": 100,
-                     "line": {"color": "#c62828", "dash": "dot"}}  # fmt: skip
+                     "line": {"color": "#c62828", "dash": "dot"}, "showlegend": True,
+                     "name": "Capacity (100 %)"}  # fmt: skip
     fig.update_layout(barmode="group", shapes=[full_capacity])
-    fig.update_yaxes(ticksuffix="%")
+    fig.update_yaxes(**figures.value_axis("pct"))
+    fig.update_xaxes(automargin=True)
     return fig.to_json()

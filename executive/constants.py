@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sop.materiality import Materiality
+
 # Past cycles whose frozen demand plans count in the forecast accuracy (as the demand page).
 ACCURACY_CYCLES = 12
 # Rows in each list of top risks (shortages, excess, overloaded resources).
@@ -24,3 +26,10 @@ HEADLINE_KPIS: tuple[tuple[str, str, str, bool | None], ...] = (
     ("unmet_units", "Unmet demand (units)", "units", False),
     ("unmet_revenue", "Unmet demand (revenue)", "money", False),
 )
+# The smallest change of the forecast KPIs that the headline colours, in points (the plan's
+# KPIs take theirs from reconciliation.selectors.KPI_MATERIALITY). Bias is judged by its
+# distance from zero: one point nearer is better.
+FORECAST_MATERIALITY: dict[str, Materiality] = {
+    "forecast_accuracy": Materiality(amount=1.0),
+    "forecast_bias": Materiality(amount=1.0),
+}

@@ -17,11 +17,10 @@ from decimal import Decimal
 import pandas as pd
 from django.db.models import Count, F, FloatField, Max, QuerySet, Sum
 from django.db.models.functions import Cast, Coalesce
-from django.utils import timezone
 
 from demand import forecasting
 from demand.models import DemandPlanSnapshot
-from executive.constants import ACCURACY_CYCLES, HEADLINE_KPIS, RISK_ROWS
+from executive.constants import ACCURACY_CYCLES, FORECAST_MATERIALITY, HEADLINE_KPIS, RISK_ROWS
 from executive.models import FrozenFamilyMonth, FrozenPlanLine, FrozenResourceMonth, PlanApproval
 from reconciliation import selectors as recon
 from reconciliation.constants import OVERLOAD
@@ -32,8 +31,10 @@ from reconciliation.models import (
     ScenarioResourceMonth,
     ScenarioRun,
 )
+from sop import materiality
 from sop.choices import Stage
 from sop.exports import cell_safe
+from sop.formatting import format_moment
 from sop.models import Cycle, CycleTransition, Location, Product, Resource, SalesHistory
 from sop.numbers import finite_or_none
 from sop.selectors import PlanFilters
@@ -334,6 +335,7 @@ class Signoff:
     resources: pd.DataFrame | None = None
     decisions: list[DecisionLogEntry] = field(default_factory=list)
     history: list[CycleTransition] = field(default_factory=list)
+    legend: str = ""
 
     @property
     def scenario_name(self) -> str:
@@ -384,6 +386,7 @@ def signoff(*, cycle: Cycle) -> Signoff:
     if previous_cycle is not None and "forecast_accuracy" not in before:
         before.update(forecast_accuracy(cycle=previous_cycle))
     pack.headline = headline(kpis, before)
+    pack.legend = legend()
     if source is not None:
         is_base = approval.scenario_is_base if approval else rec_view.scenario.is_base
         pack.versus_base = [] if is_base else versus_base(kpis, base_kpis)
@@ -409,20 +412,36 @@ def headline(kpis: dict, before: dict) -> list[dict]:
                 "value": value,
                 "previous": previous,
                 "change": change,
-                "tone": _tone(key, change, value, previous, higher),
+                "tone": _tone(key, change, value, previous, higher, before),
             }
         )
     return out
 
 
-def _tone(key, change, value, previous, higher) -> str:
-    if change is None or abs(change) < 1e-9:
+def _materiality(key: str) -> materiality.Materiality:
+    return FORECAST_MATERIALITY.get(key) or recon.KPI_MATERIALITY[key]
+
+
+def _tone(key, change, value, previous, higher, reference: dict) -> str:
+    """The colour of a change against `reference`'s figures: material, and which way."""
+    if change is None:
         return ""
     if key == "forecast_bias":  # nearer zero is better, on either side
-        return "good" if abs(value) < abs(previous) else "bad"
-    if higher is None:
-        return ""
-    return "good" if (change > 0) == higher else "bad"
+        change, higher = abs(value) - abs(previous), False
+    return materiality.tone(
+        change, higher=higher, materiality=_materiality(key), reference=reference
+    )
+
+
+def legend() -> str:
+    """What the pack's colours mean: the headline's and the scenario table's thresholds."""
+    rows = {key: row for key, *row in (*HEADLINE_KPIS, *recon.KPI_ROWS)}
+    # Bias is coloured by its distance from zero, which the legend says after the list.
+    rows["forecast_bias"][2] = False
+    kpis = [(key, label, kind, higher) for key, (label, kind, higher) in rows.items()]
+    thresholds = {key: _materiality(key) for key in rows}
+    text = materiality.legend(kpis, thresholds, labels=recon.MATERIALITY_LABELS)
+    return f"{text} A forecast bias is better nearer zero, on either side."
 
 
 def versus_base(kpis: dict, base_kpis: dict) -> list[dict]:
@@ -440,7 +459,7 @@ def versus_base(kpis: dict, base_kpis: dict) -> list[dict]:
                 "value": value,
                 "base": base,
                 "diff": diff,
-                "tone": _tone(key, diff, value, base, higher),
+                "tone": _tone(key, diff, value, base, higher, base_kpis),
             }
         )
     return out
@@ -456,7 +475,7 @@ def approval_checklist(cycle: Cycle) -> list[Check]:
     approval = cycle.transitions.filter(to_stage=Stage.APPROVED).select_related("user").last()
     detail = ""
     if approval is not None:
-        detail = f"By {_name(approval.user)}, {timezone.localtime(approval.at):%d %b %Y %H:%M}."
+        detail = f"By {_name(approval.user)}, {format_moment(approval.at)}."
     return [Check("Plan approved", "done", detail)]
 
 

@@ -14,6 +14,7 @@ from executive import charts, selectors, services
 from executive.models import PlanApproval
 from sop.choices import Stage
 from sop.exports import safe_filename, table_response
+from sop.formatting import format_moment
 from sop.models import Cycle
 from sop.services import TransitionRefused
 
@@ -128,7 +129,7 @@ def approved_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         caption=[
             str(approval.cycle),
             f"approved by {approval.approved_by_name}",
-            f"{approval.approved_at:%Y-%m-%d %H:%M}",
+            f"approved {format_moment(approval.approved_at)}",
             f"sha256 of the CSV {approval.checksum}",
         ],
     )

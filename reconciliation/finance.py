@@ -45,6 +45,14 @@ FINANCIAL_COLUMNS = (
     "budget_gap",
     "budget_gap_pct",
 )
+# The kind of figure of each column (`sop.formatting.KINDS`), for the exports.
+FINANCIAL_KINDS = {
+    "volume": "units",
+    **dict.fromkeys(("revenue", "cogs", "gross_margin", "inventory_value"), "money"),
+    **dict.fromkeys(("budget_revenue", "budget_gap"), "money"),
+    "margin_pct": "pct",
+    "budget_gap_pct": "pct",
+}
 # The columns `money_ratios` derives from the others.
 MONEY_RATIOS = ("margin_pct", "budget_gap", "budget_gap_pct")
 COMPARE_MEASURES = ("value", "diff", "diff_pct")

@@ -31,7 +31,10 @@ from reconciliation.models import (
     ScenarioRun,
 )
 from reconciliation.scenarios import PriceCostDelta, deltas_from_json
+from sop import materiality
 from sop.choices import MakeOrBuy, Stage
+from sop.formatting import format_month
+from sop.materiality import Materiality
 from sop.models import Budget, Cycle, Location, Product, Resource
 from sop.numbers import finite_or_none
 from sop.runs import ACTIVE_STATUSES
@@ -59,6 +62,33 @@ KPI_ROWS: tuple[tuple[str, str, str, bool | None], ...] = (
     ("capacity_utilisation", "Capacity utilisation", "fraction", None),
     ("overloaded_resource_months", "Overloaded resource-months", "int", False),
 )
+# The smallest difference of each KPI that the comparison and the executive pack colour:
+# money against the reference plan's revenue, quantities against its demand, rates in
+# points, counts by one; the company's scale is its own, so no amount of money is fixed.
+_OF_REVENUE = Materiality(share=0.005, of="revenue")
+KPI_MATERIALITY: dict[str, Materiality] = {
+    "revenue": _OF_REVENUE,
+    "revenue_vs_budget": _OF_REVENUE,
+    "revenue_vs_budget_pct": Materiality(amount=0.5),
+    "gross_margin": _OF_REVENUE,
+    "margin_pct": Materiality(amount=0.5),
+    "fill_rate": Materiality(amount=0.005),
+    "service_level": Materiality(amount=0.005),
+    "unmet_units": Materiality(share=0.005, of="demand_units"),
+    "unmet_revenue": _OF_REVENUE,
+    "inventory_value_avg": _OF_REVENUE,
+    "inventory_value_end": _OF_REVENUE,
+    "weeks_of_cover": Materiality(amount=0.5),
+    "capacity_utilisation": Materiality(amount=0.01),
+    "overloaded_resource_months": Materiality(amount=1),
+}
+# Names of the KPIs a threshold is a share of, for the legend.
+MATERIALITY_LABELS = {"revenue": "Revenue", "demand_units": "Demand"}
+
+
+def kpi_legend() -> str:
+    """What the comparison's and the pack's colours mean, from the thresholds above."""
+    return materiality.legend(KPI_ROWS, KPI_MATERIALITY, labels=MATERIALITY_LABELS)
 
 
 # --- what a scenario run reads ----------------------------------------------------------
@@ -344,7 +374,8 @@ def financial_table(*, run: ScenarioRun) -> list[dict]:
     """The financial table: all families by month first, then each family by month.
 
     A group's total row sums revenue, COGS and margin over the horizon; its inventory value
-    is the end of the horizon's (a sum of month-end stocks means nothing).
+    is the end of the horizon's (a sum of month-end stocks means nothing). Each row's
+    `gap_tone` colours its gap to the budget when material (the KPI's threshold).
     """
     frame = _money_frame(run)
     if frame.empty:
@@ -369,6 +400,11 @@ def financial_table(*, run: ScenarioRun) -> list[dict]:
                 "total": _money_total(part, inventory=float(part["inventory_value"].iloc[-1])),
             }
         )
+    gap = KPI_MATERIALITY["revenue_vs_budget_pct"]
+    for block in blocks:
+        for row in (*block["months"], block["total"]):
+            pct = finite_or_none(row["budget_gap_pct"])
+            row["gap_tone"] = materiality.tone(pct, higher=True, materiality=gap, reference={})
     return blocks
 
 
@@ -418,14 +454,16 @@ def loads_by_resource(resources: QuerySet) -> pd.DataFrame:
 def comparison(views: list[ScenarioView]) -> list[dict]:
     """KPI rows side by side: per scenario the value, its difference vs the first, and a tone.
 
-    Tone says whether the difference is better ('good') or worse ('bad') for the business,
-    for the KPIs where that is clear; the page highlights those.
+    Tone says whether the difference is better ('good') or worse ('bad') for the business
+    by a material amount (`KPI_MATERIALITY`, against the first scenario's figures), for the
+    KPIs where that is clear; the page highlights those.
     """
     computed = [v for v in views if v.run is not None]
     if not computed:
         return []
     names = [str(v.scenario.pk) for v in computed]
     table = compare({name: v.run.kpis for name, v in zip(names, computed, strict=True)})
+    reference = computed[0].run.kpis
     out = []
     for key, label, fmt, higher in KPI_ROWS:
         if key not in table.index:
@@ -436,9 +474,12 @@ def comparison(views: list[ScenarioView]) -> list[dict]:
             diff = finite_or_none(table.loc[key, (name, "diff")])
             pct = finite_or_none(table.loc[key, (name, "diff_pct")])
             changed = name != names[0] and diff is not None and abs(diff) > 1e-9
-            tone = ""
-            if changed and higher is not None:
-                tone = "good" if (diff > 0) == higher else "bad"
+            tone = materiality.tone(
+                diff if changed else None,
+                higher=higher,
+                materiality=KPI_MATERIALITY[key],
+                reference=reference,
+            )
             cells.append(
                 {"value": value, "diff": diff, "diff_pct": pct, "tone": tone, "changed": changed}
             )
@@ -469,7 +510,7 @@ def _amount(percent: float | None, value: float | None, unit: str) -> str:
 
 
 def _range(data: dict) -> str:
-    return f"{data['start']:%b %Y} to {data['end']:%b %Y}"
+    return f"{format_month(data['start'])} to {format_month(data['end'])}"
 
 
 def _describe(kind: str, data: dict) -> str:

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from reconciliation import charts, selectors, services
 from reconciliation.constants import COMPARE_MAX, COMPARE_MIN
-from reconciliation.finance import FINANCIAL_COLUMNS
+from reconciliation.finance import FINANCIAL_COLUMNS, FINANCIAL_KINDS
 from reconciliation.forms import (
     DELTA_FORMS,
     CopyForm,
@@ -34,6 +34,7 @@ from reconciliation.forms import (
 from reconciliation.models import Scenario, ScenarioRun
 from sop.choices import Stage
 from sop.exports import table_response
+from sop.formatting import export_number, unit_label
 from sop.locking import EditConflict, edit_refusal
 from sop.models import Cycle, Product
 from sop.run_views import RunPanel
@@ -299,9 +300,11 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
         return HttpResponse("Choose a cycle and a computed scenario.", status=400)
     if table == "financial":
         header = list(FINANCIAL_COLUMNS)
+        kinds = [FINANCIAL_KINDS.get(key) for key in header]
         rows = [[row[key] for key in header] for row in selectors.financial_rows(run=run)]
     else:
-        header = ["family", "month", "demand", "unmet_units", "unmet_revenue"]
+        header = ["family", "month", "demand", "unmet", "unmet_revenue"]
+        kinds = [None, None, "units", "units", "money"]
         rows = [
             [family["family"], m["month"], m["demand"], m["unmet_units"], m["unmet_revenue"]]
             for family in selectors.gap_table(run=run).families
@@ -315,6 +318,7 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
         rows=rows,
         sheet_title=f"{table.title()} {scenario.name}",
         caption=[str(cycle), scenario.name, f"scenario run {run.pk}"],
+        kinds=kinds,
     )
 
 
@@ -379,6 +383,7 @@ def compare(request: HttpRequest) -> HttpResponse:
         return render(request, "reconciliation/compare.html", context)
     computed = context["computed"]
     context["described"] = [(v, _changes(v.scenario)) for v in computed]
+    context["legend"] = selectors.kpi_legend()
     monthly = [(v.scenario.name, selectors.monthly_totals(run=v.run)) for v in computed]
     loads = [(v.scenario.name, selectors.resource_loads(run=v.run)) for v in computed]
     context.update(
@@ -398,9 +403,19 @@ def compare_export(request: HttpRequest, fmt: str) -> HttpResponse:
         message = " ".join(context["errors"]) if context else "Choose a cycle."
         return HttpResponse(message or "Run the scenarios to compare them first.", status=400)
     names = [v.scenario.name for v in context["computed"]]
-    header = ["kpi", *(f"{name} {part}" for name in names for part in ("value", "diff"))]
+    # Each row is one KPI of its own kind: its unit goes in a column, its figures are rounded
+    # by the rule (a fraction in %, its difference in points).
+    header = ["kpi", "unit", *(f"{name} {part}" for name in names for part in ("value", "diff"))]
     rows = [
-        [row["label"], *(c[part] for c in row["cells"] for part in ("value", "diff"))]
+        [
+            row["label"],
+            {"pct": "%", "fraction": "%"}.get(row["format"], unit_label(row["format"])),
+            *(
+                export_number(c[part], row["format"])
+                for c in row["cells"]
+                for part in ("value", "diff")
+            ),
+        ]
         for row in context["rows"]
     ]
     return table_response(

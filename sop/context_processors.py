@@ -1,9 +1,10 @@
-"""Template context shared by every page: the navigation for the signed-in user's roles."""
+"""Template context shared by every page: the navigation for the user's roles, the currency."""
 
 from __future__ import annotations
 
 from django.urls import NoReverseMatch, reverse
 
+from sop import formatting
 from sop.roles import user_roles
 from sop.selectors import notifications_unread_count
 
@@ -39,3 +40,8 @@ def navigation(request):
         "user_roles": sorted(user_roles(user)),
         "unread_notifications": notifications_unread_count(user=user),
     }
+
+
+def formats(request):
+    """The company's currency, for headers that carry it ("Revenue (EUR)")."""
+    return {"currency": formatting.currency()}

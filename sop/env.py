@@ -50,6 +50,21 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_currency(name: str, default: str) -> str:
+    """An ISO 4217 currency code (EUR, USD, CHF ...), as babel's CLDR data knows them."""
+    from babel.numbers import is_currency
+
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    code = raw.strip().upper()
+    if not is_currency(code):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not an ISO 4217 currency code (e.g. EUR, USD, GBP, CHF)."
+        )
+    return code
+
+
 def env_database(name: str, default: str) -> dict:
     """Parse a database URL; only PostgreSQL and SQLite are supported."""
     import dj_database_url

@@ -1,4 +1,10 @@
-"""Grid downloads shared by the planning pages: one table as CSV or XLSX."""
+"""Grid downloads shared by the planning pages: one table as CSV or XLSX.
+
+Figures are written by the one rule (`sop.formatting.export_number`): money to the cent,
+quantities whole, percentages with one decimal, as numbers a spreadsheet can sum; a column
+of money or quantities says its unit in its header ("revenue (EUR)", "demand (units)").
+Dates are ISO 8601 (2026-11-01), which spreadsheets read as dates.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ import re
 from collections.abc import Iterable, Sequence
 
 from django.http import HttpResponse
+
+from sop.formatting import export_number, with_unit
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
@@ -48,14 +56,27 @@ def table_response(
     rows: Iterable[Sequence[object]],
     sheet_title: str = "Data",
     caption: Sequence[object] | None = None,
+    kinds: Sequence[str | None] | None = None,
+    labelled: bool = True,
 ) -> HttpResponse:
     """The rows as a CSV (header first) or an XLSX sheet (caption row, then header) download.
+
+    `kinds` gives each column's kind of figure (`sop.formatting.KINDS`; None for text,
+    dates and flags): its numbers are rounded by the rule and its header carries the unit
+    (not with `labelled=False`, for a grid of months whose caption says it).
+    Text in a figure's column (an override typed as "+10%") is written as it is.
 
     Every text cell goes through `cell_safe`: names come from ERP extracts, which anyone who
     can edit the ERP's item master writes. XLSX is written in openpyxl's write-only mode,
     which streams rows instead of holding a cell object per value: a 180,000-row plan stays
     within memory.
     """
+    if kinds is not None:
+        if labelled:
+            header = [
+                n if k is None else with_unit(n, k) for n, k in zip(header, kinds, strict=True)
+            ]
+        rows = _rounded(rows, kinds)
     if fmt == "xlsx":
         from openpyxl import Workbook
 
@@ -77,3 +98,13 @@ def table_response(
         response = HttpResponse(text.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{safe_filename(name)}.{fmt}"'
     return response
+
+
+def _rounded(rows: Iterable[Sequence[object]], kinds: Sequence[str | None]) -> Iterable[list]:
+    figures = [(i, kind) for i, kind in enumerate(kinds) if kind is not None]
+    for row in rows:
+        row = list(row)
+        for i, kind in figures:
+            if not isinstance(row[i], str):
+                row[i] = export_number(row[i], kind)
+        yield row

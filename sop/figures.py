@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils.dateformat import format as date_format
 from plotly.io.json import to_json_plotly
 
+from sop import formatting
 from sop.formatting import DASH, format_number
 
 # The trace types of the plotly.js build the pages load (static/vendor/plotly-cartesian.min.js,
@@ -106,6 +108,57 @@ def chart(title: str | None = None, **layout: Any) -> Figure:
     return fig.update_layout(**layout)
 
 
+# The hover text of a value of each kind: the figure as the pages print it (whole money with
+# its currency, whole units, percentages with one decimal).
+_HOVER = {"money": ",.0f", "units": ",.0f", "hours": ",.0f", "int": ",.0f", "pct": ",.1f"}
+_HOVER |= {"number": ",.1f", "ratio": ",.2f"}
+# Month labels a chart shows at most: six "Nov 2026" fit side by side in the narrowest chart
+# (half a laptop screen, or the print pack's page width).
+MONTH_LABELS = 6
+
+
+def measure(kind: str, *, label: str = "", axis: str = "y") -> dict[str, Any]:
+    """A trace's attributes for values of `kind`: its hover in the one format (with the
+    currency, "units", "h" or "%"), and the kind itself (`meta`) for the chart's table."""
+    if kind not in _HOVER:
+        raise ValueError(f"no chart format for {kind!r}")
+    unit = "%" if kind == "pct" else formatting.unit_label(kind)
+    value = f"%{{{axis}:{_HOVER[kind]}}}" + (f" {unit}" if unit else "")
+    hover = f"{label}: {value}" if label else value
+    return {"meta": {"kind": kind}, "hovertemplate": hover}
+
+
+def value_axis(kind: str, **axis: Any) -> dict[str, Any]:
+    """A value axis of `kind`: its unit in the title (the currency, units, hours) or on the
+    ticks (" %"), round ticks (1.5M, 200k), and room for its labels."""
+    out: dict[str, Any] = {"automargin": True}
+    if kind == "pct":
+        out |= {"ticksuffix": " %", "tickformat": ",.0f"}
+    else:
+        title = "hours" if kind == "hours" else formatting.unit_label(kind)
+        out |= {"tickformat": "~s", "title": {"text": title}}
+    return out | axis
+
+
+def month_axis(months: Iterable[dt.date | str], *, labels: int = MONTH_LABELS) -> dict[str, Any]:
+    """An x axis of months: each month inside the range (half a month of room either side,
+    so the first and last are drawn whole), labelled "Nov 2026" from the first month on,
+    every month or every second, third ... so that at most `labels` labels show."""
+    days = sorted({m if isinstance(m, dt.date) else dt.date.fromisoformat(m[:10]) for m in months})
+    if not days:
+        return {"type": "date"}
+    ticks = days[:: max(1, math.ceil(len(days) / labels))]
+    half = dt.timedelta(days=15)
+    return {
+        "type": "date",
+        "range": [(days[0] - half).isoformat(), (days[-1] + half).isoformat()],
+        "tickvals": [d.isoformat() for d in ticks],
+        "ticktext": [formatting.format_month(d) for d in ticks],
+        "hoverformat": "%b %Y",
+        "automargin": True,
+    }
+
+
 def heatmap(**trace: Any) -> dict[str, Any]:
     return {"type": "heatmap", **trace}
 
@@ -123,8 +176,9 @@ class FigureTable:
 def figure_table(figure: dict[str, Any] | str, *, rows: str = "", caption: str = "") -> FigureTable:
     """The table of `figure` (its dict, or the JSON a page hands plotly.js).
 
-    Numbers are printed by the one formatter: a percentage axis (tick suffix "%") as one,
-    a trace of whole numbers as whole numbers, anything else with a decimal. A trace that
+    Numbers are printed by the one formatter: a trace's kind (`measure`) as that kind, with
+    its unit in the column header; else a percentage axis (tick suffix "%") as one, a trace
+    of whole numbers as whole numbers, anything else with a decimal. A trace that
     carries a text per point (a heatmap's "85%", an override's value, a stockout's lost
     demand) shows that text, as its hover does. A point drawn twice at one x (a band's
     upper and lower edge) shows both, low to high. `rows` names the first column when the
@@ -133,7 +187,8 @@ def figure_table(figure: dict[str, Any] | str, *, rows: str = "", caption: str =
     fig = json.loads(figure) if isinstance(figure, str) else figure
     layout = fig.get("layout", {})
     caption = _title(layout) or caption
-    traces = fig.get("data", [])
+    # A trace without points is a legend entry only (e.g. the capacity marks' key).
+    traces = [t for t in fig.get("data", []) if any(x is not None for x in t.get("x", [0]))]
     heatmap = next((t for t in traces if t.get("type") == "heatmap"), None)
     if heatmap is not None:
         return _heatmap_table(heatmap, layout, rows=rows, caption=caption)
@@ -142,7 +197,7 @@ def figure_table(figure: dict[str, Any] | str, *, rows: str = "", caption: str =
     label = rows or _title(layout.get("xaxis", {})) or ("Month" if _all_dates(xs) else "")
     return FigureTable(
         caption=caption,
-        header=[label, *(trace.get("name", "") for trace in traces)],
+        header=[label, *(_column(trace) for trace in traces)],
         rows=[
             [_label(x, layout.get("xaxis", {})), *(cells.get(_key(x), DASH) for cells in columns)]
             for x in xs
@@ -175,17 +230,25 @@ def _all_dates(xs: list[Any]) -> bool:
 
 def _label(x: Any, axis: dict[str, Any]) -> str:
     if isinstance(x, str) and _DATE.match(x):
-        return date_format(dt.date.fromisoformat(x[:10]), "M Y")
+        return formatting.format_month(dt.date.fromisoformat(x[:10]))
     if isinstance(x, int | float):
-        return format_number(x, "pct" if axis.get("ticksuffix") == "%" else "number")
+        pct = str(axis.get("ticksuffix", "")).strip() == "%"
+        return format_number(x, "pct" if pct else "number")
     return str(x)
 
 
-def _kind(values: list[Any], axis: dict[str, Any]) -> str:
-    if axis.get("ticksuffix") == "%":
+def _kind(values: list[Any], axis: dict[str, Any], trace: dict[str, Any]) -> str:
+    if kind := _meta_kind(trace):
+        return kind
+    if str(axis.get("ticksuffix", "")).strip() == "%":
         return "pct"
     numbers = [v for v in values if isinstance(v, int | float)]
     return "int" if all(float(v).is_integer() for v in numbers) else "number"
+
+
+def _meta_kind(trace: dict[str, Any]) -> str | None:
+    meta = trace.get("meta")
+    return meta.get("kind") if isinstance(meta, dict) else None
 
 
 def _trace_cells(trace: dict[str, Any], layout: dict[str, Any]) -> dict[str, str]:
@@ -193,7 +256,7 @@ def _trace_cells(trace: dict[str, Any], layout: dict[str, Any]) -> dict[str, str
     axis = layout.get("yaxis" + trace.get("yaxis", "y")[1:], {})
     ys = trace.get("y", [])
     texts = trace.get("text") if isinstance(trace.get("text"), list) else None
-    kind = _kind(ys, axis)
+    kind = _kind(ys, axis, trace)
     points: dict[str, list[Any]] = {}
     for i, x in enumerate(trace.get("x", [])):
         points.setdefault(_key(x), []).append(
@@ -202,9 +265,18 @@ def _trace_cells(trace: dict[str, Any], layout: dict[str, Any]) -> dict[str, str
     if texts:
         return {x: ", ".join(str(v) for v in values) for x, values in points.items()}
     return {
-        x: " \N{EN DASH} ".join(format_number(v, kind) for v in sorted(values, key=_numeric))
+        x: " \N{EN DASH} ".join(
+            format_number(v, kind, labelled=False) for v in sorted(values, key=_numeric)
+        )
         for x, values in points.items()
     }
+
+
+def _column(trace: dict[str, Any]) -> str:
+    """A trace's column header: its name, with its unit when its kind has one (the cells
+    then show the bare figure, as the page's tables do)."""
+    name, kind = trace.get("name", ""), _meta_kind(trace)
+    return formatting.with_unit(name, kind) if kind and formatting.unit_label(kind) else name
 
 
 def _numeric(value: Any) -> float:
@@ -216,7 +288,8 @@ def _heatmap_table(
 ) -> FigureTable:
     xs, ys, z = trace.get("x", []), trace.get("y", []), trace.get("z", [])
     texts = trace.get("text") if isinstance(trace.get("text"), list) else None
-    kind = "pct" if trace.get("colorbar", {}).get("ticksuffix") == "%" else "number"
+    suffix = str(trace.get("colorbar", {}).get("ticksuffix", "")).strip()
+    kind = _meta_kind(trace) or ("pct" if suffix == "%" else "number")
     return FigureTable(
         caption=caption,
         header=[rows or _title(layout.get("yaxis", {})), *(_label(x, {}) for x in xs)],

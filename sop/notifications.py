@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from sop import workflow
 from sop.choices import Role, Stage
+from sop.formatting import format_day
 from sop.models import CycleTransition, Notification
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def transition_message(*, transition: CycleTransition) -> str:
     else:
         due = cycle.due_date(transition.to_stage)
         text = f"{cycle} moved to {to_label.lower()} ({who}): it waits on you"
-        text += f", due {due:%a} {due.day} {due:%b}." if due else "."
+        text += f", due {format_day(due)}." if due else "."
     if transition.comment:
         text += f" “{transition.comment[:300]}”"
     return text

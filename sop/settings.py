@@ -6,7 +6,15 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from sop.env import env_bool, env_database, env_int, env_list, env_redis_url, env_str
+from sop.env import (
+    env_bool,
+    env_currency,
+    env_database,
+    env_int,
+    env_list,
+    env_redis_url,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SOP_VAR_DIR", str(BASE_DIR / "var")))
@@ -65,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "sop.context_processors.navigation",
+                "sop.context_processors.formats",
             ],
         },
     },
@@ -119,6 +128,9 @@ SOP_SUPPLY_SERVICE_LEVEL_B = env_int("SOP_SUPPLY_SERVICE_LEVEL_B", 95, minimum=1
 SOP_SUPPLY_SERVICE_LEVEL_C = env_int("SOP_SUPPLY_SERVICE_LEVEL_C", 90, minimum=1)
 SOP_SUPPLY_REVIEW_PERIOD_MONTHS = env_int("SOP_SUPPLY_REVIEW_PERIOD_MONTHS", 1, minimum=0)
 SOP_SUPPLY_MAX_COVER_WEEKS = env_int("SOP_SUPPLY_MAX_COVER_WEEKS", 26, minimum=1)
+# The company's currency (ISO 4217): every money figure on the pages, in the print pack and
+# in the exports' headers carries it. Prices, costs and budgets are imported in it.
+SOP_CURRENCY = env_currency("SOP_CURRENCY", "EUR")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Larger uploads go to a temporary file that stops growing past SOP_IMPORT_MAX_BYTES.

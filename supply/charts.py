@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sop import figures
+from sop.formatting import format_number
 from supply.constants import OVERLOAD
 from supply.selectors import Heatmap, Pareto, SkuGrid
 
@@ -24,34 +25,36 @@ def sku_chart(grid: SkuGrid, *, title: str) -> str:
     fig = figures.chart(title, height=340, margin={"l": 55}, barmode="stack", hovermode="x unified")
     months = grid.months
     rows = grid.rows
+    units = figures.measure("units")
     fig.add_bar(x=months, y=rows["receipts"], name="Scheduled receipts",
-                marker={"color": _COLORS["receipts"]})  # fmt: skip
+                marker={"color": _COLORS["receipts"]}, **units)  # fmt: skip
     fig.add_bar(x=months, y=rows["planned"], name="Planned supply",
-                marker={"color": _COLORS["planned"]})  # fmt: skip
+                marker={"color": _COLORS["planned"]}, **units)  # fmt: skip
     fig.add_scatter(x=months, y=rows["demand"], name="Consensus demand", mode="lines+markers",
                     line={"color": _COLORS["demand"], "dash": "dot"},
-                    marker={"size": 4})  # fmt: skip
+                    marker={"size": 4}, **units)  # fmt: skip
     fig.add_scatter(x=months, y=rows["on_hand"], name="Projected on hand", mode="lines+markers",
-                    line={"color": _COLORS["on_hand"], "width": 3})  # fmt: skip
+                    line={"color": _COLORS["on_hand"], "width": 3}, **units)  # fmt: skip
     if grid.target is not None:
         for value, name, color, dash in (
             (grid.target.safety_stock, "Safety stock", _COLORS["safety"], "dash"),
             (grid.target.order_up_to, "Order-up-to level", _COLORS["order_up_to"], "dot"),
         ):
             fig.add_scatter(x=months, y=[value] * len(months), name=name, mode="lines",
-                            line={"color": color, "dash": dash})  # fmt: skip
+                            line={"color": color, "dash": dash}, **units)  # fmt: skip
     lost = [m for m, u in zip(months, rows["unmet"], strict=True) if u > 0]
     if lost:
         fig.add_scatter(
             x=lost,
             y=[0] * len(lost),
-            text=[f"{u:,.0f}" for u in rows["unmet"] if u > 0],
+            text=[format_number(u, "units") for u in rows["unmet"] if u > 0],
             name="Stockout",
             mode="markers",
             marker={"color": _COLORS["unmet"], "size": 12, "symbol": "x"},
             hovertemplate="Lost demand %{text}<extra></extra>",
         )
-    fig.update_xaxes(tickvals=months, tickformat="%b %y")
+    fig.update_xaxes(**figures.month_axis(months))
+    fig.update_yaxes(**figures.value_axis("units"))
     return fig.to_json()
 
 
@@ -93,11 +96,11 @@ def heatmap_chart(heatmap: Heatmap) -> str:
                 [edge, "#f28b82"],
                 [1.0, "#b71c1c"],
             ],
-            colorbar={"title": {"text": "% load"}, "ticksuffix": "%"},
-            text=[[("" if np.isnan(v) else f"{v:.0f}%") for v in row] for row in pct],
+            colorbar={"title": {"text": "% load"}, "ticksuffix": " %"},
+            text=[[("" if np.isnan(v) else format_number(v, "pct")) for v in row] for row in pct],
             texttemplate="%{text}",
             hovertemplate=(
-                "%{y}<br>%{x|%b %Y}: %{z:.0f}%<br>needs %{customdata[2]:,} h of "
+                "%{y}<br>%{x|%b %Y}: %{z:.1f} %<br>needs %{customdata[2]:,} h of "
                 "%{customdata[3]:,} h<extra>click for the SKUs</extra>"
             ),
             xgap=2,
@@ -107,7 +110,7 @@ def heatmap_chart(heatmap: Heatmap) -> str:
     fig.update_layout(
         height=120 + 36 * len(labels),
         margin={"l": 160, "r": 20, "t": 20, "b": 40},
-        xaxis={"tickformat": "%b %y", "dtick": "M1"},
+        xaxis=figures.month_axis(months, labels=9),
         yaxis={"autorange": "reversed"},
         plot_bgcolor="#fff",
     )
@@ -124,7 +127,7 @@ def pareto_chart(pareto: Pareto) -> str:
         mode="lines",
         name="Cumulative revenue",
         line={"color": "#1f6feb", "width": 3},
-        hovertemplate="%{x:.0f}% of SKUs bring %{y:.0f}% of revenue<extra></extra>",
+        hovertemplate="%{x:.1f} % of SKUs bring %{y:.1f} % of revenue<extra></extra>",
     )
     colors = {"A": "#1a7f37", "B": "#c69026", "C": "#8c959f", "": "#d0d7de"}
     abc = np.array(pareto.abc, dtype=object)
@@ -139,12 +142,12 @@ def pareto_chart(pareto: Pareto) -> str:
             marker={"color": color},
             yaxis="y2",
             text=np.array(pareto.skus, dtype=object)[mask].tolist(),
-            hovertemplate="%{text}: %{y:.2f}% of revenue<extra></extra>",
+            hovertemplate="%{text}: %{y:.1f} % of revenue<extra></extra>",
         )
     fig.update_layout(
         height=360,
-        xaxis={"title": {"text": "% of SKUs (by revenue, highest first)"}, "ticksuffix": "%"},
-        yaxis={"title": {"text": "cumulative % of revenue"}, "range": [0, 101], "ticksuffix": "%"},
+        xaxis={"title": {"text": "% of SKUs (by revenue, highest first)"}, "ticksuffix": " %"},
+        yaxis={"title": {"text": "cumulative % of revenue"}, "range": [0, 101], "ticksuffix": " %"},
         yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "title": {"text": "% each"}},
         bargap=0,
         margin={"l": 60, "r": 60, "t": 20, "b": 50},

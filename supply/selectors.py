@@ -657,6 +657,24 @@ def plan_rows(*, run: SupplyRun, filters: PlanFilters) -> QuerySet:
     return series_rows(rows, *PROJECTION_FIELDS)
 
 
+# The kind of figure of each exported column (`sop.formatting.KINDS`): the export rounds it
+# by the one rule and puts its unit in the header. Columns not named are text, dates, flags.
+EXPORT_KINDS = {
+    **dict.fromkeys(
+        ("demand", "receipts", "planned_unconstrained", "planned", "shortage"), "units"
+    ),
+    **dict.fromkeys(("projected_on_hand", "lost_demand", "excess", "peak_excess"), "units"),
+    **dict.fromkeys(("capacity_shortage", "safety_stock", "order_up_to_level"), "units"),
+    "forecast_error_std_per_month": "units",
+    **dict.fromkeys(("revenue_at_risk", "shortage_value", "excess_value"), "money"),
+    "peak_excess_value": "money",
+    **dict.fromkeys(("imported", "available", "required", "planned_load"), "hours"),
+    **dict.fromkeys(("load_pct", "service_level_pct"), "pct"),
+    **dict.fromkeys(("weeks_of_cover", "lead_time_months", "lead_time_std_months"), "number"),
+    "months_in_excess": "int",
+}
+
+
 def export_table(
     *, run: SupplyRun, table: str, filters: Filters
 ) -> tuple[list[str], list[list[object]]]:
@@ -669,17 +687,17 @@ def export_table(
                 res.code,
                 res.name,
                 month,
-                round(heatmap.base[r, c], 2),
-                round(heatmap.available[r, c], 2),
-                round(heatmap.load_unconstrained[r, c], 2),
-                round(heatmap.load[r, c], 2),
-                None if np.isinf(util[r, c]) else round(util[r, c] * 100, 1),
+                heatmap.base[r, c],
+                heatmap.available[r, c],
+                heatmap.load_unconstrained[r, c],
+                heatmap.load[r, c],
+                100 * util[r, c],
             ]
             for r, res in enumerate(heatmap.resources)
             for c, month in enumerate(heatmap.months)
         ]
-        header = ["resource", "name", "month", "imported_hours", "available_hours",
-                  "required_hours", "planned_hours", "load_pct"]  # fmt: skip
+        header = ["resource", "name", "month", "imported", "available", "required",
+                  "planned_load", "load_pct"]  # fmt: skip
         return header, rows
     if table == "targets":
         return _targets_table(run=run, filters=filters)
@@ -733,7 +751,7 @@ def _targets_table(*, run: SupplyRun, filters: Filters) -> tuple[list[str], list
     )
     header = [h for _, h in _TARGETS_EXPORT]
     frame = pd.DataFrame(list(values), columns=header)
-    frame["service_level_pct"] = (frame["service_level_pct"] * 100).round(1)
+    frame["service_level_pct"] = frame["service_level_pct"] * 100
     frame["safety_stock_method"] = frame["safety_stock_method"].map(dict(SafetyStockMethod.choices))
     return header, frame.to_numpy(dtype=object).tolist()
 

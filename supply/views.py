@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from sop.choices import AbcClass
 from sop.exports import table_response
+from sop.formatting import format_moment
 from sop.locking import EditConflict, edit_refusal
 from sop.models import Cycle, Location, Product, Resource
 from sop.run_views import RunPanel
@@ -317,8 +318,9 @@ def export_response(
         caption=[
             str(cycle),
             f"supply run {run.pk}",
-            f"published {run.published_at:%Y-%m-%d %H:%M}",
+            f"published {format_moment(run.published_at)}",
         ],
+        kinds=[selectors.EXPORT_KINDS.get(name) for name in header],
     )
 
 

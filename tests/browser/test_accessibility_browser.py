@@ -123,8 +123,8 @@ def test_a_keyboard_user_skips_to_the_content_and_sees_where_the_focus_is(
     table = page.locator("#revenue-chart + details.chart-table table")
     assert table.is_visible()
     headers = table.locator("thead th").all_inner_texts()
-    assert headers[:2] == ["Month", "Revenue"]
-    assert "Gross margin" in headers
+    assert headers[:2] == ["Month", "Revenue (EUR)"]
+    assert "Gross margin (EUR)" in headers
     assert table.locator("tbody tr").count() == 3  # the three months of the horizon
     page.evaluate("document.getElementById('revenue-chart').scrollIntoView()")
     assert page.evaluate("document.activeElement.tagName") == "SUMMARY"

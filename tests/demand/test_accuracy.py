@@ -10,6 +10,7 @@ from demand import accuracy, demo, forecasting, selectors
 from demand.choices import ExceptionFilter
 from demand.models import DemandPlanSnapshot, ForecastRun
 from sop.choices import Stage
+from sop.formatting import format_number
 from sop.models import Cycle, SalesHistory
 from tests.factories import CycleFactory, LocationFactory, ProductFactory
 
@@ -201,3 +202,23 @@ def test_the_mase_counts_months_without_a_sale_as_zero_on_the_calendar():
     # The naive plan missed October by 2: 2 / (2/3) = 3 scaled errors.
     assert rows[0]["label"] == "GAPPY"
     assert rows[0]["methods"]["naive"]["mase"] == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize(
+    ("fva", "tone", "text"),
+    [
+        (-0.04, "", "\N{PLUS-MINUS SIGN}0.0 pts"),  # was "-0.0" in red
+        (0.04, "", "\N{PLUS-MINUS SIGN}0.0 pts"),
+        (-0.9, "", "-0.9 pts"),
+        (-1.2, "bad", "-1.2 pts"),
+        (2.5, "good", "+2.5 pts"),
+        (None, "", "\N{EM DASH}"),
+    ],
+)
+def test_forecast_value_added_is_coloured_only_from_one_point(fva, tone, text):
+    assert selectors.fva_tone(fva) == tone
+    assert format_number(fva, "pct", signed=True) == text
+    assert selectors.FVA_LEGEND == (
+        "Green: better for the business, red: worse, by at least 1.0 pts for forecast value "
+        "added. No colour: a smaller difference."
+    )

@@ -118,7 +118,7 @@ def test_the_grid_exports_as_csv_and_xlsx(planner_client, published):
     post_cell(planner_client, cycle, value="+10%")
     csv_text = planner_client.get(f"/demand/export.csv?cycle={cycle.pk}&family=Bikes")
     lines = csv_text.content.decode().splitlines()
-    assert lines[0].startswith("row,")
+    assert lines[0].startswith("row (units),")
     assert [line.split(",")[0] for line in lines[1:]] == [
         "Actual sales",
         "Statistical forecast",
@@ -127,9 +127,12 @@ def test_the_grid_exports_as_csv_and_xlsx(planner_client, published):
         "Last cycle's plan",
     ]
     assert "+10%" in lines[3]
+    # Quantities whole (no 157.62070113442383), the override as typed.
+    figures = [c for line in lines[1:] for c in line.split(",")[1:] if c not in ("", "+10%")]
+    assert figures and all(c.lstrip("-").isdigit() for c in figures)
     xlsx = planner_client.get(f"/demand/export.xlsx?cycle={cycle.pk}&family=Bikes")
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
-    assert sheet.cell(row=2, column=1).value == "row"
+    assert sheet.cell(row=2, column=1).value == "row (units)"
     assert sheet.cell(row=5, column=1).value == "Override"
 
 

@@ -132,7 +132,7 @@ def test_the_gap_view_puts_the_short_family_first_and_drills_to_its_skus(finance
     # The line makes 300 h over the horizon; Bikes +10 % and Lamps ask 318: the plan
     # cuts 18 lamps (class C) to make the bikes (class A).
     assert gaps.index('data-family="Lamps"') < gaps.index('data-family="Bikes"')
-    assert 'Lost revenue</dt><dd class="error">180</dd>' in gaps
+    assert 'Lost revenue</dt><dd class="error">180 EUR</dd>' in gaps
     assert "<td>LINE</td>" in section(gaps, "Capacity overloads")
 
     run = ScenarioRun.objects.get(scenario=bikes_up, is_published=True)
@@ -176,13 +176,21 @@ def test_the_financial_plan_exports_as_csv_and_xlsx(finance_client, base, reconc
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     bikes = [r for r in rows if r["family"] == "Bikes"]
     assert [r["month"] for r in bikes] == [m.isoformat() for m in MONTHS]
-    assert [float(r["revenue"]) for r in bikes] == [600, 600, 600]
-    assert [float(r["budget_gap"]) for r in bikes] == [-100, -100, -100]
+    # Money to the cent, its currency in the header.
+    assert [r["revenue (EUR)"] for r in bikes] == ["600.00", "600.00", "600.00"]
+    assert [r["budget_gap (EUR)"] for r in bikes] == ["-100.00", "-100.00", "-100.00"]
+    assert [r["volume (units)"] for r in bikes] == ["60", "60", "60"]
     assert {r["family"] for r in rows} == {"Bikes", "Lamps", "Drinks"}
 
     response = finance_client.get("/reconciliation/export.xlsx", {**params, "table": "gaps"})
     values = list(load_workbook(io.BytesIO(response.content)).active.values)
-    assert values[1] == ("family", "month", "demand", "unmet_units", "unmet_revenue")
+    assert values[1] == (
+        "family",
+        "month",
+        "demand (units)",
+        "unmet (units)",
+        "unmet_revenue (EUR)",
+    )
     assert len(values) == 2 + 3 * len(MONTHS)
 
 
@@ -560,10 +568,10 @@ def test_the_comparison_puts_kpis_side_by_side_with_toned_differences(
     # The base is the reference column even when ticked second.
     assert kpis.index("Base plan") < kpis.index("Bikes +10%")
     unmet = section(kpis, 'data-kpi="unmet_units"', "</tr>")
-    assert '<td class="num bad">18' in unmet and "+18" in unmet
+    assert '<td class="num bad">18 units' in unmet and "+18 units" in unmet
     # Lamps lost, bikes gained at the same price: the revenue does not move.
     revenue = section(kpis, 'data-kpi="revenue"', "</tr>")
-    assert revenue.count('<td class="num ">4,500</td>') == 2
+    assert revenue.count('<td class="num ">4,500 EUR</td>') == 2
     fill = section(kpis, 'data-kpi="fill_rate"', "</tr>")
     assert '<td class="num bad">' in fill and "pts" in fill
     described = section(body, 'id="described"', "</dl>")
@@ -606,13 +614,17 @@ def test_the_comparison_exports_its_kpis(finance_client, bikes_up, base, reconci
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == [
         "kpi",
+        "unit",
         "Base plan value",
         "Base plan diff",
         "Bikes +10% value",
         "Bikes +10% diff",
     ]
     unmet = next(r for r in rows if r[0] == "Unmet demand (units)")
-    assert [float(v) for v in unmet[1:]] == [0, 0, 18, 18]
+    assert unmet[1:] == ["units", "0", "0", "18", "18"]
+    # A share is exported in % with one decimal, its difference in points: 450 / 468.
+    fill = next(r for r in rows if r[0] == "Fill rate")
+    assert fill[1:] == ["%", "100.0", "0.0", "96.2", "-3.8"]
     response = finance_client.get("/reconciliation/compare/export.csv", {"s": [base.pk]})
     assert response.status_code == 400
 

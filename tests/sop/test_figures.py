@@ -84,3 +84,42 @@ def test_a_heatmaps_table_is_its_grid_with_the_cell_texts():
     assert table.caption == "Load"
     assert table.header == ["Resource", "Nov 2026", "Dec 2026"]
     assert table.rows == [["LINE Assembly", "85%", "\u2014"], ["PACK", "120%", "40%"]]
+
+
+def test_a_month_axis_draws_the_first_and_last_month_whole_and_labels_them_in_full():
+    months = [f"2026-{m:02d}-01" for m in (11, 12)] + [f"2027-{m:02d}-01" for m in range(1, 8)]
+    axis = figures.month_axis(months)
+    # Half a month of room either side of November 2026 .. July 2027.
+    assert axis["range"] == ["2026-10-17", "2027-07-16"]
+    # Nine months, at most six labels: every second month, from the first.
+    assert axis["ticktext"] == ["Nov 2026", "Jan 2027", "Mar 2027", "May 2027", "Jul 2027"]
+    assert axis["tickvals"][0] == "2026-11-01"
+    assert axis["automargin"] is True and axis["hoverformat"] == "%b %Y"
+
+
+def test_a_short_horizon_labels_every_month():
+    axis = figures.month_axis(["2026-11-01", "2026-12-01", "2027-01-01"])
+    assert axis["ticktext"] == ["Nov 2026", "Dec 2026", "Jan 2027"]
+
+
+def test_a_trace_hovers_and_tabulates_in_the_one_format_with_its_unit(settings):
+    settings.SOP_CURRENCY = "USD"
+    assert figures.measure("money")["hovertemplate"] == "%{y:,.0f} USD"
+    assert figures.measure("pct", label="%{x}")["hovertemplate"] == "%{x}: %{y:,.1f} %"
+    assert figures.value_axis("money")["title"] == {"text": "USD"}
+    assert figures.value_axis("pct")["ticksuffix"] == " %"
+    fig = figures.chart("Revenue").add_scatter(
+        x=["2026-11-01"], y=[1_092_722.4], name="Revenue", **figures.measure("money")
+    )
+    fig.add_bar(x=["2026-11-01"], y=[96.54], name="Fill rate", **figures.measure("pct"))
+    table = figures.figure_table(fig.to_json())
+    assert table.header == ["Month", "Revenue (USD)", "Fill rate"]
+    assert table.rows == [["Nov 2026", "1,092,722", "96.5 %"]]
+
+
+def test_a_legend_only_trace_has_no_row_in_the_table():
+    fig = figures.Figure().add_bar(x=["LINE"], y=[300.0], name="Load", **figures.measure("hours"))
+    fig.add_scatter(x=[None], y=[None], name="Capacity (red mark)", mode="markers")
+    table = figures.figure_table(fig.to_dict(), rows="Resource")
+    assert table.header == ["Resource", "Load (h)"]
+    assert table.rows == [["LINE", "300"]]

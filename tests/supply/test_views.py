@@ -77,6 +77,10 @@ def test_the_summary_tiles_print_the_selector_figures_through_the_one_formatter(
     assert f"Fill rate</dt><dd>{format_number(summary['fill_rate'], 'fraction')}</dd>" in body
     stock = format_number(summary["stock_value"], "money", compact=True)
     assert f"</dt><dd>{stock}</dd>" in body
+    # End of November: BIKE 30 + 50 made - 60 sold = 20, LAMP 0, TEA 100 - 40 = 60; 80 units
+    # at 6 EUR. Money says its currency, quantities say units, the month its year.
+    assert "Stock value, Nov 2026</dt><dd>480 EUR</dd>" in body
+    assert "Lost demand</dt><dd>0 units</dd>" in body
 
 
 def test_the_page_reads_the_plan_in_queries_that_do_not_grow_with_the_skus(
@@ -180,12 +184,14 @@ def test_the_plan_exports_as_csv_and_xlsx(planner_client, published, cycle):
     assert rows[0][:6] == ["sku", "name", "family", "abc", "location", "month"]
     assert len(rows) == 1 + 3 * len(MONTHS)
     bike = [r for r in rows[1:] if r[0] == "BIKE"]
-    assert [float(r[9]) for r in bike] == [50, 50, 50]  # planned
+    assert rows[0][9] == "planned (units)"
+    assert [r[9] for r in bike] == ["50", "50", "50"]  # whole units
 
     response = planner_client.get("/supply/export.xlsx", {"cycle": cycle.pk, "table": "capacity"})
     sheet = load_workbook(io.BytesIO(response.content)).active
     values = list(sheet.values)
     assert values[1][:3] == ("resource", "name", "month")
+    assert values[1][6:] == ("planned_load (h)", "load_pct")
     assert [v[6] for v in values[2:]] == [100, 100, 100]  # planned hours
 
 
@@ -199,9 +205,9 @@ def test_the_sku_card_shows_the_order_up_to_level_and_how_safety_stock_was_set(
         "/supply/", {"cycle": tea_backtested.pk, "sku": tea.pk, "location": dc.pk}
     ).content.decode()
     # SS 44.784 and S = 40 * 1.98563 + 44.784 = 124.21 (see the services test).
-    assert "Safety stock <strong>45</strong>" in body
+    assert "Safety stock <strong>45 units</strong>" in body
     assert "(from forecast quantiles)" in body
-    assert "order-up-to level <strong>124</strong>" in body
+    assert "order-up-to level <strong>124 units</strong>" in body
 
     lamp = company["LAMP"]
     body = planner_client.get(
@@ -222,12 +228,14 @@ def test_the_targets_export_lists_safety_stock_method_and_order_up_to_level(
     tea = next(r for r in rows if r["sku"] == "TEA")
     assert tea["service_level_pct"] == "95.0"
     assert tea["safety_stock_method"] == "from forecast quantiles"
-    assert float(tea["order_up_to_level"]) == pytest.approx(124.21, abs=0.01)
+    # Quantities whole: S = 124.21 is exported as 124, in units.
+    assert tea["order_up_to_level (units)"] == "124"
+    assert tea["safety_stock (units)"] == "45"
     response = planner_client.get(
         "/supply/export.xlsx", {"cycle": tea_backtested.pk, "table": "targets"}
     )
     sheet = load_workbook(io.BytesIO(response.content)).active
-    assert "order_up_to_level" in list(sheet.values)[1]
+    assert "order_up_to_level (units)" in list(sheet.values)[1]
 
 
 def test_the_classification_page_shows_the_pareto_once_there_are_sales(
@@ -245,7 +253,7 @@ def test_the_classification_page_shows_the_pareto_once_there_are_sales(
     )
     body = client.get("/supply/classification/").content.decode()
     assert 'id="pareto-chart"' in body
-    assert "The top 20% of SKUs (1 of 3) bring <strong>100.0 %</strong>" in body
+    assert "The top 20 % of SKUs (1 of 3) bring <strong>100.0 %</strong>" in body
 
 
 def test_the_page_asks_for_a_recalculation_when_demand_changed(planner_client, published, cycle):
