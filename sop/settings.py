@@ -107,6 +107,10 @@ SOP_IMPORT_MAX_BYTES = env_int("SOP_IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum
 SOP_IMPORT_MAX_UNPACKED_BYTES = env_int(
     "SOP_IMPORT_MAX_UNPACKED_BYTES", 200 * 1024 * 1024, minimum=1024
 )
+# An import reads and checks a CSV this many bytes at a time (its memory follows the chunk,
+# not the file), keeps at most this many error rows for its report (the count is whole).
+SOP_IMPORT_CHUNK_BYTES = env_int("SOP_IMPORT_CHUNK_BYTES", 4 * 1024 * 1024, minimum=64)
+SOP_IMPORT_ERRORS_KEPT = env_int("SOP_IMPORT_ERRORS_KEPT", 10_000, minimum=1)
 # Files above this many rows are loaded through a COPY into a staging table on Postgres.
 SOP_IMPORT_COPY_THRESHOLD = env_int("SOP_IMPORT_COPY_THRESHOLD", 5000, minimum=0)
 # Supply planning: target cycle service level (%) per ABC class (unclassified items get
