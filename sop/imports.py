@@ -54,7 +54,7 @@ from sop.import_profiles import ImportReading
 from sop.master_audit import import_changes
 from sop.models import ImportJob, ImportUpload, Location, Product, Resource, StoredExtract, Supplier
 from sop.roles import require
-from sop.runs import RunKind, RunRefused, run_create, run_progress
+from sop.runs import ACTIVE_STATUSES, RunKind, RunRefused, run_create, run_progress
 from sop.services import audit_record, products_classify
 
 logger = logging.getLogger(__name__)
@@ -167,25 +167,68 @@ def import_upload_cancel(*, upload: ImportUpload, user: AbstractBaseUser | None)
     with transaction.atomic():
         deleted, _ = ImportUpload.objects.filter(pk=upload.pk, job__isnull=True).delete()
         if deleted:
-            directory = _upload_directory(upload)
+            directory = _stored_directory(upload)
             transaction.on_commit(lambda: shutil.rmtree(directory, ignore_errors=True))
 
 
 def _uploads_sweep() -> None:
     stale = ImportUpload.objects.filter(created_at__lt=timezone.now() - UPLOAD_KEPT)
     for upload in stale.filter(job__isnull=True):
-        directory = _upload_directory(upload)
+        directory = _stored_directory(upload)
         transaction.on_commit(lambda d=directory: shutil.rmtree(d, ignore_errors=True))
     stale.delete()
 
 
-def _upload_directory(upload: ImportUpload) -> Path:
-    """The upload's own directory, MEDIA_ROOT/imports/<uuid>/, whatever its stored path says."""
+def _stored_directory(stored: StoredExtract) -> Path:
+    """The stored file's own directory, MEDIA_ROOT/imports/<uuid>/, whatever its path says."""
     imports = (Path(settings.MEDIA_ROOT) / "imports").resolve()
-    directory = (Path(settings.MEDIA_ROOT) / upload.file_path).resolve().parent
+    directory = (Path(settings.MEDIA_ROOT) / stored.file_path).resolve().parent
     if directory.parent != imports:
-        raise ValueError(f"{upload.file_path} is not an upload's file")
+        raise ValueError(f"{stored.file_path} is not an upload's file")
     return directory
+
+
+def imports_sweep(*, now: dt.datetime | None = None) -> int:
+    """Delete the stored files the import history no longer needs; returns how many.
+
+    A loaded file is kept SOP_IMPORT_KEEP_DAYS after its import, a refused or failed one
+    SOP_IMPORT_REFUSED_KEEP_DAYS (0: a refused file is deleted as it is refused). The job
+    keeps the file's name, size, checksum and error report; its `file_path` is emptied.
+    Uploads nobody confirmed go too (after UPLOAD_KEPT).
+    """
+    now = now or timezone.now()
+    days = dt.timedelta(days=1)
+    stored = ImportJob.objects.exclude(file_path="").exclude(status__in=ACTIVE_STATUSES)
+    old = stored.filter(
+        status=JobStatus.SUCCEEDED, finished_at__lt=now - settings.SOP_IMPORT_KEEP_DAYS * days
+    ) | stored.exclude(status=JobStatus.SUCCEEDED).filter(
+        finished_at__lt=now - settings.SOP_IMPORT_REFUSED_KEEP_DAYS * days
+    )
+    removed = 0
+    for job in old:
+        _stored_file_delete(job)
+        ImportJob.objects.filter(pk=job.pk).update(file_path="")
+        removed += 1
+    _uploads_sweep()
+    return removed
+
+
+def _stored_file_delete(stored: StoredExtract) -> None:
+    try:
+        directory = _stored_directory(stored)
+    except ValueError:
+        logger.warning("not deleting %s: outside MEDIA_ROOT/imports", stored.file_path)
+        return
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def _refused_file_forget(job: ImportJob) -> dict:
+    """Delete a refused job's stored file now, unless refused files are kept a while; the
+    fields to save with the refusal."""
+    if settings.SOP_IMPORT_REFUSED_KEEP_DAYS or not job.file_path:
+        return {}
+    _stored_file_delete(job)
+    return {"file_path": ""}
 
 
 def _check_entity(entity: str) -> None:
@@ -515,7 +558,7 @@ def _import_compute(job: ImportJob, chunk: None) -> _Staged:
         raise
     if summary.error_count:
         staged.rows.close()
-        _reject(summary.extract(), count=summary.error_count)
+        _reject(summary.extract(), job, count=summary.error_count)
     run_progress(job, 60, f"Loading {summary.rows_read:,} rows")
     return staged
 
@@ -537,7 +580,7 @@ def _import_store(job: ImportJob, chunk: None, staged: _Staged) -> None:
     except ExtractRefused as refused:
         failed = summary.extract()
         failed.errors = refused.errors
-        _reject(failed)
+        _reject(failed, job)
     finally:
         if staged.rows is not None:
             staged.rows.close()
@@ -581,9 +624,10 @@ def _sheet_said(extract: Extract | Summary, preposition: str) -> str:
     return f' {preposition} sheet "{extract.sheet}"' if extract.sheet else ""
 
 
-def _reject(extract: Extract, *, count: int | None = None) -> NoReturn:
-    """Fail the job with its error report: nothing is loaded. `count`: the errors found,
-    when the extract keeps only the first of them."""
+def _reject(extract: Extract, job: ImportJob, *, count: int | None = None) -> NoReturn:
+    """Fail the job with its error report: nothing is loaded, and the file is deleted unless
+    refused files are kept. `count`: the errors found, when the extract keeps only the first
+    of them."""
     errors = _clipped(extract.errors)
     count = len(errors) if count is None else count
     noun = "error" if count == 1 else "errors"
@@ -601,6 +645,7 @@ def _reject(extract: Extract, *, count: int | None = None) -> NoReturn:
                 column=errors["column"].map(cell_safe), value=errors["value"].map(cell_safe)
             ).to_csv(index=False),
             "warnings": extract.warnings,
+            **_refused_file_forget(job),
         },
     )
 

@@ -107,3 +107,11 @@ def run_fail_task(self, kind: str, run_id: int, error: str) -> None:
 @app.task(name="sop.runs_fail_stale")
 def runs_fail_stale_task() -> int:
     return runs.runs_fail_stale()
+
+
+@app.task(name="sop.imports_sweep")
+def imports_sweep_task() -> int:
+    """Delete the stored import files the history no longer needs (SOP_IMPORT_KEEP_DAYS)."""
+    from sop.imports import imports_sweep  # the imports read the kernel, which reads the tasks
+
+    return imports_sweep()
