@@ -67,6 +67,7 @@ PREVIEW_ROWS = 20
 UPLOAD_KEPT = dt.timedelta(days=1)
 _STAGING = "sop_import_staging"
 _ORM_BATCH = 2000
+_ORM_SLICE = 20_000
 # SQLite allows 999 variables per statement in old builds; stay well under it.
 _IN_CHUNK = 900
 # SQLite stores a decimal as a float, which Django reads back with 15 significant digits.
@@ -828,6 +829,16 @@ def _check_references(cursor, *, staging: str, table: str, relations: list) -> N
 
 
 def _load_orm(*, model, frame: pd.DataFrame, key: list[str], present: list[str]):
+    """Load the frame _ORM_SLICE rows at a time: their Python objects are what takes memory."""
+    inserted = updated = 0
+    for start in range(0, len(frame), _ORM_SLICE):
+        part = frame.iloc[start : start + _ORM_SLICE]
+        new, changed = _load_orm_slice(model=model, frame=part, key=key, present=present)
+        inserted, updated = inserted + new, updated + changed
+    return inserted, updated
+
+
+def _load_orm_slice(*, model, frame: pd.DataFrame, key: list[str], present: list[str]):
     """Compare with the stored rows, then bulk_create the new and bulk_update the changed."""
     meta = model._meta
     convert = {name: _python_value(meta.get_field(name)) for name in frame.columns}

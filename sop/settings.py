@@ -109,7 +109,7 @@ SOP_IMPORT_MAX_UNPACKED_BYTES = env_int(
 )
 # An import reads and checks a CSV this many bytes at a time (its memory follows the chunk,
 # not the file), keeps at most this many error rows for its report (the count is whole).
-SOP_IMPORT_CHUNK_BYTES = env_int("SOP_IMPORT_CHUNK_BYTES", 4 * 1024 * 1024, minimum=64)
+SOP_IMPORT_CHUNK_BYTES = env_int("SOP_IMPORT_CHUNK_BYTES", 2 * 1024 * 1024, minimum=64)
 SOP_IMPORT_ERRORS_KEPT = env_int("SOP_IMPORT_ERRORS_KEPT", 10_000, minimum=1)
 # The stored copy of an imported file is deleted this many days after its import (the import
 # history keeps its name, size, checksum and errors); a refused file's after this many (0:
