@@ -17,6 +17,7 @@ import datetime as dt
 import fnmatch
 import hashlib
 import logging
+import pickle
 import re
 import shutil
 import tempfile
@@ -24,7 +25,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import NoReturn
+from typing import IO, NoReturn
 
 import pandas as pd
 import psycopg
@@ -43,8 +44,10 @@ from sop.extract_reader import (
     Extract,
     ExtractRefused,
     ReadOptions,
+    Summary,
     error_frame,
     read_extract,
+    read_extract_chunks,
 )
 from sop.extracts import ENTITIES, Entity
 from sop.formatting import DASH, format_exact
@@ -61,7 +64,7 @@ from sop.models import (
     Supplier,
 )
 from sop.roles import require
-from sop.runs import RunKind, RunRefused, run_create, run_progress
+from sop.runs import ACTIVE_STATUSES, RunKind, RunRefused, run_create, run_progress
 from sop.services import audit_record, products_classify
 
 logger = logging.getLogger(__name__)
@@ -74,6 +77,7 @@ PREVIEW_ROWS = 20
 UPLOAD_KEPT = dt.timedelta(days=1)
 _STAGING = "sop_import_staging"
 _ORM_BATCH = 2000
+_ORM_SLICE = 20_000
 # SQLite allows 999 variables per statement in old builds; stay well under it.
 _IN_CHUNK = 900
 # SQLite stores a decimal as a float, which Django reads back with 15 significant digits.
@@ -174,25 +178,68 @@ def import_upload_cancel(*, upload: ImportUpload, user: AbstractBaseUser | None)
     with transaction.atomic():
         deleted, _ = ImportUpload.objects.filter(pk=upload.pk, job__isnull=True).delete()
         if deleted:
-            directory = _upload_directory(upload)
+            directory = _stored_directory(upload)
             transaction.on_commit(lambda: shutil.rmtree(directory, ignore_errors=True))
 
 
 def _uploads_sweep() -> None:
     stale = ImportUpload.objects.filter(created_at__lt=timezone.now() - UPLOAD_KEPT)
     for upload in stale.filter(job__isnull=True):
-        directory = _upload_directory(upload)
+        directory = _stored_directory(upload)
         transaction.on_commit(lambda d=directory: shutil.rmtree(d, ignore_errors=True))
     stale.delete()
 
 
-def _upload_directory(upload: ImportUpload) -> Path:
-    """The upload's own directory, MEDIA_ROOT/imports/<uuid>/, whatever its stored path says."""
+def _stored_directory(stored: StoredExtract) -> Path:
+    """The stored file's own directory, MEDIA_ROOT/imports/<uuid>/, whatever its path says."""
     imports = (Path(settings.MEDIA_ROOT) / "imports").resolve()
-    directory = (Path(settings.MEDIA_ROOT) / upload.file_path).resolve().parent
+    directory = (Path(settings.MEDIA_ROOT) / stored.file_path).resolve().parent
     if directory.parent != imports:
-        raise ValueError(f"{upload.file_path} is not an upload's file")
+        raise ValueError(f"{stored.file_path} is not an upload's file")
     return directory
+
+
+def imports_sweep(*, now: dt.datetime | None = None) -> int:
+    """Delete the stored files the import history no longer needs; returns how many.
+
+    A loaded file is kept SOP_IMPORT_KEEP_DAYS after its import, a refused or failed one
+    SOP_IMPORT_REFUSED_KEEP_DAYS (0: a refused file is deleted as it is refused). The job
+    keeps the file's name, size, checksum and error report; its `file_path` is emptied.
+    Uploads nobody confirmed go too (after UPLOAD_KEPT).
+    """
+    now = now or timezone.now()
+    days = dt.timedelta(days=1)
+    stored = ImportJob.objects.exclude(file_path="").exclude(status__in=ACTIVE_STATUSES)
+    old = stored.filter(
+        status=JobStatus.SUCCEEDED, finished_at__lt=now - settings.SOP_IMPORT_KEEP_DAYS * days
+    ) | stored.exclude(status=JobStatus.SUCCEEDED).filter(
+        finished_at__lt=now - settings.SOP_IMPORT_REFUSED_KEEP_DAYS * days
+    )
+    removed = 0
+    for job in old:
+        _stored_file_delete(job)
+        ImportJob.objects.filter(pk=job.pk).update(file_path="")
+        removed += 1
+    _uploads_sweep()
+    return removed
+
+
+def _stored_file_delete(stored: StoredExtract) -> None:
+    try:
+        directory = _stored_directory(stored)
+    except ValueError:
+        logger.warning("not deleting %s: outside MEDIA_ROOT/imports", stored.file_path)
+        return
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def _refused_file_forget(job: ImportJob) -> dict:
+    """Delete a refused job's stored file now, unless refused files are kept a while; the
+    fields to save with the refusal."""
+    if settings.SOP_IMPORT_REFUSED_KEEP_DAYS or not job.file_path:
+        return {}
+    _stored_file_delete(job)
+    return {"file_path": ""}
 
 
 def _check_entity(entity: str) -> None:
@@ -515,50 +562,104 @@ def import_refs(*, entity: Entity) -> dict[str, dict[str, object]]:
 
 
 def _import_plan(job: ImportJob, options: dict) -> list[None]:
-    """One chunk, the whole file: it is validated whole and loaded all or nothing."""
+    """One chunk of the kernel, the whole file: it is validated whole and loaded all or
+    nothing (the file itself is read in chunks of SOP_IMPORT_CHUNK_BYTES)."""
     job.phase, job.progress = "Reading the file", 2
     return [None]
 
 
-def _import_compute(job: ImportJob, chunk: None) -> Extract:
-    """Read and validate every row; a file with errors fails the job with its report."""
-    extract = import_read(
-        entity=job.entity,
-        path=Path(settings.MEDIA_ROOT) / job.file_path,
-        options=ReadOptions.from_dict(job.options),
-        progress=lambda share: run_progress(job, 10 + int(share * 50), "Validating"),
-    )
-    if len(extract.errors):
-        _reject(extract)
-    run_progress(job, 60, f"Loading {extract.rows_read:,} rows")
-    return extract
+@dataclass
+class _Staged:
+    """A file read and checked: its summary, and its valid rows staged on disk one chunk
+    after the other (pickled frames in an anonymous temporary file), to load in one go."""
+
+    summary: Summary
+    rows: IO[bytes] | None = None
+    chunks: int = 0
+
+    def extracts(self):
+        """The staged chunks, as extracts to load."""
+        if self.rows is None:
+            return
+        self.rows.seek(0)
+        for _ in range(self.chunks):
+            frame = pickle.load(self.rows)
+            yield Extract(len(frame), frame, self.summary.present_fields, pd.DataFrame(), [])
 
 
-def _import_store(job: ImportJob, chunk: None, extract: Extract) -> None:
-    """Load the rows, in the kernel's transaction that also marks the job succeeded."""
+def _import_compute(job: ImportJob, chunk: None) -> _Staged:
+    """Read and validate every row, chunk by chunk, staging the valid rows on disk; a file
+    with errors fails the job with its report and stages nothing further."""
     entity = ENTITIES[job.entity]
+    summary = Summary(kept=settings.SOP_IMPORT_ERRORS_KEPT)
+    # The store step closes it (an anonymous file: the system frees it even on a crash).
+    staged = _Staged(summary, rows=tempfile.TemporaryFile(prefix="sop-import-"))  # noqa: SIM115
+    try:
+        for extract in read_extract_chunks(
+            Path(settings.MEDIA_ROOT) / job.file_path,
+            entity=entity,
+            refs=import_refs(entity=entity),
+            options=ReadOptions.from_dict(job.options),
+            max_bytes=settings.SOP_IMPORT_MAX_BYTES,
+            max_unpacked_bytes=settings.SOP_IMPORT_MAX_UNPACKED_BYTES,
+            chunk_bytes=settings.SOP_IMPORT_CHUNK_BYTES,
+            significant_digits=(
+                _SQLITE_SIGNIFICANT_DIGITS if connection.vendor == "sqlite" else None
+            ),
+            progress=lambda share: run_progress(
+                job, 10 + int(share * 50), f"Validating ({int(share * 100)}% of the file read)"
+            ),
+        ):
+            summary.add(extract)
+            if summary.error_count:
+                continue  # keep counting the errors; nothing will be loaded
+            pickle.dump(extract.frame, staged.rows, protocol=pickle.HIGHEST_PROTOCOL)
+            staged.chunks += 1
+    except BaseException:
+        staged.rows.close()
+        raise
+    if summary.error_count:
+        staged.rows.close()
+        _reject(summary.extract(), job, count=summary.error_count)
+    run_progress(job, 60, f"Loading {summary.rows_read:,} rows")
+    return staged
+
+
+def _import_store(job: ImportJob, chunk: None, staged: _Staged) -> None:
+    """Load the staged rows, in the kernel's transaction that also marks the job succeeded."""
+    entity = ENTITIES[job.entity]
+    summary = staged.summary
+    inserted = updated = 0
     try:
         # A savepoint: a row the database refuses rolls back the load, not the kernel's
-        # bookkeeping, and the refusal names its spreadsheet row.
+        # bookkeeping, and the refusal names its spreadsheet row. The chunks hold no key
+        # twice (checked across chunks), so upserting them one after the other is the
+        # upsert of the whole file.
         with transaction.atomic(), import_changes(entity.model) as changes:
-            inserted, updated = extract_load(entity=entity, extract=extract)
+            for extract in staged.extracts():
+                new, changed = extract_load(entity=entity, extract=extract)
+                inserted, updated = inserted + new, updated + changed
     except ExtractRefused as refused:
-        extract.errors = refused.errors
-        _reject(extract)
+        failed = summary.extract()
+        failed.errors = refused.errors
+        _reject(failed, job)
+    finally:
+        if staged.rows is not None:
+            staged.rows.close()
     if entity.name == "sales_history" and (inserted or updated):
         # Classes steer service levels and shortage priority; new sales move them.
         products_classify()
-    job.rows_read = extract.rows_read
-    job.warnings = extract.warnings
+    job.rows_read = summary.rows_read
+    job.warnings = summary.warnings
     job.rows_inserted, job.rows_updated = inserted, updated
-    job.rows_unchanged = extract.rows_read - inserted - updated
+    job.rows_unchanged = summary.rows_read - inserted - updated
     hidden = (
-        f" ({extract.hidden_rows:,} of them hidden in the workbook, by a filter or by hand)"
-        if extract.hidden_rows
+        f" ({summary.hidden_rows:,} of them hidden in the workbook, by a filter or by hand)"
+        if summary.hidden_rows
         else ""
     )
     job.message = (
-        f"Loaded {job.rows_read:,} rows{_sheet_said(extract, 'from')}{hidden}: "
+        f"Loaded {job.rows_read:,} rows{_sheet_said(summary, 'from')}{hidden}: "
         f"{inserted:,} inserted, {updated:,} updated, {job.rows_unchanged:,} unchanged."
     )
     audit_record(
@@ -580,21 +681,25 @@ def _import_store(job: ImportJob, chunk: None, extract: Extract) -> None:
     )
 
 
-def _sheet_said(extract: Extract, preposition: str) -> str:
+def _sheet_said(extract: Extract | Summary, preposition: str) -> str:
     """Which sheet of a workbook was read, for the job's message."""
     return f' {preposition} sheet "{extract.sheet}"' if extract.sheet else ""
 
 
-def _reject(extract: Extract) -> NoReturn:
-    """Fail the job with its error report: nothing is loaded."""
+def _reject(extract: Extract, job: ImportJob, *, count: int | None = None) -> NoReturn:
+    """Fail the job with its error report: nothing is loaded, and the file is deleted unless
+    refused files are kept. `count`: the errors found, when the extract keeps only the first
+    of them."""
     errors = _clipped(extract.errors)
-    noun = "error" if len(errors) == 1 else "errors"
+    count = len(errors) if count is None else count
+    noun = "error" if count == 1 else "errors"
+    shown = f" (the first {len(errors):,} are listed)" if count > len(errors) else ""
     raise RunRefused(
-        f"{len(errors):,} {noun} found{_sheet_said(extract, 'in')}; nothing was loaded. "
+        f"{count:,} {noun} found{_sheet_said(extract, 'in')}{shown}; nothing was loaded. "
         "Fix the file and upload it again.",
         fields={
             "rows_read": extract.rows_read,
-            "error_count": len(errors),
+            "error_count": count,
             "errors": errors.head(ERRORS_ON_PAGE).to_dict("records"),
             # The values and column names are the file's own text; the admin opens this
             # report in a spreadsheet, so whatever would run as a formula there is quoted.
@@ -602,6 +707,7 @@ def _reject(extract: Extract) -> NoReturn:
                 column=errors["column"].map(cell_safe), value=errors["value"].map(cell_safe)
             ).to_csv(index=False),
             "warnings": extract.warnings,
+            **_refused_file_forget(job),
         },
     )
 
@@ -784,6 +890,16 @@ def _check_references(cursor, *, staging: str, table: str, relations: list) -> N
 
 
 def _load_orm(*, model, frame: pd.DataFrame, key: list[str], present: list[str]):
+    """Load the frame _ORM_SLICE rows at a time: their Python objects are what takes memory."""
+    inserted = updated = 0
+    for start in range(0, len(frame), _ORM_SLICE):
+        part = frame.iloc[start : start + _ORM_SLICE]
+        new, changed = _load_orm_slice(model=model, frame=part, key=key, present=present)
+        inserted, updated = inserted + new, updated + changed
+    return inserted, updated
+
+
+def _load_orm_slice(*, model, frame: pd.DataFrame, key: list[str], present: list[str]):
     """Compare with the stored rows, then bulk_create the new and bulk_update the changed."""
     meta = model._meta
     convert = {name: _python_value(meta.get_field(name)) for name in frame.columns}

@@ -116,6 +116,15 @@ SOP_IMPORT_MAX_BYTES = env_int("SOP_IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum
 SOP_IMPORT_MAX_UNPACKED_BYTES = env_int(
     "SOP_IMPORT_MAX_UNPACKED_BYTES", 200 * 1024 * 1024, minimum=1024
 )
+# An import reads and checks a CSV this many bytes at a time (its memory follows the chunk,
+# not the file), keeps at most this many error rows for its report (the count is whole).
+SOP_IMPORT_CHUNK_BYTES = env_int("SOP_IMPORT_CHUNK_BYTES", 2 * 1024 * 1024, minimum=64)
+SOP_IMPORT_ERRORS_KEPT = env_int("SOP_IMPORT_ERRORS_KEPT", 10_000, minimum=1)
+# The stored copy of an imported file is deleted this many days after its import (the import
+# history keeps its name, size, checksum and errors); a refused file's after this many (0:
+# at once). Beat sweeps them hourly.
+SOP_IMPORT_KEEP_DAYS = env_int("SOP_IMPORT_KEEP_DAYS", 30, minimum=0)
+SOP_IMPORT_REFUSED_KEEP_DAYS = env_int("SOP_IMPORT_REFUSED_KEEP_DAYS", 0, minimum=0)
 # Files above this many rows are loaded through a COPY into a staging table on Postgres.
 SOP_IMPORT_COPY_THRESHOLD = env_int("SOP_IMPORT_COPY_THRESHOLD", 5000, minimum=0)
 # An import source's SQL query is cancelled by its database after this many seconds.
@@ -176,6 +185,7 @@ CELERY_BEAT_SCHEDULE = {
     "runs-fail-stale": {"task": "sop.runs_fail_stale", "schedule": 300.0},
     # Each source keeps its own interval; this only looks for the ones that are due.
     "import-sources-due": {"task": "sop.import_sources_due", "schedule": 60.0},
+    "imports-sweep": {"task": "sop.imports_sweep", "schedule": 3600.0},
 }
 
 SESSION_COOKIE_HTTPONLY = True

@@ -128,3 +128,11 @@ def import_source_pull_task(source_id: int) -> None:
         import_sources.import_source_pull(source=source)
     except import_sources.PullBusy:
         logger.info("Pull of source %s skipped: one is running", source_id)
+
+
+@app.task(name="sop.imports_sweep")
+def imports_sweep_task() -> int:
+    """Delete the stored import files the history no longer needs (SOP_IMPORT_KEEP_DAYS)."""
+    from sop.imports import imports_sweep  # the imports read the kernel, which reads the tasks
+
+    return imports_sweep()

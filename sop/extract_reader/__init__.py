@@ -10,12 +10,16 @@ reference maps. The rooms:
   row, merged cells);
 - `values`: dates and months in ISO, Excel and the stated forms;
 - `validation`: the cells against the entity's columns (`validate`);
-- `errors`: the (row, column, value, reason) report.
+- `errors`: the (row, column, value, reason) report;
+- `streaming`: what a file read in chunks (`read_extract_chunks`) checks across chunks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+from django.apps import apps
 
 from sop.extract_reader.errors import ERROR_COLUMNS, ExtractRefused, error_frame
 from sop.extract_reader.options import (
@@ -27,7 +31,8 @@ from sop.extract_reader.options import (
     SEPARATORS,
     ReadOptions,
 )
-from sop.extract_reader.tables import Table, column_letter, read_table, size_label
+from sop.extract_reader.streaming import KeyLedger, Summary
+from sop.extract_reader.tables import Table, column_letter, iter_tables, read_table, size_label
 from sop.extract_reader.validation import (
     DATE_FORMAT_HINT,
     NEGATIVES_HINT,
@@ -53,7 +58,9 @@ __all__ = [
     "SEPARATORS",
     "Extract",
     "ExtractRefused",
+    "KeyLedger",
     "ReadOptions",
+    "Summary",
     "Table",
     "column_key",
     "column_letter",
@@ -61,6 +68,7 @@ __all__ = [
     "parse_date",
     "parse_month",
     "read_extract",
+    "read_extract_chunks",
     "read_table",
     "size_label",
     "validate",
@@ -107,3 +115,50 @@ def read_extract(
         )
     except ExtractRefused as refused:
         return Extract.refusal(refused.errors, sheet=table.sheet if table is not None else "")
+
+
+def read_extract_chunks(
+    source: Path | bytes,
+    *,
+    entity: Entity,
+    refs: dict[str, dict[str, object]],
+    options: ReadOptions | None = None,
+    max_bytes: int,
+    chunk_bytes: int,
+    max_unpacked_bytes: int = 200 * 1024 * 1024,
+    significant_digits: int | None = None,
+    progress: Progress | None = None,
+) -> Iterator[Extract]:
+    """Read and check a file about `chunk_bytes` at a time: one extract per chunk.
+
+    Each chunk's rows keep the file's row numbers; a key repeated in a later chunk is an
+    error of that chunk. A file that cannot be read as a table of the entity, at any chunk,
+    gives a refused extract and nothing after it. `progress(share)` is told the share of
+    the file's bytes read.
+    """
+    model = apps.get_model(entity.model)
+    key_fields = [model._meta.get_field(entity.column(k).model_field).attname for k in entity.key]
+    ledger = KeyLedger(entity, key_fields)
+    sheet = ""
+    try:
+        for table, done, size in iter_tables(
+            source,
+            max_bytes=max_bytes,
+            max_unpacked_bytes=max_unpacked_bytes,
+            options=options,
+            chunk_bytes=chunk_bytes,
+        ):
+            sheet = table.sheet
+            extract = validate(
+                table,
+                entity=entity,
+                refs=refs,
+                options=options,
+                significant_digits=significant_digits,
+            )
+            ledger.check(extract)
+            if progress:
+                progress(done / max(size, 1))
+            yield extract
+    except ExtractRefused as refused:
+        yield Extract.refusal(refused.errors, sheet=sheet)

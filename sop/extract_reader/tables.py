@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import datetime as dt
 import io
 import itertools
 import re
 import unicodedata
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -76,6 +78,8 @@ class Table:
     hidden_rows: int = 0
     cell_problems: pd.DataFrame | None = None
     number_cells: pd.DataFrame | None = None
+    separator: str = ""
+    last_row: int = 0
 
 
 def read_table(
@@ -94,6 +98,41 @@ def read_table(
     most), for a preview.
     """
     options = options or ReadOptions()
+    size = _checked_size(source, max_bytes=max_bytes)
+    data = _read_bytes(source, head=head is not None)
+    return _table_of(data, options, head=head, size=size, max_unpacked_bytes=max_unpacked_bytes)
+
+
+def iter_tables(
+    source: Path | bytes,
+    *,
+    max_bytes: int,
+    chunk_bytes: int,
+    max_unpacked_bytes: int = 200 * 1024 * 1024,
+    options: ReadOptions | None = None,
+) -> Iterator[tuple[Table, int, int]]:
+    """The file's cells as successive tables of whole records: (table, bytes read, size).
+
+    A CSV larger than `chunk_bytes` is read about `chunk_bytes` at a time, each table
+    cut after a record (never inside a quoted line break), under the file's header, its
+    rows numbered as in the whole file; memory stays bounded by the chunk, not the file.
+    An XLSX, and a CSV of one chunk, come as one table.
+    """
+    options = options or ReadOptions()
+    size = _checked_size(source, max_bytes=max_bytes)
+    with _opened(source) as handle:
+        data = handle.read(chunk_bytes)
+        if len(data) < chunk_bytes or data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+            data += handle.read()
+            table = _table_of(
+                data, options, head=None, size=size, max_unpacked_bytes=max_unpacked_bytes
+            )
+            yield table, size, size
+            return
+        yield from _csv_chunks(handle, data, options, size=size, chunk_bytes=chunk_bytes)
+
+
+def _checked_size(source: Path | bytes, *, max_bytes: int) -> int:
     size = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
     if size > max_bytes:
         raise refuse(
@@ -103,7 +142,16 @@ def read_table(
             f"the file is {size_label(size)} ({size:,} bytes), larger than the limit of "
             f"{max_bytes:,} bytes ({size_label(max_bytes)}); split it into several files",
         )
-    data = _read_bytes(source, head=head is not None)
+    return size
+
+
+def _opened(source: Path | bytes) -> BinaryIO:
+    return io.BytesIO(source) if isinstance(source, bytes) else Path(source).open("rb")
+
+
+def _table_of(
+    data: bytes, options: ReadOptions, *, head: int | None, size: int, max_unpacked_bytes: int
+) -> Table:
     if not data.strip():
         raise refuse(1, "", "", "the file is empty")
     if data.startswith(b"PK\x03\x04"):
@@ -145,6 +193,82 @@ def column_letter(index: int) -> str:
 
 def _read_csv(data: bytes, options: ReadOptions, *, head: int | None, truncated: bool) -> Table:
     text, separator, cut = _csv_text(data, options, head=head, truncated=truncated)
+    return _csv_table(text, separator, options, head=head, cut=cut)
+
+
+def _csv_chunks(
+    handle: BinaryIO, first: bytes, options: ReadOptions, *, size: int, chunk_bytes: int
+) -> Iterator[tuple[Table, int, int]]:
+    """A CSV read `chunk_bytes` at a time: each table holds the whole records read so far,
+    under the header line, numbered from the row after the previous table's last."""
+    codec, skip = _codec(first, options.encoding)
+    decoder = codecs.getincrementaldecoder(codec)("strict")
+    done, lines = len(first), 0
+
+    def decoded(data: bytes, *, final: bool = False) -> str:
+        nonlocal lines
+        try:
+            text = decoder.decode(data, final=final)
+        except UnicodeDecodeError as exc:
+            raise _decode_refusal(exc, data, codec, options.encoding, lines_before=lines) from None
+        lines += text.count("\n")
+        return text
+
+    text = decoded(first[skip:])
+    cr_only = "\n" not in text and "\r" in text
+    if cr_only:
+        text = text.replace("\r", "\n")
+    records, rest = _records_split(text)
+    # The first table holds the header and at least one record.
+    while records.count("\n") <= options.header_row:
+        data = handle.read(chunk_bytes)
+        done += len(data)
+        text = rest + decoded(data, final=not data)
+        if cr_only:
+            text = text.replace("\r", "\n")
+        records, rest = (records + text, "") if not data else _records_split(records + text)
+        if not data:
+            break
+    prepared, separator, _ = _prepared_text(records, options, head=None, truncated=False)
+    table = _csv_table(prepared, separator, options, head=None, cut=False)
+    start = _line_start(prepared, options.header_row) or 0
+    end = prepared.find("\n", start)
+    header_line = prepared[start : end + 1]
+    separator, row = table.separator, table.last_row
+    yield table, done, size
+    # The later tables: the header line, then the records, read as a file with its header on
+    # row 1 whose rows are numbered after `row`.
+    later = dataclasses.replace(options, header_row=1)
+    while True:
+        data = handle.read(chunk_bytes)
+        done += len(data)
+        text = rest + decoded(data, final=not data)
+        if cr_only:
+            text = text.replace("\r", "\n")
+        records, rest = _records_split(text) if data else (text, "")
+        if records.strip("\r\n"):
+            if not unicodedata.is_normalized("NFC", records):
+                records = unicodedata.normalize("NFC", records)
+            table = _csv_table(
+                header_line + records, separator, later, head=None, cut=False, row_base=row
+            )
+            row = table.last_row
+            yield table, done, size
+        if not data:
+            return
+
+
+def _csv_table(
+    text: str,
+    separator: str,
+    options: ReadOptions,
+    *,
+    head: int | None,
+    cut: bool,
+    row_base: int | None = None,
+) -> Table:
+    """The prepared text's table, its header on line `options.header_row`; its rows are
+    numbered from `row_base` + 1 (the row after the header's when None)."""
     header_row = options.header_row
     start = _line_start(text, header_row)
     if start is None:
@@ -166,12 +290,13 @@ def _read_csv(data: bytes, options: ReadOptions, *, head: int | None, truncated:
     except csv.Error as exc:
         raise refuse(header_row, "", "", _csv_reason(exc)) from None
 
+    base = header_row if row_base is None else row_base
     body_text = text[start:]
-    counts = _field_counts(body_text, separator, first_row=header_row)
+    counts = _field_counts(body_text, separator, first_row=base)
     if counts.open_line is not None:
         if not cut:
             raise refuse(
-                header_row + len(counts.fields) - 1,
+                base + len(counts.fields) - 1,
                 "",
                 "",
                 'this row opens a quote (") that is never closed: the file ends inside it, so '
@@ -179,7 +304,7 @@ def _read_csv(data: bytes, options: ReadOptions, *, head: int | None, truncated:
             )
         # A preview's cut fell inside a quoted line break: leave that record out.
         body_text = "".join(io.StringIO(body_text, newline="").readlines()[: counts.open_line - 1])
-        counts = _field_counts(body_text, separator, first_row=header_row)
+        counts = _field_counts(body_text, separator, first_row=base)
     body = body_text.encode("utf-8")
     width = int(counts.fields[0])
     first = options.first_index
@@ -212,7 +337,7 @@ def _read_csv(data: bytes, options: ReadOptions, *, head: int | None, truncated:
     if len(fields) != len(frame):  # a quoted line break pandas and the counter saw differently
         raise refuse(0, "", "", "the file's quoting could not be read; check the quote marks")
     frame.columns = range(width - first)
-    frame.index = pd.Index(np.arange(header_row + 1, header_row + 1 + len(frame)), name="row")
+    frame.index = pd.Index(np.arange(base + 1, base + 1 + len(frame)), name="row")
     frame["__fields__"] = np.where(fields == width, 0, fields)
     if not cut and not body_text.endswith("\n"):
         frame["__cut__"] = frame.index == frame.index[-1] if len(frame) else []
@@ -225,6 +350,8 @@ def _read_csv(data: bytes, options: ReadOptions, *, head: int | None, truncated:
         header_row=header_row,
         first_index=first,
         head=_head_rows(text, separator),
+        separator=separator,
+        last_row=base + len(fields),
     )
 
 
@@ -235,7 +362,18 @@ def _csv_text(
     separator stated or declared ("" when neither), and whether the text was cut short (a
     preview's head): then its last row is no sign of a cut-off file.
     """
-    text = _decode(data, options.encoding, truncated=truncated)
+    return _prepared_text(
+        _decode(data, options.encoding, truncated=truncated),
+        options,
+        head=head,
+        truncated=truncated,
+    )
+
+
+def _prepared_text(
+    text: str, options: ReadOptions, *, head: int | None, truncated: bool
+) -> tuple[str, str, bool]:
+    """The decoded text prepared as `_csv_text` says."""
     if "\n" not in text and "\r" in text:  # classic Mac OS line endings
         text = text.replace("\r", "\n")
     if not unicodedata.is_normalized("NFC", text):
@@ -270,6 +408,17 @@ def _decode(data: bytes, encoding: str, *, truncated: bool) -> str:
 
     A preview's bytes may end inside a character: it is left out, not refused.
     """
+    codec, skip = _codec(data, encoding)
+    data = data[skip:]
+    try:
+        return codecs.getincrementaldecoder(codec)("strict").decode(data, final=not truncated)
+    except UnicodeDecodeError as exc:
+        raise _decode_refusal(exc, data, codec, encoding, lines_before=0) from None
+
+
+def _codec(data: bytes, encoding: str) -> tuple[str, int]:
+    """The codec the file's first bytes and the stated encoding give, and how many bytes of
+    byte-order mark to skip before decoding."""
     marked = (
         "utf-16" if data.startswith(_UTF16_BOMS) else "utf-8" if data.startswith(_UTF8_BOM) else ""
     )
@@ -290,25 +439,27 @@ def _decode(data: bytes, encoding: str, *, truncated: bool) -> str:
             "the file has no UTF-16 byte-order mark, so it is not the UTF-16 the import states "
             "(save it as Unicode text or UTF-8)",
         )
-    if marked == "utf-8":
-        data = data[len(_UTF8_BOM) :]
-    codec = marked or encoding or "utf-8"
-    try:
-        return codecs.getincrementaldecoder(codec)("strict").decode(data, final=not truncated)
-    except UnicodeDecodeError as exc:
-        row = data[: exc.start].decode(codec, "replace").count("\n") + 1
-        byte = data[exc.start : exc.start + 1].hex()
-        if codec == "utf-8":
-            reason = (
-                f"not valid UTF-8 (byte 0x{byte}); save the file as UTF-8, or state its "
-                "encoding (Windows-1252, Latin-1 ...) in an import profile"
-            )
-        else:
-            reason = (
-                f"not valid {ENCODINGS[encoding or codec]} (byte 0x{byte}): the file is in "
-                "another encoding; correct the import profile"
-            )
-        raise refuse(row, "", "", reason) from None
+    return marked or encoding or "utf-8", len(_UTF8_BOM) if marked == "utf-8" else 0
+
+
+def _decode_refusal(
+    exc: UnicodeDecodeError, data: bytes, codec: str, encoding: str, *, lines_before: int
+) -> ExtractRefused:
+    """The refusal of bytes that are not the codec's, on the line they are on (`data` follows
+    `lines_before` lines of the file)."""
+    row = lines_before + data[: exc.start].decode(codec, "replace").count("\n") + 1
+    byte = data[exc.start : exc.start + 1].hex()
+    if codec == "utf-8":
+        reason = (
+            f"not valid UTF-8 (byte 0x{byte}); save the file as UTF-8, or state its "
+            "encoding (Windows-1252, Latin-1 ...) in an import profile"
+        )
+    else:
+        reason = (
+            f"not valid {ENCODINGS[encoding or codec]} (byte 0x{byte}): the file is in "
+            "another encoding; correct the import profile"
+        )
+    return refuse(row, "", "", reason)
 
 
 def _first_lines(text: str, count: int) -> str:
@@ -322,13 +473,19 @@ def _first_lines(text: str, count: int) -> str:
 
 def _whole_records(text: str) -> str:
     """The text up to its last line break outside quotes, when it was cut for a preview."""
+    records, _ = _records_split(text)
+    return records or text
+
+
+def _records_split(text: str) -> tuple[str, str]:
+    """The text's whole records (up to its last line break outside quotes), and the rest."""
     last, inside = -1, False
     for match in re.finditer(r'["\n]', text):
         if match[0] == '"':
             inside = not inside
         elif not inside:
             last = match.start()
-    return text[: last + 1] if last >= 0 else text
+    return text[: last + 1], text[last + 1 :]
 
 
 def _line_start(text: str, line: int) -> int | None:

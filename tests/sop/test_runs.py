@@ -24,9 +24,11 @@ def test_every_planning_app_registers_its_kind_of_run():
     }
 
 
-def test_beat_runs_one_sweep_for_every_kind():
+def test_beat_runs_one_sweep_for_every_kind_the_due_pulls_and_the_import_files_sweep():
     assert [job["task"] for job in settings.CELERY_BEAT_SCHEDULE.values()] == [
-        "sop.runs_fail_stale"
+        "sop.runs_fail_stale",
+        "sop.import_sources_due",
+        "sop.imports_sweep",
     ]
 
 

@@ -1,0 +1,171 @@
+"""A big file is read and checked in chunks: tiny chunks here, so small files cross them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+
+from sop import imports
+from sop.choices import JobStatus
+from sop.extract_reader import ReadOptions, read_extract, read_extract_chunks
+from sop.extracts import ENTITIES
+from sop.models import Product, SalesHistory
+from tests.sop.extract_files import problems, run
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
+
+HEADER = "sku,location_code,month,quantity,revenue\n"
+# 64 bytes: the header and one 18-byte row in the first chunk, then three rows a chunk.
+CHUNK = 64
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(settings):
+    settings.SOP_IMPORT_CHUNK_BYTES = CHUNK
+
+
+def months(count: int, quantity=lambda i: str(i + 1)) -> str:
+    """`count` rows of A1 at WH1, one a month from 2020-01, quantity i + 1 on row i + 2."""
+    return "".join(
+        f"A1,WH1,{2020 + i // 12}-{i % 12 + 1:02d},{quantity(i)},\n" for i in range(count)
+    )
+
+
+def chunks_of(content: str, entity: str = "sales_history", refs=None) -> list:
+    return list(
+        read_extract_chunks(
+            content.encode(),
+            entity=ENTITIES[entity],
+            refs=refs if refs is not None else imports.import_refs(entity=ENTITIES[entity]),
+            max_bytes=1 << 20,
+            chunk_bytes=CHUNK,
+        )
+    )
+
+
+def test_a_file_of_many_chunks_loads_every_row(tmp_path, refs):
+    body = months(40)
+    assert len(chunks_of(HEADER + body)) > 5
+    job = run(tmp_path, "sales_history", HEADER + body)
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    assert (job.rows_read, job.rows_inserted) == (40, 40)
+    # 1 + 2 + ... + 40
+    assert SalesHistory.objects.aggregate(s=Sum("quantity"))["s"] == Decimal(820)
+    again = run(tmp_path, "sales_history", HEADER + body)
+    assert (again.rows_inserted, again.rows_updated, again.rows_unchanged) == (0, 0, 40)
+
+
+def test_a_key_repeated_in_a_later_chunk_is_refused_and_nothing_loads(tmp_path, refs):
+    body = months(12) + "A1,WH1,2020-03,7,\n"
+    job = run(tmp_path, "sales_history", HEADER + body)
+    assert job.status == JobStatus.FAILED
+    assert problems(job) == [
+        (
+            14,
+            "sku, location_code, month",
+            "A1 / WH1 / 2020-03",
+            "duplicate key (sku, location_code, month): same as row 4",
+        )
+    ]
+    assert SalesHistory.objects.count() == 0
+
+
+def test_an_error_in_a_later_chunk_loads_nothing(tmp_path, refs):
+    body = months(30, quantity=lambda i: "x" if i == 27 else "1")
+    job = run(tmp_path, "sales_history", HEADER + body)
+    assert job.status == JobStatus.FAILED
+    assert [(row, column) for row, column, _, _ in problems(job)] == [(29, "quantity")]
+    assert job.rows_read == 30
+    assert SalesHistory.objects.count() == 0
+
+
+def test_rows_keep_the_files_numbers_across_chunk_boundaries(tmp_path, refs):
+    # Every row is wrong, and blank lines sit between some: each error names its own line.
+    lines = [f"A1,WH1,2020-{m:02d},-1,\n" for m in range(1, 13)]
+    lines.insert(5, "\n")
+    lines.insert(9, ",,,,\n")
+    job = run(tmp_path, "sales_history", HEADER + "".join(lines))
+    assert [row for row, *_ in problems(job)] == [2, 3, 4, 5, 6, 8, 9, 10, 12, 13, 14, 15]
+    assert job.rows_read == 12
+
+
+def test_a_quoted_line_break_across_a_chunk_boundary_stays_one_row(tmp_path):
+    header = "sku,name,family\n"
+    # The quoted name spans bytes 40 to 90: over the 64-byte boundary.
+    rows = 'P1,One,F\n"P2","Two, a name long enough\nto cross the chunk\'s end",F\nP3,Three,F\n'
+    content = header + rows + "".join(f"Q{i},Name {i},F\n" for i in range(10)) + "P1,Again,F\n"
+    job = run(tmp_path, "products", content)
+    assert problems(job) == [
+        (15, "sku", "P1", "duplicate key (sku): same as row 2"),
+    ]
+    job = run(tmp_path, "products", content.replace("P1,Again,F\n", "P4,,F\n"))
+    # The two-line record is one row (3): a spreadsheet's numbering, not the lines'.
+    assert [(row, column) for row, column, _, _ in problems(job)] == [(15, "name")]
+    fixed = run(tmp_path, "products", content.replace("P1,Again,F\n", "P4,Four,F\n"))
+    assert fixed.status == JobStatus.SUCCEEDED, fixed.errors
+    assert Product.objects.get(sku="P2").name == "Two, a name long enough\nto cross the chunk's end"
+    assert Product.objects.get(sku="Q0").name == "Name 0"
+
+
+def test_chunks_give_the_rows_and_errors_of_the_whole_file(refs):
+    content = HEADER + months(25, quantity=lambda i: "x" if i % 7 == 3 else str(i))
+    entity = ENTITIES["sales_history"]
+    refs_ = imports.import_refs(entity=entity)
+    whole = read_extract(content.encode(), entity=entity, refs=refs_, max_bytes=1 << 20)
+    parts = chunks_of(content, refs=refs_)
+    assert len(parts) > 3
+    assert [row for part in parts for row in part.errors["row"]] == list(whole.errors["row"])
+    assert [row for part in parts for row in part.frame.index] == list(whole.frame.index)
+    assert sum(part.rows_read for part in parts) == whole.rows_read == 25
+
+
+def test_a_file_cut_off_in_its_last_chunk_names_the_last_row(tmp_path, refs):
+    content = HEADER + months(10) + "A1,WH1,2021-01"
+    job = run(tmp_path, "sales_history", content)
+    (row, _, _, reason) = problems(job)[0]
+    assert row == 12
+    assert "cut off" in reason
+
+
+def test_a_byte_that_is_not_utf8_in_a_later_chunk_names_its_line(tmp_path, refs):
+    content = (HEADER + months(10)).encode() + b"A1,WH1,2021-01,1,caf\xe9\n"
+    job = run(tmp_path, "sales_history", content)
+    (row, _, _, reason) = problems(job)[0]
+    assert (row, reason[:20]) == (12, "not valid UTF-8 (byt")
+    assert SalesHistory.objects.count() == 0
+
+
+def test_the_report_keeps_the_first_errors_and_counts_them_all(tmp_path, refs, settings):
+    settings.SOP_IMPORT_ERRORS_KEPT = 3
+    job = run(tmp_path, "sales_history", HEADER + months(10, quantity=lambda i: "-1"))
+    assert job.error_count == 10
+    assert [row for row, *_ in problems(job)] == [2, 3, 4]
+    assert job.message.startswith("10 errors found (the first 3 are listed)")
+
+
+def test_validation_reports_its_progress_by_the_bytes_read(tmp_path, refs, monkeypatch):
+    said = []
+    real = imports.run_progress
+
+    def spy(job, progress, phase):
+        said.append((progress, phase))
+        real(job, progress, phase)
+
+    monkeypatch.setattr(imports, "run_progress", spy)
+    job = run(tmp_path, "sales_history", HEADER + months(40))
+    assert job.status == JobStatus.SUCCEEDED
+    validating = [p for p, phase in said if phase.startswith("Validating")]
+    assert len(validating) > 5
+    assert validating == sorted(validating)
+    assert validating[0] < 20 and validating[-1] == 60
+    assert ("Validating (100% of the file read)") in [phase for _, phase in said]
+    assert said[-1] == (60, "Loading 40 rows")
+
+
+def test_a_profile_read_file_streams_with_its_options(tmp_path, refs):
+    content = "sep=;\n" + HEADER.replace(",", ";") + months(12).replace(",", ";")
+    job = run(tmp_path, "sales_history", content, options=ReadOptions())
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    assert job.rows_inserted == 12
