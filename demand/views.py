@@ -17,11 +17,10 @@ from demand.forms import OverrideForm
 from demand.models import ForecastRun
 from sop.choices import AbcClass, JobStatus
 from sop.exports import table_response
-from sop.locking import EditConflict, edit_refusal
 from sop.models import Cycle, Location, Product
 from sop.run_views import RunPanel
 from sop.selectors import cycle_current
-from sop.views import cycle_from_query
+from sop.views import cell_save, cycle_from_query, cycle_page
 
 SELECTION_PARAMS = ("family", "sku", "location")
 FILTER_PARAMS = ("only_family", "abc", "pattern", "exception")
@@ -103,10 +102,8 @@ def _selection_context(
 
 
 @require_GET
-def review(request: HttpRequest) -> HttpResponse:
-    cycle = cycle_from_query(request.GET)
-    if cycle is None:
-        return render(request, "demand/review.html", {"cycle": None})
+@cycle_page("demand/review.html")
+def review(request: HttpRequest, cycle: Cycle) -> HttpResponse:
     filters = selectors.Filters(
         family=request.GET.get("only_family", ""),
         abc=request.GET.get("abc", ""),
@@ -143,38 +140,31 @@ def override_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     selection = _selection(request.POST, [])
     if selection is None:
         return HttpResponse("Choose a family or SKU.", status=400)
-    form = OverrideForm(request.POST)
-    status, level, message = 200, "success", ""
+
+    def save(data: dict) -> str:
+        kind, value = data["value"]
+        services.override_save(
+            cycle=cycle,
+            user=request.user,
+            month=data["month"],
+            value=value,
+            kind=kind,
+            reason=data["reason"],
+            comment=data["comment"],
+            family=selection.family,
+            product=selection.product,
+            location=selection.location,
+            expected_version=data["version"],
+        )
+        return f"Saved {data['month']:%b %Y}: the consensus is updated."
+
+    def respond(status: int, level: str, message: str, pending: dict) -> HttpResponse:
+        context = _selection_context(request, cycle, selection, pending=pending)
+        context.update(message=message, message_level=level)
+        return render(request, "demand/partials/selection.html", context, status=status)
+
     typed = {request.POST.get("month", ""): request.POST.get("value", "")}
-    if not form.is_valid():
-        status, level = 400, "error"
-        message = form.error_text()
-    else:
-        kind, value = form.cleaned_data["value"]
-        month = form.cleaned_data["month"]
-        try:
-            services.override_save(
-                cycle=cycle,
-                user=request.user,
-                month=month,
-                value=value,
-                kind=kind,
-                reason=form.cleaned_data["reason"],
-                comment=form.cleaned_data["comment"],
-                family=selection.family,
-                product=selection.product,
-                location=selection.location,
-                expected_version=form.cleaned_data["version"],
-            )
-        except (EditConflict, ValidationError) as exc:
-            status, errors = edit_refusal(exc)
-            level, message = "error", " ".join(errors)
-        else:
-            typed = {}
-            message = f"Saved {month:%b %Y}: the consensus is updated."
-    context = _selection_context(request, cycle, selection, pending=typed)
-    context.update(message=message, message_level=level)
-    return render(request, "demand/partials/selection.html", context, status=status)
+    return cell_save(OverrideForm(request.POST), typed, save, respond)
 
 
 @require_POST
