@@ -19,7 +19,7 @@ from sop.choices import AbcClass, JobStatus
 from sop.exports import table_response
 from sop.models import Cycle, Location, Product
 from sop.run_views import RunPanel
-from sop.selectors import cycle_current
+from sop.selectors import cycle_current, product_families
 from sop.views import cell_save, cycle_from_query, cycle_page
 
 SELECTION_PARAMS = ("family", "sku", "location")
@@ -119,7 +119,7 @@ def review(request: HttpRequest, cycle: Cycle) -> HttpResponse:
         "tree": tree,
         "filters": filters,
         "filter_query": urlencode({k: request.GET[k] for k in FILTER_PARAMS if request.GET.get(k)}),
-        "family_choices": selectors.families(),
+        "family_choices": product_families(active_only=True),
         "abc_choices": AbcClass.choices,
         "pattern_choices": Pattern.choices,
         "exception_choices": ExceptionFilter.choices,

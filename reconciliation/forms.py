@@ -6,7 +6,6 @@ stores; the engine's own checks (run by the service) decide whether the delta is
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
@@ -14,7 +13,7 @@ from django import forms
 from reconciliation.models import DecisionLogEntry
 from sop.choices import AbcClass
 from sop.models import Cycle, Product, Resource, Supplier
-from sop.services import add_months
+from sop.selectors import product_families
 
 
 class ScenarioForm(forms.Form):
@@ -56,10 +55,6 @@ class DecisionForm(forms.Form):
         self.fields["scenario"].choices = [("", "none"), *((s.pk, s.name) for s in scenarios)]
 
 
-def horizon(cycle: Cycle) -> list[dt.date]:
-    return [add_months(cycle.month, h) for h in range(cycle.horizon_months)]
-
-
 class DeltaForm(forms.Form):
     """One change of a scenario; subclasses say which fields and build the delta dict."""
 
@@ -72,7 +67,7 @@ class DeltaForm(forms.Form):
     def __init__(self, *args, cycle: Cycle, **kwargs):
         super().__init__(*args, prefix=self.kind, **kwargs)
         self.cycle = cycle
-        months = [(m.isoformat(), f"{m:%b %Y}") for m in horizon(cycle)]
+        months = [(m.isoformat(), f"{m:%b %Y}") for m in cycle.horizon]
         for name in ("start", "end"):
             if name in self.fields:
                 self.fields[name].choices = months
@@ -106,8 +101,7 @@ class DeltaForm(forms.Form):
 
 
 def _families() -> list[tuple[str, str]]:
-    families = Product.objects.order_by("family").values_list("family", flat=True).distinct()
-    return [("", "all families"), *((f, f) for f in families)]
+    return [("", "all families"), *((f, f) for f in product_families())]
 
 
 def _resources() -> list[tuple[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from decimal import Decimal
@@ -24,6 +25,7 @@ from sop.choices import (
     XyzClass,
 )
 from sop.extracts import ENTITIES
+from sop.months import add_months
 
 FIRST_DAY_OF_MONTH = "Enter the first day of a month, such as 2026-11-01."
 # An API token: "sop_", 12 hex digits of prefix, "_", 43 characters of URL-safe base64.
@@ -435,6 +437,16 @@ class Cycle(models.Model):
 
     def due_date(self, stage: str):
         return getattr(self, f"{stage}_due", None)
+
+    @property
+    def horizon(self) -> list[dt.date]:
+        """The months the cycle plans, first to last."""
+        return [add_months(self.month, h) for h in range(self.horizon_months)]
+
+    def check_in_horizon(self, month: dt.date) -> None:
+        """Refuse a month the cycle does not plan (ValidationError)."""
+        if not self.month <= month <= add_months(self.month, self.horizon_months - 1):
+            raise ValidationError(f"{month:%b %Y} is outside the cycle's horizon.")
 
     @property
     def is_frozen(self) -> bool:

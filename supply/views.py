@@ -16,7 +16,7 @@ from sop.exports import table_response
 from sop.forms import PlannerEditForm
 from sop.models import Cycle, Location, Product, Resource
 from sop.run_views import RunPanel
-from sop.services import add_months
+from sop.selectors import product_families
 from sop.views import cell_save, cycle_from_query, cycle_page
 from supply import charts, selectors, services
 from supply.choices import CapacityReason, ExceptionFilter, SupplyReason
@@ -163,14 +163,14 @@ def review(request: HttpRequest, cycle: Cycle) -> HttpResponse:
     run = selectors.supply_run_published(cycle=cycle)
     context = {
         "cycles": Cycle.objects.all()[:24],
-        "families": selectors.families(),
+        "families": product_families(),
         "abc_choices": AbcClass.choices,
         "exception_choices": ExceptionFilter.choices,
         "latest": selectors.supply_run_latest(cycle=cycle),
         "published": run,
         "demand_changed": selectors.demand_changed_since(cycle=cycle, run=run),
         "can_run": _can_run(request, cycle),
-        "horizon": [add_months(cycle.month, h) for h in range(cycle.horizon_months)],
+        "horizon": cycle.horizon,
         **_plan_context(request, cycle, run, request.GET),
     }
     return render(request, "supply/review.html", context)

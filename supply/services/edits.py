@@ -19,7 +19,7 @@ from sop.locking import VersionedRow
 from sop.models import Cycle, Location, Product, Resource, Routing
 from sop.roles import require
 from sop.runs import ACTIVE_STATUSES, runs_fail_stale
-from sop.services import add_months, audit_record
+from sop.services import audit_number, audit_record
 from supply import chunks as chunking
 from supply.choices import CapacityReason, SupplyReason
 from supply.models import CapacityAdjustment, PlannedSupplyEdit, SupplyRun
@@ -81,16 +81,6 @@ def _editable_cycle(cycle_pk: int) -> Cycle:
     return locked
 
 
-def _in_horizon(cycle: Cycle, month: dt.date) -> None:
-    if not cycle.month <= month <= add_months(cycle.month, cycle.horizon_months - 1):
-        raise ValidationError(f"{month:%b %Y} is outside the cycle's horizon.")
-
-
-def _number(value: Decimal | float) -> str:
-    """A quantity as the audit trail and messages show it: 80, -30, 12.5."""
-    return format(Decimal(str(value)).normalize(), "f")
-
-
 @dataclass(frozen=True)
 class _PlanRow(VersionedRow):
     """A row of the cycle's supply plan a planner edits: `field` is the figure they set."""
@@ -127,7 +117,7 @@ def planned_supply_save(
     row = _PlanRow(
         rows=PlannedSupplyEdit.objects.filter(**scope),
         what=f"The planned supply of {product.sku} @ {location.code} in {month:%b %Y}",
-        show=lambda e: _number(e.quantity) if e is not None else "the engine's plan",
+        show=lambda e: audit_number(e.quantity) if e is not None else "the engine's plan",
         object_type="planned_supply",
         object_id=f"{product.sku}@{location.code}/{month:%Y-%m}",
         scope=scope,
@@ -162,7 +152,9 @@ def capacity_adjustment_save(
     row = _PlanRow(
         rows=CapacityAdjustment.objects.filter(**scope),
         what=f"The capacity of {resource.code} in {month:%b %Y}",
-        show=lambda a: f"{_number(a.delta_hours)} h" if a is not None else "the imported capacity",
+        show=lambda a: (
+            f"{audit_number(a.delta_hours)} h" if a is not None else "the imported capacity"
+        ),
         object_type="capacity_adjustment",
         object_id=f"{resource.code}/{month:%Y-%m}",
         scope=scope,
@@ -196,11 +188,11 @@ def _edit_save(
         raise ValidationError("Write a comment saying why.")
     with transaction.atomic():
         locked = _editable_cycle(row.scope["cycle"].pk)
-        _in_horizon(locked, row.scope["month"])
+        locked.check_in_horizon(row.scope["month"])
         current = row.lock(seen=seen)
         if value is None and current is None:
             return None
-        old = None if current is None else _number(getattr(current, row.field))
+        old = None if current is None else audit_number(getattr(current, row.field))
         values = {row.field: value, "reason": reason, "comment": comment, "author": user}
         saved = row.save(current, None if value is None else values, create=row.scope)
         audit_record(
@@ -210,7 +202,7 @@ def _edit_save(
             object_id=row.object_id,
             cycle=locked,
             old={row.field: old},
-            new={row.field: None if value is None else _number(value), "reason": reason},
+            new={row.field: audit_number(value), "reason": reason},
             reason=comment,
         )
         supply_recompute(cycle=locked, **row.recompute)

@@ -88,7 +88,7 @@ class _Window:
 
     @classmethod
     def of(cls, cycle: Cycle) -> _Window:
-        months = [add_months(cycle.month, h) for h in range(cycle.horizon_months)]
+        months = cycle.horizon
         return cls(
             cycle=cycle,
             months=months,
