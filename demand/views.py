@@ -75,6 +75,12 @@ def _columns(grid: selectors.Grid, pending: dict) -> list[dict]:
     return columns
 
 
+def _can_run(request: HttpRequest, cycle: Cycle) -> bool:
+    return (
+        request.user.has_perm("demand.run_forecast") and cycle.stage in services.FORECASTABLE_STAGES
+    )
+
+
 def _selection_context(
     request: HttpRequest, cycle: Cycle, selection: selectors.Selection, pending: dict | None = None
 ) -> dict:
@@ -94,8 +100,7 @@ def _selection_context(
         "history": selectors.override_history(cycle=cycle, selection=selection),
         "accuracy": selectors.accuracy_summary(cycle=cycle, selection=selection),
         "editable": selectors.plan_is_editable(cycle=cycle, user=request.user),
-        "can_run": request.user.has_perm("demand.run_forecast")
-        and cycle.stage in services.FORECASTABLE_STAGES,
+        "can_run": _can_run(request, cycle),
         "reasons": ReasonCode.choices,
         "locations": locations,
     }
@@ -185,8 +190,7 @@ def _run_panel(request: HttpRequest, run: ForecastRun) -> dict:
         "cycle": run.cycle,
         "run": run,
         "published": selectors.forecast_run_published(cycle=run.cycle),
-        "can_run": request.user.has_perm("demand.run_forecast")
-        and run.cycle.stage in services.FORECASTABLE_STAGES,
+        "can_run": _can_run(request, run.cycle),
     }
 
 
@@ -195,8 +199,7 @@ RUN_PANEL = RunPanel(
     template="demand/partials/run_panel.html",
     context=_run_panel,
     start=services.forecast_run_start,
-    latest=lambda cycle: selectors.forecast_run_latest(cycle=cycle),
-    back=lambda cycle: f"{reverse('demand:review')}?cycle={cycle.pk}",
+    page="demand:review",
 )
 
 

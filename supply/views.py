@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from sop.choices import AbcClass
@@ -281,8 +280,7 @@ RUN_PANEL = RunPanel(
     template="supply/partials/run_panel.html",
     context=_run_panel,
     start=services.supply_run_start,
-    latest=lambda cycle: selectors.supply_run_latest(cycle=cycle),
-    back=lambda cycle: f"{reverse('supply:review')}?cycle={cycle.pk}",
+    page="supply:review",
 )
 
 
