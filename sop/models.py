@@ -517,12 +517,30 @@ class Run(models.Model):
         return (self.finished_at - self.started_at).total_seconds()
 
 
+def published_run_constraints(scope: str) -> list[models.BaseConstraint]:
+    """A published run's constraints: one published run per `scope` (its foreign key), only
+    a succeeded run is published, and every run's own (`Run.Meta`)."""
+    return [
+        models.UniqueConstraint(
+            fields=[scope],
+            condition=Q(is_published=True),
+            name=f"%(class)s_one_published_per_{scope}",
+        ),
+        models.CheckConstraint(
+            condition=Q(is_published=False) | Q(status=JobStatus.SUCCEEDED),
+            name="%(class)s_published_succeeded",
+        ),
+        *Run.Meta.constraints,
+    ]
+
+
 class PublishedRun(Run):
     """A run whose result becomes the one published result of its scope when it succeeds.
 
     Chunks write into the run's own rows; publishing is one transaction, so a failed,
     killed or cancelled run leaves the previously published one in place. The scope is the
-    cycle unless a model names another foreign key in `publish_scope` (and its constraint).
+    cycle unless a model names another foreign key in `publish_scope` (and its constraints,
+    `published_run_constraints`).
     """
 
     publish_scope = "cycle"
@@ -532,18 +550,7 @@ class PublishedRun(Run):
 
     class Meta(Run.Meta):
         abstract = True
-        constraints = [
-            models.UniqueConstraint(
-                fields=["cycle"],
-                condition=Q(is_published=True),
-                name="%(class)s_one_published_per_cycle",
-            ),
-            models.CheckConstraint(
-                condition=Q(is_published=False) | Q(status=JobStatus.SUCCEEDED),
-                name="%(class)s_published_succeeded",
-            ),
-            *Run.Meta.constraints,
-        ]
+        constraints = published_run_constraints("cycle")
 
 
 class EditedRow(models.Model):
