@@ -16,7 +16,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 
 from reconciliation import scenarios as engine
-from reconciliation.constants import STALE_AFTER
 from reconciliation.finance import PriceCost
 from reconciliation.models import (
     FAMILY_MONTH_COLUMNS,
@@ -201,7 +200,6 @@ SCENARIO_RUN = RunKind(
     discard=_scenario_discard,
     stages=EDITABLE_STAGES,
     submitted="The reconciliation was submitted during the run.",
-    stale_after=STALE_AFTER,
     crash=lambda exc, chunk: f"{exc} {KEPT}",
 )
 
