@@ -146,22 +146,21 @@ def override_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     if selection is None:
         return HttpResponse("Choose a family or SKU.", status=400)
 
-    def save(data: dict) -> str:
-        kind, value = data["value"]
+    form = OverrideForm(request.POST)
+
+    def save() -> str:
+        kind, value = form.cleaned_data["value"]
         services.override_save(
             cycle=cycle,
             user=request.user,
-            month=data["month"],
             value=value,
             kind=kind,
-            reason=data["reason"],
-            comment=data["comment"],
             family=selection.family,
             product=selection.product,
             location=selection.location,
-            expected_version=data["version"],
+            **form.edit_fields(),
         )
-        return f"Saved {data['month']:%b %Y}: the consensus is updated."
+        return f"Saved {form.cleaned_data['month']:%b %Y}: the consensus is updated."
 
     def respond(status: int, level: str, message: str, pending: dict) -> HttpResponse:
         context = _selection_context(request, cycle, selection, pending=pending)
@@ -169,7 +168,7 @@ def override_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
         return render(request, "demand/partials/selection.html", context, status=status)
 
     typed = {request.POST.get("month", ""): request.POST.get("value", "")}
-    return cell_save(OverrideForm(request.POST), typed, save, respond)
+    return cell_save(form, typed, save, respond)
 
 
 @require_POST

@@ -6,7 +6,6 @@ import csv
 import json
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -64,19 +63,19 @@ def cycle_page(template: str) -> Callable[[CyclePageView], Callable[..., HttpRes
 def cell_save(
     form: PlannerEditForm,
     typed: dict[str, str],
-    save: Callable[[dict[str, Any]], str],
+    save: Callable[[], str],
     respond: Callable[[int, str, str, dict[str, str]], HttpResponse],
 ) -> HttpResponse:
     """Save one cell a planner typed in a grid, the way every planning page does.
 
-    `save(cleaned data)` writes and returns what happened; `respond(status, level, message,
-    pending)` renders the grid again. An invalid form (400) or a refused save (400, 409
+    `save()` writes the valid form's cell and says what happened; `respond(status, level,
+    message, pending)` renders the grid again. An invalid form (400) or a refused save (400, 409
     on a conflict) keeps what was typed (`typed`: the cell's key and value) in the grid.
     """
     if not form.is_valid():
         return respond(400, "error", form.error_text(), typed)
     try:
-        message = save(form.cleaned_data)
+        message = save()
     except (EditConflict, ValidationError) as exc:
         status, errors = edit_refusal(exc)
         return respond(status, "error", " ".join(errors), typed)

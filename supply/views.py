@@ -184,9 +184,9 @@ def _cell_save(
     cycle_pk: int,
     form: PlannerEditForm,
     typed: dict,
-    save: Callable[[Cycle, dict], str],
+    save: Callable[[Cycle], str],
 ) -> HttpResponse:
-    """A cell of #plan saved by `save(cycle, cleaned data)`; #plan comes back recomputed."""
+    """A cell of #plan saved by `save(cycle)`; #plan comes back recomputed."""
     cycle = get_object_or_404(Cycle, pk=cycle_pk)
 
     def respond(status: int, level: str, message: str, pending: dict) -> HttpResponse:
@@ -195,14 +195,17 @@ def _cell_save(
         context.update(message=message, message_level=level)
         return render(request, "supply/partials/plan.html", context, status=status)
 
-    return cell_save(form, typed, lambda data: save(cycle, data), respond)
+    return cell_save(form, typed, lambda: save(cycle), respond)
 
 
 @require_POST
 def planned_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     """Fix one planned-supply cell; #plan comes back recomputed (htmx)."""
 
-    def save(cycle: Cycle, data: dict) -> str:
+    form = PlannedSupplyForm(request.POST)
+
+    def save(cycle: Cycle) -> str:
+        data = form.cleaned_data
         product = get_object_or_404(Product, pk=data["product"])
         location = get_object_or_404(Location, pk=data["location"])
         services.planned_supply_save(
@@ -210,40 +213,37 @@ def planned_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
             user=request.user,
             product=product,
             location=location,
-            month=data["month"],
             quantity=data["quantity"],
-            reason=data["reason"],
-            comment=data["comment"],
-            expected_version=data["version"],
+            **form.edit_fields(),
         )
         what = "released to the engine" if data["quantity"] is None else "fixed"
         return f"{product.sku} @ {location.code} {data['month']:%b %Y} {what}: the plan is updated."
 
     typed = {request.POST.get("month", ""): request.POST.get("quantity", "")}
-    return _cell_save(request, cycle_pk, PlannedSupplyForm(request.POST), typed, save)
+    return _cell_save(request, cycle_pk, form, typed, save)
 
 
 @require_POST
 def capacity_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     """Change one resource-month's hours; #plan comes back recomputed (htmx)."""
 
-    def save(cycle: Cycle, data: dict) -> str:
+    form = CapacityForm(request.POST)
+
+    def save(cycle: Cycle) -> str:
+        data = form.cleaned_data
         resource = get_object_or_404(Resource, pk=data["resource"])
         services.capacity_adjustment_save(
             cycle=cycle,
             user=request.user,
             resource=resource,
-            month=data["month"],
             delta_hours=data["delta_hours"],
-            reason=data["reason"],
-            comment=data["comment"],
-            expected_version=data["version"],
+            **form.edit_fields(),
         )
         delta = data["delta_hours"]
         change = "reset to the imported hours" if delta is None else f"changed by {delta:+,.0f} h"
         return f"{resource.code} {data['month']:%b %Y} {change}: the plan is updated."
 
-    return _cell_save(request, cycle_pk, CapacityForm(request.POST), {}, save)
+    return _cell_save(request, cycle_pk, form, {}, save)
 
 
 @require_GET
