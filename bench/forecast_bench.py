@@ -34,12 +34,10 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from scipy.stats import norm
 from statsmodels.tsa.forecasting.theta import ThetaModel
 from statsmodels.tsa.seasonal import seasonal_decompose
@@ -48,7 +46,7 @@ if __package__ in (None, ""):
     # Run as a script: make the repository importable.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import create_database, database_name
+from bench.common import SeriesData, create_database, database_name, load_series
 from bench.intermittent_bench import is_intermittent_file, run_intermittent
 from demand.forecasting import forecast_series, is_seasonal, mase_scale, smape
 
@@ -68,35 +66,6 @@ SCALE_LOCATIONS = 3
 SCALE_MONTHS = 48
 SCALE_GOAL_SECONDS = 600.0
 PROGRESS_SECONDS = 10.0
-
-
-@dataclass
-class M3Data:
-    """Train histories and scored future values of each series, in file order."""
-
-    ids: list[str]
-    train: list[np.ndarray]
-    future: list[np.ndarray]
-
-
-def load_m3(path: Path, limit: int | None = None, holdout: bool = False) -> M3Data:
-    """Read the long-form M3 file; with `holdout` the future is the last train months."""
-    df = pd.read_csv(path, parse_dates=["month"])
-    ids = list(dict.fromkeys(df["series_id"]))[:limit]
-    df = df[df["series_id"].isin(ids)].sort_values(["series_id", "month"])
-    groups = {sid: g for sid, g in df.groupby("series_id", sort=False)}
-    data = M3Data([], [], [])
-    for sid in ids:
-        g = groups[sid]
-        train = g.loc[g["split"] == "train", "value"].to_numpy(float)
-        if holdout:
-            train, future = train[:-HORIZON], train[-HORIZON:]
-        else:
-            future = g.loc[g["split"] == "test", "value"].to_numpy(float)
-        data.ids.append(sid)
-        data.train.append(train)
-        data.future.append(future)
-    return data
 
 
 def naive2(y: np.ndarray, h: int = HORIZON, m: int = SEASON) -> np.ndarray:
@@ -147,7 +116,7 @@ def run_method(
     return out, time.perf_counter() - start
 
 
-def score(data: M3Data, forecasts: list[np.ndarray]) -> tuple[float, float]:
+def score(data: SeriesData, forecasts: list[np.ndarray]) -> tuple[float, float]:
     """Mean sMAPE (%) and mean MASE (seasonal, m=12) over the series."""
     smapes, mases = [], []
     for y, future, f in zip(data.train, data.future, forecasts, strict=True):
@@ -158,7 +127,7 @@ def score(data: M3Data, forecasts: list[np.ndarray]) -> tuple[float, float]:
 
 def run_m3(path: Path, limit: int | None, jobs: int, holdout: bool) -> dict[str, dict]:
     """Score the engine and the benchmarks on the M3 file and print the table."""
-    data = load_m3(path, limit, holdout)
+    data = load_series(path, limit, holdout, horizon=HORIZON)
     methods = {
         "engine": engine,
         "naive2": naive2,
@@ -239,7 +208,7 @@ def _met(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-def report_intervals(data: M3Data, jobs: int) -> bool:
+def report_intervals(data: SeriesData, jobs: int) -> bool:
     """Print interval coverage, MSIS and cumulative coverage; True if every goal is met."""
     bands, seconds = run_method(engine_bands, data.train, jobs)
     future = np.array(data.future)

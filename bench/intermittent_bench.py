@@ -26,55 +26,24 @@ against flat empirical quantiles of the last 24 train months.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from bench.common import SeriesData, load_series
 from demand.forecasting import forecast_series
 
 ALPHA = 0.1
-DEFAULT_HORIZON = 12  # when the file has no test rows (holdout only)
 BIAS_GOAL = 0.05
 PINBALL_LEVELS = (0.5, 0.8, 0.9, 0.95, 0.98)
 EMPIRICAL_MONTHS = 24
-
-
-@dataclass
-class SeriesData:
-    """Train histories and scored future values of each series, in file order."""
-
-    ids: list[str]
-    train: list[np.ndarray]
-    future: list[np.ndarray]
-    horizon: int
 
 
 def is_intermittent_file(path: Path) -> bool:
     """A file without M3's `category` column, or whose values are mostly zero."""
     df = pd.read_csv(path)
     return "category" not in df.columns or float((df["value"] == 0).mean()) > 0.5
-
-
-def load(path: Path, limit: int | None = None, holdout: bool = False) -> SeriesData:
-    """Read the long-form file; with `holdout` the future is the last train months."""
-    df = pd.read_csv(path, parse_dates=["month"])
-    ids = list(dict.fromkeys(df["series_id"]))[:limit]
-    df = df[df["series_id"].isin(ids)].sort_values(["series_id", "month"])
-    test_months = int((df["split"] == "test").groupby(df["series_id"]).sum().max())
-    horizon = test_months or DEFAULT_HORIZON
-    data = SeriesData([], [], [], horizon)
-    for sid, g in df.groupby("series_id", sort=False):
-        train = g.loc[g["split"] == "train", "value"].to_numpy(float)
-        if holdout:
-            train, future = train[:-horizon], train[-horizon:]
-        else:
-            future = g.loc[g["split"] == "test", "value"].to_numpy(float)
-        data.ids.append(str(sid))
-        data.train.append(train)
-        data.future.append(future)
-    return data
 
 
 # --- reference methods (flat monthly rates) ---------------------------------------------
@@ -208,7 +177,7 @@ def run_intermittent(path: Path, limit: int | None, jobs: int, holdout: bool) ->
     """Score the engine, the references and the quantiles on the file; print the table."""
     from bench.forecast_bench import run_method  # it dispatches here: import late
 
-    data = load(path, limit, holdout)
+    data = load_series(path, limit, holdout)
     h = data.horizon
     points: dict[str, list[np.ndarray]] = {}
     engine_out, seconds = run_method(

@@ -215,7 +215,6 @@ def time_scenario(cycle):
     from reconciliation.services import runs as scenario_runs
     from sop import runs
     from sop.runs import run_wait
-    from supply import services as supply_services
 
     # With --reuse, earlier benches' what-ifs are kept and this one takes the next number.
     scenario_name = f"{SCENARIO} {Scenario.objects.filter(cycle=cycle).count()}"
@@ -226,7 +225,7 @@ def time_scenario(cycle):
     patches = [
         (services, "scenario_create", "create the scenario"),
         (scenario_runs, "plan_basis", "fingerprint the basis"),
-        (supply_services, "supply_plan_inputs", "read the plan from PostgreSQL"),
+        (selectors, "supply_plan_inputs", "read the plan from PostgreSQL"),
         (selectors, "plan_labels", "read the labels (family, supplier)"),
         (engine, "run_scenario", "compute (deltas, supply, money)"),
         (scenario_runs, "_write", "write (COPY)"),

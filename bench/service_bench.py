@@ -40,7 +40,8 @@ if __package__ in (None, ""):
     # Run as a script: make the repository importable.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.forecast_bench import DEFAULT_M3, HORIZON, SEASON, load_m3, run_method
+from bench.common import load_series
+from bench.forecast_bench import DEFAULT_M3, HORIZON, SEASON, run_method
 from demand.forecasting import forecast_series
 from demand.uncertainty import error_quantile_grid, stored_error_quantiles
 from supply.projection import order_up_to_level, safety_stock
@@ -252,7 +253,7 @@ def report(rows: list[Row], *, kind: str) -> bool:
 
 def run(path: Path, *, kind: str | None, limit: int | None, jobs: int, holdout: bool) -> bool:
     # The loader hands back the test rows too; with --holdout they are dropped unread.
-    data = load_m3(path, limit)
+    data = load_series(path, limit, horizon=HORIZON)
     train, future = data.train, data.future
     if holdout:
         train = [y[:-HOLDOUT_MONTHS] for y in data.train]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sop.materiality import Materiality
 
 # Monthly data with a yearly season.
@@ -13,9 +11,6 @@ INTERVAL_LEVELS = (80, 95)
 # Series per Celery chunk: small enough that progress moves and two workers share the
 # work evenly, big enough that the per-task overhead (a history query, one COPY) is noise.
 CHUNK_SERIES = 100
-# A run whose chunks have not reported for this long lost its worker (killed, OOM, node
-# gone); it is marked failed so the page stops waiting and a new run can start.
-STALE_AFTER = dt.timedelta(minutes=10)
 # How often a chunk looks at its run row for a cancel (and reports it is alive).
 CANCEL_CHECK_SECONDS = 2.0
 # Rows per INSERT where COPY is not available (SQLite).

@@ -137,15 +137,6 @@ class Filters:
         return bool(self.abc or self.pattern or self.exception)
 
 
-def families() -> list[str]:
-    return list(
-        Product.objects.filter(active=True)
-        .order_by("family")
-        .values_list("family", flat=True)
-        .distinct()
-    )
-
-
 def review_tree(*, cycle: Cycle, filters: Filters) -> list[dict]:
     """Families with their SKUs that pass the filters (one product query)."""
     products = Product.objects.filter(active=True)
@@ -235,7 +226,7 @@ def review_grid(*, cycle: Cycle, selection: Selection) -> Grid:
     """The grid of one selection: one aggregate query per row kind."""
     first_history = add_months(cycle.month, -HISTORY_MONTHS_SHOWN)
     history_months = [add_months(first_history, i) for i in range(HISTORY_MONTHS_SHOWN)]
-    horizon = [add_months(cycle.month, i) for i in range(cycle.horizon_months)]
+    horizon = cycle.horizon
     actuals = _by_month(
         SalesHistory.objects.filter(selection.q(), month__gte=first_history, month__lt=cycle.month),
         qty="quantity",

@@ -17,11 +17,10 @@ from demand.forms import OverrideForm
 from demand.models import ForecastRun
 from sop.choices import AbcClass, JobStatus
 from sop.exports import table_response
-from sop.locking import EditConflict, edit_refusal
 from sop.models import Cycle, Location, Product
 from sop.run_views import RunPanel
-from sop.selectors import cycle_current
-from sop.views import cycle_from_query
+from sop.selectors import cycle_current, product_families
+from sop.views import cell_save, cycle_from_query, cycle_page
 
 SELECTION_PARAMS = ("family", "sku", "location")
 FILTER_PARAMS = ("only_family", "abc", "pattern", "exception")
@@ -76,6 +75,12 @@ def _columns(grid: selectors.Grid, pending: dict) -> list[dict]:
     return columns
 
 
+def _can_run(request: HttpRequest, cycle: Cycle) -> bool:
+    return (
+        request.user.has_perm("demand.run_forecast") and cycle.stage in services.FORECASTABLE_STAGES
+    )
+
+
 def _selection_context(
     request: HttpRequest, cycle: Cycle, selection: selectors.Selection, pending: dict | None = None
 ) -> dict:
@@ -96,18 +101,15 @@ def _selection_context(
         "accuracy": selectors.accuracy_summary(cycle=cycle, selection=selection),
         "fva_legend": selectors.FVA_LEGEND,
         "editable": selectors.plan_is_editable(cycle=cycle, user=request.user),
-        "can_run": request.user.has_perm("demand.run_forecast")
-        and cycle.stage in services.FORECASTABLE_STAGES,
+        "can_run": _can_run(request, cycle),
         "reasons": ReasonCode.choices,
         "locations": locations,
     }
 
 
 @require_GET
-def review(request: HttpRequest) -> HttpResponse:
-    cycle = cycle_from_query(request.GET)
-    if cycle is None:
-        return render(request, "demand/review.html", {"cycle": None})
+@cycle_page("demand/review.html")
+def review(request: HttpRequest, cycle: Cycle) -> HttpResponse:
     filters = selectors.Filters(
         family=request.GET.get("only_family", ""),
         abc=request.GET.get("abc", ""),
@@ -123,7 +125,7 @@ def review(request: HttpRequest) -> HttpResponse:
         "tree": tree,
         "filters": filters,
         "filter_query": urlencode({k: request.GET[k] for k in FILTER_PARAMS if request.GET.get(k)}),
-        "family_choices": selectors.families(),
+        "family_choices": product_families(active_only=True),
         "abc_choices": AbcClass.choices,
         "pattern_choices": Pattern.choices,
         "exception_choices": ExceptionFilter.choices,
@@ -144,38 +146,30 @@ def override_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     selection = _selection(request.POST, [])
     if selection is None:
         return HttpResponse("Choose a family or SKU.", status=400)
+
     form = OverrideForm(request.POST)
-    status, level, message = 200, "success", ""
-    typed = {request.POST.get("month", ""): request.POST.get("value", "")}
-    if not form.is_valid():
-        status, level = 400, "error"
-        message = form.error_text()
-    else:
+
+    def save() -> str:
         kind, value = form.cleaned_data["value"]
-        month = form.cleaned_data["month"]
-        try:
-            services.override_save(
-                cycle=cycle,
-                user=request.user,
-                month=month,
-                value=value,
-                kind=kind,
-                reason=form.cleaned_data["reason"],
-                comment=form.cleaned_data["comment"],
-                family=selection.family,
-                product=selection.product,
-                location=selection.location,
-                expected_version=form.cleaned_data["version"],
-            )
-        except (EditConflict, ValidationError) as exc:
-            status, errors = edit_refusal(exc)
-            level, message = "error", " ".join(errors)
-        else:
-            typed = {}
-            message = f"Saved {month:%b %Y}: the consensus is updated."
-    context = _selection_context(request, cycle, selection, pending=typed)
-    context.update(message=message, message_level=level)
-    return render(request, "demand/partials/selection.html", context, status=status)
+        services.override_save(
+            cycle=cycle,
+            user=request.user,
+            value=value,
+            kind=kind,
+            family=selection.family,
+            product=selection.product,
+            location=selection.location,
+            **form.edit_fields(),
+        )
+        return f"Saved {form.cleaned_data['month']:%b %Y}: the consensus is updated."
+
+    def respond(status: int, level: str, message: str, pending: dict) -> HttpResponse:
+        context = _selection_context(request, cycle, selection, pending=pending)
+        context.update(message=message, message_level=level)
+        return render(request, "demand/partials/selection.html", context, status=status)
+
+    typed = {request.POST.get("month", ""): request.POST.get("value", "")}
+    return cell_save(form, typed, save, respond)
 
 
 @require_POST
@@ -196,8 +190,7 @@ def _run_panel(request: HttpRequest, run: ForecastRun) -> dict:
         "cycle": run.cycle,
         "run": run,
         "published": selectors.forecast_run_published(cycle=run.cycle),
-        "can_run": request.user.has_perm("demand.run_forecast")
-        and run.cycle.stage in services.FORECASTABLE_STAGES,
+        "can_run": _can_run(request, run.cycle),
     }
 
 
@@ -206,8 +199,7 @@ RUN_PANEL = RunPanel(
     template="demand/partials/run_panel.html",
     context=_run_panel,
     start=services.forecast_run_start,
-    latest=lambda cycle: selectors.forecast_run_latest(cycle=cycle),
-    back=lambda cycle: f"{reverse('demand:review')}?cycle={cycle.pk}",
+    page="demand:review",
 )
 
 

@@ -9,22 +9,26 @@ ACCURACY_CYCLES = 12
 # Rows in each list of top risks (shortages, excess, overloaded resources).
 RISK_ROWS = 8
 
-# The headline figures: (key, label, format, higher is better: True/False, None = neither).
-# Twelve: two rows on a laptop, three on paper. The fill rate is in the scenario table.
-# Bias is judged by its distance from zero (see selectors._tone).
-HEADLINE_KPIS: tuple[tuple[str, str, str, bool | None], ...] = (
+# The headline figures. Twelve: two rows on a laptop, three on paper. The fill rate is in
+# the scenario table. First the forecast's and the service level as the sign-off names it:
+# (key, label, format, higher is better: True/False, None = neither). Bias is judged by its
+# distance from zero (see selectors._tone).
+OWN_KPIS: tuple[tuple[str, str, str, bool | None], ...] = (
     ("forecast_accuracy", "Forecast accuracy (100 - WAPE)", "pct", True),
     ("forecast_bias", "Forecast bias", "pct", None),
     ("service_level", "Projected service level", "fraction", True),
-    ("revenue", "Revenue", "money", True),
-    ("revenue_vs_budget", "Revenue vs budget", "money", True),
-    ("gross_margin", "Gross margin", "money", True),
-    ("margin_pct", "Margin %", "pct", True),
-    ("inventory_value_avg", "Inventory value (average)", "money", None),
-    ("weeks_of_cover", "Weeks of cover (stock / forward demand)", "number", None),
-    ("capacity_utilisation", "Capacity utilisation", "fraction", None),
-    ("unmet_units", "Unmet demand (units)", "units", False),
-    ("unmet_revenue", "Unmet demand (revenue)", "money", False),
+)
+# Then the plan's, labelled as the scenario table labels them (reconciliation's KPI_ROWS).
+PLAN_KPIS = (
+    "revenue",
+    "revenue_vs_budget",
+    "gross_margin",
+    "margin_pct",
+    "inventory_value_avg",
+    "weeks_of_cover",
+    "capacity_utilisation",
+    "unmet_units",
+    "unmet_revenue",
 )
 # The smallest change of the forecast KPIs that the headline colours, in points (the plan's
 # KPIs take theirs from reconciliation.selectors.KPI_MATERIALITY). Bias is judged by its

@@ -20,7 +20,13 @@ from django.db.models.functions import Cast, Coalesce
 
 from demand import forecasting
 from demand.models import DemandPlanSnapshot
-from executive.constants import ACCURACY_CYCLES, FORECAST_MATERIALITY, HEADLINE_KPIS, RISK_ROWS
+from executive.constants import (
+    ACCURACY_CYCLES,
+    FORECAST_MATERIALITY,
+    OWN_KPIS,
+    PLAN_KPIS,
+    RISK_ROWS,
+)
 from executive.models import FrozenFamilyMonth, FrozenPlanLine, FrozenResourceMonth, PlanApproval
 from reconciliation import selectors as recon
 from reconciliation.constants import OVERLOAD
@@ -396,6 +402,10 @@ def signoff(*, cycle: Cycle) -> Signoff:
         pack.monthly = recon.money_by_month(source.families)
         pack.resources = recon.loads_by_resource(source.resources)
     return pack
+
+
+_KPI_ROWS = {row[0]: row for row in recon.KPI_ROWS}
+HEADLINE_KPIS = (*OWN_KPIS, *(_KPI_ROWS[key] for key in PLAN_KPIS))
 
 
 def headline(kpis: dict, before: dict) -> list[dict]:

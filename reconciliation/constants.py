@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-# A scenario run that has not reported for this long lost its worker.
-STALE_AFTER = dt.timedelta(minutes=10)
 # Scenarios side by side on the comparison page (the base counts as one).
 COMPARE_MIN = 2
 COMPARE_MAX = 4

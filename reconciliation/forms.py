@@ -6,7 +6,6 @@ stores; the engine's own checks (run by the service) decide whether the delta is
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
@@ -14,7 +13,7 @@ from django import forms
 from reconciliation.models import DecisionLogEntry
 from sop.choices import AbcClass
 from sop.models import Cycle, Product, Resource, Supplier
-from sop.services import add_months
+from sop.selectors import product_families
 
 
 class ScenarioForm(forms.Form):
@@ -56,10 +55,6 @@ class DecisionForm(forms.Form):
         self.fields["scenario"].choices = [("", "none"), *((s.pk, s.name) for s in scenarios)]
 
 
-def horizon(cycle: Cycle) -> list[dt.date]:
-    return [add_months(cycle.month, h) for h in range(cycle.horizon_months)]
-
-
 class DeltaForm(forms.Form):
     """One change of a scenario; subclasses say which fields and build the delta dict."""
 
@@ -72,7 +67,7 @@ class DeltaForm(forms.Form):
     def __init__(self, *args, cycle: Cycle, **kwargs):
         super().__init__(*args, prefix=self.kind, **kwargs)
         self.cycle = cycle
-        months = [(m.isoformat(), f"{m:%b %Y}") for m in horizon(cycle)]
+        months = [(m.isoformat(), f"{m:%b %Y}") for m in cycle.horizon]
         for name in ("start", "end"):
             if name in self.fields:
                 self.fields[name].choices = months
@@ -102,9 +97,19 @@ class DeltaForm(forms.Form):
         }
 
 
+# Choices read from the master data each time a form is made (Django calls them then).
+
+
 def _families() -> list[tuple[str, str]]:
-    families = Product.objects.order_by("family").values_list("family", flat=True).distinct()
-    return [(f, f) for f in families]
+    return [("", "all families"), *((f, f) for f in product_families())]
+
+
+def _resources() -> list[tuple[str, str]]:
+    return list(Resource.objects.values_list("code", "code"))
+
+
+def _suppliers() -> list[tuple[str, str]]:
+    return list(Supplier.objects.values_list("code", "code"))
 
 
 class DemandDeltaForm(DeltaForm):
@@ -112,18 +117,17 @@ class DemandDeltaForm(DeltaForm):
     label = "Demand"
     units = (("percent", "%"), ("units", "units/month"))
 
-    family = forms.ChoiceField(required=False)
-    product = forms.CharField(required=False, max_length=100)
+    family = forms.ChoiceField(required=False, choices=_families)
+    product = forms.CharField(
+        required=False,
+        max_length=100,
+        label="SKU",
+        widget=forms.TextInput(attrs={"list": "sku-list", "size": 12}),
+    )
     amount = forms.FloatField()
     unit = forms.ChoiceField()
     start = forms.ChoiceField()
     end = forms.ChoiceField()
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["family"].choices = [("", "all families"), *_families()]
-        self.fields["product"].label = "SKU"
-        self.fields["product"].widget.attrs.update(list="sku-list", size=12)
 
     def clean_product(self) -> str | None:
         sku = self.cleaned_data["product"].strip()
@@ -147,15 +151,11 @@ class CapacityDeltaForm(DeltaForm):
     label = "Capacity"
     units = (("percent", "%"), ("hours", "hours/month"))
 
-    resource = forms.ChoiceField()
+    resource = forms.ChoiceField(choices=_resources)
     amount = forms.FloatField()
     unit = forms.ChoiceField()
     start = forms.ChoiceField()
     end = forms.ChoiceField()
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["resource"].choices = list(Resource.objects.values_list("code", "code"))
 
     def delta(self) -> dict[str, Any]:
         return self.amount_delta("resource", "start", "end")
@@ -166,13 +166,9 @@ class LeadTimeDeltaForm(DeltaForm):
     label = "Supplier lead time"
     units = (("days", "days"), ("percent", "%"))
 
-    supplier = forms.ChoiceField()
+    supplier = forms.ChoiceField(choices=_suppliers)
     amount = forms.FloatField()
     unit = forms.ChoiceField()
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["supplier"].choices = list(Supplier.objects.values_list("code", "code"))
 
     def delta(self) -> dict[str, Any]:
         return self.amount_delta("supplier")
@@ -182,13 +178,9 @@ class PriceCostDeltaForm(DeltaForm):
     kind = "price_cost"
     label = "Price and cost"
 
-    family = forms.ChoiceField(required=False)
+    family = forms.ChoiceField(required=False, choices=_families)
     price_percent = forms.FloatField(required=False)
     cost_percent = forms.FloatField(required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["family"].choices = [("", "all families"), *_families()]
 
     def delta(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -204,12 +196,8 @@ class ServiceLevelDeltaForm(DeltaForm):
     kind = "service_level"
     label = "Service level"
 
-    abc_class = forms.ChoiceField(required=False)
+    abc_class = forms.ChoiceField(required=False, choices=[("", "every item"), *AbcClass.choices])
     level = forms.FloatField(help_text="Target cycle service level in %, e.g. 97.5")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["abc_class"].choices = [("", "every item"), *AbcClass.choices]
 
     def delta(self) -> dict[str, Any]:
         data = self.cleaned_data

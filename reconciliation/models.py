@@ -12,8 +12,16 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from sop.choices import JobStatus
-from sop.models import Cycle, EditedRow, Location, Product, PublishedRun, Resource, result_fk
+from sop.models import (
+    Cycle,
+    EditedRow,
+    Location,
+    Product,
+    PublishedRun,
+    Resource,
+    published_run_constraints,
+    result_fk,
+)
 
 
 class Scenario(EditedRow):
@@ -69,22 +77,7 @@ class ScenarioRun(PublishedRun):
     class Meta(PublishedRun.Meta):
         ordering = ["-created_at", "-id"]
         # A published run per scenario (not per cycle, as for forecast and supply runs).
-        constraints = [
-            models.UniqueConstraint(
-                fields=["scenario"],
-                condition=Q(is_published=True),
-                name="scenariorun_one_published_per_scenario",
-            ),
-            models.CheckConstraint(
-                condition=Q(is_published=False) | Q(status=JobStatus.SUCCEEDED),
-                name="scenariorun_published_succeeded",
-            ),
-            models.CheckConstraint(condition=Q(progress__lte=100), name="scenariorun_progress"),
-            models.CheckConstraint(
-                condition=Q(chunks_done__lte=models.F("chunks_total")),
-                name="scenariorun_chunks_done_le_total",
-            ),
-        ]
+        constraints = published_run_constraints("scenario")
 
     def __str__(self) -> str:
         return f"Scenario run {self.pk} of {self.scenario_id} ({self.status})"

@@ -42,6 +42,7 @@ from sop.services import add_months
 from sop.steps import Check
 from supply.models import SupplyRun
 from supply.selectors import consensus_fingerprint, edits_stamp
+from supply.services import supply_plan_inputs
 
 _MONEY_FIELDS = tuple(c for c in FINANCIAL_COLUMNS if c not in MONEY_RATIOS)
 _UNKNOWABLE = ("budget_revenue", *MONEY_RATIOS)
@@ -141,8 +142,6 @@ def _budget(cycle: Cycle) -> pd.DataFrame:
 
 def compute_scenario(*, cycle: Cycle, deltas: list[dict[str, Any]], progress=None):
     """The scenario's engine result on the cycle's current inputs (no database writes)."""
-    from supply.services import supply_plan_inputs
-
     report = progress or (lambda pct, phase: None)
     parsed = engine.deltas_from_json(deltas)
     report(10, "Loading the plan")

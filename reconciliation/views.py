@@ -7,6 +7,7 @@ says why: 400 (not valid), 403 (not your role), 409 (someone changed the scenari
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,7 +39,7 @@ from sop.formatting import export_number, unit_label
 from sop.locking import EditConflict, edit_refusal
 from sop.models import Cycle, Product
 from sop.run_views import RunPanel
-from sop.views import cycle_from_query
+from sop.views import cycle_from_query, cycle_page
 
 EXPORT_TABLES = ("financial", "gaps")
 # The figures of a scenario shown in its row of the scenario list: (key, label, format).
@@ -213,10 +214,8 @@ _REFUSALS = (EditConflict, ValidationError, ValueError)
 
 
 @require_GET
-def review(request: HttpRequest) -> HttpResponse:
-    cycle = cycle_from_query(request.GET)
-    if cycle is None:
-        return render(request, "reconciliation/review.html", {"cycle": None})
+@cycle_page("reconciliation/review.html")
+def review(request: HttpRequest, cycle: Cycle) -> HttpResponse:
     return render(
         request, "reconciliation/review.html", _review_context(request, cycle, request.GET)
     )
@@ -371,11 +370,9 @@ def _comparison(cycle: Cycle, params: QueryDict) -> dict[str, Any]:
 
 
 @require_GET
-def compare(request: HttpRequest) -> HttpResponse:
+@cycle_page("reconciliation/compare.html")
+def compare(request: HttpRequest, cycle: Cycle) -> HttpResponse:
     """Two to four scenarios side by side: KPIs (diff against the first) and charts."""
-    cycle = cycle_from_query(request.GET)
-    if cycle is None:
-        return render(request, "reconciliation/compare.html", {"cycle": None})
     context = _comparison(cycle, request.GET)
     if context["errors"]:
         return render(request, "reconciliation/compare.html", context, status=400)
@@ -435,80 +432,83 @@ def _scenario(pk: int) -> Scenario:
     return get_object_or_404(Scenario.objects.select_related("cycle"), pk=pk)
 
 
+def _submit(
+    request: HttpRequest,
+    cycle: Cycle,
+    form: forms.Form | None,
+    write: Callable[[dict[str, Any]], tuple[str, str]],
+    **bound: Any,
+) -> HttpResponse:
+    """The one way a write answers: `write(cleaned data)` saves and returns its message and
+    where to go next; an invalid form or a refusal renders the page again (`_refused`),
+    with `bound` (the forms to keep, the scenario) as it was."""
+    if form is not None and not form.is_valid():
+        return _refused(request, cycle, 400, form_errors(form), **bound)
+    try:
+        message, url = write(form.cleaned_data if form is not None else {})
+    except _REFUSALS as exc:
+        status, errors = edit_refusal(exc)
+        return _refused(request, cycle, status, errors, **bound)
+    messages.success(request, message)
+    return redirect(url)
+
+
 @require_POST
 def scenario_create(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     cycle = get_object_or_404(Cycle, pk=cycle_pk)
     form = ScenarioForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, cycle, 400, form_errors(form), create=form)
-    try:
+
+    def write(data: dict[str, Any]) -> tuple[str, str]:
         scenario = services.scenario_create(
-            cycle=cycle,
-            name=form.cleaned_data["name"],
-            description=form.cleaned_data["description"],
-            user=request.user,
+            cycle=cycle, name=data["name"], description=data["description"], user=request.user
         )
-    except _REFUSALS as exc:
-        status, errors = edit_refusal(exc)
-        return _refused(request, cycle, status, errors, create=form)
-    messages.success(request, f"Scenario {scenario.name} created: add its changes, then run it.")
-    return redirect(_url(cycle, scenario.pk, "#editor"))
+        message = f"Scenario {scenario.name} created: add its changes, then run it."
+        return message, _url(cycle, scenario.pk, "#editor")
+
+    return _submit(request, cycle, form, write, create=form)
 
 
 @require_POST
 def base_run(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     """Compute the base plan of a cycle that has none yet (it is made on entering the stage)."""
     cycle = get_object_or_404(Cycle, pk=cycle_pk)
-    try:
+
+    def write(data: dict[str, Any]) -> tuple[str, str]:
         run = services.scenario_base_run_start(cycle=cycle, user=request.user)
-    except _REFUSALS as exc:
-        status, errors = edit_refusal(exc)
-        return _refused(request, cycle, status, errors)
-    messages.success(request, f"{run.scenario.name}: run {run.pk} started.")
-    return redirect(_url(cycle, run.scenario_id))
+        return f"{run.scenario.name}: run {run.pk} started.", _url(cycle, run.scenario_id)
+
+    return _submit(request, cycle, None, write)
 
 
 @require_POST
 def scenario_run(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = _scenario(pk)
-    return _start(request, scenario)
 
-
-def _start(request: HttpRequest, scenario: Scenario) -> HttpResponse:
-    try:
+    def write(data: dict[str, Any]) -> tuple[str, str]:
         run = services.scenario_run_start(scenario=scenario, user=request.user)
-    except _REFUSALS as exc:
-        status, errors = edit_refusal(exc)
-        return _refused(request, scenario.cycle, status, errors, scenario=scenario.pk)
-    messages.success(request, f"{scenario.name}: run {run.pk} started.")
-    return redirect(_url(scenario.cycle, scenario.pk))
+        return f"{scenario.name}: run {run.pk} started.", _url(scenario.cycle, pk)
+
+    return _submit(request, scenario.cycle, None, write, scenario=pk)
 
 
 @require_POST
 def scenario_copy(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = _scenario(pk)
     form = CopyForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, scenario.cycle, 400, form_errors(form), scenario=pk, copy=form)
-    try:
-        copy = services.scenario_copy(
-            scenario=scenario, name=form.cleaned_data["name"], user=request.user
-        )
-    except _REFUSALS as exc:
-        status, errors = edit_refusal(exc)
-        return _refused(request, scenario.cycle, status, errors, scenario=pk, copy=form)
-    messages.success(request, f"{scenario.name} copied into {copy.name}.")
-    return redirect(_url(scenario.cycle, copy.pk, "#editor"))
+
+    def write(data: dict[str, Any]) -> tuple[str, str]:
+        copy = services.scenario_copy(scenario=scenario, name=data["name"], user=request.user)
+        return f"{scenario.name} copied into {copy.name}.", _url(scenario.cycle, copy.pk, "#editor")
+
+    return _submit(request, scenario.cycle, form, write, scenario=pk, copy=form)
 
 
 @require_POST
 def scenario_rename(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = _scenario(pk)
     form = RenameForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, scenario.cycle, 400, form_errors(form), scenario=pk, rename=form)
-    data = form.cleaned_data
-    try:
+
+    def write(data: dict[str, Any]) -> tuple[str, str]:
         services.scenario_rename(
             scenario=scenario,
             name=data["name"],
@@ -516,47 +516,34 @@ def scenario_rename(request: HttpRequest, pk: int) -> HttpResponse:
             version=data["version"],
             user=request.user,
         )
-    except _REFUSALS as exc:
-        status, errors = edit_refusal(exc)
-        return _refused(request, scenario.cycle, status, errors, scenario=pk, rename=form)
-    messages.success(request, f"Scenario renamed to {data['name']}.")
-    return redirect(_url(scenario.cycle, pk, "#editor"))
+        return f"Scenario renamed to {data['name']}.", _url(scenario.cycle, pk, "#editor")
+
+    return _submit(request, scenario.cycle, form, write, scenario=pk, rename=form)
 
 
 @require_POST
 def scenario_delete(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = _scenario(pk)
-    form = VersionForm(request.POST)
     if request.POST.get("confirm") != "yes":
         return _refused(request, scenario.cycle, 400, ["Tick the box to confirm the delete."])
-    if not form.is_valid():
-        errors = form_errors(form)
-        return _refused(request, scenario.cycle, 400, errors, scenario=pk)
-    try:
-        services.scenario_delete(
-            scenario=scenario, version=form.cleaned_data["version"], user=request.user
-        )
-    except _REFUSALS as exc:
-        status, errors = edit_refusal(exc)
-        return _refused(request, scenario.cycle, status, errors, scenario=pk)
-    messages.success(request, f"Scenario {scenario.name} deleted.")
-    return redirect(_url(scenario.cycle))
+
+    def write(data: dict[str, Any]) -> tuple[str, str]:
+        services.scenario_delete(scenario=scenario, version=data["version"], user=request.user)
+        return f"Scenario {scenario.name} deleted.", _url(scenario.cycle)
+
+    return _submit(request, scenario.cycle, VersionForm(request.POST), write, scenario=pk)
 
 
 @require_POST
 def scenario_recommend(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = _scenario(pk)
     form = RecommendForm(request.POST)
-    form.is_valid()
-    try:
-        services.scenario_recommend(
-            scenario=scenario, user=request.user, comment=form.cleaned_data.get("comment", "")
-        )
-    except _REFUSALS as exc:
-        status, errors = edit_refusal(exc)
-        return _refused(request, scenario.cycle, status, errors, scenario=pk, recommend=form)
-    messages.success(request, f"{scenario.name} is now the recommended scenario.")
-    return redirect(_url(scenario.cycle, pk))
+
+    def write(data: dict[str, Any]) -> tuple[str, str]:
+        services.scenario_recommend(scenario=scenario, user=request.user, comment=data["comment"])
+        return f"{scenario.name} is now the recommended scenario.", _url(scenario.cycle, pk)
+
+    return _submit(request, scenario.cycle, form, write, scenario=pk, recommend=form)
 
 
 @require_POST
@@ -566,38 +553,31 @@ def delta_add(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     if form_class is None:
         return HttpResponse(f"Unknown kind of change {kind!r}.", status=404)
     form = form_class(request.POST, cycle=scenario.cycle)
-    bound = {kind: form, "open_delta": kind, "scenario": pk}
-    if not form.is_valid():
-        return _refused(request, scenario.cycle, 400, form_errors(form), **bound)
-    try:
+
+    def write(data: dict[str, Any]) -> tuple[str, str]:
         services.scenario_delta_add(
-            scenario=scenario,
-            delta=form.delta(),
-            version=form.cleaned_data["version"],
-            user=request.user,
+            scenario=scenario, delta=form.delta(), version=data["version"], user=request.user
         )
-    except _REFUSALS as exc:
-        status, errors = edit_refusal(exc)
-        return _refused(request, scenario.cycle, status, errors, **bound)
-    messages.success(request, f"{form_class.label} change added to {scenario.name}: run it.")
-    return redirect(_url(scenario.cycle, pk, "#editor"))
+        message = f"{form_class.label} change added to {scenario.name}: run it."
+        return message, _url(scenario.cycle, pk, "#editor")
+
+    return _submit(
+        request, scenario.cycle, form, write, scenario=pk, open_delta=kind, **{kind: form}
+    )
 
 
 @require_POST
 def delta_remove(request: HttpRequest, pk: int, index: int) -> HttpResponse:
     scenario = _scenario(pk)
-    form = VersionForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, scenario.cycle, 400, form_errors(form), scenario=pk)
-    try:
+
+    def write(data: dict[str, Any]) -> tuple[str, str]:
         services.scenario_delta_remove(
-            scenario=scenario, index=index, version=form.cleaned_data["version"], user=request.user
+            scenario=scenario, index=index, version=data["version"], user=request.user
         )
-    except _REFUSALS as exc:
-        status, errors = edit_refusal(exc)
-        return _refused(request, scenario.cycle, status, errors, scenario=pk)
-    messages.success(request, f"Change {index + 1} removed from {scenario.name}: run it again.")
-    return redirect(_url(scenario.cycle, pk, "#editor"))
+        message = f"Change {index + 1} removed from {scenario.name}: run it again."
+        return message, _url(scenario.cycle, pk, "#editor")
+
+    return _submit(request, scenario.cycle, VersionForm(request.POST), write, scenario=pk)
 
 
 @require_POST
@@ -605,16 +585,13 @@ def decision_add(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     cycle = get_object_or_404(Cycle, pk=cycle_pk)
     scenarios = list(Scenario.objects.filter(cycle=cycle))
     form = DecisionForm(request.POST, scenarios=scenarios)
-    if not form.is_valid():
-        return _refused(request, cycle, 400, form_errors(form), decision=form)
-    data = form.cleaned_data
-    scenario = next((s for s in scenarios if s.pk == data["scenario"]), None)
-    try:
+
+    def write(data: dict[str, Any]) -> tuple[str, str]:
+        scenario = next((s for s in scenarios if s.pk == data["scenario"]), None)
         entry = services.decision_add(
             cycle=cycle, text=data["text"], kind=data["kind"], scenario=scenario, user=request.user
         )
-    except _REFUSALS as exc:
-        status, errors = edit_refusal(exc)
-        return _refused(request, cycle, status, errors, decision=form)
-    messages.success(request, f"{entry.get_kind_display()} added to the log.")
-    return redirect(_url(cycle, scenario.pk if scenario else None, "#decisions"))
+        url = _url(cycle, scenario.pk if scenario else None, "#decisions")
+        return f"{entry.get_kind_display()} added to the log.", url
+
+    return _submit(request, cycle, form, write, decision=form)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -30,8 +31,8 @@ ACCEPTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx")
 class PlannerEditForm(forms.Form):
     """What every planner edit carries besides its value: the version it saw, and why.
 
-    A subclass adds the edited cell's fields and a `reason` with its app's codes. The
-    version, reason and comment stay last: the pages report errors in field order.
+    A subclass adds the edited cell's fields, its `month`, and a `reason` with its app's
+    codes. The version, reason and comment stay last: the pages report errors in field order.
     """
 
     version = forms.IntegerField(required=False, min_value=1)
@@ -43,6 +44,16 @@ class PlannerEditForm(forms.Form):
         super().__init__(*args, **kwargs)
         for name in ("version", "reason", "comment"):
             self.fields[name] = self.fields.pop(name)
+
+    def edit_fields(self) -> dict[str, Any]:
+        """The cell's month and the why, named as every planner-edit service takes them."""
+        data = self.cleaned_data
+        return {
+            "month": data["month"],
+            "reason": data["reason"],
+            "comment": data["comment"],
+            "expected_version": data["version"],
+        }
 
     def error_text(self) -> str:
         """Every error of the bound form in one line, in field order, for the cell's message."""

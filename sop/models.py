@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from decimal import Decimal
@@ -26,6 +27,7 @@ from sop.choices import (
     XyzClass,
 )
 from sop.extracts import ENTITIES
+from sop.months import add_months
 
 FIRST_DAY_OF_MONTH = "Enter the first day of a month, such as 2026-11-01."
 # An API token: "sop_", 12 hex digits of prefix, "_", 43 characters of URL-safe base64.
@@ -439,6 +441,16 @@ class Cycle(models.Model):
         return getattr(self, f"{stage}_due", None)
 
     @property
+    def horizon(self) -> list[dt.date]:
+        """The months the cycle plans, first to last."""
+        return [add_months(self.month, h) for h in range(self.horizon_months)]
+
+    def check_in_horizon(self, month: dt.date) -> None:
+        """Refuse a month the cycle does not plan (ValidationError)."""
+        if not self.month <= month <= add_months(self.month, self.horizon_months - 1):
+            raise ValidationError(f"{month:%b %Y} is outside the cycle's horizon.")
+
+    @property
     def is_frozen(self) -> bool:
         return self.stage == Stage.APPROVED
 
@@ -507,12 +519,30 @@ class Run(models.Model):
         return (self.finished_at - self.started_at).total_seconds()
 
 
+def published_run_constraints(scope: str) -> list[models.BaseConstraint]:
+    """A published run's constraints: one published run per `scope` (its foreign key), only
+    a succeeded run is published, and every run's own (`Run.Meta`)."""
+    return [
+        models.UniqueConstraint(
+            fields=[scope],
+            condition=Q(is_published=True),
+            name=f"%(class)s_one_published_per_{scope}",
+        ),
+        models.CheckConstraint(
+            condition=Q(is_published=False) | Q(status=JobStatus.SUCCEEDED),
+            name="%(class)s_published_succeeded",
+        ),
+        *Run.Meta.constraints,
+    ]
+
+
 class PublishedRun(Run):
     """A run whose result becomes the one published result of its scope when it succeeds.
 
     Chunks write into the run's own rows; publishing is one transaction, so a failed,
     killed or cancelled run leaves the previously published one in place. The scope is the
-    cycle unless a model names another foreign key in `publish_scope` (and its constraint).
+    cycle unless a model names another foreign key in `publish_scope` (and its constraints,
+    `published_run_constraints`).
     """
 
     publish_scope = "cycle"
@@ -522,18 +552,7 @@ class PublishedRun(Run):
 
     class Meta(Run.Meta):
         abstract = True
-        constraints = [
-            models.UniqueConstraint(
-                fields=["cycle"],
-                condition=Q(is_published=True),
-                name="%(class)s_one_published_per_cycle",
-            ),
-            models.CheckConstraint(
-                condition=Q(is_published=False) | Q(status=JobStatus.SUCCEEDED),
-                name="%(class)s_published_succeeded",
-            ),
-            *Run.Meta.constraints,
-        ]
+        constraints = published_run_constraints("cycle")
 
 
 class EditedRow(models.Model):

@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from sop import runs
@@ -29,15 +30,14 @@ class RunPanel:
 
     context(request, run) -> the template's context for a run (`run.cycle` is at hand);
     start(cycle, user) -> a new run (raises ValidationError / PermissionDenied to refuse);
-    latest(cycle) -> the cycle's newest run, for a refused start's panel;
-    back(cycle) -> the page a plain (non-htmx) form post returns to.
+    page: the URL name of the page that shows the panel, with ?cycle=: where a plain
+    (non-htmx) start form returns to.
     """
 
     template: str
     context: Callable[[HttpRequest, Run], dict]
     start: Callable[..., Run] | None = None
-    latest: Callable[[Cycle], Run | None] | None = None
-    back: Callable[[Cycle], str] | None = None
+    page: str = ""
     permission: str = ""  # needed to watch a run; signed in is enough when empty
     reload_on_publish: bool = True  # a finished run changes the page around the panel
 
@@ -76,12 +76,13 @@ def run_start(request: HttpRequest, kind: str, cycle_pk: int) -> HttpResponse:
             label = runs.kind_get(kind).label.capitalize()
             level, message = "success", f"{label} {run.pk} started."
     if request.headers.get("HX-Request"):
-        run = run or panel.latest(cycle)
+        # A refused start shows the cycle's newest run (runs are ordered newest first).
+        run = run or runs.kind_get(kind).run_model.objects.filter(cycle=cycle).first()
         context = panel.context(request, run) if run else {"cycle": cycle}
         context.update(cycle=cycle, message=message, message_level=level)
         return render(request, panel.template, context)
     getattr(messages, level)(request, message)
-    return redirect(panel.back(cycle))
+    return redirect(f"{reverse(panel.page)}?cycle={cycle.pk}")
 
 
 @require_GET

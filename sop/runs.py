@@ -38,6 +38,9 @@ from sop.services import audit_record
 logger = logging.getLogger(__name__)
 
 ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
+# A run whose chunks have not reported for this long lost its worker (killed, OOM, node
+# gone); it is marked failed so the page stops waiting and a new run can start. A kind
+# whose chunk may rightly stay silent longer says so (`RunKind.stale_after`).
 STALE_AFTER = dt.timedelta(minutes=10)
 
 QUEUE_UNREACHABLE = (

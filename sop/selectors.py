@@ -26,6 +26,7 @@ from sop.models import (
     ImportPull,
     ImportSource,
     Notification,
+    Product,
     SalesHistory,
 )
 from sop.roles import user_roles
@@ -39,6 +40,12 @@ def cycle_current() -> Cycle | None:
     """The newest cycle that is not approved, else the newest approved one."""
     open_cycle = Cycle.objects.exclude(stage=Stage.APPROVED).order_by("-month").first()
     return open_cycle or Cycle.objects.order_by("-month").first()
+
+
+def product_families(*, active_only: bool = False) -> list[str]:
+    """The product families, sorted; `active_only`: of the active products only."""
+    products = Product.objects.filter(active=True) if active_only else Product.objects.all()
+    return list(products.order_by("family").values_list("family", flat=True).distinct())
 
 
 def cycle_history(*, cycle: Cycle) -> QuerySet[CycleTransition]:

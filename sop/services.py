@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -46,6 +47,11 @@ def audit_record(
         new=new,
         reason=reason,
     )
+
+
+def audit_number(value: Decimal | float | None) -> str | None:
+    """A quantity as the audit trail records it (80, -30, 12.5); None stays None."""
+    return None if value is None else format(Decimal(str(value)).normalize(), "f")
 
 
 def first_of_month(day: dt.date) -> dt.date:

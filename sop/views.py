@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -24,10 +26,12 @@ from django.views.decorators.http import (
 from sop import notifications, selectors, services
 from sop.choices import Stage
 from sop.exports import cells_safe
-from sop.forms import ApiTokenForm
+from sop.forms import ApiTokenForm, PlannerEditForm
+from sop.locking import EditConflict, edit_refusal
 from sop.models import ApiToken, Cycle, Notification
 
 AUDIT_PAGE_SIZE = 50
+CyclePageView = Callable[[HttpRequest, Cycle], HttpResponse]
 
 
 def cycle_from_query(params: QueryDict) -> Cycle | None:
@@ -36,6 +40,46 @@ def cycle_from_query(params: QueryDict) -> Cycle | None:
     if pk.isdigit():
         return get_object_or_404(Cycle, pk=pk)
     return selectors.cycle_current()
+
+
+def cycle_page(template: str) -> Callable[[CyclePageView], Callable[..., HttpResponse]]:
+    """Decorate a planning page of the ?cycle= cycle (`cycle_from_query`): the view is
+    called with it; while there is no cycle at all, `template` says so (`sop/cycle_page.html`).
+    """
+
+    def decorate(view: CyclePageView) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def page(request: HttpRequest) -> HttpResponse:
+            cycle = cycle_from_query(request.GET)
+            if cycle is None:
+                return render(request, template, {"cycle": None})
+            return view(request, cycle)
+
+        return page
+
+    return decorate
+
+
+def cell_save(
+    form: PlannerEditForm,
+    typed: dict[str, str],
+    save: Callable[[], str],
+    respond: Callable[[int, str, str, dict[str, str]], HttpResponse],
+) -> HttpResponse:
+    """Save one cell a planner typed in a grid, the way every planning page does.
+
+    `save()` writes the valid form's cell and says what happened; `respond(status, level,
+    message, pending)` renders the grid again. An invalid form (400) or a refused save (400, 409
+    on a conflict) keeps what was typed (`typed`: the cell's key and value) in the grid.
+    """
+    if not form.is_valid():
+        return respond(400, "error", form.error_text(), typed)
+    try:
+        message = save()
+    except (EditConflict, ValidationError) as exc:
+        status, errors = edit_refusal(exc)
+        return respond(status, "error", " ".join(errors), typed)
+    return respond(200, "success", message, {})
 
 
 def _cycle_url(cycle_id: int | None) -> str:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 # SKU-locations per Celery chunk. Chunks hold whole resource-connected groups (capacity
 # couples the SKUs that share a resource), filled up to about this many rows; on one group
 # bigger than this the chunk is that group.
 CHUNK_SKU_LOCATIONS = 2000
-# A run whose chunks have not reported for this long lost its worker.
-STALE_AFTER = dt.timedelta(minutes=10)
 # Months of sales history whose standard deviation stands in for the forecast error when
 # the published forecast run has none for a series.
 ERROR_STD_FALLBACK_MONTHS = 12

@@ -115,7 +115,7 @@ def capacity_gaps(*, cycle: Cycle) -> list[dict]:
     plans those months unconstrained (`supply.projection`), so the page and the cycle
     checklist flag them. A row of 0 hours is a shutdown, not a gap. Two queries.
     """
-    months = [add_months(cycle.month, h) for h in range(cycle.horizon_months)]
+    months = cycle.horizon
     routed = dict(
         Resource.objects.filter(pk__in=Routing.objects.values("resource_id"))
         .order_by("code")
@@ -172,10 +172,6 @@ class Filters:
     @property
     def active(self) -> bool:
         return bool(self.family or self.abc or self.exception)
-
-
-def families() -> list[str]:
-    return list(Product.objects.order_by("family").values_list("family", flat=True).distinct())
 
 
 def edits_stamp(*, cycle_id: int) -> list[str]:
@@ -381,7 +377,7 @@ class Heatmap:
 def capacity_heatmap(*, run: SupplyRun) -> Heatmap:
     """Three queries: the run's loads, the imported capacity, the planners' changes."""
     cycle = run.cycle
-    months = [add_months(cycle.month, h) for h in range(cycle.horizon_months)]
+    months = cycle.horizon
     loads = pd.DataFrame(
         list(
             CapacityLoad.objects.filter(run=run).values_list(

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from urllib.parse import urlencode
 
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from sop.choices import AbcClass
 from sop.exports import table_response
 from sop.formatting import format_moment
-from sop.locking import EditConflict, edit_refusal
+from sop.forms import PlannerEditForm
 from sop.models import Cycle, Location, Product, Resource
 from sop.run_views import RunPanel
-from sop.services import add_months
-from sop.views import cycle_from_query
+from sop.selectors import product_families
+from sop.views import cell_save, cycle_from_query, cycle_page
 from supply import charts, selectors, services
 from supply.choices import CapacityReason, ExceptionFilter, SupplyReason
 from supply.constants import OVERLOAD_BADGES, SHORT_LIST_ROWS
@@ -159,21 +158,19 @@ def _drill_context(cycle: Cycle, run: SupplyRun, resource: Resource, month: dt.d
 
 
 @require_GET
-def review(request: HttpRequest) -> HttpResponse:
-    cycle = cycle_from_query(request.GET)
-    if cycle is None:
-        return render(request, "supply/review.html", {"cycle": None})
+@cycle_page("supply/review.html")
+def review(request: HttpRequest, cycle: Cycle) -> HttpResponse:
     run = selectors.supply_run_published(cycle=cycle)
     context = {
         "cycles": Cycle.objects.all()[:24],
-        "families": selectors.families(),
+        "families": product_families(),
         "abc_choices": AbcClass.choices,
         "exception_choices": ExceptionFilter.choices,
         "latest": selectors.supply_run_latest(cycle=cycle),
         "published": run,
         "demand_changed": selectors.demand_changed_since(cycle=cycle, run=run),
         "can_run": _can_run(request, cycle),
-        "horizon": [add_months(cycle.month, h) for h in range(cycle.horizon_months)],
+        "horizon": cycle.horizon,
         **_plan_context(request, cycle, run, request.GET),
     }
     return render(request, "supply/review.html", context)
@@ -183,73 +180,71 @@ def _can_run(request: HttpRequest, cycle: Cycle) -> bool:
     return request.user.has_perm("supply.run_supply") and cycle.stage in services.RUNNABLE_STAGES
 
 
-def _edit_response(
-    request: HttpRequest, cycle: Cycle, status: int, level: str, message: str, pending: dict
+def _cell_save(
+    request: HttpRequest,
+    cycle_pk: int,
+    form: PlannerEditForm,
+    typed: dict,
+    save: Callable[[Cycle], str],
 ) -> HttpResponse:
-    run = selectors.supply_run_published(cycle=cycle)
-    context = _plan_context(request, cycle, run, request.POST, pending=pending)
-    context.update(message=message, message_level=level)
-    return render(request, "supply/partials/plan.html", context, status=status)
+    """A cell of #plan saved by `save(cycle)`; #plan comes back recomputed."""
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+
+    def respond(status: int, level: str, message: str, pending: dict) -> HttpResponse:
+        run = selectors.supply_run_published(cycle=cycle)
+        context = _plan_context(request, cycle, run, request.POST, pending=pending)
+        context.update(message=message, message_level=level)
+        return render(request, "supply/partials/plan.html", context, status=status)
+
+    return cell_save(form, typed, lambda: save(cycle), respond)
 
 
 @require_POST
 def planned_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     """Fix one planned-supply cell; #plan comes back recomputed (htmx)."""
-    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+
     form = PlannedSupplyForm(request.POST)
-    typed = {request.POST.get("month", ""): request.POST.get("quantity", "")}
-    if not form.is_valid():
-        return _edit_response(request, cycle, 400, "error", form.error_text(), typed)
-    data = form.cleaned_data
-    product = get_object_or_404(Product, pk=data["product"])
-    location = get_object_or_404(Location, pk=data["location"])
-    try:
+
+    def save(cycle: Cycle) -> str:
+        data = form.cleaned_data
+        product = get_object_or_404(Product, pk=data["product"])
+        location = get_object_or_404(Location, pk=data["location"])
         services.planned_supply_save(
             cycle=cycle,
             user=request.user,
             product=product,
             location=location,
-            month=data["month"],
             quantity=data["quantity"],
-            reason=data["reason"],
-            comment=data["comment"],
-            expected_version=data["version"],
+            **form.edit_fields(),
         )
-    except (EditConflict, ValidationError) as exc:
-        status, errors = edit_refusal(exc)
-        return _edit_response(request, cycle, status, "error", " ".join(errors), typed)
-    what = "released to the engine" if data["quantity"] is None else "fixed"
-    message = f"{product.sku} @ {location.code} {data['month']:%b %Y} {what}: the plan is updated."
-    return _edit_response(request, cycle, 200, "success", message, {})
+        what = "released to the engine" if data["quantity"] is None else "fixed"
+        return f"{product.sku} @ {location.code} {data['month']:%b %Y} {what}: the plan is updated."
+
+    typed = {request.POST.get("month", ""): request.POST.get("quantity", "")}
+    return _cell_save(request, cycle_pk, form, typed, save)
 
 
 @require_POST
 def capacity_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     """Change one resource-month's hours; #plan comes back recomputed (htmx)."""
-    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+
     form = CapacityForm(request.POST)
-    if not form.is_valid():
-        return _edit_response(request, cycle, 400, "error", form.error_text(), {})
-    data = form.cleaned_data
-    resource = get_object_or_404(Resource, pk=data["resource"])
-    try:
+
+    def save(cycle: Cycle) -> str:
+        data = form.cleaned_data
+        resource = get_object_or_404(Resource, pk=data["resource"])
         services.capacity_adjustment_save(
             cycle=cycle,
             user=request.user,
             resource=resource,
-            month=data["month"],
             delta_hours=data["delta_hours"],
-            reason=data["reason"],
-            comment=data["comment"],
-            expected_version=data["version"],
+            **form.edit_fields(),
         )
-    except (EditConflict, ValidationError) as exc:
-        status, errors = edit_refusal(exc)
-        return _edit_response(request, cycle, status, "error", " ".join(errors), {})
-    delta = data["delta_hours"]
-    change = "reset to the imported hours" if delta is None else f"changed by {delta:+,.0f} h"
-    message = f"{resource.code} {data['month']:%b %Y} {change}: the plan is updated."
-    return _edit_response(request, cycle, 200, "success", message, {})
+        delta = data["delta_hours"]
+        change = "reset to the imported hours" if delta is None else f"changed by {delta:+,.0f} h"
+        return f"{resource.code} {data['month']:%b %Y} {change}: the plan is updated."
+
+    return _cell_save(request, cycle_pk, form, {}, save)
 
 
 @require_GET
@@ -286,8 +281,7 @@ RUN_PANEL = RunPanel(
     template="supply/partials/run_panel.html",
     context=_run_panel,
     start=services.supply_run_start,
-    latest=lambda cycle: selectors.supply_run_latest(cycle=cycle),
-    back=lambda cycle: f"{reverse('supply:review')}?cycle={cycle.pk}",
+    page="supply:review",
 )
 
 
@@ -325,11 +319,9 @@ def export_response(
 
 
 @require_GET
-def classification(request: HttpRequest) -> HttpResponse:
+@cycle_page("supply/classification.html")
+def classification(request: HttpRequest, cycle: Cycle) -> HttpResponse:
     """ABC/XYZ: the Pareto of revenue by SKU and the class matrix."""
-    cycle = cycle_from_query(request.GET)
-    if cycle is None:
-        return render(request, "supply/classification.html", {"cycle": None})
     pareto = selectors.pareto(cycle=cycle)
     context = {
         "cycle": cycle,

@@ -18,7 +18,7 @@ from sop.choices import Stage
 from sop.locking import VersionedRow
 from sop.models import AuditEvent, Cycle, Location, Product
 from sop.roles import require
-from sop.services import add_months, audit_record
+from sop.services import add_months, audit_number, audit_record
 
 
 def override_save(
@@ -65,9 +65,7 @@ def override_save(
                 f"{locked_cycle} is in {locked_cycle.get_stage_display().lower()}: "
                 "its demand plan is read-only."
             )
-        last_month = add_months(cycle.month, cycle.horizon_months - 1)
-        if not cycle.month <= month <= last_month:
-            raise ValidationError(f"{month:%b %Y} is outside the cycle's horizon.")
+        cycle.check_in_horizon(month)
         scope = {"cycle": locked_cycle, "level": level, "month": month}
         if level == OverrideLevel.FAMILY:
             scope["family"] = family
@@ -106,11 +104,11 @@ def override_save(
             object_type=OVERRIDE_OBJECT_TYPE,
             object_id=row.object_id,
             cycle=locked_cycle,
-            old={"kind": old_kind, "value": _audit_number(old_value)} if current else None,
+            old={"kind": old_kind, "value": audit_number(old_value)} if current else None,
             # Always a dict, a clearing too: the history panel reads family and reason here.
             new={
                 "kind": kind if value is not None else None,
-                "value": _audit_number(value),
+                "value": audit_number(value),
                 "reason": reason,
                 "family": family,
             },
@@ -118,10 +116,6 @@ def override_save(
         )
         consensus_rebuild(cycle=locked_cycle, family=family)
     return saved
-
-
-def _audit_number(value: Decimal | None) -> str | None:
-    return None if value is None else format(Decimal(value).normalize(), "f")
 
 
 def overrides_carry_over(*, cycle: Cycle) -> int:
@@ -166,7 +160,7 @@ def overrides_carry_over(*, cycle: Cycle) -> int:
             cycle=cycle,
             new={
                 "kind": o.kind,
-                "value": _audit_number(o.value),
+                "value": audit_number(o.value),
                 "reason": o.reason,
                 "family": o.family,
             },

@@ -19,7 +19,6 @@ from demand.constants import (
     CHUNK_SERIES,
     INTERVAL_LEVELS,
     SEASON_LENGTH,
-    STALE_AFTER,
 )
 from demand.models import ForecastRun, SeriesFit, StatisticalForecast
 from demand.services._common import PlanReadOnly, bulk_insert, history_matrix
@@ -201,7 +200,6 @@ FORECAST_RUN = RunKind(
     publish=_forecast_publish,
     stages=FORECASTABLE_STAGES,
     submitted="The demand plan was submitted during the run.",
-    stale_after=STALE_AFTER,
 )
 
 

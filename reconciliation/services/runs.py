@@ -16,9 +16,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 
 from reconciliation import scenarios as engine
-from reconciliation.constants import STALE_AFTER
 from reconciliation.finance import PriceCost
 from reconciliation.models import (
+    FAMILY_MONTH_COLUMNS,
     Scenario,
     ScenarioFamilyMonth,
     ScenarioLine,
@@ -119,22 +119,7 @@ def _write(run_id: int, result: engine.ScenarioResult, labels: engine.PlanLabels
     )
     money["family"] = money["family"].astype(str)
     money = money.merge(extra, on=["family", "month"], how="left")
-    frame = money[
-        [
-            "family",
-            "month",
-            "demand",
-            "volume",
-            "unmet_units",
-            "unmet_revenue",
-            "revenue",
-            "cogs",
-            "gross_margin",
-            "inventory_value",
-            "excess_value",
-            "budget_revenue",
-        ]
-    ].copy()
+    frame = money[FAMILY_MONTH_COLUMNS].copy()
     frame.insert(0, "run_id", run_id)
     bulk_insert_frame(ScenarioFamilyMonth, frame)
 
@@ -215,7 +200,6 @@ SCENARIO_RUN = RunKind(
     discard=_scenario_discard,
     stages=EDITABLE_STAGES,
     submitted="The reconciliation was submitted during the run.",
-    stale_after=STALE_AFTER,
     crash=lambda exc, chunk: f"{exc} {KEPT}",
 )
 

@@ -31,12 +31,18 @@ def _row(scenario: Scenario) -> VersionedRow:
     )
 
 
-def _locked(scenario: Scenario, version: int | None) -> Scenario:
-    """The scenario row locked for update, refused when its version moved on."""
+def _locked(scenario: Scenario, version: int | None, *, base_refusal: str = "") -> Scenario:
+    """The scenario row locked for update, refused when its version moved on or its cycle
+    is past the reconciliation; with `base_refusal`, refused with it when it is the base."""
     row = _row(scenario)
     if version is None:  # the system's own edits name no version
-        return row.rows.select_for_update(of=("self",)).get()
-    return row.lock(seen=int(version))  # a deleted scenario is a conflict too
+        current = row.rows.select_for_update(of=("self",)).get()
+    else:
+        current = row.lock(seen=int(version))  # a deleted scenario is a conflict too
+    editable(current)
+    if base_refusal and current.is_base:
+        raise ScenarioReadOnly(base_refusal)
+    return current
 
 
 def _bump(scenario: Scenario, user: AbstractBaseUser | None, fields: list[str]) -> None:
@@ -84,53 +90,51 @@ def scenario_create(
     """A new what-if scenario of the cycle; its deltas are validated before it is saved."""
     require(user, "reconciliation.add_scenario", "create scenarios")
     checked = engine.deltas_to_json(engine.deltas_from_json(deltas or []))
-    with transaction.atomic():
-        cycle = editable(Cycle.objects.select_for_update().get(pk=cycle.pk))
-        scenario_base(cycle=cycle)
-        scenario = Scenario.objects.create(
-            cycle=cycle,
-            name=_check_name(cycle, name),
-            description=description.strip(),
-            deltas=checked,
-            created_by=who(user),
-            updated_by=who(user),
-        )
-        audit_record(
-            user=user,
-            action="scenario.create",
-            object_type="scenario",
-            object_id=scenario.pk,
-            cycle=cycle,
-            new={"name": scenario.name, "deltas": checked},
-        )
-    return scenario
+    return _scenario_new(cycle.pk, name, user, description=description.strip(), deltas=checked)
 
 
 def scenario_copy(*, scenario: Scenario, name: str, user: AbstractBaseUser | None) -> Scenario:
     """A new scenario with the same deltas (copying the base gives an empty what-if)."""
     require(user, "reconciliation.add_scenario", "copy scenarios")
+    source = Scenario.objects.get(pk=scenario.pk)
+    return _scenario_new(
+        source.cycle_id,
+        name,
+        user,
+        description=source.description if not source.is_base else "",
+        deltas=list(source.deltas),
+        copied_from=source,
+    )
+
+
+def _scenario_new(
+    cycle_id: int, name: str, user: AbstractBaseUser | None, **fields: Any
+) -> Scenario:
+    """Save a new what-if of the cycle under its lock, and audit it as a create or a copy.
+
+    `fields`: its description and deltas, and `copied_from` for a copy.
+    """
+    source = fields.get("copied_from")
     with transaction.atomic():
-        cycle = editable(Cycle.objects.select_for_update().get(pk=scenario.cycle_id))
-        source = Scenario.objects.get(pk=scenario.pk)
-        copy = Scenario.objects.create(
+        cycle = editable(Cycle.objects.select_for_update().get(pk=cycle_id))
+        scenario_base(cycle=cycle)
+        scenario = Scenario.objects.create(
             cycle=cycle,
             name=_check_name(cycle, name),
-            description=source.description if not source.is_base else "",
-            deltas=list(source.deltas),
-            copied_from=source,
             created_by=who(user),
             updated_by=who(user),
+            **fields,
         )
         audit_record(
             user=user,
-            action="scenario.copy",
+            action="scenario.copy" if source is not None else "scenario.create",
             object_type="scenario",
-            object_id=copy.pk,
+            object_id=scenario.pk,
             cycle=cycle,
-            old={"from": source.pk, "name": source.name},
-            new={"name": copy.name, "deltas": copy.deltas},
+            old=None if source is None else {"from": source.pk, "name": source.name},
+            new={"name": scenario.name, "deltas": scenario.deltas},
         )
-    return copy
+    return scenario
 
 
 def scenario_rename(
@@ -143,10 +147,7 @@ def scenario_rename(
 ) -> Scenario:
     require(user, "reconciliation.change_scenario", "rename scenarios")
     with transaction.atomic():
-        current = _locked(scenario, version)
-        editable(current)
-        if current.is_base:
-            raise ScenarioReadOnly("The base plan keeps its name.")
+        current = _locked(scenario, version, base_refusal="The base plan keeps its name.")
         old = {"name": current.name, "description": current.description}
         current.name = _check_name(current.cycle, name, exclude=current.pk)
         current.description = (description or "").strip()
@@ -167,10 +168,7 @@ def scenario_delete(*, scenario: Scenario, version: int | None, user: AbstractBa
     """Delete a what-if and its results; the base plan and its numbers stay as they are."""
     require(user, "reconciliation.delete_scenario", "delete scenarios")
     with transaction.atomic():
-        current = _locked(scenario, version)
-        editable(current)
-        if current.is_base:
-            raise ScenarioReadOnly("The base plan cannot be deleted.")
+        current = _locked(scenario, version, base_refusal="The base plan cannot be deleted.")
         if ScenarioRun.objects.filter(scenario=current, status__in=ACTIVE_STATUSES).exists():
             raise RunInProgress(f"{current.name} is being computed: delete it when it finishes.")
         runs = list(current.runs.values_list("pk", flat=True))
@@ -201,7 +199,6 @@ def _deltas_change(
     """Lock the scenario, give its deltas to `change`, save the result and audit it."""
     with transaction.atomic():
         current = _locked(scenario, version)
-        editable(current)
         old = list(current.deltas)
         current.deltas = change(current, old)
         _bump(current, user, ["deltas"])

@@ -18,7 +18,6 @@ from supply.services.inputs import supply_plan_inputs, supply_policy
 from supply.services.runs import (
     KEPT,
     RUNNABLE_STAGES,
-    STALE_AFTER,
     SUPPLY_RUN,
     SUPPLY_RUN_KIND,
     PlanReadOnly,
@@ -28,7 +27,6 @@ from supply.services.runs import (
 __all__ = [
     "KEPT",
     "RUNNABLE_STAGES",
-    "STALE_AFTER",
     "SUPPLY_RUN",
     "SUPPLY_RUN_KIND",
     "PlanReadOnly",

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import TextChoices
 
 from sop.choices import Stage
 from sop.locking import VersionedRow
 from sop.models import Cycle, Location, Product, Resource, Routing
 from sop.roles import require
 from sop.runs import ACTIVE_STATUSES, runs_fail_stale
-from sop.services import add_months, audit_record
+from sop.services import audit_number, audit_record
 from supply import chunks as chunking
 from supply.choices import CapacityReason, SupplyReason
 from supply.models import CapacityAdjustment, PlannedSupplyEdit, SupplyRun
@@ -78,14 +81,15 @@ def _editable_cycle(cycle_pk: int) -> Cycle:
     return locked
 
 
-def _in_horizon(cycle: Cycle, month: dt.date) -> None:
-    if not cycle.month <= month <= add_months(cycle.month, cycle.horizon_months - 1):
-        raise ValidationError(f"{month:%b %Y} is outside the cycle's horizon.")
+@dataclass(frozen=True)
+class _PlanRow(VersionedRow):
+    """A row of the cycle's supply plan a planner edits: `field` is the figure they set."""
 
-
-def _number(value: Decimal | float) -> str:
-    """A quantity as the audit trail and messages show it: 80, -30, 12.5."""
-    return format(Decimal(str(value)).normalize(), "f")
+    scope: dict[str, Any]  # the row's natural key, what a create writes besides the edit
+    field: str
+    reasons: type[TextChoices]
+    action: str  # of the audit event
+    recompute: dict[str, list[int]]  # `supply_recompute`'s SKUs or resources
 
 
 def planned_supply_save(
@@ -107,46 +111,24 @@ def planned_supply_save(
     group is recomputed in the same transaction.
     """
     require(user, "supply.change_plannedsupplyedit", "change planned supply")
-    if reason not in SupplyReason.values:
-        raise ValidationError("Choose a reason for the change.")
-    if not comment.strip():
-        raise ValidationError("Write a comment saying why.")
     if quantity is not None and quantity < 0:
         raise ValidationError("Planned supply cannot be negative.")
-    with transaction.atomic():
-        locked = _editable_cycle(cycle.pk)
-        _in_horizon(locked, month)
-        scope = {"cycle": locked, "product": product, "location": location, "month": month}
-        row = VersionedRow(
-            rows=PlannedSupplyEdit.objects.filter(**scope),
-            what=f"The planned supply of {product.sku} @ {location.code} in {month:%b %Y}",
-            show=lambda e: _number(e.quantity) if e is not None else "the engine's plan",
-            object_type="planned_supply",
-            object_id=f"{product.sku}@{location.code}/{month:%Y-%m}",
-        )
-        current = row.lock(seen=expected_version)
-        if quantity is None and current is None:
-            return None
-        old = None if current is None else _number(current.quantity)
-        saved = row.save(
-            current,
-            None
-            if quantity is None
-            else {"quantity": quantity, "reason": reason, "comment": comment, "author": user},
-            create=scope,
-        )
-        audit_record(
-            user=user,
-            action="supply.planned_supply",
-            object_type=row.object_type,
-            object_id=row.object_id,
-            cycle=locked,
-            old={"quantity": old},
-            new={"quantity": None if quantity is None else _number(quantity), "reason": reason},
-            reason=comment,
-        )
-        supply_recompute(cycle=locked, product_ids=[product.pk])
-    return saved
+    scope = {"cycle": cycle, "product": product, "location": location, "month": month}
+    row = _PlanRow(
+        rows=PlannedSupplyEdit.objects.filter(**scope),
+        what=f"The planned supply of {product.sku} @ {location.code} in {month:%b %Y}",
+        show=lambda e: audit_number(e.quantity) if e is not None else "the engine's plan",
+        object_type="planned_supply",
+        object_id=f"{product.sku}@{location.code}/{month:%Y-%m}",
+        scope=scope,
+        field="quantity",
+        reasons=SupplyReason,
+        action="supply.planned_supply",
+        recompute={"product_ids": [product.pk]},
+    )
+    return _edit_save(
+        row, quantity, user=user, reason=reason, comment=comment, seen=expected_version
+    )
 
 
 def capacity_adjustment_save(
@@ -166,51 +148,62 @@ def capacity_adjustment_save(
     to the resource is recomputed in the same transaction.
     """
     require(user, "supply.change_capacityadjustment", "change capacity")
-    if reason not in CapacityReason.values:
+    scope = {"cycle": cycle, "resource": resource, "month": month}
+    row = _PlanRow(
+        rows=CapacityAdjustment.objects.filter(**scope),
+        what=f"The capacity of {resource.code} in {month:%b %Y}",
+        show=lambda a: (
+            f"{audit_number(a.delta_hours)} h" if a is not None else "the imported capacity"
+        ),
+        object_type="capacity_adjustment",
+        object_id=f"{resource.code}/{month:%Y-%m}",
+        scope=scope,
+        field="delta_hours",
+        reasons=CapacityReason,
+        action="supply.capacity",
+        recompute={"resource_ids": [resource.pk]},
+    )
+    return _edit_save(
+        row, delta_hours, user=user, reason=reason, comment=comment, seen=expected_version
+    )
+
+
+def _edit_save(
+    row: _PlanRow,
+    value: Decimal | None,
+    *,
+    user: AbstractBaseUser,
+    reason: str,
+    comment: str,
+    seen: int | None,
+) -> PlannedSupplyEdit | CapacityAdjustment | None:
+    """Set the row's figure (None: delete the row), audit it, recompute what it moves.
+
+    Refused unless the cycle is in the supply review with no run computing, and the row
+    is at the version the planner saw (`seen`).
+    """
+    if reason not in row.reasons.values:
         raise ValidationError("Choose a reason for the change.")
     if not comment.strip():
         raise ValidationError("Write a comment saying why.")
     with transaction.atomic():
-        locked = _editable_cycle(cycle.pk)
-        _in_horizon(locked, month)
-        scope = {"cycle": locked, "resource": resource, "month": month}
-        row = VersionedRow(
-            rows=CapacityAdjustment.objects.filter(**scope),
-            what=f"The capacity of {resource.code} in {month:%b %Y}",
-            show=lambda a: (
-                f"{_number(a.delta_hours)} h" if a is not None else "the imported capacity"
-            ),
-            object_type="capacity_adjustment",
-            object_id=f"{resource.code}/{month:%Y-%m}",
-        )
-        current = row.lock(seen=expected_version)
-        if delta_hours is None and current is None:
+        locked = _editable_cycle(row.scope["cycle"].pk)
+        locked.check_in_horizon(row.scope["month"])
+        current = row.lock(seen=seen)
+        if value is None and current is None:
             return None
-        old = None if current is None else _number(current.delta_hours)
-        saved = row.save(
-            current,
-            None
-            if delta_hours is None
-            else {
-                "delta_hours": delta_hours,
-                "reason": reason,
-                "comment": comment,
-                "author": user,
-            },
-            create=scope,
-        )
+        old = None if current is None else audit_number(getattr(current, row.field))
+        values = {row.field: value, "reason": reason, "comment": comment, "author": user}
+        saved = row.save(current, None if value is None else values, create=row.scope)
         audit_record(
             user=user,
-            action="supply.capacity",
+            action=row.action,
             object_type=row.object_type,
             object_id=row.object_id,
             cycle=locked,
-            old={"delta_hours": old},
-            new={
-                "delta_hours": None if delta_hours is None else _number(delta_hours),
-                "reason": reason,
-            },
+            old={row.field: old},
+            new={row.field: audit_number(value), "reason": reason},
             reason=comment,
         )
-        supply_recompute(cycle=locked, resource_ids=[resource.pk])
+        supply_recompute(cycle=locked, **row.recompute)
     return saved

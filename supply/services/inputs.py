@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from demand.models import ConsensusDemand, ForecastRun, SeriesFit
@@ -88,7 +88,7 @@ class _Window:
 
     @classmethod
     def of(cls, cycle: Cycle) -> _Window:
-        months = [add_months(cycle.month, h) for h in range(cycle.horizon_months)]
+        months = cycle.horizon
         return cls(
             cycle=cycle,
             months=months,
@@ -97,16 +97,14 @@ class _Window:
         )
 
 
-def _demand(window: _Window, product_ids: Sequence[int] | None) -> pd.DataFrame:
-    """The consensus demand of the horizon's months."""
+def _horizon_rows(
+    window: _Window, model: type[Model], value: str, product_ids: Sequence[int] | None
+) -> pd.DataFrame:
+    """The cycle's rows of `model` in the horizon's months, `value` as the value column."""
     cycle = window.cycle
+    horizon = model.objects.filter(cycle=cycle, month__gte=cycle.month, month__lt=window.after)
     return rows_frame(
-        _scoped(
-            ConsensusDemand.objects.filter(
-                cycle=cycle, month__gte=cycle.month, month__lt=window.after
-            ),
-            product_ids,
-        ).values_list("product_id", "location_id", "month", "value"),
+        _scoped(horizon, product_ids).values_list("product_id", "location_id", "month", value),
         ["product", "location", "month", "value"],
     )
 
@@ -143,20 +141,6 @@ def _receipts(window: _Window, product_ids: Sequence[int] | None) -> pd.DataFram
         _scoped(
             ScheduledReceipt.objects.filter(due_month__lte=window.months[-1]), product_ids
         ).values_list("product_id", "location_id", "due_month", "quantity"),
-        ["product", "location", "month", "value"],
-    )
-
-
-def _firm(window: _Window, product_ids: Sequence[int] | None) -> pd.DataFrame:
-    """Planned supply a planner fixed in the horizon's months."""
-    cycle = window.cycle
-    return rows_frame(
-        _scoped(
-            PlannedSupplyEdit.objects.filter(
-                cycle=cycle, month__gte=cycle.month, month__lt=window.after
-            ),
-            product_ids,
-        ).values_list("product_id", "location_id", "month", "quantity"),
         ["product", "location", "month", "value"],
     )
 
@@ -262,10 +246,11 @@ def load_inputs(
     (see `_stock`); open orders already overdue are expected in the first month.
     """
     window = _Window.of(cycle)
-    demand = _demand(window, product_ids)
+    demand = _horizon_rows(window, ConsensusDemand, "value", product_ids)
     stock = _stock(window, product_ids)
     receipts = _receipts(window, product_ids)
-    firm = _firm(window, product_ids)
+    # Planned supply a planner fixed.
+    firm = _horizon_rows(window, PlannedSupplyEdit, "quantity", product_ids)
     keys = (
         pd.concat([f[["product", "location"]] for f in (demand, stock, receipts, firm)])
         .drop_duplicates()

@@ -14,7 +14,7 @@ from sop.roles import require
 from sop.runs import ACTIVE_STATUSES, RunKind, run_start
 from sop.services import add_months, audit_record
 from supply import chunks as chunking
-from supply.constants import CHUNK_SKU_LOCATIONS, STALE_AFTER
+from supply.constants import CHUNK_SKU_LOCATIONS
 from supply.models import (
     CapacityLoad,
     InventoryProjection,
@@ -162,5 +162,4 @@ SUPPLY_RUN = RunKind(
     publish=_supply_publish,
     stages=RUNNABLE_STAGES,
     submitted="The supply review was submitted during the run.",
-    stale_after=STALE_AFTER,
 )

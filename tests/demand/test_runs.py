@@ -12,7 +12,7 @@ from demand import forecasting, services
 from demand.models import ConsensusDemand, ForecastRun, SeriesFit, StatisticalForecast
 from sop.choices import JobStatus, Role
 from sop.models import SalesHistory
-from sop.runs import RunInProgress, run_begin, run_chunk, run_finish, runs_fail_stale
+from sop.runs import STALE_AFTER, RunInProgress, run_begin, run_chunk, run_finish, runs_fail_stale
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +101,7 @@ def test_a_killed_run_leaves_the_previous_published_forecast(
     assert consensus_of(cycle) == before
 
     # Nothing reports any more: the stale check fails it, still keeping the old forecast.
-    later = dt.datetime.now(dt.UTC) + services.STALE_AFTER + dt.timedelta(seconds=1)
+    later = dt.datetime.now(dt.UTC) + STALE_AFTER + dt.timedelta(seconds=1)
     assert runs_fail_stale(now=later) == 1
     killed.refresh_from_db()
     assert killed.status == JobStatus.FAILED

@@ -16,7 +16,7 @@ from demand.choices import ReasonCode
 from demand.models import DemandOverride, ForecastRun
 from sop import services as sop_services
 from sop.choices import Role, Stage
-from sop.runs import runs_fail_stale
+from sop.runs import STALE_AFTER, runs_fail_stale
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -179,7 +179,7 @@ def test_a_run_whose_worker_died_shows_as_failed_once_the_sweep_ran(planner_clie
     stale = ForecastRun.objects.create(
         cycle=published.cycle,
         status="running",
-        heartbeat_at=timezone.now() - services.STALE_AFTER - dt.timedelta(minutes=1),
+        heartbeat_at=timezone.now() - STALE_AFTER - dt.timedelta(minutes=1),
     )
     page = planner_client.get(f"/demand/runs/{stale.pk}/").content.decode()
     assert 'data-run-status="running"' in page  # a GET never writes

@@ -18,11 +18,10 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from demand import services
 from demand.models import ConsensusDemand, ForecastRun
 from sop.choices import JobStatus
 from sop.models import SalesHistory
-from sop.runs import run_wait, runs_fail_stale
+from sop.runs import STALE_AFTER, run_wait, runs_fail_stale
 from sop.services import add_months
 from tests.demand.conftest import CYCLE_MONTH
 from tests.factories import LocationFactory, ProductFactory
@@ -151,7 +150,7 @@ def test_workers_publish_a_run_and_a_killed_worker_leaves_the_published_forecast
         for c in ConsensusDemand.objects.filter(cycle=cycle)
     }
     assert after == before
-    later = timezone.now() + services.STALE_AFTER + dt.timedelta(seconds=1)
+    later = timezone.now() + STALE_AFTER + dt.timedelta(seconds=1)
     assert runs_fail_stale(now=later) == 1
     second.refresh_from_db()
     assert second.status == JobStatus.FAILED

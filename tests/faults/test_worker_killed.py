@@ -19,10 +19,9 @@ import pytest
 from celery import Celery
 from django.utils import timezone
 
-from demand import services as demand_services
 from demand.models import ConsensusDemand, ForecastRun, StatisticalForecast
 from sop.choices import JobStatus
-from sop.runs import run_wait, runs_fail_stale
+from sop.runs import STALE_AFTER, run_wait, runs_fail_stale
 from sop.services import add_months
 from supply import services as supply_services
 from supply.models import CapacityLoad, InventoryProjection, StockTarget, SupplyRun
@@ -85,7 +84,7 @@ def test_killed_pool_processes_have_their_chunks_redelivered_and_each_chunk_land
         run.refresh_from_db()
     if run.status == JobStatus.RUNNING:
         assert not ConsensusDemand.objects.filter(cycle=cycle).exists()
-        later = timezone.now() + demand_services.STALE_AFTER + dt.timedelta(seconds=1)
+        later = timezone.now() + STALE_AFTER + dt.timedelta(seconds=1)
         assert runs_fail_stale(now=later) == 1
         run.refresh_from_db()
         assert run.status == JobStatus.FAILED and not run.is_published
@@ -151,7 +150,7 @@ def test_a_worker_killed_mid_supply_run_keeps_the_published_plan_and_the_next_ru
     assert SupplyRun.objects.get(cycle=cycle, is_published=True) == first
     assert published_supply(cycle) == before
 
-    later = timezone.now() + supply_services.STALE_AFTER + dt.timedelta(seconds=1)
+    later = timezone.now() + STALE_AFTER + dt.timedelta(seconds=1)
     assert runs_fail_stale(now=later) == 1
     second.refresh_from_db()
     assert second.status == JobStatus.FAILED

@@ -64,8 +64,9 @@ def test_the_replenishment_export_is_the_targets_table(api_for, published, cycle
     # lead time and the review month plus SS (the services test's hand numbers).
     lead = 30 / projection.DAYS_PER_MONTH
     safety = norm.ppf(0.95) * np.sqrt((lead + 1) * TEA_ERROR_STD**2)
-    assert float(rows["TEA"]["safety_stock"]) == pytest.approx(safety)
-    assert float(rows["TEA"]["order_up_to_level"]) == pytest.approx(40 * (lead + 1) + safety)
+    # Quantities are exported as whole units, the unit in the header (the one number rule).
+    assert rows["TEA"]["safety_stock (units)"] == str(round(safety))
+    assert rows["TEA"]["order_up_to_level (units)"] == str(round(40 * (lead + 1) + safety))
     assert rows["TEA"]["service_level_pct"] == "95.0"
 
 
