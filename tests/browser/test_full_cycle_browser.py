@@ -71,7 +71,8 @@ def test_a_cycle_goes_from_import_to_a_frozen_approved_plan_through_all_five_rol
     page.click("nav >> text=Imports")
     page.select_option("#id_entity", "budget")
     page.set_input_files("#id_file", str(budget_csv(tmp_path / "budget.csv")))
-    page.click("text=Upload and import")
+    page.click("text=Upload and preview")
+    page.click("text=Confirm and import")
     page.wait_for_selector(".badge:has-text('Succeeded')", timeout=RUN_TIMEOUT)
     rows = 2 * HORIZON
     assert f"Loaded {rows} rows: {rows} inserted, 0 updated, 0 unchanged." in page.inner_text(
