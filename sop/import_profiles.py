@@ -20,7 +20,7 @@ from sop.extract_reader import ReadOptions
 from sop.extracts import ENTITIES
 from sop.locking import VersionedRow
 from sop.models import ImportProfile, StoredExtract
-from sop.roles import require
+from sop.roles import require, who
 from sop.services import audit_record
 
 
@@ -140,10 +140,10 @@ def import_profile_create(
     values = _checked(
         name=name, entity=entity, options=options, source=source, pattern=file_name_pattern
     )
-    who = user if user is not None and user.is_authenticated else None
+    author = who(user)
     try:
         with transaction.atomic():
-            profile = ImportProfile.objects.create(**values, created_by=who, updated_by=who)
+            profile = ImportProfile.objects.create(**values, created_by=author, updated_by=author)
             audit_record(
                 user=user,
                 action="import_profile.create",
@@ -182,8 +182,8 @@ def import_profile_update(
         with transaction.atomic():
             current = row.lock(seen=version)
             old = _audited(current)
-            who = user if user is not None and user.is_authenticated else None
-            current = row.update(current, {**values, "updated_by": who})
+            author = who(user)
+            current = row.update(current, {**values, "updated_by": author})
             audit_record(
                 user=user,
                 action="import_profile.update",

@@ -63,7 +63,7 @@ from sop.models import (
     StoredExtract,
     Supplier,
 )
-from sop.roles import require
+from sop.roles import require, who
 from sop.runs import ACTIVE_STATUSES, RunKind, RunRefused, run_create, run_progress
 from sop.services import audit_record, products_classify
 
@@ -121,7 +121,7 @@ def import_file(
         stored = _store(File(handle), file_name or Path(path).name)
     job = ImportJob.objects.create(
         entity=entity,
-        created_by=user if user is not None and user.is_authenticated else None,
+        created_by=who(user),
         **stored,
         **reading.fields(),
     )
@@ -146,7 +146,7 @@ def import_upload_create(
     stored = _store(upload, file_name or upload.name or "extract.csv")
     return ImportUpload.objects.create(
         entity=entity,
-        created_by=user if user is not None and user.is_authenticated else None,
+        created_by=who(user),
         **stored,
         **reading.fields(),
     )

@@ -6,6 +6,7 @@ exactly these permissions, so a new app only adds its codenames here.
 
 from __future__ import annotations
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 
 from sop.choices import Role
@@ -117,3 +118,8 @@ def require(user, perm: str, action: str) -> None:
         return
     holders = [str(role) for role, perms in ROLE_PERMISSIONS.items() if perm in perms]
     raise PermissionDenied(f"Only {' or '.join(holders) or 'an administrator'} can {action}.")
+
+
+def who(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    """The user to record as author: None for the system or an anonymous request."""
+    return user if user is not None and user.is_authenticated else None

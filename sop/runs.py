@@ -33,6 +33,7 @@ from kombu.exceptions import OperationalError
 
 from sop.choices import JobStatus
 from sop.models import Cycle, PublishedRun, Run
+from sop.roles import who
 from sop.services import audit_record
 
 logger = logging.getLogger(__name__)
@@ -211,7 +212,7 @@ def run_create(
         **scope,
         **fields,
         phase=_queued_phase(kind),
-        created_by=user if user is not None and user.is_authenticated else None,
+        created_by=who(user),
         heartbeat_at=timezone.now(),
     )
     transaction.on_commit(lambda: run_send(run, options=plan_options or {}))

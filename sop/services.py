@@ -18,7 +18,7 @@ from sop import notifications, workflow
 from sop.choices import Stage, TokenScope
 from sop.models import ApiToken, AuditEvent, Cycle, CycleTransition
 from sop.months import add_months
-from sop.roles import require
+from sop.roles import require, who
 from sop.steps import steps, steps_in
 
 
@@ -38,7 +38,7 @@ def audit_record(
     reason: str = "",
 ) -> AuditEvent:
     return AuditEvent.objects.create(
-        user=user if user is not None and user.is_authenticated else None,
+        user=who(user),
         action=action,
         object_type=object_type,
         object_id=str(object_id),
@@ -80,7 +80,7 @@ def cycle_open(
             supply_review_due=month + dt.timedelta(days=11),
             reconciliation_due=month + dt.timedelta(days=16),
             executive_review_due=month + dt.timedelta(days=20),
-            created_by=user if user is not None and user.is_authenticated else None,
+            created_by=who(user),
         )
         opened: dict[str, Any] = {"month": month.isoformat(), "stage": cycle.stage}
         for step in steps():
@@ -182,7 +182,7 @@ def api_token_create(
             scope=scope,
             prefix=prefix,
             secret_hash=ApiToken.digest(raw),
-            created_by=user if user is not None and user.is_authenticated else None,
+            created_by=who(user),
         )
         audit_record(
             user=user,

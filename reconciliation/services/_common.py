@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 
 from reconciliation.models import Scenario
@@ -14,11 +13,6 @@ EDITABLE_STAGES = (Stage.RECONCILIATION,)
 
 class ScenarioReadOnly(ValidationError):
     """The cycle's scenarios cannot change now (wrong stage, or the base plan)."""
-
-
-def who(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
-    """The user to record as author: None for the system or an anonymous request."""
-    return user if user is not None and user.is_authenticated else None
 
 
 def editable(scenario_or_cycle: Scenario | Cycle) -> Cycle:

@@ -7,10 +7,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from reconciliation.models import DecisionLogEntry, Scenario
-from reconciliation.services._common import ScenarioReadOnly, who
+from reconciliation.services._common import ScenarioReadOnly
 from sop.choices import Stage
 from sop.models import Cycle
-from sop.roles import require
+from sop.roles import require, who
 from sop.services import audit_record
 
 

@@ -11,10 +11,10 @@ from django.db import IntegrityError, transaction
 
 from reconciliation import scenarios as engine
 from reconciliation.models import Scenario, ScenarioLine, ScenarioRun
-from reconciliation.services._common import ScenarioReadOnly, editable, who
+from reconciliation.services._common import ScenarioReadOnly, editable
 from sop.locking import VersionedRow
 from sop.models import Cycle
-from sop.roles import require
+from sop.roles import require, who
 from sop.runs import ACTIVE_STATUSES, RunInProgress
 from sop.services import audit_record
 
