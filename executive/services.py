@@ -23,7 +23,7 @@ from reconciliation.models import (
 from sop import workflow
 from sop.choices import Stage
 from sop.models import Cycle, CycleTransition, Location, Product, Resource
-from sop.services import TransitionRefused, audit_record, bulk_insert_frame, cycle_advance
+from sop.services import TransitionRefused, audit_of, bulk_insert_frame, cycle_advance
 
 
 def plan_decide(
@@ -91,12 +91,10 @@ def plan_freeze(*, transition: CycleTransition) -> PlanApproval:
         family_month_count=families,
         resource_month_count=resources,
     )
-    audit_record(
+    audit_of(
+        approval,
+        "plan.approve",
         user=user,
-        action="plan.approve",
-        object_type="plan_approval",
-        object_id=approval.pk,
-        cycle=cycle,
         new={
             "scenario": approval.scenario_name,
             "run": run_id,

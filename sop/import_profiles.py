@@ -21,7 +21,7 @@ from sop.extracts import ENTITIES
 from sop.locking import VersionedRow
 from sop.models import ImportProfile, StoredExtract
 from sop.roles import require, who
-from sop.services import audit_record
+from sop.services import audit_of
 
 
 @dataclass(frozen=True)
@@ -144,13 +144,7 @@ def import_profile_create(
     try:
         with transaction.atomic():
             profile = ImportProfile.objects.create(**values, created_by=author, updated_by=author)
-            audit_record(
-                user=user,
-                action="import_profile.create",
-                object_type="import_profile",
-                object_id=profile.pk,
-                new=_audited(profile),
-            )
+            audit_of(profile, "import_profile.create", user=user, new=_audited(profile))
     except IntegrityError:
         raise _name_taken(name) from None
     return profile
@@ -184,14 +178,7 @@ def import_profile_update(
             old = _audited(current)
             author = who(user)
             current = row.update(current, {**values, "updated_by": author})
-            audit_record(
-                user=user,
-                action="import_profile.update",
-                object_type="import_profile",
-                object_id=current.pk,
-                old=old,
-                new=_audited(current),
-            )
+            audit_of(current, "import_profile.update", user=user, old=old, new=_audited(current))
     except IntegrityError:
         raise _name_taken(name) from None
     return current
@@ -215,13 +202,7 @@ def import_profile_delete(
                 f"The import profile {current.name} reads the pulls of {', '.join(sources)}: "
                 "give those sources another profile first."
             )
-        audit_record(
-            user=user,
-            action="import_profile.delete",
-            object_type="import_profile",
-            object_id=current.pk,
-            old=_audited(current),
-        )
+        audit_of(current, "import_profile.delete", user=user, old=_audited(current))
         row.delete(current)
 
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from sop import import_sources, selectors
 from sop.forms import ImportSourceForm
 from sop.models import ImportSource
-from sop.services import audit_record
+from sop.services import audit_of
 from sop.tasks import dispatch, import_source_pull_task
 
 
@@ -72,12 +72,7 @@ def import_source_check(request: HttpRequest, pk: int) -> HttpResponse:
 def import_source_pull(request: HttpRequest, pk: int) -> HttpResponse:
     """Start a pull now; its imports appear in the history, a failure notifies the admins."""
     source = get_object_or_404(ImportSource, pk=pk)
-    audit_record(
-        user=request.user,
-        action="import_source.pull",
-        object_type="import_source",
-        object_id=source.pk,
-    )
+    audit_of(source, "import_source.pull", user=request.user)
     dispatch(import_source_pull_task, source.pk)
     messages.success(
         request, f"The pull of {source.name} is started: its imports appear under Imports."

@@ -65,7 +65,7 @@ from sop.models import (
 )
 from sop.roles import require, who
 from sop.runs import ACTIVE_STATUSES, RunKind, RunRefused, run_create, run_progress
-from sop.services import audit_record, products_classify
+from sop.services import audit_of, products_classify
 
 logger = logging.getLogger(__name__)
 
@@ -662,11 +662,10 @@ def _import_store(job: ImportJob, chunk: None, staged: _Staged) -> None:
         f"Loaded {job.rows_read:,} rows{_sheet_said(summary, 'from')}{hidden}: "
         f"{inserted:,} inserted, {updated:,} updated, {job.rows_unchanged:,} unchanged."
     )
-    audit_record(
+    audit_of(
+        job,
+        "import.load",
         user=job.created_by,
-        action="import.load",
-        object_type="import_job",
-        object_id=job.pk,
         old=changes.old or None,
         new={
             "entity": job.entity,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -34,7 +33,7 @@ from kombu.exceptions import OperationalError
 from sop.choices import JobStatus
 from sop.models import Cycle, PublishedRun, Run
 from sop.roles import who
-from sop.services import audit_record
+from sop.services import audit_of
 
 logger = logging.getLogger(__name__)
 
@@ -170,20 +169,8 @@ def run_start(
     with transaction.atomic():
         cycle = Cycle.objects.select_for_update().get(pk=cycle_id)
         run = run_create(kind.name, user=user, plan_options=plan_options, **admit(cycle))
-        audit_record(
-            user=user,
-            action=audit_action,
-            object_type=_snake(kind.run_model.__name__),
-            object_id=run.pk,
-            cycle=cycle,
-            new=audit_new(run) if audit_new else None,
-        )
+        audit_of(run, audit_action, user=user, new=audit_new(run) if audit_new else None)
     return run
-
-
-def _snake(name: str) -> str:
-    """ForecastRun -> forecast_run, the audit log's object type."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def run_create(

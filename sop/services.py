@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from decimal import Decimal
 from functools import partial
@@ -49,6 +50,32 @@ def audit_record(
     )
 
 
+def audit_of(
+    obj: models.Model,
+    action: str,
+    *,
+    user: AbstractBaseUser | None,
+    old: Any = None,
+    new: Any = None,
+    reason: str = "",
+) -> AuditEvent:
+    """Record `action` on a model row: its type and key, and its cycle (or itself, a cycle).
+
+    The object type is the model's name in snake case (ForecastRun -> forecast_run), the
+    name the audit page filters on.
+    """
+    return audit_record(
+        user=user,
+        action=action,
+        object_type=re.sub(r"(?<!^)(?=[A-Z])", "_", type(obj).__name__).lower(),
+        object_id=obj.pk,
+        cycle=obj if isinstance(obj, Cycle) else getattr(obj, "cycle", None),
+        old=old,
+        new=new,
+        reason=reason,
+    )
+
+
 def audit_number(value: Decimal | float | None) -> str | None:
     """A quantity as the audit trail records it (80, -30, 12.5); None stays None."""
     return None if value is None else format(Decimal(str(value)).normalize(), "f")
@@ -85,14 +112,7 @@ def cycle_open(
         opened: dict[str, Any] = {"month": month.isoformat(), "stage": cycle.stage}
         for step in steps():
             opened.update(step.on_open(cycle))
-        audit_record(
-            user=user,
-            action="cycle.open",
-            object_type="cycle",
-            object_id=cycle.pk,
-            cycle=cycle,
-            new=opened,
-        )
+        audit_of(cycle, "cycle.open", user=user, new=opened)
     return cycle
 
 
@@ -140,12 +160,10 @@ def cycle_advance(
             transaction.on_commit(partial(step.after_enter, transition))
         locked.stage = target
         locked.save(update_fields=["stage"])
-        audit_record(
+        audit_of(
+            locked,
+            "cycle.transition",
             user=user,
-            action="cycle.transition",
-            object_type="cycle",
-            object_id=locked.pk,
-            cycle=locked,
             old={"stage": source},
             new={"stage": target},
             reason=comment,

@@ -28,7 +28,7 @@ from sop.models import Cycle, Product, SalesHistory
 from sop.numbers import finite_or_none
 from sop.roles import require
 from sop.runs import RunKind, run_cancel, run_is_running, run_start
-from sop.services import add_months, audit_record
+from sop.services import add_months, audit_of, audit_record
 
 # Stages in which the statistical forecast may still change.
 FORECASTABLE_STAGES = (Stage.DRAFT, Stage.DEMAND_REVIEW)
@@ -179,14 +179,7 @@ def _forecast_store(run: ForecastRun, product_ids: Sequence[int], result: tuple)
 def _forecast_publish(run: ForecastRun, cycle: Cycle) -> None:
     """Publishing a forecast rebuilds the cycle's consensus, in the same transaction."""
     consensus_rebuild(cycle=cycle)
-    audit_record(
-        user=None,
-        action="forecast.publish",
-        object_type="forecast_run",
-        object_id=run.pk,
-        cycle=cycle,
-        new={"series": run.series_count},
-    )
+    audit_of(run, "forecast.publish", user=None, new={"series": run.series_count})
 
 
 FORECAST_RUN = RunKind(
@@ -207,13 +200,7 @@ def forecast_run_cancel(*, run: ForecastRun, user: AbstractBaseUser | None) -> F
     """Stop a pending or running run; its chunks notice within seconds and stop."""
     require(user, "demand.run_forecast", "cancel a forecast run")
     if run_cancel(run):
-        audit_record(
-            user=user,
-            action="forecast.cancel",
-            object_type="forecast_run",
-            object_id=run.pk,
-            cycle=run.cycle,
-        )
+        audit_of(run, "forecast.cancel", user=user)
     return run
 
 

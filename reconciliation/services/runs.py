@@ -32,7 +32,7 @@ from sop.models import Cycle
 from sop.numbers import finite_or_none
 from sop.roles import require
 from sop.runs import ACTIVE_STATUSES, RunKind, run_progress, run_start
-from sop.services import audit_record, bulk_insert_frame
+from sop.services import audit_of, bulk_insert_frame
 from supply.models import SupplyRun
 
 KEPT = "The scenario's last result was kept."
@@ -171,12 +171,10 @@ def _scenario_publish(run: ScenarioRun, cycle: Cycle) -> None:
     stale = list(older.exclude(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
     ScenarioLine.objects.filter(run_id__in=stale).delete()
     ScenarioRun.objects.filter(pk__in=stale).delete()
-    audit_record(
+    audit_of(
+        run,
+        "scenario.publish",
         user=None,
-        action="scenario.publish",
-        object_type="scenario_run",
-        object_id=run.pk,
-        cycle=cycle,
         new={"scenario": run.scenario_id, "revenue": run.kpis.get("revenue")},
     )
 

@@ -16,7 +16,7 @@ from sop.locking import VersionedRow
 from sop.models import Cycle
 from sop.roles import require, who
 from sop.runs import ACTIVE_STATUSES, RunInProgress
-from sop.services import audit_record
+from sop.services import audit_of, audit_record
 
 BASE_NAME = "Base plan"
 
@@ -152,12 +152,10 @@ def scenario_rename(
         current.name = _check_name(current.cycle, name, exclude=current.pk)
         current.description = (description or "").strip()
         _bump(current, user, ["name", "description"])
-        audit_record(
+        audit_of(
+            current,
+            "scenario.rename",
             user=user,
-            action="scenario.rename",
-            object_type="scenario",
-            object_id=current.pk,
-            cycle=current.cycle,
             old=old,
             new={"name": current.name, "description": current.description},
         )
@@ -173,12 +171,10 @@ def scenario_delete(*, scenario: Scenario, version: int | None, user: AbstractBa
             raise RunInProgress(f"{current.name} is being computed: delete it when it finishes.")
         runs = list(current.runs.values_list("pk", flat=True))
         ScenarioLine.objects.filter(run_id__in=runs).delete()
-        audit_record(
+        audit_of(
+            current,
+            "scenario.delete",
             user=user,
-            action="scenario.delete",
-            object_type="scenario",
-            object_id=current.pk,
-            cycle=current.cycle,
             old={
                 "name": current.name,
                 "deltas": current.deltas,
@@ -262,12 +258,10 @@ def scenario_recommend(
         current = Scenario.objects.select_for_update().get(pk=scenario.pk)
         current.recommended = True
         _bump(current, user, ["recommended"])
-        audit_record(
+        audit_of(
+            current,
+            "scenario.recommend",
             user=user,
-            action="scenario.recommend",
-            object_type="scenario",
-            object_id=current.pk,
-            cycle=cycle,
             old={"recommended": previous.name if previous else None},
             new={"recommended": current.name},
             reason=comment,

@@ -12,7 +12,7 @@ from sop.choices import Stage
 from sop.models import Cycle, InventorySnapshot, Resource, Routing, ScheduledReceipt
 from sop.roles import require
 from sop.runs import ACTIVE_STATUSES, RunKind, run_start
-from sop.services import add_months, audit_record
+from sop.services import add_months, audit_of
 from supply import chunks as chunking
 from supply.constants import CHUNK_SKU_LOCATIONS
 from supply.models import (
@@ -141,14 +141,7 @@ def _supply_publish(run: SupplyRun, cycle: Cycle) -> None:
     stale = list(stale.exclude(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
     for model in (InventoryProjection, StockTarget, CapacityLoad):
         model.objects.filter(run_id__in=stale).delete()
-    audit_record(
-        user=None,
-        action="supply.publish",
-        object_type="supply_run",
-        object_id=run.pk,
-        cycle=cycle,
-        new={"sku_locations": run.sku_location_count},
-    )
+    audit_of(run, "supply.publish", user=None, new={"sku_locations": run.sku_location_count})
 
 
 SUPPLY_RUN = RunKind(
