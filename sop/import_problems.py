@@ -16,6 +16,7 @@ import io
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from sop.exports import cell_safe
@@ -185,23 +186,21 @@ class ProblemTally:
             self._file_reasons.update(errors.loc[said, "reason"].astype(str))
             errors = errors[~(said & again)]
         labelled = _labelled(errors)
-        for (column, problem), part in labelled.groupby(["column", "problem"], sort=False):
+        keys = labelled["group"].to_numpy()
+        rows, values, reasons = (labelled[c].to_numpy() for c in ("row", "value", "reason"))
+        kinds = labelled["kind"].to_numpy()
+        for key in pd.unique(keys).tolist():
+            at = np.flatnonzero(keys == key)
+            column, problem = labelled["column"].iat[at[0]], labelled["problem"].iat[at[0]]
             group = self._groups.get((column, problem))
             if group is None:
-                kind = part["kind"].iat[0]
-                group = self._groups[(column, problem)] = ErrorGroup(column, problem, kind, 0)
-            group.count += len(part)
-            room = FIRST_ROWS - len(group.first)
-            if room > 0:
-                group.first += [
-                    {"row": int(row), "column": column, "value": str(value), "reason": reason}
-                    for row, value, reason in zip(
-                        part["row"][:room],
-                        part["value"][:room],
-                        part["reason"][:room],
-                        strict=True,
-                    )
-                ]
+                group = ErrorGroup(column, problem, kinds[at[0]], 0)
+                self._groups[(column, problem)] = group
+            group.count += len(at)
+            group.first += [
+                {"row": int(rows[i]), "column": column, "value": values[i], "reason": reasons[i]}
+                for i in at[: max(FIRST_ROWS - len(group.first), 0)]
+            ]
 
     def download(self, kept: pd.DataFrame) -> pd.DataFrame:
         """The errors of the CSV download, with their problem: the `kept` errors and, where
@@ -252,7 +251,7 @@ def job_error_groups(job) -> list[ErrorGroup]:
 
 def problem_frame(errors: pd.DataFrame) -> pd.DataFrame:
     """The errors with their problem, in a `problem` column after the reason."""
-    return _labelled(_frame(errors)).drop(columns="kind")
+    return _labelled(_frame(errors)).drop(columns=["kind", "group"])
 
 
 def _frame(errors: pd.DataFrame | list[dict]) -> pd.DataFrame:
@@ -265,17 +264,30 @@ def _labelled(errors: pd.DataFrame) -> pd.DataFrame:
     """The errors with their problem and kind; each distinct (column, reason) is read once."""
     errors = errors.astype({"column": str, "value": str, "reason": str})
     if not len(errors):
-        return errors.assign(problem=pd.Series(dtype=object), kind=pd.Series(dtype=object))
+        return errors.assign(problem="", kind="", group=0)
     said = errors["row"].to_numpy() == 0
-    pairs = pd.MultiIndex.from_arrays([errors["column"], errors["reason"], said])
-    codes, uniques = pd.factorize(pairs)
+    # Few distinct (column, reason) pairs among many errors: each is named once.
+    columns, column_names = pd.factorize(errors["column"])
+    reasons, reason_texts = pd.factorize(errors["reason"])
+    pair = (columns.astype(np.int64) * len(reason_texts) + reasons) * 2 + said
+    distinct, codes = np.unique(pair, return_inverse=True)
+    uniques = [
+        (column_names[p // 2 // len(reason_texts)], reason_texts[p // 2 % len(reason_texts)], p % 2)
+        for p in distinct.tolist()
+    ]
     named = [
         (reason, FILE) if whole_file else problem_of(column, reason)
         for column, reason, whole_file in uniques
     ]
-    problems = pd.Series([p for p, _ in named], dtype=object).to_numpy()[codes]
-    kinds = pd.Series([k for _, k in named], dtype=object).to_numpy()[codes]
-    return errors.assign(problem=problems, kind=kinds)
+    # One number per (column, problem): the key of the error's group.
+    groups = {}
+    group_of = [
+        groups.setdefault((column_names[p // 2 // len(reason_texts)], problem), len(groups))
+        for p, (problem, _) in zip(distinct.tolist(), named, strict=True)
+    ]
+    problems = np.asarray([p for p, _ in named], dtype=object)[codes]
+    kinds = np.asarray([k for _, k in named], dtype=object)[codes]
+    return errors.assign(problem=problems, kind=kinds, group=np.asarray(group_of)[codes])
 
 
 def errors_csv_of(job, number: int) -> str | None:
