@@ -30,7 +30,7 @@ from ninja.errors import ValidationError as RequestInvalid
 from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import BeforeValidator, WithJsonSchema
 
-from sop import imports, run_views, runs, selectors, services
+from sop import import_problems, imports, run_views, runs, selectors, services
 from sop.api_auth import TokenAuth
 from sop.choices import JobStatus, Stage
 from sop.extract_reader import parse_month
@@ -328,13 +328,58 @@ class ImportOut(Schema):
     finished_at: dt.datetime | None
 
 
+class ErrorGroupOut(Schema):
+    """One problem of an import: the errors of one field with the same reason, whatever the
+    value (`unknown SKU` for any SKU)."""
+
+    field: str
+    problem: str
+    kind: str = Field(
+        description="`file` (the file as a whole), `data` (a wrong value) or `reference` "
+        "(a code not in the master data); the groups come in this order"
+    )
+    hint: str = Field(description="For a reference: which master data to import first")
+    count: int = Field(description="How many errors have this problem, in the whole file")
+    at_least: bool = Field(
+        description="The count is of the errors kept, not of the file: the file has as many or more"
+    )
+    rows: list[RowError] = Field(description="Its first errors (at most 5)")
+
+
 class ImportDetail(ImportOut):
     errors: list[RowError] = Field(description="The first 1000 errors; rows as in the stored file")
+    error_groups: list[ErrorGroupOut] = Field(
+        description="Every error grouped by problem, wrong values first, unknown references last"
+    )
 
 
 class PushRefusedOut(Refused):
     import_id: int | None
     error_count: int
+    error_groups: list[ErrorGroupOut] = Field(
+        default_factory=list,
+        description="The errors grouped by problem; rows are the pushed rows, as in `errors`",
+    )
+
+
+def _groups_out(groups: list[import_problems.ErrorGroup], *, row_shift: int = 0) -> list[dict]:
+    """Groups as the API says them: `field` for the column, as in its errors; `row_shift`
+    turns a file's rows into the pushed rows (the header is the file's row 1)."""
+    return [
+        {
+            "field": g.column,
+            "problem": g.problem,
+            "kind": g.kind,
+            "hint": g.hint,
+            "count": g.count,
+            "at_least": g.at_least,
+            "rows": [
+                {**e, "row": max(int(e["row"]) - row_shift, 0), "field": e["column"]}
+                for e in g.first
+            ],
+        }
+        for g in groups
+    ]
 
 
 def _import_out(job: ImportJob) -> dict:
@@ -360,6 +405,11 @@ def data_push(
             entity=entity, rows=push.rows, user=api_user(request), profile=profile
         )
     except imports.PushRefused as refused:
+        if refused.job is not None:
+            groups = _groups_out(import_problems.job_error_groups(refused.job), row_shift=1)
+        else:
+            found = [{**e, "column": e["field"]} for e in refused.errors]
+            groups = _groups_out(import_problems.error_groups(found))
         return Status(
             422,
             {
@@ -367,6 +417,7 @@ def data_push(
                 "errors": refused.errors,
                 "import_id": refused.job.pk if refused.job else None,
                 "error_count": refused.job.error_count if refused.job else len(refused.errors),
+                "error_groups": groups,
             },
         )
     return _import_out(job)
@@ -388,7 +439,8 @@ def import_detail(request: HttpRequest, import_id: int):
     require(api_user(request), "sop.run_import", "read the import history")
     job = one(ImportJob, "import", pk=import_id)
     errors = [{**e, "field": e["column"]} for e in job.errors]
-    return {**_import_out(job), "errors": errors}
+    groups = _groups_out(import_problems.job_error_groups(job))
+    return {**_import_out(job), "errors": errors, "error_groups": groups}
 
 
 # --- runs --------------------------------------------------------------------------------------

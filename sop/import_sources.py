@@ -31,6 +31,7 @@ from psycopg.rows import dict_row
 
 from sop import run_views, selectors
 from sop.choices import JobStatus, PullOutcome, SourceKind
+from sop.import_problems import ErrorGroup, error_groups, job_error_groups
 from sop.import_profiles import import_reading
 from sop.imports import PushRefused, import_file, import_rows
 from sop.models import ImportPull, ImportSource
@@ -48,7 +49,7 @@ DONE, REFUSED = "done", "refused"
 FORECAST_RUN_KIND = "forecast"
 CONNECT_TIMEOUT_SECONDS = 10
 _FETCH_ROWS = 5000
-# How many of a refused pull's errors the admins' notification names.
+# How many of a refused pull's problems the admins' notification names (the first row of each).
 _ERRORS_TOLD = 3
 
 
@@ -186,7 +187,7 @@ def _pull_folder(source: ImportSource, user: AbstractBaseUser | None) -> list[Im
             pulls.append(
                 _failed(
                     source,
-                    _reason(job.message or job.error, job.errors),
+                    _reason(job.message or job.error, job_error_groups(job)),
                     job=job,
                     file_name=path.name,
                     checksum=checksum,
@@ -246,7 +247,8 @@ def _pull_sql(source: ImportSource, user: AbstractBaseUser | None) -> ImportPull
             file_name=file_name,
         )
     except PushRefused as refused:
-        reason = _reason(str(refused), refused.errors, field="field")
+        found = [{**e, "column": e["field"]} for e in refused.errors]
+        reason = _reason(str(refused), error_groups(found))
         return _failed(source, reason, job=refused.job, file_name=file_name)
     return _record(source, PullOutcome.SUCCEEDED, job=job, file_name=file_name, message=job.message)
 
@@ -289,12 +291,17 @@ def _slug(name: str) -> str:
 # -- Records and notifications ---------------------------------------------------------------
 
 
-def _reason(said: str, errors: list[dict], *, field: str = "column") -> str:
-    """A refusal and its first errors, for the admins' notification."""
-    told = "; ".join(
-        f"row {e['row']} {e[field]} {e['value']!r}: {e['reason']}" for e in errors[:_ERRORS_TOLD]
-    )
+def _reason(said: str, groups: list[ErrorGroup]) -> str:
+    """A refusal and its first problems, wrong values before unknown references, for the
+    admins' notification."""
+    told = "; ".join(_told(group) for group in groups[:_ERRORS_TOLD])
     return f"{said} {told}".strip()
+
+
+def _told(group: ErrorGroup) -> str:
+    first = group.first[0]
+    more = f" (and {group.count - 1:,} more)" if group.count > 1 else ""
+    return f"row {first['row']} {group.column} {first['value']!r}: {first['reason']}{more}"
 
 
 def _record(source: ImportSource, outcome: str, **fields) -> ImportPull:

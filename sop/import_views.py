@@ -11,7 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from sop import import_profiles, imports, selectors
+from sop import import_problems, import_profiles, imports, selectors
 from sop.extracts import ENTITIES
 from sop.forms import ImportProfileForm, ImportUploadForm
 from sop.import_profiles import ImportReading
@@ -104,13 +104,23 @@ def import_upload_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @run_import_required
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
-    return render(request, "sop/import_detail.html", {"job": job, "reading": ImportReading.of(job)})
+    return render(request, "sop/import_detail.html", _job_context(job))
+
+
+def _job_context(job: ImportJob) -> dict:
+    groups = import_problems.job_error_groups(job)
+    return {
+        "job": job,
+        "reading": ImportReading.of(job),
+        "groups": groups,
+        "listed": sum(g.listed for g in groups),
+    }
 
 
 # The job's progress fragment, polled by its page; served by the core's run_status view.
 IMPORT_PANEL = RunPanel(
     template="sop/partials/import_progress.html",
-    context=lambda request, job: {"job": job, "reading": ImportReading.of(job)},
+    context=lambda request, job: _job_context(job),
     permission="sop.run_import",
     reload_on_publish=False,
 )
@@ -119,10 +129,21 @@ IMPORT_PANEL = RunPanel(
 @require_GET
 @run_import_required
 def import_errors_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    """The job's errors as CSV; `?problem=n`: only those of its n-th problem (from 1)."""
     job = get_object_or_404(ImportJob, pk=pk)
-    # The BOM makes Excel read the file as UTF-8 when the admin opens it.
-    response = HttpResponse("\ufeff" + job.errors_csv, content_type="text/csv; charset=utf-8")
     stem = job.file_name.rsplit(".", 1)[0] or "import"
+    text = job.errors_csv
+    if "problem" in request.GET:
+        try:
+            number = int(request.GET["problem"])
+        except ValueError:
+            raise Http404("No such problem.") from None
+        text = import_problems.errors_csv_of(job, number)
+        if text is None:
+            raise Http404("No such problem.")
+        stem += f"-problem-{number}"
+    # The BOM makes Excel read the file as UTF-8 when the admin opens it.
+    response = HttpResponse("\ufeff" + text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{stem}-errors.csv"'
     return response
 

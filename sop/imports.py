@@ -51,6 +51,7 @@ from sop.extract_reader import (
 )
 from sop.extracts import ENTITIES, Entity
 from sop.formatting import DASH, format_exact
+from sop.import_problems import ErrorGroup, ProblemTally, error_groups
 from sop.import_profiles import ImportReading
 from sop.master_audit import import_changes
 from sop.models import (
@@ -300,13 +301,15 @@ class ImportPreview:
 
     `rows` are (spreadsheet row, [(value shown, error or "")]) under `columns` (the
     documented names the file fills); `absent` the optional columns it does not have.
-    `refused`: the file cannot be read at all, so there is nothing to confirm.
+    `refused`: the file cannot be read at all, so there is nothing to confirm. `groups`:
+    the errors by problem (sop.import_problems).
     """
 
     columns: list[str]
     rows: list[tuple[int, list[tuple[str, str]]]]
     errors: list[dict]
     warnings: list[str]
+    groups: list[ErrorGroup] = dataclasses.field(default_factory=list)
     sheet: str = ""
     absent: list[str] = dataclasses.field(default_factory=list)
     rows_read: int = 0
@@ -347,11 +350,13 @@ def import_preview(extract: Extract, *, entity: str, rows: int = PREVIEW_ROWS) -
                 value = _shown(extract.frame.at[row, field_.attname], column.kind, field_)
             cells.append((value, reason))
         shown.append((int(row), cells))
+    errors = _clipped(extract.errors)
     return ImportPreview(
         columns=columns,
         rows=shown,
-        errors=_clipped(extract.errors).head(ERRORS_ON_PAGE).to_dict("records"),
+        errors=errors.head(ERRORS_ON_PAGE).to_dict("records"),
         warnings=extract.warnings,
+        groups=error_groups(errors),
         sheet=extract.sheet,
         absent=[c.name for c in declared.columns if c.name not in columns],
         rows_read=extract.rows_read,
@@ -373,9 +378,8 @@ def _shown(value, kind: str, field_) -> str:
 
 
 def _preview_refused(reason: str) -> ImportPreview:
-    return ImportPreview(
-        [], [], [{"row": 0, "column": "", "value": "", "reason": reason}], [], refused=True
-    )
+    errors = [{"row": 0, "column": "", "value": "", "reason": reason}]
+    return ImportPreview([], [], errors, [], groups=error_groups(errors), refused=True)
 
 
 # Pushed rows are JSON: numbers have a decimal point and no thousands separator, text is
@@ -576,6 +580,7 @@ class _Staged:
     summary: Summary
     rows: IO[bytes] | None = None
     chunks: int = 0
+    problems: ProblemTally = dataclasses.field(default_factory=ProblemTally)
 
     def extracts(self):
         """The staged chunks, as extracts to load."""
@@ -611,6 +616,9 @@ def _import_compute(job: ImportJob, chunk: None) -> _Staged:
             ),
         ):
             summary.add(extract)
+            # Counted by problem here, every error of every chunk: the report keeps only
+            # the first SOP_IMPORT_ERRORS_KEPT errors, but each problem's count is whole.
+            staged.problems.add(_clipped(extract.errors))
             if summary.error_count:
                 continue  # keep counting the errors; nothing will be loaded
             pickle.dump(extract.frame, staged.rows, protocol=pickle.HIGHEST_PROTOCOL)
@@ -620,7 +628,7 @@ def _import_compute(job: ImportJob, chunk: None) -> _Staged:
         raise
     if summary.error_count:
         staged.rows.close()
-        _reject(summary.extract(), job, count=summary.error_count)
+        _reject(summary.extract(), job, count=summary.error_count, problems=staged.problems)
     run_progress(job, 60, f"Loading {summary.rows_read:,} rows")
     return staged
 
@@ -685,12 +693,23 @@ def _sheet_said(extract: Extract | Summary, preposition: str) -> str:
     return f' {preposition} sheet "{extract.sheet}"' if extract.sheet else ""
 
 
-def _reject(extract: Extract, job: ImportJob, *, count: int | None = None) -> NoReturn:
+def _reject(
+    extract: Extract,
+    job: ImportJob,
+    *,
+    count: int | None = None,
+    problems: ProblemTally | None = None,
+) -> NoReturn:
     """Fail the job with its error report: nothing is loaded, and the file is deleted unless
     refused files are kept. `count`: the errors found, when the extract keeps only the first
-    of them."""
+    of them; `problems`: all of them counted by problem."""
     errors = _clipped(extract.errors)
     count = len(errors) if count is None else count
+    if problems is None:
+        problems = ProblemTally()
+        problems.add(errors)
+    # The download: the errors kept, and the first rows of each problem past them.
+    listed = problems.download(errors)
     noun = "error" if count == 1 else "errors"
     shown = f" (the first {len(errors):,} are listed)" if count > len(errors) else ""
     raise RunRefused(
@@ -702,9 +721,10 @@ def _reject(extract: Extract, job: ImportJob, *, count: int | None = None) -> No
             "errors": errors.head(ERRORS_ON_PAGE).to_dict("records"),
             # The values and column names are the file's own text; the admin opens this
             # report in a spreadsheet, so whatever would run as a formula there is quoted.
-            "errors_csv": errors.assign(
-                column=errors["column"].map(cell_safe), value=errors["value"].map(cell_safe)
+            "errors_csv": listed.assign(
+                column=listed["column"].map(cell_safe), value=listed["value"].map(cell_safe)
             ).to_csv(index=False),
+            "error_groups": [g.as_dict() for g in problems.groups(listed=listed)],
             "warnings": extract.warnings,
             **_refused_file_forget(job),
         },

@@ -648,6 +648,11 @@ class ImportJob(StoredExtract, Run):
     error_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="The first errors, for the page")
     errors_csv = models.TextField(blank=True, help_text="Every error, for the download")
+    error_groups = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The errors by problem (sop.import_problems): count and first rows of each",
+    )
     warnings = models.JSONField(
         default=list, blank=True, help_text="Doubts that did not stop the load, for the page"
     )

@@ -84,7 +84,9 @@ def cycles_waiting_on(*, cycles: list[Cycle], user, exclude: Cycle | None = None
 def import_jobs() -> QuerySet[ImportJob]:
     """The import history, newest first."""
     # The error report can be megabytes per job; a list does not show it.
-    return ImportJob.objects.select_related("created_by").defer("errors", "errors_csv")
+    return ImportJob.objects.select_related("created_by").defer(
+        "errors", "errors_csv", "error_groups"
+    )
 
 
 def import_jobs_recent(*, limit: int = 50) -> QuerySet[ImportJob]:

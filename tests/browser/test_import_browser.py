@@ -43,7 +43,8 @@ def test_an_admin_sees_the_bad_rows_fixes_the_file_and_loads_it(admin_page):
         "negative quantity: must be 0 or more",
     ]
     # Four bad rows and, for the decimal comma in one of them, one hint for the file.
-    assert page.locator("table.errors tbody tr").count() == 5
+    assert page.locator("table.errors tbody tr").count() == 4
+    assert page.locator("#import-problems section.problem").count() == 5
     assert "nothing was loaded" in page.inner_text("#import-job")
     page.screenshot(path=str(ARTIFACTS / "import_error_report.png"), full_page=True)
     assert SalesHistory.objects.count() == 0
@@ -70,6 +71,51 @@ SAP_FILE = (
     "WID-100;WH-NORTH;03.2026;1.250,000;13.625,00;EUR\n"
     "WID-200;WH-NORTH;03.2026;40,5;587,25;EUR\n"
 )
+
+
+def test_the_real_problems_come_before_a_hundred_unknown_skus(admin_page, tmp_path):
+    page = admin_page
+    unknown = "".join(f"NEW-{i},WH-NORTH,2026-01,1,\n" for i in range(100))
+    real = (
+        "WID-100,WH-NORTH,2026-01,abc,\n"  # row 102: no number
+        "WID-100,WH-NORTH,2026-13,5,\n"  # row 103: no month
+        "WID-200,WH-NORTH,2026-02,1,\n"
+        "WID-200,WH-NORTH,2026-02,2,\n"  # row 105: the key of row 104 again
+    )
+    path = tmp_path / "sales-new-skus.csv"
+    path.write_text("sku,location_code,month,quantity,revenue\n" + unknown + real)
+
+    page.click("nav >> text=Imports")
+    page.select_option("#id_entity", "sales_history")
+    page.set_input_files("#id_file", str(path))
+    page.click("text=Upload and preview")
+    page.click("text=Confirm and import")
+
+    page.wait_for_selector("#import-problems")
+    problems = page.locator("#import-problems section.problem")
+    headings = [" ".join(h.split()) for h in problems.locator("h3").all_inner_texts()]
+    assert headings == [
+        "quantity · Not a number 1 row",
+        "month · Not a month (use YYYY-MM, YYYY-MM-DD or an Excel date) 1 row",
+        "sku, location_code, month · Duplicate key (sku, location_code, month) 1 row",
+        "sku · Unknown SKU 100 rows",
+    ]
+    # The real problems are on screen without scrolling past the unknown SKUs.
+    assert problems.nth(0).locator("td").all_inner_texts() == [
+        "102", "quantity", "abc", "not a number"
+    ]  # fmt: skip
+    unknown_skus = problems.nth(3)
+    assert unknown_skus.locator("tbody tr").count() == 5
+    assert "import the products first" in unknown_skus.inner_text()
+    assert "The first 5 of 100." in unknown_skus.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "import_problems.png"), full_page=True)
+
+    with page.expect_download() as download:
+        unknown_skus.locator("text=Download all 100 (CSV)").click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "row,column,value,reason,problem"
+    assert lines[1] == "2,sku,NEW-0,unknown SKU,unknown SKU" and len(lines) == 101
+    assert SalesHistory.objects.count() == 0
 
 
 def test_an_admin_saves_a_profile_then_previews_and_confirms_a_sap_file(

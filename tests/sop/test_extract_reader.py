@@ -494,7 +494,9 @@ def test_the_command_refuses_text_decoded_twice_in_a_file_said_to_be_utf8(tmp_pa
     path.write_text(PRODUCTS + "P1,BÃ¼roklammer,Office\n")
     with pytest.raises(SystemExit):
         call_command("import_extract", "products", str(path), "--encoding", "utf-8")
-    assert "row 2, name: text decoded twice" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "  name: text decoded twice: the file is not the UTF-8 it was said to be" in err
+    assert "    row 2: 'BÃ¼roklammer' (text decoded twice (probably 'Büroklammer')" in err
     assert not Product.objects.exists()
 
 

@@ -527,8 +527,13 @@ def test_a_dry_run_of_a_bad_file_lists_every_error_and_exits_1(tmp_path, refs, s
     assert "Dry run: 3 errors found; the import would load nothing. Nothing was written." in (
         captured.err
     )
-    assert "  row 3, quantity: negative quantity: must be 0 or more (value '12-')" in captured.err
-    assert "  row 4, sku: unknown SKU (value 'Z9')" in captured.err
+    # By problem, the wrong values before the unknown SKU.
+    assert (
+        "  quantity: negative quantity: must be 0 or more (1 row)\n    row 3: '12-'\n"
+        in captured.err
+    )
+    assert "  sku: unknown SKU (1 row)\n    row 4: 'Z9'\n" in captured.err
+    assert captured.err.index("quantity: negative") < captured.err.index("sku: unknown SKU")
     assert not ImportJob.objects.exists()
 
 

@@ -155,6 +155,20 @@ def test_a_refused_file_loads_nothing_goes_to_refused_and_notifies_the_admins(
     assert note.url == f"/imports/{pull.job.pk}/"
 
 
+def test_a_refused_pulls_notification_names_the_real_problem_before_the_unknown_skus(
+    folder_source, drop, admin
+):
+    ghosts = "".join(f"GHOST{i};WH1;03.2026;1\n" for i in range(10))
+    dropped(drop, "VBRK_0303.csv", "Material;Plant;Period;Qty\n" + ghosts + "A1;WH1;03.2026;x\n")
+    import_sources.import_source_pull(source=folder_source)
+    [note] = Notification.objects.all()
+    # Rows 2-11 name unknown SKUs; the quantity of row 12 is said first all the same.
+    assert note.message.endswith(
+        "11 errors found; nothing was loaded. Fix the file and upload it again. "
+        "row 12 quantity 'x': not a number; row 2 sku 'GHOST0': unknown SKU (and 9 more)"
+    )
+
+
 def test_a_missing_folder_fails_the_pull_and_says_so(folder_source, admin):
     folder_source.folder = "/nonexistent/erp"
     folder_source.save()

@@ -125,9 +125,9 @@ def test_the_errors_csv_holds_every_error(client_for, failed_job):
     lines = response.content.decode("utf-8-sig").splitlines()
     assert response["Content-Type"].startswith("text/csv")
     assert "sales_history_with_errors-errors.csv" in response["Content-Disposition"]
-    assert lines[0] == "row,column,value,reason"
+    assert lines[0] == "row,column,value,reason,problem"
     assert lines[1].startswith('0,,,"the file does not say how it writes numbers')
-    assert lines[2] == "6,sku,WID-999,unknown SKU"
+    assert lines[2] == "6,sku,WID-999,unknown SKU,unknown SKU"
     assert len(lines) == 6
 
 

@@ -293,7 +293,7 @@ def test_the_page_keeps_the_first_errors_and_the_csv_keeps_them_all(tmp_path, re
     job = run(tmp_path, "sales_history", HEADER + "Z9,WH1,2026-01,1,\n" * 5)
     assert job.error_count == 5
     assert [e["row"] for e in job.errors] == [2, 3, 4]
-    assert job.errors_csv.splitlines()[0] == "row,column,value,reason"
+    assert job.errors_csv.splitlines()[0] == "row,column,value,reason,problem"
     assert len(job.errors_csv.splitlines()) == 6
 
 
@@ -363,7 +363,9 @@ def test_the_command_exits_non_zero_and_prints_the_errors(capsys):
     with pytest.raises(SystemExit) as exit_info:
         call_command("import_extract", "sales_history", str(SAMPLES / "sales_history.csv"))
     assert exit_info.value.code == 1
-    assert "row 2, sku: unknown SKU" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "  sku: unknown SKU (100 rows)\n    row 2: 'WID-100'\n" in err
+    assert "    ... and 95 more\n    Usually the master data is not imported yet: import " in err
 
 
 def test_the_format_document_describes_every_column_of_every_entity():

@@ -1,7 +1,8 @@
 """Load an ERP extract from the command line: the same reading, validation and load as the page.
 
 `--dry-run` reads and checks the whole file and prints what the upload's preview shows (the
-first rows as they would be stored, the errors, the warnings); it writes nothing.
+first rows as they would be stored, the errors, the warnings); it writes nothing. Errors are
+printed by problem, as the import page shows them: wrong values first, unknown references last.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ from django.core.management.base import BaseCommand, CommandError
 from sop.choices import JobStatus
 from sop.extract_reader import ENCODINGS, NUMBER_FORMATS, ReadOptions
 from sop.extracts import ENTITIES
+from sop.import_problems import ErrorGroup, job_error_groups
 from sop.import_profiles import import_reading
 from sop.imports import import_file, import_preview, import_read
 from sop.models import ImportProfile
-
-ERRORS_SHOWN = 20
 
 
 class Command(BaseCommand):
@@ -102,7 +102,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  warning: {warning}")
             return
         self.stderr.write(f"{job.file_name} ({entity}): {job.message}")
-        self._problems(job.warnings, job.errors, job.error_count)
+        self._problems(job.warnings, job_error_groups(job))
         sys.exit(1)
 
     def _dry_run(self, entity: str, file: Path, options: ReadOptions) -> None:
@@ -140,15 +140,26 @@ class Command(BaseCommand):
         self.stderr.write(
             f"Dry run: {count:,} {noun} found; the import would load nothing. Nothing was written."
         )
-        self._problems(extract.warnings, errors, count)
+        self._problems(extract.warnings, preview.groups)
         sys.exit(1)
 
-    def _problems(self, warnings: list[str], errors: list[dict], count: int) -> None:
+    def _problems(self, warnings: list[str], groups: list[ErrorGroup]) -> None:
         for warning in warnings:
             self.stderr.write(f"  warning: {warning}")
-        for error in errors[:ERRORS_SHOWN]:
-            where = f"row {error['row']}" + (f", {error['column']}" if error["column"] else "")
-            value = f" (value {error['value']!r})" if error["value"] else ""
-            self.stderr.write(f"  {where}: {error['reason']}{value}")
-        if count > ERRORS_SHOWN:
-            self.stderr.write(f"  ... and {count - ERRORS_SHOWN:,} more")
+        noun = "problem" if len(groups) == 1 else "problems"
+        self.stderr.write(f"{len(groups)} {noun}, wrong values first:")
+        for group in groups:
+            if group.is_file:
+                self.stderr.write(f"  the whole file: {group.problem}")
+                continue
+            count = f"{'at least ' if group.at_least else ''}{group.count:,}"
+            rows = "row" if group.count == 1 else "rows"
+            self.stderr.write(f"  {group.column or 'row'}: {group.problem} ({count} {rows})")
+            for error in group.first:
+                value = f" {error['value']!r}" if error["value"] else ""
+                detail = f" ({error['reason']})" if error["reason"] != group.problem else ""
+                self.stderr.write(f"    row {error['row']}:{value}{detail}")
+            if group.count > len(group.first):
+                self.stderr.write(f"    ... and {group.count - len(group.first):,} more")
+            if group.hint:
+                self.stderr.write(f"    {group.hint}")
