@@ -17,6 +17,7 @@ from demand.forms import OverrideForm
 from demand.models import ForecastRun
 from sop.choices import AbcClass, JobStatus
 from sop.exports import table_response
+from sop.formatting import format_number
 from sop.models import Cycle, Location, Product
 from sop.run_views import RunPanel
 from sop.selectors import cycle_current, product_families
@@ -174,7 +175,8 @@ def _row_cells(row: selectors.SeriesRow, months: list, pending: dict) -> list[di
             {
                 "key": key,
                 "month": month,
-                "value": value,
+                # Formatted here once: a page of the grid has a thousand cells.
+                "text": "" if value is None else format_number(value, "units", labelled=False),
                 "override": override,
                 "input": pending.get(key, override.display_value if override else ""),
                 "refused": key in pending,
@@ -225,6 +227,7 @@ def grid(request: HttpRequest, cycle: Cycle) -> HttpResponse:
         "pattern_choices": Pattern.choices,
         "exception_choices": ExceptionFilter.choices,
         "editable": _grid_editable(request, cycle, params["layer"]),
+        "save_url": reverse("demand:grid_override_save", args=[cycle.pk]),
         "reasons": ReasonCode.choices,
     }
     return render(request, "demand/grid.html", context)
@@ -266,6 +269,8 @@ def grid_override_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
             "row": row,
             "cells": _row_cells(row, series.months, pending) if row else [],
             "editable": _grid_editable(request, cycle, GridLayer.OVERRIDE),
+            "layer": GridLayer.OVERRIDE,
+            "save_url": reverse("demand:grid_override_save", args=[cycle.pk]),
             "message": message,
             "message_level": level,
         }

@@ -230,7 +230,7 @@ def test_the_consensus_layer_has_no_inputs_even_for_a_planner(client_for, plan):
     )
     html = page.content.decode()
     assert "grid-input" not in html
-    assert "+37.5" in html  # K1 @ N's change vs last cycle's plan
+    assert "37.5 %" in html  # K1 @ N's change vs last cycle's plan
 
 
 def test_a_planner_saves_a_grid_cell_and_gets_its_row_back(client_for, plan):
