@@ -208,7 +208,7 @@ def test_a_planner_gets_an_input_per_series_and_month_in_the_override_layer(clie
     )
     html = page.content.decode()
     assert page.status_code == 200
-    assert '<table class="grid demand-grid series-grid" data-grid>' in html
+    assert '<table class="grid demand-grid series-grid" data-grid hx-target="closest tr"' in html
     assert html.count('class="grid-input"') == 3 * 3  # three series, three months
     assert 'value="120"' in html  # K1 @ N's November override
 
