@@ -23,7 +23,7 @@ from sop.run_views import RunPanel
 from sop.selectors import cycle_current, product_families
 from sop.views import cell_save, cycle_from_query, cycle_page
 
-SELECTION_PARAMS = ("total", "family", "sku", "location")
+SELECTION_PARAMS = ("family", "sku", "location")
 FILTER_PARAMS = ("only_family", "abc", "pattern", "exception")
 
 
