@@ -47,3 +47,19 @@ class ExceptionFilter(models.TextChoices):
     LARGE_BIAS = "bias", "Large bias"
     LARGE_CHANGE = "change", "Large change vs last cycle's plan"
     LOW_ACCURACY = "accuracy", "Low accuracy"
+
+
+class GridLayer(models.TextChoices):
+    """What the cells of the family grid show."""
+
+    STATISTICAL = "statistical", "Statistical"
+    OVERRIDE = "override", "Override"
+    CONSENSUS = "consensus", "Consensus"
+
+
+class GridSort(models.TextChoices):
+    """Orders of the family grid's rows, the largest first."""
+
+    VOLUME = "volume", "Volume (horizon total)"
+    ERROR = "error", "Forecast error (WAPE of past plans)"
+    CHANGE = "change", "Change vs last cycle's plan"

@@ -28,3 +28,6 @@ OVERRIDE_OBJECT_TYPE = "demand_override"
 # The smallest forecast value added (WAPE points) the accuracy table colours: green when a
 # step lowered the error by this much, red when it raised it by as much.
 FVA_MATERIALITY = Materiality(amount=1.0)
+# Rows per page of the family grid (its series as rows): a page renders in well under
+# half a second on the demo's largest family; more rows page.
+GRID_PAGE_ROWS = 50

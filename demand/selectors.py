@@ -8,15 +8,17 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Q, QuerySet, Sum
 
 from demand import accuracy
-from demand.choices import ExceptionFilter, OverrideLevel, ReasonCode
+from demand.choices import ExceptionFilter, GridLayer, GridSort, OverrideLevel, ReasonCode
 from demand.constants import (
     FVA_MATERIALITY,
+    GRID_PAGE_ROWS,
     HISTORY_MONTHS_SHOWN,
     INTERVAL_LEVELS,
     LARGE_BIAS_PCT,
@@ -96,13 +98,21 @@ def plan_is_editable(*, cycle: Cycle, user) -> bool:
 # --- selection and filters --------------------------------------------------------------
 
 
+TOTAL_LABEL = "Company total"
+
+
 @dataclass(frozen=True)
 class Selection:
-    """What the review page shows: a family, a SKU of it, or one SKU at one location."""
+    """What the review page shows: the company total (no family), a family, a SKU of it,
+    or one SKU at one location."""
 
     family: str
     product: Product | None = None
     location: Location | None = None
+
+    @property
+    def is_total(self) -> bool:
+        return not self.family and self.product is None
 
     @property
     def level(self) -> str:
@@ -110,6 +120,8 @@ class Selection:
 
     @property
     def label(self) -> str:
+        if self.is_total:
+            return TOTAL_LABEL
         if self.product is None:
             return f"Family {self.family}"
         label = f"{self.product.sku} {self.product.name}"
@@ -117,6 +129,8 @@ class Selection:
 
     def q(self, prefix: str = "") -> Q:
         """Filter on rows keyed by product (and location) for this selection."""
+        if self.is_total:
+            return Q()
         if self.product is None:
             return Q(**{f"{prefix}product__family": self.family})
         q = Q(**{f"{prefix}product": self.product})
@@ -253,12 +267,17 @@ def review_grid(*, cycle: Cycle, selection: Selection) -> Grid:
             last_plan = _by_month(
                 ConsensusDemand.objects.filter(selection.q(), cycle=previous), value="value"
             )["value"]
-    scope = Q(cycle=cycle, level=selection.level)
-    if selection.product is None:
-        scope &= Q(family=selection.family)
-    else:
-        scope &= Q(product=selection.product, location=selection.location)
-    overrides = {o.month: o for o in DemandOverride.objects.filter(scope).select_related("author")}
+    overrides: dict[dt.date, DemandOverride] = {}
+    # The total is the sum of the families: it has no override of its own.
+    if not selection.is_total:
+        scope = Q(cycle=cycle, level=selection.level)
+        if selection.product is None:
+            scope &= Q(family=selection.family)
+        else:
+            scope &= Q(product=selection.product, location=selection.location)
+        overrides = {
+            o.month: o for o in DemandOverride.objects.filter(scope).select_related("author")
+        }
     grid = Grid(
         history_months=history_months,
         horizon_months=horizon,
@@ -298,7 +317,7 @@ def override_history(
     names the family, the kind, the value and the reason code.
     """
     family = selection.family
-    scope = Q(new__family=family)
+    scope = Q() if selection.is_total else Q(new__family=family)
     if selection.product is not None:
         sku = selection.product.sku
         scope &= (
@@ -431,7 +450,8 @@ def accuracy_summary(*, cycle: Cycle, selection: Selection) -> list[dict]:
 
 def _accuracy_summary(*, cycle: Cycle, selection: Selection) -> list[dict]:
     levels = [("Total", Q())]
-    levels.insert(0, (f"{selection.family} (family)", Q(product__family=selection.family)))
+    if not selection.is_total:
+        levels.insert(0, (f"{selection.family} (family)", Q(product__family=selection.family)))
     if selection.product is not None:
         label = selection.product.sku
         if selection.location is not None:
@@ -525,6 +545,209 @@ def exception_products(*, cycle: Cycle, kind: str) -> list[int]:
     else:
         return []
     return table.index[flagged.fillna(False).to_numpy()].astype(int).tolist()
+
+
+# --- the family grid: its series as rows ----------------------------------------------
+
+
+@dataclass
+class SeriesRow:
+    """One SKU-location of the family grid: the layer's months and what it is sorted by."""
+
+    product_id: int
+    location_id: int
+    sku: str
+    name: str
+    location: str
+    abc: str
+    pattern: str
+    values: list[float | None]  # per horizon month: the layer's (consensus for overrides)
+    overrides: dict[dt.date, DemandOverride]
+    volume: float  # horizon total of `values`
+    error: float | None  # WAPE (%) of the series' frozen consensus plans vs its sales
+    change: float | None  # % change of the consensus vs last cycle's plan, common months
+
+    @property
+    def key(self) -> str:
+        return f"{self.product_id}-{self.location_id}"
+
+
+@dataclass
+class SeriesGrid:
+    """A page of a family's series as rows, the cycle's horizon months as columns."""
+
+    family: str
+    layer: str
+    sort: str
+    months: list[dt.date]
+    rows: list[SeriesRow]
+    count: int  # series passing the filters, over all pages
+    page: int
+    pages: int
+
+
+def series_errors(*, cycle: Cycle, family: str) -> dict[tuple[int, int], float]:
+    """Consensus WAPE (%) of past frozen plans per series of the family.
+
+    Cached like `accuracy_summary` (until a plan is frozen or data is imported): it is
+    most of the family grid's time otherwise.
+    """
+    key = f"demand:series-errors:{cycle.pk}:{family}:{_accuracy_stamp()}"
+    key = "demand:series-errors:" + hashlib.sha1(key.encode()).hexdigest()
+    errors = cache.get(key)
+    if errors is None:
+        frame = _evaluation_frame(
+            cycle=cycle, scope=Q(product__family=family), keys=("product", "location")
+        )
+        errors = {}
+        if not frame.empty:
+            wape = accuracy.accuracy_by(frame, ["product", "location"])["consensus_wape"]
+            errors = {(int(p), int(loc)): float(v) for (p, loc), v in wape.items()}
+        cache.set(key, errors, ACCURACY_CACHE_SECONDS)
+    return errors
+
+
+def _series_in(frame: pd.DataFrame, series: set[tuple[int, int]]) -> np.ndarray:
+    """Mask of `frame`'s rows whose (product, location) is in `series`."""
+    pairs = zip(frame["product"], frame["location"], strict=True)
+    return np.fromiter((pair in series for pair in pairs), dtype=bool, count=len(frame))
+
+
+def _last_plan_by_series(*, cycle: Cycle, scope: Q) -> pd.DataFrame:
+    """Last cycle's plan per series and month: its frozen snapshot, else its consensus."""
+    columns = ["product", "location", "month", "before"]
+    previous = cycle_previous(cycle=cycle)
+    if previous is None:
+        return pd.DataFrame(columns=columns)
+    snapshot = DemandPlanSnapshot.objects.filter(scope, cycle=previous, month__gte=cycle.month)
+    rows = snapshot.values_list("product", "location", "month", "consensus")
+    if not snapshot.exists():
+        rows = ConsensusDemand.objects.filter(
+            scope, cycle=previous, month__gte=cycle.month
+        ).values_list("product", "location", "month", "value")
+    return pd.DataFrame(list(rows), columns=columns)
+
+
+def series_grid(
+    *,
+    cycle: Cycle,
+    family: str,
+    layer: str = GridLayer.CONSENSUS,
+    sort: str = GridSort.VOLUME,
+    filters: Filters = Filters(),
+    page: int = 1,
+    series: tuple[int, int] | None = None,
+) -> SeriesGrid:
+    """The family's SKU-locations as rows of one layer, filtered, sorted and paged.
+
+    Filters as the review tree: ABC class and exception per SKU, pattern per series (the
+    published run's). Sorts put the largest first: volume, error, and change by its size
+    (a fall counts as much as a rise); a series without a figure goes last. `series`
+    (product, location) reads that one row only, as a saved cell answers. Eight queries
+    whatever the family's size.
+    """
+    months = cycle.horizon
+    scope = Q(product__family=family)
+    if series is not None:
+        scope &= Q(product_id=series[0], location_id=series[1])
+    if filters.abc:
+        scope &= Q(product__abc_class=filters.abc)
+    if filters.exception:
+        scope &= Q(product__in=exception_products(cycle=cycle, kind=filters.exception))
+    plan = pd.DataFrame(
+        list(
+            ConsensusDemand.objects.filter(scope, cycle=cycle).values_list(
+                "product", "location", "month", "statistical", "value"
+            )
+        ),
+        columns=["product", "location", "month", "statistical", "consensus"],
+    )
+    run = forecast_run_published(cycle=cycle)
+    patterns = {
+        (p, loc): pattern
+        for p, loc, pattern in SeriesFit.objects.filter(scope, run=run).values_list(
+            "product", "location", "pattern"
+        )
+    }
+    if filters.pattern:
+        keep = {key for key, pattern in patterns.items() if pattern == filters.pattern}
+        plan = plan[_series_in(plan, keep)]
+    shown = GridLayer.STATISTICAL if layer == GridLayer.STATISTICAL else GridLayer.CONSENSUS
+    keys = ["product", "location"]
+    summary = plan.groupby(keys)[[shown]].sum().rename(columns={shown: "volume"})
+
+    errors = series_errors(cycle=cycle, family=family)
+    summary["error"] = [errors.get(key, math.nan) for key in summary.index]
+    before = _last_plan_by_series(cycle=cycle, scope=scope)
+    both = plan.merge(before, on=[*keys, "month"])
+    totals = both.groupby(keys)[["consensus", "before"]].sum()
+    change = (
+        100
+        * (totals["consensus"] - totals["before"])
+        / totals["before"].where(totals["before"] > 0)
+    )
+    summary = summary.join(change.rename("change").astype(float))
+
+    labels = {
+        pk: (sku, name, abc)
+        for pk, sku, name, abc in Product.objects.filter(
+            pk__in=summary.index.get_level_values(0).unique().tolist()
+        ).values_list("pk", "sku", "name", "abc_class")
+    }
+    codes = dict(Location.objects.values_list("pk", "code"))
+    summary["sku"] = [labels[p][0] for p, _ in summary.index]
+    summary["code"] = [codes[loc] for _, loc in summary.index]
+    by = {GridSort.ERROR: "error", GridSort.CHANGE: "change"}.get(sort, "volume")
+    summary["_order"] = summary[by].abs() if by == "change" else summary[by]
+    summary = summary.sort_values(
+        ["_order", "sku", "code"], ascending=[False, True, True], na_position="last"
+    )
+
+    count = len(summary)
+    pages = max(1, math.ceil(count / GRID_PAGE_ROWS))
+    page = min(max(page, 1), pages)
+    summary = summary.iloc[(page - 1) * GRID_PAGE_ROWS : page * GRID_PAGE_ROWS]
+    chosen = set(summary.index)
+    values = {
+        key: dict(zip(group["month"], group[shown], strict=True))
+        for key, group in plan[_series_in(plan, chosen)].groupby(keys)
+    }
+    overrides: dict[tuple[int, int], dict[dt.date, DemandOverride]] = {}
+    if layer == GridLayer.OVERRIDE and chosen:
+        for o in DemandOverride.objects.filter(
+            cycle=cycle,
+            level=OverrideLevel.PRODUCT,
+            product__in={p for p, _ in chosen},
+            location__isnull=False,
+        ).select_related("author"):
+            overrides.setdefault((o.product_id, o.location_id), {})[o.month] = o
+    rows = [
+        SeriesRow(
+            product_id=int(p),
+            location_id=int(loc),
+            sku=labels[p][0],
+            name=labels[p][1],
+            location=codes[loc],
+            abc=labels[p][2],
+            pattern=patterns.get((p, loc), ""),
+            values=[values.get((p, loc), {}).get(m) for m in months],
+            overrides=overrides.get((p, loc), {}),
+            volume=float(r.volume),
+            error=finite_or_none(r.error),
+            change=finite_or_none(r.change),
+        )
+        for (p, loc), r in summary.iterrows()
+    ]
+    return SeriesGrid(
+        family=family,
+        layer=layer,
+        sort=by,
+        months=months,
+        rows=rows,
+        count=count,
+        page=page,
+        pages=pages,
+    )
 
 
 # --- the cycle home's checklist --------------------------------------------------------------

@@ -7,7 +7,9 @@ app_name = "demand"
 
 urlpatterns = [
     path("", views.review, name="review"),
+    path("grid/", views.grid, name="grid"),
     path("cycles/<int:cycle_pk>/overrides/", views.override_save, name="override_save"),
+    path("cycles/<int:cycle_pk>/grid/", views.grid_override_save, name="grid_override_save"),
     path(
         "cycles/<int:cycle_pk>/forecast/",
         run_views.run_start,

@@ -12,11 +12,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from demand import charts, selectors, services
-from demand.choices import ExceptionFilter, Pattern, ReasonCode
+from demand.choices import ExceptionFilter, GridLayer, GridSort, Pattern, ReasonCode
 from demand.forms import OverrideForm
 from demand.models import ForecastRun
 from sop.choices import AbcClass, JobStatus
 from sop.exports import table_response
+from sop.formatting import format_number
 from sop.models import Cycle, Location, Product
 from sop.run_views import RunPanel
 from sop.selectors import cycle_current, product_families
@@ -34,6 +35,8 @@ def _selection(params: QueryDict, tree: list[dict]) -> selectors.Selection | Non
         if params.get("location", "").isdigit():
             location = get_object_or_404(Location, pk=params["location"])
         return selectors.Selection(family=product.family, product=product, location=location)
+    if params.get("total") == "1":
+        return selectors.Selection(family="")
     family = params.get("family", "")
     if family:
         return selectors.Selection(family=family)
@@ -41,7 +44,11 @@ def _selection(params: QueryDict, tree: list[dict]) -> selectors.Selection | Non
 
 
 def _query(selection: selectors.Selection, cycle: Cycle, **extra: str) -> str:
-    params = {"cycle": cycle.pk, "family": selection.family}
+    params: dict = {"cycle": cycle.pk}
+    if selection.is_total:
+        params["total"] = "1"
+    else:
+        params["family"] = selection.family
     if selection.product is not None:
         params["sku"] = selection.product.pk
     if selection.location is not None:
@@ -100,7 +107,9 @@ def _selection_context(
         "history": selectors.override_history(cycle=cycle, selection=selection),
         "accuracy": selectors.accuracy_summary(cycle=cycle, selection=selection),
         "fva_legend": selectors.FVA_LEGEND,
-        "editable": selectors.plan_is_editable(cycle=cycle, user=request.user),
+        # The total is the sum of the families: read-only, its overrides are the families'.
+        "editable": not selection.is_total
+        and selectors.plan_is_editable(cycle=cycle, user=request.user),
         "can_run": _can_run(request, cycle),
         "reasons": ReasonCode.choices,
         "locations": locations,
@@ -137,6 +146,138 @@ def review(request: HttpRequest, cycle: Cycle) -> HttpResponse:
     else:
         context["can_run"] = request.user.has_perm("demand.run_forecast")
     return render(request, "demand/review.html", context)
+
+
+def _grid_params(params: QueryDict) -> dict:
+    """The family grid's layer, sort, filters and page as the query names them."""
+    layer = params.get("layer", "")
+    sort = params.get("sort", "")
+    page = params.get("page", "")
+    return {
+        "layer": layer if layer in GridLayer.values else GridLayer.CONSENSUS,
+        "sort": sort if sort in GridSort.values else GridSort.VOLUME,
+        "filters": selectors.Filters(
+            abc=params.get("abc", ""),
+            pattern=params.get("pattern", ""),
+            exception=params.get("exception", ""),
+        ),
+        "page": int(page) if page.isdigit() else 1,
+    }
+
+
+def _row_cells(row: selectors.SeriesRow, months: list, pending: dict) -> list[dict]:
+    """One dict per month of a family-grid row, with its input (a refused value kept)."""
+    cells = []
+    for month, value in zip(months, row.values, strict=True):
+        override = row.overrides.get(month)
+        key = month.isoformat()
+        cells.append(
+            {
+                "key": key,
+                "month": month,
+                # Formatted here once: a page of the grid has a thousand cells.
+                "text": "" if value is None else format_number(value, "units", labelled=False),
+                "override": override,
+                "input": pending.get(key, override.display_value if override else ""),
+                "refused": key in pending,
+            }
+        )
+    return cells
+
+
+def _grid_editable(request: HttpRequest, cycle: Cycle, layer: str) -> bool:
+    return layer == GridLayer.OVERRIDE and selectors.plan_is_editable(
+        cycle=cycle, user=request.user
+    )
+
+
+@require_GET
+@cycle_page("demand/grid.html")
+def grid(request: HttpRequest, cycle: Cycle) -> HttpResponse:
+    """A family's SKU-locations as rows, months as columns: one layer, sorted and filtered."""
+    families = product_families(active_only=True)
+    family = request.GET.get("family", "")
+    if family not in families:
+        family = families[0] if families else ""
+    params = _grid_params(request.GET)
+    series = selectors.series_grid(cycle=cycle, family=family, **params) if family else None
+    rows = (
+        [{"row": r, "cells": _row_cells(r, series.months, {})} for r in series.rows]
+        if series
+        else []
+    )
+    state = {"cycle": cycle.pk, "family": family, "layer": params["layer"]}
+    state.update(
+        sort=params["sort"],
+        abc=params["filters"].abc,
+        pattern=params["filters"].pattern,
+        exception=params["filters"].exception,
+    )
+    context = {
+        "cycle": cycle,
+        "family": family,
+        "families": families,
+        "series": series,
+        "rows": rows,
+        "params": params,
+        "query": urlencode({k: v for k, v in state.items() if v}),
+        "layer_choices": GridLayer.choices,
+        "sort_choices": GridSort.choices,
+        "abc_choices": AbcClass.choices,
+        "pattern_choices": Pattern.choices,
+        "exception_choices": ExceptionFilter.choices,
+        "editable": _grid_editable(request, cycle, params["layer"]),
+        "save_url": reverse("demand:grid_override_save", args=[cycle.pk]),
+        "reasons": ReasonCode.choices,
+    }
+    return render(request, "demand/grid.html", context)
+
+
+@require_POST
+def grid_override_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
+    """Save one override cell of the family grid; its row comes back (htmx)."""
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+    product = get_object_or_404(Product, pk=request.POST.get("sku", "0") or 0)
+    location = get_object_or_404(Location, pk=request.POST.get("location", "0") or 0)
+    form = OverrideForm(request.POST)
+
+    def save() -> str:
+        kind, value = form.cleaned_data["value"]
+        services.override_save(
+            cycle=cycle,
+            user=request.user,
+            value=value,
+            kind=kind,
+            product=product,
+            location=location,
+            **form.edit_fields(),
+        )
+        month = form.cleaned_data["month"]
+        return f"Saved {product.sku} @ {location.code} {month:%b %Y}: the consensus is updated."
+
+    def respond(status: int, level: str, message: str, pending: dict) -> HttpResponse:
+        series = selectors.series_grid(
+            cycle=cycle,
+            family=product.family,
+            layer=GridLayer.OVERRIDE,
+            series=(product.pk, location.pk),
+        )
+        row = series.rows[0] if series.rows else None
+        context = {
+            "cycle": cycle,
+            "series": series,
+            "row": row,
+            "cells": _row_cells(row, series.months, pending) if row else [],
+            "editable": _grid_editable(request, cycle, GridLayer.OVERRIDE),
+            "layer": GridLayer.OVERRIDE,
+            "save_url": reverse("demand:grid_override_save", args=[cycle.pk]),
+            "message": message,
+            "message_level": level,
+        }
+        return render(request, "demand/partials/grid_row.html", context, status=status)
+
+    typed = {request.POST.get("month", ""): request.POST.get("value", "")}
+    return cell_save(form, typed, save, respond)
 
 
 @require_POST
@@ -239,7 +380,9 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
     body = [[label, *(values.get(m) for m in grid.months)] for label, values in grid.rows()]
     body.insert(2, override_row)
     return table_response(
-        name=f"demand-{cycle.month:%Y-%m}-{selection.label.split(' ')[0]}-{selection.family}",
+        name=f"demand-{cycle.month:%Y-%m}-total"
+        if selection.is_total
+        else f"demand-{cycle.month:%Y-%m}-{selection.label.split(' ')[0]}-{selection.family}",
         fmt=fmt,
         header=header,
         rows=body,

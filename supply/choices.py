@@ -44,3 +44,19 @@ class SafetyStockMethod(models.TextChoices):
     QUANTILES = "quantiles", "from forecast quantiles"
     NORMAL = "normal", "normal formula: history too short"
     SALES = "sales", "normal formula: no forecast, std of recent sales"
+
+
+class GridLayer(models.TextChoices):
+    """What the cells of the supply grid (SKU-locations as rows) show."""
+
+    DEMAND = "demand", "Consensus demand"
+    PLANNED = "planned", "Planned supply"
+    ON_HAND = "on_hand", "Projected on hand"
+
+
+class GridSort(models.TextChoices):
+    """Orders of the supply grid's rows, the largest first."""
+
+    RISK = "risk", "Revenue at risk (as the SKU list)"
+    VOLUME = "volume", "Volume (horizon demand)"
+    SHORTAGE = "shortage", "Shortage (lost + cut for capacity)"

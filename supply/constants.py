@@ -34,3 +34,5 @@ PROJECTION_FIELDS = (
     "weeks_of_cover",
     "excess_quantity",
 )
+# Rows per page of the supply grid (SKU-locations as rows, months as columns).
+GRID_PAGE_ROWS = 50

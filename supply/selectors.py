@@ -28,9 +28,17 @@ from sop.models import (
 from sop.selectors import PlanFilters, change_history, series_rows
 from sop.services import add_months
 from sop.steps import Check
-from supply.choices import CapacityReason, ExceptionFilter, SafetyStockMethod, SupplyReason
+from supply.choices import (
+    CapacityReason,
+    ExceptionFilter,
+    GridLayer,
+    GridSort,
+    SafetyStockMethod,
+    SupplyReason,
+)
 from supply.constants import (
     EDIT_OBJECT_TYPES,
+    GRID_PAGE_ROWS,
     LIST_ROWS,
     OVERLOAD,
     PARETO_MONTHS,
@@ -168,10 +176,11 @@ class Filters:
     family: str = ""
     abc: str = ""
     exception: str = ""
+    resource: str = ""  # a Resource pk: the SKUs routed through it (the supply grid's)
 
     @property
     def active(self) -> bool:
-        return bool(self.family or self.abc or self.exception)
+        return bool(self.family or self.abc or self.exception or self.resource)
 
 
 def edits_stamp(*, cycle_id: int) -> list[str]:
@@ -206,7 +215,7 @@ def _plan_rows_stamp(run: SupplyRun) -> str:
     return ":".join(parts)
 
 
-def sku_list(*, run: SupplyRun, filters: Filters, limit: int = LIST_ROWS) -> list[dict]:
+def sku_list(*, run: SupplyRun, filters: Filters, limit: int | None = LIST_ROWS) -> list[dict]:
     """The plan's worst SKU-locations (see `_sku_list`), cached until the plan changes.
 
     The aggregate reads every row of the run on each view of the page: the busiest query
@@ -215,7 +224,8 @@ def sku_list(*, run: SupplyRun, filters: Filters, limit: int = LIST_ROWS) -> lis
     key = (
         "supply:skus:"
         + hashlib.sha1(
-            f"{_plan_rows_stamp(run)}|{filters.family}|{filters.abc}|{filters.exception}|{limit}".encode()
+            f"{_plan_rows_stamp(run)}|{filters.family}|{filters.abc}|{filters.exception}"
+            f"|{filters.resource}|{limit}".encode()
         ).hexdigest()
     )
     rows = cache.get(key)
@@ -225,7 +235,7 @@ def sku_list(*, run: SupplyRun, filters: Filters, limit: int = LIST_ROWS) -> lis
     return rows
 
 
-def _sku_list(*, run: SupplyRun, filters: Filters, limit: int = LIST_ROWS) -> list[dict]:
+def _sku_list(*, run: SupplyRun, filters: Filters, limit: int | None = LIST_ROWS) -> list[dict]:
     """SKU-locations of the plan with their horizon totals, worst first (two queries).
 
     Ranked by revenue at risk (lost demand at price), then capacity shortage, then the
@@ -236,6 +246,10 @@ def _sku_list(*, run: SupplyRun, filters: Filters, limit: int = LIST_ROWS) -> li
         qs = qs.filter(product__family=filters.family)
     if filters.abc:
         qs = qs.filter(product__abc_class=filters.abc)
+    if filters.resource:
+        qs = qs.filter(
+            product__in=Routing.objects.filter(resource_id=filters.resource).values("product")
+        )
     rows = (
         qs.values("product", "location")
         .annotate(
@@ -328,6 +342,109 @@ def sku_grid(*, run: SupplyRun, product: Product, location: Location) -> SkuGrid
         firm=[r[1] for r in rows],
         target=StockTarget.objects.filter(run=run, product=product, location=location).first(),
         edits=edits,
+    )
+
+
+# --- the supply grid: SKU-locations as rows ----------------------------------------------
+
+
+@dataclass
+class PlanRow:
+    """One SKU-location of the supply grid: the layer's months and its horizon figures."""
+
+    product_id: int
+    location_id: int
+    sku: str
+    name: str
+    location: str
+    abc: str
+    demand: float  # horizon total of the consensus demand (the volume)
+    unmet: float  # horizon lost demand
+    shortage: float  # horizon cut for capacity
+    values: list[float | None]  # the layer's value per month
+    edits: dict[dt.date, PlannedSupplyEdit]
+
+    @property
+    def key(self) -> str:
+        return f"{self.product_id}-{self.location_id}"
+
+
+@dataclass
+class PlanGrid:
+    """A page of the published plan's SKU-locations as rows, its months as columns."""
+
+    layer: str
+    sort: str
+    months: list[dt.date]
+    rows: list[PlanRow]
+    count: int  # SKU-locations passing the filters, over all pages
+    page: int
+    pages: int
+
+
+def plan_grid(
+    *,
+    run: SupplyRun,
+    layer: str = GridLayer.PLANNED,
+    sort: str = GridSort.RISK,
+    filters: Filters = Filters(),
+    page: int = 1,
+    series: tuple[int, int] | None = None,
+) -> PlanGrid:
+    """SKU-locations of the published plan (by family or resource) as rows of one layer.
+
+    Filtered and ranked as the review's SKU list (`sku_list`: the same exception flags),
+    or sorted by horizon demand or by shortage (lost plus cut); then paged. `series`
+    (product, location) reads that one row, as a saved cell answers.
+    """
+    listed = sku_list(run=run, filters=filters, limit=None)
+    if series is not None:
+        listed = [r for r in listed if (r["product"], r["location"]) == series]
+    if sort == GridSort.VOLUME:
+        listed = sorted(listed, key=lambda r: (-r["demand"], r["sku"], r["location_code"]))
+    elif sort == GridSort.SHORTAGE:
+        listed = sorted(
+            listed, key=lambda r: (-(r["unmet"] + r["shortage"]), r["sku"], r["location_code"])
+        )
+    else:
+        sort = GridSort.RISK
+    count = len(listed)
+    pages = max(1, -(-count // GRID_PAGE_ROWS))
+    page = min(max(page, 1), pages)
+    listed = listed[(page - 1) * GRID_PAGE_ROWS : page * GRID_PAGE_ROWS]
+    chosen = {(r["product"], r["location"]) for r in listed}
+    products = {p for p, _ in chosen}
+    months = run.cycle.horizon
+    cells: dict[tuple[int, int], dict[dt.date, float]] = {}
+    for p, loc, month, value in InventoryProjection.objects.filter(
+        run=run, product__in=products
+    ).values_list("product", "location", "month", layer):
+        if (p, loc) in chosen:
+            cells.setdefault((p, loc), {})[month] = value
+    edits: dict[tuple[int, int], dict[dt.date, PlannedSupplyEdit]] = {}
+    if layer == GridLayer.PLANNED:
+        for e in PlannedSupplyEdit.objects.filter(
+            cycle_id=run.cycle_id, product__in=products
+        ).select_related("author"):
+            edits.setdefault((e.product_id, e.location_id), {})[e.month] = e
+    rows = [
+        PlanRow(
+            product_id=int(r["product"]),
+            location_id=int(r["location"]),
+            sku=r["sku"],
+            name=r["name"],
+            location=r["location_code"],
+            abc=r["abc"] or "",
+            demand=float(r["demand"]),
+            unmet=float(r["unmet"]),
+            shortage=float(r["shortage"]),
+            values=[cells.get((r["product"], r["location"]), {}).get(m) for m in months],
+            edits=edits.get((r["product"], r["location"]), {}),
+        )
+        for r in listed
+    ]
+    return PlanGrid(
+        layer=layer, sort=sort, months=months, rows=rows, count=count, page=page, pages=pages
     )
 
 

@@ -8,18 +8,19 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from sop.choices import AbcClass
 from sop.exports import table_response
-from sop.formatting import format_moment
+from sop.formatting import format_moment, format_number
 from sop.forms import PlannerEditForm
 from sop.models import Cycle, Location, Product, Resource
 from sop.run_views import RunPanel
 from sop.selectors import product_families
 from sop.views import cell_save, cycle_from_query, cycle_page
 from supply import charts, selectors, services
-from supply.choices import CapacityReason, ExceptionFilter, SupplyReason
+from supply.choices import CapacityReason, ExceptionFilter, GridLayer, GridSort, SupplyReason
 from supply.constants import OVERLOAD_BADGES, SHORT_LIST_ROWS
 from supply.forms import CapacityForm, PlannedSupplyForm
 from supply.models import SupplyRun
@@ -222,6 +223,129 @@ def planned_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
 
     typed = {request.POST.get("month", ""): request.POST.get("quantity", "")}
     return _cell_save(request, cycle_pk, form, typed, save)
+
+
+def _grid_cells(row: selectors.PlanRow, months: list, pending: dict) -> list[dict]:
+    """One dict per month of a supply-grid row, with its planned-supply input."""
+    cells = []
+    for month, value in zip(months, row.values, strict=True):
+        edit = row.edits.get(month)
+        key = month.isoformat()
+        cells.append(
+            {
+                "key": key,
+                "month": month,
+                # Formatted here once: a page of the grid has a thousand cells.
+                "text": "" if value is None else format_number(value, "units", labelled=False),
+                "edit": edit,
+                "input": pending.get(
+                    key, f"{edit.quantity:f}".rstrip("0").rstrip(".") if edit else ""
+                ),
+                "refused": key in pending,
+            }
+        )
+    return cells
+
+
+def _grid_editable(request: HttpRequest, cycle: Cycle, layer: str) -> bool:
+    return layer == GridLayer.PLANNED and selectors.plan_is_editable(cycle=cycle, user=request.user)
+
+
+@require_GET
+@cycle_page("supply/grid.html")
+def grid(request: HttpRequest, cycle: Cycle) -> HttpResponse:
+    """The published plan's SKU-locations as rows (by family or resource), months as columns."""
+    params = request.GET
+    layer = params.get("layer", "")
+    layer = layer if layer in GridLayer.values else GridLayer.PLANNED
+    sort = params.get("sort", "")
+    page = params.get("page", "")
+    resource = params.get("resource", "")
+    filters = selectors.Filters(
+        family=params.get("family", ""),
+        abc=params.get("abc", ""),
+        exception=params.get("exception", ""),
+        resource=resource if resource.isdigit() else "",
+    )
+    run = selectors.supply_run_published(cycle=cycle)
+    plan = None
+    rows = []
+    if run is not None:
+        plan = selectors.plan_grid(
+            run=run,
+            layer=layer,
+            sort=sort,
+            filters=filters,
+            page=int(page) if page.isdigit() else 1,
+        )
+        rows = [{"row": r, "cells": _grid_cells(r, plan.months, {})} for r in plan.rows]
+    state = {"cycle": cycle.pk, "layer": layer, "sort": sort, "family": filters.family}
+    state.update(resource=filters.resource, abc=filters.abc, exception=filters.exception)
+    context = {
+        "cycle": cycle,
+        "run": run,
+        "plan": plan,
+        "rows": rows,
+        "layer": layer,
+        "filters": filters,
+        "query": urlencode({k: v for k, v in state.items() if v}),
+        "families": product_families(),
+        "resources": Resource.objects.order_by("code").values_list("pk", "code"),
+        "layer_choices": GridLayer.choices,
+        "sort_choices": GridSort.choices,
+        "abc_choices": AbcClass.choices,
+        "exception_choices": ExceptionFilter.choices,
+        "editable": _grid_editable(request, cycle, layer),
+        "save_url": reverse("supply:grid_planned_save", args=[cycle.pk]),
+        "supply_reasons": SupplyReason.choices,
+    }
+    return render(request, "supply/grid.html", context)
+
+
+@require_POST
+def grid_planned_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
+    """Fix one planned-supply cell of the supply grid; its row comes back recomputed (htmx)."""
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+    form = PlannedSupplyForm(request.POST)
+    product = get_object_or_404(Product, pk=request.POST.get("product", "0") or 0)
+    location = get_object_or_404(Location, pk=request.POST.get("location", "0") or 0)
+
+    def save() -> str:
+        data = form.cleaned_data
+        services.planned_supply_save(
+            cycle=cycle,
+            user=request.user,
+            product=product,
+            location=location,
+            quantity=data["quantity"],
+            **form.edit_fields(),
+        )
+        what = "released to the engine" if data["quantity"] is None else "fixed"
+        return f"{product.sku} @ {location.code} {data['month']:%b %Y} {what}: the plan is updated."
+
+    def respond(status: int, level: str, message: str, pending: dict) -> HttpResponse:
+        run = selectors.supply_run_published(cycle=cycle)
+        row = None
+        if run is not None:
+            plan = selectors.plan_grid(
+                run=run, layer=GridLayer.PLANNED, series=(product.pk, location.pk)
+            )
+            if plan.rows:
+                row = plan.rows[0]
+        context = {
+            "cycle": cycle,
+            "row": row,
+            "cells": _grid_cells(row, plan.months, pending) if row else [],
+            "layer": GridLayer.PLANNED,
+            "editable": _grid_editable(request, cycle, GridLayer.PLANNED),
+            "save_url": reverse("supply:grid_planned_save", args=[cycle.pk]),
+            "message": message,
+            "message_level": level,
+        }
+        return render(request, "supply/partials/grid_row.html", context, status=status)
+
+    typed = {request.POST.get("month", ""): request.POST.get("quantity", "")}
+    return cell_save(form, typed, save, respond)
 
 
 @require_POST
