@@ -308,10 +308,10 @@ def test_a_successful_load_is_audited_with_its_counts(tmp_path, refs, make_user)
 
 
 def test_an_unexpected_failure_fails_the_job_and_loads_nothing(tmp_path, refs, monkeypatch):
-    def broken(**kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(imports, "audit_record", broken)
+    monkeypatch.setattr(imports, "audit_of", broken)
     job = run(tmp_path, "sales_history", HEADER + "A1,WH1,2026-01,1,\n")
     assert job.status == JobStatus.FAILED
     assert "disk on fire" in job.message

@@ -340,6 +340,18 @@ MATRIX: dict[str, Case] = {
         data=_override,
         stage=Stage.DEMAND_REVIEW,
     ),
+    "demand:grid": Case(get=every(200), post=GET_ONLY, query=lambda d: {"family": "Bikes"}),
+    "demand:grid_override_save": Case(
+        get=POST_ONLY,
+        post=only(200, "demand"),
+        kwargs=_cycle,
+        data=lambda d: {
+            **_override(d),
+            "sku": d.products["BIKE"].pk,
+            "location": d.dc.pk,
+        },
+        stage=Stage.DEMAND_REVIEW,
+    ),
     "demand:run_start": Case(
         get=POST_ONLY, post=only(302, "demand"), kwargs=_cycle, stage=Stage.DEMAND_REVIEW
     ),
@@ -369,6 +381,10 @@ MATRIX: dict[str, Case] = {
     "supply:classification": Case(get=every(200), post=GET_ONLY),
     "supply:run_start": Case(get=POST_ONLY, post=only(302, "supply"), kwargs=_cycle),
     "supply:planned_save": Case(
+        get=POST_ONLY, post=only(200, "supply"), kwargs=_cycle, data=_planned
+    ),
+    "supply:grid": Case(get=every(200), post=GET_ONLY),
+    "supply:grid_planned_save": Case(
         get=POST_ONLY, post=only(200, "supply"), kwargs=_cycle, data=_planned
     ),
     "supply:capacity_save": Case(
