@@ -11,6 +11,7 @@ urlpatterns = [
     path("cycles/<int:cycle_pk>/run/", run_views.run_start, {"kind": "supply"}, name="run_start"),
     path("cycles/<int:cycle_pk>/planned/", views.planned_save, name="planned_save"),
     path("cycles/<int:cycle_pk>/capacity/", views.capacity_save, name="capacity_save"),
+    path("cycles/<int:cycle_pk>/sku/", views.sku_card, name="sku_card"),
     path("runs/<int:pk>/", run_views.run_status, {"kind": "supply"}, name="run_status"),
     path("runs/<int:run_pk>/drill/", views.capacity_drill, name="capacity_drill"),
     re_path(r"^export\.(?P<fmt>csv|xlsx)$", views.export, name="export"),

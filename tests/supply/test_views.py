@@ -143,14 +143,35 @@ def test_a_stale_capacity_edit_is_refused_with_409(planner_client, published, cy
     assert CapacityAdjustment.objects.get().delta_hours == -30
 
 
-def test_a_planned_supply_edit_is_shown_as_firm(planner_client, published, cycle, company):
-    response = post_planned(planner_client, cycle, company)
+def test_a_planned_supply_edit_is_shown_as_firm_and_pending_until_recomputed(
+    planner_client, published, cycle, company, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as recompute:
+        response = post_planned(planner_client, cycle, company)
     assert response.status_code == 200
     body = response.content.decode()
+    # The SKU card alone comes back, before the recompute: the cell firm, the grid pending.
+    assert body.startswith('<section class="card" id="sku-card">')
     assert "BIKE @ DC Dec 2026 fixed" in body
-    assert 'class="num firm"' in body
+    assert 'class="num firm pending"' in body
+    assert 'id="recompute-pending"' in body
+    row = InventoryProjection.objects.get(run=published, product=company["BIKE"], month=MONTHS[1])
+    assert (row.planned, row.firm) == (50, False)
+    card_url = (
+        f"/supply/cycles/{cycle.pk}/sku/?sku={company['BIKE'].pk}&location={company['dc'].pk}"
+    )
+    polled = planner_client.get(card_url, HTTP_HX_REQUEST="true")
+    assert 'id="recompute-pending"' in polled.content.decode()
+
+    for callback in recompute:
+        callback()
     row = InventoryProjection.objects.get(run=published, product=company["BIKE"], month=MONTHS[1])
     assert (row.planned, row.firm) == (80, True)
+    # Done: the poll brings the whole plan back, its lists and figures recomputed.
+    done = planner_client.get(card_url, HTTP_HX_REQUEST="true")
+    assert done["HX-Retarget"] == "#plan"
+    assert 'id="recompute-pending"' not in done.content.decode()
+    assert 'id="shortages"' in done.content.decode()
 
 
 def test_a_bad_quantity_is_refused_and_kept_in_the_cell(planner_client, published, cycle, company):
