@@ -235,10 +235,26 @@ def planned_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     def respond(status: int, level: str, message: str, pending: dict) -> HttpResponse:
         context = _sku_card(request, cycle, request.POST, pending)
         context.update(message=message, message_level=level)
+        if status == 200 and context.get("recomputing") is False:
+            # Recomputed already (no background threads: tests, scripts): the whole plan.
+            return _whole_plan(request, cycle, request.POST, message=message)
         return render(request, "supply/partials/sku_card.html", context, status=status)
 
     # The card only: the rest of #plan follows the background recompute (sku_card polls).
     return cell_save(form, typed, lambda: save(cycle), respond)
+
+
+def _whole_plan(request: HttpRequest, cycle: Cycle, params: QueryDict, **extra) -> HttpResponse:
+    """#plan in place of the SKU card that asked (htmx retargets the swap)."""
+    run = selectors.supply_run_published(cycle=cycle)
+    context = _plan_context(request, cycle, run, params)
+    if extra.get("message"):
+        # Said once, on the SKU card's message line beside the cell.
+        context.update(message_level="success", cell_message=True, **extra)
+    response = render(request, "supply/partials/plan.html", context)
+    response["HX-Retarget"] = "#plan"
+    response["HX-Reswap"] = "innerHTML"
+    return response
 
 
 def _sku_card(request: HttpRequest, cycle: Cycle, params: QueryDict, pending: dict) -> dict:
@@ -263,13 +279,7 @@ def sku_card(request: HttpRequest, cycle_pk: int) -> HttpResponse:
     cycle = get_object_or_404(Cycle, pk=cycle_pk)
     context = _sku_card(request, cycle, request.GET, {})
     if context.get("recomputing") is False:
-        run = selectors.supply_run_published(cycle=cycle)
-        response = render(
-            request, "supply/partials/plan.html", _plan_context(request, cycle, run, request.GET)
-        )
-        response["HX-Retarget"] = "#plan"
-        response["HX-Reswap"] = "innerHTML"
-        return response
+        return _whole_plan(request, cycle, request.GET)
     return render(request, "supply/partials/sku_card.html", context)
 
 

@@ -65,7 +65,9 @@ def test_every_role_can_read_the_supply_review(client_for, published, role):
     assert 'id="capacity-heatmap"' in body
     # Only a supply planner gets the controls.
     assert ("Recalculate" in body) == (role == Role.SUPPLY_PLANNER)
-    assert ('class="override-input planned-input"' in body) == (role == Role.SUPPLY_PLANNER)
+    assert ('class="override-input planned-input grid-input"' in body) == (
+        role == Role.SUPPLY_PLANNER
+    )
 
 
 def test_the_summary_tiles_print_the_selector_figures_through_the_one_formatter(
@@ -307,3 +309,38 @@ def test_the_page_warns_of_resource_months_without_capacity(planner_client, publ
     body = planner_client.get("/supply/").content.decode()
     assert "No capacity entered for LINE in Jan 2027" in body
     assert "planned unconstrained there" in body
+
+
+def test_a_quantity_above_the_cap_is_saved_only_once_confirmed_and_listed_as_exception(
+    planner_client, published, cycle, company, settings
+):
+    # BIKE @ DC has no sales history: only the hard cap applies, here 1,000 a month.
+    settings.SOP_SANITY_HARD_CAP = 1000
+    response = post_planned(planner_client, cycle, company, quantity="1500")
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "1,500 is more than the limit of 1,000 a month. Confirm to save it anyway." in body
+    assert "data-grid-confirm" in body
+    assert 'value="1500"' in body  # the typed value stays in the cell
+    assert not PlannedSupplyEdit.objects.exists()
+
+    response = post_planned(planner_client, cycle, company, quantity="1500", confirmed="1")
+    assert response.status_code == 200
+    edit = PlannedSupplyEdit.objects.get()
+    assert (edit.quantity, edit.outside_history) == (1500, True)
+    assert "outside-history" in response.content.decode()
+    listed = planner_client.get(f"/supply/?cycle={cycle.pk}&exception=outside_history")
+    skus = listed.content.decode().split('aria-label="SKU-locations"')[1].split("</section>")[0]
+    assert "BIKE @ DC" in skus and "LAMP @ DC" not in skus
+
+
+def test_a_negative_or_oversized_quantity_is_refused_even_when_confirmed(
+    planner_client, published, cycle, company
+):
+    for typed, message in (("-5", "cannot be negative"), ("1e12", "not a usable number")):
+        response = post_planned(planner_client, cycle, company, quantity=typed, confirmed="1")
+        assert response.status_code == 400
+        body = response.content.decode()
+        assert message in body and f'value="{typed}"' in body
+        assert "data-grid-confirm" not in body
+    assert not PlannedSupplyEdit.objects.exists()
