@@ -276,8 +276,9 @@ def _sku_list(*, run: SupplyRun, filters: Filters, limit: int = LIST_ROWS) -> li
         ExceptionFilter.SHORTAGE: frame["shortage"] > _EPS,
         ExceptionFilter.BELOW_SAFETY: frame["below_ss"],
         ExceptionFilter.EXCESS: frame["excess_value"] > _EPS,
-        ExceptionFilter.OUTSIDE_HISTORY: _outside_history(frame, cycle_id=run.cycle_id),
     }
+    if filters.exception == ExceptionFilter.OUTSIDE_HISTORY:
+        flags[filters.exception] = _outside_history(frame, cycle_id=run.cycle_id)
     if filters.exception in flags:
         frame = frame[flags[filters.exception].loc[frame.index]]
     frame = frame.sort_values(

@@ -5,8 +5,8 @@
 //   (tr) and the cell's column (td.cellIndex); Left/Right move within the text first. Enter
 //   saves and moves down (or on to the next cell when no row below has one).
 // - Escape puts back the cell's saved value (data-saved, else what the page rendered).
-// - Enter on a cell the server refused (td.refused) sends it again even when unchanged, so a
-//   retry after choosing a reason submits; an unchanged cell is never sent twice.
+// - A refused cell (td.refused) takes the focus back; Enter there sends it again even when
+//   unchanged, so a retry after choosing a reason submits; an unchanged cell is never sent twice.
 // - htmx swaps the grid after a save: focus comes back to the same cell (or the one the
 //   planner moved to meanwhile, with what they typed there), the scroll positions stay, and
 //   the saved cell is marked for a moment (td.grid-saved).
@@ -198,6 +198,8 @@
     var focus = pending, place = scroll;
     pending = null; scroll = null;
     if (done) saved = null;
+    // A refused cell takes the focus back: fix the reason, press Enter there to retry.
+    if (done && !ok) focus = { table: done.table, row: done.row, col: done.col, value: null };
     // After the page's own afterSettle handlers (the demand page scrolls to the horizon).
     setTimeout(function () {
       if (place) {
@@ -215,7 +217,7 @@
           setTimeout(function () { td.classList.remove("grid-saved"); }, 1500);
         }
       }
-      if (focus && (!document.activeElement || document.activeElement === document.body)) {
+      if (focus && (!ok || !document.activeElement || document.activeElement === document.body)) {
         var table = findTable(focus.table), target = table && inputAt(table, focus.row, focus.col);
         if (target) {
           if (focus.value !== null) target.value = focus.value;
