@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from demand.models import ConsensusDemand
-from sop.choices import Role
+from sop.choices import Role, Stage
 from sop.formatting import format_number
-from sop.models import Capacity, Routing, SalesHistory
+from sop.models import Capacity, Cycle, Routing, SalesHistory
 from sop.services import add_months
 from supply import services
 from supply.models import CapacityAdjustment, InventoryProjection, PlannedSupplyEdit, SupplyRun
@@ -345,4 +345,14 @@ def test_a_negative_or_oversized_quantity_is_refused_even_when_confirmed(
         body = response.content.decode()
         assert message in body and f'value="{typed}"' in body
         assert "data-grid-confirm" not in body
+    assert not PlannedSupplyEdit.objects.exists()
+
+
+def test_a_planned_supply_edit_of_a_submitted_plan_says_it_is_read_only(
+    planner_client, published, cycle, company
+):
+    Cycle.objects.filter(pk=cycle.pk).update(stage=Stage.RECONCILIATION)
+    response = post_planned(planner_client, cycle, company)
+    assert response.status_code == 400
+    assert "its supply plan is read-only" in response.content.decode()
     assert not PlannedSupplyEdit.objects.exists()
