@@ -47,6 +47,7 @@ class ExceptionFilter(models.TextChoices):
     LARGE_BIAS = "bias", "Large bias"
     LARGE_CHANGE = "change", "Large change vs last cycle's plan"
     LOW_ACCURACY = "accuracy", "Low accuracy"
+    OUTSIDE_HISTORY = "outside_history", "Override far outside sales history (confirmed)"
 
 
 class GridLayer(models.TextChoices):

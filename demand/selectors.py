@@ -503,6 +503,15 @@ def _diff(before: float | None, after: float | None) -> float | None:
 
 def exception_products(*, cycle: Cycle, kind: str) -> list[int]:
     """SKUs flagged by an exception filter of the review page."""
+    if kind == ExceptionFilter.OUTSIDE_HISTORY:
+        # A family's override flags every SKU of the family: the planner finds it from any.
+        flagged = DemandOverride.objects.filter(cycle=cycle, outside_history=True)
+        families = flagged.filter(level=OverrideLevel.FAMILY).values("family")
+        products = Product.objects.filter(
+            Q(pk__in=flagged.filter(product__isnull=False).values("product"))
+            | Q(family__in=families)
+        )
+        return sorted(products.values_list("pk", flat=True))
     if kind == ExceptionFilter.LARGE_CHANGE:
         previous = cycle_previous(cycle=cycle)
         if previous is None:

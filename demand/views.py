@@ -76,6 +76,7 @@ def _columns(grid: selectors.Grid, pending: dict) -> list[dict]:
                 "effect": grid.override_effect.get(month),
                 "override": override,
                 "input": pending.get(key, override.display_value if override else ""),
+                "saved": override.display_value if override else "",
                 "refused": key in pending,
             }
         )
@@ -301,6 +302,7 @@ def override_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
             product=selection.product,
             location=selection.location,
             **form.edit_fields(),
+            **form.confirmation(),
         )
         return f"Saved {form.cleaned_data['month']:%b %Y}: the consensus is updated."
 

@@ -87,3 +87,12 @@ def _run(function: Callable, args: tuple) -> None:
     finally:
         # Each thread has its own connections; a pool thread must not keep them open.
         connections.close_all()
+
+
+def drain() -> None:
+    """Wait for every submitted task to finish (a script that enabled the pool, before it exits)."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True)

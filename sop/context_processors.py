@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
 
 from sop import formatting
 from sop.roles import user_roles
@@ -22,9 +23,18 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
 
 
 def navigation(request):
+    """Lazy: the htmx partials (a grid cell's save) never show the navigation, nor read it."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    return {
+        "nav_items": SimpleLazyObject(lambda: _nav_items(request, user)),
+        "user_roles": SimpleLazyObject(lambda: sorted(user_roles(user))),
+        "unread_notifications": SimpleLazyObject(lambda: notifications_unread_count(user=user)),
+    }
+
+
+def _nav_items(request, user) -> list[dict]:
     items = []
     for label, url_name, perm in NAV_ITEMS:
         if perm and not user.has_perm(perm):
@@ -35,11 +45,7 @@ def navigation(request):
             continue
         active = request.path == url or (url != "/" and request.path.startswith(url))
         items.append({"label": label, "url": url, "active": active})
-    return {
-        "nav_items": items,
-        "user_roles": sorted(user_roles(user)),
-        "unread_notifications": notifications_unread_count(user=user),
-    }
+    return items
 
 
 def formats(request):

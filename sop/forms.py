@@ -36,6 +36,8 @@ class PlannerEditForm(forms.Form):
     """
 
     version = forms.IntegerField(required=False, min_value=1)
+    # Set by the page's "Save anyway" after a value far outside history (`sop.sanity`).
+    confirmed = forms.BooleanField(required=False)
     comment = forms.CharField(
         max_length=1000, error_messages={"required": "Write a comment saying why."}
     )
@@ -54,6 +56,10 @@ class PlannerEditForm(forms.Form):
             "comment": data["comment"],
             "expected_version": data["version"],
         }
+
+    def confirmation(self) -> dict[str, bool]:
+        """The sanity confirmation, for the services that take one (`sop.sanity`)."""
+        return {"confirmed": self.cleaned_data["confirmed"]}
 
     def error_text(self) -> str:
         """Every error of the bound form in one line, in field order, for the cell's message."""

@@ -84,6 +84,9 @@ class PlannerEdit(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     version = models.PositiveIntegerField(default=1)
+    # Saved after the planner confirmed a value far outside the series' history
+    # (`sop.sanity`); the review page lists it as an exception.
+    outside_history = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -137,6 +137,11 @@ SOP_SUPPLY_SERVICE_LEVEL_B = env_int("SOP_SUPPLY_SERVICE_LEVEL_B", 95, minimum=1
 SOP_SUPPLY_SERVICE_LEVEL_C = env_int("SOP_SUPPLY_SERVICE_LEVEL_C", 90, minimum=1)
 SOP_SUPPLY_REVIEW_PERIOD_MONTHS = env_int("SOP_SUPPLY_REVIEW_PERIOD_MONTHS", 1, minimum=0)
 SOP_SUPPLY_MAX_COVER_WEEKS = env_int("SOP_SUPPLY_MAX_COVER_WEEKS", 26, minimum=1)
+# Sanity limit of a planner's typed value (`sop.sanity`): above this many times the highest
+# month of the series' last 24 months of sales, or above the hard cap (units a month), the
+# page asks for a confirmation and the saved value is listed as an exception.
+SOP_SANITY_FACTOR = env_int("SOP_SANITY_FACTOR", 10, minimum=1)
+SOP_SANITY_HARD_CAP = env_int("SOP_SANITY_HARD_CAP", 10_000_000, minimum=1)
 # The company's currency (ISO 4217): every money figure on the pages, in the print pack and
 # in the exports' headers carries it. Prices, costs and budgets are imported in it.
 SOP_CURRENCY = env_currency("SOP_CURRENCY", "EUR")

@@ -29,6 +29,7 @@ from sop.exports import cells_safe
 from sop.forms import ApiTokenForm, PlannerEditForm
 from sop.locking import EditConflict, edit_refusal
 from sop.models import ApiToken, Cycle, Notification
+from sop.sanity import NeedsConfirmation
 
 AUDIT_PAGE_SIZE = 50
 CyclePageView = Callable[[HttpRequest, Cycle], HttpResponse]
@@ -70,12 +71,16 @@ def cell_save(
 
     `save()` writes the valid form's cell and says what happened; `respond(status, level,
     message, pending)` renders the grid again. An invalid form (400) or a refused save (400, 409
-    on a conflict) keeps what was typed (`typed`: the cell's key and value) in the grid.
+    on a conflict) keeps what was typed (`typed`: the cell's key and value) in the grid; a
+    value that needs a confirmation (`sop.sanity`) comes back with the level "confirm".
     """
     if not form.is_valid():
         return respond(400, "error", form.error_text(), typed)
     try:
         message = save()
+    except NeedsConfirmation as exc:
+        # The page asks: the cell keeps the value, the message offers to save it anyway.
+        return respond(400, "confirm", " ".join(exc.messages), typed)
     except (EditConflict, ValidationError) as exc:
         status, errors = edit_refusal(exc)
         return respond(status, "error", " ".join(errors), typed)

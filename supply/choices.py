@@ -36,6 +36,7 @@ class ExceptionFilter(models.TextChoices):
     SHORTAGE = "shortage", "Shortage (cut for capacity)"
     BELOW_SAFETY = "below_ss", "Below safety stock"
     EXCESS = "excess", "Excess stock"
+    OUTSIDE_HISTORY = "outside_history", "Planned far outside sales history (confirmed)"
 
 
 class SafetyStockMethod(models.TextChoices):

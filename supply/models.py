@@ -194,3 +194,23 @@ class CapacityAdjustment(PlannerEdit):
 
     def __str__(self) -> str:
         return f"{self.resource_id} {self.month:%Y-%m}: {self.delta_hours:+} h"
+
+
+class PlanRecompute(models.Model):
+    """A SKU whose rows of the published plan wait for the recompute an edit sent to the
+    background (`supply.services.edits`); the grid marks its cells pending meanwhile.
+
+    `requested_at` moves with each edit: a recompute that started before it leaves the row.
+    """
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "product"], name="plan_recompute_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} in {self.cycle_id} since {self.requested_at:%H:%M:%S}"

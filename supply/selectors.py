@@ -49,6 +49,7 @@ from supply.models import (
     CapacityLoad,
     InventoryProjection,
     PlannedSupplyEdit,
+    PlanRecompute,
     StockTarget,
     SupplyRun,
 )
@@ -160,6 +161,11 @@ def capacity_gap_warning(*, cycle: Cycle) -> str:
     )
 
 
+def recompute_pending(*, cycle: Cycle, product: Product) -> bool:
+    """Whether the SKU's rows of the published plan wait for a background recompute."""
+    return PlanRecompute.objects.filter(cycle=cycle, product=product).exists()
+
+
 def plan_is_editable(*, cycle: Cycle, user) -> bool:
     return cycle.stage == Stage.SUPPLY_REVIEW and user.has_perm("supply.change_plannedsupplyedit")
 
@@ -206,10 +212,12 @@ def _plan_rows_stamp(run: SupplyRun) -> str:
     """Changes whenever the published run's rows or the products' data can have changed.
 
     A published run's rows change only by the recompute after a planned-supply or
-    capacity edit of its cycle; products change by import (and by the Django admin, which
-    the short cache time covers).
+    capacity edit of its cycle (in the background: `PlanRecompute`); products change by
+    import (and by the Django admin, which the short cache time covers).
     """
     parts = [str(run.pk), *edits_stamp(cycle_id=run.cycle_id)]
+    # A background recompute rewrites rows after its edit: its end changes the stamp too.
+    parts.append(str(PlanRecompute.objects.filter(cycle_id=run.cycle_id).count()))
     imported = ImportJob.objects.aggregate(last=Max("finished_at"))["last"]
     parts.append(str(imported.timestamp() if imported else 0))
     return ":".join(parts)
@@ -283,6 +291,8 @@ def _sku_list(*, run: SupplyRun, filters: Filters, limit: int | None = LIST_ROWS
         ExceptionFilter.BELOW_SAFETY: frame["below_ss"],
         ExceptionFilter.EXCESS: frame["excess_value"] > _EPS,
     }
+    if filters.exception == ExceptionFilter.OUTSIDE_HISTORY:
+        flags[filters.exception] = _outside_history(frame, cycle_id=run.cycle_id)
     if filters.exception in flags:
         frame = frame[flags[filters.exception].loc[frame.index]]
     frame = frame.sort_values(
@@ -290,6 +300,17 @@ def _sku_list(*, run: SupplyRun, filters: Filters, limit: int | None = LIST_ROWS
         ascending=[False, False, False, True],
     )
     return frame.head(limit).to_dict("records")
+
+
+def _outside_history(frame: pd.DataFrame, *, cycle_id: int) -> pd.Series:
+    """Rows of `frame` whose SKU-location holds a confirmed value far outside its history."""
+    flagged = set(
+        PlannedSupplyEdit.objects.filter(cycle_id=cycle_id, outside_history=True).values_list(
+            "product_id", "location_id"
+        )
+    )
+    keys = zip(frame["product"], frame["location"], strict=True)
+    return pd.Series([k in flagged for k in keys], index=frame.index)
 
 
 # --- one SKU-location --------------------------------------------------------------------

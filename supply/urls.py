@@ -13,6 +13,7 @@ urlpatterns = [
     path("cycles/<int:cycle_pk>/planned/", views.planned_save, name="planned_save"),
     path("cycles/<int:cycle_pk>/grid/", views.grid_planned_save, name="grid_planned_save"),
     path("cycles/<int:cycle_pk>/capacity/", views.capacity_save, name="capacity_save"),
+    path("cycles/<int:cycle_pk>/sku/", views.sku_card, name="sku_card"),
     path("runs/<int:pk>/", run_views.run_status, {"kind": "supply"}, name="run_status"),
     path("runs/<int:run_pk>/drill/", views.capacity_drill, name="capacity_drill"),
     re_path(r"^export\.(?P<fmt>csv|xlsx)$", views.export, name="export"),

@@ -81,22 +81,29 @@ def _plan_context(
         **_short_lists(heatmap, run),
     )
     if product is not None:
-        grid = selectors.sku_grid(run=run, product=product, location=location)
-        label = f"{product.sku} {product.name} @ {location.code}"
-        pending = pending or {}
-        context.update(
-            grid=grid,
-            columns=_columns(grid, pending),
-            selection_label=label,
-            selection_query=f"sku={product.pk}&location={location.pk}",
-            chart_json=charts.sku_chart(grid, title=label),
-        )
+        context.update(_card_context(cycle, run, product, location, pending or {}))
     resource_pk, month = params.get("resource", ""), _month(params.get("month", ""))
     if resource_pk.isdigit() and month is not None:
         context.update(
             _drill_context(cycle, run, get_object_or_404(Resource, pk=resource_pk), month)
         )
     return context
+
+
+def _card_context(
+    cycle: Cycle, run: SupplyRun, product: Product, location: Location, pending: dict
+) -> dict:
+    """The SKU card of #plan: the grid of one SKU-location, and whether it is being recomputed."""
+    grid = selectors.sku_grid(run=run, product=product, location=location)
+    label = f"{product.sku} {product.name} @ {location.code}"
+    return {
+        "grid": grid,
+        "columns": _columns(grid, pending),
+        "selection_label": label,
+        "selection_query": f"sku={product.pk}&location={location.pk}",
+        "chart_json": charts.sku_chart(grid, title=label),
+        "recomputing": selectors.recompute_pending(cycle=cycle, product=product),
+    }
 
 
 def _short_lists(heatmap: selectors.Heatmap, run: SupplyRun) -> dict:
@@ -120,16 +127,17 @@ def _columns(grid: selectors.SkuGrid, pending: dict) -> list[dict]:
     for i, month in enumerate(grid.months):
         edit = grid.edits.get(month)
         key = month.isoformat()
+        saved = f"{edit.quantity:f}".rstrip("0").rstrip(".") if edit else ""
         columns.append(
             {
                 "month": month,
                 "key": key,
                 "values": {name: grid.rows[name][i] for name in grid.rows},
-                "firm": grid.firm[i],
+                # An edit is firm at once; the plan's rows follow its background recompute.
+                "firm": grid.firm[i] or edit is not None,
                 "edit": edit,
-                "input": pending.get(
-                    key, f"{edit.quantity:f}".rstrip("0").rstrip(".") if edit else ""
-                ),
+                "input": pending.get(key, saved),
+                "saved": saved,
                 "refused": key in pending,
             }
         )
@@ -217,12 +225,63 @@ def planned_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
             location=location,
             quantity=data["quantity"],
             **form.edit_fields(),
+            **form.confirmation(),
         )
         what = "released to the engine" if data["quantity"] is None else "fixed"
         return f"{product.sku} @ {location.code} {data['month']:%b %Y} {what}: the plan is updated."
 
     typed = {request.POST.get("month", ""): request.POST.get("quantity", "")}
-    return _cell_save(request, cycle_pk, form, typed, save)
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+
+    def respond(status: int, level: str, message: str, pending: dict) -> HttpResponse:
+        context = _sku_card(request, cycle, request.POST, pending)
+        context.update(message=message, message_level=level)
+        if status == 200 and context.get("recomputing") is False:
+            # Recomputed already (no background threads: tests, scripts): the whole plan.
+            return _whole_plan(request, cycle, request.POST, message=message)
+        return render(request, "supply/partials/sku_card.html", context, status=status)
+
+    # The card only: the rest of #plan follows the background recompute (sku_card polls).
+    return cell_save(form, typed, lambda: save(cycle), respond)
+
+
+def _whole_plan(request: HttpRequest, cycle: Cycle, params: QueryDict, **extra) -> HttpResponse:
+    """#plan in place of the SKU card that asked (htmx retargets the swap)."""
+    run = selectors.supply_run_published(cycle=cycle)
+    context = _plan_context(request, cycle, run, params)
+    if extra.get("message"):
+        # Said once, on the SKU card's message line beside the cell.
+        context.update(message_level="success", cell_message=True, **extra)
+    response = render(request, "supply/partials/plan.html", context)
+    response["HX-Retarget"] = "#plan"
+    response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def _sku_card(request: HttpRequest, cycle: Cycle, params: QueryDict, pending: dict) -> dict:
+    run = selectors.supply_run_published(cycle=cycle)
+    product = get_object_or_404(Product, pk=params.get("sku") or params.get("product"))
+    location = get_object_or_404(Location, pk=params.get("location"))
+    context = {
+        "cycle": cycle,
+        "run": run,
+        "filter_query": urlencode({k: params[k] for k in FILTER_PARAMS if params.get(k)}),
+        "editable": selectors.plan_is_editable(cycle=cycle, user=request.user),
+        "supply_reasons": SupplyReason.choices,
+    }
+    if run is not None:
+        context.update(_card_context(cycle, run, product, location, pending))
+    return context
+
+
+@require_GET
+def sku_card(request: HttpRequest, cycle_pk: int) -> HttpResponse:
+    """The SKU card while its recompute runs (polled); once done, the whole #plan again."""
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+    context = _sku_card(request, cycle, request.GET, {})
+    if context.get("recomputing") is False:
+        return _whole_plan(request, cycle, request.GET)
+    return render(request, "supply/partials/sku_card.html", context)
 
 
 def _grid_cells(row: selectors.PlanRow, months: list, pending: dict) -> list[dict]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 from django.db import transaction
 
@@ -12,8 +14,15 @@ from sop.choices import Stage
 from sop.models import Cycle
 
 
-def consensus_rebuild(*, cycle: Cycle, family: str | None = None) -> int:
-    """Recompute the consensus of the cycle (or one family) from forecast and overrides."""
+def consensus_rebuild(
+    *, cycle: Cycle, family: str | None = None, month: dt.date | None = None
+) -> int:
+    """Recompute the consensus of the cycle (or one family, or a month of it) from forecast
+    and overrides.
+
+    Overrides of a month only move that month (`demand.consensus.consensus_values`), so a
+    cell save rebuilds its family's month: 1/horizon of the family's rows.
+    """
     if Cycle.objects.filter(pk=cycle.pk, stage=Stage.APPROVED).exists():
         raise PlanReadOnly(f"{cycle} is approved: its consensus demand is frozen.")
     run = ForecastRun.objects.filter(cycle=cycle, is_published=True).first()
@@ -24,6 +33,10 @@ def consensus_rebuild(*, cycle: Cycle, family: str | None = None) -> int:
         stat_qs = stat_qs.filter(product__family=family)
         ov_qs = ov_qs.filter(family=family)
         old_qs = old_qs.filter(product__family=family)
+    if month is not None:
+        stat_qs = stat_qs.filter(month=month)
+        ov_qs = ov_qs.filter(month=month)
+        old_qs = old_qs.filter(month=month)
     stat = pd.DataFrame(
         list(stat_qs.values_list("product_id", "location_id", "product__family", "month", "value")),
         columns=consensus.STAT_COLUMNS,
@@ -39,7 +52,7 @@ def consensus_rebuild(*, cycle: Cycle, family: str | None = None) -> int:
     value = consensus.consensus_values(stat, overrides)
     base = stat["statistical"].to_numpy(float)
     with transaction.atomic():
-        if family is None:
+        if family is None and month is None:
             old_qs.delete()
         else:
             # A join in a DELETE is not portable; select the ids first.

@@ -8,16 +8,18 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q, Sum
 
 from demand.choices import OverrideKind, OverrideLevel, ReasonCode
 from demand.constants import OVERRIDE_OBJECT_TYPE
-from demand.models import DemandOverride, ForecastRun
+from demand.models import ConsensusDemand, DemandOverride, ForecastRun
 from demand.services._common import PlanReadOnly
 from demand.services.consensus import consensus_rebuild
 from sop.choices import Stage
 from sop.locking import VersionedRow
 from sop.models import AuditEvent, Cycle, Location, Product
 from sop.roles import require
+from sop.sanity import history_peak, sanity_check
 from sop.services import add_months, audit_number, audit_record
 
 
@@ -34,11 +36,13 @@ def override_save(
     product: Product | None = None,
     location: Location | None = None,
     expected_version: int | None,
+    confirmed: bool = False,
 ) -> DemandOverride | None:
     """Set (or with value=None clear) the override of a family, SKU or SKU x location.
 
     `expected_version` is the version the planner saw (None: no override yet). If the
-    override changed since, EditConflict is raised and nothing is written.
+    override changed since, EditConflict is raised and nothing is written. A quantity far
+    outside the series' history raises NeedsConfirmation unless `confirmed` (`sop.sanity`).
     """
     require(user, "demand.change_demandoverride", "change the demand plan")
     level = OverrideLevel.PRODUCT if product is not None else OverrideLevel.FAMILY
@@ -54,10 +58,20 @@ def override_save(
         raise ValidationError("Write a comment saying why.")
     if kind not in OverrideKind.values:
         raise ValidationError("Unknown override kind.")
-    if value is not None and kind == OverrideKind.ABSOLUTE and value < 0:
-        raise ValidationError("Demand cannot be negative.")
     if value is not None and kind == OverrideKind.PERCENT and value < -100:
         raise ValidationError("A decrease cannot exceed 100%.")
+    outside = False
+    if value is not None:
+        outside = _sanity(
+            cycle=cycle,
+            month=month,
+            value=value,
+            kind=kind,
+            family=family,
+            product=product,
+            location=location,
+            confirmed=confirmed,
+        )
     with transaction.atomic():
         locked_cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
         if locked_cycle.stage != Stage.DEMAND_REVIEW:
@@ -95,6 +109,7 @@ def override_save(
                 "reason": reason,
                 "comment": comment,
                 "author": user,
+                "outside_history": outside,
             },
             create={"family": family, **scope},
         )
@@ -114,8 +129,40 @@ def override_save(
             },
             reason=comment,
         )
-        consensus_rebuild(cycle=locked_cycle, family=family)
+        consensus_rebuild(cycle=locked_cycle, family=family, month=month)
     return saved
+
+
+def _sanity(
+    *,
+    cycle: Cycle,
+    month: dt.date,
+    value: Decimal,
+    kind: str,
+    family: str,
+    product: Product | None,
+    location: Location | None,
+    confirmed: bool,
+) -> bool:
+    """The sanity rule (`sop.sanity`) on the quantity the override asks for in its month.
+
+    A percentage asks for the scope's statistical forecast of the month changed by it.
+    """
+    if product is None:
+        scope = Q(product__family=family)
+    else:
+        scope = Q(product=product) if location is None else Q(product=product, location=location)
+    field = DemandOverride._meta.get_field("value")
+    what = f"The override of {family if product is None else product.sku} in {month:%b %Y}"
+    if kind == OverrideKind.PERCENT:
+        # The stored figure is the percentage: it must fit the column too.
+        sanity_check(value=abs(value), field=field, peak=None, what=what, confirmed=True)
+        statistical = ConsensusDemand.objects.filter(scope, cycle=cycle, month=month).aggregate(
+            total=Sum("statistical")
+        )["total"]
+        value = Decimal(str(statistical or 0)) * (1 + value / 100)
+    peak = history_peak(scope=scope, before=cycle.month)
+    return sanity_check(value=value, field=field, peak=peak, what=what, confirmed=confirmed)
 
 
 def overrides_carry_over(*, cycle: Cycle) -> int:

@@ -1,4 +1,4 @@
-"""Planners' edits of planned supply and capacity, and the fast recompute they trigger."""
+"""Planners' edits of planned supply and capacity, and the recompute they trigger."""
 
 from __future__ import annotations
 
@@ -12,17 +12,20 @@ import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import TextChoices
+from django.db.models import Q, TextChoices
+from django.utils import timezone
 
 from sop.choices import Stage
 from sop.locking import VersionedRow
 from sop.models import Cycle, Location, Product, Resource, Routing
 from sop.roles import require
 from sop.runs import ACTIVE_STATUSES, runs_fail_stale
+from sop.sanity import history_peak, sanity_check
 from sop.services import audit_number, audit_record
+from sop.tasks import dispatch
 from supply import chunks as chunking
 from supply.choices import CapacityReason, SupplyReason
-from supply.models import CapacityAdjustment, PlannedSupplyEdit, SupplyRun
+from supply.models import CapacityAdjustment, PlannedSupplyEdit, PlanRecompute, SupplyRun
 from supply.services.inputs import load_inputs, rows_frame
 from supply.services.results import write_results
 from supply.services.runs import SUPPLY_RUN_KIND, PlanReadOnly
@@ -65,6 +68,57 @@ def supply_recompute(
         )
 
 
+def supply_recompute_later(
+    *, cycle: Cycle, product_ids: Sequence[int] = (), resource_ids: Sequence[int] = ()
+) -> None:
+    """Mark the SKUs pending and recompute their group in the background once committed.
+
+    The recompute of a resource group takes seconds on a real plan (load, plan, write): an
+    edit answers at once and the grid marks the SKUs pending (`PlanRecompute`) until the
+    task (`supply.tasks.supply_recompute_task`) has rewritten them. The marked SKUs are the
+    edited one, or those routed through the changed resource.
+    """
+    products = set(product_ids) | set(
+        Routing.objects.filter(resource_id__in=list(resource_ids)).values_list(
+            "product_id", flat=True
+        )
+    )
+    now = timezone.now()
+    PlanRecompute.objects.bulk_create(
+        [PlanRecompute(cycle=cycle, product_id=p, requested_at=now) for p in sorted(products)],
+        update_conflicts=True,
+        unique_fields=["cycle", "product"],
+        update_fields=["requested_at"],
+    )
+    from supply.tasks import supply_recompute_task
+
+    transaction.on_commit(
+        lambda: dispatch(supply_recompute_task, cycle.pk, list(product_ids), list(resource_ids))
+    )
+
+
+def supply_recompute_pending(
+    *, cycle_id: int, product_ids: Sequence[int] = (), resource_ids: Sequence[int] = ()
+) -> int:
+    """The background half of an edit: recompute, then clear the marks it covered.
+
+    A mark set after this started (a later edit) stays for that edit's own recompute.
+    Returns how many SKU-locations were rewritten.
+    """
+    started = timezone.now()
+    cycle = Cycle.objects.get(pk=cycle_id)
+    written = supply_recompute(cycle=cycle, product_ids=product_ids, resource_ids=resource_ids)
+    products = set(product_ids) | set(
+        Routing.objects.filter(resource_id__in=list(resource_ids)).values_list(
+            "product_id", flat=True
+        )
+    )
+    PlanRecompute.objects.filter(
+        cycle_id=cycle_id, product_id__in=products, requested_at__lte=started
+    ).delete()
+    return written
+
+
 def _editable_cycle(cycle_pk: int) -> Cycle:
     """Lock the cycle and check the supply plan may change now (call inside a transaction)."""
     # A run whose worker died would otherwise block edits until someone starts a new one.
@@ -90,6 +144,9 @@ class _PlanRow(VersionedRow):
     reasons: type[TextChoices]
     action: str  # of the audit event
     recompute: dict[str, list[int]]  # `supply_recompute`'s SKUs or resources
+    # Recompute in the background (a grid cell's save answers at once, `PlanRecompute`
+    # marks the SKU pending) or in the request (the capacity drill shows the new load).
+    later: bool
 
 
 def planned_supply_save(
@@ -103,16 +160,25 @@ def planned_supply_save(
     reason: str,
     comment: str,
     expected_version: int | None,
+    confirmed: bool = False,
 ) -> PlannedSupplyEdit | None:
     """Fix (or with quantity=None release) the planned supply of one SKU-location-month.
 
     `expected_version` is the version the planner saw (None: not fixed yet); a different
-    one raises EditConflict and writes nothing. The published plan of the SKU's resource
-    group is recomputed in the same transaction.
+    one raises EditConflict and writes nothing. A quantity far outside the SKU-location's
+    sales history raises NeedsConfirmation unless `confirmed` (`sop.sanity`). The published
+    plan of the SKU's resource group is recomputed in the background once committed.
     """
     require(user, "supply.change_plannedsupplyedit", "change planned supply")
-    if quantity is not None and quantity < 0:
-        raise ValidationError("Planned supply cannot be negative.")
+    outside = False
+    if quantity is not None:
+        outside = sanity_check(
+            value=quantity,
+            field=PlannedSupplyEdit._meta.get_field("quantity"),
+            peak=history_peak(scope=Q(product=product, location=location), before=cycle.month),
+            what=f"The planned supply of {product.sku} @ {location.code} in {month:%b %Y}",
+            confirmed=confirmed,
+        )
     scope = {"cycle": cycle, "product": product, "location": location, "month": month}
     row = _PlanRow(
         rows=PlannedSupplyEdit.objects.filter(**scope),
@@ -125,9 +191,16 @@ def planned_supply_save(
         reasons=SupplyReason,
         action="supply.planned_supply",
         recompute={"product_ids": [product.pk]},
+        later=True,
     )
     return _edit_save(
-        row, quantity, user=user, reason=reason, comment=comment, seen=expected_version
+        row,
+        quantity,
+        user=user,
+        reason=reason,
+        comment=comment,
+        seen=expected_version,
+        outside_history=outside,
     )
 
 
@@ -162,6 +235,7 @@ def capacity_adjustment_save(
         reasons=CapacityReason,
         action="supply.capacity",
         recompute={"resource_ids": [resource.pk]},
+        later=False,
     )
     return _edit_save(
         row, delta_hours, user=user, reason=reason, comment=comment, seen=expected_version
@@ -176,11 +250,13 @@ def _edit_save(
     reason: str,
     comment: str,
     seen: int | None,
+    outside_history: bool = False,
 ) -> PlannedSupplyEdit | CapacityAdjustment | None:
     """Set the row's figure (None: delete the row), audit it, recompute what it moves.
 
     Refused unless the cycle is in the supply review with no run computing, and the row
-    is at the version the planner saw (`seen`).
+    is at the version the planner saw (`seen`). The plan follows in the request or in the
+    background (`row.later`).
     """
     if reason not in row.reasons.values:
         raise ValidationError("Choose a reason for the change.")
@@ -193,7 +269,13 @@ def _edit_save(
         if value is None and current is None:
             return None
         old = None if current is None else audit_number(getattr(current, row.field))
-        values = {row.field: value, "reason": reason, "comment": comment, "author": user}
+        values = {
+            row.field: value,
+            "reason": reason,
+            "comment": comment,
+            "author": user,
+            "outside_history": outside_history,
+        }
         saved = row.save(current, None if value is None else values, create=row.scope)
         audit_record(
             user=user,
@@ -205,5 +287,8 @@ def _edit_save(
             new={row.field: audit_number(value), "reason": reason},
             reason=comment,
         )
-        supply_recompute(cycle=locked, **row.recompute)
+        if row.later:
+            supply_recompute_later(cycle=locked, **row.recompute)
+        else:
+            supply_recompute(cycle=locked, **row.recompute)
     return saved

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from demand import services
+from demand import selectors, services
 from demand.choices import ReasonCode
 from demand.models import DemandOverride, ForecastRun
 from sop import services as sop_services
@@ -50,7 +50,7 @@ def test_every_role_sees_the_review_but_only_planners_get_input_cells(client_for
     page = response.content.decode()
     assert "Family Bikes" in page
     assert "Statistical" in page and "Last cycle's plan" in page
-    assert ('class="override-input"' in page) == (role == Role.DEMAND_PLANNER)
+    assert ('class="override-input grid-input"' in page) == (role == Role.DEMAND_PLANNER)
 
 
 def test_a_planner_saves_a_cell_and_gets_the_new_consensus_back(planner_client, published):
@@ -170,7 +170,7 @@ def test_a_submitted_plan_is_shown_read_only(planner_client, published, planner)
     sop_services.cycle_advance(cycle=cycle, target=Stage.SUPPLY_REVIEW, user=planner)
     page = planner_client.get(f"/demand/?cycle={cycle.pk}&family=Bikes").content.decode()
     assert "Read-only" in page
-    assert 'class="override-input"' not in page
+    assert "override-input" not in page
     assert "Run forecast" not in page
     assert post_cell(planner_client, cycle, value="10").status_code == 400
 
@@ -257,3 +257,41 @@ def test_the_override_history_of_a_sku_shows_its_own_and_its_familys_changes(
     assert "BIKE-2" not in history and "LAMP-1" not in history
     family_page = planner_client.get(f"/demand/?cycle={cycle.pk}&family=Bikes").content.decode()
     assert "BIKE-2" in family_page[family_page.index('id="override-history"') :]
+
+
+def test_an_override_far_outside_history_asks_then_saves_flagged(
+    planner_client, published, company, settings
+):
+    settings.SOP_SANITY_FACTOR = 10
+    settings.SOP_SANITY_HARD_CAP = 10_000_000
+    cycle = published.cycle
+    bike = company["products"][0]
+    fields = {"sku": bike.pk, "value": "99999999999"}
+    response = post_cell(planner_client, cycle, **fields)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "is more than 10x the highest month of the last 24 months of sales" in body
+    assert "data-grid-confirm" in body
+    assert 'value="99999999999"' in body  # kept in the cell
+    assert not DemandOverride.objects.exists()
+
+    response = post_cell(planner_client, cycle, confirmed="1", **fields)
+    assert response.status_code == 200
+    override = DemandOverride.objects.get()
+    assert (override.value, override.outside_history) == (99999999999, True)
+    assert "outside-history" in response.content.decode()
+    assert selectors.exception_products(cycle=cycle, kind="outside_history") == [bike.pk]
+
+
+def test_an_impossible_override_is_refused_and_kept_in_the_cell(planner_client, published, company):
+    cycle = published.cycle
+    bike = company["products"][0]
+    for typed, message in (
+        ("-5", "A signed number reads as a change"),
+        ("abc", "is neither a quantity"),
+    ):
+        response = post_cell(planner_client, cycle, sku=bike.pk, value=typed, confirmed="1")
+        assert response.status_code == 400
+        body = response.content.decode()
+        assert message in body and f'value="{typed}"' in body
+    assert not DemandOverride.objects.exists()

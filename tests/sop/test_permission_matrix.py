@@ -393,6 +393,12 @@ MATRIX: dict[str, Case] = {
     "supply:run_status": Case(
         get=every(200), post=GET_ONLY, kwargs=lambda d: {"pk": d.supply_run.pk}
     ),
+    "supply:sku_card": Case(
+        get=every(200),
+        post=GET_ONLY,
+        kwargs=_cycle,
+        query=lambda d: {"sku": d.products["BIKE"].pk, "location": d.dc.pk},
+    ),
     "supply:capacity_drill": Case(
         get=every(200),
         post=GET_ONLY,

@@ -19,6 +19,7 @@ from supply.models import (
     CapacityLoad,
     InventoryProjection,
     PlannedSupplyEdit,
+    PlanRecompute,
     StockTarget,
     SupplyRun,
 )
@@ -162,19 +163,25 @@ def test_lowering_capacity_cuts_the_lowest_priority_sku_and_shows_the_shortage(
 
 
 def test_a_fixed_planned_supply_is_firm_and_the_rest_fits_around_it(
-    published, cycle, company, supply_planner
+    published, cycle, company, supply_planner, django_capture_on_commit_callbacks
 ):
-    edit = services.planned_supply_save(
-        cycle=cycle,
-        user=supply_planner,
-        product=company["BIKE"],
-        location=company["dc"],
-        month=MONTHS[1],
-        quantity=Decimal("80"),
-        reason="campaign",
-        comment="One long BIKE campaign in December",
-        expected_version=None,
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        edit = services.planned_supply_save(
+            cycle=cycle,
+            user=supply_planner,
+            product=company["BIKE"],
+            location=company["dc"],
+            month=MONTHS[1],
+            quantity=Decimal("80"),
+            reason="campaign",
+            comment="One long BIKE campaign in December",
+            expected_version=None,
+        )
+        # Until the background recompute has run, the SKU is pending and its plan is the
+        # engine's before the edit.
+        assert list(PlanRecompute.objects.values_list("product__sku", flat=True)) == ["BIKE"]
+        assert plan_of(published, company["BIKE"], "planned") == [50, 50, 50]
+    assert not PlanRecompute.objects.exists()
     assert edit.version == 1
     # BIKE month 1 stays 80 (firm, never moved or cut), leaving LAMP 20 h there: of its
     # 50, 20 are pre-built into month 0's free hours and 10 are cut. BIKE month 2 nets
@@ -191,17 +198,18 @@ def test_a_fixed_planned_supply_is_firm_and_the_rest_fits_around_it(
     )
 
     # Released: the engine plans the cell again.
-    services.planned_supply_save(
-        cycle=cycle,
-        user=supply_planner,
-        product=company["BIKE"],
-        location=company["dc"],
-        month=MONTHS[1],
-        quantity=None,
-        reason="campaign",
-        comment="Campaign cancelled",
-        expected_version=1,
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.planned_supply_save(
+            cycle=cycle,
+            user=supply_planner,
+            product=company["BIKE"],
+            location=company["dc"],
+            month=MONTHS[1],
+            quantity=None,
+            reason="campaign",
+            comment="Campaign cancelled",
+            expected_version=1,
+        )
     assert not PlannedSupplyEdit.objects.exists()
     assert plan_of(published, company["BIKE"], "planned") == [50, 50, 50]
 

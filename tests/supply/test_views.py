@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from demand.models import ConsensusDemand
-from sop.choices import Role
+from sop.choices import Role, Stage
 from sop.formatting import format_number
-from sop.models import Capacity, Routing, SalesHistory
+from sop.models import Capacity, Cycle, Routing, SalesHistory
 from sop.services import add_months
 from supply import services
 from supply.models import CapacityAdjustment, InventoryProjection, PlannedSupplyEdit, SupplyRun
@@ -65,7 +65,9 @@ def test_every_role_can_read_the_supply_review(client_for, published, role):
     assert 'id="capacity-heatmap"' in body
     # Only a supply planner gets the controls.
     assert ("Recalculate" in body) == (role == Role.SUPPLY_PLANNER)
-    assert ('class="override-input planned-input"' in body) == (role == Role.SUPPLY_PLANNER)
+    assert ('class="override-input planned-input grid-input"' in body) == (
+        role == Role.SUPPLY_PLANNER
+    )
 
 
 def test_the_summary_tiles_print_the_selector_figures_through_the_one_formatter(
@@ -108,8 +110,10 @@ def test_the_page_reads_the_plan_in_queries_that_do_not_grow_with_the_skus(
         )
     with django_capture_on_commit_callbacks(execute=True):
         services.supply_run_start(cycle=cycle, user=supply_planner)
-    # 32: the capacity-gap warning reads the routed resources and the entered months.
-    assert queries() == before <= 32
+    # 32: the capacity-gap warning reads the routed resources and the entered months; 34:
+    # whether the SKU waits for a background recompute, and the pending marks in the SKU
+    # list's cache key.
+    assert queries() == before <= 34
 
 
 def test_a_demand_planner_gets_403_on_supply_writes(client_for, published, cycle, company):
@@ -143,14 +147,35 @@ def test_a_stale_capacity_edit_is_refused_with_409(planner_client, published, cy
     assert CapacityAdjustment.objects.get().delta_hours == -30
 
 
-def test_a_planned_supply_edit_is_shown_as_firm(planner_client, published, cycle, company):
-    response = post_planned(planner_client, cycle, company)
+def test_a_planned_supply_edit_is_shown_as_firm_and_pending_until_recomputed(
+    planner_client, published, cycle, company, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as recompute:
+        response = post_planned(planner_client, cycle, company)
     assert response.status_code == 200
     body = response.content.decode()
+    # The SKU card alone comes back, before the recompute: the cell firm, the grid pending.
+    assert body.startswith('<section class="card" id="sku-card">')
     assert "BIKE @ DC Dec 2026 fixed" in body
-    assert 'class="num firm"' in body
+    assert 'class="num firm pending"' in body
+    assert 'id="recompute-pending"' in body
+    row = InventoryProjection.objects.get(run=published, product=company["BIKE"], month=MONTHS[1])
+    assert (row.planned, row.firm) == (50, False)
+    card_url = (
+        f"/supply/cycles/{cycle.pk}/sku/?sku={company['BIKE'].pk}&location={company['dc'].pk}"
+    )
+    polled = planner_client.get(card_url, HTTP_HX_REQUEST="true")
+    assert 'id="recompute-pending"' in polled.content.decode()
+
+    for callback in recompute:
+        callback()
     row = InventoryProjection.objects.get(run=published, product=company["BIKE"], month=MONTHS[1])
     assert (row.planned, row.firm) == (80, True)
+    # Done: the poll brings the whole plan back, its lists and figures recomputed.
+    done = planner_client.get(card_url, HTTP_HX_REQUEST="true")
+    assert done["HX-Retarget"] == "#plan"
+    assert 'id="recompute-pending"' not in done.content.decode()
+    assert 'id="shortages"' in done.content.decode()
 
 
 def test_a_bad_quantity_is_refused_and_kept_in_the_cell(planner_client, published, cycle, company):
@@ -286,3 +311,48 @@ def test_the_page_warns_of_resource_months_without_capacity(planner_client, publ
     body = planner_client.get("/supply/").content.decode()
     assert "No capacity entered for LINE in Jan 2027" in body
     assert "planned unconstrained there" in body
+
+
+def test_a_quantity_above_the_cap_is_saved_only_once_confirmed_and_listed_as_exception(
+    planner_client, published, cycle, company, settings
+):
+    # BIKE @ DC has no sales history: only the hard cap applies, here 1,000 a month.
+    settings.SOP_SANITY_HARD_CAP = 1000
+    response = post_planned(planner_client, cycle, company, quantity="1500")
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "1,500 is more than the limit of 1,000 a month. Confirm to save it anyway." in body
+    assert "data-grid-confirm" in body
+    assert 'value="1500"' in body  # the typed value stays in the cell
+    assert not PlannedSupplyEdit.objects.exists()
+
+    response = post_planned(planner_client, cycle, company, quantity="1500", confirmed="1")
+    assert response.status_code == 200
+    edit = PlannedSupplyEdit.objects.get()
+    assert (edit.quantity, edit.outside_history) == (1500, True)
+    assert "outside-history" in response.content.decode()
+    listed = planner_client.get(f"/supply/?cycle={cycle.pk}&exception=outside_history")
+    skus = listed.content.decode().split('aria-label="SKU-locations"')[1].split("</section>")[0]
+    assert "BIKE @ DC" in skus and "LAMP @ DC" not in skus
+
+
+def test_a_negative_or_oversized_quantity_is_refused_even_when_confirmed(
+    planner_client, published, cycle, company
+):
+    for typed, message in (("-5", "cannot be negative"), ("1e12", "not a usable number")):
+        response = post_planned(planner_client, cycle, company, quantity=typed, confirmed="1")
+        assert response.status_code == 400
+        body = response.content.decode()
+        assert message in body and f'value="{typed}"' in body
+        assert "data-grid-confirm" not in body
+    assert not PlannedSupplyEdit.objects.exists()
+
+
+def test_a_planned_supply_edit_of_a_submitted_plan_says_it_is_read_only(
+    planner_client, published, cycle, company
+):
+    Cycle.objects.filter(pk=cycle.pk).update(stage=Stage.RECONCILIATION)
+    response = post_planned(planner_client, cycle, company)
+    assert response.status_code == 400
+    assert "its supply plan is read-only" in response.content.decode()
+    assert not PlannedSupplyEdit.objects.exists()
