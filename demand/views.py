@@ -252,6 +252,7 @@ def grid_override_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
             product=product,
             location=location,
             **form.edit_fields(),
+            **form.confirmation(),
         )
         month = form.cleaned_data["month"]
         return f"Saved {product.sku} @ {location.code} {month:%b %Y}: the consensus is updated."

@@ -378,9 +378,13 @@ def grid_planned_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
             location=location,
             quantity=data["quantity"],
             **form.edit_fields(),
+            **form.confirmation(),
         )
         what = "released to the engine" if data["quantity"] is None else "fixed"
-        return f"{product.sku} @ {location.code} {data['month']:%b %Y} {what}: the plan is updated."
+        said = f"{product.sku} @ {location.code} {data['month']:%b %Y} {what}"
+        if selectors.recompute_pending(cycle=cycle, product=product):
+            return f"{said}: the plan is being recomputed; reload the grid for its new figures."
+        return f"{said}: the plan is updated."
 
     def respond(status: int, level: str, message: str, pending: dict) -> HttpResponse:
         run = selectors.supply_run_published(cycle=cycle)

@@ -142,9 +142,11 @@ def test_other_roles_read_the_supply_grid(client_for, run, role):
 
 
 def test_a_supply_planner_fixes_a_cell_and_gets_the_recomputed_row(
-    client_for, published, cycle, company
+    client_for, published, cycle, company, django_capture_on_commit_callbacks
 ):
-    response = post_grid_cell(client_for(Role.SUPPLY_PLANNER), cycle, company)
+    # The recompute goes after the commit (to background threads where they run).
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_grid_cell(client_for(Role.SUPPLY_PLANNER), cycle, company)
     html = response.content.decode()
     assert response.status_code == 200
     assert "BIKE @ DC Dec 2026 fixed" in html
