@@ -57,5 +57,6 @@ def test_a_planner_edits_the_family_workbook_in_excel_and_uploads_it_back(
     # The next export carries the new versions: uploading it unchanged changes nothing.
     with page.expect_download() as download:
         page.click("#workbook-download")
-    ws = load_workbook(download.value.path())["Demand overrides"]
+    download.value.save_as(exported)
+    ws = load_workbook(exported)["Demand overrides"]
     assert (ws["E8"].value, ws["F8"].value) == (480, "+10%")
