@@ -43,11 +43,18 @@ def _render(
     applied_failed: bool = False,
     status: int = 200,
 ) -> HttpResponse:
-    rows = []
+    rows, labels = [], dict(grid.reasons)
     failed = {id(edit): problem for edit, problem in outcome.problems if edit is not None}
     for edit in outcome.edits:
         problem = failed.get(id(edit))
-        rows.append({"edit": edit, "month": roundtrip.month_label(edit.month), "problem": problem})
+        rows.append(
+            {
+                "edit": edit,
+                "month": roundtrip.month_label(edit.month),
+                "reason": labels.get(edit.reason, edit.reason),
+                "problem": problem,
+            }
+        )
     context = {
         "cycle": cycle,
         "grid": grid,
@@ -83,7 +90,7 @@ def workbook_preview(
         )
     else:
         outcome = roundtrip.workbook_read(grid=grid, cycle=cycle, data=upload.read())
-        if outcome.ok:
+        if outcome.readable:
             roundtrip.edits_run(
                 grid=grid, cycle=cycle, user=request.user, outcome=outcome, apply=False
             )
