@@ -294,6 +294,36 @@ def review_grid(*, cycle: Cycle, selection: Selection) -> Grid:
     return grid
 
 
+def family_series(
+    *, cycle: Cycle, family: str
+) -> tuple[
+    list[Product],
+    dict[int | None, dict[dt.date, Decimal]],
+    dict[tuple[int | None, dt.date], DemandOverride],
+]:
+    """A family's active SKUs, the statistical forecast and the overrides of each (key
+    None: the family itself), for the round-trip workbook. SKU-location overrides are not
+    in it: the workbook edits the family and its SKUs over all their locations."""
+    products = list(
+        Product.objects.filter(family=family, active=True).order_by("sku").only("sku", "name")
+    )
+    stat: dict[int | None, dict[dt.date, Decimal]] = {None: {}}
+    for product_id, month, value in (
+        StatisticalForecast.objects.filter(run=forecast_run_published(cycle=cycle))
+        .filter(product__family=family)
+        .values("product_id", "month")
+        .annotate(total=Sum("value"))
+        .values_list("product_id", "month", "total")
+    ):
+        stat.setdefault(product_id, {})[month] = value
+        stat[None][month] = stat[None].get(month, 0) + value
+    overrides = {
+        (o.product_id if o.level == OverrideLevel.PRODUCT else None, o.month): o
+        for o in DemandOverride.objects.filter(cycle=cycle, family=family, location=None)
+    }
+    return products, stat, overrides
+
+
 @dataclass(frozen=True)
 class OverrideChange:
     """One change of an override as the history panel shows it."""

@@ -1,7 +1,8 @@
 from django.urls import path, re_path
 
 from demand import views
-from sop import run_views
+from demand.roundtrip import ROUNDTRIP
+from sop import roundtrip_views, run_views
 
 app_name = "demand"
 
@@ -23,5 +24,18 @@ urlpatterns = [
     ),
     path("runs/<int:pk>/", run_views.run_status, {"kind": "forecast"}, name="run_status"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
+    path("workbook.xlsx", views.workbook, name="workbook"),
+    path(
+        "cycles/<int:cycle_pk>/workbook/preview/",
+        roundtrip_views.workbook_preview,
+        {"grid": ROUNDTRIP},
+        name="workbook_preview",
+    ),
+    path(
+        "cycles/<int:cycle_pk>/workbook/apply/",
+        roundtrip_views.workbook_apply,
+        {"grid": ROUNDTRIP},
+        name="workbook_apply",
+    ),
     re_path(r"^export\.(?P<fmt>csv|xlsx)$", views.export, name="export"),
 ]

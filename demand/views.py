@@ -11,12 +11,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from demand import charts, selectors, services
+from demand import charts, roundtrip, selectors, services
 from demand.choices import ExceptionFilter, GridLayer, GridSort, Pattern, ReasonCode
 from demand.forms import OverrideForm
 from demand.models import ForecastRun
 from sop.choices import AbcClass, JobStatus
-from sop.exports import table_response
+from sop.exports import XLSX_TYPE, safe_filename, table_response
 from sop.formatting import format_number
 from sop.models import Cycle, Location, Product
 from sop.run_views import RunPanel
@@ -394,3 +394,16 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
         kinds=[None, *("units" for _ in grid.months)],
         labelled=False,
     )
+
+
+@require_GET
+def workbook(request: HttpRequest) -> HttpResponse:
+    """The family's overrides as a workbook to edit in Excel and upload back."""
+    cycle = cycle_from_query(request.GET)
+    family = request.GET.get("family", "")
+    if cycle is None or not family:
+        return HttpResponse("Choose a cycle and a family.", status=400)
+    response = HttpResponse(roundtrip.workbook(cycle=cycle, family=family), content_type=XLSX_TYPE)
+    name = safe_filename(f"demand-overrides-{cycle.month:%Y-%m}-{family}")
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response

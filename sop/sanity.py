@@ -75,6 +75,8 @@ def sanity_check(
     `what` names the cell in the messages ("Override of SKU-1 in Mar 2027"). Returns whether
     the value is outside history (then confirmed): the edit keeps that flag.
     """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = Decimal(str(value))  # a caller's plain number (an API, a script)
     if not isinstance(value, Decimal) or not value.is_finite():
         raise ValidationError(f"{what}: {value!r} is not a number.")
     if value < 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -852,6 +853,15 @@ def export_table(
         *(f for f, _ in _PLAN_EXPORT)
     )
     return [h for _, h in _PLAN_EXPORT], [list(r) for r in values.iterator(chunk_size=20000)]
+
+
+def projection_rows(*, run: SupplyRun, filters: Filters, fields: Sequence[str]) -> QuerySet:
+    """The run's projection per SKU-location-month (family and ABC filters): the workbook."""
+    return (
+        _filtered(InventoryProjection.objects.filter(run=run), filters)
+        .order_by("product__sku", "location__code", "month")
+        .values_list("product__sku", "location__code", "product__name", "month", *fields)
+    )
 
 
 def _filtered(qs, filters: Filters):

@@ -1,7 +1,8 @@
 from django.urls import path, re_path
 
-from sop import run_views
+from sop import roundtrip_views, run_views
 from supply import views
+from supply.roundtrip import ROUNDTRIP
 
 app_name = "supply"
 
@@ -16,5 +17,18 @@ urlpatterns = [
     path("cycles/<int:cycle_pk>/sku/", views.sku_card, name="sku_card"),
     path("runs/<int:pk>/", run_views.run_status, {"kind": "supply"}, name="run_status"),
     path("runs/<int:run_pk>/drill/", views.capacity_drill, name="capacity_drill"),
+    path("workbook.xlsx", views.workbook, name="workbook"),
+    path(
+        "cycles/<int:cycle_pk>/workbook/preview/",
+        roundtrip_views.workbook_preview,
+        {"grid": ROUNDTRIP},
+        name="workbook_preview",
+    ),
+    path(
+        "cycles/<int:cycle_pk>/workbook/apply/",
+        roundtrip_views.workbook_apply,
+        {"grid": ROUNDTRIP},
+        name="workbook_apply",
+    ),
     re_path(r"^export\.(?P<fmt>csv|xlsx)$", views.export, name="export"),
 ]

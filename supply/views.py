@@ -12,14 +12,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from sop.choices import AbcClass
-from sop.exports import table_response
+from sop.exports import XLSX_TYPE, safe_filename, table_response
 from sop.formatting import format_moment, format_number
 from sop.forms import PlannerEditForm
 from sop.models import Cycle, Location, Product, Resource
 from sop.run_views import RunPanel
 from sop.selectors import product_families
 from sop.views import cell_save, cycle_from_query, cycle_page
-from supply import charts, selectors, services
+from supply import charts, roundtrip, selectors, services
 from supply.choices import CapacityReason, ExceptionFilter, GridLayer, GridSort, SupplyReason
 from supply.constants import OVERLOAD_BADGES, SHORT_LIST_ROWS
 from supply.forms import CapacityForm, PlannedSupplyForm
@@ -483,6 +483,21 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
     return export_response(
         cycle=cycle, run=run, table=table, filters=_filters(request.GET), fmt=fmt
     )
+
+
+@require_GET
+def workbook(request: HttpRequest) -> HttpResponse:
+    """The published plan's planned supply as a workbook to edit in Excel and upload back."""
+    cycle = cycle_from_query(request.GET)
+    run = selectors.supply_run_published(cycle=cycle) if cycle else None
+    if run is None:
+        return HttpResponse("Choose a cycle with a published supply plan.", status=400)
+    filters = _filters(request.GET)
+    data = roundtrip.workbook(cycle=cycle, run=run, filters=filters)
+    response = HttpResponse(data, content_type=XLSX_TYPE)
+    name = safe_filename(f"planned-supply-{cycle.month:%Y-%m}-{filters.family or 'all'}")
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response
 
 
 def export_response(
