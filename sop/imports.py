@@ -22,6 +22,7 @@ import re
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -592,25 +593,64 @@ class _Staged:
             yield Extract(len(frame), frame, self.summary.present_fields, pd.DataFrame(), [])
 
 
+def import_read_chunks(
+    *, entity: str, path: Path, options: ReadOptions, progress=None
+) -> Iterator[Extract]:
+    """Read and check a stored file as the import does: SOP_IMPORT_CHUNK_BYTES at a time."""
+    entity_ = ENTITIES[entity]
+    return read_extract_chunks(
+        path,
+        entity=entity_,
+        refs=import_refs(entity=entity_),
+        options=options,
+        max_bytes=settings.SOP_IMPORT_MAX_BYTES,
+        max_unpacked_bytes=settings.SOP_IMPORT_MAX_UNPACKED_BYTES,
+        chunk_bytes=settings.SOP_IMPORT_CHUNK_BYTES,
+        significant_digits=_SQLITE_SIGNIFICANT_DIGITS if connection.vendor == "sqlite" else None,
+        progress=progress,
+    )
+
+
+def import_check(
+    *, entity: str, path: Path, options: ReadOptions
+) -> tuple[ImportPreview, Extract, int]:
+    """Check a whole file as its import would, in the import's chunks, and write nothing.
+
+    Returns the preview of its first rows (with the file's errors, not only theirs), the
+    file as an extract without rows (its first SOP_IMPORT_ERRORS_KEPT errors, its warnings)
+    and how many errors it has.
+    """
+    summary = Summary(kept=settings.SOP_IMPORT_ERRORS_KEPT)
+    problems = ProblemTally()  # every error counted by problem, past the ones kept
+    preview = None
+    for extract in import_read_chunks(entity=entity, path=path, options=options):
+        summary.add(extract)
+        problems.add(_clipped(extract.errors))
+        if preview is None:  # the first rows are the first chunk's
+            preview = import_preview(extract, entity=entity)
+    whole = summary.extract()
+    preview = dataclasses.replace(
+        preview,
+        errors=_clipped(whole.errors).head(ERRORS_ON_PAGE).to_dict("records"),
+        groups=problems.groups(),
+        warnings=whole.warnings,
+        rows_read=whole.rows_read,
+        refused=whole.refused,
+    )
+    return preview, whole, summary.error_count
+
+
 def _import_compute(job: ImportJob, chunk: None) -> _Staged:
     """Read and validate every row, chunk by chunk, staging the valid rows on disk; a file
     with errors fails the job with its report and stages nothing further."""
-    entity = ENTITIES[job.entity]
     summary = Summary(kept=settings.SOP_IMPORT_ERRORS_KEPT)
     # The store step closes it (an anonymous file: the system frees it even on a crash).
     staged = _Staged(summary, rows=tempfile.TemporaryFile(prefix="sop-import-"))  # noqa: SIM115
     try:
-        for extract in read_extract_chunks(
-            Path(settings.MEDIA_ROOT) / job.file_path,
-            entity=entity,
-            refs=import_refs(entity=entity),
+        for extract in import_read_chunks(
+            entity=job.entity,
+            path=Path(settings.MEDIA_ROOT) / job.file_path,
             options=ReadOptions.from_dict(job.options),
-            max_bytes=settings.SOP_IMPORT_MAX_BYTES,
-            max_unpacked_bytes=settings.SOP_IMPORT_MAX_UNPACKED_BYTES,
-            chunk_bytes=settings.SOP_IMPORT_CHUNK_BYTES,
-            significant_digits=(
-                _SQLITE_SIGNIFICANT_DIGITS if connection.vendor == "sqlite" else None
-            ),
             progress=lambda share: run_progress(
                 job, 10 + int(share * 50), f"Validating ({int(share * 100)}% of the file read)"
             ),

@@ -5,13 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db.models import Sum
 
 from sop import imports
 from sop.choices import JobStatus
 from sop.extract_reader import ReadOptions, read_extract, read_extract_chunks
 from sop.extracts import ENTITIES
-from sop.models import Product, SalesHistory
+from sop.models import ImportJob, Product, SalesHistory
 from tests.sop.extract_files import problems, run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
@@ -70,6 +71,38 @@ def test_a_key_repeated_in_a_later_chunk_is_refused_and_nothing_loads(tmp_path, 
         )
     ]
     assert SalesHistory.objects.count() == 0
+
+
+def test_keys_of_every_earlier_chunk_are_remembered(tmp_path, refs):
+    # 14 chunks of rows 2-41, kept as merged runs of keys; then the keys of rows 2 (the
+    # first chunk), 20 and 37 again, each named with the row it repeats.
+    body = months(40) + "A1,WH1,2020-01,1,\nA1,WH1,2021-07,1,\nA1,WH1,2022-12,1,\n"
+    job = run(tmp_path, "sales_history", HEADER + body)
+    assert problems(job) == [
+        (row, "sku, location_code, month", f"A1 / WH1 / {month}", f"{reason} {first}")
+        for row, month, first in ((42, "2020-01", 2), (43, "2021-07", 20), (44, "2022-12", 37))
+        for reason in ["duplicate key (sku, location_code, month): same as row"]
+    ]
+    assert SalesHistory.objects.count() == 0
+
+
+def test_a_dry_run_checks_every_chunk_and_shows_the_first_rows(tmp_path, refs, capsys):
+    # 14 chunks: a bad quantity on row 29 and the key of row 4 again on row 42.
+    path = tmp_path / "sales.csv"
+    body = months(40, quantity=lambda i: "x" if i == 27 else "1") + "A1,WH1,2020-03,7,\n"
+    path.write_text(HEADER + body)
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("import_extract", "sales_history", str(path), "--dry-run")
+    assert exit_info.value.code == 1
+    captured = capsys.readouterr()
+    # The first chunk holds one row: the preview's first rows are that chunk's.
+    assert "The first 1 rows as they would be stored:" in captured.out
+    assert "Dry run: 2 errors found; the import would load nothing." in captured.err
+    # Grouped by problem, counted over every chunk: the wrong value before the duplicate.
+    assert "2 problems, wrong values first:" in captured.err
+    assert captured.err.index("    row 29: 'x'") < captured.err.index("    row 42: ")
+    assert "(duplicate key (sku, location_code, month): same as row 4)" in captured.err
+    assert not ImportJob.objects.exists() and not SalesHistory.objects.exists()
 
 
 def test_an_error_in_a_later_chunk_loads_nothing(tmp_path, refs):

@@ -1,8 +1,9 @@
 """Load an ERP extract from the command line: the same reading, validation and load as the page.
 
-`--dry-run` reads and checks the whole file and prints what the upload's preview shows (the
-first rows as they would be stored, the errors, the warnings); it writes nothing. Errors are
-printed by problem, as the import page shows them: wrong values first, unknown references last.
+`--dry-run` reads and checks the whole file, in the import's chunks (so in the import's memory),
+and prints what the upload's preview shows (the first rows as they would be stored, the
+errors, the warnings); it writes nothing. Errors are printed by problem, as the import page
+shows them: wrong values first, unknown references last.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sop.extract_reader import ENCODINGS, NUMBER_FORMATS, ReadOptions
 from sop.extracts import ENTITIES
 from sop.import_problems import ErrorGroup, job_error_groups
 from sop.import_profiles import import_reading
-from sop.imports import import_file, import_preview, import_read
+from sop.imports import import_check, import_file
 from sop.models import ImportProfile
 
 
@@ -106,8 +107,7 @@ class Command(BaseCommand):
         sys.exit(1)
 
     def _dry_run(self, entity: str, file: Path, options: ReadOptions) -> None:
-        extract = import_read(entity=entity, path=file, options=options)
-        preview = import_preview(extract, entity=entity)
+        preview, extract, count = import_check(entity=entity, path=file, options=options)
         if preview.rows:
             sheet = f' of sheet "{preview.sheet}"' if preview.sheet else ""
             self.stdout.write(f"The first {len(preview.rows)} rows{sheet} as they would be stored:")
@@ -135,7 +135,6 @@ class Command(BaseCommand):
             for warning in extract.warnings:
                 self.stdout.write(f"  warning: {warning}")
             return
-        count = len(extract.errors)
         noun = "error" if count == 1 else "errors"
         self.stderr.write(
             f"Dry run: {count:,} {noun} found; the import would load nothing. Nothing was written."
