@@ -16,7 +16,7 @@ from sop.choices import JobStatus, Role, Stage
 from sop.models import AuditEvent, Cycle
 from tests.factories import LocationFactory, ProductFactory, SalesHistoryFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_data_checks")]
 
 NOV = dt.date(2026, 11, 1)
 
