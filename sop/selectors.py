@@ -50,12 +50,13 @@ def cycle_history(*, cycle: Cycle) -> QuerySet[CycleTransition]:
     return cycle.transitions.select_related("user")
 
 
-def cycle_moves_for(*, cycle: Cycle, user) -> list[dict]:
+def cycle_moves_for(*, cycle: Cycle, user, checklist: list[dict] | None = None) -> list[dict]:
     """The moves out of the cycle's stage, with whether this user may make them and why not.
 
     `blockers` are the failing gates (nobody may skip them), `data_checks` the failing data
     checks as sentences; `overridable`: only data checks fail and this user may override
-    them with a comment. The checks are read once for all the moves.
+    them with a comment. The checks are read once for all the moves; `checklist`, the
+    page's `cycle_checklist` if it has one, saves building the stage's lines again.
     """
     gates: list[str] | None = None
     data: list[str] | None = None
@@ -72,8 +73,7 @@ def cycle_moves_for(*, cycle: Cycle, user) -> list[dict]:
             if workflow.is_forward(move):
                 if data is None:
                     data = [
-                        checks.check_sentence(c)
-                        for c in checks.data_check_failures(cycle, cycle.stage)
+                        checks.check_sentence(c) for c in _data_check_failures(cycle, checklist)
                     ]
                 data_checks = data
         result.append(
@@ -86,6 +86,18 @@ def cycle_moves_for(*, cycle: Cycle, user) -> list[dict]:
             }
         )
     return result
+
+
+def _data_check_failures(cycle: Cycle, checklist: list[dict] | None) -> list[Check]:
+    if checklist is None:
+        return checks.data_check_failures(cycle, cycle.stage)
+    return [
+        check
+        for group in checklist
+        if group["stage"] == cycle.stage
+        for check in group["checks"]
+        if check.data_check and check.state == "todo"
+    ]
 
 
 def cycle_waiting_on(*, cycle: Cycle | None, user) -> bool:

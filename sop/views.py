@@ -107,10 +107,11 @@ def home(request: HttpRequest) -> HttpResponse:
     }
     if cycle is not None:
         history = list(selectors.cycle_history(cycle=cycle))
-        moves = selectors.cycle_moves_for(cycle=cycle, user=user)
+        checklist = selectors.cycle_checklist(cycle=cycle)
+        moves = selectors.cycle_moves_for(cycle=cycle, user=user, checklist=checklist)
         context.update(
             stages=selectors.cycle_stage_rows(cycle=cycle, history=history),
-            checklist=selectors.cycle_checklist(cycle=cycle),
+            checklist=checklist,
             moves=moves,
             my_moves=[m for m in moves if m["allowed"]],
             history=history,
