@@ -85,9 +85,13 @@ class SendBack:
         return self.answer is None
 
 
-def send_back_last(cycle: Cycle) -> SendBack | None:
-    """The cycle's latest send-back, open or answered; None if it was never sent back."""
-    history = list(cycle.transitions.select_related("user").order_by("at", "id"))
+def send_back_last(cycle: Cycle, history: list[CycleTransition] | None = None) -> SendBack | None:
+    """The cycle's latest send-back, open or answered; None if it was never sent back.
+
+    `history`: the cycle's transitions in order, if the caller has read them already.
+    """
+    if history is None:
+        history = list(cycle.transitions.select_related("user").order_by("at", "id"))
     back = next(
         (
             i
@@ -108,9 +112,9 @@ def send_back_last(cycle: Cycle) -> SendBack | None:
     return SendBack(sent, answer, changes_since(cycle, sent.to_stage, sent.at, until))
 
 
-def send_back_open(cycle: Cycle) -> SendBack | None:
+def send_back_open(cycle: Cycle, history: list[CycleTransition] | None = None) -> SendBack | None:
     """The send-back that reopened the cycle's current stage, while not yet resubmitted."""
-    last = send_back_last(cycle)
+    last = send_back_last(cycle, history)
     if last is None or not last.is_open or last.transition.to_stage != cycle.stage:
         return None
     return last

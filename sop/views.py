@@ -115,6 +115,7 @@ def home(request: HttpRequest) -> HttpResponse:
             moves=moves,
             my_moves=[m for m in moves if m["allowed"]],
             history=history,
+            send_back=checks.send_back_open(cycle, history),
             waiting_on_me=selectors.cycle_waiting_on(cycle=cycle, user=user),
             approved_plan_url=_reverse_or_none("executive:approved_detail", cycle.pk)
             if cycle.is_frozen

@@ -151,3 +151,15 @@ def test_the_pack_shows_the_executive_the_answer(sent_back, finance, executive, 
     assert "<q>Margin too thin</q>" in page
     assert '<q class="answer">Checked with sales: margin is fine</q>' in page
     assert "Nothing in the plan changed in between: the comment is the answer." in page
+
+
+def test_the_cycle_page_reminds_the_reconciliation_of_the_open_send_back(
+    sent_back, finance, client
+):
+    client.force_login(finance)
+    page = client.get("/", {"cycle": sent_back.pk}).content.decode()
+    assert 'id="send-back-note"' in page
+    assert "Sent back by Eve Executive" in page and "<q>Margin too thin</q>" in page
+    assert "Nothing has changed since: say in the comment how you answered it" in page
+    resubmit(sent_back, finance, comment="Margin holds")
+    assert 'id="send-back-note"' not in client.get("/", {"cycle": sent_back.pk}).content.decode()
