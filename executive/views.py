@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from executive import charts, selectors, services
 from executive.models import PlanApproval
+from sop.checks import send_back_last
 from sop.choices import Stage
 from sop.exports import safe_filename, table_response
 from sop.formatting import format_moment
@@ -33,6 +34,7 @@ def _context(request: HttpRequest, cycle: Cycle | None) -> dict:
         "cycle": cycle,
         "pack": pack,
         "figures": figures,
+        "send_back": send_back_last(cycle),
         "cycles": Cycle.objects.order_by("-month").only("pk", "month", "stage"),
         "can_decide": cycle.stage == Stage.EXECUTIVE_REVIEW
         and request.user.has_perm("sop.approve_plan"),

@@ -3,6 +3,7 @@ money, the comparison, the deltas as sentences."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import math
@@ -35,7 +36,7 @@ from sop import materiality
 from sop.choices import MakeOrBuy, Stage
 from sop.formatting import format_month
 from sop.materiality import Materiality
-from sop.models import Budget, Cycle, Location, Product, Resource
+from sop.models import AuditEvent, Budget, Cycle, Location, Product, Resource
 from sop.numbers import finite_or_none
 from sop.runs import ACTIVE_STATUSES
 from sop.services import add_months
@@ -214,6 +215,39 @@ def reconciliation_gate(cycle: Cycle) -> str | None:
             f"{'; '.join(view.stale_reasons)}."
         )
     return None
+
+
+# What a send-back to the reconciliation is answered by: the audit actions of a person that
+# change the plan the executives will see (renaming a scenario changes nothing in it, and a
+# run the system starts, the base plan's on every entry, is no one's answer).
+SEND_BACK_ANSWERS: dict[str, tuple[str, str]] = {
+    "scenario.create": ("scenario created", "scenarios created"),
+    "scenario.copy": ("scenario copied", "scenarios copied"),
+    "scenario.delete": ("scenario deleted", "scenarios deleted"),
+    "scenario.delta_add": ("change added to a scenario", "changes added to scenarios"),
+    "scenario.delta_remove": ("change removed from a scenario", "changes removed from scenarios"),
+    "scenario.recommend": ("scenario recommended", "scenarios recommended"),
+    "scenario.run": ("scenario run", "scenario runs"),
+    "decision.add": ("entry in the decision log", "entries in the decision log"),
+}
+
+
+def send_back_answers(cycle: Cycle, since: dt.datetime, until: dt.datetime | None) -> list[str]:
+    """What people changed in the reconciliation between `since` and `until`, one line per
+    kind of change ("2 changes added to scenarios"), in the order of `SEND_BACK_ANSWERS`."""
+    events = AuditEvent.objects.filter(
+        cycle=cycle, at__gt=since, user__isnull=False, action__in=SEND_BACK_ANSWERS
+    )
+    if until is not None:
+        events = events.filter(at__lte=until)
+    counts = dict(
+        events.order_by().values_list("action").annotate(n=Count("id")).values_list("action", "n")
+    )
+    return [
+        f"{counts[action]} {one if counts[action] == 1 else many}"
+        for action, (one, many) in SEND_BACK_ANSWERS.items()
+        if counts.get(action)
+    ]
 
 
 def is_editable(*, cycle: Cycle, user) -> bool:

@@ -37,6 +37,7 @@ STEP = Step(
             selectors.reconciliation_checklist,
         ),
     ),
+    answers=selectors.send_back_answers,
     on_open=_on_open,
     after_enter=_after_enter,
     runs=(StepRun(services.SCENARIO_RUN, views.RUN_PANEL),),

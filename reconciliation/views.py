@@ -33,6 +33,7 @@ from reconciliation.forms import (
     form_errors,
 )
 from reconciliation.models import Scenario, ScenarioRun
+from sop.checks import send_back_open
 from sop.choices import Stage
 from sop.exports import table_response
 from sop.formatting import export_number, unit_label
@@ -136,6 +137,7 @@ def _review_context(
         "can": can,
         "decisions": selectors.decisions(cycle=cycle),
         "gate": selectors.reconciliation_gate(cycle) if can["submit"] else None,
+        "send_back": send_back_open(cycle),
         "create_form": bound.get("create") or ScenarioForm(),
         "decision_form": bound.get("decision")
         or DecisionForm(scenarios=scenarios, initial={"scenario": scenario and scenario.pk}),

@@ -262,6 +262,10 @@ class CycleDetail(CycleOut):
 class AdvanceIn(Schema):
     target: str = Field(description="The stage to move to: " + ", ".join(Stage.values))
     comment: str = ""
+    override: bool = Field(
+        default=False,
+        description="Go ahead despite failing data checks (admins, with a comment saying why)",
+    )
 
 
 def _cycle_out(cycle: Cycle) -> dict:
@@ -297,7 +301,11 @@ def cycle_advance(request: HttpRequest, cycle_id: int, move: AdvanceIn):
     """Move the cycle to another stage, as the cycle page's buttons do (same gates, roles)."""
     cycle = one(Cycle, "cycle", pk=cycle_id)
     services.cycle_advance(
-        cycle=cycle, target=move.target, user=api_user(request), comment=move.comment
+        cycle=cycle,
+        target=move.target,
+        user=api_user(request),
+        comment=move.comment,
+        override=move.override,
     )
     cycle.refresh_from_db()
     return _cycle_detail(cycle)

@@ -435,6 +435,7 @@ class Cycle(models.Model):
             ("submit_supply_review", "Can submit the supply review"),
             ("submit_reconciliation", "Can submit the reconciliation"),
             ("approve_plan", "Can approve or send back the plan"),
+            ("override_data_check", "Can make a stage move whose data checks fail, saying why"),
         ]
 
     def __str__(self) -> str:

@@ -23,6 +23,7 @@ from sop import workflow
 from sop.choices import Role, Stage
 from sop.formatting import format_day
 from sop.models import CycleTransition, Notification
+from sop.roles import display_name
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def transition_recipients(*, transition: CycleTransition) -> QuerySet:
 
 
 def transition_message(*, transition: CycleTransition) -> str:
-    who = _name(transition.user)
+    who = display_name(transition.user)
     cycle = transition.cycle
     to_label = Stage(transition.to_stage).label
     if transition.to_stage == Stage.APPROVED:
@@ -118,9 +119,3 @@ def notifications_mark_read(*, user: AbstractBaseUser, pk: int | None = None) ->
     if pk is not None:
         unread = unread.filter(pk=pk)
     return unread.update(read_at=timezone.now())
-
-
-def _name(user: AbstractBaseUser | None) -> str:
-    if user is None:
-        return "someone"
-    return user.get_full_name() or user.get_username()

@@ -37,6 +37,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.ADMIN: (
         "sop.open_cycle",
         "sop.start_cycle",
+        "sop.override_data_check",
         "sop.run_import",
         "sop.view_importjob",
         *(
@@ -118,6 +119,13 @@ def require(user, perm: str, action: str) -> None:
         return
     holders = [str(role) for role, perms in ROLE_PERMISSIONS.items() if perm in perms]
     raise PermissionDenied(f"Only {' or '.join(holders) or 'an administrator'} can {action}.")
+
+
+def display_name(user: AbstractBaseUser | None) -> str:
+    """A user as the pages and messages name them: full name, else username."""
+    if user is None:
+        return "someone"
+    return user.get_full_name() or user.get_username()
 
 
 def who(user: AbstractBaseUser | None) -> AbstractBaseUser | None:

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from sop import workflow
+from sop import checks, workflow
 from sop.choices import Stage
 from sop.extract_reader import ReadOptions
 from sop.models import (
@@ -27,11 +27,9 @@ from sop.models import (
     ImportSource,
     Notification,
     Product,
-    SalesHistory,
 )
 from sop.roles import user_roles
-from sop.services import add_months
-from sop.steps import Check, Checklist, steps
+from sop.steps import Check, Checklist
 
 STAGE_INDEX = {stage: index for index, stage in enumerate(workflow.STAGE_ORDER)}
 
@@ -52,14 +50,54 @@ def cycle_history(*, cycle: Cycle) -> QuerySet[CycleTransition]:
     return cycle.transitions.select_related("user")
 
 
-def cycle_moves_for(*, cycle: Cycle, user) -> list[dict]:
-    """The moves out of the cycle's stage, with whether this user may make them and why not."""
+def cycle_moves_for(*, cycle: Cycle, user, checklist: list[dict] | None = None) -> list[dict]:
+    """The moves out of the cycle's stage, with whether this user may make them and why not.
+
+    `blockers` are the failing gates (nobody may skip them), `data_checks` the failing data
+    checks as sentences; `overridable`: only data checks fail and this user may override
+    them with a comment. The checks are read once for all the moves; `checklist`, the
+    page's `cycle_checklist` if it has one, saves building the stage's lines again.
+    """
+    gates: list[str] | None = None
+    data: list[str] | None = None
+    can_override = user.has_perm(checks.OVERRIDE_PERMISSION)
     result = []
     for move in workflow.moves_from(cycle.stage):
         allowed = user.has_perm(move.permission)
-        blockers = workflow.gate_failures(cycle, cycle.stage) if allowed else []
-        result.append({"move": move, "allowed": allowed, "blockers": blockers})
+        blockers: list[str] = []
+        data_checks: list[str] = []
+        if allowed:
+            if gates is None:
+                gates = workflow.gate_failures(cycle, cycle.stage)
+            blockers = gates
+            if workflow.is_forward(move):
+                if data is None:
+                    data = [
+                        checks.check_sentence(c) for c in _data_check_failures(cycle, checklist)
+                    ]
+                data_checks = data
+        result.append(
+            {
+                "move": move,
+                "allowed": allowed,
+                "blockers": blockers,
+                "data_checks": data_checks,
+                "overridable": bool(data_checks) and not blockers and can_override,
+            }
+        )
     return result
+
+
+def _data_check_failures(cycle: Cycle, checklist: list[dict] | None) -> list[Check]:
+    if checklist is None:
+        return checks.data_check_failures(cycle, cycle.stage)
+    return [
+        check
+        for group in checklist
+        if group["stage"] == cycle.stage
+        for check in group["checks"]
+        if check.data_check and check.state == "todo"
+    ]
 
 
 def cycle_waiting_on(*, cycle: Cycle | None, user) -> bool:
@@ -252,14 +290,14 @@ def cycle_checklist(*, cycle: Cycle) -> list[dict]:
     """
     position = STAGE_INDEX[cycle.stage]
     by_stage: dict[str, list[Checklist]] = {}
-    for checklist in (_SALES_CHECKLIST, *(c for step in steps() for c in step.checklist)):
+    for checklist in checks.checklists():
         by_stage.setdefault(checklist.stage, []).append(checklist)
     out = []
     for stage in workflow.STAGE_ORDER:
         if stage not in by_stage:
             continue
         reached = STAGE_INDEX[stage] <= position
-        checks = [
+        lines = [
             check
             for checklist in by_stage[stage]
             for check in (
@@ -268,27 +306,8 @@ def cycle_checklist(*, cycle: Cycle) -> list[dict]:
                 else [Check(label, "later") for label in checklist.labels]
             )
         ]
-        out.append({"stage": stage, "label": Stage(stage).label, "checks": checks})
+        out.append({"stage": stage, "label": Stage(stage).label, "checks": lines})
     return out
-
-
-def _checks_sales(cycle: Cycle) -> list[Check]:
-    latest = SalesHistory.objects.aggregate(latest=Max("month"))["latest"]
-    wanted = add_months(cycle.month, -1)
-    if latest is None:
-        sales = Check("Sales history imported", "todo", "No sales history imported yet.")
-    elif latest >= wanted:
-        sales = Check("Sales history imported", "done", f"Through {latest:%b %Y}.")
-    else:
-        sales = Check(
-            "Sales history imported",
-            "todo",
-            f"Only through {latest:%b %Y}; {wanted:%b %Y} is missing.",
-        )
-    return [sales]
-
-
-_SALES_CHECKLIST = Checklist(Stage.DRAFT, ("Sales history imported",), _checks_sales)
 
 
 # --- the audit trail -----------------------------------------------------------------------

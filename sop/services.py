@@ -15,11 +15,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from sop import notifications, workflow
+from sop import checks, notifications, workflow
 from sop.choices import Stage, TokenScope
 from sop.models import ApiToken, AuditEvent, Cycle, CycleTransition
 from sop.months import add_months
-from sop.roles import require, who
+from sop.roles import display_name, require, who
 from sop.steps import steps, steps_in
 
 
@@ -100,6 +100,8 @@ def cycle_open(
     with transaction.atomic():
         if Cycle.objects.filter(month=month).exists():
             raise ValidationError(f"The cycle for {month:%B %Y} is already open.")
+        if blocker := checks.cycle_open_blocker(month):
+            raise ValidationError(blocker)
         cycle = Cycle.objects.create(
             month=month,
             horizon_months=horizon_months,
@@ -125,17 +127,27 @@ def cycle_next_month() -> dt.date:
 
 
 def cycle_advance(
-    *, cycle: Cycle, target: str, user: AbstractBaseUser, comment: str = ""
+    *,
+    cycle: Cycle,
+    target: str,
+    user: AbstractBaseUser,
+    comment: str = "",
+    override: bool = False,
 ) -> CycleTransition:
-    """Move `cycle` to stage `target` if the workflow, the user's role and the gates allow it.
+    """Move `cycle` to stage `target` if the workflow, the user's role and the checks allow it.
 
     The row is locked so two people submitting the same stage at once cannot both pass.
-    The steps' hooks run in this order (see `sop.steps`): `on_leave` of the stage being
+    A move forward also needs the stage's data checks (`sop.checks`): a failing one refuses
+    it unless `override` is asked by someone who may (an admin) with a comment, which goes
+    into the transition and an audit event naming the checks; and a stage reopened by a
+    send-back must answer it, with a change to the plan since or with the comment. The
+    steps' hooks run in this order (see `sop.steps`): `on_leave` of the stage being
     left (the demand plan freeze, the plan freeze on approval), `on_enter` of the stage
     entered (the demand overrides carry-over), both inside the transaction and before the
     stage is saved, so a hook that refuses rolls the move back; then, after commit,
     `after_enter` (the base scenario run of the reconciliation).
     """
+    comment = comment.strip()
     with transaction.atomic():
         locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
         move = workflow.find_move(locked.stage, target)
@@ -144,11 +156,18 @@ def cycle_advance(
                 f"A cycle in {Stage(locked.stage).label} cannot move to {Stage(target).label}."
             )
         require(user, move.permission, move.verb.lower())
-        if move.comment_required and not comment.strip():
+        if move.comment_required and not comment:
             raise TransitionRefused(f"{move.verb} needs a comment saying why.")
         failures = workflow.gate_failures(locked, locked.stage)
         if failures:
             raise TransitionRefused(failures)
+        forward = workflow.is_forward(move)
+        overridden = _data_checks_overridden(locked, move, user, comment, override, forward)
+        answered = checks.send_back_open(locked) if forward else None
+        if answered is not None and not answered.changes and not comment:
+            raise TransitionRefused(checks.send_back_refusal(answered))
+        if overridden:
+            comment = f"Data checks overridden ({'; '.join(overridden)}): {comment}"
         transition = CycleTransition.objects.create(
             cycle=locked, from_stage=locked.stage, to_stage=target, user=user, comment=comment
         )
@@ -160,17 +179,58 @@ def cycle_advance(
             transaction.on_commit(partial(step.after_enter, transition))
         locked.stage = target
         locked.save(update_fields=["stage"])
+        moved: dict[str, Any] = {"stage": target}
+        if answered is not None:
+            moved["answers_send_back"] = {
+                "sent_back_at": answered.transition.at.isoformat(),
+                "by": display_name(answered.transition.user),
+                "why": answered.transition.comment,
+                "changes": answered.changes,
+            }
         audit_of(
             locked,
             "cycle.transition",
             user=user,
             old={"stage": source},
-            new={"stage": target},
+            new=moved,
             reason=comment,
         )
+        if overridden:
+            audit_of(
+                locked,
+                "cycle.check_override",
+                user=user,
+                old={"failing": overridden},
+                new={"move": move.verb, "stage": target},
+                reason=comment,
+            )
         notifications.notify_transition(transition=transition)
     cycle.stage = target
     return transition
+
+
+def _data_checks_overridden(
+    cycle: Cycle,
+    move: workflow.Move,
+    user: AbstractBaseUser,
+    comment: str,
+    override: bool,
+    forward: bool,
+) -> list[str]:
+    """The failing data checks this move overrides (as sentences); refuse the move if it
+    may not: without `override`, without the permission, or without a comment."""
+    failing = checks.data_check_failures(cycle, cycle.stage) if forward else []
+    if not failing:
+        return []
+    sentences = [checks.check_sentence(check) for check in failing]
+    if not override:
+        raise TransitionRefused(sentences)
+    require(user, checks.OVERRIDE_PERMISSION, "override a failing data check")
+    if not comment:
+        raise TransitionRefused(
+            f"{move.verb} despite a failing data check needs a comment saying why."
+        )
+    return sentences
 
 
 def api_token_create(

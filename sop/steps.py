@@ -30,6 +30,7 @@ Hooks are thin: each hands over to a service of the app; the service holds the l
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
@@ -47,11 +48,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Check:
-    """One line of a stage's checklist. `state`: done, todo, info or later (not reached)."""
+    """One line of a stage's checklist. `state`: done, todo, info or later (not reached).
+
+    A `data_check` that is to do keeps the cycle in the line's stage as a gate does, but an
+    admin may override it with a comment (`sop.services.cycle_advance`).
+    """
 
     label: str
     state: str
     detail: str = ""
+    data_check: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,10 @@ def _nothing(transition: CycleTransition) -> None:
     return None
 
 
+def _no_answers(cycle: Cycle, since: dt.datetime, until: dt.datetime | None) -> list[str]:
+    return []
+
+
 @dataclass(frozen=True)
 class Step:
     """What a planning app declares to the core; see the module docstring.
@@ -94,7 +104,9 @@ class Step:
     `stage` is the stage the step works in: its gate guards leaving it, its `on_enter` and
     `on_leave` run on moves into and out of it (a send-back included: read the
     transition's `to_stage` when the target matters). `on_open` returns figures for the
-    audit event of opening the cycle.
+    audit event of opening the cycle. `answers(cycle, since, until)` says, one line per
+    kind, what the step's people changed to the plan in that time: a send-back to the
+    step's stage is answered by any of it or by a comment (`sop.checks`).
     """
 
     name: str
@@ -105,6 +117,7 @@ class Step:
     on_enter: Callable[[CycleTransition], None] = _nothing
     after_enter: Callable[[CycleTransition], None] = _nothing
     on_leave: Callable[[CycleTransition], None] = _nothing
+    answers: Callable[[Cycle, dt.datetime, dt.datetime | None], list[str]] = _no_answers
     demo: Callable[..., object] | None = None  # called with cycle= and user=
     runs: tuple[StepRun, ...] = ()
 

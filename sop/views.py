@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict, Streaming
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import (
     require_GET,
@@ -23,7 +24,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from sop import notifications, selectors, services
+from sop import checks, notifications, selectors, services
 from sop.choices import Stage
 from sop.exports import cells_safe
 from sop.forms import ApiTokenForm, PlannerEditForm
@@ -98,24 +99,28 @@ def home(request: HttpRequest) -> HttpResponse:
     cycle = _chosen_cycle(request, cycles)
     user = request.user
     can_open = user.has_perm("sop.open_cycle")
+    next_month = services.cycle_next_month() if can_open else None
     context = {
         "cycles": cycles,
         "cycle": cycle,
         "notifications": selectors.notifications_unread(user=user),
         "can_open": can_open,
-        "next_month": services.cycle_next_month() if can_open else None,
+        "next_month": next_month,
+        "open_blocker": checks.cycle_open_blocker(next_month) if next_month else None,
         "approved_url": _reverse_or_none("executive:approved"),
         "also_waiting": selectors.cycles_waiting_on(cycles=cycles, user=user, exclude=cycle),
     }
     if cycle is not None:
         history = list(selectors.cycle_history(cycle=cycle))
-        moves = selectors.cycle_moves_for(cycle=cycle, user=user)
+        checklist = selectors.cycle_checklist(cycle=cycle)
+        moves = selectors.cycle_moves_for(cycle=cycle, user=user, checklist=checklist)
         context.update(
             stages=selectors.cycle_stage_rows(cycle=cycle, history=history),
-            checklist=selectors.cycle_checklist(cycle=cycle),
+            checklist=checklist,
             moves=moves,
             my_moves=[m for m in moves if m["allowed"]],
             history=history,
+            send_back=checks.send_back_open(cycle, history),
             waiting_on_me=selectors.cycle_waiting_on(cycle=cycle, user=user),
             approved_plan_url=_reverse_or_none("executive:approved_detail", cycle.pk)
             if cycle.is_frozen
@@ -152,13 +157,22 @@ def cycle_advance(request: HttpRequest, pk: int) -> HttpResponse:
     cycle = get_object_or_404(Cycle, pk=pk)
     target = request.POST.get("target", "")
     comment = request.POST.get("comment", "")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = _cycle_url(cycle.pk)
     try:
-        services.cycle_advance(cycle=cycle, target=target, user=request.user, comment=comment)
+        services.cycle_advance(
+            cycle=cycle,
+            target=target,
+            user=request.user,
+            comment=comment,
+            override=request.POST.get("override") == "1",
+        )
     except services.TransitionRefused as exc:
         for message in exc.messages:
             messages.error(request, message)
-    else:
-        messages.success(request, f"{cycle} moved to {cycle.get_stage_display()}.")
+        return redirect(back)
+    messages.success(request, f"{cycle} moved to {cycle.get_stage_display()}.")
     return redirect(_cycle_url(cycle.pk))
 
 

@@ -80,6 +80,11 @@ def gate_failures(cycle, stage: str) -> list[str]:
     return [msg for step in steps_in(stage) if (msg := step.gate(cycle))]
 
 
+def is_forward(move: Move) -> bool:
+    """A move on through the stages, as opposed to a send-back."""
+    return STAGE_ORDER.index(move.target) > STAGE_ORDER.index(move.source)
+
+
 def find_move(source: str, target: str) -> Move | None:
     return next((m for m in MOVES if m.source == source and m.target == target), None)
 

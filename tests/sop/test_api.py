@@ -22,7 +22,13 @@ from sop.models import (
     SalesHistory,
     Supplier,
 )
-from tests.factories import CycleFactory, LocationFactory, ProductFactory, ResourceFactory
+from tests.factories import (
+    CycleFactory,
+    LocationFactory,
+    ProductFactory,
+    ResourceFactory,
+    SalesHistoryFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -36,9 +42,11 @@ def push(client: Client, entity: str, rows: list[dict]):
     return client.post(f"/api/v1/data/{entity}", {"rows": rows}, content_type="application/json")
 
 
-def advance(client: Client, cycle: Cycle, target: str):
+def advance(client: Client, cycle: Cycle, target: str, **more):
     return client.post(
-        f"/api/v1/cycles/{cycle.pk}/advance", {"target": target}, content_type="application/json"
+        f"/api/v1/cycles/{cycle.pk}/advance",
+        {"target": target, **more},
+        content_type="application/json",
     )
 
 
@@ -81,6 +89,7 @@ def test_an_unknown_cycle_is_a_404_that_names_it(api_for):
 
 
 def test_the_admin_moves_a_cycle_on_through_the_api_and_the_move_is_audited(api_for):
+    SalesHistoryFactory(month=dt.date(2026, 10, 1))
     cycle = CycleFactory(month=dt.date(2026, 11, 1), stage=Stage.DRAFT)
     admin = api_for(Role.ADMIN)
     response = advance(admin, cycle, "demand_review")
@@ -88,6 +97,19 @@ def test_the_admin_moves_a_cycle_on_through_the_api_and_the_move_is_audited(api_
     assert response.json()["stage"] == "demand_review"
     event = AuditEvent.objects.get(action="cycle.transition")
     assert event.user == admin.token.user
+
+
+def test_a_failing_data_check_refuses_the_move_unless_the_admin_overrides_it_saying_why(api_for):
+    cycle = CycleFactory(month=dt.date(2026, 11, 1), stage=Stage.DRAFT)
+    admin = api_for(Role.ADMIN)
+    response = advance(admin, cycle, "demand_review")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Sales history imported: No sales history imported yet."}
+    response = advance(admin, cycle, "demand_review", override=True, comment="Sales come Monday")
+    assert response.status_code == 200, response.content
+    assert response.json()["stage"] == "demand_review"
+    event = AuditEvent.objects.get(action="cycle.check_override")
+    assert event.old == {"failing": ["Sales history imported: No sales history imported yet."]}
 
 
 def test_a_move_the_role_may_not_make_is_refused_with_the_pages_words(api_for):

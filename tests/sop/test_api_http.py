@@ -20,7 +20,10 @@ import pytest
 from sop import services
 from sop.choices import Role, Stage
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("without_data_checks"),
+]
 
 SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 

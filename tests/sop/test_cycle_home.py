@@ -16,7 +16,7 @@ from sop.choices import JobStatus, Role, Stage
 from sop.models import AuditEvent, Cycle
 from tests.factories import LocationFactory, ProductFactory, SalesHistoryFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_data_checks")]
 
 NOV = dt.date(2026, 11, 1)
 
@@ -86,7 +86,10 @@ def test_what_waits_on_a_demand_planner_is_the_submit_with_its_blocker(cycle, te
     assert "Waiting on you" in page
     assert "Submit demand plan" in page
     assert "has not run successfully yet" in page
-    assert '<button type="submit" class="primary" disabled>Submit demand plan' in page
+    assert (
+        '<button type="submit" class="primary" disabled aria-describedby="why-supply_review">'
+        "Submit demand plan" in page
+    )
 
 
 def test_other_roles_see_who_the_stage_waits_on(cycle, team):
@@ -208,6 +211,7 @@ def test_an_admin_opens_next_months_cycle_with_the_assumptions_and_risks(cycle, 
         cycle=cycle, text="Port strike", kind=DecisionLogEntry.Kind.RISK, user=None
     )
     reconciliation_services.decision_add(cycle=cycle, text="Go with base plan", user=None)
+    advance(cycle, team, (Role.ADMIN, Stage.DEMAND_REVIEW))  # a later cycle waits for that
     client = signed_in(team[Role.ADMIN])
     assert "Open the December 2026 cycle" in client.get("/").content.decode()
 
@@ -228,14 +232,17 @@ def test_an_admin_opens_next_months_cycle_with_the_assumptions_and_risks(cycle, 
     assert "2 carried from the previous cycle" in page
 
 
-def test_opening_the_next_cycle_twice_opens_two_months(cycle, team):
+def test_opening_the_next_cycle_twice_waits_for_the_first_to_leave_draft(cycle, team):
+    advance(cycle, team, (Role.ADMIN, Stage.DEMAND_REVIEW))
     client = signed_in(team[Role.ADMIN])
     client.post("/cycles/open/")
-    client.post("/cycles/open/")
+    page = client.post("/cycles/open/", follow=True).content.decode()
+    assert (
+        "Start the demand review of S&amp;OP December 2026 before opening the January 2027" in page
+    )
     assert list(Cycle.objects.order_by("month").values_list("month", flat=True)) == [
         NOV,
         dt.date(2026, 12, 1),
-        dt.date(2027, 1, 1),
     ]
 
 

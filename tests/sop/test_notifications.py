@@ -12,7 +12,7 @@ from sop import notifications, services, steps
 from sop.choices import Role, Stage
 from sop.models import Notification
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_data_checks")]
 
 
 @pytest.fixture(autouse=True)

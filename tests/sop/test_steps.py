@@ -59,6 +59,7 @@ def test_the_steps_declare_their_run_models():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("without_data_checks")
 def test_a_stage_move_calls_leave_then_enter_in_its_transaction_and_after_enter_on_commit(
     make_user,
 ):
@@ -93,6 +94,7 @@ def test_a_stage_move_calls_leave_then_enter_in_its_transaction_and_after_enter_
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("without_data_checks")
 def test_a_hook_that_refuses_rolls_the_stage_move_back(make_user):
     cycle = services.cycle_open(month=dt.date(2026, 11, 1), user=make_user(Role.ADMIN))
 

@@ -7,7 +7,7 @@ import pytest
 from sop import services
 from sop.choices import Role, Stage
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_data_checks")]
 
 
 def test_an_anonymous_visitor_is_sent_to_sign_in(client):

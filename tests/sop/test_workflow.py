@@ -10,7 +10,7 @@ from sop import services, steps
 from sop.choices import Role, Stage
 from sop.models import AuditEvent, CycleTransition
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_data_checks")]
 
 
 @pytest.fixture(autouse=True)
