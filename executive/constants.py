@@ -37,3 +37,20 @@ FORECAST_MATERIALITY: dict[str, Materiality] = {
     "forecast_accuracy": Materiality(amount=1.0),
     "forecast_bias": Materiality(amount=1.0),
 }
+
+# Why a headline figure has no value yet ("not yet" on the pack, never a number).
+NOT_YET: dict[str, str] = {
+    "no_frozen_plan": "no earlier cycle's demand plan has been frozen to measure",
+    "no_sales": "no sales recorded yet for the months the earlier plans covered",
+    "no_demand": "no demand in the months measured",
+    "no_plan": "no plan computed yet: it comes with the reconciliation's recommended scenario",
+    "no_figure": "the plan has no figure for it",
+}
+# What a computed plan lacks when one of its KPIs has no value.
+NOT_YET_KPI: dict[str, str] = {
+    "service_level": "no demand in the horizon",
+    "weeks_of_cover": "no demand in the horizon",
+    "margin_pct": "no revenue in the plan",
+    "revenue_vs_budget": "no budget for the horizon",
+    "capacity_utilisation": "no capacity entered for the horizon",
+}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciliation import selectors, services, views
+from reconciliation import demo, selectors, services, views
 from sop.choices import Stage
 from sop.models import Cycle, CycleTransition
 from sop.steps import Checklist, Step, StepRun
@@ -39,5 +39,6 @@ STEP = Step(
     ),
     on_open=_on_open,
     after_enter=_after_enter,
+    demo_past=demo.reconciliation_demo_past,
     runs=(StepRun(services.SCENARIO_RUN, views.RUN_PANEL),),
 )

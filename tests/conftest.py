@@ -108,3 +108,21 @@ def pytest_configure(config):
     # The ORM-free unit tests may run with -p no:django.
     if config.pluginmanager.hasplugin("django"):
         config.pluginmanager.register(_DjangoTestSettings(), "sop-django-test-settings")
+
+
+@pytest.fixture
+def past_cycles_build(make_user, django_capture_on_commit_callbacks):
+    """Approve the demo's past cycles before a month, one user per role acting in each."""
+    from django.contrib.auth.models import User
+
+    from sop.demo_cycles import demo_past_cycles_build
+
+    def _build(*, before, cycles: int):
+        users = {
+            role: User.objects.filter(username=ROLE_USERNAMES[role]).first() or make_user(role)
+            for role in Role
+        }
+        with django_capture_on_commit_callbacks(execute=True):
+            return demo_past_cycles_build(before=before, users=users, cycles=cycles)
+
+    return _build
