@@ -8,6 +8,8 @@ from sop.materiality import Materiality
 ACCURACY_CYCLES = 12
 # Rows in each list of top risks (shortages, excess, overloaded resources).
 RISK_ROWS = 8
+# Risks of the register the pack lists, highest exposure first (closed ones left out).
+REGISTER_ROWS = 5
 
 # The headline figures. Twelve: two rows on a laptop, three on paper. The fill rate is in
 # the scenario table. First the forecast's and the service level as the sign-off names it:

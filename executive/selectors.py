@@ -27,6 +27,7 @@ from executive.constants import (
     NOT_YET_KPI,
     OWN_KPIS,
     PLAN_KPIS,
+    REGISTER_ROWS,
     RISK_ROWS,
 )
 from executive.models import FrozenFamilyMonth, FrozenPlanLine, FrozenResourceMonth, PlanApproval
@@ -34,6 +35,7 @@ from reconciliation import selectors as recon
 from reconciliation.constants import OVERLOAD
 from reconciliation.models import (
     DecisionLogEntry,
+    Risk,
     ScenarioFamilyMonth,
     ScenarioLine,
     ScenarioResourceMonth,
@@ -370,6 +372,7 @@ class Signoff:
     monthly: pd.DataFrame | None = None
     resources: pd.DataFrame | None = None
     decisions: list[DecisionLogEntry] = field(default_factory=list)
+    register: list[Risk] = field(default_factory=list)
     history: list[CycleTransition] = field(default_factory=list)
     legend: str = ""
 
@@ -416,6 +419,7 @@ def signoff(*, cycle: Cycle) -> Signoff:
         source=source,
         scenario_changes=changes,
         decisions=recon.decisions(cycle=cycle),
+        register=recon.risks(cycle=cycle, open_only=True, limit=REGISTER_ROWS),
         history=list(cycle.transitions.select_related("user")),
     )
     before = dict(previous.kpis) if previous is not None else {}

@@ -11,7 +11,10 @@ from sop.steps import Checklist, Step, StepRun
 
 
 def _on_open(cycle: Cycle) -> dict[str, Any]:
-    return {"carried_decisions": services.decisions_carry_over(cycle=cycle)}
+    return {
+        "carried_decisions": services.decisions_carry_over(cycle=cycle),
+        "carried_risks": services.risks_carry_over(cycle=cycle),
+    }
 
 
 def _after_enter(transition: CycleTransition) -> None:
