@@ -50,7 +50,8 @@ def test_tiles_print_money_compactly_and_the_scenario_table_in_full(in_review, c
     pack = response.context["pack"]
     for k in pack.headline:
         if k["not_yet"]:  # no basis: no number, the reason instead
-            assert f'<dd class="not-yet">Not yet <span class="change">{k["not_yet"]}' in body
+            reason = escape(k["not_yet"])
+            assert f'<dd class="not-yet">Not yet <span class="change">{reason}' in body
             continue
         tile = format_number(k["value"], k["format"], compact=True)
         assert f"<dt>{k['label']}</dt>\n      <dd>{tile}\n" in body
