@@ -17,8 +17,6 @@ CANCEL_CHECK_SECONDS = 2.0
 BULK_BATCH = 5000
 # Months of sales history shown in the review grid.
 HISTORY_MONTHS_SHOWN = 24
-# Past cycles the demo builds so accuracy has numbers from the first start.
-PAST_CYCLES = 3
 # Exception filters: a SKU is flagged above these thresholds.
 LARGE_BIAS_PCT = 20.0
 LARGE_CHANGE_PCT = 20.0

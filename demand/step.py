@@ -32,5 +32,6 @@ STEP = Step(
     on_enter=_on_enter,
     on_leave=_on_leave,
     demo=demo.demand_demo_build,
+    demo_past=demo.demand_demo_past,
     runs=(StepRun(services.FORECAST_RUN, views.RUN_PANEL),),
 )

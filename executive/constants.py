@@ -8,6 +8,8 @@ from sop.materiality import Materiality
 ACCURACY_CYCLES = 12
 # Rows in each list of top risks (shortages, excess, overloaded resources).
 RISK_ROWS = 8
+# Risks of the register the pack lists, highest exposure first (closed ones left out).
+REGISTER_ROWS = 5
 
 # The headline figures. Twelve: two rows on a laptop, three on paper. The fill rate is in
 # the scenario table. First the forecast's and the service level as the sign-off names it:
@@ -36,4 +38,21 @@ PLAN_KPIS = (
 FORECAST_MATERIALITY: dict[str, Materiality] = {
     "forecast_accuracy": Materiality(amount=1.0),
     "forecast_bias": Materiality(amount=1.0),
+}
+
+# Why a headline figure has no value yet ("not yet" on the pack, never a number).
+NOT_YET: dict[str, str] = {
+    "no_frozen_plan": "no earlier cycle's demand plan has been frozen to measure",
+    "no_sales": "no sales recorded yet for the months the earlier plans covered",
+    "no_demand": "no demand in the months measured",
+    "no_plan": "no plan computed yet: it comes with the reconciliation's recommended scenario",
+    "no_figure": "the plan has no figure for it",
+}
+# What a computed plan lacks when one of its KPIs has no value.
+NOT_YET_KPI: dict[str, str] = {
+    "service_level": "no demand in the horizon",
+    "weeks_of_cover": "no demand in the horizon",
+    "margin_pct": "no revenue in the plan",
+    "revenue_vs_budget": "no budget for the horizon",
+    "capacity_utilisation": "no capacity entered for the horizon",
 }

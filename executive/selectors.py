@@ -23,8 +23,11 @@ from demand.models import DemandPlanSnapshot
 from executive.constants import (
     ACCURACY_CYCLES,
     FORECAST_MATERIALITY,
+    NOT_YET,
+    NOT_YET_KPI,
     OWN_KPIS,
     PLAN_KPIS,
+    REGISTER_ROWS,
     RISK_ROWS,
 )
 from executive.models import FrozenFamilyMonth, FrozenPlanLine, FrozenResourceMonth, PlanApproval
@@ -32,6 +35,7 @@ from reconciliation import selectors as recon
 from reconciliation.constants import OVERLOAD
 from reconciliation.models import (
     DecisionLogEntry,
+    Risk,
     ScenarioFamilyMonth,
     ScenarioLine,
     ScenarioResourceMonth,
@@ -141,6 +145,19 @@ def approvals() -> QuerySet[PlanApproval]:
     return PlanApproval.objects.select_related("cycle", "approved_by").order_by("-cycle__month")
 
 
+def approved_cycles() -> QuerySet[Cycle]:
+    """Every approved cycle, newest first, with its approval record where it has one.
+
+    A cycle approved before the application froze plans has none: it is listed all the
+    same, without a frozen copy to open or export.
+    """
+    return (
+        Cycle.objects.filter(stage=Stage.APPROVED)
+        .select_related("approval", "approval__approved_by")
+        .order_by("-month")
+    )
+
+
 def cycle_previous_approved(*, cycle: Cycle) -> Cycle | None:
     """The last approved cycle before this one, with its approval record if it has one.
 
@@ -170,35 +187,49 @@ def signoff_cycle(pk: str | int | None) -> Cycle | None:
 # --- forecast accuracy of past frozen plans ---------------------------------------------
 
 
-def forecast_accuracy(*, cycle: Cycle) -> dict[str, float | None]:
+def forecast_accuracy(*, cycle: Cycle) -> dict[str, float | str | None]:
     """Accuracy (100 - WAPE) and bias in % of the consensus of the past year's frozen plans.
 
     Measured on the company total per plan and month, as the demand review's Total row;
-    the plans are the demand plans frozen when each earlier cycle's demand was submitted.
-    The engine's own definitions (`demand.forecasting.wape/bias`) on two aggregate
-    queries: the page cannot spend pandas' fixed cost on a few dozen numbers.
+    the plans are the demand plans frozen when each earlier cycle's demand was submitted,
+    over the months up to the last one with sales recorded (a month not imported yet is
+    not a month of zero demand). Without such a plan-month there is no figure, and
+    `forecast_basis` says why. The engine's own definitions (`demand.forecasting.wape/bias`)
+    on aggregate queries: the page cannot spend pandas' fixed cost on a few dozen numbers.
     """
-    plans = list(
-        DemandPlanSnapshot.objects.filter(
-            cycle__month__lt=cycle.month,
-            cycle__month__gte=add_months(cycle.month, -ACCURACY_CYCLES),
-            month__lt=cycle.month,
-        )
-        .values("cycle__month", "month")
-        .annotate(consensus=Sum("consensus"))
-        .values_list("cycle__month", "month", "consensus")
+    snapshots = DemandPlanSnapshot.objects.filter(
+        cycle__month__lt=cycle.month,
+        cycle__month__gte=add_months(cycle.month, -ACCURACY_CYCLES),
+        month__lt=cycle.month,
     )
+    last_sale = SalesHistory.objects.filter(month__lt=cycle.month).aggregate(last=Max("month"))[
+        "last"
+    ]
+    plans = []
+    if last_sale is not None:
+        plans = list(
+            snapshots.filter(month__lte=last_sale)
+            .values("cycle__month", "month")
+            .annotate(consensus=Sum("consensus"))
+            .values_list("cycle__month", "month", "consensus")
+        )
     if not plans:
-        return {"forecast_accuracy": None, "forecast_bias": None, "forecast_months": 0}
+        reason = NOT_YET["no_sales"] if snapshots.exists() else NOT_YET["no_frozen_plan"]
+        return {
+            "forecast_accuracy": None,
+            "forecast_bias": None,
+            "forecast_months": 0,
+            "forecast_basis": reason,
+        }
     actuals = dict(
         SalesHistory.objects.filter(
-            month__gte=min(month for _, month, _ in plans), month__lt=cycle.month
+            month__gte=min(month for _, month, _ in plans), month__lte=last_sale
         )
         .values("month")
         .annotate(actual=Sum("quantity"))
         .values_list("month", "actual")
     )
-    # A month without a recorded sale had zero demand.
+    # A month up to the last import without a recorded sale had zero demand.
     actual = [float(actuals.get(month, 0)) for _, month, _ in plans]
     planned = [float(value) for _, _, value in plans]
     wape = finite_or_none(forecasting.wape(actual, planned))
@@ -207,6 +238,7 @@ def forecast_accuracy(*, cycle: Cycle) -> dict[str, float | None]:
         "forecast_accuracy": None if wape is None else 100 - wape,
         "forecast_bias": bias,
         "forecast_months": len(plans),
+        "forecast_basis": "" if wape is not None else NOT_YET["no_demand"],
     }
 
 
@@ -340,6 +372,7 @@ class Signoff:
     monthly: pd.DataFrame | None = None
     resources: pd.DataFrame | None = None
     decisions: list[DecisionLogEntry] = field(default_factory=list)
+    register: list[Risk] = field(default_factory=list)
     history: list[CycleTransition] = field(default_factory=list)
     legend: str = ""
 
@@ -386,12 +419,13 @@ def signoff(*, cycle: Cycle) -> Signoff:
         source=source,
         scenario_changes=changes,
         decisions=recon.decisions(cycle=cycle),
+        register=recon.risks(cycle=cycle, open_only=True, limit=REGISTER_ROWS),
         history=list(cycle.transitions.select_related("user")),
     )
     before = dict(previous.kpis) if previous is not None else {}
     if previous_cycle is not None and "forecast_accuracy" not in before:
         before.update(forecast_accuracy(cycle=previous_cycle))
-    pack.headline = headline(kpis, before)
+    pack.headline = headline(kpis, before, planned=source is not None)
     pack.legend = legend()
     if source is not None:
         is_base = approval.scenario_is_base if approval else rec_view.scenario.is_base
@@ -408,8 +442,13 @@ _KPI_ROWS = {row[0]: row for row in recon.KPI_ROWS}
 HEADLINE_KPIS = (*OWN_KPIS, *(_KPI_ROWS[key] for key in PLAN_KPIS))
 
 
-def headline(kpis: dict, before: dict) -> list[dict]:
-    """The headline figures with their change since the last approved plan."""
+def headline(kpis: dict, before: dict, *, planned: bool = True) -> list[dict]:
+    """The headline figures with their change since the last approved plan.
+
+    A figure without a basis has no value but a `not_yet` reason: `planned` is False while
+    the cycle has no computed plan to read (no recommended scenario yet), and each KPI of a
+    plan says what it lacks (`NOT_YET_KPI`); the forecast's say what they lack themselves.
+    """
     out = []
     for key, label, fmt, higher in HEADLINE_KPIS:
         value, previous = finite_or_none(kpis.get(key)), finite_or_none(before.get(key))
@@ -423,9 +462,18 @@ def headline(kpis: dict, before: dict) -> list[dict]:
                 "previous": previous,
                 "change": change,
                 "tone": _tone(key, change, value, previous, higher, before),
+                "not_yet": "" if value is not None else _not_yet(key, kpis, planned=planned),
             }
         )
     return out
+
+
+def _not_yet(key: str, kpis: dict, *, planned: bool) -> str:
+    if key in FORECAST_MATERIALITY:
+        return kpis.get("forecast_basis") or NOT_YET["no_frozen_plan"]
+    if not planned:
+        return NOT_YET["no_plan"]
+    return NOT_YET_KPI.get(key, NOT_YET["no_figure"])
 
 
 def _materiality(key: str) -> materiality.Materiality:

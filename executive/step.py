@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from executive import selectors, services
+from executive import demo, selectors, services
 from sop.choices import Stage
 from sop.models import CycleTransition
 from sop.steps import Checklist, Step
@@ -22,4 +22,5 @@ STEP = Step(
         Checklist(Stage.EXECUTIVE_REVIEW, ("Plan approved",), selectors.approval_checklist),
     ),
     on_leave=_on_leave,
+    demo_past=demo.executive_demo_past,
 )

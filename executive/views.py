@@ -82,8 +82,8 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def approved(request: HttpRequest) -> HttpResponse:
-    """Every approved plan, newest first."""
-    return render(request, "executive/approved_list.html", {"approvals": selectors.approvals()})
+    """Every approved cycle, newest first."""
+    return render(request, "executive/approved_list.html", {"cycles": selectors.approved_cycles()})
 
 
 @require_GET

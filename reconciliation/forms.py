@@ -1,4 +1,4 @@
-"""Forms of the reconciliation pages: scenarios, their deltas, the decisions log.
+"""Forms of the reconciliation pages: scenarios, their deltas, the decisions log, risks.
 
 A delta form only shapes what the user typed into the dict `reconciliation.scenarios`
 stores; the engine's own checks (run by the service) decide whether the delta is valid.
@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
 
-from reconciliation.models import DecisionLogEntry
+from reconciliation.models import DecisionLogEntry, Risk
 from sop.choices import AbcClass
 from sop.models import Cycle, Product, Resource, Supplier
 from sop.selectors import product_families
@@ -42,7 +43,10 @@ class RecommendForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    kind = forms.ChoiceField(choices=DecisionLogEntry.Kind.choices)
+    # Risks have their register (RiskForm).
+    kind = forms.ChoiceField(
+        choices=[c for c in DecisionLogEntry.Kind.choices if c[0] != DecisionLogEntry.Kind.RISK]
+    )
     text = forms.CharField(
         max_length=4000,
         widget=forms.Textarea,
@@ -53,6 +57,45 @@ class DecisionForm(forms.Form):
     def __init__(self, *args, scenarios=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["scenario"].choices = [("", "none"), *((s.pk, s.name) for s in scenarios)]
+
+
+class RiskForm(forms.Form):
+    """A risk of the register: new (no version) or changed at the version the user saw."""
+
+    title = forms.CharField(max_length=200, error_messages={"required": "Name the risk."})
+    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="nobody yet")
+    due = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    probability = forms.IntegerField(min_value=0, max_value=100, label="Probability (%)")
+    impact = forms.DecimalField(min_value=0, max_digits=16, decimal_places=2)
+    status = forms.ChoiceField(choices=Risk.Status.choices, initial=Risk.Status.OPEN)
+    note = forms.CharField(required=False, max_length=4000, widget=forms.Textarea)
+    version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True)
+            .order_by("first_name", "last_name", "username")
+        )
+        self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
+
+    @classmethod
+    def of(cls, risk: Risk) -> RiskForm:
+        """The form filled with a risk as it is, to change it."""
+        return cls(
+            prefix=f"risk{risk.pk}",
+            initial={
+                "title": risk.title,
+                "owner": risk.owner_id,
+                "due": risk.due,
+                "probability": risk.probability,
+                "impact": risk.impact,
+                "status": risk.status,
+                "note": risk.note,
+                "version": risk.version,
+            },
+        )
 
 
 class DeltaForm(forms.Form):

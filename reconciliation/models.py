@@ -217,3 +217,49 @@ class DecisionLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.text[:60]}"
+
+
+class Risk(EditedRow):
+    """A risk of the cycle's plan: who owns it, by when, how likely and how costly.
+
+    Exposure is probability x impact (`reconciliation.selectors.risks` computes it in the
+    query); impact is money in the company currency (`settings.SOP_CURRENCY`). Risks not
+    closed are carried into the next cycle when it opens.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        MITIGATING = "mitigating", "Mitigating"
+        CLOSED = "closed", "Closed"
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="risks")
+    title = models.CharField(max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    due = models.DateField(null=True, blank=True)
+    probability = models.PositiveSmallIntegerField(default=0)  # percent
+    impact = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    note = models.TextField(blank=True)
+    carried_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["cycle", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(probability__lte=100),
+                name="risk_probability_percent",
+                violation_error_message="The probability is a percentage, 0 to 100.",
+            ),
+            models.CheckConstraint(
+                condition=Q(impact__gte=0),
+                name="risk_impact_non_negative",
+                violation_error_message="The impact is an amount of money, not below zero.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_status_display()})"

@@ -8,11 +8,21 @@ import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, F, Prefetch, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Prefetch,
+    QuerySet,
+    Sum,
+    Value,
+)
 
 from reconciliation import scenarios as engine
 from reconciliation.constants import DRILL_ROWS, OVERLOAD
@@ -25,6 +35,7 @@ from reconciliation.finance import (
 )
 from reconciliation.models import (
     DecisionLogEntry,
+    Risk,
     Scenario,
     ScenarioFamilyMonth,
     ScenarioLine,
@@ -521,7 +532,33 @@ def comparison(views: list[ScenarioView]) -> list[dict]:
 
 
 def decisions(*, cycle: Cycle) -> list[DecisionLogEntry]:
-    return list(DecisionLogEntry.objects.filter(cycle=cycle).select_related("author", "scenario"))
+    """The log's entries; its old free-text risks are in the risk register (migration 0003)."""
+    return list(
+        DecisionLogEntry.objects.filter(cycle=cycle)
+        .exclude(kind=DecisionLogEntry.Kind.RISK)
+        .select_related("author", "scenario")
+    )
+
+
+def risks(*, cycle: Cycle, open_only: bool = False, limit: int | None = None) -> list[Risk]:
+    """The cycle's risk register, highest exposure (probability x impact) first.
+
+    `exposure` is computed in the query, in the company currency like the impact.
+    """
+    rows = Risk.objects.filter(cycle=cycle)
+    if open_only:
+        rows = rows.exclude(status=Risk.Status.CLOSED)
+    rows = (
+        rows.annotate(
+            exposure=ExpressionWrapper(
+                F("probability") * F("impact") / Value(Decimal(100)),
+                output_field=DecimalField(max_digits=18, decimal_places=2),
+            )
+        )
+        .select_related("owner")
+        .order_by("-exposure", "due", "id")
+    )
+    return list(rows[:limit] if limit is not None else rows)
 
 
 # --- the deltas as sentences ------------------------------------------------------------
@@ -577,7 +614,10 @@ def _describe(kind: str, data: dict) -> str:
 
 def decisions_carried_checklist(cycle: Cycle) -> list[Check]:
     """The draft's line saying what `decisions_carry_over` brought into the opened cycle."""
-    carried = DecisionLogEntry.objects.filter(cycle=cycle, carried_from__isnull=False).count()
+    carried = (
+        DecisionLogEntry.objects.filter(cycle=cycle, carried_from__isnull=False).count()
+        + Risk.objects.filter(cycle=cycle, carried_from__isnull=False).count()
+    )
     return [
         Check(
             "Assumptions and risks carried over",

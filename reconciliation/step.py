@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciliation import selectors, services, views
+from reconciliation import demo, selectors, services, views
 from sop.choices import Stage
 from sop.models import Cycle, CycleTransition
 from sop.steps import Checklist, Step, StepRun
 
 
 def _on_open(cycle: Cycle) -> dict[str, Any]:
-    return {"carried_decisions": services.decisions_carry_over(cycle=cycle)}
+    return {
+        "carried_decisions": services.decisions_carry_over(cycle=cycle),
+        "carried_risks": services.risks_carry_over(cycle=cycle),
+    }
 
 
 def _after_enter(transition: CycleTransition) -> None:
@@ -40,5 +43,6 @@ STEP = Step(
     answers=selectors.send_back_answers,
     on_open=_on_open,
     after_enter=_after_enter,
+    demo_past=demo.reconciliation_demo_past,
     runs=(StepRun(services.SCENARIO_RUN, views.RUN_PANEL),),
 )

@@ -28,11 +28,12 @@ from reconciliation.forms import (
     DecisionForm,
     RecommendForm,
     RenameForm,
+    RiskForm,
     ScenarioForm,
     VersionForm,
     form_errors,
 )
-from reconciliation.models import Scenario, ScenarioRun
+from reconciliation.models import Risk, Scenario, ScenarioRun
 from sop.checks import send_back_open
 from sop.choices import Stage
 from sop.exports import table_response
@@ -71,6 +72,7 @@ def _permissions(request: HttpRequest, cycle: Cycle) -> dict[str, bool]:
         "recommend": open_ and user.has_perm("reconciliation.recommend_scenario"),
         "log": cycle.stage != Stage.APPROVED
         and user.has_perm("reconciliation.add_decisionlogentry"),
+        "risks": cycle.stage != Stage.APPROVED and user.has_perm("reconciliation.change_risk"),
         "submit": cycle.stage == Stage.RECONCILIATION
         and user.has_perm("sop.submit_reconciliation"),
     }
@@ -136,6 +138,13 @@ def _review_context(
         "has_base": any(s.is_base for s in scenarios),
         "can": can,
         "decisions": selectors.decisions(cycle=cycle),
+        "risks": [
+            (risk, bound.get("risk") if bound.get("risk_pk") == risk.pk else RiskForm.of(risk))
+            for risk in selectors.risks(cycle=cycle)
+        ],
+        "risk_form": bound.get("risk")
+        if bound.get("risk_pk") is None and bound.get("risk")
+        else RiskForm(prefix="risk"),
         "gate": selectors.reconciliation_gate(cycle) if can["submit"] else None,
         "send_back": send_back_open(cycle),
         "create_form": bound.get("create") or ScenarioForm(),
@@ -194,6 +203,13 @@ def _refused(
     what the other person changed, so sending the input again is a decision, not a blind
     overwrite.
     """
+    if status == 409 and bound.get("risk_pk"):
+        # A risk changed by someone else: resending is now a decision over their change.
+        risk = Risk.objects.filter(pk=bound["risk_pk"]).first()
+        if risk is not None:
+            form = bound["risk"]
+            form.data = form.data.copy()
+            form.data[form.add_prefix("version")] = str(risk.version)
     if status == 409 and scenario:
         version = str(Scenario.objects.get(pk=scenario).version)
         for form in bound.values():
@@ -580,6 +596,28 @@ def delta_remove(request: HttpRequest, pk: int, index: int) -> HttpResponse:
         return message, _url(scenario.cycle, pk, "#editor")
 
     return _submit(request, scenario.cycle, VersionForm(request.POST), write, scenario=pk)
+
+
+@require_POST
+def risk_save(request: HttpRequest, cycle_pk: int, pk: int | None = None) -> HttpResponse:
+    """Add a risk to the cycle's register, or change one at the version the user saw."""
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+    risk = get_object_or_404(Risk, pk=pk, cycle=cycle) if pk is not None else None
+    form = RiskForm(request.POST, prefix=f"risk{pk}" if pk else "risk")
+
+    def write(data: dict[str, Any]) -> tuple[str, str]:
+        saved = services.risk_save(
+            cycle=cycle,
+            user=request.user,
+            risk=risk,
+            version=data["version"],
+            **{k: data[k] for k in ("title", "owner", "due", "probability", "impact", "status")},
+            note=data["note"],
+        )
+        verb = "added to" if risk is None else "saved in"
+        return f"Risk {saved.title!r} {verb} the register.", _url(cycle, anchor="#risks")
+
+    return _submit(request, cycle, form, write, risk=form, risk_pk=pk)
 
 
 @require_POST

@@ -24,6 +24,9 @@ HORIZON_MONTHS = 18
 # Budget months before the cycle month: finance compares the last year too.
 BUDGET_HISTORY_MONTHS = 12
 MIN_HISTORY_MONTHS = 12
+# Approved cycles the demo has before the current one (`sop.demo_cycles`); each has a
+# stock count on its first day, so its plan starts from the stock it had then.
+PAST_CYCLES = 3
 
 
 def _wave(peak: int, amplitude: float) -> tuple[float, ...]:
@@ -440,6 +443,21 @@ def generate_company(
         }
     )
 
+    # --- stock counts on the first day of the past cycles' months, drawn last so that the
+    # rest of the company is the same with or without them.
+    past = np.arange(now - PAST_CYCLES, now)
+    past_cover = rng.choice([0.05, 1.0, 5.0], (skus, locations, past.size), p=[0.1, 0.8, 0.1])
+    past_cover *= rng.uniform(0.5, 3.0, past_cover.shape)
+    past_on_hand = np.round(expected_sl[:, :, past] * past_cover)
+    past_counts = pd.DataFrame(
+        {
+            "sku": np.repeat(sku_codes, locations * past.size),
+            "location_code": np.tile(np.repeat(loc_codes, past.size), skus),
+            "date": np.tile(calendar[past], skus * locations),
+            "on_hand": past_on_hand.ravel().astype(np.int64),
+        }
+    )
+
     frames = {
         "suppliers": pd.DataFrame(
             {
@@ -485,13 +503,19 @@ def generate_company(
             }
         ),
         "sales_history": sales,
-        "inventory": pd.DataFrame(
-            {
-                "sku": np.repeat(sku_codes, locations),
-                "location_code": np.tile(loc_codes, skus),
-                "date": pd.Timestamp(cycle_month),
-                "on_hand": on_hand.ravel().astype(np.int64),
-            }
+        "inventory": pd.concat(
+            [
+                past_counts,
+                pd.DataFrame(
+                    {
+                        "sku": np.repeat(sku_codes, locations),
+                        "location_code": np.tile(loc_codes, skus),
+                        "date": pd.Timestamp(cycle_month),
+                        "on_hand": on_hand.ravel().astype(np.int64),
+                    }
+                ),
+            ],
+            ignore_index=True,
         ),
         "receipts": receipts,
         "capacity": pd.DataFrame(

@@ -31,6 +31,7 @@ _SCENARIO_WORK = (
     "reconciliation.delete_scenario",
     "reconciliation.recommend_scenario",
     "reconciliation.add_decisionlogentry",
+    "reconciliation.change_risk",
 )
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -64,6 +65,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "demand.run_forecast",
         "demand.change_demandoverride",
         "reconciliation.add_decisionlogentry",
+        "reconciliation.change_risk",
     ),
     Role.SUPPLY_PLANNER: (
         "sop.submit_supply_review",
@@ -79,6 +81,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "sop.approve_plan",
         "sop.view_auditevent",
         "reconciliation.add_decisionlogentry",
+        "reconciliation.change_risk",
     ),
 }
 

@@ -13,6 +13,9 @@ those declarations at fixed points:
 - `after_enter`: after that transaction commits (e.g. start a background run that must see
   the new stage);
 - `demo`: called by `manage.py seed_demo` once the demo extracts are loaded;
+- `demo_past`: the step's work on one of the demo's past cycles while it is in the step's
+  stage, ending with the stage's submission (`sop.demo_cycles` walks each past cycle
+  through the stage machine with these, so it is approved as a real cycle is);
 - `runs`: the app's kinds of background run (`StepRun`: the kernel's `RunKind` and the
   `RunPanel` its pages show it with); registering the step registers them with the run
   kernel (`sop.runs`) and the one start/status view (`sop.run_views`).
@@ -119,6 +122,7 @@ class Step:
     on_leave: Callable[[CycleTransition], None] = _nothing
     answers: Callable[[Cycle, dt.datetime, dt.datetime | None], list[str]] = _no_answers
     demo: Callable[..., object] | None = None  # called with cycle= and user=
+    demo_past: Callable[..., object] | None = None  # called with cycle= and users= (by role)
     runs: tuple[StepRun, ...] = ()
 
 

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 
 from celery import group
@@ -35,10 +38,29 @@ LOST_DATABASE_RETRIES = 10
 # What a dropped or refused connection raises; an IntegrityError is the step's own failure.
 LOST_CONNECTION = (OperationalError, InterfaceError)
 
+_in_process: ContextVar[bool] = ContextVar("sop_tasks_in_process", default=False)
+
+
+@contextmanager
+def in_process() -> Iterator[None]:
+    """Run every task dispatched in the block in this thread, broker or not.
+
+    For a command that walks a cycle through its stages and needs each run's result before
+    the next move (the demo's past cycles): the runs are started by the same services as
+    on the pages, but finish before the service that queued them returns.
+    """
+    eager, token = app.conf.task_always_eager, _in_process.set(True)
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = eager
+        _in_process.reset(token)
+
 
 def dispatch(task, *args: object) -> None:
     """Send `task` where this deployment runs tasks (see the module docstring)."""
-    if app.conf.task_always_eager and background.enabled():
+    if app.conf.task_always_eager and background.enabled() and not _in_process.get():
         background.submit(task.apply, args)
     else:
         # The page reads the run row, never this task's result: ignoring the result spares

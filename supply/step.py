@@ -22,5 +22,6 @@ STEP = Step(
         ),
     ),
     demo=demo.supply_demo_build,
+    demo_past=demo.supply_demo_past,
     runs=(StepRun(services.SUPPLY_RUN, views.RUN_PANEL),),
 )

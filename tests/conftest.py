@@ -125,3 +125,21 @@ def without_data_checks(monkeypatch):
         return [dataclasses.replace(check, data_check=False) for check in real.build(cycle)]
 
     monkeypatch.setattr(checks, "SALES_CHECKLIST", dataclasses.replace(real, build=build))
+
+
+@pytest.fixture
+def past_cycles_build(make_user, django_capture_on_commit_callbacks):
+    """Approve the demo's past cycles before a month, one user per role acting in each."""
+    from django.contrib.auth.models import User
+
+    from sop.demo_cycles import demo_past_cycles_build
+
+    def _build(*, before, cycles: int):
+        users = {
+            role: User.objects.filter(username=ROLE_USERNAMES[role]).first() or make_user(role)
+            for role in Role
+        }
+        with django_capture_on_commit_callbacks(execute=True):
+            return demo_past_cycles_build(before=before, users=users, cycles=cycles)
+
+    return _build

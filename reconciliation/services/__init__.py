@@ -1,15 +1,16 @@
 """Writes of the reconciliation, one module per concern; the public names are re-exported here.
 
 `scenarios` (scenarios and their deltas), `runs` (scenario runs), `decisions` (the
-decisions log); `_common` holds what they share. What a run reads (`compute_scenario`,
-`plan_basis`) and the deltas as sentences (`deltas_describe`) are in
-`reconciliation.selectors`.
+decisions log), `risks` (the risk register); `_common` holds what they share. What a run
+reads (`compute_scenario`, `plan_basis`) and the deltas as sentences (`deltas_describe`)
+are in `reconciliation.selectors`.
 """
 
 from __future__ import annotations
 
 from reconciliation.services._common import EDITABLE_STAGES, ScenarioReadOnly
 from reconciliation.services.decisions import CARRIED_KINDS, decision_add, decisions_carry_over
+from reconciliation.services.risks import risk_save, risks_carry_over
 from reconciliation.services.runs import (
     KEPT,
     SCENARIO_RUN,
@@ -40,6 +41,8 @@ __all__ = [
     "ScenarioReadOnly",
     "decision_add",
     "decisions_carry_over",
+    "risk_save",
+    "risks_carry_over",
     "scenario_base",
     "scenario_base_run_start",
     "scenario_copy",

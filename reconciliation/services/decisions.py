@@ -1,4 +1,8 @@
-"""The decisions log: entries, and the assumptions and risks carried into the next cycle."""
+"""The decisions log: entries, and the assumptions carried into the next cycle.
+
+Risks have their own register (`reconciliation.services.risks`); the log's free-text risks
+were moved there (migration 0003), and approved cycles keep theirs as they were.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,8 @@ def decision_add(
         raise ValidationError("Write the assumption or decision.")
     if kind not in DecisionLogEntry.Kind.values:
         raise ValidationError(f"Unknown entry kind {kind!r}.")
+    if kind == DecisionLogEntry.Kind.RISK:
+        raise ValidationError("Risks go in the risk register, with an owner and an impact.")
     if scenario is not None and scenario.cycle_id != cycle.pk:
         raise ValidationError("The scenario belongs to another cycle.")
     with transaction.atomic():
@@ -53,12 +59,13 @@ def decision_add(
     return entry
 
 
-# Assumptions and risks hold until someone retires them; decisions belong to their cycle.
-CARRIED_KINDS = (DecisionLogEntry.Kind.ASSUMPTION, DecisionLogEntry.Kind.RISK)
+# Assumptions hold until someone retires them; decisions belong to their cycle. Risks are
+# carried by the register (`risks_carry_over`).
+CARRIED_KINDS = (DecisionLogEntry.Kind.ASSUMPTION,)
 
 
 def decisions_carry_over(*, cycle: Cycle) -> int:
-    """Copy the previous cycle's assumptions and risks into a newly opened cycle.
+    """Copy the previous cycle's assumptions into a newly opened cycle.
 
     Idempotent: an entry already carried into this cycle is not copied twice. Links to
     scenarios are dropped (scenarios are per cycle) but their names are kept in the text's

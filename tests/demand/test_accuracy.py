@@ -61,8 +61,8 @@ def test_the_mase_scale_is_the_in_sample_seasonal_naive_error():
 
 
 @pytest.mark.django_db
-def test_past_cycles_are_built_frozen_without_look_ahead(company, cycle):
-    built = demo.demand_history_build(before=cycle.month, cycles=2)
+def test_past_cycles_are_built_frozen_without_look_ahead(company, cycle, past_cycles_build):
+    built = past_cycles_build(before=cycle.month, cycles=2)
     assert [c.month for c in built] == [dt.date(2026, 9, 1), dt.date(2026, 10, 1)]
     assert all(
         c.stage == Stage.APPROVED for c in Cycle.objects.filter(pk__in=[c.pk for c in built])
@@ -94,12 +94,14 @@ def test_past_cycles_are_built_frozen_without_look_ahead(company, cycle):
     )
     assert row.statistical == pytest.approx(expected.point[0])
     # Building again keeps what exists.
-    assert demo.demand_history_build(before=cycle.month, cycles=2) == []
+    assert past_cycles_build(before=cycle.month, cycles=2) == []
 
 
 @pytest.mark.django_db
-def test_the_accuracy_panel_has_numbers_for_sku_family_and_total(company, cycle, published):
-    demo.demand_history_build(before=cycle.month, cycles=3)
+def test_the_accuracy_panel_has_numbers_for_sku_family_and_total(
+    company, cycle, published, past_cycles_build
+):
+    past_cycles_build(before=cycle.month, cycles=3)
     bike = company["products"][0]
     rows = selectors.accuracy_summary(
         cycle=cycle, selection=selectors.Selection(family="Bikes", product=bike)
@@ -117,13 +119,15 @@ def test_the_accuracy_panel_has_numbers_for_sku_family_and_total(company, cycle,
 
 
 @pytest.mark.django_db
-def test_the_cached_accuracy_is_recomputed_after_an_import(company, cycle, published):
+def test_the_cached_accuracy_is_recomputed_after_an_import(
+    company, cycle, published, past_cycles_build
+):
     from django.utils import timezone
 
     from sop.choices import JobStatus
     from sop.models import ImportJob
 
-    demo.demand_history_build(before=cycle.month, cycles=3)
+    past_cycles_build(before=cycle.month, cycles=3)
     selection = selectors.Selection(family="Bikes", product=company["products"][0])
     before = selectors.accuracy_summary(cycle=cycle, selection=selection)
     # Sales of a past month revised (as an import would), but no import recorded yet:
@@ -141,8 +145,10 @@ def test_the_cached_accuracy_is_recomputed_after_an_import(company, cycle, publi
 
 
 @pytest.mark.django_db
-def test_bias_and_accuracy_exceptions_flag_the_sku_whose_plans_missed(company, cycle, published):
-    demo.demand_history_build(before=cycle.month, cycles=2)
+def test_bias_and_accuracy_exceptions_flag_the_sku_whose_plans_missed(
+    company, cycle, published, past_cycles_build
+):
+    past_cycles_build(before=cycle.month, cycles=2)
     lamp = company["products"][3]
     # LAMP-2's past plans said three times what it sold.
     for snap in DemandPlanSnapshot.objects.filter(product=lamp, month__lt=cycle.month):
@@ -156,19 +162,25 @@ def test_bias_and_accuracy_exceptions_flag_the_sku_whose_plans_missed(company, c
 
 
 @pytest.mark.django_db
-def test_the_demo_step_builds_past_cycles_and_starts_the_first_run(
-    company, cycle, django_capture_on_commit_callbacks, monkeypatch
+def test_the_demo_step_starts_the_first_run_once(
+    company, cycle, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         run = demo.demand_demo_build(cycle=cycle)
     run.refresh_from_db()
     assert run.is_published
-    assert Cycle.objects.filter(stage=Stage.APPROVED).count() == 3
-    # Seeding again changes nothing; a company too big for in-process past cycles gets none.
+    # Seeding again changes nothing.
     assert demo.demand_demo_build(cycle=cycle) == run
-    Cycle.objects.filter(stage=Stage.APPROVED).delete()
-    monkeypatch.setattr(demo, "DEMO_HISTORY_MAX_SERIES", 7)
-    demo.demand_demo_build(cycle=cycle)
+
+
+@pytest.mark.django_db
+def test_a_company_too_big_for_in_process_past_cycles_gets_none(
+    company, cycle, past_cycles_build, monkeypatch
+):
+    from sop import demo_cycles
+
+    monkeypatch.setattr(demo_cycles, "DEMO_HISTORY_MAX_SERIES", 7)  # the company has 8
+    assert past_cycles_build(before=cycle.month, cycles=2) == []
     assert not Cycle.objects.filter(stage=Stage.APPROVED).exists()
 
 

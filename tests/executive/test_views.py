@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
 from demand.models import ConsensusDemand
 from executive.models import PlanApproval
@@ -48,6 +49,10 @@ def test_tiles_print_money_compactly_and_the_scenario_table_in_full(in_review, c
     body = response.content.decode()
     pack = response.context["pack"]
     for k in pack.headline:
+        if k["not_yet"]:  # no basis: no number, the reason instead
+            reason = escape(k["not_yet"])
+            assert f'<dd class="not-yet">Not yet <span class="change">{reason}' in body
+            continue
         tile = format_number(k["value"], k["format"], compact=True)
         assert f"<dt>{k['label']}</dt>\n      <dd>{tile}\n" in body
     for row in pack.versus_base:
@@ -257,3 +262,16 @@ def test_the_page_takes_as_many_queries_for_3n_skus_as_for_n(
     assert many == few
     with django_assert_max_num_queries(40):
         client.get(SIGNOFF, {"cycle": in_review.pk})
+
+
+def test_the_approved_plans_list_every_approved_cycle(approved, client_for):
+    # An earlier cycle approved before plans were frozen here has no frozen copy, but it
+    # is on the list all the same, below the newer one.
+    older = Cycle.objects.create(month=MONTHS[0].replace(year=2025), stage=Stage.APPROVED)
+    response = client_for(Role.DEMAND_PLANNER).get(reverse("executive:approved"))
+    assert [c.pk for c in response.context["cycles"]] == [approved.pk, older.pk]
+    body = response.content.decode()
+    newer_name, older_name = escape(str(approved)), escape(str(older))
+    assert newer_name in body and older_name in body
+    assert body.index(newer_name) < body.index(older_name)
+    assert "no frozen copy to export" in body

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from scipy.stats import norm
 
 from demand.models import ConsensusDemand
@@ -697,25 +697,28 @@ def test_submitting_the_supply_review_computes_the_base_scenario(
 # --- the decisions log across cycles -------------------------------------------------------------
 
 
-def test_assumptions_and_risks_carry_into_the_next_cycle_once(reconciling, finance, supply_planner):
+def test_assumptions_carry_into_the_next_cycle_once(reconciling, finance, supply_planner):
     scenario = services.scenario_create(cycle=reconciling, name="Dry summer", user=finance)
     add = services.decision_add
-    add(cycle=reconciling, text="Steel +5 % from March", user=finance, kind="assumption")
-    add(cycle=reconciling, text="LEAF may strike", user=supply_planner, kind="risk",
+    add(cycle=reconciling, text="Steel +5 % from March", user=finance, kind="assumption",
         scenario=scenario)  # fmt: skip
     add(cycle=reconciling, text="Pre-build bikes in November", user=finance, kind="decision")
     december = Cycle.objects.create(month=dt.date(2026, 12, 1), horizon_months=3)
 
-    assert services.decisions_carry_over(cycle=december) == 2
+    assert services.decisions_carry_over(cycle=december) == 1
     assert services.decisions_carry_over(cycle=december) == 0
 
     carried = DecisionLogEntry.objects.filter(cycle=december).order_by("created_at", "id")
     assert [(e.kind, e.text, e.scenario_id, e.scenario_name, e.author) for e in carried] == [
-        ("assumption", "Steel +5 % from March", None, "", finance),
-        ("risk", "LEAF may strike", None, "Dry summer", supply_planner),
+        ("assumption", "Steel +5 % from March", None, "Dry summer", finance),
     ]
     originals = DecisionLogEntry.objects.filter(cycle=reconciling)
     assert {e.carried_from_id for e in carried} == set(
         originals.exclude(kind="decision").values_list("pk", flat=True)
     )
-    assert originals.count() == 3
+    assert originals.count() == 2
+
+
+def test_a_risk_goes_in_the_register_not_the_log(reconciling, finance):
+    with pytest.raises(ValidationError, match="risk register"):
+        services.decision_add(cycle=reconciling, text="LEAF may strike", user=finance, kind="risk")

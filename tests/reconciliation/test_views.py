@@ -509,7 +509,7 @@ def role_username(role: str) -> str:
 
 def test_an_admin_cannot_write_to_the_log(client_for, reconciling):
     response = client_for(Role.ADMIN).post(
-        f"/reconciliation/cycles/{reconciling.pk}/decisions/", {"kind": "risk", "text": "x"}
+        f"/reconciliation/cycles/{reconciling.pk}/decisions/", {"kind": "assumption", "text": "x"}
     )
     assert response.status_code == 403
     assert not DecisionLogEntry.objects.exists()
@@ -517,7 +517,7 @@ def test_an_admin_cannot_write_to_the_log(client_for, reconciling):
 
 def test_an_empty_log_entry_is_refused(finance_client, reconciling):
     response = finance_client.post(
-        f"/reconciliation/cycles/{reconciling.pk}/decisions/", {"kind": "risk", "text": ""}
+        f"/reconciliation/cycles/{reconciling.pk}/decisions/", {"kind": "decision", "text": ""}
     )
     assert response.status_code == 400
     assert "Write the assumption or decision." in response.content.decode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -207,8 +208,8 @@ def test_an_admin_opens_next_months_cycle_with_the_assumptions_and_risks(cycle, 
     reconciliation_services.decision_add(
         cycle=cycle, text="Steel price +5%", kind=DecisionLogEntry.Kind.ASSUMPTION, user=None
     )
-    reconciliation_services.decision_add(
-        cycle=cycle, text="Port strike", kind=DecisionLogEntry.Kind.RISK, user=None
+    reconciliation_services.risk_save(
+        cycle=cycle, title="Port strike", probability=20, impact=Decimal("50000"), user=None
     )
     reconciliation_services.decision_add(cycle=cycle, text="Go with base plan", user=None)
     advance(cycle, team, (Role.ADMIN, Stage.DEMAND_REVIEW))  # a later cycle waits for that
@@ -221,12 +222,10 @@ def test_an_admin_opens_next_months_cycle_with_the_assumptions_and_risks(cycle, 
     assert response.status_code == 302
     assert response["Location"] == f"/?cycle={december.pk}"
     assert december.stage == Stage.DRAFT
-    assert set(december.decisions.values_list("text", flat=True)) == {
-        "Steel price +5%",
-        "Port strike",
-    }
+    assert set(december.decisions.values_list("text", flat=True)) == {"Steel price +5%"}
+    assert list(december.risks.values_list("title", flat=True)) == ["Port strike"]
     event = AuditEvent.objects.get(action="cycle.open", cycle=december)
-    assert event.new["carried_decisions"] == 2
+    assert (event.new["carried_decisions"], event.new["carried_risks"]) == (1, 1)
     page = client.get(response["Location"]).content.decode()
     assert "overrides are copied when the demand review starts" in page
     assert "2 carried from the previous cycle" in page

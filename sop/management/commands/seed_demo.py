@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from sop.choices import JobStatus, Role, Stage
 from sop.demo import generate_company
+from sop.demo_cycles import demo_past_cycles_build
 from sop.extract_reader import ReadOptions
 from sop.extracts import LOAD_ORDER
 from sop.imports import import_file
@@ -63,7 +64,7 @@ class Command(BaseCommand):
             "--data-only",
             action="store_true",
             help="load the extracts and open the cycle, skip the post-seed steps (past "
-            "cycles, first forecast and supply runs): for benchmarks that start their own",
+            "approved cycles, first forecast and supply runs): for benchmarks that start their own",
         )
 
     def handle(
@@ -99,9 +100,18 @@ class Command(BaseCommand):
                 f"  {job.entity:<14} {job.rows_read:>8} rows: {job.rows_inserted} new, "
                 f"{job.rows_updated} updated, {job.rows_unchanged} unchanged"
             )
+        if not data_only:
+            # The past cycles first, so the open cycle carries over from the last of them.
+            past_started = time.perf_counter()
+            by_role = {DEMO_USERS[user.username]: user for user in users}
+            past = demo_past_cycles_build(before=today.replace(day=1), users=by_role)
+            self.stdout.write(
+                f"  {len(past)} past cycles approved with frozen plans "
+                f"{time.perf_counter() - past_started:.1f} s"
+            )
         cycle = _open_cycle(today.replace(day=1), admin)
-        # Each planning step adds its demo data (`Step.demo`), e.g. past cycles with frozen
-        # plans or the cycle's first forecast run, called with the open cycle and the admin.
+        # Each planning step adds its demo data (`Step.demo`), e.g. the cycle's first
+        # forecast run, called with the open cycle and the admin.
         for step in () if data_only else [s for s in steps() if s.demo is not None]:
             step_started = time.perf_counter()
             self.stdout.write(f"  {step.demo.__module__}.{step.demo.__name__} ...", ending="")
