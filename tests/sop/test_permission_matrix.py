@@ -37,7 +37,7 @@ from django.utils import timezone
 from demand.models import ConsensusDemand, ForecastRun
 from executive.models import PlanApproval
 from reconciliation import services as reconciliation_services
-from reconciliation.models import Scenario, ScenarioRun
+from reconciliation.models import Risk, Scenario, ScenarioRun
 from sop import services as sop_services
 from sop.api import api
 from sop.choices import JobStatus, Role, Stage, TokenScope
@@ -163,6 +163,16 @@ def _planned(d: Data) -> dict:
         "reason": SUPPLY_REASON,
         "comment": "Fixed with the supplier",
     }
+
+
+def _risk(d: Data) -> Risk:
+    risk, _ = Risk.objects.get_or_create(cycle=d.cycle, title="Port strike")
+    return risk
+
+
+def _risk_data(prefix: str = "risk") -> dict:
+    fields = {"title": "Port strike", "probability": "20", "impact": "50000", "status": "open"}
+    return {f"{prefix}-{k}": v for k, v in fields.items()}
 
 
 def _capacity(d: Data) -> dict:
@@ -352,6 +362,16 @@ MATRIX: dict[str, Case] = {
         },
         stage=Stage.DEMAND_REVIEW,
     ),
+    "demand:workbook": Case(
+        get=every(200), post=GET_ONLY, query=lambda d: {"cycle": d.cycle.pk, "family": "Bikes"}
+    ),
+    # An upload with no workbook is refused as such (400) to the planner who may upload.
+    "demand:workbook_preview": Case(
+        get=POST_ONLY, post=only(400, "demand"), kwargs=_cycle, stage=Stage.DEMAND_REVIEW
+    ),
+    "demand:workbook_apply": Case(
+        get=POST_ONLY, post=only(400, "demand"), kwargs=_cycle, stage=Stage.DEMAND_REVIEW
+    ),
     "demand:run_start": Case(
         get=POST_ONLY, post=only(302, "demand"), kwargs=_cycle, stage=Stage.DEMAND_REVIEW
     ),
@@ -387,6 +407,9 @@ MATRIX: dict[str, Case] = {
     "supply:grid_planned_save": Case(
         get=POST_ONLY, post=only(200, "supply"), kwargs=_cycle, data=_planned
     ),
+    "supply:workbook": Case(get=every(200), post=GET_ONLY, query=lambda d: {"cycle": d.cycle.pk}),
+    "supply:workbook_preview": Case(get=POST_ONLY, post=only(400, "supply"), kwargs=_cycle),
+    "supply:workbook_apply": Case(get=POST_ONLY, post=only(400, "supply"), kwargs=_cycle),
     "supply:capacity_save": Case(
         get=POST_ONLY, post=only(200, "supply"), kwargs=_cycle, data=_capacity
     ),
@@ -460,6 +483,21 @@ MATRIX: dict[str, Case] = {
         get=POST_ONLY,
         post=only(302, *SCENARIO_ROLES),
         kwargs=_cycle,
+        stage=Stage.RECONCILIATION,
+    ),
+    "reconciliation:risk_add": Case(
+        get=POST_ONLY,
+        # The planning roles keep the register (as the log); the admin keeps the data.
+        post=only(302, "demand", "supply", "finance", "exec"),
+        kwargs=_cycle,
+        data=lambda d: _risk_data(),
+        stage=Stage.RECONCILIATION,
+    ),
+    "reconciliation:risk_change": Case(
+        get=POST_ONLY,
+        post=only(302, "demand", "supply", "finance", "exec"),
+        kwargs=lambda d: {"cycle_pk": d.cycle.pk, "pk": _risk(d).pk},
+        data=lambda d: _risk_data(prefix=f"risk{_risk(d).pk}"),
         stage=Stage.RECONCILIATION,
     ),
     "reconciliation:decision_add": Case(
