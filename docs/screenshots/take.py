@@ -18,12 +18,14 @@ from playwright.sync_api import sync_playwright
 HERE = Path(__file__).resolve().parent
 PASSWORD = "demo-pass-2026"
 SIZES = ((1280, 720), (1440, 900))
-# (file name, demo user, path, a selector that is on the page once it has drawn)
+# (file name, demo user, path, a selector that is on the page once it has drawn); a path
+# "/executive/#approved" shows the pack of the newest approved cycle (its cycle picker).
 PAGES = (
-    ("demand-grid", "demand", "/demand/", "#selection table"),
-    ("demand-family-grid", "demand", "/demand/family/", "table[data-grid]"),
-    ("supply-grid", "supply", "/supply/", "table"),
-    ("executive-pack", "exec", "/executive/", "main"),
+    ("demand-review", "demand", "/demand/", "#selection table"),
+    ("demand-grid", "demand", "/demand/grid/", "table[data-grid]"),
+    ("supply-grid", "supply", "/supply/grid/", "table[data-grid]"),
+    ("executive-pack", "exec", "/executive/#approved", "main"),
+    ("executive-pack-current", "exec", "/executive/", "main"),
 )
 
 
@@ -45,7 +47,14 @@ def main() -> None:
                 page.fill("input[name=password]", PASSWORD)
                 page.click("form button[type=submit]")
                 page.wait_for_url(f"{args.base_url}/")
-                response = page.goto(f"{args.base_url}{path}")
+                url, _, pick = path.partition("#")
+                response = page.goto(f"{args.base_url}{url}")
+                if pick == "approved":
+                    picker = page.locator("select[name=cycle]")
+                    options = picker.locator("option").all_inner_texts()
+                    label = next(o for o in options if o.endswith("Approved"))
+                    with page.expect_navigation():
+                        picker.select_option(label=label)
                 if response is None or response.status != 200:
                     print(f"skipped {name}: {path} answered {response and response.status}")
                     page.close()
