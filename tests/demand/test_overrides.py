@@ -197,7 +197,7 @@ def test_the_filters_find_skus_by_class_pattern_and_large_change(
 
 
 def test_starting_the_next_review_carries_over_overrides_still_in_its_horizon(
-    published, cycle, planner, make_user
+    published, cycle, planner, make_user, without_data_checks
 ):
     save(cycle, planner, family="Bikes", value=Decimal("900"))  # November: now history
     december = sop_services.add_months(cycle.month, 1)
