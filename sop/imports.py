@@ -282,18 +282,20 @@ def import_read(
     *, entity: str, path: Path, options: ReadOptions, head: int | None = None, progress=None
 ) -> Extract:
     """Read and check a stored file as the import will (`head`: only its first rows)."""
+    return read_extract(path, options=options, head=head, progress=progress, **_reading(entity))
+
+
+def _reading(entity: str) -> dict:
+    """What every read of a stored extract takes: its entity and references, the size
+    limits, and the digits the database keeps."""
     entity_ = ENTITIES[entity]
-    return read_extract(
-        path,
-        entity=entity_,
-        refs=import_refs(entity=entity_),
-        options=options,
-        max_bytes=settings.SOP_IMPORT_MAX_BYTES,
-        max_unpacked_bytes=settings.SOP_IMPORT_MAX_UNPACKED_BYTES,
-        head=head,
-        significant_digits=_SQLITE_SIGNIFICANT_DIGITS if connection.vendor == "sqlite" else None,
-        progress=progress,
-    )
+    return {
+        "entity": entity_,
+        "refs": import_refs(entity=entity_),
+        "max_bytes": settings.SOP_IMPORT_MAX_BYTES,
+        "max_unpacked_bytes": settings.SOP_IMPORT_MAX_UNPACKED_BYTES,
+        "significant_digits": _SQLITE_SIGNIFICANT_DIGITS if connection.vendor == "sqlite" else None,
+    }
 
 
 @dataclass
@@ -597,17 +599,12 @@ def import_read_chunks(
     *, entity: str, path: Path, options: ReadOptions, progress=None
 ) -> Iterator[Extract]:
     """Read and check a stored file as the import does: SOP_IMPORT_CHUNK_BYTES at a time."""
-    entity_ = ENTITIES[entity]
     return read_extract_chunks(
         path,
-        entity=entity_,
-        refs=import_refs(entity=entity_),
         options=options,
-        max_bytes=settings.SOP_IMPORT_MAX_BYTES,
-        max_unpacked_bytes=settings.SOP_IMPORT_MAX_UNPACKED_BYTES,
         chunk_bytes=settings.SOP_IMPORT_CHUNK_BYTES,
-        significant_digits=_SQLITE_SIGNIFICANT_DIGITS if connection.vendor == "sqlite" else None,
         progress=progress,
+        **_reading(entity),
     )
 
 
