@@ -13,6 +13,8 @@ class Role(models.TextChoices):
     FINANCE = "Finance"
     EXECUTIVE = "Executive"
     ADMIN = "Admin"
+    SALES = "Sales"
+    MARKETING = "Marketing"
 
 
 class Stage(models.TextChoices):

@@ -83,6 +83,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "reconciliation.add_decisionlogentry",
         "reconciliation.change_risk",
     ),
+    # Sales and marketing bring their input to the demand review; what they may write there
+    # is added with the pages that take it.
+    Role.SALES: (),
+    Role.MARKETING: (),
 }
 
 

@@ -68,6 +68,8 @@ ROLE_USERS = {
     "supply": Role.SUPPLY_PLANNER,
     "finance": Role.FINANCE,
     "exec": Role.EXECUTIVE,
+    "sales": Role.SALES,
+    "marketing": Role.MARKETING,
 }
 SIGNED_IN = tuple(ROLE_USERS)
 ROLES = (ANONYMOUS, *SIGNED_IN)

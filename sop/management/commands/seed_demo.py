@@ -34,6 +34,8 @@ DEMO_USERS: dict[str, str] = {
     "supply": Role.SUPPLY_PLANNER,
     "finance": Role.FINANCE,
     "exec": Role.EXECUTIVE,
+    "sales": Role.SALES,
+    "marketing": Role.MARKETING,
 }
 
 
