@@ -83,3 +83,31 @@ class PullOutcome(models.TextChoices):
     SUCCEEDED = "succeeded", "Loaded"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Already imported"
+
+
+class EventKind(models.TextChoices):
+    """What moves demand in an event's months (the demand review's events calendar)."""
+
+    PROMOTION = "promotion", "Promotion"
+    PRICE_CHANGE = "price_change", "Price change"
+    LAUNCH = "launch", "Launch"
+    LISTING = "listing", "Listing"
+    DELISTING = "delisting", "Delisting"
+    EXTERNAL = "external", "External event"
+
+
+class EventScope(models.TextChoices):
+    ALL = "all", "All products"
+    FAMILY = "family", "A product family"
+    PRODUCT = "product", "One product"
+
+
+class EffectKind(models.TextChoices):
+    PERCENT = "percent", "% of the baseline"
+    UNITS = "units", "Units per month"
+
+
+class EventStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    CONFIRMED = "confirmed", "Confirmed"
+    CANCELLED = "cancelled", "Cancelled"

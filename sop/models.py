@@ -15,6 +15,10 @@ from django.db.models import Q
 
 from sop.choices import (
     AbcClass,
+    EffectKind,
+    EventKind,
+    EventScope,
+    EventStatus,
     JobStatus,
     LocationKind,
     MakeOrBuy,
@@ -907,3 +911,90 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+class Event(EditedRow):
+    """Something that moves demand in known months: a promotion, a price change, a launch.
+
+    Events are master data like products: one calendar, read by every cycle whose horizon
+    or history its months touch. A past event marks history the statistical forecast is
+    fitted without (and whose real lift is measured); a planned one is a layer added on the
+    statistical baseline. `effect_value` is a percent of the baseline (-100 and up) or units
+    per month; `dip_months` months after the event lose `dip_percent` (a negative percent)
+    as buyers who stocked up stay away. No `locations` means every location.
+    """
+
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    scope = models.CharField(max_length=10, choices=EventScope.choices)
+    family = models.CharField(max_length=100, blank=True)
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.CASCADE)
+    locations = models.ManyToManyField(Location, blank=True, related_name="events")
+    start_month = models.DateField(validators=[first_day_of_month])
+    end_month = models.DateField(validators=[first_day_of_month])
+    effect_kind = models.CharField(
+        max_length=10, choices=EffectKind.choices, default=EffectKind.PERCENT
+    )
+    effect_value = models.DecimalField(max_digits=14, decimal_places=3)
+    dip_months = models.PositiveSmallIntegerField(default=0)
+    dip_percent = models.DecimalField(
+        max_digits=7,
+        decimal_places=3,
+        default=0,
+        validators=[at_least(-100, "A dip cannot take away more than 100% of the baseline.")],
+    )
+    status = models.CharField(
+        max_length=10, choices=EventStatus.choices, default=EventStatus.PROPOSED
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["start_month", "code"]
+        constraints = [
+            month_first_day_check("event_start_month_first_day", "start_month"),
+            month_first_day_check("event_end_month_first_day", "end_month"),
+            models.CheckConstraint(
+                condition=Q(end_month__gte=models.F("start_month")),
+                name="event_months_ordered",
+                violation_error_message="An event cannot end before it starts.",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(scope=EventScope.ALL, family="", product__isnull=True)
+                    | (Q(scope=EventScope.FAMILY, product__isnull=True) & ~Q(family=""))
+                    | Q(scope=EventScope.PRODUCT, family="", product__isnull=False)
+                ),
+                name="event_scope_target",
+                violation_error_message=(
+                    "A family event names a family, a product event a product, "
+                    "and an event for all products names neither."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(effect_kind=EffectKind.PERCENT) | Q(effect_value__gte=-100),
+                name="event_percent_effect_at_least_minus_100",
+                violation_error_message="An effect cannot take away more than 100% of demand.",
+            ),
+            models.CheckConstraint(
+                condition=Q(dip_percent__gte=-100) & Q(dip_percent__lte=0),
+                name="event_dip_percent_range",
+                violation_error_message="A dip is a percent between -100 and 0.",
+            ),
+        ]
+        indexes = [models.Index(fields=["start_month", "end_month"], name="event_months_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def months(self) -> list[dt.date]:
+        """The months the effect applies, first to last (the dip months not included)."""
+        out, month = [], self.start_month
+        while month <= self.end_month:
+            out.append(month)
+            month = add_months(month, 1)
+        return out

@@ -34,6 +34,10 @@ _SCENARIO_WORK = (
     "reconciliation.change_risk",
 )
 
+# The events calendar (promotions, price changes, launches) is kept by marketing and the
+# demand planners; admins keep it as master data.
+_EVENTS = ("sop.add_event", "sop.change_event", "sop.delete_event")
+
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.ADMIN: (
         "sop.open_cycle",
@@ -50,6 +54,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "sop.change_cycle",
         "sop.view_auditevent",
         "sop.manage_apitoken",
+        *_EVENTS,
         "auth.view_user",
         "auth.add_user",
         "auth.change_user",
@@ -62,6 +67,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
     Role.DEMAND_PLANNER: (
         "sop.submit_demand_review",
+        *_EVENTS,
         "demand.run_forecast",
         "demand.change_demandoverride",
         "reconciliation.add_decisionlogentry",
@@ -86,7 +92,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     # Sales and marketing bring their input to the demand review; what they may write there
     # is added with the pages that take it.
     Role.SALES: (),
-    Role.MARKETING: (),
+    Role.MARKETING: _EVENTS,
 }
 
 
