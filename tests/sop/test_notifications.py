@@ -77,7 +77,7 @@ def test_an_approval_is_announced_to_everyone_with_a_role(cycle, team):
     advance(cycle, team, Role.EXECUTIVE, Stage.APPROVED)
 
     recipients = set(Notification.objects.values_list("recipient__username", flat=True))
-    assert recipients == {"admin", "demand", "supply", "finance"}
+    assert recipients == {"admin", "demand", "supply", "finance", "sales", "marketing"}
     assert "approved" in Notification.objects.first().message
 
 
