@@ -2,6 +2,7 @@
 
     python bench/import_bench.py --rows 1130000 [--database sqlite|postgres|both]
     python bench/import_bench.py FILE [--database ...]
+    python bench/import_bench.py --rows 1000000 --xlsx [--database ...]
 
 Writes a sales-history extract of that many rows (or reads FILE: its SKUs and locations are
 created first), then imports it in a child process per database and prints the rows, the
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, help="write an extract of this many rows")
     parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument(
+        "--xlsx", action="store_true", help="write the extract as an XLSX workbook (with --rows)"
+    )
+    parser.add_argument(
         "--child", nargs=3, metavar=("URL", "FILE", "CODES"), help=argparse.SUPPRESS
     )
     parser.add_argument(
@@ -64,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give a FILE or --rows N")
 
     with tempfile.TemporaryDirectory(prefix="sop-import-bench-") as tmp:
-        path = args.file or Path(tmp) / "sales_history.csv"
+        suffix = "xlsx" if args.xlsx else "csv"
+        path = args.file or Path(tmp) / f"sales_history.{suffix}"
         codes = Path(tmp) / "codes.json"
         started = time.perf_counter()
         # In a process of its own: Linux carries a parent's peak RSS over to the children it
@@ -76,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"prepared {path.name} in {time.perf_counter() - started:.1f} s")
         size = path.stat().st_size
         print(f"extract: {size / 1e6:.1f} MB ({size / 2**20:.1f} MiB)")
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as archive:
+                unpacked = sum(m.file_size for m in archive.infolist())
+            print(f"unpacked: {unpacked / 2**20:.1f} MiB (limit SOP_IMPORT_MAX_UNPACKED_BYTES)")
         urls = []
         if args.database in ("sqlite", "both"):
             urls.append(f"sqlite:///{tmp}/bench.sqlite3")
@@ -112,14 +122,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _write_extract(path: Path, rows: int) -> None:
-    """`rows` rows of sales: SKU by location by month, quantities drawn at random."""
+    """`rows` rows of sales: SKU by location by month, quantities drawn at random.
+
+    A path ending in .xlsx gets a workbook (openpyxl's streaming writer), as an ERP's
+    Excel export would be: one sheet, a header row, numbers as numbers.
+    """
     skus = -(-rows // (LOCATIONS * MONTHS))
     sku_codes = np.asarray([f"BENCH-{i:05d}" for i in range(skus)])
     location_codes = np.asarray([f"BLOC-{j:02d}" for j in range(LOCATIONS)])
     month_labels = np.asarray([f"{2022 + m // 12}-{m % 12 + 1:02d}" for m in range(MONTHS)])
     i = np.arange(rows)
     quantity = np.random.default_rng(42).gamma(2.0, 60.0, rows).round(1)
-    pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "sku": sku_codes[i // (LOCATIONS * MONTHS)],
             "location_code": location_codes[(i // MONTHS) % LOCATIONS],
@@ -127,12 +141,32 @@ def _write_extract(path: Path, rows: int) -> None:
             "quantity": quantity,
             "revenue": (quantity * 12.5).round(2),
         }
-    ).to_csv(path, index=False)
+    )
+    if path.suffix != ".xlsx":
+        frame.to_csv(path, index=False)
+        return
+    import openpyxl
+
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("sales_history")
+    sheet.append(list(frame.columns))
+    for row in frame.itertuples(index=False):
+        sheet.append(list(row))
+    book.save(path)
 
 
 def _codes(path: Path) -> dict[str, list[str]]:
     """The SKUs and locations the file names (read here, so the child's memory is the import's)."""
     skus, locations = set(), set()
+    if path.suffix == ".xlsx":
+        import openpyxl
+
+        book = openpyxl.load_workbook(path, read_only=True)
+        for row in book.worksheets[0].iter_rows(min_row=2, max_col=2, values_only=True):
+            skus.add(row[0])
+            locations.add(row[1])
+        book.close()
+        return {"skus": sorted(skus), "locations": sorted(locations)}
     for chunk in pd.read_csv(path, usecols=["sku", "location_code"], dtype=str, chunksize=500_000):
         skus.update(chunk["sku"].dropna().unique())
         locations.update(chunk["location_code"].dropna().unique())

@@ -36,6 +36,10 @@ from sop.extract_reader.options import ENCODINGS, SEPARATORS, ReadOptions
 XLSX_MAX_RATIO = 100
 XLSX_BOMB_MIN_BYTES = 10 * 1024 * 1024
 XLSX_MAX_MEMBERS = 10_000
+# An XLSX is streamed `chunk_bytes / this` rows at a time. A typical extract's CSV row is about
+# 40 bytes, but a sheet's row passes through Python lists of cells before its table is built,
+# so a chunk of XLSX rows costs about three times the memory of the same rows of CSV.
+XLSX_ROW_BYTES = 128
 # Rows read from the top of a file to find a header that is not where it was expected.
 HEAD_SCAN_ROWS = 30
 # A preview (`head`) reads at most this much of a CSV, and this many rows past its head, so
@@ -116,13 +120,21 @@ def iter_tables(
     A CSV larger than `chunk_bytes` is read about `chunk_bytes` at a time, each table
     cut after a record (never inside a quoted line break), under the file's header, its
     rows numbered as in the whole file; memory stays bounded by the chunk, not the file.
-    An XLSX, and a CSV of one chunk, come as one table.
+    An XLSX sheet comes as tables of about as many rows as `chunk_bytes` of CSV would
+    hold (`XLSX_ROW_BYTES` a row); a CSV of one chunk as one table.
     """
     options = options or ReadOptions()
     size = _checked_size(source, max_bytes=max_bytes)
     with _opened(source) as handle:
         data = handle.read(chunk_bytes)
-        if len(data) < chunk_bytes or data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        if data.startswith(b"PK\x03\x04"):
+            data += handle.read()
+            _check_xlsx_zip(data, max_unpacked_bytes=max_unpacked_bytes)
+            rows = max(chunk_bytes // XLSX_ROW_BYTES, 1)
+            for table, share in _xlsx_tables(data, options, head=None, chunk_rows=rows):
+                yield table, round(size * share), size
+            return
+        if len(data) < chunk_bytes or data.startswith(b"\xd0\xcf\x11\xe0"):
             data += handle.read()
             table = _table_of(
                 data, options, head=None, size=size, max_unpacked_bytes=max_unpacked_bytes
@@ -639,11 +651,28 @@ def _check_xlsx_zip(data: bytes, *, max_unpacked_bytes: int) -> None:
 
 
 def _read_xlsx(data: bytes, options: ReadOptions, *, head: int | None) -> Table:
+    """The sheet as one table (a preview's `head` rows, or every row)."""
+    ((table, _),) = _xlsx_tables(data, options, head=head, chunk_rows=None)
+    return table
+
+
+def _xlsx_tables(
+    data: bytes, options: ReadOptions, *, head: int | None, chunk_rows: int | None
+) -> Iterator[tuple[Table, float]]:
+    """The sheet as successive tables of at most `chunk_rows` rows (None: one table), each
+    numbered as the spreadsheet shows its rows, with the share of the sheet read so far.
+
+    openpyxl's read-only mode streams the rows, so only a chunk's cells are held at a time;
+    hidden rows, formulas without a value and merged ranges come from a pass over the
+    sheet's XML first (they are few).
+    """
     import openpyxl
 
     header_row = options.header_row
     last_row = None if head is None else max(header_row + head + HEAD_SLACK, HEAD_SCAN_ROWS)
+    top_rows = max(header_row, HEAD_SCAN_ROWS)
     try:
+        _read_only_size_from_head()
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         if not book.worksheets:
             raise ValueError("it has no worksheet")
@@ -651,17 +680,47 @@ def _read_xlsx(data: bytes, options: ReadOptions, *, head: int | None) -> Table:
         # Read-only mode stops at the range the sheet's <dimension> declares, and writers
         # get it wrong: forget it and read until the rows end.
         sheet.reset_dimensions()
-        rows, typed = [], []
-        for values in sheet.iter_rows(values_only=True, max_row=last_row):
-            values = list(values)
-            while values and values[-1] is None:  # styled but empty cells past the data
-                values.pop()
-            rows.append([_cell_text(v) for v in values])
-            typed.append([isinstance(v, int | float) and not isinstance(v, bool) for v in values])
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            # openpyxl has no public name for the sheet's part in the zip.
-            hidden, uncomputed = _sheet_marks(archive.open(sheet._worksheet_path), last_row)
-            merged = _merged_ranges(archive.open(sheet._worksheet_path))
+        # openpyxl has no public name for the sheet's part in the zip.
+        with book._archive.open(sheet._worksheet_path) as source:
+            merged = _merged_ranges(source)
+        marks = _SheetMarks(book._archive.getinfo(sheet._worksheet_path).file_size)
+        rows = _sheet_rows(book, sheet, last_row, marks)
+        top, top_typed = _xlsx_rows(itertools.islice(rows, top_rows))
+        if not top:
+            raise refuse(1, "", "", f'the sheet "{sheet.title}" of the workbook is empty')
+        if len(top) < header_row:
+            raise refuse(
+                header_row,
+                "",
+                "",
+                f'the sheet "{sheet.title}" has {len(top):,} rows, so it has no header on row '
+                f"{header_row} (the header row the import states)",
+            )
+        chunk = _XlsxChunk(
+            sheet.title, top, top_typed, merged, marks.hidden, marks.uncomputed, options
+        )
+        body, typed = top[header_row:], top_typed[header_row:]
+        read = len(top)
+        emitted = False
+        while True:
+            more, more_typed = _xlsx_rows(
+                itertools.islice(rows, None if chunk_rows is None else chunk_rows)
+            )
+            body += more
+            typed += more_typed
+            read += len(more)
+            if not more or (chunk_rows is not None and len(body) >= chunk_rows):
+                if body or not emitted:
+                    keep = len(body) if chunk_rows is None else min(len(body), chunk_rows)
+                    first_number = read - len(body) + 1
+                    yield (
+                        chunk.table(body[:keep], typed[:keep], first_number, head=head),
+                        marks.share if more else 1.0,
+                    )
+                    emitted = True
+                    body, typed = body[keep:], typed[keep:]
+                if not more and not body:
+                    break
         book.close()
     except ExtractRefused:
         raise
@@ -669,66 +728,144 @@ def _read_xlsx(data: bytes, options: ReadOptions, *, head: int | None) -> Table:
         # openpyxl reads the sheet lazily and a damaged or hand-made part fails in many ways
         # (XML syntax, missing parts, bad attributes): each means this is no workbook to load.
         raise refuse(0, "", "", f"not a readable XLSX workbook ({exc})") from None
-    if not rows:
-        raise refuse(1, "", "", f'the sheet "{sheet.title}" of the workbook is empty')
-    if len(rows) < header_row:
-        raise refuse(
-            header_row,
-            "",
-            "",
-            f'the sheet "{sheet.title}" has {len(rows):,} rows, so it has no header on row '
-            f"{header_row} (the header row the import states)",
+
+
+def _xlsx_rows(rows) -> tuple[list[list[str]], list[list[bool]]]:
+    """Sheet rows as cell texts, and which cells are numbers; trailing empty cells dropped."""
+    texts, typed = [], []
+    for values in rows:
+        values = list(values)
+        while values and values[-1] is None:  # styled but empty cells past the data
+            values.pop()
+        texts.append([_cell_text(v) for v in values])
+        typed.append([isinstance(v, int | float) and not isinstance(v, bool) for v in values])
+    return texts, typed
+
+
+@dataclass
+class _XlsxChunk:
+    """What every chunk of one sheet shares: its top rows (the header and the rows searched
+    for a header elsewhere), the merged ranges and the marks of its XML."""
+
+    title: str
+    top: list[list[str]]
+    top_typed: list[list[bool]]
+    merged: list[tuple[int, int, int, int]]
+    hidden: set[int]
+    uncomputed: list[tuple[int, int]]
+    options: ReadOptions
+    tops: dict[tuple[int, int], tuple[str, bool]] = field(default_factory=dict)
+
+    @property
+    def _top_numbers(self) -> range:
+        return range(1, len(self.top) + 1)
+
+    def table(
+        self, body: list[list[str]], typed: list[list[bool]], first_number: int, *, head
+    ) -> Table:
+        """The table of spreadsheet rows first_number, first_number + 1, ... (`body`)."""
+        options, header_row = self.options, self.options.header_row
+        problems = self._merge(body, typed, first_number)
+        header = self.top[header_row - 1]
+        width = max([len(header), *(len(r) for r in body)])
+        first = options.first_index
+        if first >= width:
+            raise refuse(
+                header_row,
+                "",
+                "",
+                f'the sheet "{self.title}" has no cells from column {options.first_column} on, '
+                "so no table starts there (the first column the import states)",
+            )
+        if head is not None:
+            body, typed = body[: head + HEAD_SLACK], typed[: head + HEAD_SLACK]
+        last_number = first_number + len(body) - 1
+        index = pd.Index(range(first_number, last_number + 1), name="row")
+        frame = pd.DataFrame(
+            [(r + [""] * width)[first:width] for r in body],
+            columns=range(width - first),
+            dtype=str,
+            index=index,
         )
-    first = options.first_index
-    problems = _merge_cells(rows, typed, merged, options)
-    width = max(len(r) for r in rows[header_row - 1 :])
-    if first >= width:
-        raise refuse(
-            header_row,
-            "",
-            "",
-            f'the sheet "{sheet.title}" has no cells from column {options.first_column} on, so no '
-            "table starts there (the first column the import states)",
+        frame["__fields__"] = 0
+        number_cells = pd.DataFrame(
+            [(t + [False] * width)[first:width] for t in typed],
+            columns=range(width - first),
+            index=index,
+            dtype=bool,
         )
-    body = rows[header_row:]
-    if head is not None:
-        body = body[: head + HEAD_SLACK]
-    index = pd.Index(range(header_row + 1, header_row + 1 + len(body)), name="row")
-    frame = pd.DataFrame(
-        [(r + [""] * width)[first:width] for r in body],
-        columns=range(width - first),
-        dtype=str,
-        index=index,
-    )
-    frame["__fields__"] = 0
-    number_cells = pd.DataFrame(
-        [(t + [False] * width)[first:width] for t in typed[header_row : header_row + len(body)]],
-        columns=range(width - first),
-        index=index,
-        dtype=bool,
-    )
-    problems += [(r, c, "formula without a computed value: open and save the file in Excel")
-                 for r, c in uncomputed]  # fmt: skip
-    in_table = [
-        (r, c - 1 - first, reason)
-        for r, c, reason in problems
-        if header_row < r <= header_row + len(body) and first < c <= width
-    ]
-    if head is not None and len(frame) > head:
-        frame, number_cells = frame.iloc[:head], number_cells.iloc[:head]
-    return Table(
-        frame,
-        header=(rows[header_row - 1] + [""] * width)[first:width],
-        header_row=header_row,
-        first_index=first,
-        head=rows[:HEAD_SCAN_ROWS],
-        sheet=sheet.title,
-        hidden_rows=len(hidden & set(frame.index)),
-        cell_problems=pd.DataFrame(in_table or None, columns=["row", "position", "reason"]).astype(
-            {"row": np.int64, "position": np.int64}
-        ),
-        number_cells=number_cells,
-    )
+        problems += [(r, c, "formula without a computed value: open and save the file in Excel")
+                     for r, c in self.uncomputed]  # fmt: skip
+        in_table = [
+            (r, c - 1 - first, reason)
+            for r, c, reason in problems
+            if first_number <= r <= last_number and first < c <= width
+        ]
+        if head is not None and len(frame) > head:
+            frame, number_cells = frame.iloc[:head], number_cells.iloc[:head]
+        return Table(
+            frame,
+            header=(header + [""] * width)[first:width],
+            header_row=header_row,
+            first_index=first,
+            head=self.top[:HEAD_SCAN_ROWS],
+            sheet=self.title,
+            hidden_rows=len(self.hidden & set(frame.index)),
+            cell_problems=pd.DataFrame(
+                in_table or None, columns=["row", "position", "reason"]
+            ).astype({"row": np.int64, "position": np.int64}),
+            number_cells=number_cells,
+        )
+
+    def _merge(
+        self, body: list[list[str]], typed: list[list[bool]], first_number: int
+    ) -> list[tuple[int, int, str]]:
+        """Merged ranges over these rows (a range may start in an earlier chunk, or in the
+        top rows above the header); see `_merge_cells`."""
+        last_number = first_number + len(body) - 1
+        # The rows as `_merge_cells` wants them: 1-based by spreadsheet row, the top rows and
+        # the tops of ranges from earlier chunks put back where they were.
+        rows: dict[int, list[str]] = {}
+        kinds: dict[int, list[bool]] = {}
+        for n, (cells, flags) in enumerate(zip(self.top, self.top_typed, strict=True), start=1):
+            rows[n], kinds[n] = cells, flags
+        for i, (cells, flags) in enumerate(zip(body, typed, strict=True)):
+            rows[first_number + i], kinds[first_number + i] = cells, flags
+        ranges = []
+        for first_row, first_col, last_row, last_col in self.merged:
+            if last_row < first_number or first_row > last_number:
+                continue
+            if first_row < first_number and first_row not in self._top_numbers:
+                # The range's top cell was read by an earlier chunk: put it back.
+                value, number = self.tops.get((first_row, first_col), ("", False))
+                cells = rows.setdefault(first_row, [])
+                flags = kinds.setdefault(first_row, [])
+                cells += [""] * (first_col - len(cells))
+                flags += [False] * (first_col - len(flags))
+                cells[first_col - 1], flags[first_col - 1] = value, number
+            ranges.append((first_row, first_col, last_row, last_col))
+        problems = _merge_cells(_RowsView(rows), _RowsView(kinds), ranges, self.options)
+        for first_row, first_col, last_row, _ in ranges:
+            if last_row > last_number and first_row in rows:
+                cells, flags = rows[first_row], kinds[first_row]
+                if first_col <= len(cells):
+                    self.tops[(first_row, first_col)] = (cells[first_col - 1], flags[first_col - 1])
+        return problems
+
+
+class _RowsView:
+    """Rows by 1-based spreadsheet number as the list `_merge_cells` indexes (row - 1);
+    rows it does not hold read as empty."""
+
+    def __init__(self, rows: dict[int, list]):
+        self.rows = rows
+        self.length = max(rows, default=0)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> list:
+        return self.rows.setdefault(index + 1, [])
 
 
 def _choose_sheet(book, name: str):
@@ -758,46 +895,130 @@ def _choose_sheet(book, name: str):
     return sheet
 
 
-def _sheet_marks(source, last_row: int | None) -> tuple[set[int], list[tuple[int, int]]]:
-    """Hidden rows, and (row, column) of formulas without a computed value, of a sheet's XML.
+_DIMENSION_RE = re.compile(rb"<(?:[\w.-]+:)?dimension\b[^>]*?\bref=\"([^\"]*)\"")
+_SHEET_DATA_RE = re.compile(rb"<(?:[\w.-]+:)?sheetData\b")
+# The most of a sheet's XML read for its <dimension>: what comes before <sheetData> (views,
+# column widths, properties) is small.
+SHEET_HEAD_BYTES = 1024 * 1024
 
-    openpyxl's read-only mode reports neither: it drops row attributes, and reads a formula
-    whose value was never computed (a file written by a program, not saved by Excel) as an
-    empty cell. One streaming pass over the sheet's XML (up to `last_row`) finds both.
+
+def _read_only_size_from_head() -> None:
+    """Make openpyxl's read-only sheets read their declared size from the XML's head only.
+
+    openpyxl (3.1) looks for a sheet's <dimension> as each read-only sheet is opened,
+    parsing until <sheetData> ends and keeping every element it passed: on a sheet without
+    a <dimension> (streaming writers and many ERP exports leave it out) that is a parse of
+    the whole sheet, held in memory: 58 MB and 15 s for 760,000 rows, before any row is
+    read. The schema puts <dimension> before <sheetData>, so the bytes before <sheetData>
+    hold it if anything does; the rows are still read until they end (`_sheet_rows`).
     """
-    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+    from openpyxl.utils.cell import range_boundaries
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    def _get_size(sheet) -> None:
+        head = b""
+        with sheet._get_source() as source:
+            while len(head) < SHEET_HEAD_BYTES and not _SHEET_DATA_RE.search(head):
+                chunk = source.read(64 * 1024)
+                if not chunk:
+                    break
+                head += chunk
+        match = _DIMENSION_RE.search(head.split(b"sheetData", 1)[0])
+        try:
+            bounds = range_boundaries(match.group(1).decode()) if match else None
+        except (ValueError, TypeError):
+            bounds = None  # a <dimension> that names no range: as if there were none
+        if bounds is not None and None not in bounds:
+            sheet._min_column, sheet._min_row, sheet._max_column, sheet._max_row = bounds
+
+    ReadOnlyWorksheet._get_size = _get_size
+
+
+@dataclass
+class _SheetMarks:
+    """What one pass over a sheet's XML notes besides the values: the hidden rows, the (row,
+    column) of formulas without a computed value, and how much of the XML it has read."""
+
+    size: int  # bytes of the sheet's XML, unpacked
+    read: int = 0
+    hidden: set[int] = field(default_factory=set)
+    uncomputed: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def share(self) -> float:
+        return min(self.read / self.size, 1.0) if self.size else 1.0
+
+
+class _Counted:
+    """A file object that adds up the bytes read from it into `marks.read`."""
+
+    def __init__(self, source, marks: _SheetMarks):
+        self.source, self.marks = source, marks
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.source.read(size)
+        self.marks.read += len(data)
+        return data
+
+
+def _sheet_rows(book, sheet, last_row: int | None, marks: _SheetMarks) -> Iterator[tuple]:
+    """The sheet's rows as tuples of cell values (a missing row as an empty tuple), up to
+    `last_row`, read in one streaming pass that also notes in `marks` the hidden rows and
+    the formulas without a computed value, which openpyxl's read-only mode drops.
+
+    openpyxl's own read-only loop parses each row with `WorkSheetParser.parse_row` but
+    leaves every cleared row element in the tree (and a row's attributes in a dict) until
+    the sheet ends: about 130 bytes a row. This loop parses with the same `parse_row`, so
+    values, dates and shared strings are read exactly as openpyxl reads them, and drops
+    each row once read, so memory stays flat however long the sheet.
+    """
+    from openpyxl.worksheet._reader import WorkSheetParser
     from openpyxl.xml.functions import iterparse
 
     main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    hidden: set[int] = set()
-    uncomputed: list[tuple[int, int]] = []
-    row_number = column_number = 0
-    for event, element in iterparse(source, events=("start", "end")):
-        if element.tag == f"{main}row":
+    sheet_data, row_tag, formula, value = (f"{main}{t}" for t in ("sheetData", "row", "f", "v"))
+    with book._archive.open(sheet._worksheet_path) as source:
+        parser = WorkSheetParser(
+            source,
+            sheet._shared_strings,
+            data_only=True,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
+        rows_parent = None
+        expected = 1
+        for event, element in iterparse(_Counted(source, marks), events=("start", "end")):
             if event == "start":
-                row_number = int(element.get("r", row_number + 1))
-                column_number = 0
-                if last_row is not None and row_number > last_row:
-                    break
+                if element.tag == sheet_data:
+                    rows_parent = element
                 continue
+            if element.tag != row_tag:
+                continue
+            number, cells = parser.parse_row(element)
+            parser.row_dimensions.clear()
+            if last_row is not None and number > last_row:
+                break
             if element.get("hidden") in ("1", "true"):
-                hidden.add(row_number)
-            element.clear()
-        elif element.tag == f"{main}c" and event == "end":
-            reference = element.get("r")
-            column_number = (
-                column_index_from_string(coordinate_from_string(reference)[0])
-                if reference
-                else column_number + 1
-            )
-            # A computed empty text is an empty <v> in a cell typed "str"; any other formula
-            # with no value was never computed.
-            value = element.find(f"{main}v")
-            if element.find(f"{main}f") is not None and (
-                value is None or (not value.text and element.get("t") != "str")
-            ):
-                uncomputed.append((row_number, column_number))
-    return hidden, uncomputed
+                marks.hidden.add(number)
+            for child, cell in zip(element, cells, strict=True):
+                # A computed empty text is an empty <v> in a cell typed "str"; any other
+                # formula with no value was never computed.
+                if child.find(formula) is not None:
+                    computed = child.find(value)
+                    if computed is None or (not computed.text and child.get("t") != "str"):
+                        marks.uncomputed.append((number, cell["column"]))
+            if rows_parent is not None:
+                rows_parent.remove(element)
+            values = [None] * max((cell["column"] for cell in cells), default=0)
+            for cell in cells:
+                values[cell["column"] - 1] = cell["value"]
+            while expected < number:
+                expected += 1
+                yield ()
+            if number >= expected:
+                expected = number + 1
+                yield tuple(values)
 
 
 def _merged_ranges(source) -> list[tuple[int, int, int, int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import openpyxl
 import pytest
 from django.core.management import call_command
 from django.db.models import Sum
@@ -13,7 +14,7 @@ from sop.choices import JobStatus
 from sop.extract_reader import ReadOptions, read_extract, read_extract_chunks
 from sop.extracts import ENTITIES
 from sop.models import ImportJob, Product, SalesHistory
-from tests.sop.extract_files import problems, run
+from tests.sop.extract_files import problems, run, workbook_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
@@ -202,3 +203,167 @@ def test_a_profile_read_file_streams_with_its_options(tmp_path, refs):
     job = run(tmp_path, "sales_history", content, options=ReadOptions())
     assert job.status == JobStatus.SUCCEEDED, job.errors
     assert job.rows_inserted == 12
+
+
+# -- XLSX: a sheet is streamed in chunks of rows -----------------------------------------------
+# At CHUNK bytes a chunk is one row. The first 30 rows are read together (the rows searched
+# for a header), so the tests put merged ranges and marks past them too.
+
+
+def sheet_of(count: int) -> openpyxl.Workbook:
+    """The sales header, then `count` months of A1 at WH1 from 2020-01, quantity i + 1."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Sales"
+    sheet.append(HEADER.strip().split(","))
+    for i in range(count):
+        sheet.append(["A1", "WH1", f"{2020 + i // 12}-{i % 12 + 1:02d}", i + 1, None])
+    return book
+
+
+def xlsx_chunks(book: openpyxl.Workbook, options: ReadOptions | None = None) -> list:
+    entity = ENTITIES["sales_history"]
+    return list(
+        read_extract_chunks(
+            workbook_bytes(book),
+            entity=entity,
+            refs=imports.import_refs(entity=entity),
+            options=options,
+            max_bytes=1 << 20,
+            chunk_bytes=CHUNK,
+        )
+    )
+
+
+def test_an_xlsx_of_many_chunks_loads_every_row_numbered_as_the_sheet(tmp_path, refs):
+    book = sheet_of(40)
+    parts = xlsx_chunks(book)
+    assert len(parts) == 40
+    assert [row for part in parts for row in part.frame.index] == list(range(2, 42))
+    job = run(tmp_path, "sales_history", workbook_bytes(book), suffix=".xlsx")
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    assert (job.rows_read, job.rows_inserted) == (40, 40)
+    assert SalesHistory.objects.aggregate(s=Sum("quantity"))["s"] == Decimal(820)
+
+
+def test_an_xlsx_key_repeated_in_a_later_chunk_names_both_sheet_rows(tmp_path, refs):
+    book = sheet_of(38)
+    book["Sales"].append(["A1", "WH1", "2020-03", 7, None])  # row 40 repeats row 4
+    job = run(tmp_path, "sales_history", workbook_bytes(book), suffix=".xlsx")
+    assert job.status == JobStatus.FAILED
+    assert problems(job) == [
+        (
+            40,
+            "sku, location_code, month",
+            "A1 / WH1 / 2020-03",
+            "duplicate key (sku, location_code, month): same as row 4",
+        )
+    ]
+    assert SalesHistory.objects.count() == 0
+
+
+def test_xlsx_marks_in_later_chunks_are_named_and_counted(tmp_path, refs):
+    book = sheet_of(40)
+    book["Sales"].row_dimensions[35].hidden = True
+    book["Sales"].row_dimensions[5].hidden = True
+    book["Sales"]["E38"] = "=D38*10"  # saved without a computed value
+    job = run(tmp_path, "sales_history", workbook_bytes(book), suffix=".xlsx")
+    assert problems(job) == [
+        (38, "revenue", "", "formula without a computed value: open and save the file in Excel")
+    ]
+    del book["Sales"]["E38"]
+    book["Sales"]["E38"] = None
+    job = run(tmp_path, "sales_history", workbook_bytes(book), suffix=".xlsx")
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    assert "(2 of them hidden in the workbook" in job.message
+
+
+def merged_across_chunks() -> openpyxl.Workbook:
+    """Rows 33-36 share one SKU and location, merged over four one-row chunks."""
+    book = sheet_of(40)
+    sheet = book["Sales"]
+    for row in (34, 35, 36):
+        sheet.cell(row, 1).value = sheet.cell(row, 2).value = None
+    sheet.merge_cells("A33:A36")
+    sheet.merge_cells("B33:B36")
+    return book
+
+
+def test_xlsx_merged_cells_across_chunks_are_filled_down_when_stated(tmp_path, refs):
+    job = run(
+        tmp_path,
+        "sales_history",
+        workbook_bytes(merged_across_chunks()),
+        suffix=".xlsx",
+        options=ReadOptions(fill_merged=True),
+    )
+    assert job.status == JobStatus.SUCCEEDED, job.errors
+    assert job.rows_inserted == 40
+
+
+def test_xlsx_merged_cells_across_chunks_not_stated_are_named_in_each_row(tmp_path, refs):
+    job = run(tmp_path, "sales_history", workbook_bytes(merged_across_chunks()), suffix=".xlsx")
+    assert job.status == JobStatus.FAILED
+    assert [(p[0], p[1]) for p in problems(job)] == [
+        (r, c) for r in (34, 35, 36) for c in ("sku", "location_code")
+    ]
+    assert "merged cells A33:A36, whose value ('A1')" in problems(job)[0][3]
+
+
+def test_xlsx_chunks_give_the_rows_and_errors_of_the_whole_sheet(refs):
+    book = sheet_of(40)
+    for row in (9, 31, 37):
+        book["Sales"].cell(row, 4).value = "x"
+    entity = ENTITIES["sales_history"]
+    refs_ = imports.import_refs(entity=entity)
+    whole = read_extract(workbook_bytes(book), entity=entity, refs=refs_, max_bytes=1 << 20)
+    parts = xlsx_chunks(book)
+    assert [row for part in parts for row in part.errors["row"]] == [9, 31, 37]
+    assert list(whole.errors["row"]) == [9, 31, 37]
+    assert [row for part in parts for row in part.frame.index] == list(whole.frame.index)
+
+
+def test_xlsx_chunks_report_progress_by_the_sheet_xml_read(refs):
+    from sop.extract_reader.tables import XLSX_ROW_BYTES, iter_tables
+
+    data = workbook_bytes(sheet_of(1000))  # about 90 kB of XML: read 16 kB at a time
+    chunks = list(iter_tables(data, max_bytes=1 << 20, chunk_bytes=XLSX_ROW_BYTES * 100))
+    assert [len(table.frame) for table, _, _ in chunks] == [100] * 10
+    steps = [done for _, done, _ in chunks]
+    assert steps == sorted(steps) and 0 < steps[0] < steps[-2] < len(data)
+    assert steps[-1] == len(data)  # the last chunk is the whole file
+
+
+def _with_sheet_xml(data: bytes, edit) -> bytes:
+    """The workbook `data` with its first sheet's XML passed through `edit`."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = edit(content)
+            target.writestr(item, content)
+    return out.getvalue()
+
+
+def test_an_xlsx_sheet_is_sized_from_the_xml_before_its_rows():
+    """openpyxl parsed a whole sheet without a <dimension> when it opened the workbook (58 MB
+    for 760,000 rows); the size now comes from the bytes before <sheetData> alone."""
+    import io
+
+    from sop.extract_reader.tables import _read_only_size_from_head
+
+    _read_only_size_from_head()
+    data = workbook_bytes(sheet_of(40))
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    assert book.worksheets[0].max_row == 41  # the <dimension> the writer declared
+
+    def rows_broken(xml: bytes) -> bytes:  # no <dimension>, and rows no parser can read
+        xml = xml.replace(b"<dimension ref=", b"<sheetFormatPr x=")
+        return xml.replace(b"<sheetData>", b"<sheetData><row r='2'><c><<<")
+
+    book = openpyxl.load_workbook(io.BytesIO(_with_sheet_xml(data, rows_broken)), read_only=True)
+    assert book.worksheets[0].max_row is None  # opened without reading a row
