@@ -40,7 +40,7 @@ from sop.choices import JobStatus, Stage
 from sop.formatting import format_moment
 from sop.models import Cycle, ImportJob, Location, Product, SalesHistory
 from sop.numbers import finite_or_none
-from sop.selectors import PlanFilters, change_history, series_rows
+from sop.selectors import PlanFilters, change_history, cycle_previous, series_rows
 from sop.services import add_months
 from sop.steps import Check
 
@@ -85,10 +85,6 @@ def forecast_run_published(*, cycle: Cycle) -> ForecastRun | None:
 
 def forecast_run_latest(*, cycle: Cycle) -> ForecastRun | None:
     return ForecastRun.objects.filter(cycle=cycle).select_related("created_by").first()
-
-
-def cycle_previous(*, cycle: Cycle) -> Cycle | None:
-    return Cycle.objects.filter(month__lt=cycle.month).order_by("-month").first()
 
 
 def plan_is_editable(*, cycle: Cycle, user) -> bool:

@@ -34,6 +34,11 @@ from sop.steps import Check, Checklist
 STAGE_INDEX = {stage: index for index, stage in enumerate(workflow.STAGE_ORDER)}
 
 
+def cycle_previous(*, cycle: Cycle) -> Cycle | None:
+    """The cycle of the month before `cycle`'s (the newest earlier one)."""
+    return Cycle.objects.filter(month__lt=cycle.month).order_by("-month").first()
+
+
 def cycle_current() -> Cycle | None:
     """The newest cycle that is not approved, else the newest approved one."""
     open_cycle = Cycle.objects.exclude(stage=Stage.APPROVED).order_by("-month").first()

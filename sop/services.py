@@ -118,6 +118,35 @@ def cycle_open(
     return cycle
 
 
+def carry_forward(
+    model: type[models.Model],
+    *,
+    cycle: Cycle,
+    fields: tuple[str, ...],
+    keep: models.Q | None = None,
+    order: tuple[str, ...] = ("id",),
+) -> int:
+    """Copy the previous cycle's rows of `model` (those `keep` selects) into a newly opened
+    `cycle`, with `fields` and a `carried_from` link to the original.
+
+    Idempotent: a row already carried into this cycle is not copied twice. Returns how many
+    were copied.
+    """
+    from sop.selectors import cycle_previous
+
+    previous = cycle_previous(cycle=cycle)
+    if previous is None:
+        return 0
+    done = model.objects.filter(cycle=cycle, carried_from__isnull=False).values("carried_from")
+    rows = model.objects.filter(keep or models.Q(), cycle=previous).exclude(pk__in=done)
+    copies = [
+        model(cycle=cycle, carried_from=row, **{name: getattr(row, name) for name in fields})
+        for row in rows.order_by(*order)
+    ]
+    model.objects.bulk_create(copies)
+    return len(copies)
+
+
 def cycle_next_month() -> dt.date:
     """The month of the cycle an admin opens next: the one after the newest cycle."""
     latest = Cycle.objects.order_by("-month").values_list("month", flat=True).first()

@@ -20,6 +20,7 @@ from sop.locking import VersionedRow
 from sop.models import AuditEvent, Cycle, Location, Product
 from sop.roles import require
 from sop.sanity import history_peak, sanity_check
+from sop.selectors import cycle_previous
 from sop.services import add_months, audit_number, audit_record
 
 
@@ -171,7 +172,7 @@ def overrides_carry_over(*, cycle: Cycle) -> int:
     Planners then start the review from last month's judgement instead of from zero; each
     copy keeps its reason and author and says where it came from. Returns how many.
     """
-    previous = Cycle.objects.filter(month__lt=cycle.month).order_by("-month").first()
+    previous = cycle_previous(cycle=cycle)
     if previous is None:
         return 0
     last_month = add_months(cycle.month, cycle.horizon_months - 1)

@@ -9,13 +9,14 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from reconciliation.models import DecisionLogEntry, Scenario
 from reconciliation.services._common import ScenarioReadOnly
 from sop.choices import Stage
 from sop.models import Cycle
 from sop.roles import require, who
-from sop.services import audit_record
+from sop.services import audit_record, carry_forward
 
 
 def decision_add(
@@ -67,30 +68,13 @@ CARRIED_KINDS = (DecisionLogEntry.Kind.ASSUMPTION,)
 def decisions_carry_over(*, cycle: Cycle) -> int:
     """Copy the previous cycle's assumptions into a newly opened cycle.
 
-    Idempotent: an entry already carried into this cycle is not copied twice. Links to
-    scenarios are dropped (scenarios are per cycle) but their names are kept in the text's
-    `scenario_name`. Returns how many entries were copied.
+    Links to scenarios are dropped (scenarios are per cycle) but their names are kept in
+    the entry's `scenario_name`.
     """
-    previous = Cycle.objects.filter(month__lt=cycle.month).order_by("-month").first()
-    if previous is None:
-        return 0
-    done = set(
-        DecisionLogEntry.objects.filter(cycle=cycle, carried_from__isnull=False).values_list(
-            "carried_from_id", flat=True
-        )
+    return carry_forward(
+        DecisionLogEntry,
+        cycle=cycle,
+        fields=("kind", "text", "scenario_name", "author_id"),
+        keep=Q(kind__in=CARRIED_KINDS),
+        order=("created_at", "id"),
     )
-    entries = [
-        DecisionLogEntry(
-            cycle=cycle,
-            kind=entry.kind,
-            text=entry.text,
-            scenario_name=entry.scenario_name,
-            author=entry.author,
-            carried_from=entry,
-        )
-        for entry in DecisionLogEntry.objects.filter(cycle=previous, kind__in=CARRIED_KINDS)
-        .exclude(pk__in=done)
-        .order_by("created_at", "id")
-    ]
-    DecisionLogEntry.objects.bulk_create(entries)
-    return len(entries)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from reconciliation.models import Risk
 from reconciliation.services._common import ScenarioReadOnly
@@ -15,7 +16,7 @@ from sop.choices import Stage
 from sop.locking import VersionedRow
 from sop.models import Cycle
 from sop.roles import require, who
-from sop.services import audit_record
+from sop.services import audit_record, carry_forward
 
 # What an audit event of a risk records, old and new.
 _FIELDS = ("title", "owner", "due", "probability", "impact", "status", "note")
@@ -106,37 +107,24 @@ def risk_save(
     return saved
 
 
-def risks_carry_over(*, cycle: Cycle) -> int:
-    """Copy the previous cycle's risks that are not closed into a newly opened cycle.
+# What a risk carried into the next cycle keeps; its history stays with the original.
+RISK_CARRIED_FIELDS = (
+    "title",
+    "owner_id",
+    "due",
+    "probability",
+    "impact",
+    "status",
+    "note",
+    "created_by_id",
+)
 
-    Idempotent: a risk already carried into this cycle is not copied twice. Returns how
-    many were copied.
-    """
-    previous = Cycle.objects.filter(month__lt=cycle.month).order_by("-month").first()
-    if previous is None:
-        return 0
-    done = set(
-        Risk.objects.filter(cycle=cycle, carried_from__isnull=False).values_list(
-            "carried_from_id", flat=True
-        )
+
+def risks_carry_over(*, cycle: Cycle) -> int:
+    """Copy the previous cycle's risks that are not closed into a newly opened cycle."""
+    return carry_forward(
+        Risk,
+        cycle=cycle,
+        fields=RISK_CARRIED_FIELDS,
+        keep=~Q(status=Risk.Status.CLOSED),
     )
-    risks = [
-        Risk(
-            cycle=cycle,
-            title=risk.title,
-            owner_id=risk.owner_id,
-            due=risk.due,
-            probability=risk.probability,
-            impact=risk.impact,
-            status=risk.status,
-            note=risk.note,
-            created_by_id=risk.created_by_id,
-            carried_from=risk,
-        )
-        for risk in Risk.objects.filter(cycle=previous)
-        .exclude(status=Risk.Status.CLOSED)
-        .exclude(pk__in=done)
-        .order_by("id")
-    ]
-    Risk.objects.bulk_create(risks)
-    return len(risks)
