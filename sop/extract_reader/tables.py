@@ -319,15 +319,7 @@ def _csv_table(
         counts = _field_counts(body_text, separator, first_row=base)
     body = body_text.encode("utf-8")
     width = int(counts.fields[0])
-    first = options.first_index
-    if first >= width:
-        raise refuse(
-            header_row,
-            "",
-            "",
-            f"the header row has {width} column{'s' if width > 1 else ''}, so no table starts "
-            f"at column {options.first_column} (the first column the import states)",
-        )
+    first = _first_column(options, width, "the header row")
     try:
         # usecols keeps rows with extra fields (cut to the header's width) so that frame
         # rows and records stay one to one; the counts above report the extra fields.
@@ -650,6 +642,20 @@ def _check_xlsx_zip(data: bytes, *, max_unpacked_bytes: int) -> None:
             )
 
 
+def _first_column(options: ReadOptions, width: int, table: str) -> int:
+    """The index of the table's first column, refused when `table` (its header row or
+    sheet, as the message names it) is `width` columns wide and has none there."""
+    if options.first_index >= width:
+        raise refuse(
+            options.header_row,
+            "",
+            "",
+            f"{table} has {width} column{'s' if width != 1 else ''}, so no table starts at "
+            f"column {options.first_column} (the first column the import states)",
+        )
+    return options.first_index
+
+
 def _read_xlsx(data: bytes, options: ReadOptions, *, head: int | None) -> Table:
     """The sheet as one table (a preview's `head` rows, or every row)."""
     ((table, _),) = _xlsx_tables(data, options, head=head, chunk_rows=None)
@@ -768,15 +774,7 @@ class _XlsxChunk:
         problems = self._merge(body, typed, first_number)
         header = self.top[header_row - 1]
         width = max([len(header), *(len(r) for r in body)])
-        first = options.first_index
-        if first >= width:
-            raise refuse(
-                header_row,
-                "",
-                "",
-                f'the sheet "{self.title}" has no cells from column {options.first_column} on, '
-                "so no table starts there (the first column the import states)",
-            )
+        first = _first_column(options, width, f'the sheet "{self.title}"')
         if head is not None:
             body, typed = body[: head + HEAD_SLACK], typed[: head + HEAD_SLACK]
         last_number = first_number + len(body) - 1

@@ -557,6 +557,30 @@ def test_a_csv_table_starting_in_column_b_is_read_with_its_first_column(tmp_path
     assert job.rows_inserted == 1
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_first_column_past_the_table_is_refused_with_the_width(tmp_path, refs, suffix):
+    content = SALES + "A1,WH1,2026-01,1,\n"
+    if suffix == ".xlsx":
+        book = openpyxl.Workbook()
+        for line in content.splitlines():
+            book.active.append(line.split(","))
+        book.active.title = "Sales"
+        content = workbook_bytes(book)
+    job = run(tmp_path, "sales_history", content, suffix=suffix,
+              options=ReadOptions(first_column="H"))  # fmt: skip
+    table = "the header row" if suffix == ".csv" else 'the sheet "Sales"'
+    assert job.status == JobStatus.FAILED
+    assert problems(job) == [
+        (
+            1,
+            "",
+            "",
+            f"{table} has 5 columns, so no table starts at column H (the first column the "
+            "import states)",
+        )
+    ]
+
+
 def merged_book() -> openpyxl.Workbook:
     book = openpyxl.Workbook()
     sheet = book.active
