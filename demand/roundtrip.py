@@ -41,17 +41,7 @@ def _save(
     *, cycle: Cycle, user, target: tuple[str, Product | None], edit: Edit, confirmed: bool
 ) -> None:
     family, product = target
-    form = OverrideForm(
-        {
-            "month": edit.month,
-            "value": edit.new,
-            "reason": edit.reason,
-            "comment": edit.comment,
-            "version": edit.version or "",
-        }
-    )
-    if not form.is_valid():
-        raise ValidationError(form.error_text())
+    form = edit.form(OverrideForm, "value")
     kind, value = form.cleaned_data["value"]
     services.override_save(
         cycle=cycle,

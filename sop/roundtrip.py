@@ -99,6 +99,23 @@ class Edit:
     reason: str
     comment: str
 
+    def form(self, form_class, value_field: str, **fields):
+        """The grid's own edit form for this cell, bound and valid (else ValidationError
+        with the form's message): the workbook is checked as the page checks a cell."""
+        form = form_class(
+            {
+                "month": self.month,
+                value_field: self.new,
+                "reason": self.reason,
+                "comment": self.comment,
+                "version": self.version or "",
+                **fields,
+            }
+        )
+        if not form.is_valid():
+            raise ValidationError(form.error_text())
+        return form
+
 
 @dataclass(frozen=True)
 class Problem:

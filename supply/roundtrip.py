@@ -44,19 +44,7 @@ def _save(
     *, cycle: Cycle, user, target: tuple[Product, Location], edit: Edit, confirmed: bool
 ) -> None:
     product, location = target
-    form = PlannedSupplyForm(
-        {
-            "product": product.pk,
-            "location": location.pk,
-            "month": edit.month,
-            "quantity": edit.new,
-            "reason": edit.reason,
-            "comment": edit.comment,
-            "version": edit.version or "",
-        }
-    )
-    if not form.is_valid():
-        raise ValidationError(form.error_text())
+    form = edit.form(PlannedSupplyForm, "quantity", product=product.pk, location=location.pk)
     services.planned_supply_save(
         cycle=cycle,
         user=user,
