@@ -13,12 +13,14 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
+import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Min
 
 from sop.choices import EffectKind, EventScope, EventStatus
+from sop.formatting import format_number
 from sop.locking import VersionedRow
 from sop.master_audit import master_change_record, row_values
 from sop.models import Cycle, Event, Location, Product, SalesHistory
@@ -120,8 +122,8 @@ def event_problems(
         problems["end_month"] = "An event cannot end before it starts."
     if effect_kind == EffectKind.PERCENT and effect_value is not None and effect_value < -100:
         problems["effect_value"] = (
-            f"An effect of {effect_value}% would take away more than all of the demand "
-            "(-100% at most)."
+            f"An effect of {format_number(effect_value, 'pct')} would take away more than all "
+            "of the demand (-100 % at the least)."
         )
     if dip_percent is not None and not -100 <= dip_percent <= 0:
         problems["dip_percent"] = "A dip is a percent between -100 and 0."
@@ -234,3 +236,44 @@ def event_delete(*, event: Event, version: int | None, user: AbstractBaseUser | 
         raise row.conflict()
     master_change_record(user=user, obj=current, old=None, deleted=True)
     row.delete(current)
+
+
+# The import's columns of the fields `event_problems` names.
+_COLUMN_OF = {"product": "sku"}
+
+
+def events_extract_check(frame, table, refs: dict) -> list[tuple]:
+    """The import's check of an events file's rows (`sop.extracts` row_check): the rules of
+    `event_problems`, said on the row and column. A calendar holds hundreds of rows, not
+    millions: one pass in Python over the rows keeps one statement of the rules."""
+    bounds = refs["event_bounds"]["bounds"]
+    found: dict[tuple[str, str], np.ndarray] = {}
+    for i, row in enumerate(frame.to_dict("records")):
+        problems = event_problems(
+            scope=row["scope"],
+            family=row["family"] or "",
+            has_product=row["product_id"] is not None,
+            start_month=_month(row["start_month"]),
+            end_month=_month(row["end_month"]),
+            effect_kind=row["effect_kind"],
+            effect_value=_decimal(row["effect_value"]),
+            dip_percent=_decimal(row["dip_percent"]),
+            bounds=bounds,
+        )
+        for field, reason in problems.items():
+            mask = found.setdefault(
+                (_COLUMN_OF.get(field, field), reason), np.zeros(len(frame), bool)
+            )
+            mask[i] = True
+    return [(mask, column, reason) for (column, reason), mask in found.items()]
+
+
+def _month(value) -> dt.date | None:
+    # The reader gives a month as ISO text (2027-03-01) or a date.
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _decimal(value) -> Decimal | None:
+    return None if value is None or value == "" else Decimal(str(value))
