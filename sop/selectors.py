@@ -548,6 +548,16 @@ def event_effect(event: Event) -> str:
     return text
 
 
+_EVENT_TAGS = {
+    "promotion": "Promo",
+    "price_change": "Price",
+    "launch": "Launch",
+    "listing": "Listing",
+    "delisting": "Delisting",
+    "external": "External",
+}
+
+
 @dataclass(frozen=True)
 class EventMark:
     """An event on a month of a grid row or a chart: `dip` marks a month of its dip."""
@@ -558,6 +568,11 @@ class EventMark:
     status: str
     effect: str
     dip: bool
+
+    @property
+    def tag(self) -> str:
+        """The short word a grid cell shows: Promo, Price, Launch ... or Dip."""
+        return "Dip" if self.dip else _EVENT_TAGS.get(self.kind, "Event")
 
     @property
     def tooltip(self) -> str:
