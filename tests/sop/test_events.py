@@ -269,3 +269,30 @@ def test_the_form_names_the_field_of_a_month_outside_the_horizon(calendar, clien
         "Aug 2027 is after the last month of the latest cycle's horizon (Jun 2027)."
     ]
     assert not Event.objects.exists()
+
+
+def test_saving_the_form_over_someone_elses_change_is_refused_with_409(calendar, client_for):
+    event = events.event_create(user=None, **_fields())
+    events.event_update(event=event, version=1, user=None, name="Spring bikes 2027")
+    client = client_for(Role.MARKETING)
+    form = {
+        "code": "PROMO-1",
+        "name": "Mine",
+        "kind": "promotion",
+        "status": "proposed",
+        "scope": "family",
+        "family": "Bikes",
+        "start_month": "2027-03",
+        "end_month": "2027-04",
+        "effect_kind": "percent",
+        "effect_value": "30",
+        "dip_months": "0",
+        "dip_percent": "0",
+        "version": "1",
+    }
+    response = client.post(reverse("sop:event_edit", args=[event.pk]), form)
+    assert response.status_code == 409
+    assert "The event PROMO-1 was changed" in response.context["refusal"]
+    assert response.context["form"]["name"].value() == "Mine"
+    event.refresh_from_db()
+    assert event.name == "Spring bikes 2027"
