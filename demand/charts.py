@@ -6,6 +6,7 @@ import datetime as dt
 
 from demand.selectors import Grid
 from sop import figures
+from sop.months import add_months
 
 _COLORS = {
     "actual": "#1d2733",
@@ -97,13 +98,12 @@ def demand_chart(grid: Grid, *, title: str, events: dict | None = None) -> str:
 def _event_marks(fig, grid: Grid, events: dict) -> None:
     """A shaded band on each month an event touches (lighter for a dip) and a marker on the
     line there whose hover names the events and their effect."""
-    half = dt.timedelta(days=15)
     months = sorted(events)
     for month in months:
         dip = all(mark.dip for mark in events[month])
         fig.add_vrect(
-            x0=(month - half).isoformat(),
-            x1=(month + half).isoformat(),
+            x0=_halfway(add_months(month, -1)).isoformat(),
+            x1=_halfway(month).isoformat(),
             fillcolor=_COLORS["dip" if dip else "event"],
             line={"width": 0},
             layer="below",
@@ -119,3 +119,8 @@ def _event_marks(fig, grid: Grid, events: dict) -> None:
         text=["<br>".join(mark.tooltip for mark in events[m]) for m in months],
         hovertemplate="%{text}<extra></extra>",
     )
+
+
+def _halfway(month: dt.date) -> dt.date:
+    """The day halfway from `month` to the next: where a month's band meets the next one's."""
+    return month + dt.timedelta(days=(add_months(month, 1) - month).days // 2)

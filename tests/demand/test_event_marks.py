@@ -53,8 +53,9 @@ def test_the_review_chart_shades_the_event_months_with_the_event_on_hover(
     ]
     bands = [s for s in figure["layout"]["shapes"] if s["type"] == "rect"]
     assert [(b["x0"], b["x1"]) for b in bands] == [
-        ("2026-12-17", "2027-01-16"),
-        ("2027-01-17", "2027-02-16"),
+        # Halfway between the months: Dec 1 + 31 // 2 days, Jan 1 + 15, Feb 1 + 28 // 2.
+        ("2026-12-16", "2027-01-16"),
+        ("2027-01-16", "2027-02-15"),
     ]
     page = response.content.decode()
     assert f'title="{TOOLTIP}"' in page.replace("&#x27;", "'")
