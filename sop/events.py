@@ -203,7 +203,10 @@ def event_update(
     if current is None:
         raise row.conflict()
     values = {name: getattr(current, name) for name in EVENT_FIELDS} | _values(fields)
-    _check(values)
+    # A status change alone (cancel, confirm) stands even if the calendar's bounds have moved
+    # since the event was recorded (old history purged): the months are not being changed.
+    if set(fields) != {"status"}:
+        _check(values)
     if (
         values["code"] != current.code
         and Event.objects.filter(code=values["code"]).exclude(pk=current.pk).exists()

@@ -296,3 +296,16 @@ def test_saving_the_form_over_someone_elses_change_is_refused_with_409(calendar,
     assert response.context["form"]["name"].value() == "Mine"
     event.refresh_from_db()
     assert event.name == "Spring bikes 2027"
+
+
+def test_an_event_can_be_cancelled_after_its_months_left_the_calendars_bounds(calendar, make_user):
+    user = make_user(Role.MARKETING)
+    event = events.event_create(
+        user=user, **_fields(start_month=FIRST_HISTORY, end_month=FIRST_HISTORY)
+    )
+    SalesHistory.objects.filter(month=FIRST_HISTORY).delete()  # old history purged
+    with pytest.raises(ValidationError, match="before the first month of sales history"):
+        events.event_update(event=event, version=1, user=user, name="Renamed")
+    events.event_cancel(event=event, version=1, user=user)
+    event.refresh_from_db()
+    assert event.status == "cancelled"
