@@ -20,7 +20,7 @@ from sop.exports import XLSX_TYPE, safe_filename, table_response
 from sop.formatting import format_number
 from sop.models import Cycle, Location, Product
 from sop.run_views import RunPanel
-from sop.selectors import cycle_current, product_families
+from sop.selectors import cycle_current, event_marks, product_families
 from sop.views import cell_save, cycle_from_query, cycle_page
 
 SELECTION_PARAMS = ("family", "sku", "location")
@@ -83,6 +83,30 @@ def _columns(grid: selectors.Grid, pending: dict) -> list[dict]:
     return columns
 
 
+def _selection_events(selection: selectors.Selection, months: list) -> dict:
+    """The events calendar's marks on the selection's months (sop.selectors.event_marks)."""
+    target = (
+        selection.family,
+        getattr(selection.product, "pk", None),
+        getattr(selection.location, "pk", None),
+    )
+    return event_marks(months=months, targets=[target])[0]
+
+
+def _with_events(columns: list[dict], events: dict) -> list[dict]:
+    for column in columns:
+        column["events"] = events.get(column["month"], [])
+    return columns
+
+
+def _mark_rows(family: str, months: list, rows: list[dict]) -> None:
+    """Put the events of each family-grid row (a SKU at a location) on its cells."""
+    targets = [(family, r["row"].product_id, r["row"].location_id) for r in rows]
+    for row, marks in zip(rows, event_marks(months=months, targets=targets), strict=True):
+        for cell in row["cells"]:
+            cell["events"] = marks.get(cell["month"], [])
+
+
 def _can_run(request: HttpRequest, cycle: Cycle) -> bool:
     return (
         request.user.has_perm("demand.run_forecast") and cycle.stage in services.FORECASTABLE_STAGES
@@ -93,6 +117,7 @@ def _selection_context(
     request: HttpRequest, cycle: Cycle, selection: selectors.Selection, pending: dict | None = None
 ) -> dict:
     grid = selectors.review_grid(cycle=cycle, selection=selection)
+    events = _selection_events(selection, grid.months)
     locations = (
         selectors.product_locations(product=selection.product, cycle=cycle)
         if selection.product is not None
@@ -103,8 +128,9 @@ def _selection_context(
         "selection": selection,
         "query": _query(selection, cycle),
         "grid": grid,
-        "columns": _columns(grid, pending or {}),
-        "chart_json": charts.demand_chart(grid, title=selection.label),
+        "columns": _with_events(_columns(grid, pending or {}), events),
+        "events": events,
+        "chart_json": charts.demand_chart(grid, title=selection.label, events=events),
         "history": selectors.override_history(cycle=cycle, selection=selection),
         "accuracy": selectors.accuracy_summary(cycle=cycle, selection=selection),
         "fva_legend": selectors.FVA_LEGEND,
@@ -207,6 +233,8 @@ def grid(request: HttpRequest, cycle: Cycle) -> HttpResponse:
         if series
         else []
     )
+    if series:
+        _mark_rows(family, series.months, rows)
     state = {"cycle": cycle.pk, "family": family, "layer": params["layer"]}
     state.update(
         sort=params["sort"],
@@ -265,11 +293,13 @@ def grid_override_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
             series=(product.pk, location.pk),
         )
         row = series.rows[0] if series.rows else None
+        cells = _row_cells(row, series.months, pending) if row else []
+        _mark_rows(product.family, series.months, [{"row": row, "cells": cells}] if row else [])
         context = {
             "cycle": cycle,
             "series": series,
             "row": row,
-            "cells": _row_cells(row, series.months, pending) if row else [],
+            "cells": cells,
             "editable": _grid_editable(request, cycle, GridLayer.OVERRIDE),
             "layer": GridLayer.OVERRIDE,
             "save_url": reverse("demand:grid_override_save", args=[cycle.pk]),

@@ -85,6 +85,34 @@ class RoutingAdmin(AuditedAdmin):
     autocomplete_fields = ("product", "resource")
 
 
+@admin.register(models.Event)
+class EventAdmin(AuditedAdmin):
+    """The events calendar's rows; planners keep them on the events page, whose services
+    check the calendar's rules (the months, a scope that names something)."""
+
+    list_display = ("code", "name", "kind", "scope", "family", "product", "start_month")
+    list_display += ("end_month", "effect_kind", "effect_value", "status", "owner")
+    list_filter = ("kind", "status", "scope", "effect_kind")
+    list_select_related = ("product", "owner")
+    search_fields = ("code", "name", "family", "product__sku")
+    autocomplete_fields = ("product",)
+    filter_horizontal = ("locations",)
+    readonly_fields = ("version", "created_by", "updated_by")
+    date_hierarchy = "start_month"
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The locations are saved after the row (save_related): audit once both are in.
+        obj._audit_old = row_values(type(obj)._default_manager.get(pk=obj.pk)) if change else None
+        if change:  # a page opened on the old version must not overwrite this change
+            obj.version += 1
+        admin.ModelAdmin.save_model(self, request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        obj = form.instance
+        master_change_record(user=request.user, obj=obj, old=obj._audit_old, reason=AUDIT_REASON)
+
+
 class _FactAdmin(AuditedAdmin):
     list_select_related = ("product", "location")
     search_fields = ("product__sku",)

@@ -16,7 +16,8 @@ class Column:
     kind: str  # str | int | decimal | month | date | choice | bool
     required: bool = True
     field: str | None = None  # model field; defaults to the column name
-    ref: str | None = None  # product | location | resource | supplier | family
+    ref: str | None = None  # product | location | resource | supplier | family | user
+    many: bool = False  # several references in one cell, separated by "|" (a many-to-many)
     choices: tuple[str, ...] = ()
     min_value: float | None = None
     max_length: int | None = None
@@ -35,6 +36,9 @@ class Entity:
     key: tuple[str, ...]  # the natural key, in column names
     columns: tuple[Column, ...] = field(default_factory=tuple)
     help: str = ""
+    # A check across the columns of a row, "module.function": it takes the typed rows, the
+    # file's text and the reference maps, and returns (mask, column, reason) triples.
+    row_check: str = ""
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -196,10 +200,58 @@ ENTITIES: dict[str, Entity] = {
                 Column("volume", "decimal", min_value=_NON_NEG),
             ),
         ),
+        Entity(
+            "events",
+            "sop.Event",
+            key=("event_code",),
+            help=(
+                "The events calendar: promotions, price changes, launches, listings and "
+                "external events, with their scope, months and expected effect."
+            ),
+            row_check="sop.events.events_extract_check",
+            columns=(
+                Column("event_code", "str", field="code", max_length=40),
+                Column("name", "str", max_length=200),
+                Column(
+                    "kind",
+                    "choice",
+                    choices=(
+                        "promotion",
+                        "price_change",
+                        "launch",
+                        "listing",
+                        "delisting",
+                        "external",
+                    ),
+                ),
+                Column("scope", "choice", choices=("all", "family", "product")),
+                Column("family", "str", False, ref="family", max_length=100, default=""),
+                Column("sku", "str", False, field="product", ref="product", default=None),
+                Column("locations", "str", False, ref="location", many=True, default=""),
+                Column("start_month", "month"),
+                Column("end_month", "month"),
+                Column(
+                    "effect_kind", "choice", False, choices=("percent", "units"), default="percent"
+                ),
+                Column("effect_value", "decimal"),
+                Column("dip_months", "int", False, min_value=_NON_NEG, default=0),
+                Column("dip_percent", "decimal", False, default=0),
+                Column(
+                    "status",
+                    "choice",
+                    False,
+                    choices=("proposed", "confirmed", "cancelled"),
+                    default="proposed",
+                ),
+                Column("owner", "str", False, ref="user", default=None),
+                Column("note", "str", False, default=""),
+            ),
+        ),
     )
 }
 
-# Load order for a full company: references must exist before the rows that use them.
+# Load order for a full company: references must exist before the rows that use them. The
+# events calendar is planners' data more than an ERP extract: a company loads without it.
 LOAD_ORDER: tuple[str, ...] = (
     "suppliers",
     "products",

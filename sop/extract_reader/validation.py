@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 import numpy as np
 import pandas as pd
 from django.apps import apps
+from django.utils.module_loading import import_string
 
 from sop.extract_reader.errors import ERROR_COLUMNS, ExtractRefused, error_frame, refuse
 from sop.extract_reader.options import ENCODINGS, NUMBER_FORMATS, ReadOptions
@@ -34,6 +35,7 @@ REF_LABELS = {
     "resource": "resource",
     "supplier": "supplier",
     "family": "product family",
+    "user": "user",
 }
 # A single separator followed by exactly three digits reads two ways: 3.900 is 3.9 with a
 # decimal point and 3900 with a point between thousands. A leading 0 (0.500) reads one way.
@@ -187,6 +189,8 @@ def validate(
         if progress:
             progress((done + 1) / (len(entity.columns) + 1))
 
+    if entity.row_check:
+        _check_rows(entity, out, table, refs, valid, errors)
     key_fields = [model._meta.get_field(entity.column(k).model_field).attname for k in entity.key]
     _check_duplicates(out, table, valid, key_fields, entity, errors)
     for name in _model_defaults(model, out):
@@ -705,6 +709,8 @@ def _parse_uniques(
         result, reason = value, None
         if value == "":
             pass
+        elif column.ref and column.many:
+            result, reason = _parse_many(value, column, lookup or {})
         elif column.ref:
             result = lookup.get(value) if lookup is not None else None
             if result is None:
@@ -737,6 +743,17 @@ def _parse_uniques(
     return parsed, reasons
 
 
+def _parse_many(value: str, column: Column, lookup: dict) -> tuple[str, str | None]:
+    """A cell of several references separated by "|": their ids, sorted and joined by "|"
+    (text, so a column of them stays one value a cell), or the codes not known."""
+    codes = [code.strip() for code in value.split("|") if code.strip()]
+    unknown = [code for code in codes if code not in lookup]
+    if unknown:
+        label = REF_LABELS[column.ref] + ("s" if len(unknown) > 1 else "")
+        return value, f"unknown {label} in the list: {', '.join(unknown)}"
+    return "|".join(str(i) for i in sorted({lookup[code] for code in codes})), None
+
+
 def _date_reason(value: str, *, month: bool, checks: _Checks) -> str:
     """Why a value is no date (or month), saying how it would read in the forms it fits.
 
@@ -763,6 +780,24 @@ def _date_reason(value: str, *, month: bool, checks: _Checks) -> str:
     if len(readings) > 1:
         return f"ambiguous: {value} is {listed}; state the file's {noun} format"
     return f"not a {noun} in a stated format: {value} reads as {listed}; state the {noun} format"
+
+
+def _check_rows(
+    entity: Entity,
+    out: pd.DataFrame,
+    table: pd.DataFrame,
+    refs: dict[str, dict[str, object]],
+    valid: np.ndarray,
+    errors: list[pd.DataFrame],
+) -> None:
+    """The entity's check across the columns of each row whose cells are all valid."""
+    check = import_string(entity.row_check)
+    checked = np.flatnonzero(valid)
+    for mask, column, reason in check(out.iloc[checked], table.iloc[checked], refs):
+        rows = table.index[checked[mask]]
+        values = table.loc[rows, column].to_numpy(dtype=object) if column in table else ""
+        errors.append(error_frame(rows, column, values, reason))
+        valid[checked[mask]] = False
 
 
 def _check_duplicates(
