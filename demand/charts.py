@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from demand.selectors import Grid
+from demand.selectors import Grid, StreamFva
 from sop import figures
 
 _COLORS = {
@@ -12,6 +12,8 @@ _COLORS = {
     "consensus": "#1a7f37",
     "last": "#8c959f",
     "override": "#b35900",
+    "better": "#1a7f37",
+    "worse": "#cf222e",
 }
 
 
@@ -83,4 +85,45 @@ def demand_chart(grid: Grid, *, title: str) -> str:
         )
     fig.update_xaxes(**figures.month_axis([*hist, *horizon]))
     fig.update_yaxes(**figures.value_axis("units"))
+    return fig.to_json()
+
+
+def fva_waterfall(fva: StreamFva) -> str:
+    """WAPE of naive, statistical, each stream and consensus as a waterfall (JSON).
+
+    The naive bar stands on zero; every other bar floats from the WAPE of the step it is
+    compared with (statistical from naive, streams and consensus from statistical) to its
+    own, green where it lowered the error and red where it raised it.
+    """
+    fig = figures.chart(
+        f"Forecast value added, last {fva.cycles} approved cycles (WAPE %)",
+        height=300,
+        showlegend=False,
+    )
+    by_code = {s.code: s for s in fva.steps}
+    shown = [s for s in fva.steps if s.wape is not None]
+    bases, heights, colors, texts = [], [], [], []
+    for step in shown:
+        start = 0.0 if step.fva is None else by_code[step.against].wape
+        bases.append(start)
+        heights.append(step.wape - start)
+        colors.append(
+            _COLORS["last"]
+            if step.fva is None
+            else _COLORS["better"]
+            if step.fva >= 0
+            else _COLORS["worse"]
+        )
+        gain = "" if step.fva is None else f" ({step.fva:+.1f} pts vs {step.compared_with})"
+        texts.append(f"{step.wape:.1f}%{gain}")
+    fig.add_bar(
+        x=[s.label for s in shown],
+        y=heights,
+        base=bases,
+        marker={"color": colors},
+        text=texts,
+        textposition="outside",
+        hovertemplate="%{x}: %{text}<extra></extra>",
+    )
+    fig.update_yaxes(**figures.value_axis("pct"))
     return fig.to_json()

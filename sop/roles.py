@@ -70,6 +70,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         *_EVENTS,
         "demand.run_forecast",
         "demand.change_demandoverride",
+        "demand.change_consensussource",
         "reconciliation.add_decisionlogentry",
         "reconciliation.change_risk",
     ),
@@ -89,10 +90,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "reconciliation.add_decisionlogentry",
         "reconciliation.change_risk",
     ),
-    # Sales and marketing bring their input to the demand review; what they may write there
-    # is added with the pages that take it.
-    Role.SALES: (),
-    Role.MARKETING: _EVENTS,
+    # Sales and marketing bring their input to the demand review: each writes only the input
+    # streams of its own role (`demand.services.streams.stream_can_write`).
+    Role.SALES: ("demand.change_streamentry",),
+    Role.MARKETING: (*_EVENTS, "demand.change_streamentry"),
 }
 
 

@@ -29,6 +29,8 @@ ROLE_USERNAMES = {
     Role.FINANCE: "finance",
     Role.EXECUTIVE: "exec",
     Role.ADMIN: "admin",
+    Role.SALES: "sales",
+    Role.MARKETING: "marketing",
 }
 
 
