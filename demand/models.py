@@ -177,8 +177,6 @@ class ConsensusDemand(models.Model):
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     month = models.DateField()
     statistical = models.FloatField()
-    # What the chosen input stream (or mix) changed of the base, before the overrides.
-    stream_delta = models.FloatField(default=0)
     override_delta = models.FloatField(default=0)
     value = models.FloatField()
 

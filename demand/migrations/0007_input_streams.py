@@ -27,11 +27,6 @@ class Migration(migrations.Migration):
                 'ordering': ['id'],
             },
         ),
-        migrations.AddField(
-            model_name='consensusdemand',
-            name='stream_delta',
-            field=models.FloatField(default=0),
-        ),
         migrations.CreateModel(
             name='ConsensusSource',
             fields=[
