@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from demand import charts, roundtrip, selectors, services
 from demand.choices import ExceptionFilter, GridLayer, GridSort, Pattern, ReasonCode
 from demand.forms import ConsensusSourceForm, OverrideForm, StreamEntryForm
-from demand.models import ForecastRun, InputStream
+from demand.models import ConsensusSource, ForecastRun, InputStream
 from demand.services.streams import stream_can_write
 from demand.streams import STATISTICAL
 from sop import roundtrip_views
@@ -87,6 +87,20 @@ def _columns(grid: selectors.Grid, pending: dict) -> list[dict]:
     return columns
 
 
+def _source_label(source: ConsensusSource | None, names: dict[str, str]) -> str:
+    """The planner's source as the page names it: "Sales 100%" or "Statistical 50% + ..."."""
+    if source is None:
+        return "the statistical forecast"
+    return " + ".join(f"{names.get(code, code)} {share}%" for code, share in source.weights.items())
+
+
+def _source_code(source: ConsensusSource | None) -> str:
+    """The option of the source form that matches the current choice."""
+    if source is None:
+        return STATISTICAL
+    return next(iter(source.weights)) if len(source.weights) == 1 else "mix"
+
+
 def _can_run(request: HttpRequest, cycle: Cycle) -> bool:
     return (
         request.user.has_perm("demand.run_forecast") and cycle.stage in services.FORECASTABLE_STAGES
@@ -100,6 +114,8 @@ def _selection_context(
     fva = selectors.stream_fva(cycle=cycle, scope=selection.q())
     horizon = set(grid.horizon_months)
     active = list(InputStream.objects.filter(active=True))
+    source = selectors.consensus_source(cycle=cycle, selection=selection)
+    names = {STATISTICAL: "Statistical", **{s.code: s.name for s in active}}
     locations = (
         selectors.product_locations(product=selection.product, cycle=cycle)
         if selection.product is not None
@@ -132,8 +148,10 @@ def _selection_context(
             for row in selectors.selection_streams(cycle=cycle, selection=selection)
         ],
         "writable_streams": [s for s in active if stream_can_write(stream=s, user=request.user)],
-        "source": selectors.consensus_source(cycle=cycle, selection=selection),
-        "source_choices": [(STATISTICAL, "Statistical"), *((s.code, s.name) for s in active)],
+        "source": source,
+        "source_label": _source_label(source, names),
+        "source_code": _source_code(source),
+        "source_choices": list(names.items()),
         "can_choose_source": not selection.is_total
         and cycle.stage == Stage.DEMAND_REVIEW
         and request.user.has_perm("demand.change_consensussource"),

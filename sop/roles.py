@@ -55,6 +55,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "sop.view_auditevent",
         "sop.manage_apitoken",
         *_EVENTS,
+        # Admins add input streams (and say which role enters each) in the Django admin.
+        "demand.view_inputstream",
+        "demand.add_inputstream",
+        "demand.change_inputstream",
         "auth.view_user",
         "auth.add_user",
         "auth.change_user",

@@ -72,7 +72,7 @@ def test_the_planner_accepts_the_sales_stream_for_a_family_and_sees_the_fva_wate
     page.click("#source-form button[type=submit]")
 
     page.wait_for_selector("text=Consensus source of Family Bikes saved")
-    assert page.inner_text("#source-now") == "sales 100%"
+    assert page.inner_text("#source-now") == "Sales 100%"
     assert page.locator(f".consensus-row td[data-month='{month}']").inner_text() == "1,000"
     page.wait_for_selector("#fva-chart .main-svg")
     chart = page.inner_text("#fva-chart")
