@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from demand.selectors import Grid
+from demand.selectors import Grid, StreamFva
 from sop import figures
 from sop.months import add_months
 
@@ -18,6 +18,8 @@ _COLORS = {
     "event": "rgba(130,80,223,0.14)",
     "dip": "rgba(130,80,223,0.06)",
     "event_marker": "#8250df",
+    "better": "#1a7f37",
+    "worse": "#cf222e",
 }
 
 
@@ -124,3 +126,44 @@ def _event_marks(fig, grid: Grid, events: dict) -> None:
 def _halfway(month: dt.date) -> dt.date:
     """The day halfway from `month` to the next: where a month's band meets the next one's."""
     return month + dt.timedelta(days=(add_months(month, 1) - month).days // 2)
+
+
+def fva_waterfall(fva: StreamFva) -> str:
+    """WAPE of naive, statistical, each stream and consensus as a waterfall (JSON).
+
+    The naive bar stands on zero; every other bar floats from the WAPE of the step it is
+    compared with (statistical from naive, streams and consensus from statistical) to its
+    own, green where it lowered the error and red where it raised it.
+    """
+    fig = figures.chart(
+        f"Forecast value added, last {fva.cycles} approved cycles (WAPE %)",
+        height=300,
+        showlegend=False,
+    )
+    by_code = {s.code: s for s in fva.steps}
+    shown = [s for s in fva.steps if s.wape is not None]
+    bases, heights, colors, texts = [], [], [], []
+    for step in shown:
+        start = 0.0 if step.fva is None else by_code[step.against].wape
+        bases.append(start)
+        heights.append(step.wape - start)
+        colors.append(
+            _COLORS["last"]
+            if step.fva is None
+            else _COLORS["better"]
+            if step.fva >= 0
+            else _COLORS["worse"]
+        )
+        gain = "" if step.fva is None else f" ({step.fva:+.1f} pts vs {step.compared_with})"
+        texts.append(f"{step.wape:.1f}%{gain}")
+    fig.add_bar(
+        x=[s.label for s in shown],
+        y=heights,
+        base=bases,
+        marker={"color": colors},
+        text=texts,
+        textposition="outside",
+        hovertemplate="%{x}: %{text}<extra></extra>",
+    )
+    fig.update_yaxes(**figures.value_axis("pct"))
+    return fig.to_json()

@@ -29,3 +29,5 @@ FVA_MATERIALITY = Materiality(amount=1.0)
 # Rows per page of the family grid (its series as rows): a page renders in well under
 # half a second on the demo's largest family; more rows page.
 GRID_PAGE_ROWS = 50
+# Past approved cycles whose frozen plans measure each input stream's value added.
+FVA_CYCLES = 6

@@ -14,9 +14,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Q, QuerySet, Sum
 
-from demand import accuracy
+from demand import accuracy, consensus, streams
 from demand.choices import ExceptionFilter, GridLayer, GridSort, OverrideLevel, ReasonCode
 from demand.constants import (
+    FVA_CYCLES,
     FVA_MATERIALITY,
     GRID_PAGE_ROWS,
     HISTORY_MONTHS_SHOWN,
@@ -28,11 +29,15 @@ from demand.constants import (
 )
 from demand.models import (
     ConsensusDemand,
+    ConsensusSource,
     DemandOverride,
     DemandPlanSnapshot,
     ForecastRun,
+    InputStream,
     SeriesFit,
     StatisticalForecast,
+    StreamEntry,
+    StreamPlanSnapshot,
     format_override,
 )
 from sop import materiality
@@ -517,6 +522,196 @@ FVA_LEGEND = materiality.legend(
 )
 
 
+# --- input streams --------------------------------------------------------------------------
+
+
+@dataclass
+class StreamRow:
+    """An input stream's figures for the selection: horizon month -> units, where it has any."""
+
+    stream: InputStream
+    values: dict[dt.date, float]
+
+
+def selection_streams(*, cycle: Cycle, selection: Selection) -> list[StreamRow]:
+    """Each active stream's figures for the selection, split down as the consensus does.
+
+    Two queries: the selection's family plan (its statistical column splits a family
+    figure) and the family's entries.
+    """
+    active = list(InputStream.objects.filter(active=True))
+    family_q = Q(product__family=selection.family) if not selection.is_total else Q()
+    stat = pd.DataFrame(
+        list(
+            ConsensusDemand.objects.filter(family_q, cycle=cycle).values_list(
+                "product_id", "location_id", "product__family", "month", "statistical"
+            )
+        ),
+        columns=consensus.STAT_COLUMNS,
+    )
+    entries_qs = StreamEntry.objects.filter(cycle=cycle, stream__in=active)
+    if not selection.is_total:
+        entries_qs = entries_qs.filter(family=selection.family)
+    entries = pd.DataFrame(
+        list(
+            entries_qs.values_list(
+                "stream_id",
+                "level",
+                "family",
+                "product_id",
+                "location_id",
+                "month",
+                "kind",
+                "value",
+            )
+        ),
+        columns=["stream", *consensus.OVERRIDE_COLUMNS],
+    )
+    keep = np.ones(len(stat), bool)
+    if selection.product is not None:
+        keep &= stat["product"].to_numpy() == selection.product.pk
+    if selection.location is not None:
+        keep &= stat["location"].to_numpy() == selection.location.pk
+    rows = []
+    for stream in active:
+        mine = entries[entries["stream"] == stream.pk].drop(columns="stream")
+        values, covered = streams.stream_series(stat, mine.reset_index(drop=True))
+        shown = covered & keep
+        by_month = pd.Series(values[shown]).groupby(stat["month"].to_numpy()[shown]).sum()
+        rows.append(StreamRow(stream=stream, values={m: float(v) for m, v in by_month.items()}))
+    return rows
+
+
+def consensus_source(*, cycle: Cycle, selection: Selection) -> ConsensusSource | None:
+    """The planner's source choice that applies to the selection: the SKU's, else the family's."""
+    if selection.is_total:
+        return None
+    sources = ConsensusSource.objects.filter(cycle=cycle).select_related("author", "product")
+    if selection.product is not None:
+        own = sources.filter(product=selection.product).first()
+        if own is not None:
+            return own
+    return sources.filter(level=OverrideLevel.FAMILY, family=selection.family).first()
+
+
+@dataclass
+class FvaStep:
+    """One bar of the forecast value added waterfall: a forecast and its WAPE."""
+
+    code: str
+    label: str
+    wape: float | None
+    fva: float | None  # WAPE points gained over the step it is compared with
+    against: str  # that step's code
+    compared_with: str  # and its label
+
+
+@dataclass
+class StreamFva:
+    """Naive -> statistical -> each stream -> consensus over the last approved cycles."""
+
+    cycles: int
+    months: int
+    steps: list[FvaStep]
+
+    @property
+    def streams(self) -> list[FvaStep]:
+        return [s for s in self.steps if s.code not in ("naive", "statistical", "consensus")]
+
+
+def stream_fva(*, cycle: Cycle, scope: Q | None = None) -> StreamFva:
+    """Accuracy and forecast value added of each input stream over past approved cycles.
+
+    The frozen plans of the last FVA_CYCLES approved cycles before `cycle`, on the months
+    with sales before it, judged per series and month (`accuracy.wape_by_method`). A stream
+    is judged where it had a figure and as the statistical forecast elsewhere, so its value
+    added is what its figures changed. The naive and statistical steps compare with the step
+    before; each stream and the consensus with the statistical forecast.
+    """
+    scope = scope if scope is not None else Q()
+    cycle_months = list(
+        Cycle.objects.filter(stage=Stage.APPROVED, month__lt=cycle.month)
+        .order_by("-month")
+        .values_list("month", flat=True)[:FVA_CYCLES]
+    )
+    keys = ["cycle", "product", "location", "month"]
+    plans = pd.DataFrame(
+        list(
+            DemandPlanSnapshot.objects.filter(
+                scope, cycle__month__in=cycle_months, month__lt=cycle.month
+            ).values_list(*keys, "naive", "statistical", "consensus")
+        ),
+        columns=[*keys, "naive", "statistical", "consensus"],
+    )
+    active = list(InputStream.objects.filter(active=True).values_list("code", "name"))
+    if plans.empty:
+        return StreamFva(cycles=0, months=0, steps=[])
+    figures = pd.DataFrame(
+        list(
+            StreamPlanSnapshot.objects.filter(
+                scope, cycle__month__in=cycle_months, month__lt=cycle.month, stream__active=True
+            ).values_list(*keys, "stream__code", "value")
+        ),
+        columns=[*keys, "stream", "value"],
+    )
+    wide = figures.pivot_table(index=keys, columns="stream", values="value", aggfunc="sum")
+    plans = plans.merge(wide, left_on=keys, right_index=True, how="left")
+    for code, _ in active:
+        if code not in plans:
+            plans[code] = np.nan
+        plans[code] = plans[code].astype(float).fillna(plans["statistical"])
+    actuals = pd.DataFrame(
+        list(
+            SalesHistory.objects.filter(
+                scope, month__gte=plans["month"].min(), month__lt=cycle.month
+            )
+            .values("product", "location", "month")
+            .annotate(actual=Sum("quantity"))
+            .values_list("product", "location", "month", "actual")
+        ),
+        columns=["product", "location", "month", "actual"],
+    )
+    plans = plans.merge(actuals, on=["product", "location", "month"], how="left")
+    # A month without a recorded sale had zero demand.
+    plans["actual"] = plans["actual"].astype(float).fillna(0.0)
+    labels = [("naive", "Naive"), ("statistical", "Statistical"), *active]
+    labels.append(("consensus", "Consensus"))
+    wape = accuracy.wape_by_method(plans, [code for code, _ in labels])
+    steps = []
+    for i, (code, label) in enumerate(labels):
+        against = "naive" if code in ("naive", "statistical") else "statistical"
+        steps.append(
+            FvaStep(
+                code=code,
+                label=label,
+                wape=wape[code],
+                fva=None if i == 0 else _diff(wape[against], wape[code]),
+                against=against,
+                compared_with=dict(labels)[against],
+            )
+        )
+    return StreamFva(
+        cycles=int(plans["cycle"].nunique()),
+        months=int(plans[["cycle", "month"]].drop_duplicates().shape[0]),
+        steps=steps,
+    )
+
+
+def stream_fva_sentences(fva: StreamFva) -> list[str]:
+    """One line per stream for the executive pack: points gained or lost over statistical."""
+    out = []
+    for step in fva.streams:
+        if step.fva is None:
+            continue
+        verb = "improved" if step.fva >= 0 else "worsened"
+        out.append(
+            f"{step.label} input {verb} accuracy by {abs(step.fva):.1f} points over the "
+            f"last {fva.cycles} cycle{'s' if fva.cycles != 1 else ''} "
+            "(WAPE against the statistical forecast)."
+        )
+    return out
+
+
 def fva_tone(fva: float | None) -> str:
     """'good'/'bad' for a forecast value added of at least FVA_MATERIALITY, else ''."""
     return materiality.tone(fva, higher=True, materiality=FVA_MATERIALITY, reference={})
@@ -597,7 +792,7 @@ class SeriesRow:
     abc: str
     pattern: str
     values: list[float | None]  # per horizon month: the layer's (consensus for overrides)
-    overrides: dict[dt.date, DemandOverride]
+    overrides: dict[dt.date, DemandOverride | StreamEntry]
     volume: float  # horizon total of `values`
     error: float | None  # WAPE (%) of the series' frozen consensus plans vs its sales
     change: float | None  # % change of the consensus vs last cycle's plan, common months
@@ -672,14 +867,16 @@ def series_grid(
     filters: Filters = Filters(),
     page: int = 1,
     series: tuple[int, int] | None = None,
+    stream: InputStream | None = None,
 ) -> SeriesGrid:
     """The family's SKU-locations as rows of one layer, filtered, sorted and paged.
 
     Filters as the review tree: ABC class and exception per SKU, pattern per series (the
     published run's). Sorts put the largest first: volume, error, and change by its size
     (a fall counts as much as a rise); a series without a figure goes last. `series`
-    (product, location) reads that one row only, as a saved cell answers. Eight queries
-    whatever the family's size.
+    (product, location) reads that one row only, as a saved cell answers. The stream layer
+    shows the statistical forecast with `stream`'s SKU-location entries as the cells' inputs.
+    Eight queries whatever the family's size.
     """
     months = cycle.horizon
     scope = Q(product__family=family)
@@ -707,7 +904,8 @@ def series_grid(
     if filters.pattern:
         keep = {key for key, pattern in patterns.items() if pattern == filters.pattern}
         plan = plan[_series_in(plan, keep)]
-    shown = GridLayer.STATISTICAL if layer == GridLayer.STATISTICAL else GridLayer.CONSENSUS
+    by_statistical = (GridLayer.STATISTICAL, GridLayer.STREAM)
+    shown = GridLayer.STATISTICAL if layer in by_statistical else GridLayer.CONSENSUS
     keys = ["product", "location"]
     summary = plan.groupby(keys)[[shown]].sum().rename(columns={shown: "volume"})
 
@@ -747,14 +945,21 @@ def series_grid(
         key: dict(zip(group["month"], group[shown], strict=True))
         for key, group in plan[_series_in(plan, chosen)].groupby(keys)
     }
-    overrides: dict[tuple[int, int], dict[dt.date, DemandOverride]] = {}
-    if layer == GridLayer.OVERRIDE and chosen:
-        for o in DemandOverride.objects.filter(
-            cycle=cycle,
-            level=OverrideLevel.PRODUCT,
-            product__in={p for p, _ in chosen},
-            location__isnull=False,
-        ).select_related("author"):
+    overrides: dict[tuple[int, int], dict[dt.date, DemandOverride | StreamEntry]] = {}
+    edits = {GridLayer.OVERRIDE: DemandOverride.objects.all()}
+    if stream is not None:
+        edits[GridLayer.STREAM] = StreamEntry.objects.filter(stream=stream)
+    if layer in edits and chosen:
+        for o in (
+            edits[layer]
+            .filter(
+                cycle=cycle,
+                level=OverrideLevel.PRODUCT,
+                product__in={p for p, _ in chosen},
+                location__isnull=False,
+            )
+            .select_related("author")
+        ):
             overrides.setdefault((o.product_id, o.location_id), {})[o.month] = o
     rows = [
         SeriesRow(

@@ -10,6 +10,7 @@ from django.db import transaction
 from demand import consensus
 from demand.models import ConsensusDemand, DemandOverride, ForecastRun, StatisticalForecast
 from demand.services._common import PlanReadOnly, bulk_insert
+from demand.services.streams import consensus_stream_base
 from sop.choices import Stage
 from sop.models import Cycle
 
@@ -49,8 +50,10 @@ def consensus_rebuild(
         ),
         columns=consensus.OVERRIDE_COLUMNS,
     )
-    value = consensus.consensus_values(stat, overrides)
-    base = stat["statistical"].to_numpy(float)
+    statistical = stat["statistical"].to_numpy(float)
+    # The planner's chosen stream (or mix) replaces the base; overrides apply on top of it.
+    base = consensus_stream_base(cycle=cycle, stat=stat, family=family, month=month)
+    value = consensus.consensus_values(stat.assign(statistical=base), overrides)
     with transaction.atomic():
         if family is None and month is None:
             old_qs.delete()
@@ -75,7 +78,7 @@ def consensus_rebuild(
                 stat["product"].tolist(),
                 stat["location"].tolist(),
                 stat["month"].tolist(),
-                base.tolist(),
+                statistical.tolist(),
                 (value - base).tolist(),
                 value.tolist(),
                 strict=True,

@@ -9,6 +9,7 @@ from django.db import transaction
 from demand.constants import SEASON_LENGTH
 from demand.models import ConsensusDemand, DemandPlanSnapshot
 from demand.services._common import bulk_insert, history_matrix
+from demand.services.streams import stream_plan_freeze
 from sop.models import Cycle
 from sop.months import month_index, month_numbers
 
@@ -17,6 +18,7 @@ def demand_plan_freeze(*, cycle: Cycle) -> int:
     """Snapshot the cycle's consensus with its statistical and seasonal naive forecasts.
 
     Called when the demand plan is submitted; accuracy is later measured on these rows.
+    Every input stream is kept beside it (`stream_plan_freeze`).
     """
     rows = list(
         ConsensusDemand.objects.filter(cycle=cycle).values_list(
@@ -47,6 +49,7 @@ def demand_plan_freeze(*, cycle: Cycle) -> int:
                 for r in plan.itertuples()
             ),
         )
+        stream_plan_freeze(cycle=cycle)
     return len(plan)
 
 

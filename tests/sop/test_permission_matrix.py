@@ -439,6 +439,50 @@ MATRIX: dict[str, Case] = {
     "demand:workbook_apply": Case(
         get=POST_ONLY, post=only(400, "demand"), kwargs=_cycle, stage=Stage.DEMAND_REVIEW
     ),
+    "demand:source_save": Case(
+        get=POST_ONLY,
+        post=only(302, "demand"),
+        kwargs=_cycle,
+        data=lambda d: {
+            "family": "Bikes",
+            "source": "sales",
+            "reason": "market_intelligence",
+            "comment": "Sales hears of a large order",
+        },
+        stage=Stage.DEMAND_REVIEW,
+    ),
+    # Each stream is entered by its own role only: marketing holds the permission too, for
+    # its stream, and is refused the sales stream.
+    "demand:grid_stream_save": Case(
+        get=POST_ONLY,
+        post=only(200, "sales"),
+        kwargs=_cycle,
+        data=lambda d: {
+            **_override(d),
+            "stream": "sales",
+            "sku": d.products["BIKE"].pk,
+            "location": d.dc.pk,
+        },
+        stage=Stage.DEMAND_REVIEW,
+    ),
+    "demand:stream_workbook": Case(
+        get=every(200),
+        post=GET_ONLY,
+        kwargs=lambda d: {"code": "marketing"},
+        query=lambda d: {"cycle": d.cycle.pk, "family": "Bikes"},
+    ),
+    "demand:stream_workbook_preview": Case(
+        get=POST_ONLY,
+        post=only(400, "marketing"),
+        kwargs=lambda d: {"cycle_pk": d.cycle.pk, "code": "marketing"},
+        stage=Stage.DEMAND_REVIEW,
+    ),
+    "demand:stream_workbook_apply": Case(
+        get=POST_ONLY,
+        post=only(400, "sales"),
+        kwargs=lambda d: {"cycle_pk": d.cycle.pk, "code": "sales"},
+        stage=Stage.DEMAND_REVIEW,
+    ),
     "demand:run_start": Case(
         get=POST_ONLY, post=only(302, "demand"), kwargs=_cycle, stage=Stage.DEMAND_REVIEW
     ),
