@@ -12,11 +12,13 @@ _COLORS = {
     "consensus": "#1a7f37",
     "last": "#8c959f",
     "override": "#b35900",
+    "events": "#8250df",
 }
 
 
 def demand_chart(grid: Grid, *, title: str) -> str:
-    """History, statistical forecast with its 80 % interval, consensus and overrides (JSON)."""
+    """History, statistical forecast with its 80 % interval, the events layer (bars), consensus
+    and overrides (JSON)."""
     fig = figures.chart(title, height=340, margin={"l": 50}, hovermode="x unified")
     units = figures.measure("units")
     hist = grid.history_months
@@ -49,6 +51,15 @@ def demand_chart(grid: Grid, *, title: str) -> str:
             name="Statistical forecast",
             mode="lines",
             line={"color": _COLORS["statistical"]},
+            **units,
+        )
+    if grid.events:
+        fig.add_bar(
+            x=horizon,
+            y=[grid.events.get(m, 0.0) for m in horizon],
+            name="Events",
+            marker={"color": _COLORS["events"]},
+            opacity=0.6,
             **units,
         )
     if grid.consensus:
