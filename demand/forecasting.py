@@ -1,9 +1,13 @@
 """Statistical demand forecasting: per-series choice among model combinations by backtest.
 
-ORM-free; the demand services load history, call `forecast_frame` and store the rows.
+ORM-free; the demand services load history, call `forecast_series` per series (or
+`forecast_frame`) and store the rows.
 
 Per series:
 
+0. Cleanse (`history_marks`, `cleanse`): the months of past events (the services pass their
+   mask in) and, where none was recorded, the months step 1 would winsorise, are replaced
+   by a baseline estimate before anything else, so the model sees demand without them.
 1. Clean: leading NaNs are dropped, interior NaNs are interpolated, negative values
    (returns) are clipped to zero and flagged, and for smooth/erratic demand isolated
    extreme points are winsorised to a robust band. Leading zeros are trimmed (the item

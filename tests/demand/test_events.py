@@ -20,7 +20,12 @@ from demand.events import (
     measured_lift,
 )
 from demand.forecasting import cleanse, forecast_series, history_marks
-from demand.models import ConsensusDemand, ForecastRun, StatisticalForecast
+from demand.models import (
+    ConsensusDemand,
+    DemandPlanSnapshot,
+    ForecastRun,
+    StatisticalForecast,
+)
 from demand.selectors import event_lifts
 from sop.choices import EffectKind, EventScope, EventStatus, JobStatus
 from sop.models import Event, SalesHistory
@@ -242,7 +247,7 @@ def make_event(code: str, **fields) -> Event:
 
 
 def test_consensus_is_statistical_plus_confirmed_events_plus_overrides(
-    bikes_forecast, cycle, company, planner
+    bikes_forecast, cycle, company, planner, client
 ):
     bike1, bike2 = company["products"][:2]
     make_event(
@@ -281,6 +286,17 @@ def test_consensus_is_statistical_plus_confirmed_events_plus_overrides(
     bike1_north = nov.get(product=bike1, location__code="NORTH")
     assert bike1_north.events == 50
     assert bike1_north.value == bike1_north.statistical + 50 + bike1_north.override_delta
+
+    # The frozen plan keeps the layer; the review shows it as a row and as chart bars.
+    services.demand_plan_freeze(cycle=cycle)
+    frozen = DemandPlanSnapshot.objects.get(
+        cycle=cycle, product=bike1, location__code="SOUTH", month=NOV
+    )
+    assert (frozen.statistical, frozen.events) == (60, 30)
+    client.force_login(planner)
+    page = client.get(f"/demand/?cycle={cycle.pk}&sku={bike1.pk}").content.decode()
+    assert '<tr class="events-row">' in page
+    assert '"name":"Events"' in page.replace(" ", "").replace("&quot;", '"')
 
 
 def test_the_event_lift_page_lists_planned_beside_measured_lift(cycle, company, client, planner):
