@@ -18,14 +18,16 @@ _COLORS = {
     "event": "rgba(130,80,223,0.14)",
     "dip": "rgba(130,80,223,0.06)",
     "event_marker": "#8250df",
+    "events": "#8250df",
     "better": "#1a7f37",
     "worse": "#cf222e",
 }
 
 
 def demand_chart(grid: Grid, *, title: str, events: dict | None = None) -> str:
-    """History, statistical forecast with its 80 % interval, consensus and overrides (JSON);
-    `events`: the events calendar's marks by month, shaded with a hover marker each."""
+    """History, statistical forecast with its 80 % interval, the confirmed events' effect
+    (bars), consensus and overrides (JSON); `events`: the events calendar's marks by month,
+    shaded with a hover marker each."""
     fig = figures.chart(title, height=340, margin={"l": 50}, hovermode="x unified")
     units = figures.measure("units")
     hist = grid.history_months
@@ -58,6 +60,15 @@ def demand_chart(grid: Grid, *, title: str, events: dict | None = None) -> str:
             name="Statistical forecast",
             mode="lines",
             line={"color": _COLORS["statistical"]},
+            **units,
+        )
+    if grid.events:
+        fig.add_bar(
+            x=horizon,
+            y=[grid.events.get(m, 0.0) for m in horizon],
+            name="Event effect",
+            marker={"color": _COLORS["events"]},
+            opacity=0.6,
             **units,
         )
     if grid.consensus:

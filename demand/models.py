@@ -170,13 +170,15 @@ def format_override(kind: str | None, value) -> str:
 
 
 class ConsensusDemand(models.Model):
-    """The cycle's demand plan for a series and month: statistical forecast + overrides."""
+    """The cycle's demand plan for a series and month: statistical forecast + events +
+    overrides (`events` is what confirmed planned events add, `demand.events`)."""
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="consensus")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     month = models.DateField()
     statistical = models.FloatField()
+    events = models.FloatField(default=0)
     override_delta = models.FloatField(default=0)
     value = models.FloatField()
 
@@ -207,6 +209,7 @@ class DemandPlanSnapshot(models.Model):
     month = models.DateField()
     naive = models.FloatField()
     statistical = models.FloatField()
+    events = models.FloatField(default=0)
     consensus = models.FloatField()
 
     class Meta:

@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Q, QuerySet, Sum
 
 from demand import accuracy, consensus, streams
+from demand import events as event_maths
 from demand.choices import ExceptionFilter, GridLayer, GridSort, OverrideLevel, ReasonCode
 from demand.constants import (
     FVA_CYCLES,
@@ -26,7 +27,9 @@ from demand.constants import (
     LARGE_CHANGE_PCT,
     LOW_ACCURACY_WAPE_PCT,
     OVERRIDE_OBJECT_TYPE,
+    SEASON_LENGTH,
 )
+from demand.forecasting import cleanse, history_marks
 from demand.models import (
     ConsensusDemand,
     ConsensusSource,
@@ -40,10 +43,12 @@ from demand.models import (
     StreamPlanSnapshot,
     format_override,
 )
+from demand.services._common import history_events, history_matrix
 from sop import materiality
 from sop.choices import JobStatus, Stage
 from sop.formatting import format_moment
-from sop.models import Cycle, ImportJob, Location, Product, SalesHistory
+from sop.models import Cycle, Event, ImportJob, Location, Product, SalesHistory
+from sop.months import month_index
 from sop.numbers import finite_or_none
 from sop.selectors import PlanFilters, change_history, cycle_previous, series_rows
 from sop.services import add_months
@@ -59,7 +64,7 @@ ACCURACY_CYCLES = 12
 def consensus_rows(*, cycle: Cycle, filters: PlanFilters) -> QuerySet:
     """The cycle's consensus demand per SKU, location and month, as plain rows (the API)."""
     rows = filters.apply(ConsensusDemand.objects.filter(cycle=cycle))
-    return series_rows(rows, "statistical", "override_delta", consensus=F("value"))
+    return series_rows(rows, "statistical", "events", "override_delta", consensus=F("value"))
 
 
 def override_rows(*, cycle: Cycle, filters: PlanFilters) -> QuerySet[DemandOverride]:
@@ -198,6 +203,8 @@ class Grid:
     last_plan: dict[dt.date, float]
     overrides: dict[dt.date, DemandOverride]
     override_effect: dict[dt.date, float] = field(default_factory=dict)
+    # What confirmed events add to the statistical forecast; empty when none does.
+    events: dict[dt.date, float] = field(default_factory=dict)
 
     @property
     def months(self) -> list[dt.date]:
@@ -207,6 +214,7 @@ class Grid:
         return [
             ("Actual sales", self.actuals),
             ("Statistical forecast", self.statistical),
+            *([("Events", self.events)] if self.events else []),
             ("Consensus", self.consensus),
             ("Last cycle's plan", self.last_plan),
         ]
@@ -257,7 +265,9 @@ def review_grid(*, cycle: Cycle, selection: Selection) -> Grid:
         for lv in INTERVAL_LEVELS
         for side, sign in (("lo", -1), ("hi", 1))
     }
-    cons = _by_month(ConsensusDemand.objects.filter(selection.q(), cycle=cycle), value="value")
+    cons = _by_month(
+        ConsensusDemand.objects.filter(selection.q(), cycle=cycle), value="value", events="events"
+    )
     previous = cycle_previous(cycle=cycle)
     last_plan: dict[dt.date, float] = {}
     if previous is not None:
@@ -289,8 +299,11 @@ def review_grid(*, cycle: Cycle, selection: Selection) -> Grid:
         last_plan=last_plan,
         overrides=overrides,
     )
+    if any(cons["events"].values()):
+        grid.events = cons["events"]
     grid.override_effect = {
-        m: grid.consensus.get(m, 0.0) - grid.statistical.get(m, 0.0) for m in horizon
+        m: grid.consensus.get(m, 0.0) - grid.statistical.get(m, 0.0) - grid.events.get(m, 0.0)
+        for m in horizon
     }
     return grid
 
@@ -1041,3 +1054,59 @@ def demand_checklist(cycle: Cycle) -> list[Check]:
             "" if consensus else "Built when the forecast is published.",
         ),
     ]
+
+
+@dataclass(frozen=True)
+class EventLift:
+    """A past event's planned lift beside the lift measured against the cleansed baseline."""
+
+    event: Event
+    baseline: float
+    actual: float
+    lift_units: float
+    lift_pct: float | None
+    planned_units: float
+    planned_pct: float | None
+
+    @property
+    def error_points(self) -> float | None:
+        """Measured minus planned lift, in percentage points (positive: under-planned)."""
+        if self.lift_pct is None or self.planned_pct is None:
+            return None
+        return self.lift_pct - self.planned_pct
+
+
+def event_lifts(*, before: dt.date) -> tuple[list[EventLift], float | None]:
+    """Every non-cancelled event that ended before `before`, with its measured lift, and the
+    mean absolute error of the planned lifts in points (None without a measured event).
+
+    The baseline is the history cleansed as the forecast run cleanses it
+    (`demand.forecasting.history_marks` then `cleanse`) on the history before `before`.
+    """
+    keys, matrix, first = history_matrix(product_ids=None, before=before)
+    mask, events, families = history_events(keys, first, matrix.shape[1], before)
+    past = events[events["end"] < month_index(before)].reset_index(drop=True)
+    if past.empty or not keys:
+        return [], None
+    touched = mask.any(axis=1)
+    baseline = matrix.copy()
+    for i in np.flatnonzero(touched):
+        marks = history_marks(matrix[i], mask[i], SEASON_LENGTH)
+        baseline[i] = cleanse(matrix[i], marks, SEASON_LENGTH)
+    lifts = event_maths.measured_lift(keys, families, first, matrix, baseline, past)
+    by_pk = Event.objects.select_related("product").in_bulk(past["event"].tolist())
+    rows = [
+        EventLift(
+            event=by_pk[r.event],
+            baseline=r.baseline,
+            actual=r.actual,
+            lift_units=r.lift_units,
+            lift_pct=finite_or_none(r.lift_pct),
+            planned_units=r.planned_units,
+            planned_pct=finite_or_none(r.planned_pct),
+        )
+        for r in lifts.itertuples()
+    ]
+    rows.sort(key=lambda r: (r.event.start_month, r.event.code), reverse=True)
+    error = event_maths.lift_error(lifts)
+    return rows, finite_or_none(error)

@@ -9,6 +9,7 @@ app_name = "demand"
 urlpatterns = [
     path("", views.review, name="review"),
     path("grid/", views.grid, name="grid"),
+    path("event-lift/", views.event_lift, name="event_lift"),
     path("cycles/<int:cycle_pk>/overrides/", views.override_save, name="override_save"),
     path("cycles/<int:cycle_pk>/grid/", views.grid_override_save, name="grid_override_save"),
     path(

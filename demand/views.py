@@ -76,6 +76,7 @@ def _columns(grid: selectors.Grid, pending: dict) -> list[dict]:
                 "future": month in horizon,
                 "actual": grid.actuals.get(month),
                 "statistical": grid.statistical.get(month),
+                "event_effect": grid.events.get(month),
                 "consensus": grid.consensus.get(month),
                 "last_plan": grid.last_plan.get(month),
                 "effect": grid.override_effect.get(month),
@@ -569,6 +570,14 @@ def _back(request: HttpRequest, cycle: Cycle) -> str:
     if back.startswith("/") and not back.startswith("//"):
         return back
     return f"{reverse('demand:review')}?cycle={cycle.pk}"
+
+
+@require_GET
+@cycle_page("demand/event_lift.html")
+def event_lift(request: HttpRequest, cycle: Cycle) -> HttpResponse:
+    """Past events: the lift planned beside the lift measured against the cleansed history."""
+    rows, error = selectors.event_lifts(before=cycle.month)
+    return render(request, "demand/event_lift.html", {"cycle": cycle, "rows": rows, "error": error})
 
 
 @require_GET

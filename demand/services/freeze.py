@@ -22,10 +22,12 @@ def demand_plan_freeze(*, cycle: Cycle) -> int:
     """
     rows = list(
         ConsensusDemand.objects.filter(cycle=cycle).values_list(
-            "product_id", "location_id", "month", "statistical", "value"
+            "product_id", "location_id", "month", "statistical", "events", "value"
         )
     )
-    plan = pd.DataFrame(rows, columns=["product", "location", "month", "statistical", "consensus"])
+    plan = pd.DataFrame(
+        rows, columns=["product", "location", "month", "statistical", "events", "consensus"]
+    )
     origin = month_index(cycle.month)
     if not plan.empty:
         keys, matrix, first = history_matrix(
@@ -43,9 +45,27 @@ def demand_plan_freeze(*, cycle: Cycle) -> int:
         DemandPlanSnapshot.objects.filter(cycle=cycle).delete()
         bulk_insert(
             DemandPlanSnapshot,
-            ["cycle_id", "product_id", "location_id", "month", "naive", "statistical", "consensus"],
+            [
+                "cycle_id",
+                "product_id",
+                "location_id",
+                "month",
+                "naive",
+                "statistical",
+                "events",
+                "consensus",
+            ],
             (
-                (cycle.pk, r.product, r.location, r.month, r.naive, r.statistical, r.consensus)
+                (
+                    cycle.pk,
+                    r.product,
+                    r.location,
+                    r.month,
+                    r.naive,
+                    r.statistical,
+                    r.events,
+                    r.consensus,
+                )
                 for r in plan.itertuples()
             ),
         )

@@ -21,7 +21,7 @@ from demand.constants import (
     SEASON_LENGTH,
 )
 from demand.models import ForecastRun, SeriesFit, StatisticalForecast
-from demand.services._common import PlanReadOnly, bulk_insert, history_matrix
+from demand.services._common import PlanReadOnly, bulk_insert, history_events, history_matrix
 from demand.services.consensus import consensus_rebuild
 from sop.choices import Stage
 from sop.models import Cycle, Product, SalesHistory
@@ -42,9 +42,14 @@ def _forecast_rows(
     matrix: np.ndarray,
     start: dt.date,
     horizon: int,
+    event_mask: np.ndarray | None = None,
     keep_going: Callable[[], bool] = lambda: True,
 ) -> tuple[list[tuple], list[tuple]] | None:
-    """Forecast each series; rows for StatisticalForecast and SeriesFit, or None if stopped."""
+    """Forecast each series; rows for StatisticalForecast and SeriesFit, or None if stopped.
+
+    The history is cleansed first (`forecasting.history_marks`): the months of past events
+    in `event_mask` (series x months, as `matrix`) and the outliers of the others.
+    """
     n = len(keys)
     point = np.zeros((n, horizon))
     bounds = {lv: (np.zeros((n, horizon)), np.zeros((n, horizon))) for lv in INTERVAL_LEVELS}
@@ -55,8 +60,13 @@ def _forecast_rows(
             if not keep_going():
                 return None
             last_check = time.monotonic()
+        events = event_mask[i] if event_mask is not None else np.zeros(matrix.shape[1], bool)
         fc = forecasting.forecast_series(
-            matrix[i], horizon=horizon, season_length=SEASON_LENGTH, levels=INTERVAL_LEVELS
+            matrix[i],
+            horizon=horizon,
+            season_length=SEASON_LENGTH,
+            levels=INTERVAL_LEVELS,
+            marked=forecasting.history_marks(matrix[i], events, SEASON_LENGTH),
         )
         point[i] = fc.point
         for lv, (lo, hi) in bounds.items():
@@ -158,13 +168,15 @@ def _forecast_plan(run: ForecastRun, options: dict) -> list[list[int]]:
 
 
 def _forecast_compute(run: ForecastRun, product_ids: Sequence[int]) -> tuple | None:
-    keys, matrix, _ = history_matrix(product_ids=product_ids, before=run.cycle.month)
+    keys, matrix, first = history_matrix(product_ids=product_ids, before=run.cycle.month)
+    mask, _, _ = history_events(keys, first, matrix.shape[1], run.cycle.month)
     rows = _forecast_rows(
         run_id=run.pk,
         keys=keys,
         matrix=matrix,
         start=run.cycle.month,
         horizon=run.cycle.horizon_months,
+        event_mask=mask,
         keep_going=lambda: run_is_running(ForecastRun, run.pk),
     )
     return None if rows is None else (len(keys), rows)
@@ -215,9 +227,15 @@ def forecast_sku_refresh(*, cycle: Cycle, product: Product, user: AbstractBaseUs
     run = ForecastRun.objects.filter(cycle=cycle, is_published=True).first()
     if run is None:
         raise ValidationError("Run the forecast for the cycle first.")
-    keys, matrix, _ = history_matrix(product_ids=[product.pk], before=cycle.month)
+    keys, matrix, first = history_matrix(product_ids=[product.pk], before=cycle.month)
+    mask, _, _ = history_events(keys, first, matrix.shape[1], cycle.month)
     forecasts, fits = _forecast_rows(
-        run_id=run.pk, keys=keys, matrix=matrix, start=cycle.month, horizon=cycle.horizon_months
+        run_id=run.pk,
+        keys=keys,
+        matrix=matrix,
+        start=cycle.month,
+        horizon=cycle.horizon_months,
+        event_mask=mask,
     )
     with transaction.atomic():
         # The cycle lock orders this after an override save rebuilding the same family.

@@ -418,6 +418,7 @@ MATRIX: dict[str, Case] = {
         stage=Stage.DEMAND_REVIEW,
     ),
     "demand:grid": Case(get=every(200), post=GET_ONLY, query=lambda d: {"family": "Bikes"}),
+    "demand:event_lift": Case(get=every(200), post=GET_ONLY),
     "demand:grid_override_save": Case(
         get=POST_ONLY,
         post=only(200, "demand"),
