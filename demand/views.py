@@ -114,6 +114,7 @@ def _selection_context(
         "can_run": _can_run(request, cycle),
         "reasons": ReasonCode.choices,
         "locations": locations,
+        "badges": selectors.selection_badges(cycle=cycle, selection=selection),
     }
 
 

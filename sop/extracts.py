@@ -7,7 +7,11 @@ three in step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,12 @@ class Entity:
     key: tuple[str, ...]  # the natural key, in column names
     columns: tuple[Column, ...] = field(default_factory=tuple)
     help: str = ""
+    # Checks across the columns of a row, once each column is valid on its own: given the
+    # parsed rows (model attnames) and the file's text (column names), the rows that fail,
+    # as (mask, column, reason).
+    row_checks: Callable[[pd.DataFrame, pd.DataFrame], list[tuple[np.ndarray, str, str]]] | None = (
+        None
+    )
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -45,6 +55,25 @@ class Entity:
 
 
 _NON_NEG = 0.0
+
+
+def _product_lifecycle_checks(
+    rows: pd.DataFrame, text: pd.DataFrame
+) -> list[tuple[np.ndarray, str, str]]:
+    """A product cannot be its own like product, nor end before it is launched."""
+    failed = []
+    if "like_sku" in text:
+        own = (text["like_sku"].str.strip() == text["sku"].str.strip()).to_numpy()
+        failed.append((own, "like_sku", "a product cannot be its own like product"))
+    if "launch_month" in text and "end_of_life_month" in text:
+        launch = pd.to_datetime(rows["launch_month"])
+        end = pd.to_datetime(rows["end_of_life_month"])
+        before = (end < launch).to_numpy()
+        failed.append(
+            (before, "end_of_life_month", "the end-of-life month is before the launch month")
+        )
+    return failed
+
 
 ENTITIES: dict[str, Entity] = {
     e.name: e
@@ -82,7 +111,21 @@ ENTITIES: dict[str, Entity] = {
                     "supplier_code", "str", False, field="supplier", ref="supplier", default=None
                 ),
                 Column("active", "bool", False, default=True),
+                Column(
+                    "like_sku",
+                    "str",
+                    False,
+                    field="like_product",
+                    ref="product",
+                    default=None,
+                    help="forecast from this product until there is enough history",
+                ),
+                Column("like_factor", "decimal", False, min_value=0.0001, default=None),
+                Column("launch_ramp_months", "int", False, min_value=_NON_NEG, default=None),
+                Column("launch_month", "month", False, default=None),
+                Column("end_of_life_month", "month", False, default=None),
             ),
+            row_checks=_product_lifecycle_checks,
         ),
         Entity(
             "locations",

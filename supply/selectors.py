@@ -26,7 +26,13 @@ from sop.models import (
     Routing,
     SalesHistory,
 )
-from sop.selectors import PlanFilters, change_history, series_rows
+from sop.selectors import (
+    LifecycleBadge,
+    PlanFilters,
+    change_history,
+    product_lifecycle_badges,
+    series_rows,
+)
 from sop.services import add_months
 from sop.steps import Check
 from supply.choices import (
@@ -385,6 +391,9 @@ class PlanRow:
     shortage: float  # horizon cut for capacity
     values: list[float | None]  # the layer's value per month
     edits: dict[dt.date, PlannedSupplyEdit]
+    badges: list[LifecycleBadge] = field(default_factory=list)
+    # Stock left at the end of life: its month, units and value at cost (None: none left).
+    end_of_life_stock: dict | None = None
 
     @property
     def key(self) -> str:
@@ -449,6 +458,11 @@ def plan_grid(
             cycle_id=run.cycle_id, product__in=products
         ).select_related("author"):
             edits.setdefault((e.product_id, e.location_id), {})[e.month] = e
+    badges = product_lifecycle_badges(product_ids=products)
+    left = {
+        (r["product"], r["location"]): r
+        for r in end_of_life_stock(run=run, product_ids=products).rows
+    }
     rows = [
         PlanRow(
             product_id=int(r["product"]),
@@ -462,6 +476,8 @@ def plan_grid(
             shortage=float(r["shortage"]),
             values=[cells.get((r["product"], r["location"]), {}).get(m) for m in months],
             edits=edits.get((r["product"], r["location"]), {}),
+            badges=badges.get(r["product"], []),
+            end_of_life_stock=left.get((r["product"], r["location"])),
         )
         for r in listed
     ]
@@ -643,6 +659,51 @@ def excess_list(*, run: SupplyRun, limit: int | None = LIST_ROWS) -> list[dict]:
         for r in rows
     ]
     return sorted(out, key=lambda r: (-r["value"], -r["peak_value"], r["sku"]))[:limit]
+
+
+@dataclass
+class EndOfLifeStock:
+    """Stock the plan still holds when products reach their end of life, at unit cost."""
+
+    rows: list[dict]
+    total_value: float
+    total_quantity: float
+
+
+def end_of_life_stock(
+    *, run: SupplyRun, product_ids: Sequence[int] | None = None
+) -> EndOfLifeStock:
+    """Per SKU-location, the projected on hand at the end of the product's end-of-life month
+    (from then on its demand is zero, so this is what is left), valued at unit cost; for a
+    product already past it, the first month of the cycle. Highest value first; one query.
+    """
+    first = run.cycle.month
+    at_end = Q(month=F("product__end_of_life_month")) | Q(
+        product__end_of_life_month__lt=first, month=first
+    )
+    rows = InventoryProjection.objects.filter(
+        at_end, run=run, product__end_of_life_month__isnull=False, on_hand__gt=_EPS
+    )
+    if product_ids is not None:
+        rows = rows.filter(product__in=list(product_ids))
+    out = [
+        {**r, "value": r["on_hand"] * float(r["cost"])}
+        for r in rows.values(
+            "product",
+            "location",
+            "month",
+            "on_hand",
+            end_of_life=F("product__end_of_life_month"),
+            cost=F("product__unit_cost"),
+            **_SERIES_LABELS,
+        )
+    ]
+    out.sort(key=lambda r: (-r["value"], r["sku"], r["location_code"]))
+    return EndOfLifeStock(
+        rows=out,
+        total_value=sum(r["value"] for r in out),
+        total_quantity=sum(r["on_hand"] for r in out),
+    )
 
 
 def plan_summary(*, run: SupplyRun) -> dict:

@@ -18,13 +18,18 @@ from demand.constants import (
     CANCEL_CHECK_SECONDS,
     CHUNK_SERIES,
     INTERVAL_LEVELS,
+    LIKE_MODEL,
     SEASON_LENGTH,
 )
+from demand.lifecycle import Lifecycle, lifecycle_apply
+from demand.lifecycle import history_months as lifecycle_history
 from demand.models import ForecastRun, SeriesFit, StatisticalForecast
-from demand.services._common import PlanReadOnly, bulk_insert, history_matrix
+from demand.services._common import PlanReadOnly, bulk_insert
 from demand.services.consensus import consensus_rebuild
+from demand.services.lifecycle import lifecycle_products_without_history, lifecycle_series
 from sop.choices import Stage
 from sop.models import Cycle, Product, SalesHistory
+from sop.months import month_index
 from sop.numbers import finite_or_none
 from sop.roles import require
 from sop.runs import RunKind, run_cancel, run_is_running, run_start
@@ -43,8 +48,14 @@ def _forecast_rows(
     start: dt.date,
     horizon: int,
     keep_going: Callable[[], bool] = lambda: True,
+    lifecycles: dict[int, Lifecycle] | None = None,
+    written: set[int] | None = None,
 ) -> tuple[list[tuple], list[tuple]] | None:
-    """Forecast each series; rows for StatisticalForecast and SeriesFit, or None if stopped."""
+    """Forecast each series; rows for StatisticalForecast and SeriesFit, or None if stopped.
+
+    `lifecycles`: new products take their like product's forecast, ending ones go to zero
+    (`demand.lifecycle`); `written`: the products whose rows are kept (None: all).
+    """
     n = len(keys)
     point = np.zeros((n, horizon))
     bounds = {lv: (np.zeros((n, horizon)), np.zeros((n, horizon))) for lv in INTERVAL_LEVELS}
@@ -79,15 +90,40 @@ def _forecast_rows(
             )
         )
     months = [add_months(start, h) for h in range(horizon)]
+    sides = [side for lo_hi in bounds.values() for side in lo_hi]
+    if lifecycles:
+        point, sides, reasons = lifecycle_apply(
+            keys=keys,
+            point=point,
+            bounds=sides,
+            months=month_index(start) + np.arange(horizon),
+            history=lifecycle_history(matrix),
+            lifecycles=lifecycles,
+        )
+        fits = [_lifecycle_fit(fit, reason) for fit, reason in zip(fits, reasons, strict=True)]
+    kept = np.array([written is None or k[0] in written for k in keys], dtype=bool)
+    keys = [k for k, keep in zip(keys, kept, strict=True) if keep]
+    fits = [f for f, keep in zip(fits, kept, strict=True) if keep]
+    point, sides = point[kept], [side[kept] for side in sides]
     products = np.repeat([k[0] for k in keys], horizon).tolist()
     locations = np.repeat([k[1] for k in keys], horizon).tolist()
-    columns = [point.ravel().tolist()]
-    for lo, hi in bounds.values():
-        columns += [lo.ravel().tolist(), hi.ravel().tolist()]
+    columns = [point.ravel().tolist()] + [side.ravel().tolist() for side in sides]
     forecasts = list(
-        zip([run_id] * len(products), products, locations, months * n, *columns, strict=True)
+        zip(
+            [run_id] * len(products), products, locations, months * len(keys), *columns, strict=True
+        )
     )
     return forecasts, fits
+
+
+def _lifecycle_fit(fit: tuple, reason: str) -> tuple:
+    """A series' fit row saying where its forecast came from: the model is the like
+    product's when it stands in, and the flag says it."""
+    if not reason:
+        return fit
+    model = LIKE_MODEL if reason.startswith("like") else fit[3]
+    flag = ", ".join(filter(None, [fit[5], reason]))[:200]
+    return (*fit[:3], model, fit[4], flag, *fit[6:])
 
 
 _FORECAST_FIELDS = ["run_id", "product_id", "location_id", "month", "value"] + [
@@ -150,7 +186,11 @@ def _forecast_plan(run: ForecastRun, options: dict) -> list[list[int]]:
         .values_list("product_id", "location_id")
         .distinct()
     )
-    products = pd.Series([p for p, _ in series], dtype="int64").value_counts().sort_index()
+    products = pd.Series([p for p, _ in series], dtype="int64").value_counts()
+    # New products without a sale yet are forecast from their like product: one series
+    # each as far as the chunking goes.
+    new = lifecycle_products_without_history(excluded=products.index.tolist())
+    products = pd.concat([products, pd.Series(1, index=new, dtype="int64")]).sort_index()
     offsets = products.cumsum() - products
     chunk_of = (offsets // max(options.get("chunk_series", CHUNK_SERIES), 1)).to_numpy()
     run.series_count = int(products.sum())
@@ -158,16 +198,18 @@ def _forecast_plan(run: ForecastRun, options: dict) -> list[list[int]]:
 
 
 def _forecast_compute(run: ForecastRun, product_ids: Sequence[int]) -> tuple | None:
-    keys, matrix, _ = history_matrix(product_ids=product_ids, before=run.cycle.month)
+    series = lifecycle_series(product_ids=product_ids, before=run.cycle.month)
     rows = _forecast_rows(
         run_id=run.pk,
-        keys=keys,
-        matrix=matrix,
+        keys=series.keys,
+        matrix=series.matrix,
         start=run.cycle.month,
         horizon=run.cycle.horizon_months,
         keep_going=lambda: run_is_running(ForecastRun, run.pk),
+        lifecycles=series.lifecycles,
+        written=series.written,
     )
-    return None if rows is None else (len(keys), rows)
+    return None if rows is None else (len(rows[1]), rows)
 
 
 def _forecast_store(run: ForecastRun, product_ids: Sequence[int], result: tuple) -> None:
@@ -215,9 +257,15 @@ def forecast_sku_refresh(*, cycle: Cycle, product: Product, user: AbstractBaseUs
     run = ForecastRun.objects.filter(cycle=cycle, is_published=True).first()
     if run is None:
         raise ValidationError("Run the forecast for the cycle first.")
-    keys, matrix, _ = history_matrix(product_ids=[product.pk], before=cycle.month)
+    series = lifecycle_series(product_ids=[product.pk], before=cycle.month)
     forecasts, fits = _forecast_rows(
-        run_id=run.pk, keys=keys, matrix=matrix, start=cycle.month, horizon=cycle.horizon_months
+        run_id=run.pk,
+        keys=series.keys,
+        matrix=series.matrix,
+        start=cycle.month,
+        horizon=cycle.horizon_months,
+        lifecycles=series.lifecycles,
+        written=series.written,
     )
     with transaction.atomic():
         # The cycle lock orders this after an override save rebuilding the same family.
@@ -231,6 +279,6 @@ def forecast_sku_refresh(*, cycle: Cycle, product: Product, user: AbstractBaseUs
             object_type="product",
             object_id=product.pk,
             cycle=cycle,
-            new={"run": run.pk, "series": len(keys)},
+            new={"run": run.pk, "series": len(fits)},
         )
-    return len(keys)
+    return len(fits)

@@ -187,6 +187,14 @@ def validate(
         if progress:
             progress((done + 1) / (len(entity.columns) + 1))
 
+    if entity.row_checks is not None:
+        # Only rows whose columns are each valid: a bad month is reported once, as itself.
+        good = out.index[valid]
+        for mask, name, reason in entity.row_checks(out.loc[good], table.loc[good]):
+            rows = good[np.asarray(mask, dtype=bool)]
+            if len(rows):
+                errors.append(error_frame(rows, name, table.loc[rows, name].tolist(), reason))
+                valid[out.index.isin(rows)] = False
     key_fields = [model._meta.get_field(entity.column(k).model_field).attname for k in entity.key]
     _check_duplicates(out, table, valid, key_fields, entity, errors)
     for name in _model_defaults(model, out):
@@ -528,7 +536,7 @@ def _check_number(
         if column.min_value == 0:
             report(numbers < 0, f"negative {name}: must be 0 or more")
         else:
-            report(numbers < column.min_value, f"{name} must be more than 0")
+            report((numbers < column.min_value) & ~empty, f"{name} must be more than 0")
     # The text goes to the database as written (it rounds to the column's decimals); a float
     # would lose digits of large amounts.
     values = text

@@ -1,0 +1,69 @@
+"""Stock left at end of life: the projected on hand in the end-of-life month, at unit cost."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from demand.models import ConsensusDemand
+from sop.models import InventorySnapshot
+from supply import selectors
+from tests.factories import ProductFactory
+from tests.supply.conftest import CYCLE_MONTH, MONTHS
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ending(cycle, company):
+    """OLD (cost 6) ends in December with 100 in stock and 30 to sell in November; GONE
+    (cost 2.50) ended in August and still holds 12."""
+    old = ProductFactory(
+        sku="OLD", family="Bikes", unit_cost=Decimal("6"), end_of_life_month=MONTHS[1]
+    )
+    gone = ProductFactory(
+        sku="GONE",
+        family="Lamps",
+        unit_cost=Decimal("2.50"),
+        end_of_life_month=dt.date(2026, 8, 1),
+    )
+    InventorySnapshot.objects.bulk_create(
+        [
+            InventorySnapshot(product=old, location=company["dc"], date=CYCLE_MONTH, on_hand=100),
+            InventorySnapshot(product=gone, location=company["dc"], date=CYCLE_MONTH, on_hand=12),
+        ]
+    )
+    # The forecast is zero from the end of life on (demand.lifecycle): one month of demand.
+    ConsensusDemand.objects.create(
+        cycle=cycle, product=old, location=company["dc"], month=MONTHS[0], statistical=30, value=30
+    )
+    return {"OLD": old, "GONE": gone}
+
+
+def test_stock_left_at_end_of_life_is_valued_at_cost_with_a_total(ending, published):
+    left = selectors.end_of_life_stock(run=published)
+    rows = [(r["sku"], r["location_code"], r["month"], r["on_hand"], r["value"]) for r in left.rows]
+    assert rows == [
+        # 100 - 30 sold in November, nothing sold in December: 70 x 6.00
+        ("OLD", "DC", MONTHS[1], pytest.approx(70), pytest.approx(420)),
+        # Already past its end: what the cycle starts with, 12 x 2.50
+        ("GONE", "DC", CYCLE_MONTH, pytest.approx(12), pytest.approx(30)),
+    ]
+    assert left.total_value == pytest.approx(450)
+    assert left.total_quantity == pytest.approx(82)
+
+
+def test_products_without_an_end_of_life_are_not_listed(published):
+    assert selectors.end_of_life_stock(run=published).rows == []
+
+
+def test_the_review_and_the_grid_show_the_stock_left(ending, published, client, supply_planner):
+    client.force_login(supply_planner)
+    page = client.get(f"/supply/?cycle={published.cycle_id}").content.decode()
+    assert "Stock left at end of life" in page
+    assert "Ends Dec 2026" in page and "Ends Aug 2026" in page
+    assert "450" in page.split('id="end-of-life"')[1].split("</section>")[0]
+    grid = client.get(f"/supply/grid/?cycle={published.cycle_id}&family=Bikes").content.decode()
+    assert "70 units left at end of life (420 EUR)" in grid
