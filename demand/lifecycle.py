@@ -61,13 +61,15 @@ def lifecycle_apply(
     months: np.ndarray,
     history: np.ndarray,
     lifecycles: dict[int, Lifecycle],
-) -> tuple[np.ndarray, list[np.ndarray], list[str]]:
-    """The forecast with like products and ends of life applied; one reason per series
-    ("" where nothing changed). `point` and each of `bounds` are series x months; `months`
-    the horizon's month numbers; `history` the months of history of each series."""
+) -> tuple[np.ndarray, list[np.ndarray], list[str], list[int | None]]:
+    """The forecast with like products and ends of life applied; per series a reason ("" where
+    nothing changed) and the like product's series it was taken from (its first, for a
+    total). `point` and each of `bounds` are series x months; `months` the horizon's month
+    numbers; `history` the months of history of each series."""
     point = point.copy()
     bounds = [b.copy() for b in bounds]
     reasons = [""] * len(keys)
+    sources: list[int | None] = [None] * len(keys)
     row_of = {key: i for i, key in enumerate(keys)}
     rows_of_product: dict[int, list[int]] = {}
     for i, (product, _) in enumerate(keys):
@@ -90,6 +92,7 @@ def lifecycle_apply(
                 for b, source in zip(bounds, source_bounds, strict=True):
                     b[i] = source[rows].sum(axis=0) * share
                 reasons[i] = "like" if same is not None else "like total"
+                sources[i] = rows[0]
         if life.end_of_life is not None:
             ended = months >= life.end_of_life
             if ended.any():
@@ -97,4 +100,4 @@ def lifecycle_apply(
                 for b in bounds:
                     b[i, ended] = 0.0
                 reasons[i] = ", ".join(filter(None, [reasons[i], "end of life"]))
-    return point, bounds, reasons
+    return point, bounds, reasons, sources

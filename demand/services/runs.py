@@ -92,7 +92,7 @@ def _forecast_rows(
     months = [add_months(start, h) for h in range(horizon)]
     sides = [side for lo_hi in bounds.values() for side in lo_hi]
     if lifecycles:
-        point, sides, reasons = lifecycle_apply(
+        point, sides, reasons, sources = lifecycle_apply(
             keys=keys,
             point=point,
             bounds=sides,
@@ -100,7 +100,15 @@ def _forecast_rows(
             history=lifecycle_history(matrix),
             lifecycles=lifecycles,
         )
-        fits = [_lifecycle_fit(fit, reason) for fit, reason in zip(fits, reasons, strict=True)]
+        fits = [
+            _lifecycle_fit(
+                fit,
+                reason,
+                like=None if source is None else fits[source],
+                factor=lifecycles[fit[1]].factor if source is not None else 1.0,
+            )
+            for fit, reason, source in zip(fits, reasons, sources, strict=True)
+        ]
     kept = np.array([written is None or k[0] in written for k in keys], dtype=bool)
     keys = [k for k, keep in zip(keys, kept, strict=True) if keep]
     fits = [f for f, keep in zip(fits, kept, strict=True) if keep]
@@ -116,14 +124,30 @@ def _forecast_rows(
     return forecasts, fits
 
 
-def _lifecycle_fit(fit: tuple, reason: str) -> tuple:
-    """A series' fit row saying where its forecast came from: the model is the like
-    product's when it stands in, and the flag says it."""
+def _lifecycle_fit(fit: tuple, reason: str, *, like: tuple | None, factor: float) -> tuple:
+    """A series' fit row saying where its forecast came from. Where the like product's
+    forecast stands in, so do its pattern and its forecast error times the factor (what
+    safety stock reads); it has no backtest of its own."""
     if not reason:
         return fit
-    model = LIKE_MODEL if reason.startswith("like") else fit[3]
-    flag = ", ".join(filter(None, [fit[5], reason]))[:200]
-    return (*fit[:3], model, fit[4], flag, *fit[6:])
+    if like is None:
+        flag = ", ".join(filter(None, [fit[5], reason]))[:200]
+        return (*fit[:5], flag, *fit[6:])
+    std = None if like[8] is None else like[8] * factor
+    by_horizon = [s * factor for s in json.loads(like[9])]
+    quantiles = {q: [v * factor for v in vs] for q, vs in json.loads(like[11]).items()}
+    return (
+        *fit[:3],
+        LIKE_MODEL,
+        like[4],
+        reason,
+        None,
+        None,
+        std,
+        json.dumps(by_horizon),
+        like[10],
+        json.dumps(quantiles),
+    )
 
 
 _FORECAST_FIELDS = ["run_id", "product_id", "location_id", "month", "value"] + [

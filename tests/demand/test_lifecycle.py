@@ -63,7 +63,7 @@ def _apply(lifecycles, history):
 
 def test_a_new_product_takes_its_like_at_the_same_location_times_factor_and_ramp():
     lifecycles = {2: Lifecycle(like=1, factor=0.8, ramp_months=3, launch=M0)}
-    point, (lo, hi), reasons = _apply(lifecycles, [60, 60, 0, 60, 60])
+    point, (lo, hi), reasons, _ = _apply(lifecycles, [60, 60, 0, 60, 60])
     # 100 x 0.8 x (1/3, 2/3, 1, 1, 1, 1)
     assert point[2] == pytest.approx([80 / 3, 160 / 3, 80, 80, 80, 80])
     assert lo[2] == pytest.approx([40 / 3, 80 / 3, 40, 40, 40, 40])
@@ -75,23 +75,24 @@ def test_a_new_product_takes_its_like_at_the_same_location_times_factor_and_ramp
 
 def test_where_the_like_does_not_sell_its_total_stands_in():
     lifecycles = {3: Lifecycle(like=1, factor=0.5)}
-    point, _, reasons = _apply(lifecycles, [60, 60, 60, 0, 60])
+    point, _, reasons, sources = _apply(lifecycles, [60, 60, 60, 0, 60])
     assert point[3] == pytest.approx([75] * 6)  # (100 + 50) x 0.5
     assert reasons[3] == "like total"
+    assert sources[3] == 0  # the like's first series lends its pattern and error
 
 
 def test_enough_history_keeps_the_engine_forecast():
     lifecycles = {2: Lifecycle(like=1, factor=0.8)}
-    point, _, reasons = _apply(lifecycles, [60, 60, MIN_HISTORY_MONTHS, 60, 60])
+    point, _, reasons, sources = _apply(lifecycles, [60, 60, MIN_HISTORY_MONTHS, 60, 60])
     assert point[2] == pytest.approx([7] * 6)
-    assert reasons[2] == ""
-    point, _, _ = _apply(lifecycles, [60, 60, MIN_HISTORY_MONTHS - 1, 60, 60])
+    assert (reasons[2], sources[2]) == ("", None)
+    point, _, _, _ = _apply(lifecycles, [60, 60, MIN_HISTORY_MONTHS - 1, 60, 60])
     assert point[2] == pytest.approx([80] * 6)
 
 
 def test_the_forecast_and_its_bounds_are_zero_from_the_end_of_life_month():
     lifecycles = {4: Lifecycle(end_of_life=M0 + 4), 2: Lifecycle(like=1, end_of_life=M0 + 2)}
-    point, (lo, hi), reasons = _apply(lifecycles, [60, 60, 0, 60, 60])
+    point, (lo, hi), reasons, _ = _apply(lifecycles, [60, 60, 0, 60, 60])
     assert point[4] == pytest.approx([30, 30, 30, 30, 0, 0])
     assert lo[4] == pytest.approx([15, 15, 15, 15, 0, 0])
     assert hi[4] == pytest.approx([45, 45, 45, 45, 0, 0])
@@ -153,7 +154,17 @@ def test_a_run_forecasts_a_product_without_sales_from_its_like(
         assert row.lo80 == pytest.approx(source.lo80 * share)
     fits = SeriesFit.objects.filter(run=run, product=lifecycle_company["new"])
     assert {f.model for f in fits} == {LIKE_MODEL}
-    assert all("like" in f.flag for f in fits)
+    assert {f.flag for f in fits} == {"like"}
+    # Its forecast error, for safety stock, is its like's times the factor.
+    for fit in fits:
+        source = SeriesFit.objects.get(
+            run=run, product=lifecycle_company["products"][0], location=fit.location
+        )
+        assert fit.pattern == source.pattern
+        assert fit.error_std == pytest.approx(source.error_std * 0.8)
+        assert fit.error_quantiles["0.95"] == pytest.approx(
+            [v * 0.8 for v in source.error_quantiles["0.95"]]
+        )
     # The consensus starts from it.
     consensus = ConsensusDemand.objects.filter(product=lifecycle_company["new"]).count()
     assert consensus == len(new)
