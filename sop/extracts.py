@@ -20,7 +20,7 @@ class Column:
     kind: str  # str | int | decimal | month | date | choice | bool
     required: bool = True
     field: str | None = None  # model field; defaults to the column name
-    ref: str | None = None  # product | location | resource | supplier | family
+    ref: str | None = None  # product | location | resource | supplier | family | like
     choices: tuple[str, ...] = ()
     min_value: float | None = None
     max_length: int | None = None
@@ -116,7 +116,7 @@ ENTITIES: dict[str, Entity] = {
                     "str",
                     False,
                     field="like_product",
-                    ref="product",
+                    ref="like",
                     default=None,
                     help="forecast from this product until there is enough history",
                 ),

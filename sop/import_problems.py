@@ -36,6 +36,7 @@ _REFERENCE_SOURCE = {
     "resource": "resources",
     "supplier": "suppliers",
     "family": "products",
+    "like": "products",
 }
 _REFERENCE_RE = re.compile(
     "^unknown (" + "|".join(re.escape(label) for label in REF_LABELS.values()) + ")$"

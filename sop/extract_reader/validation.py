@@ -34,6 +34,7 @@ REF_LABELS = {
     "resource": "resource",
     "supplier": "supplier",
     "family": "product family",
+    "like": "like product",
 }
 # A single separator followed by exactly three digits reads two ways: 3.900 is 3.9 with a
 # decimal point and 3900 with a point between thousands. A leading 0 (0.500) reads one way.

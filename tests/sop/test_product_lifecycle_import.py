@@ -62,7 +62,7 @@ def test_every_lifecycle_error_is_a_row_error_and_nothing_loads(tmp_path):
     )
     assert job.status == JobStatus.FAILED
     assert reasons(job) == [
-        (2, "like_sku", "unknown SKU"),
+        (2, "like_sku", "unknown like product"),
         (3, "like_sku", "a product cannot be its own like product"),
         (4, "like_factor", "like factor must be more than 0"),
         (5, "like_factor", "like factor must be more than 0"),
