@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import numpy as np
 import pytest
+from scipy.stats import norm
 
 from demand.models import ConsensusDemand
 from sop.models import InventorySnapshot
 from supply import selectors
 from tests.factories import ProductFactory
-from tests.supply.conftest import CYCLE_MONTH, MONTHS
+from tests.supply.conftest import CYCLE_MONTH, MONTHS, TEA_ERROR_STD
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +69,35 @@ def test_the_review_and_the_grid_show_the_stock_left(ending, published, client, 
     assert "450" in page.split('id="end-of-life"')[1].split("</section>")[0]
     grid = client.get(f"/supply/grid/?cycle={published.cycle_id}&family=Bikes").content.decode()
     assert "70 units left at end of life (420 EUR)" in grid
+
+
+def test_a_run_phases_out_a_sku_before_its_end_of_life(
+    cycle, company, supply_planner, django_capture_on_commit_callbacks
+):
+    """TEA (bought, lead time 30 days, 100 in stock, 40 a month) ends in January: the
+    forecast is zero there, and the plan runs its stock down instead of topping it up."""
+    from supply import projection, services
+    from supply.models import InventoryProjection, StockTarget
+
+    tea = company["TEA"]
+    tea.end_of_life_month = MONTHS[2]
+    tea.save()
+    ConsensusDemand.objects.filter(product=tea, month=MONTHS[2]).update(statistical=0, value=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.supply_run_start(cycle=cycle, user=supply_planner)
+    run.refresh_from_db()
+    rows = InventoryProjection.objects.filter(run=run, product=tea).order_by("month")
+    # Month 0 is inside the lead time: 100 - 40 = 60. December is the last month sold, its
+    # target 0: 60 covers its 40 and nothing is ordered (the policy's 23.18 would have
+    # ordered a lot of 10 and left 30). January is past the end: nothing planned.
+    assert [r.planned for r in rows] == [0, 0, 0]
+    assert [r.on_hand for r in rows] == [60, 20, 20]
+    # Stock left = on hand + receipts - demand to the end = 100 - 80.
+    left = selectors.end_of_life_stock(run=run)
+    assert [(r["sku"], r["on_hand"]) for r in left.rows] == [("TEA", pytest.approx(20))]
+    # The targets keep what the plan holds now: SS x (1 month still sold) / (LT + 1).
+    lead = 30 / projection.DAYS_PER_MONTH
+    policy_ss = norm.ppf(0.95) * np.sqrt((lead + 1) * TEA_ERROR_STD**2)
+    target = StockTarget.objects.get(run=run, product=tea)
+    assert target.safety_stock == pytest.approx(policy_ss / (lead + 1))
+    assert target.order_up_to == pytest.approx(40 * (lead + 1) + policy_ss / (lead + 1))
