@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, DecimalField, F, FloatField, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Cast
@@ -26,6 +27,7 @@ from sop.models import (
     Routing,
     SalesHistory,
 )
+from sop.months import month_numbers
 from sop.selectors import (
     LifecycleBadge,
     PlanFilters,
@@ -60,6 +62,7 @@ from supply.models import (
     StockTarget,
     SupplyRun,
 )
+from supply.projection import phase_out_targets
 
 # Bounds how long a master-data change made outside an import (Django admin) goes unseen.
 SKU_LIST_CACHE_SECONDS = 60
@@ -250,6 +253,51 @@ def sku_list(*, run: SupplyRun, filters: Filters, limit: int | None = LIST_ROWS)
     return rows
 
 
+def _below_run_down(frame: pd.DataFrame, *, run: SupplyRun) -> None:
+    """Below safety stock, for a product being phased out: against each month's run-down
+    target (`projection.phase_out_targets`), not the month-0 one it keeps all horizon.
+
+    `frame` has the SKU list's columns and the targets'; no query without an end of life.
+    """
+    ending = frame[frame["end_of_life"].notna() & frame["safety_stock"].notna()]
+    if ending.empty:
+        return
+    months = run.cycle.horizon
+    origin = month_numbers(pd.Series([run.cycle.month]))[0]
+    end = (month_numbers(ending["end_of_life"]) - origin).astype(float)
+    exposure = ending["lead_time_months"].astype(float).to_numpy() + float(
+        settings.SOP_SUPPLY_REVIEW_PERIOD_MONTHS
+    )
+    shares = phase_out_targets(
+        safety_stock=np.ones(len(ending)),
+        exposure_months=exposure,
+        end_of_life=end,
+        months=len(months),
+    )
+    # The stored safety stock is the month-0 target: scale the run-down from it.
+    scale = np.divide(
+        ending["safety_stock"].astype(float).to_numpy(),
+        shares[:, 0],
+        out=np.zeros(len(ending)),
+        where=shares[:, 0] > 0,
+    )
+    keys = pd.MultiIndex.from_frame(ending[["product", "location"]])
+    stock = (
+        pd.DataFrame(
+            list(
+                InventoryProjection.objects.filter(
+                    run=run, product__in=ending["product"].unique().tolist()
+                ).values_list("product", "location", "month", "on_hand")
+            ),
+            columns=["product", "location", "month", "on_hand"],
+        )
+        .pivot_table(index=["product", "location"], columns="month", values="on_hand")
+        .reindex(index=keys, columns=months)
+    )
+    below = (stock.to_numpy() < scale[:, None] * shares - _EPS).any(axis=1)
+    frame.loc[ending.index, "below_ss"] = below
+
+
 def _sku_list(*, run: SupplyRun, filters: Filters, limit: int | None = LIST_ROWS) -> list[dict]:
     """SKU-locations of the plan with their horizon totals, worst first (two queries).
 
@@ -277,6 +325,7 @@ def _sku_list(*, run: SupplyRun, filters: Filters, limit: int | None = LIST_ROWS
             family=F("product__family"),
             price=F("product__unit_price"),
             cost=F("product__unit_cost"),
+            end_of_life=F("product__end_of_life_month"),
             **_SERIES_LABELS,
         )
         .order_by()
@@ -284,14 +333,15 @@ def _sku_list(*, run: SupplyRun, filters: Filters, limit: int | None = LIST_ROWS
     frame = pd.DataFrame(list(rows))
     if frame.empty:
         return []
+    columns = ["product", "location", "safety_stock", "lead_time_months"]
     targets = pd.DataFrame(
-        list(StockTarget.objects.filter(run=run).values("product", "location", "safety_stock")),
-        columns=["product", "location", "safety_stock"],
+        list(StockTarget.objects.filter(run=run).values(*columns)), columns=columns
     )
     frame = frame.merge(targets, on=["product", "location"], how="left")
     frame["revenue_at_risk"] = frame["unmet"] * frame["price"].astype(float)
     frame["excess_value"] = frame["first_excess"].fillna(0) * frame["cost"].astype(float)
     frame["below_ss"] = frame["min_on_hand"] < frame["safety_stock"] - _EPS
+    _below_run_down(frame, run=run)
     flags = {
         ExceptionFilter.STOCKOUT: frame["unmet"] > _EPS,
         ExceptionFilter.SHORTAGE: frame["shortage"] > _EPS,

@@ -101,3 +101,44 @@ def test_a_run_phases_out_a_sku_before_its_end_of_life(
     target = StockTarget.objects.get(run=run, product=tea)
     assert target.safety_stock == pytest.approx(policy_ss / (lead + 1))
     assert target.order_up_to == pytest.approx(40 * (lead + 1) + policy_ss / (lead + 1))
+
+
+def test_a_sku_in_its_run_down_is_below_safety_stock_only_against_each_months_target(
+    cycle, company, supply_planner, django_capture_on_commit_callbacks
+):
+    """TEA ends in February, just past the 3-month horizon, and sells 40 a month to the end.
+    With E = LT + 1 = 1.99 months its targets are SS (23.18), SS / 1.99 (11.67) and 0 for
+    Nov, Dec and Jan; the plan closes at 60, 20 and 0. Against the full 23.18 it would be
+    flagged below safety stock; against each month's target it is not, until a month
+    drops under its own target."""
+    from supply import services
+    from supply.choices import ExceptionFilter
+    from supply.models import InventoryProjection
+
+    tea = company["TEA"]
+    tea.end_of_life_month = dt.date(2027, 2, 1)
+    tea.save()
+
+    def run_and_flag():
+        with django_capture_on_commit_callbacks(execute=True):
+            run = services.supply_run_start(cycle=cycle, user=supply_planner)
+        run.refresh_from_db()
+        rows = selectors.sku_list(run=run, filters=selectors.Filters(), limit=None)
+        flags = {r["sku"]: r["below_ss"] for r in rows}
+        below = selectors.sku_list(
+            run=run, filters=selectors.Filters(exception=ExceptionFilter.BELOW_SAFETY), limit=None
+        )
+        return run, flags, {r["sku"] for r in below}
+
+    run, flags, below = run_and_flag()
+    stock = InventoryProjection.objects.filter(run=run, product=tea).order_by("month")
+    assert [r.on_hand for r in stock] == [60, 20, 0]
+    assert not flags["TEA"]
+    assert "TEA" not in below
+    # Opening at 60, November (inside the lead time) closes at 20 < 23.18: flagged.
+    InventorySnapshot.objects.filter(product=tea).update(on_hand=60)
+    run, flags, below = run_and_flag()
+    stock = InventoryProjection.objects.filter(run=run, product=tea).order_by("month")
+    assert [r.on_hand for r in stock] == [20, 20, 0]
+    assert flags["TEA"]
+    assert "TEA" in below
