@@ -25,6 +25,7 @@ from demand.constants import (
     INTERVAL_LEVELS,
     LARGE_BIAS_PCT,
     LARGE_CHANGE_PCT,
+    LIKE_MODEL,
     LOW_ACCURACY_WAPE_PCT,
     OVERRIDE_OBJECT_TYPE,
     SEASON_LENGTH,
@@ -50,7 +51,14 @@ from sop.formatting import format_moment
 from sop.models import Cycle, Event, ImportJob, Location, Product, SalesHistory
 from sop.months import month_index
 from sop.numbers import finite_or_none
-from sop.selectors import PlanFilters, change_history, cycle_previous, series_rows
+from sop.selectors import (
+    LifecycleBadge,
+    PlanFilters,
+    change_history,
+    cycle_previous,
+    product_lifecycle_badges,
+    series_rows,
+)
 from sop.services import add_months
 from sop.steps import Check
 
@@ -807,6 +815,7 @@ class SeriesRow:
     values: list[float | None]  # per horizon month: the layer's (consensus for overrides)
     overrides: dict[dt.date, DemandOverride | StreamEntry]
     volume: float  # horizon total of `values`
+    badges: list[LifecycleBadge]  # new (while its like product stands in), ending
     error: float | None  # WAPE (%) of the series' frozen consensus plans vs its sales
     change: float | None  # % change of the consensus vs last cycle's plan, common months
 
@@ -908,12 +917,13 @@ def series_grid(
         columns=["product", "location", "month", "statistical", "consensus"],
     )
     run = forecast_run_published(cycle=cycle)
-    patterns = {
-        (p, loc): pattern
-        for p, loc, pattern in SeriesFit.objects.filter(scope, run=run).values_list(
-            "product", "location", "pattern"
-        )
-    }
+    patterns, like_series = {}, set()
+    for p, loc, pattern, model in SeriesFit.objects.filter(scope, run=run).values_list(
+        "product", "location", "pattern", "model"
+    ):
+        patterns[(p, loc)] = pattern
+        if model == LIKE_MODEL:
+            like_series.add((p, loc))
     if filters.pattern:
         keep = {key for key, pattern in patterns.items() if pattern == filters.pattern}
         plan = plan[_series_in(plan, keep)]
@@ -974,6 +984,7 @@ def series_grid(
             .select_related("author")
         ):
             overrides.setdefault((o.product_id, o.location_id), {})[o.month] = o
+    badges = product_lifecycle_badges(product_ids=[p for p, _ in chosen])
     rows = [
         SeriesRow(
             product_id=int(p),
@@ -986,6 +997,7 @@ def series_grid(
             values=[values.get((p, loc), {}).get(m) for m in months],
             overrides=overrides.get((p, loc), {}),
             volume=float(r.volume),
+            badges=_series_badges(badges.get(p, []), like=(p, loc) in like_series),
             error=finite_or_none(r.error),
             change=finite_or_none(r.change),
         )
@@ -1001,6 +1013,22 @@ def series_grid(
         page=page,
         pages=pages,
     )
+
+
+def selection_badges(*, cycle: Cycle, selection: Selection) -> list[LifecycleBadge]:
+    """The lifecycle badges of the SKU shown on the review page (none for a family)."""
+    if selection.product is None:
+        return []
+    badges = product_lifecycle_badges(product_ids=[selection.product.pk])
+    fits = SeriesFit.objects.filter(
+        selection.q(), run=forecast_run_published(cycle=cycle), model=LIKE_MODEL
+    )
+    return _series_badges(badges.get(selection.product.pk, []), like=fits.exists())
+
+
+def _series_badges(badges: list[LifecycleBadge], *, like: bool) -> list[LifecycleBadge]:
+    """A series is new while its like product's forecast stands in for its own."""
+    return [b for b in badges if b.kind != "new" or like]
 
 
 # --- the cycle home's checklist --------------------------------------------------------------

@@ -185,6 +185,7 @@ def _selection_context(
         and request.user.has_perm("demand.change_consensussource"),
         "stream_fva": fva,
         "fva_chart": charts.fva_waterfall(fva) if fva.steps else "",
+        "badges": selectors.selection_badges(cycle=cycle, selection=selection),
     }
 
 

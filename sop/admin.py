@@ -56,12 +56,44 @@ class ProductAdmin(AuditedAdmin):
         "unit_cost",
         "unit_price",
         "abc_class",
+        "like_product",
+        "end_of_life_month",
         "active",
     )
     list_filter = ("family", "make_or_buy", "abc_class", "active")
     search_fields = ("sku", "name", "family")
-    list_select_related = ("supplier",)
-    autocomplete_fields = ("supplier",)
+    list_select_related = ("supplier", "like_product")
+    autocomplete_fields = ("supplier", "like_product")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("sku", "name"),
+                    ("family", "category", "uom"),
+                    ("unit_cost", "unit_price"),
+                    ("make_or_buy", "supplier", "lead_time_days"),
+                    ("moq", "lot_size"),
+                    ("abc_class", "xyz_class", "active"),
+                )
+            },
+        ),
+        (
+            "Lifecycle",
+            {
+                "description": (
+                    "A product with less history than the forecast engine needs is forecast "
+                    "from its like product at the same location, times the factor, ramped up "
+                    "linearly from its launch month; from its end-of-life month on it is "
+                    "forecast to zero. Months are the first day of the month."
+                ),
+                "fields": (
+                    ("like_product", "like_factor", "launch_ramp_months"),
+                    ("launch_month", "end_of_life_month"),
+                ),
+            },
+        ),
+    )
 
 
 @admin.register(models.Location)

@@ -523,6 +523,17 @@ def demo_company(
                 "make_or_buy": np.where(make, "make", "buy"),
                 "supplier_code": np.where(make, "", sup_codes[supplier.clip(0)]),
                 "active": active,
+                # Lifecycle: none in the files; the seed names them (sop.demo_lifecycle).
+                **dict.fromkeys(
+                    [
+                        "like_sku",
+                        "like_factor",
+                        "launch_ramp_months",
+                        "launch_month",
+                        "end_of_life_month",
+                    ],
+                    "",
+                ),
             }
         ),
         "locations": pd.DataFrame(

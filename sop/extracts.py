@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+import pandas as pd
+
 
 @dataclass(frozen=True)
 class Column:
@@ -16,7 +19,7 @@ class Column:
     kind: str  # str | int | decimal | month | date | choice | bool
     required: bool = True
     field: str | None = None  # model field; defaults to the column name
-    ref: str | None = None  # product | location | resource | supplier | family | user
+    ref: str | None = None  # product | location | resource | supplier | family | user | like
     many: bool = False  # several references in one cell, separated by "|" (a many-to-many)
     choices: tuple[str, ...] = ()
     min_value: float | None = None
@@ -49,6 +52,25 @@ class Entity:
 
 
 _NON_NEG = 0.0
+
+
+def product_lifecycle_check(
+    rows: pd.DataFrame, text: pd.DataFrame, refs: dict
+) -> list[tuple[np.ndarray, str, str]]:
+    """A product cannot be its own like product, nor end before it is launched."""
+    failed = []
+    if "like_sku" in text:
+        own = (text["like_sku"].str.strip() == text["sku"].str.strip()).to_numpy()
+        failed.append((own, "like_sku", "a product cannot be its own like product"))
+    if "launch_month" in text and "end_of_life_month" in text:
+        launch = pd.to_datetime(rows["launch_month"])
+        end = pd.to_datetime(rows["end_of_life_month"])
+        before = (end < launch).to_numpy()
+        failed.append(
+            (before, "end_of_life_month", "the end-of-life month is before the launch month")
+        )
+    return failed
+
 
 ENTITIES: dict[str, Entity] = {
     e.name: e
@@ -86,7 +108,21 @@ ENTITIES: dict[str, Entity] = {
                     "supplier_code", "str", False, field="supplier", ref="supplier", default=None
                 ),
                 Column("active", "bool", False, default=True),
+                Column(
+                    "like_sku",
+                    "str",
+                    False,
+                    field="like_product",
+                    ref="like",
+                    default=None,
+                    help="forecast from this product until there is enough history",
+                ),
+                Column("like_factor", "decimal", False, min_value=0.0001, default=None),
+                Column("launch_ramp_months", "int", False, min_value=_NON_NEG, default=None),
+                Column("launch_month", "month", False, default=None),
+                Column("end_of_life_month", "month", False, default=None),
             ),
+            row_check="sop.extracts.product_lifecycle_check",
         ),
         Entity(
             "locations",

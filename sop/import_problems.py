@@ -36,6 +36,7 @@ _REFERENCE_SOURCE = {
     "resource": "resources",
     "supplier": "suppliers",
     "family": "products",
+    "like": "products",
 }
 # Users are not imported: an unknown one is a wrong value, not a missing extract.
 _REFERENCE_RE = re.compile(

@@ -567,6 +567,7 @@ def import_refs(*, entity: Entity) -> dict[str, dict[str, object]]:
         else:
             model, code = {
                 "product": (Product, "sku"),
+                "like": (Product, "sku"),
                 "location": (Location, "code"),
                 "resource": (Resource, "code"),
                 "supplier": (Supplier, "code"),

@@ -16,7 +16,7 @@ from django.utils import timezone
 from sop import checks, workflow
 from sop.choices import EffectKind, EventScope, EventStatus, Stage
 from sop.extract_reader import ReadOptions
-from sop.formatting import format_number
+from sop.formatting import format_month, format_number
 from sop.models import (
     ApiToken,
     AuditEvent,
@@ -52,6 +52,37 @@ def product_families(*, active_only: bool = False) -> list[str]:
     """The product families, sorted; `active_only`: of the active products only."""
     products = Product.objects.filter(active=True) if active_only else Product.objects.all()
     return list(products.order_by("family").values_list("family", flat=True).distinct())
+
+
+@dataclass(frozen=True)
+class LifecycleBadge:
+    """A product's new or ending status, as the grids show it beside the SKU."""
+
+    kind: str  # "new" | "ending"
+    text: str
+
+
+def product_lifecycle_badges(*, product_ids: Sequence[int]) -> dict[int, list[LifecycleBadge]]:
+    """The lifecycle badges of the products: "New: like X at 80%, ramp 3 months" for a
+    product named after a like product, "Ends Mar 2027" for one with an end of life. One
+    query; products without either are left out."""
+    rows = (
+        Product.objects.filter(pk__in=list(product_ids))
+        .filter(Q(like_product__isnull=False) | Q(end_of_life_month__isnull=False))
+        .values_list(
+            "pk", "like_product__sku", "like_factor", "launch_ramp_months", "end_of_life_month"
+        )
+    )
+    badges: dict[int, list[LifecycleBadge]] = {}
+    for pk, like, factor, ramp, end in rows:
+        mine = badges.setdefault(pk, [])
+        if like is not None:
+            share = format_number(1 if factor is None else factor, "fraction")
+            months = f", ramp {ramp} month{'s' if ramp != 1 else ''}" if ramp else ""
+            mine.append(LifecycleBadge("new", f"New: like {like} at {share}{months}"))
+        if end is not None:
+            mine.append(LifecycleBadge("ending", f"Ends {format_month(end)}"))
+    return badges
 
 
 def cycle_history(*, cycle: Cycle) -> QuerySet[CycleTransition]:

@@ -53,14 +53,16 @@ def bulk_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable
 
 
 def history_matrix(
-    *, product_ids: Sequence[int] | None, before: dt.date
+    *, product_ids: Sequence[int] | None, before: dt.date, active_only: bool = True
 ) -> tuple[list[tuple[int, int]], np.ndarray, int]:
     """Monthly sales of each (product, location) before `before`, one row per series.
 
     Returns the series keys, a (series x months) matrix with zeros for months without a
     sale, and the month index of the first column. One query.
     """
-    qs = SalesHistory.objects.filter(month__lt=before, product__active=True)
+    qs = SalesHistory.objects.filter(month__lt=before)
+    if active_only:
+        qs = qs.filter(product__active=True)
     if product_ids is not None:
         qs = qs.filter(product_id__in=product_ids)
     rows = list(qs.values_list("product_id", "location_id", "month", "quantity"))

@@ -36,6 +36,7 @@ REF_LABELS = {
     "supplier": "supplier",
     "family": "product family",
     "user": "user",
+    "like": "like product",
 }
 # A single separator followed by exactly three digits reads two ways: 3.900 is 3.9 with a
 # decimal point and 3900 with a point between thousands. A leading 0 (0.500) reads one way.
@@ -532,7 +533,7 @@ def _check_number(
         if column.min_value == 0:
             report(numbers < 0, f"negative {name}: must be 0 or more")
         else:
-            report(numbers < column.min_value, f"{name} must be more than 0")
+            report((numbers < column.min_value) & ~empty, f"{name} must be more than 0")
     # The text goes to the database as written (it rounds to the column's decimals); a float
     # would lose digits of large amounts.
     values = text

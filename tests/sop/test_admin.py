@@ -151,3 +151,45 @@ def test_locations_changed_on_an_event_in_the_admin_are_in_its_audit_event(admin
     assert (audit.old["locations"], audit.new["locations"]) == ("NORTH", "NORTH|SOUTH")
     # A page opened on version 1 must not overwrite the admin's change.
     assert (audit.old["version"], audit.new["version"]) == ("1", "2")
+
+
+def test_the_product_lifecycle_is_edited_in_the_admin_and_refused_in_plain_words(
+    admin_client,  # noqa: F811
+):
+    like = ProductFactory(sku="OLD")
+    product = ProductFactory(sku="NEW")
+    url = reverse("admin:sop_product_change", args=[product.pk])
+    assert "Lifecycle" in admin_client.get(url).content.decode()
+
+    refused = admin_client.post(
+        url,
+        form_data(
+            product,
+            like_product=str(product.pk),
+            like_factor="0",
+            launch_month="2027-03-01",
+            end_of_life_month="2027-02-01",
+        ),
+    )
+    assert refused.status_code == 200
+    errors = errors_by_field(refused)
+    assert errors["like_factor"] == ["The like factor must be above 0."]
+    assert errors["__all__"] == [
+        "A product cannot be its own like product.",
+        "The end-of-life month cannot be before the launch month.",
+    ]
+
+    saved = admin_client.post(
+        url,
+        form_data(
+            product,
+            like_product=str(like.pk),
+            like_factor="0.8",
+            launch_ramp_months="3",
+            launch_month="2027-03-01",
+            end_of_life_month="2029-12-01",
+        ),
+    )
+    assert saved.status_code == 302
+    product.refresh_from_db()
+    assert (product.like_product, product.like_factor) == (like, Decimal("0.8"))

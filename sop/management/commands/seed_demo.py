@@ -21,6 +21,7 @@ from django.utils import timezone
 from sop.choices import JobStatus, Role, Stage
 from sop.demo import demo_company
 from sop.demo_cycles import demo_past_cycles_build
+from sop.demo_lifecycle import demo_lifecycle_build
 from sop.extract_reader import ReadOptions
 from sop.extracts import LOAD_ORDER
 from sop.imports import import_file
@@ -117,6 +118,12 @@ class Command(BaseCommand):
                 f"  {len(past)} past cycles approved with frozen plans "
                 f"{time.perf_counter() - past_started:.1f} s"
             )
+            lifecycle = demo_lifecycle_build(month=today.replace(day=1))
+            if lifecycle:
+                self.stdout.write(
+                    f"  new product {lifecycle['new']} like {lifecycle['like']}; "
+                    f"{lifecycle['ending']} ends within the horizon"
+                )
         cycle = _open_cycle(today.replace(day=1), admin)
         # Each planning step adds its demo data (`Step.demo`), e.g. the cycle's first
         # forecast run, called with the open cycle and the admin.
