@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, F, Max, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from sop import checks, workflow
@@ -533,7 +533,8 @@ def event_planning_month() -> dt.date:
 
 
 def event_list(*, filters: EventFilters) -> QuerySet[Event]:
-    """The events matching the filters, by start month."""
+    """The events matching the filters: the planned ones first, soonest first, then the
+    past ones, latest first."""
     events = Event.objects.select_related("product", "owner").prefetch_related("locations")
     if filters.kind:
         events = events.filter(kind=filters.kind)
@@ -561,13 +562,19 @@ def event_list(*, filters: EventFilters) -> QuerySet[Event]:
         events = events.filter(start_month__lte=filters.month_to)
     if filters.owner is not None:
         events = events.filter(owner_id=filters.owner)
-    if filters.when:
-        split = event_planning_month()
-        if filters.when == "planned":
-            events = events.filter(end_month__gte=split)
-        else:
-            events = events.filter(end_month__lt=split)
-    return events.distinct().order_by("start_month", "code")
+    split = event_planning_month()
+    if filters.when == "planned":
+        events = events.filter(end_month__gte=split)
+    elif filters.when == "past":
+        events = events.filter(end_month__lt=split)
+    # What is coming first, soonest first; then the past, latest first.
+    past = Case(When(end_month__lt=split, then=Value(1)), default=Value(0))
+    planned_start = Case(When(end_month__gte=split, then=F("start_month")))
+    return (
+        events.distinct()
+        .annotate(is_past=past)
+        .order_by("is_past", planned_start.asc(nulls_last=True), F("start_month").desc(), "code")
+    )
 
 
 def event_effect(event: Event) -> str:

@@ -208,8 +208,9 @@ def test_the_list_filters_by_what_an_event_affects(calendar, make_user):
         return [e.code for e in selectors.event_list(filters=filters)]
 
     assert codes(family="Lamps") == ["ALL-1", "LAMP-1"]
-    assert codes(product=str(calendar["bike"].pk)) == ["PAST-1", "ALL-1", "PROMO-1"]
-    assert codes(location=str(calendar["north"].pk)) == ["PAST-1", "PROMO-1", "LAMP-1"]
+    # Planned events first, soonest first; then the past ones.
+    assert codes(product=str(calendar["bike"].pk)) == ["ALL-1", "PROMO-1", "PAST-1"]
+    assert codes(location=str(calendar["north"].pk)) == ["PROMO-1", "LAMP-1", "PAST-1"]
     assert codes(month_from="2027-04", month_to="2027-05") == ["ALL-1", "PROMO-1", "LAMP-1"]
     assert codes(when="past") == ["PAST-1"]
     assert codes(when="planned", kind="promotion", status="proposed", owner="") == [
@@ -217,6 +218,11 @@ def test_the_list_filters_by_what_an_event_affects(calendar, make_user):
         "PROMO-1",
         "LAMP-1",
     ]
+    events.event_create(
+        user=user,
+        **_fields(code="PAST-2", start_month=dt.date(2025, 9, 1), end_month=dt.date(2025, 9, 1)),
+    )
+    assert codes(when="past") == ["PAST-2", "PAST-1"]  # the latest first
 
 
 def test_the_events_page_records_an_event_and_lists_it(calendar, client_for):
