@@ -461,3 +461,18 @@ def test_the_sales_user_enters_a_cell_in_the_stream_grid(
     assert response.status_code == 200
     entry = StreamEntry.objects.get()
     assert (entry.product, entry.location, entry.value) == (bike, north, Decimal(77))
+
+
+@pytest.mark.django_db
+def test_the_default_streams_come_back_after_the_tables_are_emptied():
+    """A flush (as a browser test's live server does) empties what the data migration made;
+    the post-migrate hook that follows every migrate and flush makes them again."""
+    from django.core.management.sql import emit_post_migrate_signal
+
+    InputStream.objects.filter(entries__isnull=True).delete()
+    assert not InputStream.objects.filter(code__in=["sales", "marketing"]).exists()
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    assert dict(InputStream.objects.values_list("code", "role")) == {
+        "sales": "Sales",
+        "marketing": "Marketing",
+    }
