@@ -603,6 +603,39 @@ def selection_streams(*, cycle: Cycle, selection: Selection) -> list[StreamRow]:
     return rows
 
 
+def _stream_figures(
+    *, cycle: Cycle, family: str, stream: InputStream
+) -> dict[tuple[int, int], dict[dt.date, float]]:
+    """`stream`'s figure per SKU-location and month of the family, where it has one, split
+    down as the consensus splits it (over the whole family's statistical forecast)."""
+    entries = pd.DataFrame(
+        list(
+            StreamEntry.objects.filter(cycle=cycle, stream=stream, family=family).values_list(
+                "level", "family", "product_id", "location_id", "month", "kind", "value"
+            )
+        ),
+        columns=consensus.OVERRIDE_COLUMNS,
+    )
+    if entries.empty:
+        return {}
+    stat = pd.DataFrame(
+        list(
+            ConsensusDemand.objects.filter(cycle=cycle, product__family=family).values_list(
+                "product_id", "location_id", "product__family", "month", "statistical"
+            )
+        ),
+        columns=consensus.STAT_COLUMNS,
+    )
+    values, covered = streams.stream_series(stat, entries)
+    out: dict[tuple[int, int], dict[dt.date, float]] = {}
+    for p, loc, month, value in zip(
+        stat["product"][covered], stat["location"][covered], stat["month"][covered],
+        values[covered], strict=True,
+    ):  # fmt: skip
+        out.setdefault((p, loc), {})[month] = float(value)
+    return out
+
+
 def consensus_source(*, cycle: Cycle, selection: Selection) -> ConsensusSource | None:
     """The planner's source choice that applies to the selection: the SKU's, else the family's."""
     if selection.is_total:
@@ -897,8 +930,9 @@ def series_grid(
     published run's). Sorts put the largest first: volume, error, and change by its size
     (a fall counts as much as a rise); a series without a figure goes last. `series`
     (product, location) reads that one row only, as a saved cell answers. The stream layer
-    shows the statistical forecast with `stream`'s SKU-location entries as the cells' inputs.
-    Eight queries whatever the family's size.
+    shows `stream`'s figures where it has any (split down from the SKU or family, as the
+    consensus splits them; two queries more) and the statistical forecast elsewhere, with
+    its SKU-location entries as the cells' inputs. Eight queries whatever the family's size.
     """
     months = cycle.horizon
     scope = Q(product__family=family)
@@ -968,6 +1002,12 @@ def series_grid(
         key: dict(zip(group["month"], group[shown], strict=True))
         for key, group in plan[_series_in(plan, chosen)].groupby(keys)
     }
+    if layer == GridLayer.STREAM and stream is not None:
+        # Where the stream has a figure (entered here, or for the SKU or family and split
+        # down), the row shows it; elsewhere the statistical forecast it reads as.
+        for key, month_values in _stream_figures(cycle=cycle, family=family, stream=stream).items():
+            if key in values:
+                values[key].update(month_values)
     overrides: dict[tuple[int, int], dict[dt.date, DemandOverride | StreamEntry]] = {}
     edits = {GridLayer.OVERRIDE: DemandOverride.objects.all()}
     if stream is not None:
