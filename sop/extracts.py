@@ -35,6 +35,9 @@ class Entity:
     key: tuple[str, ...]  # the natural key, in column names
     columns: tuple[Column, ...] = field(default_factory=tuple)
     help: str = ""
+    # (later, earlier): two date columns of a row; the later may not come before the earlier
+    # when both are given.
+    not_before: tuple[tuple[str, str], ...] = ()
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -174,6 +177,24 @@ ENTITIES: dict[str, Entity] = {
             ),
         ),
         Entity(
+            "purchase_receipts",
+            "sop.PurchaseReceipt",
+            key=("order_ref", "sku", "location_code", "receipt_date"),
+            help="Goods receipts of purchase-order lines (supplier performance).",
+            columns=(
+                Column("order_ref", "str", max_length=60),
+                Column("supplier_code", "str", field="supplier", ref="supplier"),
+                Column("sku", "str", field="product", ref="product"),
+                Column("location_code", "str", field="location", ref="location"),
+                Column("order_date", "date"),
+                Column("promised_date", "date"),
+                Column("promised_quantity", "decimal", min_value=_NON_NEG),
+                Column("receipt_date", "date", False, default=None),
+                Column("received_quantity", "decimal", False, min_value=_NON_NEG, default=0),
+            ),
+            not_before=(("receipt_date", "order_date"), ("promised_date", "order_date")),
+        ),
+        Entity(
             "capacity",
             "sop.Capacity",
             key=("resource_code", "month"),
@@ -209,6 +230,7 @@ LOAD_ORDER: tuple[str, ...] = (
     "sales_history",
     "inventory",
     "receipts",
+    "purchase_receipts",
     "capacity",
     "budget",
 )

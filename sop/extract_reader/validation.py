@@ -187,6 +187,8 @@ def validate(
         if progress:
             progress((done + 1) / (len(entity.columns) + 1))
 
+    for later, earlier in entity.not_before:
+        _check_not_before(out, table, valid, entity, later, earlier, errors)
     key_fields = [model._meta.get_field(entity.column(k).model_field).attname for k in entity.key]
     _check_duplicates(out, table, valid, key_fields, entity, errors)
     for name in _model_defaults(model, out):
@@ -793,6 +795,41 @@ def _check_duplicates(
         )
     )
     valid[np.flatnonzero(valid)[dup]] = False
+
+
+def _check_not_before(
+    out: pd.DataFrame,
+    table: pd.DataFrame,
+    valid: np.ndarray,
+    entity: Entity,
+    later: str,
+    earlier: str,
+    errors: list[pd.DataFrame],
+) -> None:
+    """Refuse rows whose `later` date comes before their `earlier` one (both given, valid)."""
+    if later not in table or earlier not in table:
+        return
+    model = apps.get_model(entity.model)
+    late, early = (
+        out[model._meta.get_field(entity.column(c).model_field).attname].to_numpy(dtype=object)
+        for c in (later, earlier)
+    )
+    given = valid & (late != None) & (early != None)  # noqa: E711 (elementwise)
+    # Dates are ISO texts here, so their order is the text's.
+    before = np.zeros(len(out), dtype=bool)
+    before[given] = late[given].astype(str) < early[given].astype(str)
+    if not before.any():
+        return
+    rows = out.index[before]
+    errors.append(
+        error_frame(
+            rows,
+            later,
+            table.loc[rows, later].to_numpy(dtype=object),
+            [f"{later} is before {earlier} ({d})" for d in early[before]],
+        )
+    )
+    valid[before] = False
 
 
 def _objects(values, index: pd.Index) -> pd.Series:
