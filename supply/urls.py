@@ -9,6 +9,7 @@ app_name = "supply"
 urlpatterns = [
     path("", views.review, name="review"),
     path("classification/", views.classification, name="classification"),
+    path("suppliers/", views.suppliers, name="suppliers"),
     path("cycles/<int:cycle_pk>/run/", run_views.run_start, {"kind": "supply"}, name="run_start"),
     path("grid/", views.grid, name="grid"),
     path("cycles/<int:cycle_pk>/planned/", views.planned_save, name="planned_save"),

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from sop.choices import AbcClass
@@ -21,7 +22,7 @@ from sop.selectors import product_families
 from sop.views import cell_save, cycle_from_query, cycle_page
 from supply import charts, roundtrip, selectors, services
 from supply.choices import CapacityReason, ExceptionFilter, GridLayer, GridSort, SupplyReason
-from supply.constants import OVERLOAD_BADGES, SHORT_LIST_ROWS
+from supply.constants import OVERLOAD_BADGES, PERFORMANCE_WINDOWS, SHORT_LIST_ROWS
 from supply.forms import CapacityForm, PlannedSupplyForm
 from supply.models import SupplyRun
 
@@ -539,3 +540,25 @@ def classification(request: HttpRequest, cycle: Cycle) -> HttpResponse:
         ],
     }
     return render(request, "supply/classification.html", context)
+
+
+@require_GET
+@cycle_page("supply/suppliers.html")
+def suppliers(request: HttpRequest, cycle: Cycle) -> HttpResponse:
+    """Supplier performance from goods receipts: OTIF trend, worst suppliers, lines missed."""
+    months = request.GET.get("months", "")
+    window = int(months) if months in {str(w) for w in PERFORMANCE_WINDOWS} else 3
+    supplier = request.GET.get("supplier", "")
+    measured = selectors.supplier_performance(
+        as_of=timezone.localdate(),
+        window=window,
+        supplier=supplier,
+        tolerance=selectors.otif_tolerance(),
+    )
+    context = {
+        "cycle": cycle,
+        "performance": measured,
+        "windows": PERFORMANCE_WINDOWS,
+        "chart_json": charts.otif_trend_chart(measured) if measured.trend else "",
+    }
+    return render(request, "supply/suppliers.html", context)
