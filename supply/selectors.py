@@ -983,7 +983,7 @@ def supplier_performance(
         receipts[column] = pd.to_datetime(receipts[column])
     lines = performance.order_lines(receipts, as_of=as_of, tolerance=tolerance)
     since = add_months(current, -window)
-    missed = _missed_lines(lines, since=since, supplier=supplier)
+    missed, missed_count = _missed_lines(lines, since=since, supplier=supplier)
     return SupplierPerformance(
         as_of=as_of,
         window=window,
@@ -991,8 +991,8 @@ def supplier_performance(
         months=months,
         trend=_otif_trend(lines, months),
         suppliers=_supplier_table(receipts, lines, since=since),
-        missed=missed[:MISSED_LINES_ROWS],
-        missed_count=len(missed),
+        missed=missed,
+        missed_count=missed_count,
         supplier=supplier,
     )
 
@@ -1036,10 +1036,12 @@ def _supplier_table(receipts: pd.DataFrame, lines: pd.DataFrame, *, since: dt.da
     ]
 
 
-def _missed_lines(lines: pd.DataFrame, *, since: dt.date, supplier: str) -> list[dict]:
+def _missed_lines(lines: pd.DataFrame, *, since: dt.date, supplier: str) -> tuple[list[dict], int]:
+    """The first MISSED_LINES_ROWS lines of the window not OTIF, and how many there are."""
     missed = lines[(lines["month"] >= pd.Timestamp(since)) & ~lines["otif"]]
     if supplier:
         missed = missed[missed["supplier"] == supplier]
+    count = len(missed)
     missed = missed.sort_values(["promised_date", "order_ref"], ascending=[False, True])
     return [
         {
@@ -1057,5 +1059,5 @@ def _missed_lines(lines: pd.DataFrame, *, since: dt.date, supplier: str) -> list
             "late": not row.on_time,
             "short": not row.in_full,
         }
-        for row in missed.itertuples(index=False)
-    ]
+        for row in missed.head(MISSED_LINES_ROWS).itertuples(index=False)
+    ], count
