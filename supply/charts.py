@@ -162,9 +162,8 @@ def otif_trend_chart(performance: SupplierPerformance) -> str:
     fig = figures.chart("OTIF by supplier and month", height=340, margin={"l": 55},
                         hovermode="x unified")  # fmt: skip
     months = [m.isoformat() for m in performance.months]
-    names = {row["supplier"]: row["name"] for row in performance.suppliers}
     for code, values in sorted(performance.trend.items()):
-        label = f"{code} {names[code]}" if names.get(code) else code
+        label = f"{code} {performance.names[code]}" if performance.names.get(code) else code
         fig.add_scatter(x=months, y=values, name=label, mode="lines+markers",
                         **figures.measure("pct", label=code))  # fmt: skip
     fig.update_xaxes(**figures.month_axis(months))

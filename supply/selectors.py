@@ -936,7 +936,8 @@ class SupplierPerformance:
     measured). `suppliers` are those with lines in the last `window` months, worst OTIF
     first, with their measured lead times beside the master data's. `missed` are that
     window's lines not on time or not in full (of `supplier` only, when given), the latest
-    promise first, at most MISSED_LINES_ROWS of `missed_count`.
+    promise first, at most MISSED_LINES_ROWS of `missed_count`. `names`: supplier code ->
+    name.
     """
 
     as_of: dt.date
@@ -947,6 +948,7 @@ class SupplierPerformance:
     suppliers: list[dict]
     missed: list[dict]
     missed_count: int
+    names: dict[str, str] = field(default_factory=dict)
     supplier: str = ""
 
 
@@ -984,13 +986,17 @@ def supplier_performance(
     lines = performance.order_lines(receipts, as_of=as_of, tolerance=tolerance)
     since = add_months(current, -window)
     missed, missed_count = _missed_lines(lines, since=since, supplier=supplier)
+    masters = list(
+        Supplier.objects.values_list("code", "name", "lead_time_days_mean", "lead_time_days_std")
+    )
     return SupplierPerformance(
         as_of=as_of,
         window=window,
         tolerance=tolerance,
         months=months,
         trend=_otif_trend(lines, months),
-        suppliers=_supplier_table(receipts, lines, since=since),
+        suppliers=_supplier_table(receipts, lines, masters, since=since),
+        names={code: name for code, name, *_ in masters},
         missed=missed,
         missed_count=missed_count,
         supplier=supplier,
@@ -1010,7 +1016,9 @@ def _otif_trend(lines: pd.DataFrame, months: list[dt.date]) -> dict[str, list[fl
     }
 
 
-def _supplier_table(receipts: pd.DataFrame, lines: pd.DataFrame, *, since: dt.date) -> list[dict]:
+def _supplier_table(
+    receipts: pd.DataFrame, lines: pd.DataFrame, masters: list[tuple], *, since: dt.date
+) -> list[dict]:
     start = pd.Timestamp(since)
     scored = performance.service(lines[lines["month"] >= start], ["supplier"])
     if scored.empty:
@@ -1019,11 +1027,7 @@ def _supplier_table(receipts: pd.DataFrame, lines: pd.DataFrame, *, since: dt.da
     delivered = receipts.merge(measured, on=performance.LINE_KEY)
     table = scored.merge(performance.lead_times(delivered, ["supplier"]), on="supplier", how="left")
     master = pd.DataFrame(
-        list(
-            Supplier.objects.values_list(
-                "code", "name", "lead_time_days_mean", "lead_time_days_std"
-            )
-        ),
+        masters,
         columns=["supplier", "name", "master_mean", "master_std"],
     ).astype({"master_mean": float, "master_std": float})
     table = table.merge(master, on="supplier", how="left")

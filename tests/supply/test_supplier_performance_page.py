@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from django.utils import timezone
 from sop.choices import Role
 from sop.models import PurchaseReceipt
 from sop.services import add_months
+from supply import charts, selectors
 from tests.factories import CycleFactory, LocationFactory, ProductFactory, SupplierFactory
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +116,14 @@ def test_every_role_reads_it(client_for, receipts, role):
 def test_the_supply_review_links_to_it(client_for, receipts):
     response = client_for(Role.SUPPLY_PLANNER).get("/supply/")
     assert "/supply/suppliers/?cycle=" in response.content.decode()
+
+
+def test_the_trend_has_each_suppliers_otif_in_the_month_of_the_promise(receipts):
+    measured = selectors.supplier_performance(
+        as_of=timezone.localdate(), window=3, tolerance=selectors.otif_tolerance()
+    )
+    assert measured.months[-1] == receipts and len(measured.months) == 12
+    assert measured.trend["LATE"] == [None] * 11 + [50.0]
+    assert measured.trend["GOOD"] == [None] * 11 + [100.0]
+    figure = json.loads(charts.otif_trend_chart(measured))
+    assert [t["name"] for t in figure["data"]] == ["GOOD Good plc", "LATE Late Ltd"]
