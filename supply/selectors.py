@@ -45,7 +45,6 @@ from supply.constants import (
     EDIT_OBJECT_TYPES,
     GRID_PAGE_ROWS,
     LIST_ROWS,
-    MISSED_LINES_ROWS,
     OTIF_WARNING_PCT,
     OVERLOAD,
     PARETO_MONTHS,
@@ -936,7 +935,7 @@ class SupplierPerformance:
     measured). `suppliers` are those with lines in the last `window` months, worst OTIF
     first, with their measured lead times beside the master data's. `missed` are that
     window's lines not on time or not in full (of `supplier` only, when given), the latest
-    promise first, at most MISSED_LINES_ROWS of `missed_count`. `names`: supplier code ->
+    promise first (of `missed_count`, those asked for). `names`: supplier code ->
     name.
     """
 
@@ -961,9 +960,15 @@ def otif_tolerance() -> performance.Tolerance:
 
 
 def supplier_performance(
-    *, as_of: dt.date, window: int, supplier: str = "", tolerance: performance.Tolerance
+    *,
+    as_of: dt.date,
+    window: int,
+    supplier: str = "",
+    tolerance: performance.Tolerance,
+    missed_limit: int | None = None,
 ) -> SupplierPerformance:
-    """Supplier OTIF per month, the worst suppliers over `window` months, the lines missed."""
+    """Supplier OTIF per month, the worst suppliers over `window` months, the lines missed
+    (the first `missed_limit`; None: all of them)."""
     current = as_of.replace(day=1)
     months = [add_months(current, -n) for n in range(PERFORMANCE_TREND_MONTHS, 0, -1)]
     start = add_months(current, -max(window, PERFORMANCE_TREND_MONTHS))
@@ -985,7 +990,7 @@ def supplier_performance(
         receipts[column] = pd.to_datetime(receipts[column])
     lines = performance.order_lines(receipts, as_of=as_of, tolerance=tolerance)
     since = add_months(current, -window)
-    missed, missed_count = _missed_lines(lines, since=since, supplier=supplier)
+    missed, missed_count = _missed_lines(lines, since=since, supplier=supplier, limit=missed_limit)
     masters = list(
         Supplier.objects.values_list("code", "name", "lead_time_days_mean", "lead_time_days_std")
     )
@@ -1040,8 +1045,10 @@ def _supplier_table(
     ]
 
 
-def _missed_lines(lines: pd.DataFrame, *, since: dt.date, supplier: str) -> tuple[list[dict], int]:
-    """The first MISSED_LINES_ROWS lines of the window not OTIF, and how many there are."""
+def _missed_lines(
+    lines: pd.DataFrame, *, since: dt.date, supplier: str, limit: int | None
+) -> tuple[list[dict], int]:
+    """The first `limit` lines of the window not OTIF, and how many there are."""
     missed = lines[(lines["month"] >= pd.Timestamp(since)) & ~lines["otif"]]
     if supplier:
         missed = missed[missed["supplier"] == supplier]
@@ -1063,5 +1070,5 @@ def _missed_lines(lines: pd.DataFrame, *, since: dt.date, supplier: str) -> tupl
             "late": not row.on_time,
             "short": not row.in_full,
         }
-        for row in missed.head(MISSED_LINES_ROWS).itertuples(index=False)
+        for row in (missed if limit is None else missed.head(limit)).itertuples(index=False)
     ], count

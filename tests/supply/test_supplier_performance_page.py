@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 from decimal import Decimal
 
@@ -12,7 +14,7 @@ from django.utils import timezone
 from sop.choices import Role
 from sop.models import PurchaseReceipt
 from sop.services import add_months
-from supply import charts, selectors
+from supply import charts, selectors, views
 from tests.factories import CycleFactory, LocationFactory, ProductFactory, SupplierFactory
 
 pytestmark = pytest.mark.django_db
@@ -127,3 +129,33 @@ def test_the_trend_has_each_suppliers_otif_in_the_month_of_the_promise(receipts)
     assert measured.trend["GOOD"] == [None] * 11 + [100.0]
     figure = json.loads(charts.otif_trend_chart(measured))
     assert [t["name"] for t in figure["data"]] == ["GOOD Good plc", "LATE Late Ltd"]
+
+
+def test_the_missed_lines_download_has_every_line_with_days_late_and_short(client_for, receipts):
+    response = client_for(Role.SUPPLY_PLANNER).get("/supply/suppliers/missed.csv")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == [
+        "order_ref", "supplier", "sku", "location", "order_date", "promised_date",
+        "last_receipt", "promised_quantity (units)", "received (units)", "days_late",
+        "quantity_short (units)",
+    ]  # fmt: skip
+    month = receipts
+    assert rows[1:] == [
+        ["PO-2", "LATE", "TEA", "DC", month.isoformat(),
+         (month + dt.timedelta(days=9)).isoformat(), (month + dt.timedelta(days=13)).isoformat(),
+         "100", "90", "4", "10"],
+    ]  # fmt: skip
+
+
+def test_the_download_lists_more_lines_than_the_page(client_for, receipts, monkeypatch):
+    later = PurchaseReceipt.objects.get(order_ref="PO-2")
+    later.pk, later.order_ref = None, "PO-9"
+    later.promised_date += dt.timedelta(days=1)
+    later.save()
+    monkeypatch.setattr(views, "MISSED_LINES_ROWS", 1)
+    table = missed_table(page(client_for))
+    assert "PO-9" in table and "PO-2" not in table
+    assert "The latest 1 of 2 lines that missed." in table
+    response = client_for(Role.SUPPLY_PLANNER).get("/supply/suppliers/missed.csv")
+    assert "PO-2" in response.content.decode() and "PO-9" in response.content.decode()
