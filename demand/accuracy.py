@@ -81,3 +81,20 @@ def accuracy_by(
         )
     out["months"] = sums["n"].astype(int)
     return out
+
+
+def wape_by_method(frame: pd.DataFrame, methods: list[str]) -> dict[str, float | None]:
+    """WAPE (%) of each method column of `frame` against its `actual`, row by row.
+
+    Judged at the grain of the rows (a series' month), so errors of two SKUs do not cancel
+    out as they would on a family total: sum of absolute errors over the sum of actuals.
+    None without any demand.
+    """
+    actual = frame["actual"].to_numpy(float)
+    volume = np.abs(actual).sum()
+    if not volume > 0:
+        return dict.fromkeys(methods)
+    return {
+        method: float(100 * np.abs(actual - frame[method].to_numpy(float)).sum() / volume)
+        for method in methods
+    }

@@ -35,3 +35,26 @@ class DemandOverrideAdmin(admin.ModelAdmin):
     ]
     list_filter = ["cycle", "level", "reason"]
     raw_id_fields = ["product", "location"]
+
+
+@admin.register(models.InputStream)
+class InputStreamAdmin(admin.ModelAdmin):
+    """Admins add a stream (e.g. "key accounts") and name the role that enters it."""
+
+    list_display = ["code", "name", "role", "active"]
+    list_filter = ["role", "active"]
+
+
+@admin.register(models.StreamEntry)
+class StreamEntryAdmin(admin.ModelAdmin):
+    list_display = ["cycle", "stream", "level", "family", "product", "location", "month"]
+    list_display += ["kind", "value", "author", "version"]
+    list_filter = ["cycle", "stream", "level"]
+    raw_id_fields = ["product", "location"]
+
+
+@admin.register(models.ConsensusSource)
+class ConsensusSourceAdmin(admin.ModelAdmin):
+    list_display = ["cycle", "level", "family", "product", "weights", "reason", "author"]
+    list_filter = ["cycle", "level", "reason"]
+    raw_id_fields = ["product"]

@@ -29,8 +29,9 @@ router = Router(tags=["demand"])
 
 class ConsensusRow(SeriesMonth):
     statistical: float = Field(description="The published statistical forecast")
+    events: float = Field(description="What confirmed planned events add (negative: remove)")
     override_delta: float = Field(description="What the overrides add (negative: remove)")
-    consensus: float = Field(description="The consensus demand: statistical + overrides")
+    consensus: float = Field(description="The consensus demand: statistical + events + overrides")
 
 
 class OverrideOut(Schema):

@@ -56,6 +56,7 @@ class GridLayer(models.TextChoices):
     STATISTICAL = "statistical", "Statistical"
     OVERRIDE = "override", "Override"
     CONSENSUS = "consensus", "Consensus"
+    STREAM = "stream", "Input stream"
 
 
 class GridSort(models.TextChoices):

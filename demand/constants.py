@@ -29,3 +29,9 @@ FVA_MATERIALITY = Materiality(amount=1.0)
 # Rows per page of the family grid (its series as rows): a page renders in well under
 # half a second on the demo's largest family; more rows page.
 GRID_PAGE_ROWS = 50
+# Past approved cycles whose frozen plans measure each input stream's value added.
+FVA_CYCLES = 6
+
+# The model a series' fit names when its like product's forecast stands in for its own
+# (a new product with less history than the engine needs: demand.lifecycle).
+LIKE_MODEL = "like product"

@@ -1,4 +1,9 @@
-"""The demand step's demo builders: a past cycle's demand review, the open cycle's first run."""
+"""The demand step's demo builders: a past cycle's demand review, the open cycle's first run.
+
+Both also fill the sales and marketing input streams, with the biases their departments
+are known for: sales optimistic (+12 %) but close to the order book, marketing noisy but
+aware of its promotions (its figures follow the real spikes).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,13 @@ from decimal import Decimal
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Sum
 
 from demand.choices import OverrideKind, OverrideLevel, ReasonCode
-from demand.models import DemandOverride, ForecastRun
+from demand.models import ConsensusSource, DemandOverride, ForecastRun, InputStream, StreamEntry
 from demand.services.runs import FORECAST_RUN, forecast_run_start
 from sop.choices import Role, Stage
-from sop.models import Cycle, Product
+from sop.models import Cycle, Product, SalesHistory
 from sop.services import add_months, cycle_advance
 from sop.tasks import run_now
 
@@ -19,6 +25,11 @@ from sop.tasks import run_now
 _DEMO_OVERRIDE_PCT = 15
 _DEMO_OVERRIDE_MONTHS = 3
 _DEMO_OVERRIDE_FAMILIES = 2
+# The input streams: months of the horizon they cover, and their biases and noise.
+_DEMO_STREAM_MONTHS = 6
+_DEMO_SALES_BIAS = 0.12
+_DEMO_SALES_NOISE = 0.06
+_DEMO_MARKETING_NOISE = 0.25
 
 
 def demand_demo_past(*, cycle: Cycle, users: dict[str, AbstractBaseUser]) -> None:
@@ -52,6 +63,7 @@ def demand_demo_past(*, cycle: Cycle, users: dict[str, AbstractBaseUser]) -> Non
         for h in range(_DEMO_OVERRIDE_MONTHS)
         if not DemandOverride.objects.filter(cycle=cycle, family=family).exists()
     )
+    _demo_streams_past(cycle=cycle, users=users, rng=rng, families=families)
     if not ForecastRun.objects.filter(cycle=cycle, is_published=True).exists():
         # Finished here whether or not the queue already ran it (a claimed run is left
         # alone); its publish builds the consensus with the overrides.
@@ -73,4 +85,94 @@ def demand_demo_build(*, cycle: Cycle, user: AbstractBaseUser | None = None) -> 
     the runs that exist.
     """
     existing = ForecastRun.objects.filter(cycle=cycle).first()
+    if existing is None:
+        _demo_streams_open(cycle=cycle)
     return existing or forecast_run_start(cycle=cycle, user=None)
+
+
+def _demo_streams_past(
+    *, cycle: Cycle, users: dict[str, AbstractBaseUser], rng, families: list[str]
+) -> None:
+    """A past cycle's sales and marketing inputs per family, and the planner's choices.
+
+    Drawn around what was later sold (the demo knows it): sales +12 % with a little noise,
+    marketing unbiased with a lot. The planner took sales for one family and a half-half
+    mix of statistical and marketing for another.
+    """
+    if StreamEntry.objects.filter(cycle=cycle).exists():
+        return
+    months = [add_months(cycle.month, h) for h in range(_DEMO_STREAM_MONTHS)]
+    actual = {
+        (family, month): float(total)
+        for family, month, total in SalesHistory.objects.filter(
+            month__gte=months[0], month__lte=months[-1], product__active=True
+        )
+        .values("product__family", "month")
+        .annotate(total=Sum("quantity"))
+        .values_list("product__family", "month", "total")
+    }
+    keys = [(f, m) for f in families for m in months if (f, m) in actual]
+    truth = np.array([actual[k] for k in keys])
+    sales = truth * (1 + _DEMO_SALES_BIAS) * (1 + rng.normal(0, _DEMO_SALES_NOISE, len(keys)))
+    marketing = truth * rng.lognormal(0, _DEMO_MARKETING_NOISE, len(keys))
+    streams = {s.code: s for s in InputStream.objects.filter(code__in=("sales", "marketing"))}
+    role_user = {"sales": users.get(Role.SALES), "marketing": users.get(Role.MARKETING)}
+    StreamEntry.objects.bulk_create(
+        StreamEntry(
+            cycle=cycle,
+            stream=streams[code],
+            level=OverrideLevel.FAMILY,
+            family=family,
+            month=month,
+            kind=OverrideKind.ABSOLUTE,
+            value=Decimal(int(max(value, 0))),
+            comment=f"Demo: {code} input",
+            author=role_user[code],
+        )
+        for code, values in (("sales", sales), ("marketing", marketing))
+        if code in streams
+        for (family, month), value in zip(keys, values, strict=True)
+    )
+    picked = list(rng.choice(families, size=min(2, len(families)), replace=False))
+    choices = [{"sales": 100}, {"statistical": 50, "marketing": 50}]
+    ConsensusSource.objects.bulk_create(
+        ConsensusSource(
+            cycle=cycle,
+            level=OverrideLevel.FAMILY,
+            family=family,
+            weights=weights,
+            reason=ReasonCode.MARKET_INTELLIGENCE,
+            comment="Demo: planner's choice of input",
+            author=users[Role.DEMAND_PLANNER],
+        )
+        for family, weights in zip(picked, choices, strict=False)
+    )
+
+
+def _demo_streams_open(*, cycle: Cycle) -> None:
+    """The open cycle's inputs, as changes of the statistical forecast it has yet to get:
+    sales +12 % on every family, marketing a noisy few percent either way."""
+    if StreamEntry.objects.filter(cycle=cycle).exists():
+        return
+    rng = np.random.default_rng(cycle.month.toordinal() + 1)
+    families = sorted(set(Product.objects.filter(active=True).values_list("family", flat=True)))
+    months = [add_months(cycle.month, h) for h in range(_DEMO_STREAM_MONTHS)]
+    streams = {s.code: s for s in InputStream.objects.filter(code__in=("sales", "marketing"))}
+    keys = [(f, m) for f in families for m in months]
+    marketing = rng.normal(0, 100 * _DEMO_MARKETING_NOISE / 2, len(keys)).round()
+    sales = np.full(len(keys), 100 * _DEMO_SALES_BIAS)
+    StreamEntry.objects.bulk_create(
+        StreamEntry(
+            cycle=cycle,
+            stream=streams[code],
+            level=OverrideLevel.FAMILY,
+            family=family,
+            month=month,
+            kind=OverrideKind.PERCENT,
+            value=Decimal(int(value)),
+            comment=f"Demo: {code} input",
+        )
+        for code, values in (("sales", sales), ("marketing", marketing))
+        if code in streams
+        for (family, month), value in zip(keys, values, strict=True)
+    )

@@ -1,9 +1,13 @@
 """Statistical demand forecasting: per-series choice among model combinations by backtest.
 
-ORM-free; the demand services load history, call `forecast_frame` and store the rows.
+ORM-free; the demand services load history, call `forecast_series` per series (or
+`forecast_frame`) and store the rows.
 
 Per series:
 
+0. Cleanse (`history_marks`, `cleanse`): the months of past events (the services pass their
+   mask in) and, where none was recorded, the months step 1 would winsorise, are replaced
+   by a baseline estimate before anything else, so the model sees demand without them.
 1. Clean: leading NaNs are dropped, interior NaNs are interpolated, negative values
    (returns) are clipped to zero and flagged, and for smooth/erratic demand isolated
    extreme points are winsorised to a robust band. Leading zeros are trimmed (the item
@@ -826,19 +830,100 @@ def _clean(values: np.ndarray) -> tuple[np.ndarray, list[str], int]:
     return y, flags, int(sales[0]) if len(sales) else len(y)
 
 
-def _winsorise(x: np.ndarray) -> np.ndarray:
-    """Clip isolated extremes to _OUTLIER_Z robust sigmas around a running median.
-
-    Runs on the deseasonalised series, so seasonal peaks are not mistaken for outliers.
-    """
+def _outlier_band(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """_OUTLIER_Z robust sigmas around a running median; None when too short or flat."""
     if len(x) < 7:
-        return x
+        return None
     med = pd.Series(x).rolling(7, center=True, min_periods=1).median().to_numpy()
     r = x - med
     sigma = 1.4826 * np.median(np.abs(r - np.median(r)))
     if sigma <= 0:
-        return x
-    return np.clip(x, med - _OUTLIER_Z * sigma, med + _OUTLIER_Z * sigma)
+        return None
+    return med - _OUTLIER_Z * sigma, med + _OUTLIER_Z * sigma
+
+
+def _winsorise(x: np.ndarray) -> np.ndarray:
+    """Clip isolated extremes to the outlier band around a running median.
+
+    Runs on the deseasonalised series, so seasonal peaks are not mistaken for outliers.
+    """
+    band = _outlier_band(x)
+    return x if band is None else np.clip(x, *band)
+
+
+def outlier_months(values: np.ndarray, m: int = 12) -> np.ndarray:
+    """The months `_winsorise` would clip, as a mask over `values` (NaN months never).
+
+    Seasonal series are judged deseasonalised, as the engine does, so a peak season is not
+    an outlier. Only smooth and erratic series are winsorised, so only they have outliers.
+    """
+    raw = np.asarray(values, float)
+    out = np.zeros(len(raw), bool)
+    y, _, _ = _clean(raw)
+    if len(y) < 7 or classify_pattern(y) not in ("smooth", "erratic"):
+        return out
+    x = y
+    if m > 1 and is_seasonal(y, m):
+        multiplicative = bool((y > 0).all())
+        idx = seasonal_indices(y, m, multiplicative)[np.arange(len(y)) % m]
+        x = y / idx if multiplicative else y - idx
+    band = _outlier_band(x)
+    if band is not None:
+        out[len(raw) - len(y) :] = (x < band[0]) | (x > band[1])
+    return out & np.isfinite(raw)
+
+
+def cleanse(values: np.ndarray, marked: np.ndarray, m: int = 12) -> np.ndarray:
+    """The history with its marked months replaced by a baseline estimate.
+
+    The baseline is the local level times the calendar month's seasonal factor, both read
+    from the unmarked months only. The level is a centred rolling median over 13 months
+    (a year: the season averages out; a median, so an unrecorded spike next to a recorded
+    one does not leak in). The factor is the median ratio of the calendar month's unmarked
+    values to that level (flat with fewer than two seasons of unmarked months, or fewer
+    than two ratios for the month), and the level is then re-read on the deseasonalised
+    months. The engine's shrunk `seasonal_indices` were tried here and measured worse on
+    the demo's promotions (lift error 36 against 32 points): they flatten the season of
+    the short, noisy location series, and a promotion in the peak is then under-based.
+    Months before the first sale are left alone (a launch is not a dip).
+    """
+    y = np.asarray(values, float).copy()
+    mark = np.asarray(marked, bool) & np.isfinite(y)
+    sales = np.flatnonzero(np.nan_to_num(y) > 0)
+    start = int(sales[0]) if len(sales) else len(y)
+    mark[:start] = False
+    if not mark.any():
+        return y
+    z, mk = y[start:], mark[start:]
+    ok = ~mk & np.isfinite(z)
+    n = len(z)
+
+    def level(v: np.ndarray) -> np.ndarray:
+        s = pd.Series(np.where(ok, v, np.nan))
+        lv = s.rolling(13, center=True, min_periods=3).median()
+        return lv.ffill().bfill().fillna(s.median()).fillna(0.0).to_numpy()
+
+    lv = level(z)
+    season = np.ones(n)
+    if m > 1 and ok.sum() >= 2 * m:
+        ratio = np.divide(z, lv, out=np.full(n, np.nan), where=ok & (lv > 0))
+        factors = np.ones(m)
+        for c in range(m):
+            r = ratio[c::m]
+            r = r[np.isfinite(r)]
+            if len(r) >= 2:
+                factors[c] = np.median(r)
+        season = (factors / factors.mean())[np.arange(n) % m]
+        lv = level(np.divide(z, season, out=np.full(n, np.nan), where=season > 0))
+    z[mk] = np.clip(lv * season, 0, None)[mk]
+    return y
+
+
+def history_marks(values: np.ndarray, event_mask: np.ndarray, m: int = 12) -> np.ndarray:
+    """Months to cleanse: those touched by a recorded event, and where none was recorded,
+    the months the engine flags as outliers once the event months are cleansed."""
+    events = np.asarray(event_mask, bool)
+    return events | (outlier_months(cleanse(values, events, m), m) & ~events)
 
 
 def _context(y: np.ndarray, m: int, horizon: int, winsorise: bool) -> _Context:
@@ -970,9 +1055,16 @@ def forecast_series(
     horizon: int = 18,
     season_length: int = 12,
     levels: Sequence[int] = (80, 95),
+    marked: np.ndarray | None = None,
 ) -> SeriesForecast:
-    """Forecast one monthly series; never raises for bad data (falls back and flags)."""
+    """Forecast one monthly series; never raises for bad data (falls back and flags).
+
+    `marked` months (past events and outliers, see `history_marks`) are cleansed first:
+    the forecast is a baseline fitted without them.
+    """
     raw = np.asarray(values, float)
+    if marked is not None and np.any(marked):
+        raw = cleanse(raw, marked, season_length)
     try:
         with warnings.catch_warnings():
             # Degenerate data (constant or near-empty series) makes numpy and statsmodels

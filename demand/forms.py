@@ -38,3 +38,57 @@ class OverrideForm(PlannerEditForm):
                 "or type the new quantity."
             )
         return kind, number.quantize(Decimal("0.001"))
+
+
+class StreamEntryForm(OverrideForm):
+    """One cell of an input stream: a quantity (1200) or a change of the statistical (+10%).
+
+    A stream is its role's own forecast, so it carries a comment but no reason code.
+    """
+
+    reason = forms.CharField(required=False)
+
+    def stream_fields(self) -> dict:
+        data = self.cleaned_data
+        kind, value = data["value"]
+        return {
+            "month": data["month"],
+            "kind": kind,
+            "value": value,
+            "comment": data["comment"],
+            "expected_version": data["version"],
+        }
+
+
+class ConsensusSourceForm(forms.Form):
+    """The planner's choice of the consensus source of a family or SKU.
+
+    `source` is "statistical", a stream's code, or "mix" with a whole percent per source
+    (`weight_<code>`), the weights summing to 100.
+    """
+
+    source = forms.CharField()
+    reason = forms.ChoiceField(
+        choices=ReasonCode.choices, error_messages={"required": "Choose a reason code."}
+    )
+    comment = forms.CharField(
+        max_length=1000, error_messages={"required": "Write a comment saying why."}
+    )
+    version = forms.IntegerField(required=False, min_value=1)
+
+    def __init__(self, *args, codes: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.codes = codes
+        for code in codes:
+            self.fields[f"weight_{code}"] = forms.IntegerField(
+                required=False, min_value=0, max_value=100
+            )
+
+    def weights(self) -> dict[str, int] | None:
+        """The weights to save; None returns the scope to the statistical forecast."""
+        source = self.cleaned_data["source"]
+        if source == "statistical":
+            return None
+        if source != "mix":
+            return {source: 100}
+        return {code: self.cleaned_data.get(f"weight_{code}") or 0 for code in self.codes}

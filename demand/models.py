@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from demand.choices import OverrideKind, OverrideLevel, Pattern, ReasonCode, Uncertainty
+from sop.choices import Role
 from sop.models import Cycle, Location, PlannerEdit, Product, PublishedRun, month_first_day_check
 
 
@@ -169,13 +170,15 @@ def format_override(kind: str | None, value) -> str:
 
 
 class ConsensusDemand(models.Model):
-    """The cycle's demand plan for a series and month: statistical forecast + overrides."""
+    """The cycle's demand plan for a series and month: statistical forecast + events +
+    overrides (`events` is what confirmed planned events add, `demand.events`)."""
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="consensus")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     month = models.DateField()
     statistical = models.FloatField()
+    events = models.FloatField(default=0)
     override_delta = models.FloatField(default=0)
     value = models.FloatField()
 
@@ -206,6 +209,7 @@ class DemandPlanSnapshot(models.Model):
     month = models.DateField()
     naive = models.FloatField()
     statistical = models.FloatField()
+    events = models.FloatField(default=0)
     consensus = models.FloatField()
 
     class Meta:
@@ -218,3 +222,161 @@ class DemandPlanSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cycle} {self.product_id}@{self.location_id} {self.month:%Y-%m}"
+
+
+class InputStream(models.Model):
+    """A named forecast besides the statistical one (sales, marketing ...), kept by one role."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    role = models.CharField(
+        max_length=40, choices=Role.choices, help_text="The role whose users enter this stream"
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StreamEntry(PlannerEdit):
+    """A stream's figure for a family or SKU (optionally one location) in a month.
+
+    Kept like an override (quantity or percent of the statistical forecast, the most
+    specific scope wins, split down the series by the statistical forecast), but it is the
+    stream's own forecast, not a change of the plan: the consensus takes it only where the
+    demand planner chose the stream (`ConsensusSource`).
+    """
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="stream_entries")
+    stream = models.ForeignKey(InputStream, on_delete=models.PROTECT, related_name="entries")
+    level = models.CharField(max_length=8, choices=OverrideLevel.choices)
+    family = models.CharField(max_length=100)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    month = models.DateField()
+    kind = models.CharField(max_length=8, choices=OverrideKind.choices)
+    value = models.DecimalField(max_digits=14, decimal_places=3)
+
+    class Meta(PlannerEdit.Meta):
+        verbose_name_plural = "stream entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "stream", "family", "month"],
+                condition=Q(level=OverrideLevel.FAMILY),
+                name="stream_entry_one_per_family_month",
+            ),
+            models.UniqueConstraint(
+                fields=["cycle", "stream", "product", "month"],
+                condition=Q(level=OverrideLevel.PRODUCT, location__isnull=True),
+                name="stream_entry_one_per_sku_month",
+            ),
+            models.UniqueConstraint(
+                fields=["cycle", "stream", "product", "location", "month"],
+                condition=Q(level=OverrideLevel.PRODUCT, location__isnull=False),
+                name="stream_entry_one_per_series_month",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(level=OverrideLevel.FAMILY, product__isnull=True, location__isnull=True)
+                    | Q(level=OverrideLevel.PRODUCT, product__isnull=False)
+                ),
+                name="stream_entry_level_matches_scope",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=OverrideKind.ABSOLUTE, value__gte=0)
+                | Q(kind=OverrideKind.PERCENT, value__gte=-100),
+                name="stream_entry_value_range",
+            ),
+            month_first_day_check("stream_entry_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream_id} {self.family} {self.month:%Y-%m}: {self.display_value}"
+
+    @property
+    def display_value(self) -> str:
+        return format_override(self.kind, self.value)
+
+
+class ConsensusSource(PlannerEdit):
+    """Which forecast the consensus of a family or SKU starts from, chosen by the planner.
+
+    `weights` maps "statistical" or a stream's code to a whole percent, summing to 100:
+    {"sales": 100} takes the sales stream, {"statistical": 50, "sales": 50} a mix. A SKU's
+    choice wins over its family's; without one the consensus starts from the statistical
+    forecast. Overrides still apply on top.
+    """
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="consensus_sources")
+    level = models.CharField(max_length=8, choices=OverrideLevel.choices)
+    family = models.CharField(max_length=100)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    weights = models.JSONField()
+    reason = models.CharField(max_length=20, choices=ReasonCode.choices)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "family"],
+                condition=Q(level=OverrideLevel.FAMILY),
+                name="consensus_source_one_per_family",
+            ),
+            models.UniqueConstraint(
+                fields=["cycle", "product"],
+                condition=Q(level=OverrideLevel.PRODUCT),
+                name="consensus_source_one_per_sku",
+            ),
+            models.CheckConstraint(
+                condition=Q(level=OverrideLevel.FAMILY, product__isnull=True)
+                | Q(level=OverrideLevel.PRODUCT, product__isnull=False),
+                name="consensus_source_level_matches_scope",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope_label}: {self.weights_label}"
+
+    @property
+    def scope_label(self) -> str:
+        return self.family if self.level == OverrideLevel.FAMILY else self.product.sku
+
+    @property
+    def weights_label(self) -> str:
+        return " + ".join(f"{code} {share}%" for code, share in self.weights.items())
+
+
+class StreamPlanSnapshot(models.Model):
+    """A stream's forecast per series and month in a frozen plan, where the stream had one.
+
+    Beside `DemandPlanSnapshot`, so accuracy and forecast value added are measured per
+    stream; a series and month the stream did not cover is judged as the statistical one.
+    """
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="stream_snapshot")
+    stream = models.ForeignKey(InputStream, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    value = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "stream", "product", "location", "month"],
+                name="stream_snapshot_natural_key",
+            ),
+            month_first_day_check("stream_snapshot_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle} {self.stream_id} {self.product_id}@{self.location_id}"

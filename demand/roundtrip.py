@@ -1,19 +1,23 @@
-"""The demand review's Excel round-trip: a family's overrides out to Excel and back.
+"""The demand review's Excel round-trips: a family's overrides (or a stream) out and back.
 
 One workbook per family: the family row and each active SKU of it (overrides of the SKU
 over all its locations), each as a read-only statistical forecast row and an editable
 override row, months of the cycle's horizon as columns. An override cell comes back
-through `OverrideForm` and `override_save`, as if typed in the grid.
+through `OverrideForm` and `override_save`, as if typed in the grid. An input stream's
+workbook is the same with the stream's row in place of the override row
+(`stream_roundtrip`), saved through `stream_entry_save`.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 from django.core.exceptions import ValidationError
 
 from demand import selectors, services
 from demand.choices import OverrideKind, ReasonCode
-from demand.forms import OverrideForm
-from demand.models import DemandOverride
+from demand.forms import OverrideForm, StreamEntryForm
+from demand.models import DemandOverride, InputStream, StreamEntry
 from sop.choices import Stage
 from sop.models import Cycle, Product
 from sop.roundtrip import Edit, RoundTrip, SheetRow, workbook_build
@@ -70,7 +74,7 @@ ROUNDTRIP = RoundTrip(
 )
 
 
-def _override_cell(override: DemandOverride | None) -> object:
+def _override_cell(override: DemandOverride | StreamEntry | None) -> object:
     """An absolute override as a number Excel can sum, a percent one as typed (+10%)."""
     if override is None:
         return None
@@ -107,4 +111,91 @@ def workbook(*, cycle: Cycle, family: str) -> bytes:
     ]
     return workbook_build(
         grid=ROUNDTRIP, cycle=cycle, caption=caption, months=months, kind="units", rows=rows
+    )
+
+
+def _stream_save(
+    *,
+    stream: InputStream,
+    cycle: Cycle,
+    user,
+    target: tuple[str, Product | None],
+    edit: Edit,
+    confirmed: bool,
+) -> None:
+    family, product = target
+    form = StreamEntryForm(
+        {
+            "month": edit.month,
+            "value": edit.new,
+            "comment": edit.comment,
+            "version": edit.version or "",
+        }
+    )
+    if not form.is_valid():
+        raise ValidationError(form.error_text())
+    services.stream_entry_save(
+        cycle=cycle,
+        stream=stream,
+        user=user,
+        family=family,
+        product=product,
+        **form.stream_fields(),
+    )
+
+
+def stream_roundtrip(stream: InputStream) -> RoundTrip:
+    """The workbook of one input stream: its own grid name, so another's cannot come back."""
+    return RoundTrip(
+        name=f"stream-{stream.code}",
+        title=f"{stream.name} input",
+        editable_label=f"{stream.name} input",
+        key_headers=("Family", "SKU", "Name"),
+        label_keys=("Name",),
+        reasons=ReasonCode.choices,
+        perm="demand.change_streamentry",
+        stage=Stage.DEMAND_REVIEW,
+        review_url="demand:grid",
+        resolve=_resolve,
+        save=partial(_stream_save, stream=stream),
+        apply_url="demand:stream_workbook_apply",
+        apply_args=(stream.code,),
+    )
+
+
+def stream_workbook(*, cycle: Cycle, family: str, stream: InputStream) -> bytes:
+    """A family's workbook of one stream: statistical rows to read, the stream's to fill."""
+    grid = stream_roundtrip(stream)
+    months = cycle.horizon
+    products, stat, _ = selectors.family_series(cycle=cycle, family=family)
+    entries = {
+        (e.product_id if e.product_id else None, e.month): e
+        for e in StreamEntry.objects.filter(
+            cycle=cycle, stream=stream, family=family, location=None
+        )
+    }
+    series = [(None, [family, "", f"Family {family}"])] + [
+        (p.pk, [family, p.sku, p.name]) for p in products
+    ]
+    rows: list[SheetRow] = []
+    for pk, keys in series:
+        rows.append(SheetRow(keys, STATISTICAL_LABEL, [stat.get(pk, {}).get(m) for m in months]))
+        cells = [entries.get((pk, m)) for m in months]
+        rows.append(
+            SheetRow(
+                keys,
+                grid.editable_label,
+                [_override_cell(e) for e in cells],
+                editable=True,
+                versions=[e.version if e is not None else None for e in cells],
+            )
+        )
+    caption = [
+        str(cycle),
+        f"Family {family}, {stream.name} input",
+        "quantities in units; type your forecast (1200, or +10% of the statistical) in a "
+        "yellow cell, with a comment on its row; empty clears it; the reason is optional",
+    ]
+    return workbook_build(
+        grid=grid, cycle=cycle, caption=caption, months=months, kind="units", rows=rows
     )

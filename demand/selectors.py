@@ -14,33 +14,51 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Q, QuerySet, Sum
 
-from demand import accuracy
+from demand import accuracy, consensus, streams
+from demand import events as event_maths
 from demand.choices import ExceptionFilter, GridLayer, GridSort, OverrideLevel, ReasonCode
 from demand.constants import (
+    FVA_CYCLES,
     FVA_MATERIALITY,
     GRID_PAGE_ROWS,
     HISTORY_MONTHS_SHOWN,
     INTERVAL_LEVELS,
     LARGE_BIAS_PCT,
     LARGE_CHANGE_PCT,
+    LIKE_MODEL,
     LOW_ACCURACY_WAPE_PCT,
     OVERRIDE_OBJECT_TYPE,
+    SEASON_LENGTH,
 )
+from demand.forecasting import cleanse, history_marks
 from demand.models import (
     ConsensusDemand,
+    ConsensusSource,
     DemandOverride,
     DemandPlanSnapshot,
     ForecastRun,
+    InputStream,
     SeriesFit,
     StatisticalForecast,
+    StreamEntry,
+    StreamPlanSnapshot,
     format_override,
 )
+from demand.services._common import history_events, history_matrix
 from sop import materiality
 from sop.choices import JobStatus, Stage
 from sop.formatting import format_moment
-from sop.models import Cycle, ImportJob, Location, Product, SalesHistory
+from sop.models import Cycle, Event, ImportJob, Location, Product, SalesHistory
+from sop.months import month_index
 from sop.numbers import finite_or_none
-from sop.selectors import PlanFilters, change_history, cycle_previous, series_rows
+from sop.selectors import (
+    LifecycleBadge,
+    PlanFilters,
+    change_history,
+    cycle_previous,
+    product_lifecycle_badges,
+    series_rows,
+)
 from sop.services import add_months
 from sop.steps import Check
 
@@ -54,7 +72,7 @@ ACCURACY_CYCLES = 12
 def consensus_rows(*, cycle: Cycle, filters: PlanFilters) -> QuerySet:
     """The cycle's consensus demand per SKU, location and month, as plain rows (the API)."""
     rows = filters.apply(ConsensusDemand.objects.filter(cycle=cycle))
-    return series_rows(rows, "statistical", "override_delta", consensus=F("value"))
+    return series_rows(rows, "statistical", "events", "override_delta", consensus=F("value"))
 
 
 def override_rows(*, cycle: Cycle, filters: PlanFilters) -> QuerySet[DemandOverride]:
@@ -193,6 +211,8 @@ class Grid:
     last_plan: dict[dt.date, float]
     overrides: dict[dt.date, DemandOverride]
     override_effect: dict[dt.date, float] = field(default_factory=dict)
+    # What confirmed events add to the statistical forecast; empty when none does.
+    events: dict[dt.date, float] = field(default_factory=dict)
 
     @property
     def months(self) -> list[dt.date]:
@@ -202,6 +222,7 @@ class Grid:
         return [
             ("Actual sales", self.actuals),
             ("Statistical forecast", self.statistical),
+            *([("Events", self.events)] if self.events else []),
             ("Consensus", self.consensus),
             ("Last cycle's plan", self.last_plan),
         ]
@@ -252,7 +273,9 @@ def review_grid(*, cycle: Cycle, selection: Selection) -> Grid:
         for lv in INTERVAL_LEVELS
         for side, sign in (("lo", -1), ("hi", 1))
     }
-    cons = _by_month(ConsensusDemand.objects.filter(selection.q(), cycle=cycle), value="value")
+    cons = _by_month(
+        ConsensusDemand.objects.filter(selection.q(), cycle=cycle), value="value", events="events"
+    )
     previous = cycle_previous(cycle=cycle)
     last_plan: dict[dt.date, float] = {}
     if previous is not None:
@@ -284,8 +307,11 @@ def review_grid(*, cycle: Cycle, selection: Selection) -> Grid:
         last_plan=last_plan,
         overrides=overrides,
     )
+    if any(cons["events"].values()):
+        grid.events = cons["events"]
     grid.override_effect = {
-        m: grid.consensus.get(m, 0.0) - grid.statistical.get(m, 0.0) for m in horizon
+        m: grid.consensus.get(m, 0.0) - grid.statistical.get(m, 0.0) - grid.events.get(m, 0.0)
+        for m in horizon
     }
     return grid
 
@@ -517,6 +543,196 @@ FVA_LEGEND = materiality.legend(
 )
 
 
+# --- input streams --------------------------------------------------------------------------
+
+
+@dataclass
+class StreamRow:
+    """An input stream's figures for the selection: horizon month -> units, where it has any."""
+
+    stream: InputStream
+    values: dict[dt.date, float]
+
+
+def selection_streams(*, cycle: Cycle, selection: Selection) -> list[StreamRow]:
+    """Each active stream's figures for the selection, split down as the consensus does.
+
+    Two queries: the selection's family plan (its statistical column splits a family
+    figure) and the family's entries.
+    """
+    active = list(InputStream.objects.filter(active=True))
+    family_q = Q(product__family=selection.family) if not selection.is_total else Q()
+    stat = pd.DataFrame(
+        list(
+            ConsensusDemand.objects.filter(family_q, cycle=cycle).values_list(
+                "product_id", "location_id", "product__family", "month", "statistical"
+            )
+        ),
+        columns=consensus.STAT_COLUMNS,
+    )
+    entries_qs = StreamEntry.objects.filter(cycle=cycle, stream__in=active)
+    if not selection.is_total:
+        entries_qs = entries_qs.filter(family=selection.family)
+    entries = pd.DataFrame(
+        list(
+            entries_qs.values_list(
+                "stream_id",
+                "level",
+                "family",
+                "product_id",
+                "location_id",
+                "month",
+                "kind",
+                "value",
+            )
+        ),
+        columns=["stream", *consensus.OVERRIDE_COLUMNS],
+    )
+    keep = np.ones(len(stat), bool)
+    if selection.product is not None:
+        keep &= stat["product"].to_numpy() == selection.product.pk
+    if selection.location is not None:
+        keep &= stat["location"].to_numpy() == selection.location.pk
+    rows = []
+    for stream in active:
+        mine = entries[entries["stream"] == stream.pk].drop(columns="stream")
+        values, covered = streams.stream_series(stat, mine.reset_index(drop=True))
+        shown = covered & keep
+        by_month = pd.Series(values[shown]).groupby(stat["month"].to_numpy()[shown]).sum()
+        rows.append(StreamRow(stream=stream, values={m: float(v) for m, v in by_month.items()}))
+    return rows
+
+
+def consensus_source(*, cycle: Cycle, selection: Selection) -> ConsensusSource | None:
+    """The planner's source choice that applies to the selection: the SKU's, else the family's."""
+    if selection.is_total:
+        return None
+    sources = ConsensusSource.objects.filter(cycle=cycle).select_related("author", "product")
+    if selection.product is not None:
+        own = sources.filter(product=selection.product).first()
+        if own is not None:
+            return own
+    return sources.filter(level=OverrideLevel.FAMILY, family=selection.family).first()
+
+
+@dataclass
+class FvaStep:
+    """One bar of the forecast value added waterfall: a forecast and its WAPE."""
+
+    code: str
+    label: str
+    wape: float | None
+    fva: float | None  # WAPE points gained over the step it is compared with
+    against: str  # that step's code
+    compared_with: str  # and its label
+
+
+@dataclass
+class StreamFva:
+    """Naive -> statistical -> each stream -> consensus over the last approved cycles."""
+
+    cycles: int
+    months: int
+    steps: list[FvaStep]
+
+    @property
+    def streams(self) -> list[FvaStep]:
+        return [s for s in self.steps if s.code not in ("naive", "statistical", "consensus")]
+
+
+def stream_fva(*, cycle: Cycle, scope: Q | None = None) -> StreamFva:
+    """Accuracy and forecast value added of each input stream over past approved cycles.
+
+    The frozen plans of the last FVA_CYCLES approved cycles before `cycle`, on the months
+    with sales before it, judged per series and month (`accuracy.wape_by_method`). A stream
+    is judged where it had a figure and as the statistical forecast elsewhere, so its value
+    added is what its figures changed. The naive and statistical steps compare with the step
+    before; each stream and the consensus with the statistical forecast.
+    """
+    scope = scope if scope is not None else Q()
+    cycle_months = list(
+        Cycle.objects.filter(stage=Stage.APPROVED, month__lt=cycle.month)
+        .order_by("-month")
+        .values_list("month", flat=True)[:FVA_CYCLES]
+    )
+    keys = ["cycle", "product", "location", "month"]
+    plans = pd.DataFrame(
+        list(
+            DemandPlanSnapshot.objects.filter(
+                scope, cycle__month__in=cycle_months, month__lt=cycle.month
+            ).values_list(*keys, "naive", "statistical", "consensus")
+        ),
+        columns=[*keys, "naive", "statistical", "consensus"],
+    )
+    active = list(InputStream.objects.filter(active=True).values_list("code", "name"))
+    if plans.empty:
+        return StreamFva(cycles=0, months=0, steps=[])
+    figures = pd.DataFrame(
+        list(
+            StreamPlanSnapshot.objects.filter(
+                scope, cycle__month__in=cycle_months, month__lt=cycle.month, stream__active=True
+            ).values_list(*keys, "stream__code", "value")
+        ),
+        columns=[*keys, "stream", "value"],
+    )
+    wide = figures.pivot_table(index=keys, columns="stream", values="value", aggfunc="sum")
+    plans = plans.merge(wide, left_on=keys, right_index=True, how="left")
+    for code, _ in active:
+        if code not in plans:
+            plans[code] = np.nan
+        plans[code] = plans[code].astype(float).fillna(plans["statistical"])
+    actuals = pd.DataFrame(
+        list(
+            SalesHistory.objects.filter(
+                scope, month__gte=plans["month"].min(), month__lt=cycle.month
+            )
+            .values("product", "location", "month")
+            .annotate(actual=Sum("quantity"))
+            .values_list("product", "location", "month", "actual")
+        ),
+        columns=["product", "location", "month", "actual"],
+    )
+    plans = plans.merge(actuals, on=["product", "location", "month"], how="left")
+    # A month without a recorded sale had zero demand.
+    plans["actual"] = plans["actual"].astype(float).fillna(0.0)
+    labels = [("naive", "Naive"), ("statistical", "Statistical"), *active]
+    labels.append(("consensus", "Consensus"))
+    wape = accuracy.wape_by_method(plans, [code for code, _ in labels])
+    steps = []
+    for i, (code, label) in enumerate(labels):
+        against = "naive" if code in ("naive", "statistical") else "statistical"
+        steps.append(
+            FvaStep(
+                code=code,
+                label=label,
+                wape=wape[code],
+                fva=None if i == 0 else _diff(wape[against], wape[code]),
+                against=against,
+                compared_with=dict(labels)[against],
+            )
+        )
+    return StreamFva(
+        cycles=int(plans["cycle"].nunique()),
+        months=int(plans[["cycle", "month"]].drop_duplicates().shape[0]),
+        steps=steps,
+    )
+
+
+def stream_fva_sentences(fva: StreamFva) -> list[str]:
+    """One line per stream for the executive pack: points gained or lost over statistical."""
+    out = []
+    for step in fva.streams:
+        if step.fva is None:
+            continue
+        verb = "improved" if step.fva >= 0 else "worsened"
+        out.append(
+            f"{step.label} input {verb} accuracy by {abs(step.fva):.1f} points over the "
+            f"last {fva.cycles} cycle{'s' if fva.cycles != 1 else ''} "
+            "(WAPE against the statistical forecast)."
+        )
+    return out
+
+
 def fva_tone(fva: float | None) -> str:
     """'good'/'bad' for a forecast value added of at least FVA_MATERIALITY, else ''."""
     return materiality.tone(fva, higher=True, materiality=FVA_MATERIALITY, reference={})
@@ -597,8 +813,9 @@ class SeriesRow:
     abc: str
     pattern: str
     values: list[float | None]  # per horizon month: the layer's (consensus for overrides)
-    overrides: dict[dt.date, DemandOverride]
+    overrides: dict[dt.date, DemandOverride | StreamEntry]
     volume: float  # horizon total of `values`
+    badges: list[LifecycleBadge]  # new (while its like product stands in), ending
     error: float | None  # WAPE (%) of the series' frozen consensus plans vs its sales
     change: float | None  # % change of the consensus vs last cycle's plan, common months
 
@@ -672,14 +889,16 @@ def series_grid(
     filters: Filters = Filters(),
     page: int = 1,
     series: tuple[int, int] | None = None,
+    stream: InputStream | None = None,
 ) -> SeriesGrid:
     """The family's SKU-locations as rows of one layer, filtered, sorted and paged.
 
     Filters as the review tree: ABC class and exception per SKU, pattern per series (the
     published run's). Sorts put the largest first: volume, error, and change by its size
     (a fall counts as much as a rise); a series without a figure goes last. `series`
-    (product, location) reads that one row only, as a saved cell answers. Eight queries
-    whatever the family's size.
+    (product, location) reads that one row only, as a saved cell answers. The stream layer
+    shows the statistical forecast with `stream`'s SKU-location entries as the cells' inputs.
+    Eight queries whatever the family's size.
     """
     months = cycle.horizon
     scope = Q(product__family=family)
@@ -698,16 +917,18 @@ def series_grid(
         columns=["product", "location", "month", "statistical", "consensus"],
     )
     run = forecast_run_published(cycle=cycle)
-    patterns = {
-        (p, loc): pattern
-        for p, loc, pattern in SeriesFit.objects.filter(scope, run=run).values_list(
-            "product", "location", "pattern"
-        )
-    }
+    patterns, like_series = {}, set()
+    for p, loc, pattern, model in SeriesFit.objects.filter(scope, run=run).values_list(
+        "product", "location", "pattern", "model"
+    ):
+        patterns[(p, loc)] = pattern
+        if model == LIKE_MODEL:
+            like_series.add((p, loc))
     if filters.pattern:
         keep = {key for key, pattern in patterns.items() if pattern == filters.pattern}
         plan = plan[_series_in(plan, keep)]
-    shown = GridLayer.STATISTICAL if layer == GridLayer.STATISTICAL else GridLayer.CONSENSUS
+    by_statistical = (GridLayer.STATISTICAL, GridLayer.STREAM)
+    shown = GridLayer.STATISTICAL if layer in by_statistical else GridLayer.CONSENSUS
     keys = ["product", "location"]
     summary = plan.groupby(keys)[[shown]].sum().rename(columns={shown: "volume"})
 
@@ -747,15 +968,23 @@ def series_grid(
         key: dict(zip(group["month"], group[shown], strict=True))
         for key, group in plan[_series_in(plan, chosen)].groupby(keys)
     }
-    overrides: dict[tuple[int, int], dict[dt.date, DemandOverride]] = {}
-    if layer == GridLayer.OVERRIDE and chosen:
-        for o in DemandOverride.objects.filter(
-            cycle=cycle,
-            level=OverrideLevel.PRODUCT,
-            product__in={p for p, _ in chosen},
-            location__isnull=False,
-        ).select_related("author"):
+    overrides: dict[tuple[int, int], dict[dt.date, DemandOverride | StreamEntry]] = {}
+    edits = {GridLayer.OVERRIDE: DemandOverride.objects.all()}
+    if stream is not None:
+        edits[GridLayer.STREAM] = StreamEntry.objects.filter(stream=stream)
+    if layer in edits and chosen:
+        for o in (
+            edits[layer]
+            .filter(
+                cycle=cycle,
+                level=OverrideLevel.PRODUCT,
+                product__in={p for p, _ in chosen},
+                location__isnull=False,
+            )
+            .select_related("author")
+        ):
             overrides.setdefault((o.product_id, o.location_id), {})[o.month] = o
+    badges = product_lifecycle_badges(product_ids=[p for p, _ in chosen])
     rows = [
         SeriesRow(
             product_id=int(p),
@@ -768,6 +997,7 @@ def series_grid(
             values=[values.get((p, loc), {}).get(m) for m in months],
             overrides=overrides.get((p, loc), {}),
             volume=float(r.volume),
+            badges=_series_badges(badges.get(p, []), like=(p, loc) in like_series),
             error=finite_or_none(r.error),
             change=finite_or_none(r.change),
         )
@@ -783,6 +1013,22 @@ def series_grid(
         page=page,
         pages=pages,
     )
+
+
+def selection_badges(*, cycle: Cycle, selection: Selection) -> list[LifecycleBadge]:
+    """The lifecycle badges of the SKU shown on the review page (none for a family)."""
+    if selection.product is None:
+        return []
+    badges = product_lifecycle_badges(product_ids=[selection.product.pk])
+    fits = SeriesFit.objects.filter(
+        selection.q(), run=forecast_run_published(cycle=cycle), model=LIKE_MODEL
+    )
+    return _series_badges(badges.get(selection.product.pk, []), like=fits.exists())
+
+
+def _series_badges(badges: list[LifecycleBadge], *, like: bool) -> list[LifecycleBadge]:
+    """A series is new while its like product's forecast stands in for its own."""
+    return [b for b in badges if b.kind != "new" or like]
 
 
 # --- the cycle home's checklist --------------------------------------------------------------
@@ -836,3 +1082,59 @@ def demand_checklist(cycle: Cycle) -> list[Check]:
             "" if consensus else "Built when the forecast is published.",
         ),
     ]
+
+
+@dataclass(frozen=True)
+class EventLift:
+    """A past event's planned lift beside the lift measured against the cleansed baseline."""
+
+    event: Event
+    baseline: float
+    actual: float
+    lift_units: float
+    lift_pct: float | None
+    planned_units: float
+    planned_pct: float | None
+
+    @property
+    def error_points(self) -> float | None:
+        """Measured minus planned lift, in percentage points (positive: under-planned)."""
+        if self.lift_pct is None or self.planned_pct is None:
+            return None
+        return self.lift_pct - self.planned_pct
+
+
+def event_lifts(*, before: dt.date) -> tuple[list[EventLift], float | None]:
+    """Every non-cancelled event that ended before `before`, with its measured lift, and the
+    mean absolute error of the planned lifts in points (None without a measured event).
+
+    The baseline is the history cleansed as the forecast run cleanses it
+    (`demand.forecasting.history_marks` then `cleanse`) on the history before `before`.
+    """
+    keys, matrix, first = history_matrix(product_ids=None, before=before)
+    mask, events, families = history_events(keys, first, matrix.shape[1], before)
+    past = events[events["end"] < month_index(before)].reset_index(drop=True)
+    if past.empty or not keys:
+        return [], None
+    touched = mask.any(axis=1)
+    baseline = matrix.copy()
+    for i in np.flatnonzero(touched):
+        marks = history_marks(matrix[i], mask[i], SEASON_LENGTH)
+        baseline[i] = cleanse(matrix[i], marks, SEASON_LENGTH)
+    lifts = event_maths.measured_lift(keys, families, first, matrix, baseline, past)
+    by_pk = Event.objects.select_related("product").in_bulk(past["event"].tolist())
+    rows = [
+        EventLift(
+            event=by_pk[r.event],
+            baseline=r.baseline,
+            actual=r.actual,
+            lift_units=r.lift_units,
+            lift_pct=finite_or_none(r.lift_pct),
+            planned_units=r.planned_units,
+            planned_pct=finite_or_none(r.planned_pct),
+        )
+        for r in lifts.itertuples()
+    ]
+    rows.sort(key=lambda r: (r.event.start_month, r.event.code), reverse=True)
+    error = event_maths.lift_error(lifts)
+    return rows, finite_or_none(error)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,14 +14,18 @@ from django.views.decorators.http import require_GET, require_POST
 
 from demand import charts, roundtrip, selectors, services
 from demand.choices import ExceptionFilter, GridLayer, GridSort, Pattern, ReasonCode
-from demand.forms import OverrideForm
-from demand.models import ForecastRun
-from sop.choices import AbcClass, JobStatus
+from demand.forms import ConsensusSourceForm, OverrideForm, StreamEntryForm
+from demand.models import ConsensusSource, ForecastRun, InputStream
+from demand.services.streams import stream_can_write
+from demand.streams import STATISTICAL
+from sop import roundtrip_views
+from sop.choices import AbcClass, JobStatus, Stage
 from sop.exports import XLSX_TYPE, safe_filename, table_response
 from sop.formatting import format_number
+from sop.locking import EditConflict, edit_refusal
 from sop.models import Cycle, Location, Product
 from sop.run_views import RunPanel
-from sop.selectors import cycle_current, product_families
+from sop.selectors import cycle_current, event_marks, product_families
 from sop.views import cell_save, cycle_from_query, cycle_page
 
 SELECTION_PARAMS = ("family", "sku", "location")
@@ -71,6 +76,7 @@ def _columns(grid: selectors.Grid, pending: dict) -> list[dict]:
                 "future": month in horizon,
                 "actual": grid.actuals.get(month),
                 "statistical": grid.statistical.get(month),
+                "event_effect": grid.events.get(month),
                 "consensus": grid.consensus.get(month),
                 "last_plan": grid.last_plan.get(month),
                 "effect": grid.override_effect.get(month),
@@ -83,6 +89,44 @@ def _columns(grid: selectors.Grid, pending: dict) -> list[dict]:
     return columns
 
 
+def _selection_events(selection: selectors.Selection, months: list) -> dict:
+    """The events calendar's marks on the selection's months (sop.selectors.event_marks)."""
+    target = (
+        selection.family,
+        getattr(selection.product, "pk", None),
+        getattr(selection.location, "pk", None),
+    )
+    return event_marks(months=months, targets=[target])[0]
+
+
+def _with_events(columns: list[dict], events: dict) -> list[dict]:
+    for column in columns:
+        column["events"] = events.get(column["month"], [])
+    return columns
+
+
+def _mark_rows(family: str, months: list, rows: list[dict]) -> None:
+    """Put the events of each family-grid row (a SKU at a location) on its cells."""
+    targets = [(family, r["row"].product_id, r["row"].location_id) for r in rows]
+    for row, marks in zip(rows, event_marks(months=months, targets=targets), strict=True):
+        for cell in row["cells"]:
+            cell["events"] = marks.get(cell["month"], [])
+
+
+def _source_label(source: ConsensusSource | None, names: dict[str, str]) -> str:
+    """The planner's source as the page names it: "Sales 100%" or "Statistical 50% + ..."."""
+    if source is None:
+        return "the statistical forecast"
+    return " + ".join(f"{names.get(code, code)} {share}%" for code, share in source.weights.items())
+
+
+def _source_code(source: ConsensusSource | None) -> str:
+    """The option of the source form that matches the current choice."""
+    if source is None:
+        return STATISTICAL
+    return next(iter(source.weights)) if len(source.weights) == 1 else "mix"
+
+
 def _can_run(request: HttpRequest, cycle: Cycle) -> bool:
     return (
         request.user.has_perm("demand.run_forecast") and cycle.stage in services.FORECASTABLE_STAGES
@@ -93,6 +137,12 @@ def _selection_context(
     request: HttpRequest, cycle: Cycle, selection: selectors.Selection, pending: dict | None = None
 ) -> dict:
     grid = selectors.review_grid(cycle=cycle, selection=selection)
+    events = _selection_events(selection, grid.months)
+    fva = selectors.stream_fva(cycle=cycle, scope=selection.q())
+    horizon = set(grid.horizon_months)
+    active = list(InputStream.objects.filter(active=True))
+    source = selectors.consensus_source(cycle=cycle, selection=selection)
+    names = {STATISTICAL: "Statistical", **{s.code: s.name for s in active}}
     locations = (
         selectors.product_locations(product=selection.product, cycle=cycle)
         if selection.product is not None
@@ -103,8 +153,9 @@ def _selection_context(
         "selection": selection,
         "query": _query(selection, cycle),
         "grid": grid,
-        "columns": _columns(grid, pending or {}),
-        "chart_json": charts.demand_chart(grid, title=selection.label),
+        "columns": _with_events(_columns(grid, pending or {}), events),
+        "events": events,
+        "chart_json": charts.demand_chart(grid, title=selection.label, events=events),
         "history": selectors.override_history(cycle=cycle, selection=selection),
         "accuracy": selectors.accuracy_summary(cycle=cycle, selection=selection),
         "fva_legend": selectors.FVA_LEGEND,
@@ -114,6 +165,27 @@ def _selection_context(
         "can_run": _can_run(request, cycle),
         "reasons": ReasonCode.choices,
         "locations": locations,
+        "stream_rows": [
+            {
+                "code": row.stream.code,
+                "name": row.stream.name,
+                "cells": [
+                    {"future": m in horizon, "value": row.values.get(m)} for m in grid.months
+                ],
+            }
+            for row in selectors.selection_streams(cycle=cycle, selection=selection)
+        ],
+        "writable_streams": [s for s in active if stream_can_write(stream=s, user=request.user)],
+        "source": source,
+        "source_label": _source_label(source, names),
+        "source_code": _source_code(source),
+        "source_choices": list(names.items()),
+        "can_choose_source": not selection.is_total
+        and cycle.stage == Stage.DEMAND_REVIEW
+        and request.user.has_perm("demand.change_consensussource"),
+        "stream_fva": fva,
+        "fva_chart": charts.fva_waterfall(fva) if fva.steps else "",
+        "badges": selectors.selection_badges(cycle=cycle, selection=selection),
     }
 
 
@@ -186,10 +258,26 @@ def _row_cells(row: selectors.SeriesRow, months: list, pending: dict) -> list[di
     return cells
 
 
-def _grid_editable(request: HttpRequest, cycle: Cycle, layer: str) -> bool:
+def _grid_editable(
+    request: HttpRequest, cycle: Cycle, layer: str, stream: InputStream | None = None
+) -> bool:
+    if layer == GridLayer.STREAM:
+        return (
+            stream is not None
+            and cycle.stage == Stage.DEMAND_REVIEW
+            and stream_can_write(stream=stream, user=request.user)
+        )
     return layer == GridLayer.OVERRIDE and selectors.plan_is_editable(
         cycle=cycle, user=request.user
     )
+
+
+def _grid_stream(request: HttpRequest, params: QueryDict) -> InputStream | None:
+    """The stream the grid shows: the one asked for, else the first the user enters."""
+    active = list(InputStream.objects.filter(active=True))
+    asked = next((s for s in active if s.code == params.get("stream")), None)
+    mine = next((s for s in active if stream_can_write(stream=s, user=request.user)), None)
+    return asked or mine or (active[0] if active else None)
 
 
 @require_GET
@@ -201,13 +289,24 @@ def grid(request: HttpRequest, cycle: Cycle) -> HttpResponse:
     if family not in families:
         family = families[0] if families else ""
     params = _grid_params(request.GET)
-    series = selectors.series_grid(cycle=cycle, family=family, **params) if family else None
+    stream = _grid_stream(request, request.GET)
+    if params["layer"] == GridLayer.STREAM and stream is None:
+        params["layer"] = GridLayer.CONSENSUS
+    series = (
+        selectors.series_grid(cycle=cycle, family=family, stream=stream, **params)
+        if family
+        else None
+    )
     rows = (
         [{"row": r, "cells": _row_cells(r, series.months, {})} for r in series.rows]
         if series
         else []
     )
+    if series:
+        _mark_rows(family, series.months, rows)
     state = {"cycle": cycle.pk, "family": family, "layer": params["layer"]}
+    if params["layer"] == GridLayer.STREAM:
+        state["stream"] = stream.code
     state.update(
         sort=params["sort"],
         abc=params["filters"].abc,
@@ -227,11 +326,133 @@ def grid(request: HttpRequest, cycle: Cycle) -> HttpResponse:
         "abc_choices": AbcClass.choices,
         "pattern_choices": Pattern.choices,
         "exception_choices": ExceptionFilter.choices,
-        "editable": _grid_editable(request, cycle, params["layer"]),
-        "save_url": reverse("demand:grid_override_save", args=[cycle.pk]),
+        "editable": _grid_editable(request, cycle, params["layer"], stream),
+        "save_url": reverse(
+            "demand:grid_stream_save"
+            if params["layer"] == GridLayer.STREAM
+            else "demand:grid_override_save",
+            args=[cycle.pk],
+        ),
         "reasons": ReasonCode.choices,
+        "stream": stream,
+        "stream_choices": InputStream.objects.filter(active=True),
+        "stream_writable": stream is not None
+        and stream_can_write(stream=stream, user=request.user),
     }
     return render(request, "demand/grid.html", context)
+
+
+@dataclass
+class _GridRow:
+    """One SKU-location row of the family grid as a cell save sends it back (htmx)."""
+
+    request: HttpRequest
+    context: dict
+
+    def answer(self, status: int, level: str, message: str) -> HttpResponse:
+        context = {**self.context, "message": message, "message_level": level}
+        return render(self.request, "demand/partials/grid_row.html", context, status=status)
+
+
+def _grid_row(
+    request: HttpRequest,
+    cycle: Cycle,
+    target: tuple[Product, Location],
+    layer: str,
+    pending: dict,
+    *,
+    stream: InputStream | None = None,
+) -> _GridRow:
+    """The row of `target` in `layer` (a stream's, when given), with the typed `pending`
+    values and the events on its months."""
+    product, location = target
+    series = selectors.series_grid(
+        cycle=cycle,
+        family=product.family,
+        layer=layer,
+        series=(product.pk, location.pk),
+        **({"stream": stream} if stream is not None else {}),
+    )
+    row = series.rows[0] if series.rows else None
+    cells = _row_cells(row, series.months, pending) if row else []
+    _mark_rows(product.family, series.months, [{"row": row, "cells": cells}] if row else [])
+    save = "demand:grid_stream_save" if layer == GridLayer.STREAM else "demand:grid_override_save"
+    return _GridRow(
+        request,
+        {
+            "cycle": cycle,
+            "series": series,
+            "row": row,
+            "cells": cells,
+            "editable": _grid_editable(request, cycle, layer, stream),
+            "layer": layer,
+            "save_url": reverse(save, args=[cycle.pk]),
+        },
+    )
+
+
+@require_POST
+def grid_stream_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
+    """Save one cell of an input stream in the family grid; its row comes back (htmx)."""
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+    stream = get_object_or_404(InputStream, code=request.POST.get("stream", ""), active=True)
+    product = get_object_or_404(Product, pk=request.POST.get("sku", "0") or 0)
+    location = get_object_or_404(Location, pk=request.POST.get("location", "0") or 0)
+    form = StreamEntryForm(request.POST)
+
+    def save() -> str:
+        services.stream_entry_save(
+            cycle=cycle,
+            stream=stream,
+            user=request.user,
+            product=product,
+            location=location,
+            **form.stream_fields(),
+        )
+        month = form.cleaned_data["month"]
+        return f"Saved the {stream} input of {product.sku} @ {location.code} {month:%b %Y}."
+
+    def respond(status: int, level: str, message: str, pending: dict) -> HttpResponse:
+        return _grid_row(
+            request, cycle, (product, location), GridLayer.STREAM, pending, stream=stream
+        ).answer(status, level, message)
+
+    typed = {request.POST.get("month", ""): request.POST.get("value", "")}
+    return cell_save(form, typed, save, respond)
+
+
+@require_POST
+def consensus_source_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
+    """The planner chooses the consensus source of the selected family or SKU."""
+    cycle = get_object_or_404(Cycle, pk=cycle_pk)
+    selection = _selection(request.POST, [])
+    if selection is None or selection.is_total:
+        return HttpResponse("Choose a family or SKU.", status=400)
+    codes = [STATISTICAL, *InputStream.objects.filter(active=True).values_list("code", flat=True)]
+    form = ConsensusSourceForm(request.POST, codes=codes)
+    back = f"{reverse('demand:review')}?{_query(selection, cycle)}"
+    if not form.is_valid():
+        messages.error(request, form.errors.as_text())
+        return redirect(back)
+    try:
+        services.consensus_source_save(
+            cycle=cycle,
+            user=request.user,
+            weights=form.weights(),
+            reason=form.cleaned_data["reason"],
+            comment=form.cleaned_data["comment"],
+            family=selection.family,
+            product=selection.product,
+            expected_version=form.cleaned_data["version"],
+        )
+    except (EditConflict, ValidationError) as exc:
+        for message in edit_refusal(exc)[1]:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request, f"Consensus source of {selection.label} saved: the consensus is updated."
+        )
+    return redirect(back)
 
 
 @require_POST
@@ -258,25 +479,9 @@ def grid_override_save(request: HttpRequest, cycle_pk: int) -> HttpResponse:
         return f"Saved {product.sku} @ {location.code} {month:%b %Y}: the consensus is updated."
 
     def respond(status: int, level: str, message: str, pending: dict) -> HttpResponse:
-        series = selectors.series_grid(
-            cycle=cycle,
-            family=product.family,
-            layer=GridLayer.OVERRIDE,
-            series=(product.pk, location.pk),
+        return _grid_row(request, cycle, (product, location), GridLayer.OVERRIDE, pending).answer(
+            status, level, message
         )
-        row = series.rows[0] if series.rows else None
-        context = {
-            "cycle": cycle,
-            "series": series,
-            "row": row,
-            "cells": _row_cells(row, series.months, pending) if row else [],
-            "editable": _grid_editable(request, cycle, GridLayer.OVERRIDE),
-            "layer": GridLayer.OVERRIDE,
-            "save_url": reverse("demand:grid_override_save", args=[cycle.pk]),
-            "message": message,
-            "message_level": level,
-        }
-        return render(request, "demand/partials/grid_row.html", context, status=status)
 
     typed = {request.POST.get("month", ""): request.POST.get("value", "")}
     return cell_save(form, typed, save, respond)
@@ -369,6 +574,14 @@ def _back(request: HttpRequest, cycle: Cycle) -> str:
 
 
 @require_GET
+@cycle_page("demand/event_lift.html")
+def event_lift(request: HttpRequest, cycle: Cycle) -> HttpResponse:
+    """Past events: the lift planned beside the lift measured against the cleansed history."""
+    rows, error = selectors.event_lifts(before=cycle.month)
+    return render(request, "demand/event_lift.html", {"cycle": cycle, "rows": rows, "error": error})
+
+
+@require_GET
 def export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The grid of the selection as CSV or XLSX: one row per row kind, one column per month."""
     cycle = cycle_from_query(request.GET)
@@ -407,3 +620,42 @@ def workbook(request: HttpRequest) -> HttpResponse:
     name = safe_filename(f"demand-overrides-{cycle.month:%Y-%m}-{family}")
     response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
     return response
+
+
+@require_GET
+def stream_workbook(request: HttpRequest, code: str) -> HttpResponse:
+    """A family's input stream as a workbook to fill in Excel and upload back."""
+    cycle = cycle_from_query(request.GET)
+    family = request.GET.get("family", "")
+    stream = get_object_or_404(InputStream, code=code, active=True)
+    if cycle is None or not family:
+        return HttpResponse("Choose a cycle and a family.", status=400)
+    data = roundtrip.stream_workbook(cycle=cycle, family=family, stream=stream)
+    response = HttpResponse(data, content_type=XLSX_TYPE)
+    name = safe_filename(f"demand-{stream.code}-{cycle.month:%Y-%m}-{family}")
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response
+
+
+def _writable_stream(request: HttpRequest, code: str) -> InputStream:
+    """The stream of an upload; 403 unless the user enters it (the grid's perm is shared)."""
+    stream = get_object_or_404(InputStream, code=code, active=True)
+    if not stream_can_write(stream=stream, user=request.user):
+        raise PermissionDenied(f"Only {stream.get_role_display()} can enter the {stream} input.")
+    return stream
+
+
+@require_POST
+def stream_workbook_preview(request: HttpRequest, cycle_pk: int, code: str) -> HttpResponse:
+    stream = _writable_stream(request, code)
+    return roundtrip_views.workbook_preview(
+        request, cycle_pk=cycle_pk, grid=roundtrip.stream_roundtrip(stream)
+    )
+
+
+@require_POST
+def stream_workbook_apply(request: HttpRequest, cycle_pk: int, code: str) -> HttpResponse:
+    stream = _writable_stream(request, code)
+    return roundtrip_views.workbook_apply(
+        request, cycle_pk=cycle_pk, grid=roundtrip.stream_roundtrip(stream)
+    )

@@ -56,3 +56,6 @@ NOT_YET_KPI: dict[str, str] = {
     "revenue_vs_budget": "no budget for the horizon",
     "capacity_utilisation": "no capacity entered for the horizon",
 }
+
+# The ERP export's version with the product lifecycle columns (PlanApproval.export_version).
+EXPORT_WITH_LIFECYCLE = 2

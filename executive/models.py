@@ -44,6 +44,12 @@ class PlanApproval(models.Model):
     line_count = models.PositiveIntegerField(default=0)
     family_month_count = models.PositiveIntegerField(default=0)
     resource_month_count = models.PositiveIntegerField(default=0)
+    # Which columns the ERP export has: None for plans approved before the lifecycle columns
+    # (their export, and so their checksum, stays as it was), EXPORT_WITH_LIFECYCLE after.
+    # Nullable, so adding it kept SQLite's freeze triggers (see FrozenPlanLine's money).
+    export_version = models.PositiveSmallIntegerField(
+        null=True, help_text="Empty: the original export columns; 2: with the lifecycle columns"
+    )
 
     class Meta:
         ordering = ["-cycle__month"]
@@ -82,6 +88,15 @@ class FrozenPlanLine(models.Model):
     # (a NOT NULL column would have rebuilt the table without them).
     unmet_revenue = models.FloatField(null=True, help_text="Unmet demand at the plan's price")
     excess_value = models.FloatField(null=True, help_text="Excess stock at the plan's cost")
+    # The product's lifecycle when the plan was approved. Null on plans frozen before these
+    # were stored (and so that adding them kept SQLite's freeze triggers).
+    lifecycle = models.CharField(  # noqa: DJ001 (null: not recorded; "": neither)
+        max_length=20, null=True, help_text="new, ending, new ending, or empty"
+    )
+    like_sku = models.CharField(  # noqa: DJ001 (null: not recorded; "": no like product)
+        max_length=40, null=True, help_text="The like product forecast in its place"
+    )
+    end_of_life_month = models.DateField(null=True)
 
     class Meta:
         constraints = [

@@ -20,8 +20,10 @@ from django.db.models.functions import Cast, Coalesce
 
 from demand import forecasting
 from demand.models import DemandPlanSnapshot
+from demand.selectors import stream_fva, stream_fva_sentences
 from executive.constants import (
     ACCURACY_CYCLES,
+    EXPORT_WITH_LIFECYCLE,
     FORECAST_MATERIALITY,
     NOT_YET,
     NOT_YET_KPI,
@@ -63,12 +65,24 @@ EXPORT_HEADER = (
     "projected_on_hand",
     "unmet_demand",
 )
+# Added at the end, and only to plans approved since (PlanApproval.export_version): an
+# older plan's export, and so its stored checksum, stays byte for byte what it was.
+LIFECYCLE_HEADER = ("lifecycle", "like_sku", "end_of_life_month")
 _KIND = {"make": "production", "buy": "purchase"}
+
+
+def export_header(*, approval: PlanApproval) -> tuple[str, ...]:
+    """The export's columns for this approval."""
+    if approval.export_version == EXPORT_WITH_LIFECYCLE:
+        return EXPORT_HEADER + LIFECYCLE_HEADER
+    return EXPORT_HEADER
 
 
 def plan_export_rows(*, approval: PlanApproval) -> Iterator[tuple]:
     """The frozen plan's lines in ERP order: planned production and purchases per SKU,
-    location and month, with the demand they answer."""
+    location and month, with the demand they answer (and, for plans approved with them,
+    each product's lifecycle: new from a like product, ending, its end-of-life month)."""
+    lifecycle = approval.export_version == EXPORT_WITH_LIFECYCLE
     rows = (
         FrozenPlanLine.objects.filter(approval=approval)
         .order_by("sku", "location_code", "month")
@@ -81,11 +95,14 @@ def plan_export_rows(*, approval: PlanApproval) -> Iterator[tuple]:
             "consensus",
             "on_hand",
             "unmet",
+            "lifecycle",
+            "like_sku",
+            "end_of_life_month",
         )
         .iterator(chunk_size=5000)
     )
-    for sku, location, month, kind, planned, consensus, on_hand, unmet in rows:
-        yield (
+    for sku, location, month, kind, planned, consensus, on_hand, unmet, *life in rows:
+        row = (
             # Codes come from ERP extracts: one starting "=" must not run in a spreadsheet.
             cell_safe(sku),
             cell_safe(location),
@@ -96,6 +113,10 @@ def plan_export_rows(*, approval: PlanApproval) -> Iterator[tuple]:
             _qty(on_hand),
             _qty(unmet),
         )
+        if lifecycle:
+            status, like, end = life
+            row += (status or "", cell_safe(like or ""), end.isoformat() if end else "")
+        yield row
 
 
 def _qty(value: Decimal) -> str:
@@ -129,7 +150,7 @@ def plan_csv(*, approval: PlanApproval) -> bytes:
     """The frozen plan as CSV bytes: the download, and the input of the checksum."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(EXPORT_HEADER)
+    writer.writerow(export_header(approval=approval))
     writer.writerows(plan_export_rows(approval=approval))
     return text.getvalue().encode("utf-8")
 
@@ -375,6 +396,8 @@ class Signoff:
     register: list[Risk] = field(default_factory=list)
     history: list[CycleTransition] = field(default_factory=list)
     legend: str = ""
+    # "Sales input improved accuracy by 3.2 points over the last 6 cycles", one per stream.
+    stream_lines: list[str] = field(default_factory=list)
 
     @property
     def scenario_name(self) -> str:
@@ -426,6 +449,7 @@ def signoff(*, cycle: Cycle) -> Signoff:
     if previous_cycle is not None and "forecast_accuracy" not in before:
         before.update(forecast_accuracy(cycle=previous_cycle))
     pack.headline = headline(kpis, before, planned=source is not None)
+    pack.stream_lines = stream_fva_sentences(stream_fva(cycle=cycle))
     pack.legend = legend()
     if source is not None:
         is_base = approval.scenario_is_base if approval else rec_view.scenario.is_base

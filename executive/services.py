@@ -10,8 +10,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.utils import timezone
 
-from demand.models import ConsensusDemand
+from demand.constants import LIKE_MODEL
+from demand.models import ConsensusDemand, SeriesFit
 from executive import selectors
+from executive.constants import EXPORT_WITH_LIFECYCLE
 from executive.models import FrozenFamilyMonth, FrozenPlanLine, FrozenResourceMonth, PlanApproval
 from reconciliation import selectors as recon
 from reconciliation.models import (
@@ -83,9 +85,11 @@ def plan_freeze(*, transition: CycleTransition) -> PlanApproval:
     lines = _freeze_lines(approval=approval, run_id=run_id)
     families = _freeze_families(approval=approval, run_id=run_id)
     resources = _freeze_resources(approval=approval, run_id=run_id)
+    approval.export_version = EXPORT_WITH_LIFECYCLE
     checksum = hashlib.sha256(selectors.plan_csv(approval=approval)).hexdigest()
     # Allowed once: the cycle is still in executive review until cycle_advance saves it.
     PlanApproval.objects.filter(pk=approval.pk).update(
+        export_version=EXPORT_WITH_LIFECYCLE,
         checksum=checksum,
         line_count=lines,
         family_month_count=families,
@@ -139,6 +143,16 @@ def _freeze_lines(*, approval: PlanApproval, run_id: int | None) -> int:
         list(Location.objects.values_list("pk", "code")), columns=["location_id", "location_code"]
     )
     lines = lines.merge(products, on="product_id").merge(locations, on="location_id")
+    lines = lines.merge(
+        _lifecycle_of(cycle_id=approval.cycle_id, product_ids=products["product_id"].tolist()),
+        on=["product_id", "location_id"],
+        how="left",
+    )
+    lines["like_sku"] = lines["like_sku"].fillna("")
+    lines["lifecycle"] = [
+        " ".join(filter(None, ["new" if like else "", "ending" if pd.notna(end) else ""]))
+        for like, end in zip(lines["like_sku"], lines["end_of_life_month"], strict=True)
+    ]
     for column in ["consensus", *values]:
         # Three decimals, as the export writes them; never -0.000 from float noise.
         lines[column] = np.round(lines[column].astype(float).fillna(0.0), 3) + 0.0
@@ -153,8 +167,31 @@ def _freeze_lines(*, approval: PlanApproval, run_id: int | None) -> int:
         "consensus",
         *values,
         *money,
+        "lifecycle",
+        "like_sku",
+        "end_of_life_month",
     ]
     return bulk_insert_frame(FrozenPlanLine, lines[columns])
+
+
+def _lifecycle_of(*, cycle_id: int, product_ids: list[int]) -> pd.DataFrame:
+    """Per SKU-location of the plan's products with a lifecycle: the like product while it
+    stands in (the published forecast took it), and the end-of-life month."""
+    ending = dict(
+        Product.objects.filter(pk__in=product_ids, end_of_life_month__isnull=False).values_list(
+            "pk", "end_of_life_month"
+        )
+    )
+    like = SeriesFit.objects.filter(
+        run__cycle_id=cycle_id, run__is_published=True, model=LIKE_MODEL, product__in=product_ids
+    ).values_list("product_id", "location_id", "product__like_product__sku")
+    frame = pd.DataFrame(list(like), columns=["product_id", "location_id", "like_sku"])
+    locations = list(Location.objects.values_list("pk", flat=True))
+    ended = pd.DataFrame(
+        [(p, loc, end) for p, end in ending.items() for loc in locations],
+        columns=["product_id", "location_id", "end_of_life_month"],
+    )
+    return frame.merge(ended, on=["product_id", "location_id"], how="outer")
 
 
 def _freeze_families(*, approval: PlanApproval, run_id: int | None) -> int:

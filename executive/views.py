@@ -119,13 +119,13 @@ def approved_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     if fmt != "xlsx":
         raise Http404("Export as csv or xlsx.")
     rows = (
-        (*row[:4], *(Decimal(v) for v in row[4:]))
+        (*row[:4], *(Decimal(v) for v in row[4:8]), *row[8:])
         for row in selectors.plan_export_rows(approval=approval)
     )
     return table_response(
         name=_export_name(approval),
         fmt="xlsx",
-        header=selectors.EXPORT_HEADER,
+        header=selectors.export_header(approval=approval),
         rows=rows,
         sheet_title="Approved plan",
         caption=[

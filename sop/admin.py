@@ -56,12 +56,44 @@ class ProductAdmin(AuditedAdmin):
         "unit_cost",
         "unit_price",
         "abc_class",
+        "like_product",
+        "end_of_life_month",
         "active",
     )
     list_filter = ("family", "make_or_buy", "abc_class", "active")
     search_fields = ("sku", "name", "family")
-    list_select_related = ("supplier",)
-    autocomplete_fields = ("supplier",)
+    list_select_related = ("supplier", "like_product")
+    autocomplete_fields = ("supplier", "like_product")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("sku", "name"),
+                    ("family", "category", "uom"),
+                    ("unit_cost", "unit_price"),
+                    ("make_or_buy", "supplier", "lead_time_days"),
+                    ("moq", "lot_size"),
+                    ("abc_class", "xyz_class", "active"),
+                )
+            },
+        ),
+        (
+            "Lifecycle",
+            {
+                "description": (
+                    "A product with less history than the forecast engine needs is forecast "
+                    "from its like product at the same location, times the factor, ramped up "
+                    "linearly from its launch month; from its end-of-life month on it is "
+                    "forecast to zero. Months are the first day of the month."
+                ),
+                "fields": (
+                    ("like_product", "like_factor", "launch_ramp_months"),
+                    ("launch_month", "end_of_life_month"),
+                ),
+            },
+        ),
+    )
 
 
 @admin.register(models.Location)
@@ -83,6 +115,34 @@ class RoutingAdmin(AuditedAdmin):
     list_select_related = ("product", "resource")
     search_fields = ("product__sku", "resource__code")
     autocomplete_fields = ("product", "resource")
+
+
+@admin.register(models.Event)
+class EventAdmin(AuditedAdmin):
+    """The events calendar's rows; planners keep them on the events page, whose services
+    check the calendar's rules (the months, a scope that names something)."""
+
+    list_display = ("code", "name", "kind", "scope", "family", "product", "start_month")
+    list_display += ("end_month", "effect_kind", "effect_value", "status", "owner")
+    list_filter = ("kind", "status", "scope", "effect_kind")
+    list_select_related = ("product", "owner")
+    search_fields = ("code", "name", "family", "product__sku")
+    autocomplete_fields = ("product",)
+    filter_horizontal = ("locations",)
+    readonly_fields = ("version", "created_by", "updated_by")
+    date_hierarchy = "start_month"
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The locations are saved after the row (save_related): audit once both are in.
+        obj._audit_old = row_values(type(obj)._default_manager.get(pk=obj.pk)) if change else None
+        if change:  # a page opened on the old version must not overwrite this change
+            obj.version += 1
+        admin.ModelAdmin.save_model(self, request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        obj = form.instance
+        master_change_record(user=request.user, obj=obj, old=obj._audit_old, reason=AUDIT_REASON)
 
 
 class _FactAdmin(AuditedAdmin):

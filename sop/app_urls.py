@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sop import import_source_views, import_views, run_views, views
+from sop import event_views, import_source_views, import_views, run_views, views
 
 app_name = "sop"
 
@@ -11,6 +11,11 @@ urlpatterns = [
     path("notifications/read/", views.notifications_read_all, name="notifications_read_all"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("audit/", views.audit, name="audit"),
+    path("events/", event_views.event_list, name="event_list"),
+    path("events/new/", event_views.event_create, name="event_create"),
+    path("events/<int:pk>/", event_views.event_edit, name="event_edit"),
+    path("events/<int:pk>/cancel/", event_views.event_cancel, name="event_cancel"),
+    path("events/<int:pk>/delete/", event_views.event_delete, name="event_delete"),
     path("account/api-tokens/", views.api_tokens, name="api_tokens"),
     path("account/api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("audit/export.csv", views.audit_export, name="audit_export"),

@@ -13,6 +13,7 @@ from sop.selectors import notifications_unread_count
 NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("Cycle home", "sop:home", None),
     ("Demand review", "demand:review", None),
+    ("Events", "sop:event_list", None),
     ("Supply review", "supply:review", None),
     ("Reconciliation", "reconciliation:review", None),
     ("Executive review", "executive:signoff", None),

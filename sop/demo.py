@@ -280,6 +280,33 @@ def _capacity_hours(
     return np.round(rate * workdays[None, :]).clip(1)
 
 
+@dataclass(frozen=True)
+class DemoTruth:
+    """What only the generator knows: demand without promotions and each promotion's lift.
+
+    Arrays are SKU x location x history month (`baseline`, `quantity`) or SKU x history
+    month (`promo`, `lift`), SKUs and locations in the order of the extracts.
+    """
+
+    skus: np.ndarray
+    locations: np.ndarray
+    months: pd.DatetimeIndex
+    families: np.ndarray
+    baseline: np.ndarray  # expected demand, no promotion in it (no noise either)
+    quantity: np.ndarray  # what was sold: the sales history
+    promo: np.ndarray  # a promotion ran in the month
+    lift: np.ndarray  # demand multiplier: > 1 in a promotion, < 1 in the dip after it
+
+
+@dataclass(frozen=True)
+class DemoCompany:
+    """The extracts of the demo company, its events calendar and the truth behind them."""
+
+    frames: dict[str, pd.DataFrame]
+    events: pd.DataFrame
+    truth: DemoTruth
+
+
 def generate_company(
     *,
     skus: int = 200,
@@ -293,6 +320,20 @@ def generate_company(
     History covers the `months` months before the cycle month (the first of `today`'s
     month); capacity and budget reach 18 months beyond it.
     """
+    return demo_company(
+        skus=skus, locations=locations, months=months, seed=seed, today=today
+    ).frames
+
+
+def demo_company(
+    *,
+    skus: int = 200,
+    locations: int = 3,
+    months: int = 48,
+    seed: int = 0,
+    today: dt.date | None = None,
+) -> DemoCompany:
+    """The demo company (`generate_company`'s extracts) with its events and its truth."""
     if skus < 1 or locations < 1:
         raise ValueError("The demo company needs at least one SKU and one location.")
     if months < MIN_HISTORY_MONTHS:
@@ -574,6 +615,17 @@ def generate_company(
                 "make_or_buy": np.where(make, "make", "buy"),
                 "supplier_code": np.where(make, "", sup_codes[supplier.clip(0)]),
                 "active": active,
+                # Lifecycle: none in the files; the seed names them (sop.demo_lifecycle).
+                **dict.fromkeys(
+                    [
+                        "like_sku",
+                        "like_factor",
+                        "launch_ramp_months",
+                        "launch_month",
+                        "end_of_life_month",
+                    ],
+                    "",
+                ),
             }
         ),
         "locations": pd.DataFrame(
@@ -629,7 +681,130 @@ def generate_company(
         ),
         "budget": budget,
     }
-    return {
-        name: frames[name][[c.name for c in ENTITIES[name].columns]].reset_index(drop=True)
-        for name in LOAD_ORDER
-    }
+    truth = DemoTruth(
+        skus=sku_codes,
+        locations=loc_codes,
+        months=calendar[:now],
+        families=np.array([f.name for f in families])[fam_idx],
+        baseline=expected_sl[:, :, :now],
+        quantity=quantity[:, :, :now],
+        promo=promo[:, :now],
+        lift=lift[:, :now],
+    )
+    # Own generator: the events must not change the extracts drawn above.
+    events = _demo_events(
+        truth, np.random.default_rng([seed, 15]), level, kind == "regular", active, families
+    )
+    return DemoCompany(
+        frames={
+            name: frames[name][[c.name for c in ENTITIES[name].columns]].reset_index(drop=True)
+            for name in LOAD_ORDER
+        },
+        events=events,
+        truth=truth,
+    )
+
+
+EVENT_FIELDS = [
+    "code",
+    "name",
+    "kind",
+    "scope",
+    "family",
+    "sku",
+    "start_month",
+    "end_month",
+    "effect_kind",
+    "effect_value",
+    "dip_months",
+    "dip_percent",
+    "status",
+    "note",
+]
+# Marketing's guess of a promotion's lift is off by this much (lognormal sigma), rounded
+# to 5 points as people do.
+_GUESS_SIGMA = 0.3
+
+
+def _demo_events(
+    truth: DemoTruth,
+    rng: np.random.Generator,
+    level: np.ndarray,
+    regular: np.ndarray,
+    active: np.ndarray,
+    families: tuple[_Family, ...],
+) -> pd.DataFrame:
+    """The events calendar: each past promotion as marketing recorded it (months right,
+    lift a rounded guess), then two promotions and a price increase in the horizon."""
+    rows = []
+    for s in np.flatnonzero(truth.promo.any(axis=1)):
+        run = truth.promo[s]
+        starts = np.flatnonzero(run & ~np.r_[False, run[:-1]])
+        ends = np.flatnonzero(run & ~np.r_[run[1:], False])
+        for a, b in zip(starts, ends, strict=True):
+            true_lift = 100 * (truth.lift[s, a : b + 1].mean() - 1)
+            guess = 5 * round(true_lift * rng.lognormal(0, _GUESS_SIGMA) / 5)
+            dip = b + 1 < len(truth.months)
+            true_dip = 100 * (truth.lift[s, b + 1] - 1) if dip else 0.0
+            rows.append(
+                (
+                    f"P-{truth.skus[s]}-{truth.months[a]:%Y%m}",
+                    f"Promotion {truth.skus[s]}",
+                    "promotion",
+                    "product",
+                    "",
+                    truth.skus[s],
+                    truth.months[a].date(),
+                    truth.months[b].date(),
+                    "percent",
+                    float(guess),
+                    int(dip),
+                    float(5 * round(true_dip * rng.lognormal(0, _GUESS_SIGMA) / 5)) if dip else 0.0,
+                    "confirmed",
+                    "Demo: recorded promotion",
+                )
+            )
+    cycle = truth.months[-1] + pd.DateOffset(months=1)
+    promoted = {f.name for f in families if f.promotions}
+    candidates = np.flatnonzero(regular & active & np.isin(truth.families, list(promoted)))
+    top = candidates[np.argsort(-level[candidates], kind="stable")][:2]
+    for i, (s, ahead, pct) in enumerate(zip(top, (2, 5), (70, 50), strict=False)):
+        month = (cycle + pd.DateOffset(months=ahead)).date()
+        rows.append(
+            (
+                f"PLAN-{i + 1}",
+                f"Summer promotion {truth.skus[s]}" if i else f"Spring deal {truth.skus[s]}",
+                "promotion",
+                "product",
+                "",
+                truth.skus[s],
+                month,
+                month,
+                "percent",
+                float(pct),
+                1,
+                -20.0,
+                "confirmed",
+                "Demo: planned promotion",
+            )
+        )
+    flat = [f.name for f in families if not f.promotions] or [families[0].name]
+    rows.append(
+        (
+            "PRICE-1",
+            f"Price increase {flat[0]}",
+            "price_change",
+            "family",
+            flat[0],
+            "",
+            (cycle + pd.DateOffset(months=3)).date(),
+            (cycle + pd.DateOffset(months=14)).date(),
+            "percent",
+            -5.0,
+            0,
+            0.0,
+            "confirmed",
+            "Demo: list prices up 6% (elasticity about -0.8)",
+        )
+    )
+    return pd.DataFrame(rows, columns=EVENT_FIELDS)

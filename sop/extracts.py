@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+import pandas as pd
+
 
 @dataclass(frozen=True)
 class Column:
@@ -16,7 +19,8 @@ class Column:
     kind: str  # str | int | decimal | month | date | choice | bool
     required: bool = True
     field: str | None = None  # model field; defaults to the column name
-    ref: str | None = None  # product | location | resource | supplier | family
+    ref: str | None = None  # product | location | resource | supplier | family | user | like
+    many: bool = False  # several references in one cell, separated by "|" (a many-to-many)
     choices: tuple[str, ...] = ()
     min_value: float | None = None
     max_length: int | None = None
@@ -35,9 +39,9 @@ class Entity:
     key: tuple[str, ...]  # the natural key, in column names
     columns: tuple[Column, ...] = field(default_factory=tuple)
     help: str = ""
-    # (later, earlier): two date columns of a row; the later may not come before the earlier
-    # when both are given.
-    not_before: tuple[tuple[str, str], ...] = ()
+    # A check across the columns of a row, "module.function": it takes the typed rows, the
+    # file's text and the reference maps, and returns (mask, column, reason) triples.
+    row_check: str = ""
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -48,6 +52,41 @@ class Entity:
 
 
 _NON_NEG = 0.0
+
+
+def product_lifecycle_check(
+    rows: pd.DataFrame, text: pd.DataFrame, refs: dict
+) -> list[tuple[np.ndarray, str, str]]:
+    """A product cannot be its own like product, nor end before it is launched."""
+    failed = []
+    if "like_sku" in text:
+        own = (text["like_sku"].str.strip() == text["sku"].str.strip()).to_numpy()
+        failed.append((own, "like_sku", "a product cannot be its own like product"))
+    if "launch_month" in text and "end_of_life_month" in text:
+        launch = pd.to_datetime(rows["launch_month"])
+        end = pd.to_datetime(rows["end_of_life_month"])
+        before = (end < launch).to_numpy()
+        failed.append(
+            (before, "end_of_life_month", "the end-of-life month is before the launch month")
+        )
+    return failed
+
+
+def purchase_receipts_check(
+    rows: pd.DataFrame, text: pd.DataFrame, refs: dict
+) -> list[tuple[np.ndarray, str, str]]:
+    """Goods cannot be received, nor promised, before they were ordered."""
+    ordered = pd.to_datetime(rows["order_date"])
+    return [
+        (
+            (pd.to_datetime(rows[column]) < ordered).to_numpy(),
+            column,
+            f"the {what} is before the order date",
+        )
+        for column, what in (("receipt_date", "receipt date"), ("promised_date", "promised date"))
+        if column in text
+    ]
+
 
 ENTITIES: dict[str, Entity] = {
     e.name: e
@@ -85,7 +124,21 @@ ENTITIES: dict[str, Entity] = {
                     "supplier_code", "str", False, field="supplier", ref="supplier", default=None
                 ),
                 Column("active", "bool", False, default=True),
+                Column(
+                    "like_sku",
+                    "str",
+                    False,
+                    field="like_product",
+                    ref="like",
+                    default=None,
+                    help="forecast from this product until there is enough history",
+                ),
+                Column("like_factor", "decimal", False, min_value=0.0001, default=None),
+                Column("launch_ramp_months", "int", False, min_value=_NON_NEG, default=None),
+                Column("launch_month", "month", False, default=None),
+                Column("end_of_life_month", "month", False, default=None),
             ),
+            row_check="sop.extracts.product_lifecycle_check",
         ),
         Entity(
             "locations",
@@ -192,7 +245,7 @@ ENTITIES: dict[str, Entity] = {
                 Column("receipt_date", "date", False, default=None),
                 Column("received_quantity", "decimal", False, min_value=_NON_NEG, default=0),
             ),
-            not_before=(("receipt_date", "order_date"), ("promised_date", "order_date")),
+            row_check="sop.extracts.purchase_receipts_check",
         ),
         Entity(
             "capacity",
@@ -217,10 +270,58 @@ ENTITIES: dict[str, Entity] = {
                 Column("volume", "decimal", min_value=_NON_NEG),
             ),
         ),
+        Entity(
+            "events",
+            "sop.Event",
+            key=("event_code",),
+            help=(
+                "The events calendar: promotions, price changes, launches, listings and "
+                "external events, with their scope, months and expected effect."
+            ),
+            row_check="sop.events.events_extract_check",
+            columns=(
+                Column("event_code", "str", field="code", max_length=40),
+                Column("name", "str", max_length=200),
+                Column(
+                    "kind",
+                    "choice",
+                    choices=(
+                        "promotion",
+                        "price_change",
+                        "launch",
+                        "listing",
+                        "delisting",
+                        "external",
+                    ),
+                ),
+                Column("scope", "choice", choices=("all", "family", "product")),
+                Column("family", "str", False, ref="family", max_length=100, default=""),
+                Column("sku", "str", False, field="product", ref="product", default=None),
+                Column("locations", "str", False, ref="location", many=True, default=""),
+                Column("start_month", "month"),
+                Column("end_month", "month"),
+                Column(
+                    "effect_kind", "choice", False, choices=("percent", "units"), default="percent"
+                ),
+                Column("effect_value", "decimal"),
+                Column("dip_months", "int", False, min_value=_NON_NEG, default=0),
+                Column("dip_percent", "decimal", False, default=0),
+                Column(
+                    "status",
+                    "choice",
+                    False,
+                    choices=("proposed", "confirmed", "cancelled"),
+                    default="proposed",
+                ),
+                Column("owner", "str", False, ref="user", default=None),
+                Column("note", "str", False, default=""),
+            ),
+        ),
     )
 }
 
-# Load order for a full company: references must exist before the rows that use them.
+# Load order for a full company: references must exist before the rows that use them. The
+# events calendar is planners' data more than an ERP extract: a company loads without it.
 LOAD_ORDER: tuple[str, ...] = (
     "suppliers",
     "products",

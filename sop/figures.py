@@ -71,6 +71,12 @@ class Figure:
     def add_bar(self, **trace: Any) -> Figure:
         return self.add_trace({"type": "bar", **trace})
 
+    def add_vrect(self, *, x0: Any, x1: Any, **shape: Any) -> Figure:
+        """A band across the plot's height from x0 to x1 (go.Figure.add_vrect's shape)."""
+        band = {"type": "rect", "xref": "x", "yref": "paper", "x0": x0, "x1": x1, "y0": 0, "y1": 1}
+        self.layout.setdefault("shapes", []).append({**band, **shape})
+        return self
+
     def update_layout(self, **changes: Any) -> Figure:
         _merge(self.layout, changes)
         return self

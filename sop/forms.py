@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
-from sop.choices import TokenScope
+from sop.choices import EffectKind, EventKind, EventScope, EventStatus, TokenScope
 from sop.extract_reader import (
     DATE_FORMATS,
     ENCODINGS,
@@ -23,7 +23,7 @@ from sop.extract_reader import (
 )
 from sop.extract_reader.options import MAX_HEADER_ROW
 from sop.extracts import ENTITIES
-from sop.models import ImportProfile, ImportSource
+from sop.models import Event, ImportProfile, ImportSource, Location, Product
 
 ACCEPTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx")
 
@@ -401,3 +401,103 @@ class ImportSourceForm(forms.ModelForm):
             "interval_minutes": "Pull every (minutes)",
         }
         widgets = {"query": forms.Textarea(attrs={"rows": 8, "class": "mono"})}
+
+
+class _MonthInput(forms.DateInput):
+    input_type = "month"
+
+    def format_value(self, value):
+        if isinstance(value, str):
+            return value[:7]
+        return None if value is None else value.strftime("%Y-%m")
+
+
+class MonthField(forms.DateField):
+    """A month typed as YYYY-MM (the browser's month picker), read as its first day."""
+
+    widget = _MonthInput
+    input_formats = ["%Y-%m", "%Y-%m-%d"]
+
+    def to_python(self, value):
+        day = super().to_python(value)
+        return None if day is None else day.replace(day=1)
+
+
+class EventForm(forms.Form):
+    """An event as a planner records it; the services check what the table and the calendar
+    must keep (a scope that names something, months the plan can see)."""
+
+    code = forms.CharField(max_length=40, help_text="Your reference: PROMO-2027-03-BIKES")
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=EventKind.choices)
+    status = forms.ChoiceField(choices=EventStatus.choices, initial=EventStatus.PROPOSED)
+    scope = forms.ChoiceField(choices=EventScope.choices, initial=EventScope.FAMILY)
+    family = forms.ChoiceField(required=False, help_text="For a family event")
+    product = forms.ModelChoiceField(
+        queryset=Product.objects.order_by("sku"), required=False, help_text="For a product event"
+    )
+    locations = forms.ModelMultipleChoiceField(
+        queryset=Location.objects.order_by("code"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every location",
+    )
+    start_month = MonthField(label="First month")
+    end_month = MonthField(label="Last month")
+    effect_kind = forms.ChoiceField(
+        label="Effect in", choices=EffectKind.choices, initial=EffectKind.PERCENT
+    )
+    effect_value = forms.DecimalField(
+        label="Effect",
+        max_digits=14,
+        decimal_places=3,
+        help_text="+30 for 30 % more than the baseline; -100 at the least",
+    )
+    dip_months = forms.IntegerField(
+        label="Dip months", min_value=0, max_value=12, initial=0, help_text="After the event"
+    )
+    dip_percent = forms.DecimalField(
+        label="Dip %", max_digits=7, decimal_places=3, initial=0, help_text="-20 for 20 % less"
+    )
+    owner = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, families: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["family"].choices = [("", "—")] + [(f, f) for f in families]
+        self.fields["product"].label_from_instance = lambda p: f"{p.sku} {p.name}"
+        self.fields["owner"].queryset = (
+            get_user_model().objects.filter(is_active=True).order_by("username")
+        )
+        self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
+
+    @staticmethod
+    def initial_of(event: Event) -> dict:
+        initial = {name: getattr(event, name) for name in EVENT_FORM_FIELDS}
+        initial["locations"] = list(event.locations.all())
+        initial["version"] = event.version
+        return initial
+
+    def event_fields(self) -> dict:
+        """The fields the services take (all but the version and the locations)."""
+        return {name: self.cleaned_data[name] for name in EVENT_FORM_FIELDS}
+
+
+EVENT_FORM_FIELDS = (
+    "code",
+    "name",
+    "kind",
+    "status",
+    "scope",
+    "family",
+    "product",
+    "start_month",
+    "end_month",
+    "effect_kind",
+    "effect_value",
+    "dip_months",
+    "dip_percent",
+    "owner",
+    "note",
+)

@@ -36,11 +36,13 @@ _REFERENCE_SOURCE = {
     "resource": "resources",
     "supplier": "suppliers",
     "family": "products",
+    "like": "products",
 }
+# Users are not imported: an unknown one is a wrong value, not a missing extract.
 _REFERENCE_RE = re.compile(
-    "^unknown (" + "|".join(re.escape(label) for label in REF_LABELS.values()) + ")$"
+    "^unknown (" + "|".join(re.escape(REF_LABELS[kind]) for kind in _REFERENCE_SOURCE) + ")$"
 )
-_SOURCE_OF_LABEL = {label: _REFERENCE_SOURCE[kind] for kind, label in REF_LABELS.items()}
+_SOURCE_OF_LABEL = {REF_LABELS[kind]: source for kind, source in _REFERENCE_SOURCE.items()}
 
 # The reader's reasons that carry particulars of one cell, and the problem each states.
 # Ordered: the first pattern that matches a reason names its problem; a reason no pattern
@@ -57,6 +59,7 @@ _PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "the row's fields do not match the header's",
         ),
         (r"^Excel error value ", "an Excel error value (#N/A, #REF! ...) instead of a value"),
+        (r"^unknown (\w+?)s? in the list: ", r"unknown \1 in the list"),
         (
             r"^ambiguous: \S+ is \S+ with a decimal (point|comma), or \S+ with a \1 between "
             r"thousands",

@@ -32,14 +32,17 @@ import pandas as pd
 import psycopg
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from sop.choices import JobStatus
+from sop.events import event_bounds
 from sop.exports import cell_safe
 from sop.extract_reader import (
     Extract,
@@ -553,13 +556,18 @@ def import_job_run(*, job_id: int) -> ImportJob:
 def import_refs(*, entity: Entity) -> dict[str, dict[str, object]]:
     """The reference maps the entity's columns need, one query per reference kind."""
     refs: dict[str, dict[str, object]] = {}
+    if entity.name == "events":
+        refs["event_bounds"] = {"bounds": event_bounds()}
     for kind in {c.ref for c in entity.columns if c.ref}:
-        if kind == "family":
+        if kind == "user":
+            refs[kind] = dict(get_user_model().objects.values_list("username", "pk"))
+        elif kind == "family":
             families = Product.objects.values_list("family", flat=True).distinct()
             refs[kind] = {f: f for f in families}
         else:
             model, code = {
                 "product": (Product, "sku"),
+                "like": (Product, "sku"),
                 "location": (Location, "code"),
                 "resource": (Resource, "code"),
                 "supplier": (Supplier, "code"),
@@ -820,6 +828,8 @@ def extract_load(*, entity: Entity, extract: Extract) -> tuple[int, int]:
         and len(extract.frame) >= settings.SOP_IMPORT_COPY_THRESHOLD
     )
     loader = _load_copy if use_copy else _load_orm
+    if any(f.attname in extract.frame for f in model._meta.many_to_many):
+        return _load_many(model=model, frame=extract.frame, key=key, present=extract.present_fields)
     try:
         return loader(model=model, frame=extract.frame, key=key, present=extract.present_fields)
     except psycopg.DataError as exc:
@@ -987,6 +997,52 @@ def _load_orm_slice(*, model, frame: pd.DataFrame, key: list[str], present: list
     if changed and present:
         model.objects.bulk_update(changed, present, batch_size=_ORM_BATCH // 4)
     return len(new), len(changed)
+
+
+def _load_many(*, model, frame: pd.DataFrame, key: list[str], present: list[str]):
+    """Load rows with a many-to-many column (an event's locations: ids joined by "|"): the
+    row through the ORM loader, then its links replaced. A row counts as updated when a
+    field or its links changed, and its version is bumped, so a page opened before the load
+    cannot overwrite it. The tables that have one are small (the events calendar)."""
+    many = [f for f in model._meta.many_to_many if f.attname in frame]
+    plain = [name for name in present if name not in {f.attname for f in many}]
+    before = _many_snapshot(model, key, plain, many)
+    _load_orm(
+        model=model, frame=frame.drop(columns=[f.attname for f in many]), key=key, present=plain
+    )
+    pks = dict((tuple(row[1:]), row[0]) for row in model.objects.values_list("pk", *key))
+    for field in many:
+        through = field.remote_field.through
+        source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+        links = {
+            pks[tuple(row[k] for k in key)]: [
+                int(i) for i in str(row[field.attname]).split("|") if i
+            ]
+            for row in frame.to_dict("records")
+        }
+        through.objects.filter(**{f"{source}_id__in": list(links)}).delete()
+        through.objects.bulk_create(
+            through(**{f"{source}_id": pk, f"{target}_id": other})
+            for pk, others in links.items()
+            for other in others
+        )
+    after = _many_snapshot(model, key, plain, many)
+    changed = [pks[k] for k, values in before.items() if after.get(k) != values]
+    if changed and hasattr(model, "version"):
+        model.objects.filter(pk__in=changed).update(version=F("version") + 1)
+    return len(set(after) - set(before)), len(changed)
+
+
+def _many_snapshot(model, key: list[str], plain: list[str], many: list) -> dict[tuple, tuple]:
+    """Each row's fields and links, by key: what a load compares to say what it changed."""
+    rows = model.objects.prefetch_related(*(f.name for f in many)).order_by()
+    return {
+        tuple(getattr(row, k) for k in key): (
+            tuple(getattr(row, name) for name in plain),
+            tuple(tuple(sorted(o.pk for o in getattr(row, f.name).all())) for f in many),
+        )
+        for row in rows
+    }
 
 
 def _python_value(field):

@@ -21,7 +21,14 @@ from sop.services import audit_record
 # What the imports' audit event lists old -> new per changed row: the small tables that
 # steer every plan. The facts (sales, stock, receipts, capacity, budget) run to millions of
 # rows a load; their event carries the counts.
-MASTER_DATA = ("sop.Supplier", "sop.Product", "sop.Location", "sop.Resource", "sop.Routing")
+MASTER_DATA = (
+    "sop.Supplier",
+    "sop.Product",
+    "sop.Location",
+    "sop.Resource",
+    "sop.Routing",
+    "sop.Event",
+)
 
 
 def natural_key(obj: models.Model) -> str:
@@ -38,12 +45,17 @@ def natural_key(obj: models.Model) -> str:
 
 
 def row_values(obj: models.Model) -> dict[str, str | None]:
-    """Every field of the row but its id, as text (None for an empty value)."""
-    return {
+    """Every field of the row but its id, as text (None for an empty value); a many-to-many
+    as the natural keys of its rows, sorted and joined by "|" (an event's locations)."""
+    values = {
         field.name: _text(obj, field)
         for field in obj._meta.concrete_fields
         if not field.primary_key
     }
+    for field in obj._meta.many_to_many:
+        related = sorted(natural_key(o) for o in getattr(obj, field.name).all())
+        values[field.name] = "|".join(related) or None
+    return values
 
 
 def _text(obj: models.Model, field: models.Field) -> str | None:
@@ -105,7 +117,11 @@ class ImportChanges:
 
 def _snapshot(model: type[models.Model]) -> dict[Any, tuple[str, dict]]:
     relations = [f.name for f in model._meta.concrete_fields if f.is_relation]
-    rows = model._default_manager.select_related(*relations).order_by()
+    rows = (
+        model._default_manager.select_related(*relations)
+        .prefetch_related(*(f.name for f in model._meta.many_to_many))
+        .order_by()
+    )
     return {obj.pk: (natural_key(obj), row_values(obj)) for obj in rows.iterator(2000)}
 
 

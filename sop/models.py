@@ -170,10 +170,60 @@ class Product(models.Model):
     abc_class = models.CharField(max_length=1, choices=AbcClass.choices, blank=True)
     xyz_class = models.CharField(max_length=1, choices=XyzClass.choices, blank=True)
     active = models.BooleanField(default=True)
+    # Lifecycle: a product with too little history is forecast from its like product
+    # (scaled by the factor, ramped up linearly over the ramp's months from its launch
+    # month); from its end-of-life month on it is forecast to zero.
+    like_product = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Forecast from this product's forecast until there is enough history",
+    )
+    like_factor = models.DecimalField(
+        max_digits=8,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[at_least("0.0001", "The like factor must be above 0.")],
+        help_text="The like product's forecast times this (0.8: 80%); empty: 1",
+    )
+    launch_ramp_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Months from launch to full volume, linear (3: 33%, 67%, 100%)",
+    )
+    launch_month = models.DateField(null=True, blank=True, validators=[first_day_of_month])
+    end_of_life_month = models.DateField(
+        null=True,
+        blank=True,
+        validators=[first_day_of_month],
+        help_text="Forecast to zero from this month on",
+    )
 
     class Meta:
         ordering = ["sku"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(like_product__isnull=True) | ~Q(like_product=F("pk")),
+                name="product_not_its_own_like",
+                violation_error_message="A product cannot be its own like product.",
+            ),
+            models.CheckConstraint(
+                condition=Q(like_factor__isnull=True) | Q(like_factor__gt=0),
+                name="product_like_factor_positive",
+                violation_error_message="The like factor must be above 0.",
+            ),
+            models.CheckConstraint(
+                condition=Q(launch_month__isnull=True)
+                | Q(end_of_life_month__isnull=True)
+                | Q(end_of_life_month__gte=F("launch_month")),
+                name="product_end_of_life_after_launch",
+                violation_error_message="The end-of-life month cannot be before the launch month.",
+            ),
+            month_first_day_check("product_launch_month_first_day", "launch_month"),
+            month_first_day_check("product_end_of_life_month_first_day", "end_of_life_month"),
             models.CheckConstraint(
                 condition=Q(unit_cost__gte=0)
                 & Q(unit_price__gte=0)

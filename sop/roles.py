@@ -55,6 +55,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "sop.view_auditevent",
         "sop.manage_apitoken",
         *_EVENTS,
+        # Admins add input streams (and say which role enters each) in the Django admin.
+        "demand.view_inputstream",
+        "demand.add_inputstream",
+        "demand.change_inputstream",
         "auth.view_user",
         "auth.add_user",
         "auth.change_user",
@@ -70,6 +74,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         *_EVENTS,
         "demand.run_forecast",
         "demand.change_demandoverride",
+        "demand.change_consensussource",
         "reconciliation.add_decisionlogentry",
         "reconciliation.change_risk",
     ),
@@ -89,10 +94,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "reconciliation.add_decisionlogentry",
         "reconciliation.change_risk",
     ),
-    # Sales and marketing bring their input to the demand review; what they may write there
-    # is added with the pages that take it.
-    Role.SALES: (),
-    Role.MARKETING: _EVENTS,
+    # Sales and marketing bring their input to the demand review: each writes only the input
+    # streams of its own role (`demand.services.streams.stream_can_write`).
+    Role.SALES: ("demand.change_streamentry",),
+    Role.MARKETING: (*_EVENTS, "demand.change_streamentry"),
 }
 
 

@@ -69,7 +69,8 @@ class RoundTrip:
     e.g. the product name, listed in `label_keys` and ignored on the way back); `resolve`
     turns a row's keys into what `save` needs or raises ValidationError ("Unknown SKU");
     `save(cycle=, user=, target=, edit=, confirmed=)` validates and saves one cell as the
-    page would.
+    page would. The preview posts to `apply_url` (a URL name taking the cycle's pk, and
+    `apply_args` after it), by default the app's `<name>:workbook_apply`.
     """
 
     name: str
@@ -83,6 +84,8 @@ class RoundTrip:
     review_url: str
     resolve: Callable[..., Any]
     save: Callable[..., None]
+    apply_url: str = ""
+    apply_args: tuple = ()
 
 
 @dataclass(frozen=True)

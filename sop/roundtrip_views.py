@@ -67,6 +67,9 @@ def _render(
         if (outcome.ok or outcome.ok_if_confirmed) and outcome.edits
         else "",
         "back": f"{reverse(grid.review_url)}?cycle={cycle.pk}",
+        "apply_url": reverse(
+            grid.apply_url or f"{grid.name}:workbook_apply", args=[cycle.pk, *grid.apply_args]
+        ),
         "applied_failed": applied_failed,
     }
     return render(request, "sop/roundtrip_preview.html", context, status=status)

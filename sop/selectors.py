@@ -10,17 +10,19 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, F, Max, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from sop import checks, workflow
-from sop.choices import Stage
+from sop.choices import EffectKind, EventScope, EventStatus, Stage
 from sop.extract_reader import ReadOptions
+from sop.formatting import format_month, format_number
 from sop.models import (
     ApiToken,
     AuditEvent,
     Cycle,
     CycleTransition,
+    Event,
     ImportJob,
     ImportProfile,
     ImportPull,
@@ -28,6 +30,7 @@ from sop.models import (
     Notification,
     Product,
 )
+from sop.months import add_months
 from sop.roles import user_roles
 from sop.steps import Check, Checklist
 
@@ -49,6 +52,37 @@ def product_families(*, active_only: bool = False) -> list[str]:
     """The product families, sorted; `active_only`: of the active products only."""
     products = Product.objects.filter(active=True) if active_only else Product.objects.all()
     return list(products.order_by("family").values_list("family", flat=True).distinct())
+
+
+@dataclass(frozen=True)
+class LifecycleBadge:
+    """A product's new or ending status, as the grids show it beside the SKU."""
+
+    kind: str  # "new" | "ending"
+    text: str
+
+
+def product_lifecycle_badges(*, product_ids: Sequence[int]) -> dict[int, list[LifecycleBadge]]:
+    """The lifecycle badges of the products: "New: like X at 80%, ramp 3 months" for a
+    product named after a like product, "Ends Mar 2027" for one with an end of life. One
+    query; products without either are left out."""
+    rows = (
+        Product.objects.filter(pk__in=list(product_ids))
+        .filter(Q(like_product__isnull=False) | Q(end_of_life_month__isnull=False))
+        .values_list(
+            "pk", "like_product__sku", "like_factor", "launch_ramp_months", "end_of_life_month"
+        )
+    )
+    badges: dict[int, list[LifecycleBadge]] = {}
+    for pk, like, factor, ramp, end in rows:
+        mine = badges.setdefault(pk, [])
+        if like is not None:
+            share = format_number(1 if factor is None else factor, "fraction")
+            months = f", ramp {ramp} month{'s' if ramp != 1 else ''}" if ramp else ""
+            mine.append(LifecycleBadge("new", f"New: like {like} at {share}{months}"))
+        if end is not None:
+            mine.append(LifecycleBadge("ending", f"Ends {format_month(end)}"))
+    return badges
 
 
 def cycle_history(*, cycle: Cycle) -> QuerySet[CycleTransition]:
@@ -441,3 +475,220 @@ def _date(raw) -> dt.date | None:
         return dt.date.fromisoformat(raw)
     except (TypeError, ValueError):
         return None
+
+
+# --- the events calendar ------------------------------------------------------------------
+
+EVENT_WHEN = (
+    ("planned", "Planned (ends this cycle or later)"),
+    ("past", "Past (ended before this cycle)"),
+)
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    """What the events list is narrowed to; built from the query string, bad values ignored.
+
+    `family`, `product` and `location` keep the events that affect them: an event for all
+    products affects every family, a family's event every product of it, an event without
+    locations every location.
+    """
+
+    kind: str = ""
+    status: str = ""
+    family: str = ""
+    product: int | None = None
+    location: int | None = None
+    month_from: dt.date | None = None
+    month_to: dt.date | None = None
+    owner: int | None = None
+    when: str = ""  # planned | past
+
+    @classmethod
+    def from_query(cls, params) -> EventFilters:
+        return cls(
+            kind=params.get("kind", "").strip()[:20],
+            status=params.get("status", "").strip()[:10],
+            family=params.get("family", "").strip()[:100],
+            product=_int(params.get("product")),
+            location=_int(params.get("location")),
+            month_from=_month(params.get("month_from")),
+            month_to=_month(params.get("month_to")),
+            owner=_int(params.get("owner")),
+            when=params.get("when", "") if params.get("when") in ("planned", "past") else "",
+        )
+
+    def querystring(self) -> str:
+        values = {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, "")}
+        return urlencode(
+            {k: v.strftime("%Y-%m") if isinstance(v, dt.date) else v for k, v in values.items()}
+        )
+
+
+def event_planning_month() -> dt.date:
+    """The month that splits planned events from past ones: the latest cycle's month (the
+    first month it plans), or this month when there is no cycle."""
+    latest = Cycle.objects.order_by("-month").values_list("month", flat=True).first()
+    return latest or timezone.localdate().replace(day=1)
+
+
+def event_list(*, filters: EventFilters) -> QuerySet[Event]:
+    """The events matching the filters: the planned ones first, soonest first, then the
+    past ones, latest first."""
+    events = Event.objects.select_related("product", "owner").prefetch_related("locations")
+    if filters.kind:
+        events = events.filter(kind=filters.kind)
+    if filters.status:
+        events = events.filter(status=filters.status)
+    if filters.product is not None:
+        product = Product.objects.filter(pk=filters.product).first()
+        family = product.family if product else None
+        events = events.filter(
+            Q(scope=EventScope.ALL)
+            | Q(scope=EventScope.FAMILY, family=family)
+            | Q(product_id=filters.product)
+        )
+    elif filters.family:
+        events = events.filter(
+            Q(scope=EventScope.ALL)
+            | Q(scope=EventScope.FAMILY, family=filters.family)
+            | Q(product__family=filters.family)
+        )
+    if filters.location is not None:
+        events = events.filter(Q(locations=filters.location) | Q(locations__isnull=True))
+    if filters.month_from is not None:
+        events = events.filter(end_month__gte=filters.month_from)
+    if filters.month_to is not None:
+        events = events.filter(start_month__lte=filters.month_to)
+    if filters.owner is not None:
+        events = events.filter(owner_id=filters.owner)
+    split = event_planning_month()
+    if filters.when == "planned":
+        events = events.filter(end_month__gte=split)
+    elif filters.when == "past":
+        events = events.filter(end_month__lt=split)
+    # What is coming first, soonest first; then the past, latest first.
+    past = Case(When(end_month__lt=split, then=Value(1)), default=Value(0))
+    planned_start = Case(When(end_month__gte=split, then=F("start_month")))
+    return (
+        events.distinct()
+        .annotate(is_past=past)
+        .order_by("is_past", planned_start.asc(nulls_last=True), F("start_month").desc(), "code")
+    )
+
+
+def event_effect(event: Event) -> str:
+    """The effect as the calendar says it: "+30.0 % of the baseline", "+500 units a month",
+    then the dip: "then -20.0 % for 1 month"."""
+    value = event.effect_value
+    if event.effect_kind == EffectKind.PERCENT:
+        text = f"{'+' if value > 0 else ''}{format_number(value, 'pct')} of the baseline"
+    else:
+        text = f"{format_number(value, 'units', signed=True)} a month"
+    if event.dip_months and event.dip_percent:
+        months = "1 month" if event.dip_months == 1 else f"{event.dip_months} months"
+        text += f", then {format_number(event.dip_percent, 'pct')} for {months}"
+    return text
+
+
+_EVENT_TAGS = {
+    "promotion": "Promo",
+    "price_change": "Price",
+    "launch": "Launch",
+    "listing": "Listing",
+    "delisting": "Delisting",
+    "external": "External",
+}
+
+
+@dataclass(frozen=True)
+class EventMark:
+    """An event on a month of a grid row or a chart: `dip` marks a month of its dip."""
+
+    code: str
+    name: str
+    kind: str
+    status: str
+    effect: str
+    dip: bool
+
+    @property
+    def tag(self) -> str:
+        """The short word a grid cell shows: Promo, Price, Launch ... or Dip."""
+        return "Dip" if self.dip else _EVENT_TAGS.get(self.kind, "Event")
+
+    @property
+    def tooltip(self) -> str:
+        when = "dip after " if self.dip else ""
+        return f"{self.name} ({self.code}, {self.status}): {when}{self.effect}"
+
+
+def event_marks(
+    *, months: Sequence[dt.date], targets: Sequence[tuple[str, int | None, int | None]]
+) -> list[dict[dt.date, list[EventMark]]]:
+    """For each target (family, product id or None, location id or None), the events that
+    are not cancelled on each of `months` (the dip months included).
+
+    A target without a product is the family (every product of it, so a product event of
+    the family counts); an empty family is the company; no location is every location.
+    One query for the events, whatever the number of targets.
+    """
+    out: list[dict[dt.date, list[EventMark]]] = [{} for _ in targets]
+    if not months or not targets:
+        return out
+    first, last = min(months), max(months)
+    shown = set(months)
+    events = (
+        Event.objects.exclude(status=EventStatus.CANCELLED)
+        .filter(start_month__lte=last)
+        .select_related("product")
+        .prefetch_related("locations")
+    )
+    for event in events:
+        dip_end = add_months(event.end_month, event.dip_months)
+        if dip_end < first:
+            continue
+        locations = {loc.pk for loc in event.locations.all()}
+        effect = event_effect(event)
+        status = event.get_status_display().lower()
+        marks = [
+            (month, EventMark(event.code, event.name, event.kind, status, effect, dip=False))
+            for month in event.months
+            if month in shown
+        ]
+        dip = EventMark(event.code, event.name, event.kind, status, effect, dip=True)
+        marks += [
+            (add_months(event.end_month, n), dip)
+            for n in range(1, event.dip_months + 1)
+            if add_months(event.end_month, n) in shown
+        ]
+        if not marks:
+            continue
+        for i, (family, product_id, location_id) in enumerate(targets):
+            if not _event_affects(event, locations, family, product_id, location_id):
+                continue
+            for month, mark in marks:
+                out[i].setdefault(month, []).append(mark)
+    return out
+
+
+def _event_affects(
+    event: Event, locations: set[int], family: str, product_id: int | None, location_id: int | None
+) -> bool:
+    if locations and location_id is not None and location_id not in locations:
+        return False
+    if event.scope == EventScope.ALL or not family:
+        return True
+    if event.scope == EventScope.FAMILY:
+        return event.family == family
+    if product_id is None:
+        return event.product.family == family
+    return event.product_id == product_id
+
+
+def _month(raw) -> dt.date | None:
+    """A month from the query string: 2027-03 or 2027-03-01."""
+    if not raw:
+        return None
+    day = _date(raw if len(str(raw)) > 7 else f"{raw}-01")
+    return None if day is None else day.replace(day=1)

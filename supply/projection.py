@@ -103,6 +103,22 @@ capacity, so no month is left overloaded by planned supply (only by receipts bey
 capacity). The plan is not re-netted after a cut; cut quantities and pre-builds may split
 lots, the planner rounds them in the supply review.
 
+Phase-out. A SKU-location whose product has an end of life (`SupplyInputs.end_of_life`,
+k the position of the end-of-life month: nothing is sold from month k on) is run down
+instead of topped up to the end. The safety stock held at the close of month t guards the
+forecast error over the next E = LT + RP months; after the end of life there is none to
+guard, so the target keeps the share of those months still sold:
+
+    SS[t] = SS * clip((k - 1 - t) / E, 0, 1)
+
+full while the whole exposure lies before the end, falling linearly over the last E months
+to 0 at the close of month k - 1, the last month sold (E = 3, k = 6: SS, SS, SS, 2/3 SS,
+1/3 SS, 0, 0, ...); with E = 0 it is SS up to the close of month k - 2. No supply
+is planned from month k on: it could only serve demand at or after the end. Scheduled
+receipts and firm supply are the planner's and stay; with no demand ahead their stock
+is excess. The order-up-to level uses the month-0 target. Products without an end of
+life get exactly the constant SS above.
+
 Firm supply. A planner may fix the planned supply of a SKU-location and month
 (`SupplyInputs.firm_supply`, NaN where the engine plans). A firm quantity is treated like
 a scheduled receipt the planner has released: netting counts it, the engine plans nothing
@@ -166,7 +182,9 @@ class SupplyInputs:
     bool) marks resource-months without capacity data; see the module doc.
     `error_quantiles` (n x L x H) are the quantiles at `error_quantile_levels` (L, rising)
     of the cumulative forecast error over months 1..H; a row of NaN (or None for all) means
-    none are stored and safety stock falls back to the normal formula.
+    none are stored and safety stock falls back to the normal formula. `end_of_life` (n)
+    is the month position from which the product is no longer sold (may lie before 0 or
+    past the horizon), NaN without an end; see Phase-out in the module doc.
     """
 
     on_hand: np.ndarray
@@ -189,6 +207,7 @@ class SupplyInputs:
     capacity_missing: np.ndarray | None = None
     error_quantiles: np.ndarray | None = None
     error_quantile_levels: tuple[float, ...] = ()
+    end_of_life: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         demand = _floats(self.demand, "demand", ndim=2)
@@ -240,6 +259,12 @@ class SupplyInputs:
                     f"capacity_missing has shape {missing.shape}, expected {capacity.shape}"
                 )
         object.__setattr__(self, "capacity_missing", missing)
+        end = np.full(n, np.nan)
+        if self.end_of_life is not None:
+            end = np.asarray(self.end_of_life, dtype=float)
+            if end.shape != (n,):
+                raise ValueError(f"end_of_life has shape {end.shape}, expected {(n,)}")
+        object.__setattr__(self, "end_of_life", end)
         self._check_error_quantiles(n)
         for name, size, label in (
             ("keys", n, "sku_location"),
@@ -312,7 +337,8 @@ class SupplyProjection:
 
     inputs: SupplyInputs
     service_level: np.ndarray  # n
-    safety_stock: np.ndarray  # n
+    safety_stock: np.ndarray  # n, the policy's, before any phase-out
+    safety_stock_target: np.ndarray  # n x T, what the plan keeps at each month's close
     safety_stock_from_quantiles: np.ndarray  # n bool; False: the normal formula
     order_up_to: np.ndarray  # n
     first_month: np.ndarray  # n, first month planned supply can land
@@ -511,6 +537,31 @@ def order_up_to_level(
     return _at_months(cumulative, exposure_months) + beyond * last + safety_stock
 
 
+def phase_out_targets(
+    *, safety_stock: np.ndarray, exposure_months: np.ndarray, end_of_life: np.ndarray, months: int
+) -> np.ndarray:
+    """Safety stock to keep at each month's close (n x T), run down before an end of life.
+
+    SS * clip((k - 1 - t) / E, 0, 1) for an end in month k, the constant SS without one
+    (see Phase-out in the module doc).
+    """
+    targets = np.repeat(np.asarray(safety_stock, dtype=float)[:, None], months, axis=1)
+    ending = np.flatnonzero(~np.isnan(end_of_life))
+    if ending.size == 0:
+        return targets
+    left = end_of_life[ending, None] - 1 - np.arange(months)[None, :]  # months still sold
+    exposure = np.asarray(exposure_months, dtype=float)[ending, None]
+    share = np.divide(left, exposure, out=(left > 0).astype(float), where=exposure > 0)
+    targets[ending] *= np.clip(share, 0.0, 1.0)
+    return targets
+
+
+def after_end_of_life(end_of_life: np.ndarray, months: int) -> np.ndarray:
+    """n x T bool: the months from each SKU's end of life on (none without one)."""
+    with np.errstate(invalid="ignore"):
+        return np.arange(months)[None, :] >= np.asarray(end_of_life, dtype=float)[:, None]
+
+
 def first_plannable_month(lead_time_months: np.ndarray) -> np.ndarray:
     """The first month planned supply ordered now can arrive in: ceil(LT)."""
     # Days / 30.44 lands a hair above an exact month count; that must not cost a month.
@@ -550,19 +601,26 @@ def unconstrained_plan(
     moq: np.ndarray,
     lot_size: np.ndarray,
     firm: np.ndarray | None = None,
+    closed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Planned supply keeping closing stock at safety stock from the first plannable month.
 
     Cells where the boolean n x T `firm` is set get nothing: their supply is fixed (and
-    passed in `receipts`).
+    passed in `receipts`), nor do those where `closed` is set (after an end of life).
+    `safety_stock` is one target per SKU (n) or one per SKU and month (n x T).
     """
     planned = np.zeros_like(demand)
     free = np.ones(demand.shape, dtype=bool) if firm is None else ~firm
+    if closed is not None:
+        free &= ~closed
+    target = np.asarray(safety_stock, dtype=float)
+    if target.ndim == 1:
+        target = np.repeat(target[:, None], demand.shape[1], axis=1)
     previous = on_hand
     for t in range(demand.shape[1]):
         before = previous + receipts[:, t]
         plannable = (first_month <= t) & free[:, t]
-        net = np.where(plannable, safety_stock + demand[:, t] - before, 0.0)
+        net = np.where(plannable, target[:, t] + demand[:, t] - before, 0.0)
         planned[:, t] = round_order(net, moq, lot_size)
         previous = np.maximum(before + planned[:, t] - demand[:, t], 0.0)
     return planned
@@ -766,6 +824,13 @@ def plan_supply(inputs: SupplyInputs, policy: Policy | None = None) -> SupplyPro
         error_quantiles=inputs.error_quantiles,
         error_quantile_levels=inputs.error_quantile_levels,
     )
+    horizon = inputs.demand.shape[1]
+    targets = phase_out_targets(
+        safety_stock=ss.quantity,
+        exposure_months=exposure,
+        end_of_life=inputs.end_of_life,
+        months=horizon,
+    )
     first = first_plannable_month(inputs.lead_time_months)
     # Firm cells ride with the receipts through netting and the capacity step (fixed,
     # loading), then join the planned supply they are.
@@ -776,11 +841,12 @@ def plan_supply(inputs: SupplyInputs, policy: Policy | None = None) -> SupplyPro
             on_hand=inputs.on_hand,
             receipts=inputs.receipts + fixed,
             demand=inputs.demand,
-            safety_stock=ss.quantity,
+            safety_stock=targets,
             first_month=first,
             moq=inputs.moq,
             lot_size=inputs.lot_size,
             firm=firm,
+            closed=after_end_of_life(inputs.end_of_life, horizon),
         )
         + fixed
     )
@@ -806,9 +872,12 @@ def plan_supply(inputs: SupplyInputs, policy: Policy | None = None) -> SupplyPro
         inputs=inputs,
         service_level=level,
         safety_stock=ss.quantity,
+        safety_stock_target=targets,
         safety_stock_from_quantiles=ss.from_quantiles,
         order_up_to=order_up_to_level(
-            demand=inputs.demand, exposure_months=exposure, safety_stock=ss.quantity
+            demand=inputs.demand,
+            exposure_months=exposure,
+            safety_stock=targets[:, 0] if horizon else ss.quantity,
         ),
         first_month=first,
         planned_unconstrained=unconstrained,

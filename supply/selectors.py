@@ -29,7 +29,14 @@ from sop.models import (
     SalesHistory,
     Supplier,
 )
-from sop.selectors import PlanFilters, change_history, series_rows
+from sop.months import month_numbers
+from sop.selectors import (
+    LifecycleBadge,
+    PlanFilters,
+    change_history,
+    product_lifecycle_badges,
+    series_rows,
+)
 from sop.services import add_months
 from sop.steps import Check
 from supply import performance
@@ -60,6 +67,7 @@ from supply.models import (
     StockTarget,
     SupplyRun,
 )
+from supply.projection import phase_out_targets
 
 # Bounds how long a master-data change made outside an import (Django admin) goes unseen.
 SKU_LIST_CACHE_SECONDS = 60
@@ -250,6 +258,51 @@ def sku_list(*, run: SupplyRun, filters: Filters, limit: int | None = LIST_ROWS)
     return rows
 
 
+def _below_run_down(frame: pd.DataFrame, *, run: SupplyRun) -> None:
+    """Below safety stock, for a product being phased out: against each month's run-down
+    target (`projection.phase_out_targets`), not the month-0 one it keeps all horizon.
+
+    `frame` has the SKU list's columns and the targets'; no query without an end of life.
+    """
+    ending = frame[frame["end_of_life"].notna() & frame["safety_stock"].notna()]
+    if ending.empty:
+        return
+    months = run.cycle.horizon
+    origin = month_numbers(pd.Series([run.cycle.month]))[0]
+    end = (month_numbers(ending["end_of_life"]) - origin).astype(float)
+    exposure = ending["lead_time_months"].astype(float).to_numpy() + float(
+        settings.SOP_SUPPLY_REVIEW_PERIOD_MONTHS
+    )
+    shares = phase_out_targets(
+        safety_stock=np.ones(len(ending)),
+        exposure_months=exposure,
+        end_of_life=end,
+        months=len(months),
+    )
+    # The stored safety stock is the month-0 target: scale the run-down from it.
+    scale = np.divide(
+        ending["safety_stock"].astype(float).to_numpy(),
+        shares[:, 0],
+        out=np.zeros(len(ending)),
+        where=shares[:, 0] > 0,
+    )
+    keys = pd.MultiIndex.from_frame(ending[["product", "location"]])
+    stock = (
+        pd.DataFrame(
+            list(
+                InventoryProjection.objects.filter(
+                    run=run, product__in=ending["product"].unique().tolist()
+                ).values_list("product", "location", "month", "on_hand")
+            ),
+            columns=["product", "location", "month", "on_hand"],
+        )
+        .pivot_table(index=["product", "location"], columns="month", values="on_hand")
+        .reindex(index=keys, columns=months)
+    )
+    below = (stock.to_numpy() < scale[:, None] * shares - _EPS).any(axis=1)
+    frame.loc[ending.index, "below_ss"] = below
+
+
 def _sku_list(*, run: SupplyRun, filters: Filters, limit: int | None = LIST_ROWS) -> list[dict]:
     """SKU-locations of the plan with their horizon totals, worst first (two queries).
 
@@ -277,6 +330,7 @@ def _sku_list(*, run: SupplyRun, filters: Filters, limit: int | None = LIST_ROWS
             family=F("product__family"),
             price=F("product__unit_price"),
             cost=F("product__unit_cost"),
+            end_of_life=F("product__end_of_life_month"),
             **_SERIES_LABELS,
         )
         .order_by()
@@ -284,14 +338,15 @@ def _sku_list(*, run: SupplyRun, filters: Filters, limit: int | None = LIST_ROWS
     frame = pd.DataFrame(list(rows))
     if frame.empty:
         return []
+    columns = ["product", "location", "safety_stock", "lead_time_months"]
     targets = pd.DataFrame(
-        list(StockTarget.objects.filter(run=run).values("product", "location", "safety_stock")),
-        columns=["product", "location", "safety_stock"],
+        list(StockTarget.objects.filter(run=run).values(*columns)), columns=columns
     )
     frame = frame.merge(targets, on=["product", "location"], how="left")
     frame["revenue_at_risk"] = frame["unmet"] * frame["price"].astype(float)
     frame["excess_value"] = frame["first_excess"].fillna(0) * frame["cost"].astype(float)
     frame["below_ss"] = frame["min_on_hand"] < frame["safety_stock"] - _EPS
+    _below_run_down(frame, run=run)
     flags = {
         ExceptionFilter.STOCKOUT: frame["unmet"] > _EPS,
         ExceptionFilter.SHORTAGE: frame["shortage"] > _EPS,
@@ -391,6 +446,9 @@ class PlanRow:
     shortage: float  # horizon cut for capacity
     values: list[float | None]  # the layer's value per month
     edits: dict[dt.date, PlannedSupplyEdit]
+    badges: list[LifecycleBadge] = field(default_factory=list)
+    # Stock left at the end of life: its month, units and value at cost (None: none left).
+    end_of_life_stock: dict | None = None
 
     @property
     def key(self) -> str:
@@ -455,6 +513,11 @@ def plan_grid(
             cycle_id=run.cycle_id, product__in=products
         ).select_related("author"):
             edits.setdefault((e.product_id, e.location_id), {})[e.month] = e
+    badges = product_lifecycle_badges(product_ids=products)
+    left = {
+        (r["product"], r["location"]): r
+        for r in end_of_life_stock(run=run, product_ids=products).rows
+    }
     rows = [
         PlanRow(
             product_id=int(r["product"]),
@@ -468,6 +531,8 @@ def plan_grid(
             shortage=float(r["shortage"]),
             values=[cells.get((r["product"], r["location"]), {}).get(m) for m in months],
             edits=edits.get((r["product"], r["location"]), {}),
+            badges=badges.get(r["product"], []),
+            end_of_life_stock=left.get((r["product"], r["location"])),
         )
         for r in listed
     ]
@@ -649,6 +714,51 @@ def excess_list(*, run: SupplyRun, limit: int | None = LIST_ROWS) -> list[dict]:
         for r in rows
     ]
     return sorted(out, key=lambda r: (-r["value"], -r["peak_value"], r["sku"]))[:limit]
+
+
+@dataclass
+class EndOfLifeStock:
+    """Stock the plan still holds when products reach their end of life, at unit cost."""
+
+    rows: list[dict]
+    total_value: float
+    total_quantity: float
+
+
+def end_of_life_stock(
+    *, run: SupplyRun, product_ids: Sequence[int] | None = None
+) -> EndOfLifeStock:
+    """Per SKU-location, the projected on hand at the end of the product's end-of-life month
+    (from then on its demand is zero, so this is what is left), valued at unit cost; for a
+    product already past it, the first month of the cycle. Highest value first; one query.
+    """
+    first = run.cycle.month
+    at_end = Q(month=F("product__end_of_life_month")) | Q(
+        product__end_of_life_month__lt=first, month=first
+    )
+    rows = InventoryProjection.objects.filter(
+        at_end, run=run, product__end_of_life_month__isnull=False, on_hand__gt=_EPS
+    )
+    if product_ids is not None:
+        rows = rows.filter(product__in=list(product_ids))
+    out = [
+        {**r, "value": r["on_hand"] * float(r["cost"])}
+        for r in rows.values(
+            "product",
+            "location",
+            "month",
+            "on_hand",
+            end_of_life=F("product__end_of_life_month"),
+            cost=F("product__unit_cost"),
+            **_SERIES_LABELS,
+        )
+    ]
+    out.sort(key=lambda r: (-r["value"], r["sku"], r["location_code"]))
+    return EndOfLifeStock(
+        rows=out,
+        total_value=sum(r["value"] for r in out),
+        total_quantity=sum(r["on_hand"] for r in out),
+    )
 
 
 def plan_summary(*, run: SupplyRun) -> dict:

@@ -117,7 +117,12 @@ def _short_lists(heatmap: selectors.Heatmap, run: SupplyRun) -> dict:
     overloads = sorted(heatmap.overloads(), key=lambda o: -(o["pct"] or float("inf")))
     shortages = selectors.shortage_list(run=run, limit=None)
     excess = selectors.excess_list(run=run, limit=None)
+    end_of_life = selectors.end_of_life_stock(run=run)
     return {
+        "end_of_life": end_of_life.rows[:SHORT_LIST_ROWS],
+        "end_of_life_count": len(end_of_life.rows),
+        "end_of_life_value": end_of_life.total_value,
+        "end_of_life_quantity": end_of_life.total_quantity,
         "overloads": overloads[:OVERLOAD_BADGES],
         "overload_count": len(overloads),
         "shortages": shortages[:SHORT_LIST_ROWS],

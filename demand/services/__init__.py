@@ -19,6 +19,7 @@ from demand.services.runs import (
     forecast_run_start,
     forecast_sku_refresh,
 )
+from demand.services.streams import consensus_source_save, stream_entry_save
 
 __all__ = [
     "FORECASTABLE_STAGES",
@@ -26,10 +27,12 @@ __all__ = [
     "KEPT",
     "PlanReadOnly",
     "consensus_rebuild",
+    "consensus_source_save",
     "demand_plan_freeze",
     "forecast_run_cancel",
     "forecast_run_start",
     "forecast_sku_refresh",
     "override_save",
     "overrides_carry_over",
+    "stream_entry_save",
 ]

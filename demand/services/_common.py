@@ -12,8 +12,10 @@ import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 
+from demand import events as event_maths
 from demand.constants import BULK_BATCH
-from sop.models import SalesHistory
+from sop.choices import EventStatus
+from sop.models import Event, Product, SalesHistory
 from sop.months import month_index, month_numbers
 
 # How COPY spells NULL, so that an empty string stays an empty string.
@@ -51,14 +53,16 @@ def bulk_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable
 
 
 def history_matrix(
-    *, product_ids: Sequence[int] | None, before: dt.date
+    *, product_ids: Sequence[int] | None, before: dt.date, active_only: bool = True
 ) -> tuple[list[tuple[int, int]], np.ndarray, int]:
     """Monthly sales of each (product, location) before `before`, one row per series.
 
     Returns the series keys, a (series x months) matrix with zeros for months without a
     sale, and the month index of the first column. One query.
     """
-    qs = SalesHistory.objects.filter(month__lt=before, product__active=True)
+    qs = SalesHistory.objects.filter(month__lt=before)
+    if active_only:
+        qs = qs.filter(product__active=True)
     if product_ids is not None:
         qs = qs.filter(product_id__in=product_ids)
     rows = list(qs.values_list("product_id", "location_id", "month", "quantity"))
@@ -76,3 +80,55 @@ def history_matrix(
     matrix = np.zeros((len(key_list), last - first + 1))
     np.add.at(matrix, (code, df["m"].to_numpy() - first), df["qty"].astype(float).to_numpy())
     return key_list, matrix, first
+
+
+def event_frame(*, statuses: Sequence[str], before: dt.date | None = None) -> pd.DataFrame:
+    """Events of these statuses as `demand.events` reads them (EVENT_COLUMNS, month numbers);
+    with `before`, only those starting before that month. Two queries."""
+    qs = Event.objects.filter(status__in=statuses)
+    if before is not None:
+        qs = qs.filter(start_month__lt=before)
+    rows = list(
+        qs.values_list(
+            "pk",
+            "scope",
+            "family",
+            "product_id",
+            "start_month",
+            "end_month",
+            "effect_kind",
+            "effect_value",
+            "dip_months",
+            "dip_percent",
+        )
+    )
+    frame = pd.DataFrame(
+        rows,
+        columns=[c for c in event_maths.EVENT_COLUMNS if c != "locations"],
+    )
+    if frame.empty:
+        return pd.DataFrame(columns=event_maths.EVENT_COLUMNS)
+    locations: dict[int, list[int]] = {}
+    through = Event.locations.through.objects.filter(event_id__in=frame["event"].tolist())
+    for event_id, location_id in through.values_list("event_id", "location_id"):
+        locations.setdefault(event_id, []).append(location_id)
+    frame["locations"] = [tuple(locations.get(e, ())) for e in frame["event"]]
+    frame["start"] = month_numbers(frame["start"])
+    frame["end"] = month_numbers(frame["end"])
+    frame["effect_value"] = frame["effect_value"].astype(float)
+    frame["dip_percent"] = frame["dip_percent"].astype(float)
+    return frame[event_maths.EVENT_COLUMNS]
+
+
+def history_events(
+    keys: list[tuple[int, int]], first: int, n_months: int, before: dt.date
+) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """The past events (proposed or confirmed) before `before`, the series' families and
+    their (series x months) event mask; cancelled events mark nothing."""
+    events = event_frame(statuses=[EventStatus.PROPOSED, EventStatus.CONFIRMED], before=before)
+    family_of = dict(
+        Product.objects.filter(pk__in={p for p, _ in keys}).values_list("pk", "family")
+    )
+    families = np.array([family_of.get(p, "") for p, _ in keys], dtype=object)
+    mask = event_maths.history_event_mask(keys, families, first, n_months, events)
+    return mask, events, families

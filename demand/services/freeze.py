@@ -9,6 +9,7 @@ from django.db import transaction
 from demand.constants import SEASON_LENGTH
 from demand.models import ConsensusDemand, DemandPlanSnapshot
 from demand.services._common import bulk_insert, history_matrix
+from demand.services.streams import stream_plan_freeze
 from sop.models import Cycle
 from sop.months import month_index, month_numbers
 
@@ -17,13 +18,16 @@ def demand_plan_freeze(*, cycle: Cycle) -> int:
     """Snapshot the cycle's consensus with its statistical and seasonal naive forecasts.
 
     Called when the demand plan is submitted; accuracy is later measured on these rows.
+    Every input stream is kept beside it (`stream_plan_freeze`).
     """
     rows = list(
         ConsensusDemand.objects.filter(cycle=cycle).values_list(
-            "product_id", "location_id", "month", "statistical", "value"
+            "product_id", "location_id", "month", "statistical", "events", "value"
         )
     )
-    plan = pd.DataFrame(rows, columns=["product", "location", "month", "statistical", "consensus"])
+    plan = pd.DataFrame(
+        rows, columns=["product", "location", "month", "statistical", "events", "consensus"]
+    )
     origin = month_index(cycle.month)
     if not plan.empty:
         keys, matrix, first = history_matrix(
@@ -41,12 +45,31 @@ def demand_plan_freeze(*, cycle: Cycle) -> int:
         DemandPlanSnapshot.objects.filter(cycle=cycle).delete()
         bulk_insert(
             DemandPlanSnapshot,
-            ["cycle_id", "product_id", "location_id", "month", "naive", "statistical", "consensus"],
+            [
+                "cycle_id",
+                "product_id",
+                "location_id",
+                "month",
+                "naive",
+                "statistical",
+                "events",
+                "consensus",
+            ],
             (
-                (cycle.pk, r.product, r.location, r.month, r.naive, r.statistical, r.consensus)
+                (
+                    cycle.pk,
+                    r.product,
+                    r.location,
+                    r.month,
+                    r.naive,
+                    r.statistical,
+                    r.events,
+                    r.consensus,
+                )
                 for r in plan.itertuples()
             ),
         )
+        stream_plan_freeze(cycle=cycle)
     return len(plan)
 
 

@@ -18,13 +18,18 @@ from demand.constants import (
     CANCEL_CHECK_SECONDS,
     CHUNK_SERIES,
     INTERVAL_LEVELS,
+    LIKE_MODEL,
     SEASON_LENGTH,
 )
+from demand.lifecycle import Lifecycle, lifecycle_apply
+from demand.lifecycle import history_months as lifecycle_history
 from demand.models import ForecastRun, SeriesFit, StatisticalForecast
-from demand.services._common import PlanReadOnly, bulk_insert, history_matrix
+from demand.services._common import PlanReadOnly, bulk_insert, history_events
 from demand.services.consensus import consensus_rebuild
+from demand.services.lifecycle import lifecycle_products_without_history, lifecycle_series
 from sop.choices import Stage
 from sop.models import Cycle, Product, SalesHistory
+from sop.months import month_index
 from sop.numbers import finite_or_none
 from sop.roles import require
 from sop.runs import RunKind, run_cancel, run_is_running, run_start
@@ -42,9 +47,18 @@ def _forecast_rows(
     matrix: np.ndarray,
     start: dt.date,
     horizon: int,
+    event_mask: np.ndarray | None = None,
     keep_going: Callable[[], bool] = lambda: True,
+    lifecycles: dict[int, Lifecycle] | None = None,
+    written: set[int] | None = None,
 ) -> tuple[list[tuple], list[tuple]] | None:
-    """Forecast each series; rows for StatisticalForecast and SeriesFit, or None if stopped."""
+    """Forecast each series; rows for StatisticalForecast and SeriesFit, or None if stopped.
+
+    The history is cleansed first (`forecasting.history_marks`): the months of past events
+    in `event_mask` (series x months, as `matrix`) and the outliers of the others.
+    `lifecycles`: new products take their like product's forecast, ending ones go to zero
+    (`demand.lifecycle`); `written`: the products whose rows are kept (None: all).
+    """
     n = len(keys)
     point = np.zeros((n, horizon))
     bounds = {lv: (np.zeros((n, horizon)), np.zeros((n, horizon))) for lv in INTERVAL_LEVELS}
@@ -55,8 +69,13 @@ def _forecast_rows(
             if not keep_going():
                 return None
             last_check = time.monotonic()
+        events = event_mask[i] if event_mask is not None else np.zeros(matrix.shape[1], bool)
         fc = forecasting.forecast_series(
-            matrix[i], horizon=horizon, season_length=SEASON_LENGTH, levels=INTERVAL_LEVELS
+            matrix[i],
+            horizon=horizon,
+            season_length=SEASON_LENGTH,
+            levels=INTERVAL_LEVELS,
+            marked=forecasting.history_marks(matrix[i], events, SEASON_LENGTH),
         )
         point[i] = fc.point
         for lv, (lo, hi) in bounds.items():
@@ -79,15 +98,64 @@ def _forecast_rows(
             )
         )
     months = [add_months(start, h) for h in range(horizon)]
+    sides = [side for lo_hi in bounds.values() for side in lo_hi]
+    if lifecycles:
+        point, sides, reasons, sources = lifecycle_apply(
+            keys=keys,
+            point=point,
+            bounds=sides,
+            months=month_index(start) + np.arange(horizon),
+            history=lifecycle_history(matrix),
+            lifecycles=lifecycles,
+        )
+        fits = [
+            _lifecycle_fit(
+                fit,
+                reason,
+                like=None if source is None else fits[source],
+                factor=lifecycles[fit[1]].factor if source is not None else 1.0,
+            )
+            for fit, reason, source in zip(fits, reasons, sources, strict=True)
+        ]
+    kept = np.array([written is None or k[0] in written for k in keys], dtype=bool)
+    keys = [k for k, keep in zip(keys, kept, strict=True) if keep]
+    fits = [f for f, keep in zip(fits, kept, strict=True) if keep]
+    point, sides = point[kept], [side[kept] for side in sides]
     products = np.repeat([k[0] for k in keys], horizon).tolist()
     locations = np.repeat([k[1] for k in keys], horizon).tolist()
-    columns = [point.ravel().tolist()]
-    for lo, hi in bounds.values():
-        columns += [lo.ravel().tolist(), hi.ravel().tolist()]
+    columns = [point.ravel().tolist()] + [side.ravel().tolist() for side in sides]
     forecasts = list(
-        zip([run_id] * len(products), products, locations, months * n, *columns, strict=True)
+        zip(
+            [run_id] * len(products), products, locations, months * len(keys), *columns, strict=True
+        )
     )
     return forecasts, fits
+
+
+def _lifecycle_fit(fit: tuple, reason: str, *, like: tuple | None, factor: float) -> tuple:
+    """A series' fit row saying where its forecast came from. Where the like product's
+    forecast stands in, so do its pattern and its forecast error times the factor (what
+    safety stock reads); it has no backtest of its own."""
+    if not reason:
+        return fit
+    if like is None:
+        flag = ", ".join(filter(None, [fit[5], reason]))[:200]
+        return (*fit[:5], flag, *fit[6:])
+    std = None if like[8] is None else like[8] * factor
+    by_horizon = [s * factor for s in json.loads(like[9])]
+    quantiles = {q: [v * factor for v in vs] for q, vs in json.loads(like[11]).items()}
+    return (
+        *fit[:3],
+        LIKE_MODEL,
+        like[4],
+        reason,
+        None,
+        None,
+        std,
+        json.dumps(by_horizon),
+        like[10],
+        json.dumps(quantiles),
+    )
 
 
 _FORECAST_FIELDS = ["run_id", "product_id", "location_id", "month", "value"] + [
@@ -150,24 +218,40 @@ def _forecast_plan(run: ForecastRun, options: dict) -> list[list[int]]:
         .values_list("product_id", "location_id")
         .distinct()
     )
-    products = pd.Series([p for p, _ in series], dtype="int64").value_counts().sort_index()
+    products = pd.Series([p for p, _ in series], dtype="int64").value_counts()
+    # New products without a sale yet are forecast from their like product: one series
+    # each as far as the chunking goes.
+    new = lifecycle_products_without_history(excluded=products.index.tolist())
+    products = pd.concat([products, pd.Series(1, index=new, dtype="int64")]).sort_index()
     offsets = products.cumsum() - products
     chunk_of = (offsets // max(options.get("chunk_series", CHUNK_SERIES), 1)).to_numpy()
     run.series_count = int(products.sum())
     return [products.index[chunk_of == c].tolist() for c in np.unique(chunk_of)]
 
 
+def _event_mask(series, before: dt.date) -> np.ndarray:
+    """The past events' months on the chunk's series (`history_events`); the matrix's last
+    column is the month before `before`."""
+    first = month_index(before) - series.matrix.shape[1]
+    mask, _, _ = history_events(series.keys, first, series.matrix.shape[1], before)
+    return mask
+
+
 def _forecast_compute(run: ForecastRun, product_ids: Sequence[int]) -> tuple | None:
-    keys, matrix, _ = history_matrix(product_ids=product_ids, before=run.cycle.month)
+    series = lifecycle_series(product_ids=product_ids, before=run.cycle.month)
+    mask = _event_mask(series, run.cycle.month)
     rows = _forecast_rows(
         run_id=run.pk,
-        keys=keys,
-        matrix=matrix,
+        keys=series.keys,
+        matrix=series.matrix,
         start=run.cycle.month,
         horizon=run.cycle.horizon_months,
+        event_mask=mask,
         keep_going=lambda: run_is_running(ForecastRun, run.pk),
+        lifecycles=series.lifecycles,
+        written=series.written,
     )
-    return None if rows is None else (len(keys), rows)
+    return None if rows is None else (len(rows[1]), rows)
 
 
 def _forecast_store(run: ForecastRun, product_ids: Sequence[int], result: tuple) -> None:
@@ -215,9 +299,16 @@ def forecast_sku_refresh(*, cycle: Cycle, product: Product, user: AbstractBaseUs
     run = ForecastRun.objects.filter(cycle=cycle, is_published=True).first()
     if run is None:
         raise ValidationError("Run the forecast for the cycle first.")
-    keys, matrix, _ = history_matrix(product_ids=[product.pk], before=cycle.month)
+    series = lifecycle_series(product_ids=[product.pk], before=cycle.month)
     forecasts, fits = _forecast_rows(
-        run_id=run.pk, keys=keys, matrix=matrix, start=cycle.month, horizon=cycle.horizon_months
+        run_id=run.pk,
+        keys=series.keys,
+        matrix=series.matrix,
+        start=cycle.month,
+        horizon=cycle.horizon_months,
+        event_mask=_event_mask(series, cycle.month),
+        lifecycles=series.lifecycles,
+        written=series.written,
     )
     with transaction.atomic():
         # The cycle lock orders this after an override save rebuilding the same family.
@@ -231,6 +322,6 @@ def forecast_sku_refresh(*, cycle: Cycle, product: Product, user: AbstractBaseUs
             object_type="product",
             object_id=product.pk,
             cycle=cycle,
-            new={"run": run.pk, "series": len(keys)},
+            new={"run": run.pk, "series": len(fits)},
         )
-    return len(keys)
+    return len(fits)

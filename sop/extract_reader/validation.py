@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 import numpy as np
 import pandas as pd
 from django.apps import apps
+from django.utils.module_loading import import_string
 
 from sop.extract_reader.errors import ERROR_COLUMNS, ExtractRefused, error_frame, refuse
 from sop.extract_reader.options import ENCODINGS, NUMBER_FORMATS, ReadOptions
@@ -34,6 +35,8 @@ REF_LABELS = {
     "resource": "resource",
     "supplier": "supplier",
     "family": "product family",
+    "user": "user",
+    "like": "like product",
 }
 # A single separator followed by exactly three digits reads two ways: 3.900 is 3.9 with a
 # decimal point and 3900 with a point between thousands. A leading 0 (0.500) reads one way.
@@ -187,8 +190,8 @@ def validate(
         if progress:
             progress((done + 1) / (len(entity.columns) + 1))
 
-    for later, earlier in entity.not_before:
-        _check_not_before(out, table, valid, entity, later, earlier, errors)
+    if entity.row_check:
+        _check_rows(entity, out, table, refs, valid, errors)
     key_fields = [model._meta.get_field(entity.column(k).model_field).attname for k in entity.key]
     _check_duplicates(out, table, valid, key_fields, entity, errors)
     for name in _model_defaults(model, out):
@@ -530,7 +533,7 @@ def _check_number(
         if column.min_value == 0:
             report(numbers < 0, f"negative {name}: must be 0 or more")
         else:
-            report(numbers < column.min_value, f"{name} must be more than 0")
+            report((numbers < column.min_value) & ~empty, f"{name} must be more than 0")
     # The text goes to the database as written (it rounds to the column's decimals); a float
     # would lose digits of large amounts.
     values = text
@@ -707,6 +710,8 @@ def _parse_uniques(
         result, reason = value, None
         if value == "":
             pass
+        elif column.ref and column.many:
+            result, reason = _parse_many(value, column, lookup or {})
         elif column.ref:
             result = lookup.get(value) if lookup is not None else None
             if result is None:
@@ -739,6 +744,17 @@ def _parse_uniques(
     return parsed, reasons
 
 
+def _parse_many(value: str, column: Column, lookup: dict) -> tuple[str, str | None]:
+    """A cell of several references separated by "|": their ids, sorted and joined by "|"
+    (text, so a column of them stays one value a cell), or the codes not known."""
+    codes = [code.strip() for code in value.split("|") if code.strip()]
+    unknown = [code for code in codes if code not in lookup]
+    if unknown:
+        label = REF_LABELS[column.ref] + ("s" if len(unknown) > 1 else "")
+        return value, f"unknown {label} in the list: {', '.join(unknown)}"
+    return "|".join(str(i) for i in sorted({lookup[code] for code in codes})), None
+
+
 def _date_reason(value: str, *, month: bool, checks: _Checks) -> str:
     """Why a value is no date (or month), saying how it would read in the forms it fits.
 
@@ -765,6 +781,24 @@ def _date_reason(value: str, *, month: bool, checks: _Checks) -> str:
     if len(readings) > 1:
         return f"ambiguous: {value} is {listed}; state the file's {noun} format"
     return f"not a {noun} in a stated format: {value} reads as {listed}; state the {noun} format"
+
+
+def _check_rows(
+    entity: Entity,
+    out: pd.DataFrame,
+    table: pd.DataFrame,
+    refs: dict[str, dict[str, object]],
+    valid: np.ndarray,
+    errors: list[pd.DataFrame],
+) -> None:
+    """The entity's check across the columns of each row whose cells are all valid."""
+    check = import_string(entity.row_check)
+    checked = np.flatnonzero(valid)
+    for mask, column, reason in check(out.iloc[checked], table.iloc[checked], refs):
+        rows = table.index[checked[mask]]
+        values = table.loc[rows, column].to_numpy(dtype=object) if column in table else ""
+        errors.append(error_frame(rows, column, values, reason))
+        valid[checked[mask]] = False
 
 
 def _check_duplicates(
@@ -795,41 +829,6 @@ def _check_duplicates(
         )
     )
     valid[np.flatnonzero(valid)[dup]] = False
-
-
-def _check_not_before(
-    out: pd.DataFrame,
-    table: pd.DataFrame,
-    valid: np.ndarray,
-    entity: Entity,
-    later: str,
-    earlier: str,
-    errors: list[pd.DataFrame],
-) -> None:
-    """Refuse rows whose `later` date comes before their `earlier` one (both given, valid)."""
-    if later not in table or earlier not in table:
-        return
-    model = apps.get_model(entity.model)
-    late, early = (
-        out[model._meta.get_field(entity.column(c).model_field).attname].to_numpy(dtype=object)
-        for c in (later, earlier)
-    )
-    given = valid & (late != None) & (early != None)  # noqa: E711 (elementwise)
-    # Dates are ISO texts here, so their order is the text's.
-    before = np.zeros(len(out), dtype=bool)
-    before[given] = late[given].astype(str) < early[given].astype(str)
-    if not before.any():
-        return
-    rows = out.index[before]
-    errors.append(
-        error_frame(
-            rows,
-            later,
-            table.loc[rows, later].to_numpy(dtype=object),
-            [f"{later} is before {earlier} ({d})" for d in early[before]],
-        )
-    )
-    valid[before] = False
 
 
 def _objects(values, index: pd.Index) -> pd.Series:

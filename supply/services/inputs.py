@@ -159,6 +159,7 @@ def _items(product_of: np.ndarray) -> pd.DataFrame:
             "make_or_buy",
             "supplier__lead_time_days_mean",
             "supplier__lead_time_days_std",
+            "end_of_life_month",
         ),
         [
             "product",
@@ -171,6 +172,7 @@ def _items(product_of: np.ndarray) -> pd.DataFrame:
             "make_or_buy",
             "supplier_days",
             "supplier_std",
+            "end_of_life",
         ],
     ).set_index("product")
     return products.loc[product_of]
@@ -184,6 +186,15 @@ def _lead_times(item: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     )
     lead_std_days = np.where(bought, item["supplier_std"].astype(float).fillna(0), 0.0)
     return lead_days, lead_std_days
+
+
+def _end_of_life(end: pd.Series, window: _Window) -> np.ndarray:
+    """Each row's end-of-life month as a position in the horizon (NaN: none)."""
+    ends = end.notna().to_numpy()
+    out = np.full(len(end), np.nan)
+    if ends.any():
+        out[ends] = month_numbers(end[ends]) - window.origin
+    return out
 
 
 def _routings(product_of: np.ndarray, resource_ids: list[int]) -> np.ndarray:
@@ -306,6 +317,7 @@ def load_inputs(
         months=pd.Index(window.months, name="month"),
         resources=pd.Index(resource_ids, name="resource"),
         firm_supply=firm_grid,
+        end_of_life=_end_of_life(item["end_of_life"], window),
     )
     return Loaded(
         inputs=inputs,

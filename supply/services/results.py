@@ -78,7 +78,8 @@ def write_results(
             "product_id": keys["product"].to_numpy(),
             "location_id": keys["location"].to_numpy(),
             "service_level": result.service_level,
-            "safety_stock": result.safety_stock,
+            # What the plan keeps now: the policy's, run down before an end of life.
+            "safety_stock": result.safety_stock_target[:, 0],
             "safety_stock_method": _safety_stock_method(
                 from_quantiles=result.safety_stock_from_quantiles,
                 from_forecast=loaded.error_from_forecast,

@@ -150,12 +150,13 @@ def test_bias_and_accuracy_exceptions_flag_the_sku_whose_plans_missed(
 ):
     past_cycles_build(before=cycle.month, cycles=2)
     lamp = company["products"][3]
-    # LAMP-2's past plans said three times what it sold.
-    for snap in DemandPlanSnapshot.objects.filter(product=lamp, month__lt=cycle.month):
+    # LAMP-2's past plans said three times what it sold; every other plan was right (the
+    # demo's past plans follow a biased sales input for one family).
+    for snap in DemandPlanSnapshot.objects.filter(month__lt=cycle.month):
         actual = SalesHistory.objects.filter(
-            product=lamp, location=snap.location, month=snap.month
+            product=snap.product, location=snap.location, month=snap.month
         ).get()
-        snap.consensus = 3 * float(actual.quantity)
+        snap.consensus = (3 if snap.product == lamp else 1) * float(actual.quantity)
         snap.save()
     for kind in (ExceptionFilter.LARGE_BIAS, ExceptionFilter.LOW_ACCURACY):
         assert selectors.exception_products(cycle=cycle, kind=kind) == [lamp.pk]

@@ -93,6 +93,7 @@ def test_the_consensus_reads_by_family_and_month_range(api_for, cycle, forecast)
         "location": "NORTH",
         "month": "2026-12-01",
         "statistical": 80.0,
+        "events": 0.0,
         "override_delta": 0.0,
         "consensus": 80.0,
     }

@@ -170,7 +170,8 @@ def test_the_csv_export_hashes_to_the_approval_checksum(approved, client_for):
     assert hashlib.sha256(response.content).hexdigest() == approval.checksum
     lines = response.content.decode().splitlines()
     assert lines[0] == (
-        "sku,location,month,kind,planned_quantity,consensus_demand,projected_on_hand,unmet_demand"
+        "sku,location,month,kind,planned_quantity,consensus_demand,projected_on_hand,unmet_demand,"
+        "lifecycle,like_sku,end_of_life_month"
     )
     assert len(lines) == 1 + 9
     assert lines[1].startswith("BIKE,DC,2026-11-01,production,")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -10,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from sop.choices import Role
-from sop.models import Capacity, Product, Routing
-from tests.factories import ProductFactory, ResourceFactory
+from sop.models import AuditEvent, Capacity, Event, Product, Routing
+from tests.factories import LocationFactory, ProductFactory, ResourceFactory
 from tests.sop.test_master_audit import admin_client, admin_user, form_data  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +127,69 @@ def test_the_apps_pages_and_the_admin_share_one_navigation(make_user, client):
     admin = nav_links(client.get(reverse("admin:index")))
     assert list(home) == list(admin)
     assert "Imports" in home and "Audit" in home
+
+
+def test_locations_changed_on_an_event_in_the_admin_are_in_its_audit_event(admin_client):  # noqa: F811
+    north, south = LocationFactory(code="NORTH"), LocationFactory(code="SOUTH")
+    event = Event.objects.create(
+        code="PROMO-1",
+        name="Spring",
+        kind="promotion",
+        scope="all",
+        start_month=date(2027, 3, 1),
+        end_month=date(2027, 3, 1),
+        effect_value=10,
+    )
+    event.locations.set([north])
+    data = form_data(event, locations=[north.pk, south.pk])
+    data.pop("version", None)
+
+    response = admin_client.post(reverse("admin:sop_event_change", args=[event.pk]), data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    audit = AuditEvent.objects.get(action="masterdata.change", object_type="event")
+    assert (audit.old["locations"], audit.new["locations"]) == ("NORTH", "NORTH|SOUTH")
+    # A page opened on version 1 must not overwrite the admin's change.
+    assert (audit.old["version"], audit.new["version"]) == ("1", "2")
+
+
+def test_the_product_lifecycle_is_edited_in_the_admin_and_refused_in_plain_words(
+    admin_client,  # noqa: F811
+):
+    like = ProductFactory(sku="OLD")
+    product = ProductFactory(sku="NEW")
+    url = reverse("admin:sop_product_change", args=[product.pk])
+    assert "Lifecycle" in admin_client.get(url).content.decode()
+
+    refused = admin_client.post(
+        url,
+        form_data(
+            product,
+            like_product=str(product.pk),
+            like_factor="0",
+            launch_month="2027-03-01",
+            end_of_life_month="2027-02-01",
+        ),
+    )
+    assert refused.status_code == 200
+    errors = errors_by_field(refused)
+    assert errors["like_factor"] == ["The like factor must be above 0."]
+    assert errors["__all__"] == [
+        "A product cannot be its own like product.",
+        "The end-of-life month cannot be before the launch month.",
+    ]
+
+    saved = admin_client.post(
+        url,
+        form_data(
+            product,
+            like_product=str(like.pk),
+            like_factor="0.8",
+            launch_ramp_months="3",
+            launch_month="2027-03-01",
+            end_of_life_month="2029-12-01",
+        ),
+    )
+    assert saved.status_code == 302
+    product.refresh_from_db()
+    assert (product.like_product, product.like_factor) == (like, Decimal("0.8"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pandas as pd
 import pytest
@@ -145,7 +146,14 @@ def test_seed_demo_loads_the_extracts_through_the_importer_and_opens_the_cycle(t
     jobs = ImportJob.objects.all()
     assert sorted(jobs.values_list("entity", flat=True)) == sorted(LOAD_ORDER)
     assert set(jobs.values_list("status", flat=True)) == {JobStatus.SUCCEEDED}
-    assert Product.objects.count() == 30
+    # The extracts' 30 and the new version of the top seller, forecast from it.
+    assert Product.objects.count() == 31
+    new = Product.objects.get(like_product__isnull=False)
+    assert new.sku == f"{new.like_product.sku}-N"
+    assert (new.like_factor, new.launch_ramp_months) == (Decimal("0.8"), 3)
+    assert new.launch_month == dt.date(2026, 12, 1)
+    assert new.like_product.end_of_life_month == dt.date(2027, 5, 1)
+    assert not SalesHistory.objects.filter(product=new).exists()
     assert SalesHistory.objects.count() == jobs.get(entity="sales_history").rows_read
     assert Budget.objects.exists()
     cycle = Cycle.objects.get(month=dt.date(2026, 11, 1))
@@ -162,7 +170,8 @@ def test_seed_demo_loads_the_extracts_through_the_importer_and_opens_the_cycle(t
 
     # Seeding again upserts the same rows and leaves the open cycle alone.
     call_command("seed_demo", *args, stdout=io.StringIO())
-    assert Product.objects.count() == 30
+    assert Product.objects.count() == 31
+    assert Product.objects.get(like_product__isnull=False).pk == new.pk
     assert ImportJob.objects.filter(status=JobStatus.SUCCEEDED).count() == 2 * len(LOAD_ORDER)
     assert Cycle.objects.get(month=dt.date(2026, 11, 1)).stage == Stage.DEMAND_REVIEW
 

@@ -46,6 +46,7 @@ from sop.models import (
     ApiToken,
     Capacity,
     Cycle,
+    Event,
     ImportJob,
     ImportProfile,
     ImportSource,
@@ -231,6 +232,45 @@ def _profile_version(d: Data) -> int:
     return ImportProfile.objects.get(pk=d.profile.pk).version
 
 
+# The events calendar is read by everyone signed in and kept by marketing, demand planners
+# and admins.
+EVENT_KEEPERS = ("admin", "demand", "marketing")
+
+
+def _event(d: Data) -> Event:
+    event, _ = Event.objects.get_or_create(
+        code="PROMO-BIKES",
+        defaults=dict(
+            name="Bike promotion",
+            kind="promotion",
+            scope="family",
+            family="Bikes",
+            start_month=MONTHS[1],
+            end_month=MONTHS[1],
+            effect_value=30,
+        ),
+    )
+    return event
+
+
+def _event_form(d: Data, **fields) -> dict:
+    return {
+        "code": "PROMO-LAMPS",
+        "name": "Lamp promotion",
+        "kind": "promotion",
+        "status": "proposed",
+        "scope": "family",
+        "family": "Lamps",
+        "start_month": MONTHS[1].strftime("%Y-%m"),
+        "end_month": MONTHS[2].strftime("%Y-%m"),
+        "effect_kind": "percent",
+        "effect_value": "25",
+        "dip_months": "0",
+        "dip_percent": "0",
+        **fields,
+    }
+
+
 MATRIX: dict[str, Case] = {
     # --- sign in and out ---------------------------------------------------------------
     "login": Case(
@@ -258,6 +298,31 @@ MATRIX: dict[str, Case] = {
     # Executives govern the plan: they read the audit trail as admins do.
     "sop:audit": Case(get=only(200, "admin", "exec"), post=GET_ONLY),
     "sop:audit_export": Case(get=only(200, "admin", "exec"), post=GET_ONLY),
+    # --- the events calendar --------------------------------------------------------------
+    "sop:event_list": Case(get=every(200), post=GET_ONLY),
+    "sop:event_create": Case(
+        get=only(200, *EVENT_KEEPERS),
+        post=only(302, *EVENT_KEEPERS),
+        data=lambda d: _event_form(d),
+    ),
+    "sop:event_edit": Case(
+        get=only(200, *EVENT_KEEPERS),
+        post=only(302, *EVENT_KEEPERS),
+        kwargs=lambda d: {"pk": _event(d).pk},
+        data=lambda d: _event_form(d, code="PROMO-BIKES", version=_event(d).version),
+    ),
+    "sop:event_cancel": Case(
+        get=POST_ONLY,
+        post=only(302, *EVENT_KEEPERS),
+        kwargs=lambda d: {"pk": _event(d).pk},
+        data=lambda d: {"version": _event(d).version},
+    ),
+    "sop:event_delete": Case(
+        get=POST_ONLY,
+        post=only(302, *EVENT_KEEPERS),
+        kwargs=lambda d: {"pk": _event(d).pk},
+        data=lambda d: {"version": _event(d).version},
+    ),
     # --- API tokens and the API's docs ----------------------------------------------------
     # Everyone signed in keeps tokens of their own; the POST answers with the new token.
     "sop:api_tokens": Case(
@@ -353,6 +418,7 @@ MATRIX: dict[str, Case] = {
         stage=Stage.DEMAND_REVIEW,
     ),
     "demand:grid": Case(get=every(200), post=GET_ONLY, query=lambda d: {"family": "Bikes"}),
+    "demand:event_lift": Case(get=every(200), post=GET_ONLY),
     "demand:grid_override_save": Case(
         get=POST_ONLY,
         post=only(200, "demand"),
@@ -373,6 +439,50 @@ MATRIX: dict[str, Case] = {
     ),
     "demand:workbook_apply": Case(
         get=POST_ONLY, post=only(400, "demand"), kwargs=_cycle, stage=Stage.DEMAND_REVIEW
+    ),
+    "demand:source_save": Case(
+        get=POST_ONLY,
+        post=only(302, "demand"),
+        kwargs=_cycle,
+        data=lambda d: {
+            "family": "Bikes",
+            "source": "sales",
+            "reason": "market_intelligence",
+            "comment": "Sales hears of a large order",
+        },
+        stage=Stage.DEMAND_REVIEW,
+    ),
+    # Each stream is entered by its own role only: marketing holds the permission too, for
+    # its stream, and is refused the sales stream.
+    "demand:grid_stream_save": Case(
+        get=POST_ONLY,
+        post=only(200, "sales"),
+        kwargs=_cycle,
+        data=lambda d: {
+            **_override(d),
+            "stream": "sales",
+            "sku": d.products["BIKE"].pk,
+            "location": d.dc.pk,
+        },
+        stage=Stage.DEMAND_REVIEW,
+    ),
+    "demand:stream_workbook": Case(
+        get=every(200),
+        post=GET_ONLY,
+        kwargs=lambda d: {"code": "marketing"},
+        query=lambda d: {"cycle": d.cycle.pk, "family": "Bikes"},
+    ),
+    "demand:stream_workbook_preview": Case(
+        get=POST_ONLY,
+        post=only(400, "marketing"),
+        kwargs=lambda d: {"cycle_pk": d.cycle.pk, "code": "marketing"},
+        stage=Stage.DEMAND_REVIEW,
+    ),
+    "demand:stream_workbook_apply": Case(
+        get=POST_ONLY,
+        post=only(400, "sales"),
+        kwargs=lambda d: {"cycle_pk": d.cycle.pk, "code": "sales"},
+        stage=Stage.DEMAND_REVIEW,
     ),
     "demand:run_start": Case(
         get=POST_ONLY, post=only(302, "demand"), kwargs=_cycle, stage=Stage.DEMAND_REVIEW

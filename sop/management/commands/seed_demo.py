@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -18,12 +19,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from sop.choices import JobStatus, Role, Stage
-from sop.demo import generate_company
+from sop.demo import demo_company
 from sop.demo_cycles import demo_past_cycles_build
+from sop.demo_lifecycle import demo_lifecycle_build
 from sop.extract_reader import ReadOptions
 from sop.extracts import LOAD_ORDER
 from sop.imports import import_file
-from sop.models import Cycle, ImportJob
+from sop.models import Cycle, Event, ImportJob, Product
 from sop.services import cycle_advance, cycle_open
 from sop.steps import steps
 
@@ -76,11 +78,12 @@ class Command(BaseCommand):
         today = today or timezone.localdate()
         out = out or Path(settings.VAR_DIR) / "demo-extracts"
         try:
-            frames = generate_company(
+            company = demo_company(
                 skus=skus, locations=locations, months=months, seed=seed, today=today
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
+        frames = company.frames
         out.mkdir(parents=True, exist_ok=True)
         paths = {}
         for entity, frame in frames.items():
@@ -102,6 +105,10 @@ class Command(BaseCommand):
                 f"  {job.entity:<17} {job.rows_read:>8} rows: {job.rows_inserted} new, "
                 f"{job.rows_updated} updated, {job.rows_unchanged} unchanged"
             )
+        recorded = _load_events(
+            company.events, owner=next(u for u in users if u.username == "marketing")
+        )
+        self.stdout.write(f"  {'events':<14} {recorded:>8} recorded (past promotions and plans)")
         if not data_only:
             # The past cycles first, so the open cycle carries over from the last of them.
             past_started = time.perf_counter()
@@ -111,6 +118,12 @@ class Command(BaseCommand):
                 f"  {len(past)} past cycles approved with frozen plans "
                 f"{time.perf_counter() - past_started:.1f} s"
             )
+            lifecycle = demo_lifecycle_build(month=today.replace(day=1))
+            if lifecycle:
+                self.stdout.write(
+                    f"  new product {lifecycle['new']} like {lifecycle['like']}; "
+                    f"{lifecycle['ending']} ends within the horizon"
+                )
         cycle = _open_cycle(today.replace(day=1), admin)
         # Each planning step adds its demo data (`Step.demo`), e.g. the cycle's first
         # forecast run, called with the open cycle and the admin.
@@ -145,6 +158,37 @@ def _ensure_users() -> list[User]:
             user.groups.set([Group.objects.get(name=str(role))])
             users.append(user)
     return users
+
+
+def _load_events(frame, *, owner: User) -> int:
+    """The demo's events calendar (`sop.demo.EVENT_FIELDS`); seeding again keeps the events
+    that exist. Before the past cycles, so their forecasts are fitted on cleansed history."""
+    product_of = dict(Product.objects.values_list("sku", "pk"))
+    known = set(Event.objects.values_list("code", flat=True))
+    rows = [
+        Event(
+            code=r.code,
+            name=r.name,
+            kind=r.kind,
+            scope=r.scope,
+            family=r.family,
+            product_id=product_of.get(r.sku) if r.sku else None,
+            start_month=r.start_month,
+            end_month=r.end_month,
+            effect_kind=r.effect_kind,
+            effect_value=Decimal(str(r.effect_value)),
+            dip_months=r.dip_months,
+            dip_percent=Decimal(str(r.dip_percent)),
+            status=r.status,
+            owner=owner,
+            created_by=owner,
+            note=r.note,
+        )
+        for r in frame.itertuples()
+        if r.code not in known
+    ]
+    Event.objects.bulk_create(rows)
+    return len(rows)
 
 
 def _load(entity: str, path: Path, user: User) -> ImportJob:
