@@ -873,7 +873,14 @@ def _load_copy(*, model, frame: pd.DataFrame, key: list[str], present: list[str]
     table = qn(model._meta.db_table)
     columns = ", ".join(qn(f.column) for f in fields)
     staging_columns = ", ".join(f"{qn(f.column)} {f.db_type(connection)}" for f in fields)
-    same_key = " AND ".join(f"t.{qn(k)} = s.{qn(k)}" for k in key)
+    # A nullable key column (an open purchase line's receipt date) matches NULL to NULL; the
+    # other key columns stay plain equalities, which the planner hash-joins on.
+    same_key = " AND ".join(
+        f"t.{qn(k)} IS NOT DISTINCT FROM s.{qn(k)}"
+        if model._meta.get_field(k).null
+        else f"t.{qn(k)} = s.{qn(k)}"
+        for k in key
+    )
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {_STAGING}")
         cursor.execute(f"CREATE TEMP TABLE {_STAGING} ({staging_columns}) ON COMMIT DROP")

@@ -7,7 +7,7 @@ import numpy as np
 from sop import figures
 from sop.formatting import format_number
 from supply.constants import OVERLOAD
-from supply.selectors import Heatmap, Pareto, SkuGrid
+from supply.selectors import Heatmap, Pareto, SkuGrid, SupplierPerformance
 
 _COLORS = {
     "on_hand": "#1f6feb",
@@ -154,4 +154,18 @@ def pareto_chart(pareto: Pareto) -> str:
         legend={"orientation": "h", "y": -0.25},
         plot_bgcolor="#fff",
     )
+    return fig.to_json()
+
+
+def otif_trend_chart(performance: SupplierPerformance) -> str:
+    """OTIF % per supplier and month: one line per supplier, a gap where nothing was due."""
+    fig = figures.chart("OTIF by supplier and month", height=340, margin={"l": 55},
+                        hovermode="x unified")  # fmt: skip
+    months = [m.isoformat() for m in performance.months]
+    for code, values in sorted(performance.trend.items()):
+        label = f"{code} {performance.names[code]}" if performance.names.get(code) else code
+        fig.add_scatter(x=months, y=values, name=label, mode="lines+markers",
+                        **figures.measure("pct", label=code))  # fmt: skip
+    fig.update_xaxes(**figures.month_axis(months))
+    fig.update_yaxes(**figures.value_axis("pct", range=[0, 105]))
     return fig.to_json()

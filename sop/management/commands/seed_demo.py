@@ -102,7 +102,7 @@ class Command(BaseCommand):
         for entity in LOAD_ORDER:
             job = _load(entity, paths[entity], admin)
             self.stdout.write(
-                f"  {job.entity:<14} {job.rows_read:>8} rows: {job.rows_inserted} new, "
+                f"  {job.entity:<17} {job.rows_read:>8} rows: {job.rows_inserted} new, "
                 f"{job.rows_updated} updated, {job.rows_unchanged} unchanged"
             )
         recorded = _load_events(
