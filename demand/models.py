@@ -251,6 +251,28 @@ class InputStream(models.Model):
         return self.name
 
 
+class StreamEntryQuerySet(models.QuerySet):
+    def frames(self) -> dict:
+        """The entries as one frame per stream code, with the columns of
+        `demand.consensus.OVERRIDE_COLUMNS` (they split down as overrides do)."""
+        import pandas as pd
+
+        from demand.consensus import OVERRIDE_COLUMNS
+
+        rows = pd.DataFrame(
+            list(self.values_list("stream__code", *_FIGURE_FIELDS)),
+            columns=["stream", *OVERRIDE_COLUMNS],
+        )
+        return {
+            code: group.drop(columns="stream").reset_index(drop=True)
+            for code, group in rows.groupby("stream")
+        }
+
+
+# A figure's fields in the order of `demand.consensus.OVERRIDE_COLUMNS`.
+_FIGURE_FIELDS = ("level", "family", "product_id", "location_id", "month", "kind", "value")
+
+
 class StreamEntry(PlannerEdit):
     """A stream's figure for a family or SKU (optionally one location) in a month.
 
@@ -262,6 +284,7 @@ class StreamEntry(PlannerEdit):
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="stream_entries")
     stream = models.ForeignKey(InputStream, on_delete=models.PROTECT, related_name="entries")
+    objects = StreamEntryQuerySet.as_manager()
     level = models.CharField(max_length=8, choices=OverrideLevel.choices)
     family = models.CharField(max_length=100)
     product = models.ForeignKey(

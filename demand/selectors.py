@@ -573,21 +573,7 @@ def selection_streams(*, cycle: Cycle, selection: Selection) -> list[StreamRow]:
     entries_qs = StreamEntry.objects.filter(cycle=cycle, stream__in=active)
     if not selection.is_total:
         entries_qs = entries_qs.filter(family=selection.family)
-    entries = pd.DataFrame(
-        list(
-            entries_qs.values_list(
-                "stream_id",
-                "level",
-                "family",
-                "product_id",
-                "location_id",
-                "month",
-                "kind",
-                "value",
-            )
-        ),
-        columns=["stream", *consensus.OVERRIDE_COLUMNS],
-    )
+    frames = entries_qs.frames()
     keep = np.ones(len(stat), bool)
     if selection.product is not None:
         keep &= stat["product"].to_numpy() == selection.product.pk
@@ -595,8 +581,8 @@ def selection_streams(*, cycle: Cycle, selection: Selection) -> list[StreamRow]:
         keep &= stat["location"].to_numpy() == selection.location.pk
     rows = []
     for stream in active:
-        mine = entries[entries["stream"] == stream.pk].drop(columns="stream")
-        values, covered = streams.stream_series(stat, mine.reset_index(drop=True))
+        mine = frames.get(stream.code, pd.DataFrame(columns=consensus.OVERRIDE_COLUMNS))
+        values, covered = streams.stream_series(stat, mine)
         shown = covered & keep
         by_month = pd.Series(values[shown]).groupby(stat["month"].to_numpy()[shown]).sum()
         rows.append(StreamRow(stream=stream, values={m: float(v) for m, v in by_month.items()}))
@@ -608,14 +594,8 @@ def _stream_figures(
 ) -> dict[tuple[int, int], dict[dt.date, float]]:
     """`stream`'s figure per SKU-location and month of the family, where it has one, split
     down as the consensus splits it (over the whole family's statistical forecast)."""
-    entries = pd.DataFrame(
-        list(
-            StreamEntry.objects.filter(cycle=cycle, stream=stream, family=family).values_list(
-                "level", "family", "product_id", "location_id", "month", "kind", "value"
-            )
-        ),
-        columns=consensus.OVERRIDE_COLUMNS,
-    )
+    entries = StreamEntry.objects.filter(cycle=cycle, stream=stream, family=family).frames()
+    entries = entries.get(stream.code, pd.DataFrame())
     if entries.empty:
         return {}
     stat = pd.DataFrame(

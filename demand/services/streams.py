@@ -217,25 +217,7 @@ def _entries(*, cycle: Cycle, family: str | None, month: dt.date | None) -> dict
         qs = qs.filter(family=family)
     if month is not None:
         qs = qs.filter(month=month)
-    rows = pd.DataFrame(
-        list(
-            qs.values_list(
-                "stream__code",
-                "level",
-                "family",
-                "product_id",
-                "location_id",
-                "month",
-                "kind",
-                "value",
-            )
-        ),
-        columns=["stream", *consensus.OVERRIDE_COLUMNS],
-    )
-    return {
-        code: group.drop(columns="stream").reset_index(drop=True)
-        for code, group in rows.groupby("stream")
-    }
+    return qs.frames()
 
 
 def consensus_stream_base(
