@@ -12,6 +12,7 @@ def _on_enter(transition: CycleTransition) -> None:
     # Carried when the review starts, not when the cycle opens, so that the copy holds the
     # previous cycle's plan as it was finally approved.
     services.overrides_carry_over(cycle=transition.cycle)
+    services.streams_carry_over(cycle=transition.cycle)
 
 
 def _on_leave(transition: CycleTransition) -> None:

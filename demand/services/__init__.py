@@ -19,7 +19,11 @@ from demand.services.runs import (
     forecast_run_start,
     forecast_sku_refresh,
 )
-from demand.services.streams import consensus_source_save, stream_entry_save
+from demand.services.streams import (
+    consensus_source_save,
+    stream_entry_save,
+    streams_carry_over,
+)
 
 __all__ = [
     "FORECASTABLE_STAGES",
@@ -35,4 +39,5 @@ __all__ = [
     "override_save",
     "overrides_carry_over",
     "stream_entry_save",
+    "streams_carry_over",
 ]

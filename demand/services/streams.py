@@ -16,6 +16,7 @@ from demand.choices import OverrideKind, OverrideLevel, ReasonCode
 from demand.models import (
     ConsensusDemand,
     ConsensusSource,
+    ForecastRun,
     InputStream,
     StreamEntry,
     StreamPlanSnapshot,
@@ -25,6 +26,7 @@ from sop.choices import Stage
 from sop.locking import VersionedRow
 from sop.models import Cycle, Location, Product
 from sop.roles import require, user_roles
+from sop.selectors import cycle_previous
 from sop.services import audit_number, audit_record
 
 STREAM_OBJECT_TYPE = "demand.streamentry"
@@ -203,7 +205,7 @@ def consensus_source_save(
     return saved
 
 
-def _rebuild(cycle: Cycle, *, family: str, month: dt.date | None) -> None:
+def _rebuild(cycle: Cycle, *, family: str | None, month: dt.date | None) -> None:
     # Imported here: consensus_rebuild calls back into this module for the base.
     from demand.services.consensus import consensus_rebuild
 
@@ -283,3 +285,58 @@ def stream_plan_freeze(*, cycle: Cycle) -> int:
             ),
         )
     return len(frame)
+
+
+def streams_carry_over(*, cycle: Cycle) -> int:
+    """Copy the previous cycle's stream figures that lie in this cycle's horizon, and the
+    planner's consensus sources, into a review that starts.
+
+    Sales and marketing then revise last month's input instead of typing it again, and the
+    planner's standing choice of source holds until changed; each copy keeps its author and
+    says where it came from. A figure or choice already in the cycle is kept. The consensus
+    is rebuilt when the cycle has a published forecast. Returns how many rows were copied.
+    """
+    previous = cycle_previous(cycle=cycle)
+    if previous is None:
+        return 0
+    came = f"From {previous.month:%b %Y}"
+    last_month = cycle.horizon[-1]
+    entry_key = ("stream_id", "level", "family", "product_id", "location_id", "month")
+    taken = set(StreamEntry.objects.filter(cycle=cycle).values_list(*entry_key))
+    entries = [
+        StreamEntry(
+            cycle=cycle,
+            **{name: getattr(e, name) for name in (*entry_key, "kind", "value", "author_id")},
+            comment=f"{came}: {e.comment}",
+        )
+        for e in StreamEntry.objects.filter(
+            cycle=previous, month__gte=cycle.month, month__lte=last_month, stream__active=True
+        )
+        if tuple(getattr(e, name) for name in entry_key) not in taken
+    ]
+    source_key = ("level", "family", "product_id")
+    chosen = set(ConsensusSource.objects.filter(cycle=cycle).values_list(*source_key))
+    sources = [
+        ConsensusSource(
+            cycle=cycle,
+            **{name: getattr(s, name) for name in (*source_key, "weights", "reason", "author_id")},
+            comment=f"{came}: {s.comment}",
+        )
+        for s in ConsensusSource.objects.filter(cycle=previous)
+        if tuple(getattr(s, name) for name in source_key) not in chosen
+    ]
+    StreamEntry.objects.bulk_create(entries)
+    ConsensusSource.objects.bulk_create(sources)
+    if sources or entries:
+        audit_record(
+            user=None,
+            action="demand.streams_carry_over",
+            object_type=SOURCE_OBJECT_TYPE,
+            object_id=str(cycle.pk),
+            cycle=cycle,
+            new={"stream_figures": len(entries), "consensus_sources": len(sources)},
+            reason=f"{came}: carried into the review",
+        )
+        if ForecastRun.objects.filter(cycle=cycle, is_published=True).exists():
+            _rebuild(cycle, family=None, month=None)
+    return len(entries) + len(sources)

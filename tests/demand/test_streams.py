@@ -18,6 +18,7 @@ from demand.choices import GridLayer, OverrideKind, OverrideLevel, ReasonCode
 from demand.consensus import OVERRIDE_COLUMNS, STAT_COLUMNS
 from demand.models import (
     ConsensusDemand,
+    ConsensusSource,
     DemandPlanSnapshot,
     InputStream,
     StreamEntry,
@@ -507,3 +508,30 @@ def test_the_default_streams_come_back_after_the_tables_are_emptied():
         "sales": "Sales",
         "marketing": "Marketing",
     }
+
+
+@pytest.mark.django_db
+def test_starting_the_next_review_carries_the_streams_and_the_planners_choice_over(
+    published, cycle, planner, sales_user, make_user, without_data_checks
+):
+    from sop import services as sop_services
+
+    december = sop_services.add_months(cycle.month, 1)
+    _enter(cycle, sales_user, family="Bikes", value=Decimal(1000))  # November: now history
+    _enter(cycle, sales_user, family="Bikes", month=december, value=Decimal(1200))
+    services.consensus_source_save(
+        cycle=cycle, user=planner, weights={"sales": 100}, reason=ReasonCode.PROMOTION,
+        comment="Order book", family="Bikes", expected_version=None,
+    )  # fmt: skip
+    admin = make_user(Role.ADMIN)
+    nxt = sop_services.cycle_open(month=december, user=admin)
+    sop_services.cycle_advance(cycle=nxt, target=Stage.DEMAND_REVIEW, user=admin)
+
+    carried = StreamEntry.objects.get(cycle=nxt)
+    assert (carried.stream.code, carried.month, carried.value) == ("sales", december, 1200)
+    assert carried.author == sales_user and carried.comment == "From Nov 2026: Customer order book"
+    source = ConsensusSource.objects.get(cycle=nxt)
+    assert (source.family, source.weights, source.author) == ("Bikes", {"sales": 100}, planner)
+    assert source.comment == "From Nov 2026: Order book"
+    # Carried once: moving back and forth into the review copies nothing again.
+    assert services.streams_carry_over(cycle=nxt) == 0
