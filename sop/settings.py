@@ -137,6 +137,11 @@ SOP_SUPPLY_SERVICE_LEVEL_B = env_int("SOP_SUPPLY_SERVICE_LEVEL_B", 95, minimum=1
 SOP_SUPPLY_SERVICE_LEVEL_C = env_int("SOP_SUPPLY_SERVICE_LEVEL_C", 90, minimum=1)
 SOP_SUPPLY_REVIEW_PERIOD_MONTHS = env_int("SOP_SUPPLY_REVIEW_PERIOD_MONTHS", 1, minimum=0)
 SOP_SUPPLY_MAX_COVER_WEEKS = env_int("SOP_SUPPLY_MAX_COVER_WEEKS", 26, minimum=1)
+# Customer service OTIF (`supply.service`): a line shipped up to this many days after the
+# requested date is on time, and one short by up to this percent of the requested quantity
+# is in full.
+SOP_CUSTOMER_OTIF_DAYS = env_int("SOP_CUSTOMER_OTIF_DAYS", 0, minimum=0)
+SOP_CUSTOMER_OTIF_PERCENT = env_int("SOP_CUSTOMER_OTIF_PERCENT", 0, minimum=0, maximum=100)
 # Sanity limit of a planner's typed value (`sop.sanity`): above this many times the highest
 # month of the series' last 24 months of sales, or above the hard cap (units a month), the
 # page asks for a confirmation and the saved value is listed as an exception.

@@ -36,3 +36,5 @@ PROJECTION_FIELDS = (
 )
 # Rows per page of the supply grid (SKU-locations as rows, months as columns).
 GRID_PAGE_ROWS = 50
+# Complete months before the cycle month whose customer OTIF the supply review shows.
+CUSTOMER_OTIF_MONTHS = 6
