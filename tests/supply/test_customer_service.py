@@ -120,3 +120,27 @@ def test_the_kpi_without_a_line_due_has_no_figure_but_a_reason(lines):
     assert (
         early[D(2026, 11, 1)]["customer_otif_basis"] == selectors.CUSTOMER_OTIF_NOT_YET["none_due"]
     )
+
+
+def test_the_supply_review_shows_the_card_with_the_table_and_the_chart(lines, client_for, settings):
+    from sop.choices import Role, Stage
+
+    CycleFactory(month=D(2026, 11, 1), stage=Stage.SUPPLY_REVIEW)
+    settings.SOP_CUSTOMER_OTIF_DAYS = 3
+    settings.SOP_CUSTOMER_OTIF_PERCENT = 20
+    response = client_for(Role.SUPPLY_PLANNER).get("/supply/")
+    page = response.content.decode()
+    assert "Customer service (OTIF)" in page
+    assert 'id="customer-otif-chart"' in page
+    # DC Bikes: only the open line misses with 3 days of tolerance, whatever today is.
+    assert "75.0 %" in page
+    assert "+ 3 days" in page and "less 20 %" in page
+
+
+def test_without_order_lines_the_card_says_not_yet_and_why(db, client_for):
+    from sop.choices import Role, Stage
+
+    CycleFactory(month=D(2026, 11, 1), stage=Stage.SUPPLY_REVIEW)
+    page = client_for(Role.SUPPLY_PLANNER).get("/supply/").content.decode()
+    assert "Not yet: no customer order lines imported for the months measured" in page
+    assert 'id="customer-otif-chart"' not in page
