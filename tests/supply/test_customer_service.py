@@ -144,3 +144,19 @@ def test_without_order_lines_the_card_says_not_yet_and_why(db, client_for):
     page = client_for(Role.SUPPLY_PLANNER).get("/supply/").content.decode()
     assert "Not yet: no customer order lines imported for the months measured" in page
     assert 'id="customer-otif-chart"' not in page
+
+
+def test_the_chart_draws_a_line_per_location_and_one_for_the_company(lines):
+    import json
+
+    from supply.charts import customer_otif_chart
+
+    service = selectors.customer_service(
+        cycle=CycleFactory(month=D(2026, 11, 1)), months=2, as_of=AS_OF
+    )
+    traces = json.loads(customer_otif_chart(service))["data"]
+    assert [(t["name"], t["x"], t["y"]) for t in traces] == [
+        ("DC", ["2026-10-01"], [40.0]),
+        ("WH", ["2026-09-01"], [0.0]),
+        ("All locations", ["2026-09-01", "2026-10-01"], [0.0, 40.0]),
+    ]
