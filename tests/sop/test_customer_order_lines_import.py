@@ -75,7 +75,7 @@ def test_shipping_before_the_requested_date_is_fine(tmp_path, refs):
             (2, "shipped_date", "a shipped quantity needs a shipped date"),
         ),
         ("SO-1,10,C1,A1,WH1,,5,,\n", (2, "requested_date", "required value is empty")),
-        ("SO-1,0,C1,A1,WH1,2026-09-08,5,,\n", (2, "line", "")),
+        ("SO-1,0,C1,A1,WH1,2026-09-08,5,,\n", (2, "line", "line must be more than 0")),
         (GOOD + GOOD, (3, "order_ref, line", "duplicate")),
     ],
 )
