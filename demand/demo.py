@@ -115,23 +115,12 @@ def _demo_streams_past(
     truth = np.array([actual[k] for k in keys])
     sales = truth * (1 + _DEMO_SALES_BIAS) * (1 + rng.normal(0, _DEMO_SALES_NOISE, len(keys)))
     marketing = truth * rng.lognormal(0, _DEMO_MARKETING_NOISE, len(keys))
-    streams = {s.code: s for s in InputStream.objects.filter(code__in=("sales", "marketing"))}
-    role_user = {"sales": users.get(Role.SALES), "marketing": users.get(Role.MARKETING)}
-    StreamEntry.objects.bulk_create(
-        StreamEntry(
-            cycle=cycle,
-            stream=streams[code],
-            level=OverrideLevel.FAMILY,
-            family=family,
-            month=month,
-            kind=OverrideKind.ABSOLUTE,
-            value=Decimal(int(max(value, 0))),
-            comment=f"Demo: {code} input",
-            author=role_user[code],
-        )
-        for code, values in (("sales", sales), ("marketing", marketing))
-        if code in streams
-        for (family, month), value in zip(keys, values, strict=True)
+    _family_entries(
+        cycle,
+        keys,
+        {"sales": np.maximum(sales, 0), "marketing": np.maximum(marketing, 0)},
+        OverrideKind.ABSOLUTE,
+        authors={"sales": users.get(Role.SALES), "marketing": users.get(Role.MARKETING)},
     )
     picked = list(rng.choice(families, size=min(2, len(families)), replace=False))
     choices = [{"sales": 100}, {"statistical": 50, "marketing": 50}]
@@ -157,10 +146,17 @@ def _demo_streams_open(*, cycle: Cycle) -> None:
     rng = np.random.default_rng(cycle.month.toordinal() + 1)
     families = sorted(set(Product.objects.filter(active=True).values_list("family", flat=True)))
     months = [add_months(cycle.month, h) for h in range(_DEMO_STREAM_MONTHS)]
-    streams = {s.code: s for s in InputStream.objects.filter(code__in=("sales", "marketing"))}
     keys = [(f, m) for f in families for m in months]
     marketing = rng.normal(0, 100 * _DEMO_MARKETING_NOISE / 2, len(keys)).round()
     sales = np.full(len(keys), 100 * _DEMO_SALES_BIAS)
+    _family_entries(cycle, keys, {"sales": sales, "marketing": marketing}, OverrideKind.PERCENT)
+
+
+def _family_entries(
+    cycle: Cycle, keys: list, values: dict[str, np.ndarray], kind: str, authors: dict | None = None
+) -> None:
+    """Each stream's figures for the (family, month) `keys`, whole units or percent."""
+    streams = {s.code: s for s in InputStream.objects.filter(code__in=list(values))}
     StreamEntry.objects.bulk_create(
         StreamEntry(
             cycle=cycle,
@@ -168,11 +164,12 @@ def _demo_streams_open(*, cycle: Cycle) -> None:
             level=OverrideLevel.FAMILY,
             family=family,
             month=month,
-            kind=OverrideKind.PERCENT,
+            kind=kind,
             value=Decimal(int(value)),
             comment=f"Demo: {code} input",
+            author=(authors or {}).get(code),
         )
-        for code, values in (("sales", sales), ("marketing", marketing))
+        for code, figures in values.items()
         if code in streams
-        for (family, month), value in zip(keys, values, strict=True)
+        for (family, month), value in zip(keys, figures, strict=True)
     )

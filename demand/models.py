@@ -93,6 +93,47 @@ class SeriesFit(models.Model):
         return f"{self.product_id}@{self.location_id}: {self.model} ({self.pattern})"
 
 
+def leveled_figure_constraints(name: str, *, per: tuple[str, ...] = ()) -> list:
+    """The table rules of a planner's figure for a family, a SKU or a SKU at a location in a
+    month (an override, a stream entry; `per`: what else tells two apart, e.g. the stream).
+
+    One figure per scope and month (three partial constraints because NULLs never collide
+    in a plain unique constraint), a level that matches its scope, a quantity of at least
+    0 or a percent of at least -100, and a first-of-month month.
+    """
+    key = ["cycle", *per]
+    return [
+        models.UniqueConstraint(
+            fields=[*key, "family", "month"],
+            condition=Q(level=OverrideLevel.FAMILY),
+            name=f"{name}_one_per_family_month",
+        ),
+        models.UniqueConstraint(
+            fields=[*key, "product", "month"],
+            condition=Q(level=OverrideLevel.PRODUCT, location__isnull=True),
+            name=f"{name}_one_per_sku_month",
+        ),
+        models.UniqueConstraint(
+            fields=[*key, "product", "location", "month"],
+            condition=Q(level=OverrideLevel.PRODUCT, location__isnull=False),
+            name=f"{name}_one_per_series_month",
+        ),
+        models.CheckConstraint(
+            condition=(
+                Q(level=OverrideLevel.FAMILY, product__isnull=True, location__isnull=True)
+                | Q(level=OverrideLevel.PRODUCT, product__isnull=False)
+            ),
+            name=f"{name}_level_matches_scope",
+        ),
+        models.CheckConstraint(
+            condition=Q(kind=OverrideKind.ABSOLUTE, value__gte=0)
+            | Q(kind=OverrideKind.PERCENT, value__gte=-100),
+            name=f"{name}_value_range",
+        ),
+        month_first_day_check(f"{name}_month_first_day"),
+    ]
+
+
 class DemandOverride(PlannerEdit):
     """A planner's change to the forecast of a family or SKU (optionally one location)."""
 
@@ -111,38 +152,7 @@ class DemandOverride(PlannerEdit):
     reason = models.CharField(max_length=20, choices=ReasonCode.choices)
 
     class Meta(PlannerEdit.Meta):
-        constraints = [
-            # One override per scope and month; three partial constraints because NULLs
-            # never collide in a plain unique constraint.
-            models.UniqueConstraint(
-                fields=["cycle", "family", "month"],
-                condition=Q(level=OverrideLevel.FAMILY),
-                name="override_one_per_family_month",
-            ),
-            models.UniqueConstraint(
-                fields=["cycle", "product", "month"],
-                condition=Q(level=OverrideLevel.PRODUCT, location__isnull=True),
-                name="override_one_per_sku_month",
-            ),
-            models.UniqueConstraint(
-                fields=["cycle", "product", "location", "month"],
-                condition=Q(level=OverrideLevel.PRODUCT, location__isnull=False),
-                name="override_one_per_series_month",
-            ),
-            models.CheckConstraint(
-                condition=(
-                    Q(level=OverrideLevel.FAMILY, product__isnull=True, location__isnull=True)
-                    | Q(level=OverrideLevel.PRODUCT, product__isnull=False)
-                ),
-                name="override_level_matches_scope",
-            ),
-            models.CheckConstraint(
-                condition=Q(kind=OverrideKind.ABSOLUTE, value__gte=0)
-                | Q(kind=OverrideKind.PERCENT, value__gte=-100),
-                name="override_value_range",
-            ),
-            month_first_day_check("override_month_first_day"),
-        ]
+        constraints = leveled_figure_constraints("override")
 
     def __str__(self) -> str:
         return f"{self.scope_label} {self.month:%Y-%m}: {self.display_value}"
@@ -241,6 +251,28 @@ class InputStream(models.Model):
         return self.name
 
 
+class StreamEntryQuerySet(models.QuerySet):
+    def frames(self) -> dict:
+        """The entries as one frame per stream code, with the columns of
+        `demand.consensus.OVERRIDE_COLUMNS` (they split down as overrides do)."""
+        import pandas as pd
+
+        from demand.consensus import OVERRIDE_COLUMNS
+
+        rows = pd.DataFrame(
+            list(self.values_list("stream__code", *_FIGURE_FIELDS)),
+            columns=["stream", *OVERRIDE_COLUMNS],
+        )
+        return {
+            code: group.drop(columns="stream").reset_index(drop=True)
+            for code, group in rows.groupby("stream")
+        }
+
+
+# A figure's fields in the order of `demand.consensus.OVERRIDE_COLUMNS`.
+_FIGURE_FIELDS = ("level", "family", "product_id", "location_id", "month", "kind", "value")
+
+
 class StreamEntry(PlannerEdit):
     """A stream's figure for a family or SKU (optionally one location) in a month.
 
@@ -252,6 +284,7 @@ class StreamEntry(PlannerEdit):
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="stream_entries")
     stream = models.ForeignKey(InputStream, on_delete=models.PROTECT, related_name="entries")
+    objects = StreamEntryQuerySet.as_manager()
     level = models.CharField(max_length=8, choices=OverrideLevel.choices)
     family = models.CharField(max_length=100)
     product = models.ForeignKey(
@@ -266,36 +299,7 @@ class StreamEntry(PlannerEdit):
 
     class Meta(PlannerEdit.Meta):
         verbose_name_plural = "stream entries"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["cycle", "stream", "family", "month"],
-                condition=Q(level=OverrideLevel.FAMILY),
-                name="stream_entry_one_per_family_month",
-            ),
-            models.UniqueConstraint(
-                fields=["cycle", "stream", "product", "month"],
-                condition=Q(level=OverrideLevel.PRODUCT, location__isnull=True),
-                name="stream_entry_one_per_sku_month",
-            ),
-            models.UniqueConstraint(
-                fields=["cycle", "stream", "product", "location", "month"],
-                condition=Q(level=OverrideLevel.PRODUCT, location__isnull=False),
-                name="stream_entry_one_per_series_month",
-            ),
-            models.CheckConstraint(
-                condition=(
-                    Q(level=OverrideLevel.FAMILY, product__isnull=True, location__isnull=True)
-                    | Q(level=OverrideLevel.PRODUCT, product__isnull=False)
-                ),
-                name="stream_entry_level_matches_scope",
-            ),
-            models.CheckConstraint(
-                condition=Q(kind=OverrideKind.ABSOLUTE, value__gte=0)
-                | Q(kind=OverrideKind.PERCENT, value__gte=-100),
-                name="stream_entry_value_range",
-            ),
-            month_first_day_check("stream_entry_month_first_day"),
-        ]
+        constraints = leveled_figure_constraints("stream_entry", per=("stream",))
 
     def __str__(self) -> str:
         return f"{self.stream_id} {self.family} {self.month:%Y-%m}: {self.display_value}"

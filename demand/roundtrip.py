@@ -83,26 +83,35 @@ def _override_cell(override: DemandOverride | StreamEntry | None) -> object:
     return override.display_value
 
 
-def workbook(*, cycle: Cycle, family: str) -> bytes:
-    """The family's workbook: one query per kind of row, whatever the number of SKUs."""
-    months = cycle.horizon
-    products, stat, overrides = selectors.family_series(cycle=cycle, family=family)
+def _family_rows(
+    family: str, products, months: list, stat: dict, figures: dict, label: str
+) -> list[SheetRow]:
+    """The family and each of its SKUs: a statistical row to read, then `label`'s row to
+    fill with the figures (overrides or a stream's entries) by (SKU or None, month)."""
     series = [(None, [family, "", f"Family {family}"])] + [
         (p.pk, [family, p.sku, p.name]) for p in products
     ]
     rows: list[SheetRow] = []
     for pk, keys in series:
         rows.append(SheetRow(keys, STATISTICAL_LABEL, [stat.get(pk, {}).get(m) for m in months]))
-        cells = [overrides.get((pk, m)) for m in months]
+        cells = [figures.get((pk, m)) for m in months]
         rows.append(
             SheetRow(
                 keys,
-                EDITABLE_LABEL,
+                label,
                 [_override_cell(o) for o in cells],
                 editable=True,
                 versions=[o.version if o is not None else None for o in cells],
             )
         )
+    return rows
+
+
+def workbook(*, cycle: Cycle, family: str) -> bytes:
+    """The family's workbook: one query per kind of row, whatever the number of SKUs."""
+    months = cycle.horizon
+    products, stat, overrides = selectors.family_series(cycle=cycle, family=family)
+    rows = _family_rows(family, products, months, stat, overrides, EDITABLE_LABEL)
     caption = [
         str(cycle),
         f"Family {family}",
@@ -174,22 +183,7 @@ def stream_workbook(*, cycle: Cycle, family: str, stream: InputStream) -> bytes:
             cycle=cycle, stream=stream, family=family, location=None
         )
     }
-    series = [(None, [family, "", f"Family {family}"])] + [
-        (p.pk, [family, p.sku, p.name]) for p in products
-    ]
-    rows: list[SheetRow] = []
-    for pk, keys in series:
-        rows.append(SheetRow(keys, STATISTICAL_LABEL, [stat.get(pk, {}).get(m) for m in months]))
-        cells = [entries.get((pk, m)) for m in months]
-        rows.append(
-            SheetRow(
-                keys,
-                grid.editable_label,
-                [_override_cell(e) for e in cells],
-                editable=True,
-                versions=[e.version if e is not None else None for e in cells],
-            )
-        )
+    rows = _family_rows(family, products, months, stat, entries, grid.editable_label)
     caption = [
         str(cycle),
         f"Family {family}, {stream.name} input",

@@ -573,21 +573,7 @@ def selection_streams(*, cycle: Cycle, selection: Selection) -> list[StreamRow]:
     entries_qs = StreamEntry.objects.filter(cycle=cycle, stream__in=active)
     if not selection.is_total:
         entries_qs = entries_qs.filter(family=selection.family)
-    entries = pd.DataFrame(
-        list(
-            entries_qs.values_list(
-                "stream_id",
-                "level",
-                "family",
-                "product_id",
-                "location_id",
-                "month",
-                "kind",
-                "value",
-            )
-        ),
-        columns=["stream", *consensus.OVERRIDE_COLUMNS],
-    )
+    frames = entries_qs.frames()
     keep = np.ones(len(stat), bool)
     if selection.product is not None:
         keep &= stat["product"].to_numpy() == selection.product.pk
@@ -595,12 +581,39 @@ def selection_streams(*, cycle: Cycle, selection: Selection) -> list[StreamRow]:
         keep &= stat["location"].to_numpy() == selection.location.pk
     rows = []
     for stream in active:
-        mine = entries[entries["stream"] == stream.pk].drop(columns="stream")
-        values, covered = streams.stream_series(stat, mine.reset_index(drop=True))
+        mine = frames.get(stream.code, pd.DataFrame(columns=consensus.OVERRIDE_COLUMNS))
+        values, covered = streams.stream_series(stat, mine)
         shown = covered & keep
         by_month = pd.Series(values[shown]).groupby(stat["month"].to_numpy()[shown]).sum()
         rows.append(StreamRow(stream=stream, values={m: float(v) for m, v in by_month.items()}))
     return rows
+
+
+def _stream_figures(
+    *, cycle: Cycle, family: str, stream: InputStream
+) -> dict[tuple[int, int], dict[dt.date, float]]:
+    """`stream`'s figure per SKU-location and month of the family, where it has one, split
+    down as the consensus splits it (over the whole family's statistical forecast)."""
+    entries = StreamEntry.objects.filter(cycle=cycle, stream=stream, family=family).frames()
+    entries = entries.get(stream.code, pd.DataFrame())
+    if entries.empty:
+        return {}
+    stat = pd.DataFrame(
+        list(
+            ConsensusDemand.objects.filter(cycle=cycle, product__family=family).values_list(
+                "product_id", "location_id", "product__family", "month", "statistical"
+            )
+        ),
+        columns=consensus.STAT_COLUMNS,
+    )
+    values, covered = streams.stream_series(stat, entries)
+    out: dict[tuple[int, int], dict[dt.date, float]] = {}
+    for p, loc, month, value in zip(
+        stat["product"][covered], stat["location"][covered], stat["month"][covered],
+        values[covered], strict=True,
+    ):  # fmt: skip
+        out.setdefault((p, loc), {})[month] = float(value)
+    return out
 
 
 def consensus_source(*, cycle: Cycle, selection: Selection) -> ConsensusSource | None:
@@ -897,8 +910,9 @@ def series_grid(
     published run's). Sorts put the largest first: volume, error, and change by its size
     (a fall counts as much as a rise); a series without a figure goes last. `series`
     (product, location) reads that one row only, as a saved cell answers. The stream layer
-    shows the statistical forecast with `stream`'s SKU-location entries as the cells' inputs.
-    Eight queries whatever the family's size.
+    shows `stream`'s figures where it has any (split down from the SKU or family, as the
+    consensus splits them; two queries more) and the statistical forecast elsewhere, with
+    its SKU-location entries as the cells' inputs. Eight queries whatever the family's size.
     """
     months = cycle.horizon
     scope = Q(product__family=family)
@@ -968,6 +982,12 @@ def series_grid(
         key: dict(zip(group["month"], group[shown], strict=True))
         for key, group in plan[_series_in(plan, chosen)].groupby(keys)
     }
+    if layer == GridLayer.STREAM and stream is not None:
+        # Where the stream has a figure (entered here, or for the SKU or family and split
+        # down), the row shows it; elsewhere the statistical forecast it reads as.
+        for key, month_values in _stream_figures(cycle=cycle, family=family, stream=stream).items():
+            if key in values:
+                values[key].update(month_values)
     overrides: dict[tuple[int, int], dict[dt.date, DemandOverride | StreamEntry]] = {}
     edits = {GridLayer.OVERRIDE: DemandOverride.objects.all()}
     if stream is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from demand import demo, selectors, services, views
 from sop.choices import Stage
-from sop.models import CycleTransition
+from sop.models import Cycle, CycleTransition
 from sop.steps import Checklist, Step, StepRun
 
 
@@ -16,6 +16,13 @@ def _on_enter(transition: CycleTransition) -> None:
 
 def _on_leave(transition: CycleTransition) -> None:
     services.demand_plan_freeze(cycle=transition.cycle)
+
+
+def _on_calendar() -> None:
+    # Confirmed events are a layer of the consensus: a plan under review takes a change of
+    # the calendar at once (the history's cleansing waits for the next forecast run).
+    for cycle in Cycle.objects.filter(stage=Stage.DEMAND_REVIEW):
+        services.consensus_rebuild(cycle=cycle)
 
 
 STEP = Step(
@@ -31,6 +38,7 @@ STEP = Step(
     ),
     on_enter=_on_enter,
     on_leave=_on_leave,
+    on_calendar=_on_calendar,
     demo=demo.demand_demo_build,
     demo_past=demo.demand_demo_past,
     runs=(StepRun(services.FORECAST_RUN, views.RUN_PANEL),),

@@ -190,6 +190,23 @@ class CustomerOrderLineAdmin(_FactAdmin):
     date_hierarchy = "requested_date"
 
 
+@admin.register(models.PurchaseReceipt)
+class PurchaseReceiptAdmin(_FactAdmin):
+    list_display = (
+        "order_ref",
+        "supplier",
+        "product",
+        "location",
+        "promised_date",
+        "promised_quantity",
+        "receipt_date",
+        "received_quantity",
+    )
+    list_filter = ("supplier", "location")
+    search_fields = ("order_ref", "product__sku", "supplier__code")
+    date_hierarchy = "promised_date"
+
+
 @admin.register(models.Capacity)
 class CapacityAdmin(AuditedAdmin):
     list_display = ("resource", "month", "hours")

@@ -145,6 +145,98 @@ _SUPPLIERS = (
 )  # fmt: skip
 
 
+# Goods receipts of the last months: most suppliers deliver on time and in full, one is often
+# late (the last supplier bought from), one often short (the second); some lines come in two
+# deliveries.
+RECEIPT_MONTHS = 12
+_LATE_SHARE, _LATE_SUPPLIER_SHARE = 0.06, 0.45
+_SHORT_SHARE, _SHORT_SUPPLIER_SHARE = 0.04, 0.35
+_SPLIT_SHARE = 0.15
+
+
+def _purchase_receipts(
+    *,
+    seed: int,
+    today: dt.date,
+    sku_codes: np.ndarray,
+    supplier: np.ndarray,
+    sup_codes: np.ndarray,
+    sup_lead: np.ndarray,
+    loc_codes: np.ndarray,
+    lot: np.ndarray,
+) -> pd.DataFrame:
+    """Purchase-order lines of the bought SKUs over the last RECEIPT_MONTHS, with receipts.
+
+    Drawn from a generator of its own, so the rest of the company is what it was before
+    receipts were added. Lines promised after today are open (no receipt yet).
+    """
+    columns = [c.name for c in ENTITIES["purchase_receipts"].columns]
+    if not len(sku_codes):
+        return pd.DataFrame(columns=columns)
+    rng = np.random.default_rng([seed, 16])
+    n_sku, n_loc = len(sku_codes), len(loc_codes)
+    months = RECEIPT_MONTHS + 1  # and the cycle month, whose late lines are still open
+    # About every other month an SKU x location gets a line, promised on a day of the month.
+    grid = np.argwhere(rng.random((n_sku, n_loc, months)) < 0.5)
+    s, loc, m = grid[:, 0], grid[:, 1], grid[:, 2]
+    n = len(grid)
+    first = pd.Timestamp(today.replace(day=1)) - pd.DateOffset(months=RECEIPT_MONTHS)
+    month_start = pd.DatetimeIndex([first + pd.DateOffset(months=int(k)) for k in range(months)])[m]
+    promised = month_start + pd.to_timedelta(rng.integers(0, 28, n), unit="D")
+    sup = supplier[s]
+    quoted = np.round(sup_lead[sup] * rng.uniform(0.9, 1.1, n)).astype(int)
+    ordered = promised - pd.to_timedelta(quoted, unit="D")
+    quantity = np.maximum(1, rng.integers(1, 6, n)) * lot[s].clip(1)
+
+    used = np.unique(supplier)
+    late_share = np.where(sup == used[-1], _LATE_SUPPLIER_SHARE, _LATE_SHARE)
+    short_share = np.where(sup == used[min(1, len(used) - 1)], _SHORT_SUPPLIER_SHARE, _SHORT_SHARE)
+    late = rng.random(n) < late_share
+    delay = np.where(late, rng.integers(2, 16, n), -rng.integers(0, 3, n))
+    delivered = np.where(
+        rng.random(n) < short_share, np.floor(quantity * rng.uniform(0.6, 0.95, n)), quantity
+    )
+    # A split line: most of it on the day, the rest a few days later.
+    split = rng.random(n) < _SPLIT_SHARE
+    first_part = np.where(split, np.floor(delivered * rng.uniform(0.5, 0.9, n)), delivered)
+    last = promised + pd.to_timedelta(delay, unit="D")
+    early = np.where(split, last - pd.to_timedelta(rng.integers(3, 10, n), unit="D"), last)
+    early = np.maximum(early, ordered.to_numpy())
+
+    line = pd.DataFrame(
+        {
+            "order_ref": [f"PO-{i + 700001:06d}" for i in range(n)],
+            "supplier_code": sup_codes[sup],
+            "sku": sku_codes[s],
+            "location_code": loc_codes[loc],
+            "order_date": ordered.strftime("%Y-%m-%d"),
+            "promised_date": promised.strftime("%Y-%m-%d"),
+            "promised_quantity": quantity.astype(np.int64),
+        }
+    )
+    firsts = line.assign(receipt_date=pd.DatetimeIndex(early), received_quantity=first_part)
+    rests = line[split].assign(
+        receipt_date=last[split], received_quantity=(delivered - first_part)[split]
+    )
+    rows = pd.concat([firsts, rests], ignore_index=True)
+    rows = rows[rows["received_quantity"] > 0]
+    # What has not arrived by today is open: one row per line without a receipt.
+    arrived = rows["receipt_date"] < pd.Timestamp(today)
+    received = rows[arrived]
+    pending = line[~line["order_ref"].isin(received["order_ref"])]
+    rows = pd.concat(
+        [
+            received.assign(
+                receipt_date=received["receipt_date"].dt.strftime("%Y-%m-%d"),
+                received_quantity=received["received_quantity"].astype(np.int64),
+            ),
+            pending.assign(receipt_date="", received_quantity=0),
+        ],
+        ignore_index=True,
+    )
+    return rows.sort_values(["order_ref", "receipt_date"])[columns]
+
+
 def _month_starts(first: dt.date, n: int) -> pd.DatetimeIndex:
     return pd.date_range(pd.Timestamp(first), periods=n, freq="MS")
 
@@ -570,6 +662,16 @@ def demo_company(
             ignore_index=True,
         ),
         "receipts": receipts,
+        "purchase_receipts": _purchase_receipts(
+            seed=seed,
+            today=today,
+            sku_codes=sku_codes[~make],
+            supplier=supplier[~make],
+            sup_codes=sup_codes,
+            sup_lead=sup_lead,
+            loc_codes=loc_codes,
+            lot=lot[~make],
+        ),
         "capacity": pd.DataFrame(
             {
                 "resource_code": np.repeat(res_codes, n_months),

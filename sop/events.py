@@ -26,6 +26,7 @@ from sop.master_audit import master_change_record, row_values
 from sop.models import Cycle, Event, Location, Product, SalesHistory
 from sop.months import add_months
 from sop.roles import require, who
+from sop.steps import calendar_changed
 
 # The fields a page or an import sets; `locations` (the many-to-many) travels beside them.
 EVENT_FIELDS = (
@@ -184,6 +185,7 @@ def event_create(
     event.save()
     event.locations.set(list(locations))
     master_change_record(user=user, obj=event, old=None)
+    calendar_changed()
     return event
 
 
@@ -221,6 +223,7 @@ def event_update(
     if locations is not None:
         current.locations.set(list(locations))
     master_change_record(user=user, obj=current, old=old)
+    calendar_changed()
     return current
 
 
@@ -239,6 +242,7 @@ def event_delete(*, event: Event, version: int | None, user: AbstractBaseUser | 
         raise row.conflict()
     master_change_record(user=user, obj=current, old=None, deleted=True)
     row.delete(current)
+    calendar_changed()
 
 
 # The import's columns of the fields `event_problems` names.

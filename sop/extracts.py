@@ -87,6 +87,22 @@ def customer_order_lines_check(
     return [(shipped & undated, "shipped_date", "a shipped quantity needs a shipped date")]
 
 
+def purchase_receipts_check(
+    rows: pd.DataFrame, text: pd.DataFrame, refs: dict
+) -> list[tuple[np.ndarray, str, str]]:
+    """Goods cannot be received, nor promised, before they were ordered."""
+    ordered = pd.to_datetime(rows["order_date"])
+    return [
+        (
+            (pd.to_datetime(rows[column]) < ordered).to_numpy(),
+            column,
+            f"the {what} is before the order date",
+        )
+        for column, what in (("receipt_date", "receipt date"), ("promised_date", "promised date"))
+        if column in text
+    ]
+
+
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (
@@ -229,6 +245,24 @@ ENTITIES: dict[str, Entity] = {
             ),
         ),
         Entity(
+            "purchase_receipts",
+            "sop.PurchaseReceipt",
+            key=("order_ref", "sku", "location_code", "receipt_date"),
+            help="Goods receipts of purchase-order lines (supplier performance).",
+            columns=(
+                Column("order_ref", "str", max_length=60),
+                Column("supplier_code", "str", field="supplier", ref="supplier"),
+                Column("sku", "str", field="product", ref="product"),
+                Column("location_code", "str", field="location", ref="location"),
+                Column("order_date", "date"),
+                Column("promised_date", "date"),
+                Column("promised_quantity", "decimal", min_value=_NON_NEG),
+                Column("receipt_date", "date", False, default=None),
+                Column("received_quantity", "decimal", False, min_value=_NON_NEG, default=0),
+            ),
+            row_check="sop.extracts.purchase_receipts_check",
+        ),
+        Entity(
             "capacity",
             "sop.Capacity",
             key=("resource_code", "month"),
@@ -346,6 +380,7 @@ LOAD_ORDER: tuple[str, ...] = (
     "sales_history",
     "inventory",
     "receipts",
+    "purchase_receipts",
     "capacity",
     "budget",
     "customer_order_lines",

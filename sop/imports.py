@@ -59,6 +59,7 @@ from sop.import_problems import ErrorGroup, ProblemTally, error_groups
 from sop.import_profiles import ImportReading
 from sop.master_audit import import_changes
 from sop.models import (
+    Event,
     ImportJob,
     ImportProfile,
     ImportUpload,
@@ -71,6 +72,7 @@ from sop.models import (
 from sop.roles import require, who
 from sop.runs import ACTIVE_STATUSES, RunKind, RunRefused, run_create, run_progress
 from sop.services import audit_of, products_classify
+from sop.steps import calendar_changed
 
 logger = logging.getLogger(__name__)
 
@@ -828,6 +830,8 @@ def extract_load(*, entity: Entity, extract: Extract) -> tuple[int, int]:
         and len(extract.frame) >= settings.SOP_IMPORT_COPY_THRESHOLD
     )
     loader = _load_copy if use_copy else _load_orm
+    if model is Event:
+        calendar_changed()  # the steps hear of it once the load commits
     if any(f.attname in extract.frame for f in model._meta.many_to_many):
         return _load_many(model=model, frame=extract.frame, key=key, present=extract.present_fields)
     try:
@@ -869,7 +873,14 @@ def _load_copy(*, model, frame: pd.DataFrame, key: list[str], present: list[str]
     table = qn(model._meta.db_table)
     columns = ", ".join(qn(f.column) for f in fields)
     staging_columns = ", ".join(f"{qn(f.column)} {f.db_type(connection)}" for f in fields)
-    same_key = " AND ".join(f"t.{qn(k)} = s.{qn(k)}" for k in key)
+    # A nullable key column (an open purchase line's receipt date) matches NULL to NULL; the
+    # other key columns stay plain equalities, which the planner hash-joins on.
+    same_key = " AND ".join(
+        f"t.{qn(k)} IS NOT DISTINCT FROM s.{qn(k)}"
+        if model._meta.get_field(k).null
+        else f"t.{qn(k)} = s.{qn(k)}"
+        for k in key
+    )
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {_STAGING}")
         cursor.execute(f"CREATE TEMP TABLE {_STAGING} ({staging_columns}) ON COMMIT DROP")

@@ -397,6 +397,62 @@ class ScheduledReceipt(models.Model):
         return f"{self.order_ref} {self.product_id} {self.quantity}"
 
 
+class PurchaseReceipt(models.Model):
+    """A goods receipt against a purchase-order line, or an open line not received yet.
+
+    A line (order_ref, product, location) may be received in several deliveries, one row
+    each; an open line has no receipt date. Supplier performance (supply.performance)
+    compares each line's receipts with its promised date and quantity.
+    """
+
+    order_ref = models.CharField(max_length=60)
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="receipts")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    order_date = models.DateField()
+    promised_date = models.DateField()
+    promised_quantity = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        validators=[at_least(0, "The promised quantity cannot be negative.")],
+    )
+    receipt_date = models.DateField(null=True, blank=True)
+    received_quantity = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        default=0,
+        validators=[at_least(0, "The received quantity cannot be negative.")],
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_ref", "product", "location", "receipt_date"],
+                name="purchase_receipt_natural_key",
+            ),
+            # NULLs are distinct in a unique index: one open row per line needs its own.
+            models.UniqueConstraint(
+                fields=["order_ref", "product", "location"],
+                condition=Q(receipt_date__isnull=True),
+                name="purchase_receipt_one_open_row",
+            ),
+            models.CheckConstraint(
+                condition=Q(promised_quantity__gte=0) & Q(received_quantity__gte=0),
+                name="purchase_receipt_quantities_non_negative",
+                violation_error_message="Quantities cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=Q(receipt_date__isnull=True) | Q(receipt_date__gte=F("order_date")),
+                name="purchase_receipt_not_before_order",
+                violation_error_message="A receipt cannot come before its order.",
+            ),
+        ]
+        indexes = [models.Index(fields=["supplier", "promised_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.order_ref} {self.product_id} {self.receipt_date or 'open'}"
+
+
 class Capacity(models.Model):
     """Available hours of a resource in a month."""
 

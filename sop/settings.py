@@ -142,6 +142,11 @@ SOP_SUPPLY_MAX_COVER_WEEKS = env_int("SOP_SUPPLY_MAX_COVER_WEEKS", 26, minimum=1
 # is in full.
 SOP_CUSTOMER_OTIF_DAYS = env_int("SOP_CUSTOMER_OTIF_DAYS", 0, minimum=0)
 SOP_CUSTOMER_OTIF_PERCENT = env_int("SOP_CUSTOMER_OTIF_PERCENT", 0, minimum=0, maximum=100)
+# Supplier performance (supply.performance): a purchase-order line is on time when its last
+# receipt comes at most this many days after the promised date, in full when it receives at
+# least the promised quantity less this percentage.
+SOP_OTIF_ON_TIME_DAYS = env_int("SOP_OTIF_ON_TIME_DAYS", 0, minimum=0)
+SOP_OTIF_IN_FULL_PERCENT = env_int("SOP_OTIF_IN_FULL_PERCENT", 0, minimum=0, maximum=100)
 # Sanity limit of a planner's typed value (`sop.sanity`): above this many times the highest
 # month of the series' last 24 months of sales, or above the hard cap (units a month), the
 # page asks for a confirmation and the saved value is listed as an exception.

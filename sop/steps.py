@@ -100,6 +100,10 @@ def _no_answers(cycle: Cycle, since: dt.datetime, until: dt.datetime | None) -> 
     return []
 
 
+def _calendar_ignored() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Step:
     """What a planning app declares to the core; see the module docstring.
@@ -124,6 +128,8 @@ class Step:
     demo: Callable[..., object] | None = None  # called with cycle= and user=
     demo_past: Callable[..., object] | None = None  # called with cycle= and users= (by role)
     runs: tuple[StepRun, ...] = ()
+    # The events calendar changed (a page's save, an import): after commit.
+    on_calendar: Callable[[], None] = _calendar_ignored
 
 
 _STEPS: dict[str, Step] = {}
@@ -146,6 +152,17 @@ def register_step(step: Step) -> None:
 def steps() -> list[Step]:
     """The registered steps in the order of their stages."""
     return sorted(_STEPS.values(), key=lambda step: _STAGE_INDEX[step.stage])
+
+
+def calendar_changed() -> None:
+    """Tell every step, once the transaction commits, that the events calendar changed."""
+    from django.db import transaction
+
+    def tell() -> None:
+        for registered in steps():
+            registered.on_calendar()
+
+    transaction.on_commit(tell)
 
 
 def step(name: str) -> Step:

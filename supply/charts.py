@@ -7,7 +7,7 @@ import numpy as np
 from sop import figures
 from sop.formatting import format_number
 from supply.constants import OVERLOAD
-from supply.selectors import CustomerService, Heatmap, Pareto, SkuGrid
+from supply.selectors import CustomerService, Heatmap, Pareto, SkuGrid, SupplierPerformance
 
 _COLORS = {
     "on_hand": "#1f6feb",
@@ -184,4 +184,18 @@ def customer_otif_chart(service: CustomerService) -> str:
         xaxis=figures.month_axis(service.months),
         yaxis=figures.value_axis("pct", range=[0, 101], title={"text": "OTIF"}),
     )
+    return fig.to_json()
+
+
+def otif_trend_chart(performance: SupplierPerformance) -> str:
+    """OTIF % per supplier and month: one line per supplier, a gap where nothing was due."""
+    fig = figures.chart("OTIF by supplier and month", height=340, margin={"l": 55},
+                        hovermode="x unified")  # fmt: skip
+    months = [m.isoformat() for m in performance.months]
+    for code, values in sorted(performance.trend.items()):
+        label = f"{code} {performance.names[code]}" if performance.names.get(code) else code
+        fig.add_scatter(x=months, y=values, name=label, mode="lines+markers",
+                        **figures.measure("pct", label=code))  # fmt: skip
+    fig.update_xaxes(**figures.month_axis(months))
+    fig.update_yaxes(**figures.value_axis("pct", range=[0, 105]))
     return fig.to_json()

@@ -38,3 +38,11 @@ PROJECTION_FIELDS = (
 GRID_PAGE_ROWS = 50
 # Complete months before the cycle month whose customer OTIF the supply review shows.
 CUSTOMER_OTIF_MONTHS = 6
+# Supplier performance: the trend covers this many complete months before the current one;
+# the table of worst suppliers can look back over each of these windows (months).
+PERFORMANCE_TREND_MONTHS = 12
+PERFORMANCE_WINDOWS = (3, 6, 12)
+# Order lines that missed, listed on the supplier page (the latest promises first).
+MISSED_LINES_ROWS = 100
+# A supplier whose OTIF is below this (%) is shown in red on the supplier page.
+OTIF_WARNING_PCT = 90

@@ -24,9 +24,11 @@ from sop.models import (
     ImportJob,
     Location,
     Product,
+    PurchaseReceipt,
     Resource,
     Routing,
     SalesHistory,
+    Supplier,
 )
 from sop.months import month_numbers
 from sop.selectors import (
@@ -38,6 +40,7 @@ from sop.selectors import (
 )
 from sop.services import add_months
 from sop.steps import Check
+from supply import performance
 from supply.choices import (
     CapacityReason,
     ExceptionFilter,
@@ -51,8 +54,10 @@ from supply.constants import (
     EDIT_OBJECT_TYPES,
     GRID_PAGE_ROWS,
     LIST_ROWS,
+    OTIF_WARNING_PCT,
     OVERLOAD,
     PARETO_MONTHS,
+    PERFORMANCE_TREND_MONTHS,
     PROJECTION_FIELDS,
 )
 from supply.models import (
@@ -1171,3 +1176,150 @@ def supply_checklist(cycle: Cycle) -> list[Check]:
             f"{edits} planned-supply edits, {adjustments} capacity adjustments.",
         ),
     ]
+
+
+@dataclass
+class SupplierPerformance:
+    """OTIF and lead times of the suppliers over complete months before `as_of`'s month.
+
+    `trend` maps a supplier code to its OTIF % per month of `months` (None: no line
+    measured). `suppliers` are those with lines in the last `window` months, worst OTIF
+    first, with their measured lead times beside the master data's. `missed` are that
+    window's lines not on time or not in full (of `supplier` only, when given), the latest
+    promise first (of `missed_count`, those asked for). `names`: supplier code ->
+    name.
+    """
+
+    as_of: dt.date
+    window: int
+    tolerance: performance.Tolerance
+    months: list[dt.date]
+    trend: dict[str, list[float | None]]
+    suppliers: list[dict]
+    missed: list[dict]
+    missed_count: int
+    names: dict[str, str] = field(default_factory=dict)
+    supplier: str = ""
+
+
+def otif_tolerance() -> performance.Tolerance:
+    """The on-time and in-full tolerances the settings give."""
+    return performance.Tolerance(
+        on_time_days=settings.SOP_OTIF_ON_TIME_DAYS,
+        in_full_percent=settings.SOP_OTIF_IN_FULL_PERCENT,
+    )
+
+
+def supplier_performance(
+    *,
+    as_of: dt.date,
+    window: int,
+    supplier: str = "",
+    tolerance: performance.Tolerance,
+    missed_limit: int | None = None,
+) -> SupplierPerformance:
+    """Supplier OTIF per month, the worst suppliers over `window` months, the lines missed
+    (the first `missed_limit`; None: all of them)."""
+    current = as_of.replace(day=1)
+    months = [add_months(current, -n) for n in range(PERFORMANCE_TREND_MONTHS, 0, -1)]
+    start = add_months(current, -max(window, PERFORMANCE_TREND_MONTHS))
+    rows = PurchaseReceipt.objects.filter(
+        promised_date__gte=start, promised_date__lt=current
+    ).values_list(
+        "order_ref",
+        "product__sku",
+        "location__code",
+        "supplier__code",
+        "order_date",
+        "promised_date",
+        "promised_quantity",
+        "receipt_date",
+        "received_quantity",
+    )
+    receipts = pd.DataFrame(list(rows), columns=performance.RECEIPT_COLUMNS)
+    for column in ("order_date", "promised_date", "receipt_date"):
+        receipts[column] = pd.to_datetime(receipts[column])
+    lines = performance.order_lines(receipts, as_of=as_of, tolerance=tolerance)
+    since = add_months(current, -window)
+    missed, missed_count = _missed_lines(lines, since=since, supplier=supplier, limit=missed_limit)
+    masters = list(
+        Supplier.objects.values_list("code", "name", "lead_time_days_mean", "lead_time_days_std")
+    )
+    return SupplierPerformance(
+        as_of=as_of,
+        window=window,
+        tolerance=tolerance,
+        months=months,
+        trend=_otif_trend(lines, months),
+        suppliers=_supplier_table(receipts, lines, masters, since=since),
+        names={code: name for code, name, *_ in masters},
+        missed=missed,
+        missed_count=missed_count,
+        supplier=supplier,
+    )
+
+
+def _otif_trend(lines: pd.DataFrame, months: list[dt.date]) -> dict[str, list[float | None]]:
+    monthly = performance.service(lines, ["supplier", "month"])
+    if monthly.empty:
+        return {}
+    grid = monthly.pivot(index="supplier", columns="month", values="otif_pct").reindex(
+        columns=pd.to_datetime(months)
+    )
+    return {
+        code: [None if pd.isna(v) else float(v) for v in values]
+        for code, values in zip(grid.index, grid.to_numpy(), strict=True)
+    }
+
+
+def _supplier_table(
+    receipts: pd.DataFrame, lines: pd.DataFrame, masters: list[tuple], *, since: dt.date
+) -> list[dict]:
+    start = pd.Timestamp(since)
+    scored = performance.service(lines[lines["month"] >= start], ["supplier"])
+    if scored.empty:
+        return []
+    measured = lines.loc[lines["month"] >= start, performance.LINE_KEY]
+    delivered = receipts.merge(measured, on=performance.LINE_KEY)
+    table = scored.merge(performance.lead_times(delivered, ["supplier"]), on="supplier", how="left")
+    master = pd.DataFrame(
+        masters,
+        columns=["supplier", "name", "master_mean", "master_std"],
+    ).astype({"master_mean": float, "master_std": float})
+    table = table.merge(master, on="supplier", how="left")
+    table["lead_time_gap"] = table["lead_time_mean"] - table["master_mean"]
+    table["below_target"] = table["otif_pct"] < OTIF_WARNING_PCT
+    table = table.sort_values(["otif_pct", "lines", "supplier"], ascending=[True, False, True])
+    return [
+        {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in row.items()}
+        for row in table.to_dict("records")
+    ]
+
+
+def _missed_lines(
+    lines: pd.DataFrame, *, since: dt.date, supplier: str, limit: int | None
+) -> tuple[list[dict], int]:
+    """The first `limit` lines of the window not OTIF, and how many there are."""
+    missed = lines[(lines["month"] >= pd.Timestamp(since)) & ~lines["otif"]]
+    if supplier:
+        missed = missed[missed["supplier"] == supplier]
+    count = len(missed)
+    missed = missed.sort_values(["promised_date", "order_ref"], ascending=[False, True])
+    return [
+        {
+            "order_ref": row.order_ref,
+            "supplier": row.supplier,
+            "sku": row.product,
+            "location": row.location,
+            "order_date": row.order_date.date(),
+            "promised_date": row.promised_date.date(),
+            "last_receipt": None if pd.isna(row.last_receipt) else row.last_receipt.date(),
+            "promised_quantity": row.promised_quantity,
+            "received": row.received,
+            "days_late": int(row.days_late),
+            "quantity_short": row.quantity_short,
+            "late": not row.on_time,
+            "short": not row.in_full,
+        }
+        for row in (missed if limit is None else missed.head(limit)).itertuples(index=False)
+    ], count

@@ -9,11 +9,12 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from sop.choices import AbcClass
 from sop.exports import XLSX_TYPE, safe_filename, table_response
-from sop.formatting import format_moment, format_number
+from sop.formatting import format_day, format_moment, format_number
 from sop.forms import PlannerEditForm
 from sop.models import Cycle, Location, Product, Resource
 from sop.run_views import RunPanel
@@ -21,7 +22,12 @@ from sop.selectors import product_families
 from sop.views import cell_save, cycle_from_query, cycle_page
 from supply import charts, roundtrip, selectors, services
 from supply.choices import CapacityReason, ExceptionFilter, GridLayer, GridSort, SupplyReason
-from supply.constants import OVERLOAD_BADGES, SHORT_LIST_ROWS
+from supply.constants import (
+    MISSED_LINES_ROWS,
+    OVERLOAD_BADGES,
+    PERFORMANCE_WINDOWS,
+    SHORT_LIST_ROWS,
+)
 from supply.forms import CapacityForm, PlannedSupplyForm
 from supply.models import SupplyRun
 
@@ -547,3 +553,64 @@ def classification(request: HttpRequest, cycle: Cycle) -> HttpResponse:
         ],
     }
     return render(request, "supply/classification.html", context)
+
+
+def _supplier_performance(params: QueryDict, **options) -> selectors.SupplierPerformance:
+    """Supplier performance today over the ?months= window (3 unless 6 or 12), of the
+    ?supplier= missed lines."""
+    months = params.get("months", "")
+    return selectors.supplier_performance(
+        as_of=timezone.localdate(),
+        window=int(months) if months in {str(w) for w in PERFORMANCE_WINDOWS} else 3,
+        supplier=params.get("supplier", ""),
+        tolerance=selectors.otif_tolerance(),
+        **options,
+    )
+
+
+@require_GET
+@cycle_page("supply/suppliers.html")
+def suppliers(request: HttpRequest, cycle: Cycle) -> HttpResponse:
+    """Supplier performance from goods receipts: OTIF trend, worst suppliers, lines missed."""
+    measured = _supplier_performance(request.GET, missed_limit=MISSED_LINES_ROWS)
+    context = {
+        "cycle": cycle,
+        "performance": measured,
+        "windows": PERFORMANCE_WINDOWS,
+        "chart_json": charts.otif_trend_chart(measured) if measured.trend else "",
+    }
+    return render(request, "supply/suppliers.html", context)
+
+
+MISSED_EXPORT_COLUMNS = (
+    ("order_ref", None),
+    ("supplier", None),
+    ("sku", None),
+    ("location", None),
+    ("order_date", None),
+    ("promised_date", None),
+    ("last_receipt", None),
+    ("promised_quantity", "units"),
+    ("received", "units"),
+    ("days_late", "int"),
+    ("quantity_short", "units"),
+)
+
+
+@require_GET
+def suppliers_missed_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """Every order line that missed in the window, as CSV or XLSX (to chase the suppliers)."""
+    measured = _supplier_performance(request.GET)
+    return table_response(
+        name=f"supplier-missed-lines-{measured.as_of:%Y-%m-%d}",
+        fmt=fmt,
+        header=[name for name, _ in MISSED_EXPORT_COLUMNS],
+        rows=([line[name] for name, _ in MISSED_EXPORT_COLUMNS] for line in measured.missed),
+        sheet_title="Missed order lines",
+        caption=[
+            f"Order lines not on time or not in full, last {measured.window} months",
+            measured.supplier or "all suppliers",
+            f"measured {format_day(measured.as_of)}",
+        ],
+        kinds=[kind for _, kind in MISSED_EXPORT_COLUMNS],
+    )

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models
 
 from demand import events as event_maths
+from demand.choices import OverrideLevel
 from demand.constants import BULK_BATCH
 from sop.choices import EventStatus
 from sop.models import Event, Product, SalesHistory
@@ -132,3 +133,17 @@ def history_events(
     families = np.array([family_of.get(p, "") for p, _ in keys], dtype=object)
     mask = event_maths.history_event_mask(keys, families, first, n_months, events)
     return mask, events, families
+
+
+def edit_scope(level: str, *, month, family: str, product=None, location=None) -> tuple[dict, str]:
+    """The filter of a planner's figure (an override, a stream entry) at `level` in `month`,
+    and how messages and the audit name where it is: "Bikes", "BIKE-1", "BIKE-1@NORTH"."""
+    scope = {"level": level, "month": month}
+    if level == OverrideLevel.FAMILY:
+        scope["family"] = family
+    else:
+        scope.update(product=product, location=location)
+    where = family if product is None else product.sku
+    if location is not None:
+        where += f"@{location.code}"
+    return scope, where

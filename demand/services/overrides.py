@@ -13,7 +13,7 @@ from django.db.models import Q, Sum
 from demand.choices import OverrideKind, OverrideLevel, ReasonCode
 from demand.constants import OVERRIDE_OBJECT_TYPE
 from demand.models import ConsensusDemand, DemandOverride, ForecastRun
-from demand.services._common import PlanReadOnly
+from demand.services._common import PlanReadOnly, edit_scope
 from demand.services.consensus import consensus_rebuild
 from sop.choices import Stage
 from sop.locking import VersionedRow
@@ -81,14 +81,10 @@ def override_save(
                 "its demand plan is read-only."
             )
         cycle.check_in_horizon(month)
-        scope = {"cycle": locked_cycle, "level": level, "month": month}
-        if level == OverrideLevel.FAMILY:
-            scope["family"] = family
-        else:
-            scope.update(product=product, location=location)
-        where = family if product is None else product.sku
-        if location is not None:
-            where += f"@{location.code}"
+        scope, where = edit_scope(
+            level, month=month, family=family, product=product, location=location
+        )
+        scope["cycle"] = locked_cycle
         row = VersionedRow(
             rows=DemandOverride.objects.filter(**scope),
             what=f"The override of {where} in {month:%b %Y}",

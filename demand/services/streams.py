@@ -20,7 +20,7 @@ from demand.models import (
     StreamEntry,
     StreamPlanSnapshot,
 )
-from demand.services._common import PlanReadOnly, bulk_insert
+from demand.services._common import PlanReadOnly, bulk_insert, edit_scope
 from sop.choices import Stage
 from sop.locking import VersionedRow
 from sop.models import Cycle, Location, Product
@@ -89,14 +89,10 @@ def stream_entry_save(
     with transaction.atomic():
         locked = _open_cycle(cycle)
         locked.check_in_horizon(month)
-        scope = {"cycle": locked, "stream": stream, "level": level, "month": month}
-        if level == OverrideLevel.FAMILY:
-            scope["family"] = family
-        else:
-            scope.update(product=product, location=location)
-        where = family if product is None else product.sku
-        if location is not None:
-            where += f"@{location.code}"
+        scope, where = edit_scope(
+            level, month=month, family=family, product=product, location=location
+        )
+        scope.update(cycle=locked, stream=stream)
         row = VersionedRow(
             rows=StreamEntry.objects.filter(**scope),
             what=f"The {stream} input of {where} in {month:%b %Y}",
@@ -221,25 +217,7 @@ def _entries(*, cycle: Cycle, family: str | None, month: dt.date | None) -> dict
         qs = qs.filter(family=family)
     if month is not None:
         qs = qs.filter(month=month)
-    rows = pd.DataFrame(
-        list(
-            qs.values_list(
-                "stream__code",
-                "level",
-                "family",
-                "product_id",
-                "location_id",
-                "month",
-                "kind",
-                "value",
-            )
-        ),
-        columns=["stream", *consensus.OVERRIDE_COLUMNS],
-    )
-    return {
-        code: group.drop(columns="stream").reset_index(drop=True)
-        for code, group in rows.groupby("stream")
-    }
+    return qs.frames()
 
 
 def consensus_stream_base(

@@ -27,7 +27,7 @@ from demand.models import (
     StatisticalForecast,
 )
 from demand.selectors import event_lifts
-from sop.choices import EffectKind, EventScope, EventStatus, JobStatus
+from sop.choices import EffectKind, EventScope, EventStatus, JobStatus, Role
 from sop.models import Event, SalesHistory
 from tests.demand.conftest import CYCLE_MONTH
 
@@ -297,6 +297,31 @@ def test_consensus_is_statistical_plus_confirmed_events_plus_overrides(
     page = client.get(f"/demand/?cycle={cycle.pk}&sku={bike1.pk}").content.decode()
     assert '<tr class="event-effect-row">' in page
     assert '"name":"Eventeffect"' in page.replace(" ", "").replace("&quot;", '"')
+
+
+def test_an_event_confirmed_on_the_calendar_moves_the_plan_under_review_at_once(
+    bikes_forecast, cycle, company, make_user, django_capture_on_commit_callbacks
+):
+    from sop import events as calendar
+
+    bike1 = company["products"][0]
+    services.consensus_rebuild(cycle=cycle)
+    marketing = make_user(Role.MARKETING)
+    with django_capture_on_commit_callbacks(execute=True):
+        promo = calendar.event_create(
+            user=marketing, code="PROMO", name="Spring", kind="promotion",
+            scope=EventScope.PRODUCT, product=bike1, start_month=NOV, end_month=NOV,
+            effect_kind=EffectKind.PERCENT, effect_value=Decimal("50"),
+            status=EventStatus.CONFIRMED,
+        )  # fmt: skip
+    nov = ConsensusDemand.objects.filter(cycle=cycle, month=NOV, product=bike1)
+    assert sorted(nov.values_list("statistical", "events", "value")) == [
+        (60, 30, 90),
+        (100, 50, 150),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        calendar.event_cancel(event=promo, version=promo.version, user=marketing)
+    assert sorted(nov.values_list("events", "value")) == [(0, 60), (0, 100)]
 
 
 def test_the_event_lift_page_lists_planned_beside_measured_lift(cycle, company, client, planner):

@@ -14,7 +14,7 @@ from django.db.models import Sum
 from django.urls import reverse
 
 from demand import accuracy, roundtrip, selectors, services
-from demand.choices import OverrideKind, OverrideLevel, ReasonCode
+from demand.choices import GridLayer, OverrideKind, OverrideLevel, ReasonCode
 from demand.consensus import OVERRIDE_COLUMNS, STAT_COLUMNS
 from demand.models import (
     ConsensusDemand,
@@ -461,3 +461,49 @@ def test_the_sales_user_enters_a_cell_in_the_stream_grid(
     assert response.status_code == 200
     entry = StreamEntry.objects.get()
     assert (entry.product, entry.location, entry.value) == (bike, north, Decimal(77))
+
+
+@pytest.mark.django_db
+def test_the_stream_grid_shows_a_family_figure_split_down_to_its_rows(published, cycle, sales_user):
+    """The sales user entered the family: each SKU-location row shows its part of it (split
+    by the statistical forecast, whole units adding up to the figure), not the forecast."""
+    _enter(cycle, sales_user, family="Bikes", value=Decimal(1000))
+    grid = selectors.series_grid(
+        cycle=cycle, family="Bikes", layer=GridLayer.STREAM, stream=_stream("sales")
+    )
+    first = grid.months.index(cycle.month)
+    stat = {
+        (p, loc): s
+        for p, loc, s in ConsensusDemand.objects.filter(
+            cycle=cycle, month=cycle.month, product__family="Bikes"
+        ).values_list("product", "location", "statistical")
+    }
+    shown = {(r.product_id, r.location_id): r.values[first] for r in grid.rows}
+    assert sum(shown.values()) == 1000
+    total = sum(stat.values())
+    for key, value in shown.items():
+        assert abs(value - 1000 * stat[key] / total) < 1  # its share, rounded to a unit
+    later = {(r.product_id, r.location_id): r.values[first + 1] for r in grid.rows}
+    assert later == pytest.approx(  # no figure in the next month: the forecast
+        {
+            (p, loc): s
+            for p, loc, s in ConsensusDemand.objects.filter(
+                cycle=cycle, month=grid.months[first + 1], product__family="Bikes"
+            ).values_list("product", "location", "statistical")
+        }
+    )
+
+
+@pytest.mark.django_db
+def test_the_default_streams_come_back_after_the_tables_are_emptied():
+    """A flush (as a browser test's live server does) empties what the data migration made;
+    the post-migrate hook that follows every migrate and flush makes them again."""
+    from django.core.management.sql import emit_post_migrate_signal
+
+    InputStream.objects.filter(entries__isnull=True).delete()
+    assert not InputStream.objects.filter(code__in=["sales", "marketing"]).exists()
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    assert dict(InputStream.objects.values_list("code", "role")) == {
+        "sales": "Sales",
+        "marketing": "Marketing",
+    }

@@ -177,6 +177,26 @@ def test_the_database_rejects_changes_to_the_approved_cycles_plan_rows(approved,
     assert consensus.count() == 9
 
 
+def test_the_database_rejects_changes_to_an_approved_cycles_input_streams(approved, company):
+    from demand.models import ConsensusSource, InputStream, StreamEntry
+
+    sales = InputStream.objects.get(code="sales")
+    rejected(
+        lambda: StreamEntry.objects.create(
+            cycle=approved, stream=sales, level="family", family="Bikes",
+            month=dt.date(2027, 1, 1), kind="absolute", value=Decimal(5),
+        )
+    )  # fmt: skip
+    rejected(
+        lambda: ConsensusSource.objects.create(
+            cycle=approved, level="family", family="Bikes", weights={"sales": 100},
+            reason="promotion", comment="sneaked in",
+        )
+    )  # fmt: skip
+    assert not StreamEntry.objects.filter(cycle=approved).exists()
+    assert not ConsensusSource.objects.filter(cycle=approved).exists()
+
+
 @pytest.mark.postgres
 def test_a_whole_approved_cycle_can_still_be_deleted(approved):
     Cycle.objects.filter(pk=approved.pk).delete()

@@ -23,10 +23,12 @@ def test_a_bad_number_names_the_variable(monkeypatch):
         env_int("SOP_IMPORT_MAX_BYTES", 1)
 
 
-def test_a_percent_above_a_hundred_is_refused(monkeypatch):
-    monkeypatch.setenv("SOP_CUSTOMER_OTIF_PERCENT", "150")
-    with pytest.raises(ImproperlyConfigured, match="must be at most 100"):
-        env_int("SOP_CUSTOMER_OTIF_PERCENT", 0, minimum=0, maximum=100)
+def test_a_percentage_above_100_is_refused(monkeypatch):
+    monkeypatch.setenv("SOP_OTIF_IN_FULL_PERCENT", "105")
+    with pytest.raises(
+        ImproperlyConfigured, match="SOP_OTIF_IN_FULL_PERCENT='105' must be at most"
+    ):
+        env_int("SOP_OTIF_IN_FULL_PERCENT", 0, minimum=0, maximum=100)
 
 
 def test_an_unsupported_database_is_refused(monkeypatch):

@@ -511,6 +511,10 @@ MATRIX: dict[str, Case] = {
     # --- supply review -------------------------------------------------------------------
     "supply:review": Case(get=every(200), post=GET_ONLY),
     "supply:classification": Case(get=every(200), post=GET_ONLY),
+    "supply:suppliers": Case(get=every(200), post=GET_ONLY),
+    "supply:suppliers_missed_export": Case(
+        get=every(200), post=GET_ONLY, kwargs=lambda d: {"fmt": "csv"}
+    ),
     "supply:run_start": Case(get=POST_ONLY, post=only(302, "supply"), kwargs=_cycle),
     "supply:planned_save": Case(
         get=POST_ONLY, post=only(200, "supply"), kwargs=_cycle, data=_planned
