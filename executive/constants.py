@@ -11,7 +11,10 @@ RISK_ROWS = 8
 # Risks of the register the pack lists, highest exposure first (closed ones left out).
 REGISTER_ROWS = 5
 
-# The headline figures. Twelve: two rows on a laptop, three on paper. The fill rate is in
+# Complete months before the cycle month whose customer OTIF the headline shows.
+CUSTOMER_OTIF_KPI_MONTHS = 3
+
+# The headline figures. Thirteen: two rows on a laptop, three on paper. The fill rate is in
 # the scenario table. First the forecast's and the service level as the sign-off names it:
 # (key, label, format, higher is better: True/False, None = neither). Bias is judged by its
 # distance from zero (see selectors._tone).
@@ -19,6 +22,8 @@ OWN_KPIS: tuple[tuple[str, str, str, bool | None], ...] = (
     ("forecast_accuracy", "Forecast accuracy (100 - WAPE)", "pct", True),
     ("forecast_bias", "Forecast bias", "pct", None),
     ("service_level", "Projected service level", "fraction", True),
+    # What customers got, next to what the plan promises (supply.service).
+    ("customer_otif", f"Customer OTIF (last {CUSTOMER_OTIF_KPI_MONTHS} months)", "pct", True),
 )
 # Then the plan's, labelled as the scenario table labels them (reconciliation's KPI_ROWS).
 PLAN_KPIS = (
@@ -39,6 +44,8 @@ FORECAST_MATERIALITY: dict[str, Materiality] = {
     "forecast_accuracy": Materiality(amount=1.0),
     "forecast_bias": Materiality(amount=1.0),
 }
+# The same for customer OTIF, in points.
+CUSTOMER_OTIF_MATERIALITY = Materiality(amount=1.0)
 
 # Why a headline figure has no value yet ("not yet" on the pack, never a number).
 NOT_YET: dict[str, str] = {

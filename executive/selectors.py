@@ -23,6 +23,8 @@ from demand.models import DemandPlanSnapshot
 from demand.selectors import stream_fva, stream_fva_sentences
 from executive.constants import (
     ACCURACY_CYCLES,
+    CUSTOMER_OTIF_KPI_MONTHS,
+    CUSTOMER_OTIF_MATERIALITY,
     EXPORT_WITH_LIFECYCLE,
     FORECAST_MATERIALITY,
     NOT_YET,
@@ -52,6 +54,7 @@ from sop.numbers import finite_or_none
 from sop.selectors import PlanFilters
 from sop.services import add_months
 from sop.steps import Check
+from supply.selectors import CUSTOMER_OTIF_NOT_YET, customer_otif_kpi
 
 # --- the ERP export (also what the approval's checksum is taken of) ---------------------
 
@@ -448,6 +451,14 @@ def signoff(*, cycle: Cycle) -> Signoff:
     before = dict(previous.kpis) if previous is not None else {}
     if previous_cycle is not None and "forecast_accuracy" not in before:
         before.update(forecast_accuracy(cycle=previous_cycle))
+    # Measured live, on the pack and on an approved one: order lines keep being imported.
+    otif = customer_otif_kpi(
+        cycle_months=[c.month for c in (cycle, previous_cycle) if c is not None],
+        months=CUSTOMER_OTIF_KPI_MONTHS,
+    )
+    kpis.update(otif[cycle.month])
+    if previous_cycle is not None:
+        before.update(otif[previous_cycle.month])
     pack.headline = headline(kpis, before, planned=source is not None)
     pack.stream_lines = stream_fva_sentences(stream_fva(cycle=cycle))
     pack.legend = legend()
@@ -493,6 +504,8 @@ def headline(kpis: dict, before: dict, *, planned: bool = True) -> list[dict]:
 
 
 def _not_yet(key: str, kpis: dict, *, planned: bool) -> str:
+    if key == "customer_otif":
+        return kpis.get("customer_otif_basis") or CUSTOMER_OTIF_NOT_YET["no_lines"]
     if key in FORECAST_MATERIALITY:
         return kpis.get("forecast_basis") or NOT_YET["no_frozen_plan"]
     if not planned:
@@ -501,6 +514,8 @@ def _not_yet(key: str, kpis: dict, *, planned: bool) -> str:
 
 
 def _materiality(key: str) -> materiality.Materiality:
+    if key == "customer_otif":
+        return CUSTOMER_OTIF_MATERIALITY
     return FORECAST_MATERIALITY.get(key) or recon.KPI_MATERIALITY[key]
 
 

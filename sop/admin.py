@@ -172,6 +172,24 @@ class ScheduledReceiptAdmin(_FactAdmin):
     search_fields = ("order_ref", "product__sku")
 
 
+@admin.register(models.CustomerOrderLine)
+class CustomerOrderLineAdmin(_FactAdmin):
+    list_display = (
+        "order_ref",
+        "line",
+        "customer",
+        "product",
+        "location",
+        "requested_date",
+        "requested_quantity",
+        "shipped_date",
+        "shipped_quantity",
+    )
+    list_filter = ("location",)
+    search_fields = ("order_ref", "customer", "product__sku")
+    date_hierarchy = "requested_date"
+
+
 @admin.register(models.PurchaseReceipt)
 class PurchaseReceiptAdmin(_FactAdmin):
     list_display = (

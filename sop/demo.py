@@ -695,6 +695,10 @@ def demo_company(
     events = _demo_events(
         truth, np.random.default_rng([seed, 15]), level, kind == "regular", active, families
     )
+    # Own generator too: the order lines must not change what was drawn before them.
+    frames["customer_order_lines"] = _demo_customer_order_lines(
+        truth, np.random.default_rng([seed, 16]), intermittent, today
+    )
     return DemoCompany(
         frames={
             name: frames[name][[c.name for c in ENTITIES[name].columns]].reset_index(drop=True)
@@ -703,6 +707,93 @@ def demo_company(
         events=events,
         truth=truth,
     )
+
+
+# Customer order lines: the last year of shipments, as the order lines behind them.
+ORDER_LINE_MONTHS = 12
+# A month sold this far under what was expected looks like a stockout: its lines ran short
+# and late. Other months are mostly on time and in full.
+_STOCKOUT_RATIO = 0.75
+_CUSTOMERS_PER_LOCATION = 15
+
+
+def _demo_customer_order_lines(
+    truth: DemoTruth, rng: np.random.Generator, intermittent: np.ndarray, today: dt.date
+) -> pd.DataFrame:
+    """One to three order lines per SKU, location and month with sales in the last year.
+
+    What shipped adds up to the sales history. In a month that sold well under the expected
+    demand (a stockout) customers asked for more than shipped, and later; a few of the last
+    month's lines are still open, and a few lines are asked for after today (not yet due).
+    """
+    months = min(ORDER_LINE_MONTHS, len(truth.months))
+    quantity = truth.quantity[:, :, -months:]
+    expected = truth.baseline[:, :, -months:] * truth.lift[:, None, -months:]
+    ratio = np.divide(quantity, expected, out=np.ones(quantity.shape), where=expected > 0)
+    stockout = (ratio < _STOCKOUT_RATIO) & ~intermittent[:, None, None]
+    s, loc, m = np.nonzero(quantity > 0)
+    qty = quantity[s, loc, m].astype(np.int64)
+    lines = 1 + (qty >= 20) + (qty >= 200)
+    row = np.repeat(np.arange(qty.size), lines)
+    nth = np.arange(row.size) - np.repeat(np.cumsum(lines) - lines, lines)
+    per_line = qty[row] // lines[row]
+    shipped = np.where(nth == lines[row] - 1, qty[row] - per_line * (lines[row] - 1), per_line)
+    short_month = stockout[s, loc, m][row]
+    n = row.size
+    month_start = truth.months[-months:][m[row]]
+    requested = month_start + pd.to_timedelta(rng.integers(0, 28, n), unit="D")
+
+    late = rng.random(n) < np.where(short_month, 0.5, 0.04)
+    short = (rng.random(n) < np.where(short_month, 0.6, 0.02)) & (shipped > 0)
+    fill = np.where(short, rng.uniform(0.55, 0.9, n), 1.0)
+    asked = np.where(short, np.ceil(shipped / fill), shipped).astype(np.int64)
+    asked = np.maximum(asked, shipped + short)
+    delay = np.where(late, rng.integers(2, 16, n), -rng.integers(0, 3, n))
+    shipped_on = requested + pd.to_timedelta(delay, unit="D")
+    # Backorders: a few late lines of the last month have not shipped yet.
+    still_open = late & (m[row] == months - 1) & (rng.random(n) < 0.3)
+    still_open |= shipped_on >= pd.Timestamp(today)
+
+    # A customer orders from one location; an order is its lines asked for on one day.
+    customer = 100 * (loc[row] + 1) + rng.integers(1, _CUSTOMERS_PER_LOCATION + 1, n)
+    order = pd.Series(list(zip(customer, requested, strict=True))).factorize(sort=True)[0]
+    frame = pd.DataFrame(
+        {
+            "order_ref": pd.Series(order + 1_000_001).map("SO-{:07d}".format).to_numpy(),
+            "line": 10 * (pd.Series(order).groupby(order).cumcount().to_numpy() + 1),
+            "customer": pd.Series(customer).map("C{:03d}".format).to_numpy(),
+            "sku": truth.skus[s[row]],
+            "location_code": truth.locations[loc[row]],
+            "requested_date": requested,
+            "requested_quantity": asked,
+            "shipped_date": pd.Series(shipped_on).mask(still_open),
+            "shipped_quantity": pd.Series(shipped, dtype="Int64").mask(still_open),
+        }
+    )
+    # Orders on the books for the coming weeks: open, not yet due.
+    ahead = rng.choice(np.flatnonzero((quantity[:, :, -1] > 0).ravel()), 40)
+    a_s, a_loc = np.divmod(ahead, quantity.shape[1])
+    future = pd.DataFrame(
+        {
+            "order_ref": pd.Series(np.arange(ahead.size) + 2_000_001)
+            .map("SO-{:07d}".format)
+            .to_numpy(),
+            "line": 10,
+            "customer": pd.Series(
+                100 * (a_loc + 1) + rng.integers(1, _CUSTOMERS_PER_LOCATION + 1, ahead.size)
+            )
+            .map("C{:03d}".format)
+            .to_numpy(),
+            "sku": truth.skus[a_s],
+            "location_code": truth.locations[a_loc],
+            "requested_date": pd.Timestamp(today)
+            + pd.to_timedelta(rng.integers(1, 21, ahead.size), unit="D"),
+            "requested_quantity": np.maximum(1, quantity[a_s, a_loc, -1] // 2).astype(np.int64),
+            "shipped_date": pd.NaT,
+            "shipped_quantity": pd.Series([pd.NA] * ahead.size, dtype="Int64"),
+        }
+    )
+    return pd.concat([frame, future], ignore_index=True)
 
 
 EVENT_FIELDS = [

@@ -72,6 +72,21 @@ def product_lifecycle_check(
     return failed
 
 
+def customer_order_lines_check(
+    rows: pd.DataFrame, text: pd.DataFrame, refs: dict
+) -> list[tuple[np.ndarray, str, str]]:
+    """A shipped quantity needs the date it shipped (a ship date before the order is fine:
+    the ERP's order date is not in the file, and a requested date can be moved earlier)."""
+    if "shipped_quantity" not in text:
+        return []
+    shipped = pd.to_numeric(rows["shipped_quantity"], errors="coerce").fillna(0).to_numpy() > 0
+    if "shipped_date" in text:
+        undated = (text["shipped_date"].fillna("").str.strip() == "").to_numpy()
+    else:
+        undated = np.ones(len(text), bool)
+    return [(shipped & undated, "shipped_date", "a shipped quantity needs a shipped date")]
+
+
 def purchase_receipts_check(
     rows: pd.DataFrame, text: pd.DataFrame, refs: dict
 ) -> list[tuple[np.ndarray, str, str]]:
@@ -317,6 +332,40 @@ ENTITIES: dict[str, Entity] = {
                 Column("note", "str", False, default=""),
             ),
         ),
+        Entity(
+            "customer_order_lines",
+            "sop.CustomerOrderLine",
+            key=("order_ref", "line"),
+            help=(
+                "Customer sales order lines, open and shipped: what was requested, by when, "
+                "and what shipped when (customer service OTIF)."
+            ),
+            row_check="sop.extracts.customer_order_lines_check",
+            columns=(
+                Column("order_ref", "str", max_length=60),
+                Column("line", "int", min_value=1),
+                Column("customer", "str", max_length=100),
+                Column("sku", "str", field="product", ref="product"),
+                Column("location_code", "str", field="location", ref="location"),
+                Column("requested_date", "date", help="the date the customer asked for"),
+                Column("requested_quantity", "decimal", min_value=_NON_NEG),
+                Column(
+                    "shipped_date",
+                    "date",
+                    False,
+                    default=None,
+                    help="the date of the last delivery; empty while the line is open",
+                ),
+                Column(
+                    "shipped_quantity",
+                    "decimal",
+                    False,
+                    min_value=_NON_NEG,
+                    default=0,
+                    help="the total shipped; needs a shipped_date when above 0",
+                ),
+            ),
+        ),
     )
 }
 
@@ -334,4 +383,5 @@ LOAD_ORDER: tuple[str, ...] = (
     "purchase_receipts",
     "capacity",
     "budget",
+    "customer_order_lines",
 )

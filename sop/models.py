@@ -514,6 +514,54 @@ class Budget(models.Model):
         return f"{self.family} {self.month:%Y-%m}"
 
 
+class CustomerOrderLine(models.Model):
+    """A customer's sales order line: what was asked for, by when, and what was shipped.
+
+    Open while `shipped_date` is empty. A line shipped in several deliveries carries the
+    date of the last one and the total shipped (the ERP's delivery-completed view).
+    """
+
+    order_ref = models.CharField(max_length=60)
+    line = models.PositiveIntegerField()
+    customer = models.CharField(max_length=100)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE)
+    # The natural-key index starts with order_ref; OTIF reads a window of requested dates.
+    requested_date = models.DateField(db_index=True)
+    requested_quantity = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        validators=[at_least(0, "The requested quantity cannot be negative.")],
+    )
+    shipped_date = models.DateField(null=True, blank=True)
+    shipped_quantity = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        default=Decimal(0),
+        validators=[at_least(0, "The shipped quantity cannot be negative.")],
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_ref", "line"], name="customer_order_line_natural_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(requested_quantity__gte=0) & Q(shipped_quantity__gte=0),
+                name="customer_order_line_quantities_non_negative",
+                violation_error_message="Quantities cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=Q(shipped_date__isnull=False) | Q(shipped_quantity=0),
+                name="customer_order_line_shipped_has_date",
+                violation_error_message="A shipped quantity needs a shipped date.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_ref}/{self.line} {self.product_id} {self.requested_quantity}"
+
+
 class Cycle(models.Model):
     """One monthly S&OP cycle moving through the stages of the process."""
 

@@ -22,6 +22,7 @@ _MASTER_DATA = (
     "scheduledreceipt",
     "capacity",
     "budget",
+    "customerorderline",
 )
 
 # Finance and supply planners build the what-ifs of the reconciliation together.

@@ -137,6 +137,11 @@ SOP_SUPPLY_SERVICE_LEVEL_B = env_int("SOP_SUPPLY_SERVICE_LEVEL_B", 95, minimum=1
 SOP_SUPPLY_SERVICE_LEVEL_C = env_int("SOP_SUPPLY_SERVICE_LEVEL_C", 90, minimum=1)
 SOP_SUPPLY_REVIEW_PERIOD_MONTHS = env_int("SOP_SUPPLY_REVIEW_PERIOD_MONTHS", 1, minimum=0)
 SOP_SUPPLY_MAX_COVER_WEEKS = env_int("SOP_SUPPLY_MAX_COVER_WEEKS", 26, minimum=1)
+# Customer service OTIF (`supply.service`): a line shipped up to this many days after the
+# requested date is on time, and one short by up to this percent of the requested quantity
+# is in full.
+SOP_CUSTOMER_OTIF_DAYS = env_int("SOP_CUSTOMER_OTIF_DAYS", 0, minimum=0)
+SOP_CUSTOMER_OTIF_PERCENT = env_int("SOP_CUSTOMER_OTIF_PERCENT", 0, minimum=0, maximum=100)
 # Supplier performance (supply.performance): a purchase-order line is on time when its last
 # receipt comes at most this many days after the promised date, in full when it receives at
 # least the promised quantity less this percentage.

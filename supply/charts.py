@@ -7,7 +7,7 @@ import numpy as np
 from sop import figures
 from sop.formatting import format_number
 from supply.constants import OVERLOAD
-from supply.selectors import Heatmap, Pareto, SkuGrid, SupplierPerformance
+from supply.selectors import CustomerService, Heatmap, Pareto, SkuGrid, SupplierPerformance
 
 _COLORS = {
     "on_hand": "#1f6feb",
@@ -153,6 +153,36 @@ def pareto_chart(pareto: Pareto) -> str:
         margin={"l": 60, "r": 60, "t": 20, "b": 50},
         legend={"orientation": "h", "y": -0.25},
         plot_bgcolor="#fff",
+    )
+    return fig.to_json()
+
+
+_LOCATION_COLORS = ("#1f6feb", "#1a7f37", "#c69026", "#8250df", "#b35900", "#0a7ea4")
+
+
+def customer_otif_chart(service: CustomerService) -> str:
+    """Customer OTIF % by month: a line per location and a bold one for the company."""
+    fig = figures.chart(height=300)
+    frame = service.by_location
+    locations = sorted(loc for loc in set(frame["location"]) if loc)
+    for i, location in enumerate([*locations, ""]):
+        rows = frame[frame["location"] == location].sort_values("month")
+        line = (
+            {"color": _LOCATION_COLORS[i % len(_LOCATION_COLORS)], "width": 2}
+            if location
+            else {"color": "#1d2733", "width": 4}
+        )
+        fig.add_scatter(
+            x=[m.isoformat() for m in rows["month"]],
+            y=rows["otif_pct"].round(1).tolist(),
+            name=location or "All locations",
+            mode="lines+markers",
+            line=line,
+            **figures.measure("pct", label=location or "All locations"),
+        )
+    fig.update_layout(
+        xaxis=figures.month_axis(service.months),
+        yaxis=figures.value_axis("pct", range=[0, 101], title={"text": "OTIF"}),
     )
     return fig.to_json()
 

@@ -36,6 +36,8 @@ PROJECTION_FIELDS = (
 )
 # Rows per page of the supply grid (SKU-locations as rows, months as columns).
 GRID_PAGE_ROWS = 50
+# Complete months before the cycle month whose customer OTIF the supply review shows.
+CUSTOMER_OTIF_MONTHS = 6
 # Supplier performance: the trend covers this many complete months before the current one;
 # the table of worst suppliers can look back over each of these windows (months).
 PERFORMANCE_TREND_MONTHS = 12

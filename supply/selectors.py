@@ -19,6 +19,7 @@ from sop.choices import JobStatus, Stage
 from sop.models import (
     AuditEvent,
     Capacity,
+    CustomerOrderLine,
     Cycle,
     ImportJob,
     Location,
@@ -49,6 +50,7 @@ from supply.choices import (
     SupplyReason,
 )
 from supply.constants import (
+    CUSTOMER_OTIF_MONTHS,
     EDIT_OBJECT_TYPES,
     GRID_PAGE_ROWS,
     LIST_ROWS,
@@ -68,6 +70,7 @@ from supply.models import (
     SupplyRun,
 )
 from supply.projection import phase_out_targets
+from supply.service import customer_otif_lines, customer_otif_summary
 
 # Bounds how long a master-data change made outside an import (Django admin) goes unseen.
 SKU_LIST_CACHE_SECONDS = 60
@@ -878,6 +881,144 @@ def pareto(*, cycle: Cycle, months: int = PARETO_MONTHS) -> Pareto:
         matrix=matrix,
         months=months,
     )
+
+
+# --- customer service ----------------------------------------------------------------------
+
+# Why customer OTIF has no figure ("not yet" on the pages, never a number).
+CUSTOMER_OTIF_NOT_YET = {
+    "no_lines": "no customer order lines imported for the months measured "
+    "(the customer_order_lines extract)",
+    "none_due": "no customer order line was due in the months measured",
+}
+
+
+def _order_lines(*, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """The order lines requested from `first` up to (not including) `last`: one query."""
+    columns = [
+        "location",
+        "family",
+        "requested_date",
+        "requested_quantity",
+        "shipped_date",
+        "shipped_quantity",
+    ]
+    rows = CustomerOrderLine.objects.filter(
+        requested_date__gte=first, requested_date__lt=last
+    ).values_list("location__code", "product__family", *columns[2:])
+    return pd.DataFrame(list(rows), columns=columns)
+
+
+def _judged(lines: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    return customer_otif_lines(
+        lines,
+        as_of=as_of,
+        tolerance_days=settings.SOP_CUSTOMER_OTIF_DAYS,
+        tolerance_percent=settings.SOP_CUSTOMER_OTIF_PERCENT,
+    )
+
+
+def _basis(lines: pd.DataFrame, judged: pd.DataFrame) -> str:
+    if lines.empty:
+        return CUSTOMER_OTIF_NOT_YET["no_lines"]
+    return CUSTOMER_OTIF_NOT_YET["none_due"] if judged.empty else ""
+
+
+@dataclass
+class CustomerService:
+    """Customer OTIF of the months before a cycle, by location and family (`supply.service`)."""
+
+    months: list[dt.date]
+    rows: list[dict]  # location, family, otif % per month ("cells"), window's lines and %
+    totals: list[dict]  # per location, then the company: the same keys
+    by_location: pd.DataFrame  # month, location ("" = all), lines_due, otif_pct: the chart's
+    tolerance_days: int
+    tolerance_percent: int
+    basis: str = ""  # why there is no figure; "" when there is one
+
+
+def customer_service(
+    *, cycle: Cycle, months: int = CUSTOMER_OTIF_MONTHS, as_of: dt.date | None = None
+) -> CustomerService:
+    """Customer OTIF of the `months` complete months before the cycle's: one query.
+
+    `as_of` (default today) is the day of measure: a line is due once its on-time window
+    closed before it, and an open line past its window counts as a miss.
+    """
+    as_of = as_of or dt.date.today()
+    first = add_months(cycle.month, -months)
+    window = [add_months(first, i) for i in range(months)]
+    lines = _order_lines(first=first, last=cycle.month)
+    judged = _judged(lines, as_of)
+    service = CustomerService(
+        months=window,
+        rows=[],
+        totals=[],
+        by_location=pd.DataFrame(columns=["month", "location", "lines_due", "otif_pct"]),
+        tolerance_days=settings.SOP_CUSTOMER_OTIF_DAYS,
+        tolerance_percent=settings.SOP_CUSTOMER_OTIF_PERCENT,
+        basis=_basis(lines, judged),
+    )
+    if service.basis:
+        return service
+    everywhere = judged.assign(location="", family="")
+    every_family = judged.assign(family="")
+    service.rows = _otif_rows(judged, window)
+    service.totals = _otif_rows(every_family, window) + _otif_rows(everywhere, window)
+    service.by_location = pd.concat(
+        [
+            customer_otif_summary(frame, ["month", "location"])
+            for frame in (every_family, everywhere)
+        ],
+        ignore_index=True,
+    )[["month", "location", "lines_due", "otif_pct"]]
+    return service
+
+
+def _otif_rows(judged: pd.DataFrame, window: list[dt.date]) -> list[dict]:
+    """One row per location and family: the OTIF % of each month, then of the window."""
+    monthly = customer_otif_summary(judged, ["location", "family", "month"])
+    overall = customer_otif_summary(judged, ["location", "family"])
+    cells = monthly.pivot(index=["location", "family"], columns="month", values="otif_pct")
+    cells = cells.reindex(columns=window)
+    rows = []
+    for total in overall.itertuples(index=False):
+        values = cells.loc[(total.location, total.family)]
+        rows.append(
+            {
+                "location": total.location,
+                "family": total.family,
+                "cells": [None if pd.isna(v) else float(v) for v in values],
+                "lines_due": int(total.lines_due),
+                "otif_pct": float(total.otif_pct),
+            }
+        )
+    return rows
+
+
+def customer_otif_kpi(
+    *, cycle_months: Sequence[dt.date], months: int, as_of: dt.date | None = None
+) -> dict[dt.date, dict[str, float | str | None]]:
+    """The company's customer OTIF % over the `months` complete months before each cycle
+    month, with the reason when there is none: one query for all of them."""
+    as_of = as_of or dt.date.today()
+    if not cycle_months:
+        return {}
+    lines = _order_lines(first=add_months(min(cycle_months), -months), last=max(cycle_months))
+    out = {}
+    for month in cycle_months:
+        first = add_months(month, -months)
+        requested = pd.to_datetime(lines["requested_date"])
+        inside = lines[(requested >= pd.Timestamp(first)) & (requested < pd.Timestamp(month))]
+        judged = _judged(inside, as_of)
+        basis = _basis(inside, judged)
+        summary = customer_otif_summary(judged.assign(all=""), ["all"])
+        out[month] = {
+            "customer_otif": None if basis else float(summary["otif_pct"].iloc[0]),
+            "customer_otif_lines": len(judged),
+            "customer_otif_basis": basis,
+        }
+    return out
 
 
 # --- exports -----------------------------------------------------------------------------

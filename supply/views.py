@@ -193,6 +193,9 @@ def review(request: HttpRequest, cycle: Cycle) -> HttpResponse:
         "horizon": cycle.horizon,
         **_plan_context(request, cycle, run, request.GET),
     }
+    service = selectors.customer_service(cycle=cycle)
+    context["customer_service"] = service
+    context["customer_chart"] = "" if service.basis else charts.customer_otif_chart(service)
     return render(request, "supply/review.html", context)
 
 

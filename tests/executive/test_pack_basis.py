@@ -99,7 +99,7 @@ def test_before_the_reconciliation_recommends_a_plan_its_figures_are_not_yet(cyc
 @pytest.mark.parametrize("key", list(NOT_YET_KPI))
 def test_a_plan_kpi_without_its_basis_says_what_it_lacks(key):
     kpis = {k: 1.0 for k in PLAN_KPIS} | {"service_level": 0.9, key: math.nan}
-    kpis |= {"forecast_accuracy": 80.0, "forecast_bias": 2.0}
+    kpis |= {"forecast_accuracy": 80.0, "forecast_bias": 2.0, "customer_otif": 95.0}
     figures = {k["key"]: k for k in selectors.headline(kpis, dict(kpis), planned=True)}
     assert figures[key]["value"] is None
     assert figures[key]["not_yet"] == NOT_YET_KPI[key]

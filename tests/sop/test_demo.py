@@ -188,3 +188,22 @@ def test_seed_demo_data_only_loads_the_company_without_past_cycles_or_runs(tmp_p
     ]
     assert not ForecastRun.objects.exists()
     assert not SupplyRun.objects.exists()
+
+
+def test_the_customer_order_lines_ship_the_last_year_of_sales_mostly_on_time_and_in_full(
+    company,
+):
+    lines = company["customer_order_lines"]
+    shipped = lines[lines["shipped_date"].notna()]
+    assert lines["requested_date"].min() >= pd.Timestamp("2025-11-01")
+    # What shipped is the sales history (less the few backorders still open).
+    sales = company["sales_history"]
+    year = sales[sales["month"] >= pd.Timestamp("2025-11-01")]["quantity"].sum()
+    assert 0.97 * year <= shipped["shipped_quantity"].sum() <= year
+    on_time = shipped["shipped_date"] <= shipped["requested_date"]
+    in_full = shipped["shipped_quantity"] >= shipped["requested_quantity"]
+    assert 0.85 < (on_time & in_full).mean() < 0.97
+    # Open lines: backorders of last month and orders asked for after today.
+    still_open = lines[lines["shipped_date"].isna()]
+    assert (still_open["requested_date"] < pd.Timestamp(TODAY)).any()
+    assert (still_open["requested_date"] > pd.Timestamp(TODAY)).sum() == 40

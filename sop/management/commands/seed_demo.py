@@ -102,13 +102,13 @@ class Command(BaseCommand):
         for entity in LOAD_ORDER:
             job = _load(entity, paths[entity], admin)
             self.stdout.write(
-                f"  {job.entity:<17} {job.rows_read:>8} rows: {job.rows_inserted} new, "
+                f"  {job.entity:<20} {job.rows_read:>8} rows: {job.rows_inserted} new, "
                 f"{job.rows_updated} updated, {job.rows_unchanged} unchanged"
             )
         recorded = _load_events(
             company.events, owner=next(u for u in users if u.username == "marketing")
         )
-        self.stdout.write(f"  {'events':<14} {recorded:>8} recorded (past promotions and plans)")
+        self.stdout.write(f"  {'events':<20} {recorded:>8} recorded (past promotions and plans)")
         if not data_only:
             # The past cycles first, so the open cycle carries over from the last of them.
             past_started = time.perf_counter()
