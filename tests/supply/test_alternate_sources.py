@@ -1,0 +1,96 @@
+"""Alternate sources through a supply run: the split by source, its cost, the chunks."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from sop.models import Capacity, Product, ProductSource
+from supply import services
+from supply.models import InventoryProjection, SourceSplit, SupplyRun
+from tests.factories import SupplierFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def plan_of(run, product, field: str) -> list[float]:
+    return list(
+        InventoryProjection.objects.filter(run=run, product=product)
+        .order_by("month")
+        .values_list(field, flat=True)
+    )
+
+
+def run_plan(cycle, user, capture) -> SupplyRun:
+    with capture(execute=True):
+        run = services.supply_run_start(cycle=cycle, user=user, chunk_rows=1)
+    run.refresh_from_db()
+    return run
+
+
+@pytest.fixture
+def tight(cycle, company):
+    """The line has 80 h a month: BIKE (A) takes 30/60/60, LAMP (C) is cut to 50/20/20."""
+    Capacity.objects.filter(resource=company["line"]).update(hours=80)
+    Product.objects.filter(pk=company["LAMP"].pk).update(unit_cost=Decimal("10"))
+    return cycle
+
+
+def test_the_lamp_short_of_the_line_is_bought_from_its_alternate_up_to_its_capacity(
+    tight, company, supply_planner, django_capture_on_commit_callbacks
+):
+    lamp = company["LAMP"]
+    source = ProductSource.objects.create(
+        product=lamp,
+        location=company["dc"],
+        supplier=SupplierFactory(code="BACKUP"),
+        priority=1,
+        unit_cost=Decimal("12"),
+        lead_time_days=0,
+        monthly_capacity=Decimal("20"),
+    )
+    run = run_plan(tight, supply_planner, django_capture_on_commit_callbacks)
+    # The line gives 50, 20, 20; the alternate 20 of the 30 missing in months 1 and 2.
+    assert plan_of(run, lamp, "planned") == [50, 40, 40]
+    assert plan_of(run, lamp, "shortage") == [0, 10, 10]
+    assert plan_of(run, lamp, "unmet") == [0, 10, 10]
+    splits = SourceSplit.objects.filter(run=run).order_by("month")
+    # 20 x (12 - 10) = 40 a month more than from the line.
+    assert [(s.source_id, s.quantity, s.extra_cost) for s in splits] == [
+        (source.pk, 20, 40),
+        (source.pk, 20, 40),
+    ]
+
+
+def test_an_inactive_source_is_not_planned_with(
+    tight, company, supply_planner, django_capture_on_commit_callbacks
+):
+    ProductSource.objects.create(
+        product=company["LAMP"],
+        location=company["dc"],
+        supplier=SupplierFactory(code="BACKUP"),
+        unit_cost=Decimal("12"),
+        monthly_capacity=Decimal("20"),
+        active=False,
+    )
+    run = run_plan(tight, supply_planner, django_capture_on_commit_callbacks)
+    assert plan_of(run, company["LAMP"], "shortage") == [0, 30, 30]
+    assert not SourceSplit.objects.filter(run=run).exists()
+
+
+def test_a_source_shared_with_tea_puts_it_in_the_line_s_chunk(
+    cycle, company, supply_planner, django_capture_on_commit_callbacks
+):
+    backup = SupplierFactory(code="BACKUP")
+    for sku in ("LAMP", "TEA"):
+        ProductSource.objects.create(
+            product=company[sku],
+            location=company["dc"],
+            supplier=backup,
+            unit_cost=Decimal("1"),
+            monthly_capacity=Decimal("5"),
+        )
+    run = run_plan(cycle, supply_planner, django_capture_on_commit_callbacks)
+    # Without the shared source TEA is a chunk of its own (two chunks).
+    assert run.chunks_total == 1
