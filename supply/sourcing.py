@@ -89,7 +89,10 @@ class AlternateSources:
             raise ValueError("alternate unit cost and lead time cannot be negative")
         for name, size, label in (("labels", m, "source"), ("pools", capacity.shape[0], "pool")):
             index = getattr(self, name)
-            index = pd.RangeIndex(size, name=label) if index is None else pd.Index(index)
+            if index is None:
+                index = pd.RangeIndex(size, name=label)
+            elif not isinstance(index, pd.Index):
+                index = pd.Index(index)
             if len(index) != size:
                 raise ValueError(f"alternate {name} has {len(index)} labels, expected {size}")
             object.__setattr__(self, name, index)
