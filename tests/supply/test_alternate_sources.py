@@ -94,3 +94,45 @@ def test_a_source_shared_with_tea_puts_it_in_the_line_s_chunk(
     run = run_plan(cycle, supply_planner, django_capture_on_commit_callbacks)
     # Without the shared source TEA is a chunk of its own (two chunks).
     assert run.chunks_total == 1
+
+
+def test_the_sku_card_shows_the_split_by_source_and_its_extra_cost(
+    tight, company, supply_planner, client, django_capture_on_commit_callbacks
+):
+    ProductSource.objects.create(
+        product=company["LAMP"],
+        location=company["dc"],
+        supplier=SupplierFactory(code="BACKUP"),
+        unit_cost=Decimal("12"),
+        monthly_capacity=Decimal("20"),
+    )
+    run_plan(tight, supply_planner, django_capture_on_commit_callbacks)
+    client.force_login(supply_planner)
+    lamp, dc = company["LAMP"], company["dc"]
+    body = client.get(f"/supply/?cycle={tight.pk}&sku={lamp.pk}&location={dc.pk}").content.decode()
+    card = body[body.index('id="sku-card"') :]
+    summary = card[card.index('id="source-summary"') :]
+    assert "<strong>40 units</strong>" in summary and "<strong>80 EUR</strong>" in summary
+    primary = card[card.index("from Primary source") :].split("</tr>")[0]
+    # The line gives 50, 20, 20; BACKUP 20 in December and January at 2 EUR more a unit.
+    assert [c.split(">")[-1] for c in primary.split("</td>")[:-1]] == ["50", "20", "20"]
+    backup = card[card.index("from Supplier BACKUP") :].split("</tr>")[0]
+    assert [c.split(">")[-1] for c in backup.split("</td>")[:-1]] == ["", "20", "20"]
+    assert "Shortage (every source)" in card
+
+
+def test_a_top_priority_source_without_capacity_is_a_plan_warning(
+    cycle, company, supply_planner, client, published
+):
+    ProductSource.objects.create(
+        product=company["LAMP"],
+        location=company["dc"],
+        supplier=SupplierFactory(code="EMPTY"),
+        priority=1,
+        unit_cost=Decimal("1"),
+        monthly_capacity=Decimal("0"),
+    )
+    client.force_login(supply_planner)
+    body = client.get(f"/supply/?cycle={cycle.pk}").content.decode()
+    warning = body[body.index('id="odd-sources"') :].split("</div>")[0]
+    assert "LAMP @ DC: its first alternate source, supplier EMPTY, has no capacity" in warning
