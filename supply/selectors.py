@@ -1283,16 +1283,29 @@ def supply_checklist(cycle: Cycle) -> list[Check]:
     gaps = capacity_gap_warning(cycle=cycle)
     edits = PlannedSupplyEdit.objects.filter(cycle=cycle).count()
     adjustments = CapacityAdjustment.objects.filter(cycle=cycle).count()
-    return [
+    odd = odd_source_list()
+    checks = [
         Check("Supply plan run on the current consensus", "todo" if gate else "done", gate or ""),
         # A warning, not part of the gate: the plan is valid, unconstrained where unknown.
         Check("Capacity entered for every routed resource", "todo" if gaps else "done", gaps),
+    ]
+    if odd:
+        # A warning too: legal data, but the SKU's first choice never supplies.
+        checks.append(
+            Check(
+                "Alternate sources with capacity at their top priority",
+                "todo",
+                "; ".join(o["text"] for o in odd) + ".",
+            )
+        )
+    checks.append(
         Check(
             "Supply edits",
             "info",
             f"{edits} planned-supply edits, {adjustments} capacity adjustments.",
-        ),
-    ]
+        )
+    )
+    return checks
 
 
 @dataclass

@@ -136,3 +136,20 @@ def test_a_top_priority_source_without_capacity_is_a_plan_warning(
     body = client.get(f"/supply/?cycle={cycle.pk}").content.decode()
     warning = body[body.index('id="odd-sources"') :].split("</div>")[0]
     assert "LAMP @ DC: its first alternate source, supplier EMPTY, has no capacity" in warning
+
+
+def test_the_odd_source_is_a_checklist_warning_not_a_gate(cycle, company, published):
+    from supply.selectors import supply_checklist, supply_gate
+
+    ProductSource.objects.create(
+        product=company["TEA"],
+        location=company["dc"],
+        supplier=SupplierFactory(code="EMPTY"),
+        unit_cost=Decimal("1"),
+        monthly_capacity=Decimal("0"),
+    )
+    lines = {check.label: check for check in supply_checklist(cycle)}
+    odd = lines["Alternate sources with capacity at their top priority"]
+    assert (odd.state, odd.data_check) == ("todo", False)
+    assert "TEA @ DC: its first alternate source, supplier EMPTY, has no capacity" in odd.detail
+    assert supply_gate(cycle) is None
