@@ -10,6 +10,7 @@ from sop.models import Capacity, Product, ProductSource
 from supply import services
 from supply.models import InventoryProjection, SourceSplit, SupplyRun
 from tests.factories import SupplierFactory
+from tests.supply.conftest import MONTHS
 
 pytestmark = pytest.mark.django_db
 
@@ -153,3 +154,31 @@ def test_the_odd_source_is_a_checklist_warning_not_a_gate(cycle, company, publis
     assert (odd.state, odd.data_check) == ("todo", False)
     assert "TEA @ DC: its first alternate source, supplier EMPTY, has no capacity" in odd.detail
     assert supply_gate(cycle) is None
+
+
+def test_a_capacity_edit_recomputes_the_split_by_source(
+    tight, company, supply_planner, django_capture_on_commit_callbacks
+):
+    source = ProductSource.objects.create(
+        product=company["LAMP"],
+        location=company["dc"],
+        supplier=SupplierFactory(code="BACKUP"),
+        unit_cost=Decimal("12"),
+        monthly_capacity=Decimal("20"),
+    )
+    run = run_plan(tight, supply_planner, django_capture_on_commit_callbacks)
+    # 30 more hours in December: the line makes all of LAMP's 50 there, BACKUP none.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.capacity_adjustment_save(
+            cycle=tight,
+            user=supply_planner,
+            resource=company["line"],
+            month=MONTHS[1],
+            delta_hours=Decimal("30"),
+            reason="overtime",
+            comment="Saturday shift",
+            expected_version=None,
+        )
+    assert plan_of(run, company["LAMP"], "planned") == [50, 50, 40]
+    splits = SourceSplit.objects.filter(run=run).order_by("month")
+    assert [(s.month, s.source_id, s.quantity) for s in splits] == [(MONTHS[2], source.pk, 20)]
