@@ -203,7 +203,7 @@ def odd_source_list() -> list[dict]:
             "source": f"{r.kind} {r.code}",
             "text": (
                 f"{skus[r.product]} @ {codes[r.location]}: its first alternate source, "
-                f"{r.kind} {r.code}, has no capacity, so the plan goes on to the next one"
+                f"{r.kind} {r.code}, has no capacity in any month: it can never supply"
             ),
         }
         for r in odd.sort_values(["product", "location"]).itertuples()
