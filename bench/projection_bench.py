@@ -4,10 +4,12 @@
     python bench/projection_bench.py --e2e [--skus N] [--database NAME]
 
 Times the pure computation of `supply.projection` (safety stock, unconstrained plan,
-capacity-constrained plan, projection, cover and excess, the tidy lists and grids) on
-generated grids: seasonal demand sharing one peak, so the work centres overload in the
-peak months and have room before them, and one tight resource that cannot be fixed by
-pre-building. Prints the time of each step, the end-to-end time and a summary.
+capacity-constrained plan, the alternate sources' fill, projection, cover and excess, the
+tidy lists and grids) on generated grids: seasonal demand sharing one peak, so the work
+centres overload in the peak months and have room before them, and one tight resource that
+cannot be fixed by pre-building; a fifth of the SKU-locations have one or two alternate
+suppliers, 20 of them, each able to take about a third of its SKUs' demand. Prints the
+time of each step, the end-to-end time and a summary.
 
 With --e2e the same company is written to a PostgreSQL database of its own (default
 sop_supply_bench, created and migrated; never the development database) as master data,
@@ -53,12 +55,19 @@ from supply.projection import (
     weekly_forward_demand,
     weeks_of_cover,
 )
+from supply.sourcing import AlternateSources, fill_from_alternates
 
 BUDGET_SECONDS = 2.0
 E2E_BUDGET_SECONDS = 15.0
 E2E_DATABASE = "sop_supply_bench"
 WORK_CENTRES = ["WC-ASSY", "WC-PACK", "WC-MOULD", "WC-PAINT"]
 SUPPLIER = "SUP-MAIN"
+# Alternate sources: this share of the SKU-locations has one (or, half of them, two) of
+# this many alternate suppliers; each supplier's monthly capacity is this share of the
+# average demand of the SKUs that may use it.
+ALTERNATE_SHARE = 0.2
+ALTERNATE_SUPPLIERS = 20
+ALTERNATE_CAPACITY = 0.3
 
 
 def make_inputs(skus: int = 10_000, months: int = 18, seed: int = 0) -> SupplyInputs:
@@ -97,6 +106,7 @@ def make_inputs(skus: int = 10_000, months: int = 18, seed: int = 0) -> SupplyIn
     headroom = np.array([1.05, 1.0, 1.1, 1.02, 0.85])
     capacity = np.repeat((average_load * headroom)[:, None], months, axis=1)
 
+    alternates = make_alternates(rng, demand, unit_cost)
     receipts = np.zeros((skus, months))
     open_orders = rng.random(skus) < 0.3
     receipts[open_orders, rng.integers(0, 3, open_orders.sum())] = level[open_orders] * rng.uniform(
@@ -119,6 +129,31 @@ def make_inputs(skus: int = 10_000, months: int = 18, seed: int = 0) -> SupplyIn
         keys=pd.Index([f"SKU{i:05d}@DC1" for i in range(skus)], name="sku_location"),
         months=pd.date_range("2027-01-01", periods=months, freq="MS", name="month"),
         resources=pd.Index(resources, name="resource"),
+        alternates=alternates,
+    )
+
+
+def make_alternates(
+    rng: np.random.Generator, demand: np.ndarray, unit_cost: np.ndarray
+) -> AlternateSources:
+    """A fifth of the SKUs with one or two alternate suppliers (pools 0..19, distinct per
+    SKU), dearer by 2-30 %, 0-60 days away, sharing each supplier's capacity."""
+    skus, months = demand.shape
+    chosen = np.flatnonzero(rng.random(skus) < ALTERNATE_SHARE)
+    first = rng.integers(0, ALTERNATE_SUPPLIERS, chosen.size)
+    two = rng.random(chosen.size) < 0.5
+    second = (first + rng.integers(1, ALTERNATE_SUPPLIERS, chosen.size)) % ALTERNATE_SUPPLIERS
+    sku = np.concatenate([chosen, chosen[two]])
+    pool = np.concatenate([first, second[two]])
+    capacity = np.zeros(ALTERNATE_SUPPLIERS)
+    np.add.at(capacity, pool, demand[sku].mean(axis=1) * ALTERNATE_CAPACITY)
+    return AlternateSources(
+        sku=sku,
+        pool=pool,
+        priority=np.concatenate([np.ones(chosen.size), np.full(two.sum(), 2.0)]),
+        unit_cost=unit_cost[sku] * rng.uniform(1.02, 1.3, sku.size),
+        lead_time_months=days_to_months(rng.uniform(0, 60, sku.size).round()),
+        capacity=np.repeat(capacity.round()[:, None], months, axis=1),
     )
 
 
@@ -180,6 +215,17 @@ def time_steps(inputs: SupplyInputs, policy: Policy, repeat: int) -> dict[str, f
             priority=priority_order(inputs.abc_class, inputs.unit_price - inputs.unit_cost),
         ),
     )
+    if inputs.alternates is not None:
+        run(
+            "alternate sources",
+            lambda: fill_from_alternates(
+                shortage=constrained.shortage,
+                sources=inputs.alternates,
+                priority=priority_order(inputs.abc_class, inputs.unit_price - inputs.unit_cost),
+                first_month=first_plannable_month(inputs.alternates.lead_time_months),
+                order=policy.alternate_order,
+            ),
+        )
     projection = run(
         "projection",
         lambda: project(
@@ -203,8 +249,14 @@ def time_steps(inputs: SupplyInputs, policy: Policy, repeat: int) -> dict[str, f
 
 
 def tidy_frames(result: SupplyProjection) -> list[pd.DataFrame]:
-    """The frames a service writes: the stockout and excess lists and both grids."""
-    return [result.stockouts(), result.excess(), result.sku_months(), result.resource_months()]
+    """The frames a service writes: the stockout and excess lists, both grids, the split."""
+    return [
+        result.stockouts(),
+        result.excess(),
+        result.sku_months(),
+        result.resource_months(),
+        result.source_split(),
+    ]
 
 
 def time_end_to_end(
@@ -231,7 +283,12 @@ def summarise(result: SupplyProjection) -> dict[str, float]:
         "overloaded resource-months before": int((result.load_unconstrained > capacity).sum()),
         "overloaded resource-months after": int((result.load > capacity * (1 + 1e-9)).sum()),
         "units pre-built into earlier months": float(prebuilt.sum()),
-        "shortage units (cut for capacity)": float(result.shortage.sum()),
+        "SKU-locations with alternates": int(np.unique(result.inputs.alternates.sku).size)
+        if result.inputs.alternates is not None
+        else 0,
+        "units from alternate sources": float(result.source_split()["quantity"].sum()),
+        "extra cost of alternate sources": float(result.source_split()["extra_cost"].sum()),
+        "shortage units (no source left)": float(result.shortage.sum()),
         "SKU-locations with a shortage": int((result.shortage.sum(axis=1) > 0).sum()),
         "stockout rows (SKU-location x month)": len(stockouts),
         "stockout units": float(stockouts["quantity"].sum()),
@@ -306,13 +363,14 @@ def seed_company(inputs: SupplyInputs, *, seed: int) -> object:
         InventorySnapshot,
         Location,
         Product,
+        ProductSource,
         Resource,
         Routing,
         ScheduledReceipt,
         Supplier,
     )
     from sop.services import bulk_insert_frame
-    from supply.models import InventoryProjection, StockTarget
+    from supply.models import InventoryProjection, SourceSplit, StockTarget
 
     rng = np.random.default_rng(seed + 1)
     n, months = inputs.demand.shape
@@ -320,7 +378,17 @@ def seed_company(inputs: SupplyInputs, *, seed: int) -> object:
     # The result rows have no FK constraints for CASCADE to follow: name them.
     tables = ", ".join(
         connection.ops.quote_name(m._meta.db_table)
-        for m in (Product, Location, Resource, Supplier, Cycle, InventoryProjection, StockTarget)
+        for m in (
+            Product,
+            Location,
+            Resource,
+            Supplier,
+            ProductSource,
+            Cycle,
+            InventoryProjection,
+            StockTarget,
+            SourceSplit,
+        )
     )
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -377,6 +445,27 @@ def seed_company(inputs: SupplyInputs, *, seed: int) -> object:
                 }
             ),
         )
+        alternates = inputs.alternates
+        if alternates is not None:
+            # The first 20 suppliers are the alternates' pools.
+            pools = np.array([s.pk for s in suppliers])[: alternates.capacity.shape[0]]
+            bulk_insert_frame(
+                ProductSource,
+                pd.DataFrame(
+                    {
+                        "product_id": product_ids[alternates.sku],
+                        "location_id": location.pk,
+                        "supplier_id": pools[alternates.pool],
+                        "priority": alternates.priority.astype(int),
+                        "unit_cost": alternates.unit_cost.round(4),
+                        "lead_time_days": np.round(alternates.lead_time_months * 30.4375).astype(
+                            int
+                        ),
+                        "monthly_capacity": alternates.capacity[alternates.pool, 0].round(3),
+                        "active": True,
+                    }
+                ),
+            )
         r, t = np.indices(inputs.capacity.shape).reshape(2, -1)
         bulk_insert_frame(
             Capacity,
@@ -450,6 +539,7 @@ def seed_company(inputs: SupplyInputs, *, seed: int) -> object:
                     "location_id": location.pk,
                     "month": np.array(month_list, dtype=object)[t],
                     "statistical": inputs.demand.ravel(),
+                    "events": 0.0,
                     "override_delta": 0.0,
                     "value": inputs.demand.ravel(),
                 }
@@ -467,7 +557,7 @@ def end_to_end(args: argparse.Namespace) -> int:
     from sop import runs
     from sop.models import Product
     from supply import services
-    from supply.models import CapacityLoad, InventoryProjection
+    from supply.models import CapacityLoad, InventoryProjection, SourceSplit
     from supply.services import edits, results
     from supply.services import runs as supply_runs
 
@@ -515,9 +605,11 @@ def end_to_end(args: argparse.Namespace) -> int:
     phases["write"] -= phases.get("compute (plan_supply)", 0.0)
     phases["write (COPY)"] = phases.pop("write")
     rows = InventoryProjection.objects.filter(run=run).count()
+    splits = SourceSplit.objects.filter(run=run).count()
     print(
         f"supply run {run.pk}: {run.status}, {run.chunks_total} chunks, "
-        f"{run.sku_location_count:,} SKU-locations, {rows:,} plan rows"
+        f"{run.sku_location_count:,} SKU-locations, {rows:,} plan rows, "
+        f"{splits:,} rows of supply from alternate sources"
     )
     for name, seconds in phases.items():
         print(f"  {name:<36} {seconds:8.2f} s")

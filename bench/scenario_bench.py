@@ -9,7 +9,10 @@ publishes its supply plan, and submits the supply review as a supply planner, wh
 computes the base scenario. Then times one scenario from creation to its published result:
 demand +10 % for one family, -20 % capacity on the busiest work centre and ten more days
 of lead time from one supplier -> `scenario_create` -> `scenario_run_start` -> the run
-(in-process by default; with --celery on a Celery worker of its own) -> published.
+(in-process by default; with --celery on a Celery worker of its own) -> published. Then a
+supplier disruption the same way: one supplier unavailable for three months, as the
+primary of the items bought from it and as an alternate source (a fifth of the
+SKU-locations have alternates), so the plan reroutes to the other alternates.
 
 Prints each phase, the total against the 20 s goal, and a sha256 of the published supply
 run's rows, the cycle's consensus demand and the base scenario's result, taken before and
@@ -43,6 +46,7 @@ SCENARIO = "Bench what-if"
 FAMILY = "Family 3"
 RESOURCE = WORK_CENTRES[0]
 SUPPLIER = "S03"
+DISRUPTED = "S05"
 WORKER_READY_SECONDS = 120
 
 
@@ -73,12 +77,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.celery:
         worker = _start_worker(redis_url)
     try:
-        run, total, phases = time_scenario(cycle)
+        timed_runs = [
+            time_scenario(cycle, SCENARIO, bench_deltas(cycle)),
+            time_scenario(cycle, "Bench supplier disruption", disruption_deltas(cycle)),
+        ]
     finally:
         if worker is not None:
             _stop_worker(worker)
     after = plan_digests(cycle)
-    return report(run, total, phases, before, after, on_worker=worker is not None)
+    status = 0
+    for run, total, phases in timed_runs:
+        status |= report(run, total, phases, before, after, on_worker=worker is not None)
+    return status
 
 
 # --- set-up (not timed) -------------------------------------------------------------------
@@ -207,7 +217,16 @@ def bench_deltas(cycle) -> list[dict]:
     ]
 
 
-def time_scenario(cycle):
+def disruption_deltas(cycle) -> list[dict]:
+    """One supplier unavailable from the cycle's second month to its fourth."""
+    from sop.services import add_months
+
+    start = add_months(cycle.month, 1).isoformat()
+    end = add_months(cycle.month, 3).isoformat()
+    return [{"kind": "source", "supplier": DISRUPTED, "start": start, "end": end}]
+
+
+def time_scenario(cycle, name: str, deltas: list[dict]):
     """Create the scenario, run it, wait for its result; the run, seconds and phases."""
     from reconciliation import scenarios as engine
     from reconciliation import selectors, services
@@ -217,7 +236,7 @@ def time_scenario(cycle):
     from sop.runs import run_wait
 
     # With --reuse, earlier benches' what-ifs are kept and this one takes the next number.
-    scenario_name = f"{SCENARIO} {Scenario.objects.filter(cycle=cycle).count()}"
+    scenario_name = f"{name} {Scenario.objects.filter(cycle=cycle).count()}"
     phases: dict[str, float] = {}
     timed = phase_timer(phases)
     # In-process only: a run executed by a Celery worker is not wrapped. Each function is
@@ -238,7 +257,7 @@ def time_scenario(cycle):
     try:
         t0 = time.perf_counter()
         scenario = services.scenario_create(
-            cycle=cycle, name=scenario_name, user=None, deltas=bench_deltas(cycle)
+            cycle=cycle, name=scenario_name, user=None, deltas=deltas
         )
         run = services.scenario_run_start(scenario=scenario, user=None)
         run = run_wait(run, timeout=600, poll_seconds=0.05)
@@ -278,7 +297,9 @@ def report(run, total, phases, before, after, *, on_worker: bool) -> int:
     if kpis:
         print(
             f"  revenue {kpis.get('revenue', 0):,.0f}, fill rate {kpis.get('fill_rate', 0):.3f}, "
-            f"overloaded resource-months {kpis.get('overloaded_resource_months', 0):.0f}"
+            f"overloaded resource-months {kpis.get('overloaded_resource_months', 0):.0f}, "
+            f"from alternate sources {kpis.get('alternate_units', 0):,.0f} units "
+            f"(extra cost {kpis.get('alternate_extra_cost', 0):,.0f})"
         )
     identical = before == after
     for name, (digest, rows) in before.items():

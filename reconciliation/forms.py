@@ -155,6 +155,26 @@ def _suppliers() -> list[tuple[str, str]]:
     return list(Supplier.objects.values_list("code", "code"))
 
 
+def _sources() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Suppliers and resources, grouped, as `kind:code` values."""
+    return [
+        (
+            "Suppliers",
+            [
+                (f"supplier:{code}", code)
+                for code in Supplier.objects.values_list("code", flat=True)
+            ],
+        ),
+        (
+            "Resources",
+            [
+                (f"resource:{code}", code)
+                for code in Resource.objects.values_list("code", flat=True)
+            ],
+        ),
+    ]
+
+
 class DemandDeltaForm(DeltaForm):
     kind = "demand"
     label = "Demand"
@@ -251,6 +271,20 @@ class ServiceLevelDeltaForm(DeltaForm):
         }
 
 
+class SourceDeltaForm(DeltaForm):
+    kind = "source"
+    label = "Source unavailable"
+
+    source = forms.ChoiceField(choices=_sources, help_text="A supplier or a resource")
+    start = forms.ChoiceField()
+    end = forms.ChoiceField()
+
+    def delta(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        kind, code = data["source"].split(":", 1)
+        return {"kind": self.kind, kind: code, "start": data["start"], "end": data["end"]}
+
+
 DELTA_FORMS: dict[str, type[DeltaForm]] = {
     form.kind: form
     for form in (
@@ -259,6 +293,7 @@ DELTA_FORMS: dict[str, type[DeltaForm]] = {
         LeadTimeDeltaForm,
         PriceCostDeltaForm,
         ServiceLevelDeltaForm,
+        SourceDeltaForm,
     )
 }
 

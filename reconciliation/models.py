@@ -70,6 +70,9 @@ class ScenarioRun(PublishedRun):
     deltas = models.JSONField(default=list, blank=True)
     scenario_version = models.PositiveIntegerField(default=0)
     kpis = models.JSONField(default=dict, blank=True)
+    sources = models.JSONField(
+        default=list, blank=True, help_text="Units and extra cost per source, the primary first"
+    )
     sku_location_count = models.PositiveIntegerField(default=0)
 
     publish_scope = "scenario"

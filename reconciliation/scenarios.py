@@ -29,6 +29,11 @@ Percents are changes: 10 means 10 % more, -100 all of it gone.
   it the new prices could also reshuffle who is cut).
 - `ServiceLevelDelta`: the target cycle service level of an ABC class (None: every
   class and the unclassified items); the engine turns it into safety stock.
+- `SourceDelta`: a supplier or a resource unavailable in each month of the range (a
+  disruption). A resource's hours drop to 0; the items bought from a supplier get nothing
+  from it as their primary source (`SupplyInputs.primary_unavailable`, firm supply
+  excepted); and as an alternate source either has no capacity. The plan reroutes what
+  it can to the other sources (`supply.sourcing`).
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from supply.projection import (
     days_to_months,
     plan_supply,
 )
+from supply.sourcing import AlternateSources
 
 
 def _check_months(label: str, start: object, end: object) -> None:
@@ -179,10 +185,36 @@ class ServiceLevelDelta:
             )
 
 
-Delta = DemandDelta | CapacityDelta | LeadTimeDelta | PriceCostDelta | ServiceLevelDelta
+@dataclass(frozen=True, kw_only=True)
+class SourceDelta:
+    """A supplier or a resource unavailable over a month range: a supply disruption."""
+
+    kind: ClassVar[str] = "source"
+    start: dt.date
+    end: dt.date
+    supplier: str | None = None
+    resource: str | None = None
+
+    def __post_init__(self) -> None:
+        label = "source unavailable"
+        if bool(self.supplier) == bool(self.resource):
+            raise ValueError(f"{label}: name a supplier or a resource, one of the two")
+        _check_months(label, self.start, self.end)
+
+
+Delta = (
+    DemandDelta | CapacityDelta | LeadTimeDelta | PriceCostDelta | ServiceLevelDelta | SourceDelta
+)
 DELTA_KINDS: Mapping[str, type[Delta]] = {
     cls.kind: cls
-    for cls in (DemandDelta, CapacityDelta, LeadTimeDelta, PriceCostDelta, ServiceLevelDelta)
+    for cls in (
+        DemandDelta,
+        CapacityDelta,
+        LeadTimeDelta,
+        PriceCostDelta,
+        ServiceLevelDelta,
+        SourceDelta,
+    )
 }
 
 
@@ -258,18 +290,21 @@ def apply_deltas(
     if len(meta.resources) != base.capacity.shape[0]:
         raise ValueError(f"the labels do not name the {base.capacity.shape[0]} resources")
     copies: dict[str, np.ndarray] = {}
+    alternates = base.alternates
 
     def own(name: str) -> np.ndarray:
         """The scenario's copy of the base array `name`, made at its first write."""
         if name not in copies:
-            copies[name] = getattr(base, name).copy()
+            value = getattr(base, name)
+            # Only the primary's disruption mask may be absent (None: available throughout).
+            copies[name] = np.zeros(base.demand.shape, bool) if value is None else value.copy()
         return copies[name]
 
-    ranged = any(isinstance(delta, DemandDelta | CapacityDelta) for delta in deltas)
+    ranged = any(isinstance(delta, DemandDelta | CapacityDelta | SourceDelta) for delta in deltas)
     # Only a month range needs the months to be dates.
     month = month_numbers(base.months) if ranged else None
 
-    def cols(delta: DemandDelta | CapacityDelta) -> np.ndarray:
+    def cols(delta: DemandDelta | CapacityDelta | SourceDelta) -> np.ndarray:
         """The months of the horizon inside the delta's range."""
         first, last = (month_index(d) for d in (delta.start, delta.end))
         return np.flatnonzero((month >= first) & (month <= last))
@@ -294,6 +329,8 @@ def apply_deltas(
                 rows = slice(None) if delta.family is None else meta.family == delta.family
                 own("unit_price")[rows] *= 1 + delta.price_percent / 100
                 own("unit_cost")[rows] *= 1 + delta.cost_percent / 100
+            case SourceDelta():
+                alternates = _source_unavailable(delta, cols(delta), meta, base, alternates, own)
             case ServiceLevelDelta(abc_class=None):
                 classes = [*ABC_RANK, *policy.service_levels]
                 policy = dataclasses.replace(
@@ -315,9 +352,72 @@ def apply_deltas(
     arrays = {
         field.name: _read_only(copies.get(field.name, getattr(base, field.name)))
         for field in dataclasses.fields(base)
-        if isinstance(getattr(base, field.name), np.ndarray)
+        if isinstance(copies.get(field.name, getattr(base, field.name)), np.ndarray)
     }
-    return dataclasses.replace(base, **arrays), policy, prices
+    return dataclasses.replace(base, **arrays, alternates=alternates), policy, prices
+
+
+def _source_unavailable(
+    delta: SourceDelta,
+    cols: np.ndarray,
+    meta: PlanLabels,
+    base: SupplyInputs,
+    alternates: AlternateSources | None,
+    own: _Own,
+) -> AlternateSources | None:
+    """Apply a disruption (see `SourceDelta`); return the alternates, copied if changed."""
+    if cols.size == 0:
+        return alternates
+    if delta.resource is not None:
+        rows = np.flatnonzero(meta.resources == delta.resource)
+        _change_cells("capacity", -100, lambda block: 0.0, rows, cols, own)
+        kind, code = "resource", delta.resource
+    else:
+        rows = np.flatnonzero(meta.supplier == delta.supplier)
+        if rows.size:
+            own("primary_unavailable")[np.ix_(rows, cols)] = True
+        kind, code = "supplier", delta.supplier
+    if alternates is None:
+        return None
+    hit = np.flatnonzero([label == (kind, code) for label in alternates.pools])
+    if hit.size == 0:
+        return alternates
+    capacity = alternates.capacity.copy()
+    capacity[np.ix_(hit, cols)] = 0.0
+    return dataclasses.replace(alternates, capacity=capacity)
+
+
+def sourcing_kpis(projection: SupplyProjection) -> dict[str, float]:
+    """Units the alternate sources supply over the horizon and what they cost over the
+    primary's unit cost (0 and 0 without alternates)."""
+    split = projection.source_split()
+    return {
+        "alternate_units": float(split["quantity"].sum()),
+        "alternate_extra_cost": float(split["extra_cost"].sum()),
+    }
+
+
+def source_volumes(projection: SupplyProjection) -> pd.DataFrame:
+    """Units and extra cost per source over the horizon: the primary (kind "primary"),
+    then each alternate pool (kind, code), largest volume first."""
+    sources = projection.inputs.alternates
+    alternate = np.zeros(projection.planned.shape)
+    rows = []
+    if sources is not None and projection.alternate_supply is not None:
+        np.add.at(alternate, sources.sku, projection.alternate_supply)
+        volume = projection.alternate_supply.sum(axis=1)
+        extra = volume * (sources.unit_cost - projection.inputs.unit_cost[sources.sku])
+        by_pool = pd.DataFrame({"pool": sources.pool, "units": volume, "extra_cost": extra})
+        totals = by_pool.groupby("pool")[["units", "extra_cost"]].sum()
+        for pool, row in totals.iterrows():
+            label = sources.pools[pool]
+            kind, code = label if isinstance(label, tuple) else ("source", str(label))
+            rows.append({"kind": kind, "code": code, **row.to_dict()})
+    primary = float((projection.planned - alternate).sum())
+    frame = pd.DataFrame(rows, columns=["kind", "code", "units", "extra_cost"])
+    frame = frame[frame["units"] > 0].sort_values(["units", "code"], ascending=[False, True])
+    head = pd.DataFrame([{"kind": "primary", "code": "", "units": primary, "extra_cost": 0.0}])
+    return pd.concat([head, frame], ignore_index=True)
 
 
 def _demand_rows(delta: DemandDelta, meta: PlanLabels, n: int) -> np.ndarray:
@@ -376,7 +476,7 @@ def run_scenario(
         prices=prices,
         projection=projection,
         financials=financials,
-        kpis=plan_kpis(projection, prices, financials, policy),
+        kpis={**plan_kpis(projection, prices, financials, policy), **sourcing_kpis(projection)},
     )
 
 

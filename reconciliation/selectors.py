@@ -74,6 +74,8 @@ KPI_ROWS: tuple[tuple[str, str, str, bool | None], ...] = (
     ("weeks_of_cover", "Weeks of cover (stock / forward demand)", "number", None),
     ("capacity_utilisation", "Capacity utilisation", "fraction", None),
     ("overloaded_resource_months", "Overloaded resource-months", "int", False),
+    ("alternate_units", "Supply from alternate sources (units)", "units", None),
+    ("alternate_extra_cost", "Extra cost of alternate sources", "money", False),
 )
 # The smallest difference of each KPI that the comparison and the executive pack colour:
 # money against the reference plan's revenue, quantities against its demand, rates in
@@ -94,6 +96,8 @@ KPI_MATERIALITY: dict[str, Materiality] = {
     "weeks_of_cover": Materiality(amount=0.5),
     "capacity_utilisation": Materiality(amount=0.01),
     "overloaded_resource_months": Materiality(amount=1),
+    "alternate_units": Materiality(share=0.005, of="demand_units"),
+    "alternate_extra_cost": Materiality(share=0.001, of="revenue"),
 }
 # Names of the KPIs a threshold is a share of, for the legend.
 MATERIALITY_LABELS = {"revenue": "Revenue", "demand_units": "Demand"}
@@ -531,6 +535,36 @@ def comparison(views: list[ScenarioView]) -> list[dict]:
     return out
 
 
+def source_comparison(views: list[ScenarioView]) -> list[dict]:
+    """Supply by source side by side: per source (the primary first) and computed scenario,
+    the units over the horizon and their extra cost over the primary's unit cost.
+
+    Empty when no scenario takes anything from an alternate source.
+    """
+    computed = [v for v in views if v.run is not None]
+    tables = [{(r["kind"], r["code"]): r for r in v.run.sources} for v in computed]
+    keys = list(dict.fromkeys(key for table in tables for key in table))
+    if all(kind == "primary" for kind, _ in keys):
+        return []
+    rows = []
+    for kind, code in keys:
+        cells = [table.get((kind, code), {"units": 0.0, "extra_cost": 0.0}) for table in tables]
+        label = "Primary sources" if kind == "primary" else f"{kind.title()} {code}"
+        rows.append(
+            {
+                "label": label,
+                "cells": [
+                    {
+                        "units": c["units"],
+                        "extra_cost": None if kind == "primary" else c["extra_cost"],
+                    }
+                    for c in cells
+                ],
+            }
+        )
+    return rows
+
+
 def decisions(*, cycle: Cycle) -> list[DecisionLogEntry]:
     """The log's entries; its old free-text risks are in the risk register (migration 0003)."""
     return list(
@@ -606,6 +640,13 @@ def _describe(kind: str, data: dict) -> str:
     if kind == "service_level":
         scope = f"class {data['abc_class']}" if data.get("abc_class") else "every item"
         return f"Service level target {data['level']:.1%} for {scope}"
+    if kind == "source":
+        source = (
+            f"Supplier {data['supplier']}"
+            if data.get("supplier")
+            else f"Resource {data['resource']}"
+        )
+        return f"{source} unavailable, {_range(data)}"
     return json.dumps(data, default=str)
 
 

@@ -399,6 +399,7 @@ def compare(request: HttpRequest, cycle: Cycle) -> HttpResponse:
     computed = context["computed"]
     context["described"] = [(v, _changes(v.scenario)) for v in computed]
     context["legend"] = selectors.kpi_legend()
+    context["sources"] = selectors.source_comparison(computed)
     monthly = [(v.scenario.name, selectors.monthly_totals(run=v.run)) for v in computed]
     loads = [(v.scenario.name, selectors.resource_loads(run=v.run)) for v in computed]
     context.update(

@@ -117,6 +117,25 @@ class RoutingAdmin(AuditedAdmin):
     autocomplete_fields = ("product", "resource")
 
 
+@admin.register(models.ProductSource)
+class ProductSourceAdmin(AuditedAdmin):
+    list_display = (
+        "product",
+        "location",
+        "supplier",
+        "resource",
+        "priority",
+        "unit_cost",
+        "lead_time_days",
+        "monthly_capacity",
+        "active",
+    )
+    list_filter = ("active", "location")
+    list_select_related = ("product", "location", "supplier", "resource")
+    search_fields = ("product__sku", "supplier__code", "resource__code")
+    autocomplete_fields = ("product", "supplier", "resource")
+
+
 @admin.register(models.Event)
 class EventAdmin(AuditedAdmin):
     """The events calendar's rows; planners keep them on the events page, whose services

@@ -646,6 +646,16 @@ def demo_company(
                 "hours_per_unit": hours_per_unit,
             }
         ),
+        "product_sources": _demo_product_sources(
+            sku_codes=sku_codes,
+            loc_codes=loc_codes,
+            candidates=np.flatnonzero((resource >= 0) & active),
+            preferred=copacked,
+            demand=expected_sl[:, :, now],
+            cost=cost,
+            alternate=sup_codes[min(2, n_suppliers - 1)],
+            alternate_days=int(sup_lead[min(2, n_suppliers - 1)].round()),
+        ),
         "sales_history": sales,
         "inventory": pd.concat(
             [
@@ -706,6 +716,47 @@ def demo_company(
         },
         events=events,
         truth=truth,
+    )
+
+
+# Alternate sources: two products, at every location, may also be bought from a second
+# supplier, dearer, with its own lead time and a monthly capacity of about this share of
+# their demand.
+_ALTERNATE_PRODUCTS = 2
+_ALTERNATE_SHARE = 0.4
+_ALTERNATE_MARKUP = 1.15
+
+
+def _demo_product_sources(
+    *,
+    sku_codes: np.ndarray,
+    loc_codes: np.ndarray,
+    candidates: np.ndarray,
+    preferred: np.ndarray,
+    demand: np.ndarray,
+    cost: np.ndarray,
+    alternate: str,
+    alternate_days: int,
+) -> pd.DataFrame:
+    """The two busiest capacity-constrained products (co-packed ones first) with an
+    alternate supplier at each location, sharing its capacity. Draws nothing at random."""
+    busiest = sorted(candidates, key=lambda i: (not preferred[i], -demand[i].sum(), i))
+    chosen = np.array(busiest[:_ALTERNATE_PRODUCTS], dtype=np.int64)
+    s, loc = np.meshgrid(chosen, np.arange(len(loc_codes)), indexing="ij")
+    s, loc = s.ravel(), loc.ravel()
+    capacity = float(np.ceil(_ALTERNATE_SHARE * demand[chosen].sum()))
+    return pd.DataFrame(
+        {
+            "sku": sku_codes[s],
+            "location_code": loc_codes[loc],
+            "supplier_code": alternate,
+            "resource_code": "",
+            "priority": 1,
+            "unit_cost": np.round(cost[s] * _ALTERNATE_MARKUP, 2),
+            "lead_time_days": alternate_days,
+            "monthly_capacity": capacity,
+            "active": True,
+        }
     )
 
 

@@ -103,6 +103,43 @@ def purchase_receipts_check(
     ]
 
 
+def product_sources_check(
+    rows: pd.DataFrame, text: pd.DataFrame, refs: dict
+) -> list[tuple[np.ndarray, str, str]]:
+    """A source is a supplier or a resource, one of the two; rows naming the same source
+    give the same monthly capacity (the source's, shared by its products)."""
+    supplier = _given(text, "supplier_code")
+    resource = _given(text, "resource_code")
+    failed = [
+        (supplier & resource, "resource_code", "give a supplier_code or a resource_code, not both"),
+        (~supplier & ~resource, "supplier_code", "give a supplier_code or a resource_code"),
+    ]
+    source = np.where(
+        supplier,
+        "supplier "
+        + text.get("supplier_code", pd.Series("", index=text.index)).fillna("").str.strip(),
+        "resource "
+        + text.get("resource_code", pd.Series("", index=text.index)).fillna("").str.strip(),
+    )
+    capacity = pd.to_numeric(rows["monthly_capacity"], errors="coerce")
+    first = capacity.groupby(source).transform("first")
+    differs = (supplier ^ resource) & (capacity != first).to_numpy() & capacity.notna().to_numpy()
+    failed.append(
+        (
+            differs,
+            "monthly_capacity",
+            "differs from the first row naming the same source: a source has one monthly capacity",
+        )
+    )
+    return failed
+
+
+def _given(text: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in text:
+        return np.zeros(len(text), bool)
+    return (text[column].fillna("").str.strip() != "").to_numpy()
+
+
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (
@@ -201,6 +238,48 @@ ENTITIES: dict[str, Entity] = {
                 Column("sku", "str", field="product", ref="product"),
                 Column("resource_code", "str", field="resource", ref="resource"),
                 Column("hours_per_unit", "decimal", min_value=0.00001),
+            ),
+        ),
+        Entity(
+            "product_sources",
+            "sop.ProductSource",
+            key=("sku", "location_code", "supplier_code", "resource_code"),
+            help=(
+                "Alternate sources of a product at a location: a supplier or a resource, with "
+                "priority, unit cost, lead time and monthly capacity."
+            ),
+            row_check="sop.extracts.product_sources_check",
+            columns=(
+                Column("sku", "str", field="product", ref="product"),
+                Column("location_code", "str", field="location", ref="location"),
+                Column(
+                    "supplier_code",
+                    "str",
+                    False,
+                    field="supplier",
+                    ref="supplier",
+                    default=None,
+                    help="a supplier; or a resource_code, one of the two",
+                ),
+                Column(
+                    "resource_code",
+                    "str",
+                    False,
+                    field="resource",
+                    ref="resource",
+                    default=None,
+                    help="a work centre or supplier line; or a supplier_code",
+                ),
+                Column("priority", "int", False, min_value=1, default=1, help="1 is tried first"),
+                Column("unit_cost", "decimal", min_value=_NON_NEG, help="currency per unit"),
+                Column("lead_time_days", "int", False, min_value=_NON_NEG, default=0),
+                Column(
+                    "monthly_capacity",
+                    "decimal",
+                    min_value=_NON_NEG,
+                    help="units a month, the source's: the same on every row naming it",
+                ),
+                Column("active", "bool", False, default=True),
             ),
         ),
         Entity(
@@ -377,6 +456,7 @@ LOAD_ORDER: tuple[str, ...] = (
     "locations",
     "resources",
     "routings",
+    "product_sources",
     "sales_history",
     "inventory",
     "receipts",

@@ -301,6 +301,77 @@ class Routing(models.Model):
         return f"{self.product_id} -> {self.resource_id}"
 
 
+class ProductSource(models.Model):
+    """An alternate source of a product at a location: a supplier or a resource.
+
+    One level of sourcing: the primary source is the product's own (its routing, or its
+    supplier); these rows are the back-ups the supply plan turns to when the primary is
+    short (`supply.sourcing`), in priority order (1 first) or cheapest first. The monthly
+    capacity is the source's, in units: rows naming the same supplier or resource share it
+    and must give the same figure.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="sources")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    supplier = models.ForeignKey(
+        Supplier, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resource = models.ForeignKey(
+        Resource, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    priority = models.PositiveSmallIntegerField(
+        default=1, help_text="1 is tried first among the product's alternates"
+    )
+    unit_cost = models.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        validators=[at_least(0, "The unit cost cannot be negative.")],
+    )
+    lead_time_days = models.PositiveIntegerField(default=0)
+    monthly_capacity = models.DecimalField(
+        max_digits=14,
+        decimal_places=3,
+        validators=[at_least(0, "The monthly capacity cannot be negative.")],
+        help_text="Units the source can supply per month, shared by the rows naming it",
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["product", "location", "priority"]
+        constraints = [
+            # The natural key is (product, location, supplier, resource) with one of the two
+            # NULL; NULLs are distinct in a unique index, so one constraint per kind.
+            models.UniqueConstraint(
+                fields=["product", "location", "supplier"],
+                condition=Q(supplier__isnull=False),
+                name="product_source_supplier_key",
+            ),
+            models.UniqueConstraint(
+                fields=["product", "location", "resource"],
+                condition=Q(resource__isnull=False),
+                name="product_source_resource_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(supplier__isnull=True, resource__isnull=False)
+                | Q(supplier__isnull=False, resource__isnull=True),
+                name="product_source_supplier_or_resource",
+                violation_error_message="A source is a supplier or a resource, one of the two.",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_cost__gte=0) & Q(monthly_capacity__gte=0),
+                name="product_source_amounts_non_negative",
+                violation_error_message="Unit cost and monthly capacity cannot be negative.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id} from {self.source_code}"
+
+    @property
+    def source_code(self) -> str:
+        return self.supplier.code if self.supplier_id else self.resource.code
+
+
 class SalesHistory(models.Model):
     """Shipped quantity of a product from a location in a month."""
 

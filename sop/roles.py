@@ -17,6 +17,7 @@ _MASTER_DATA = (
     "location",
     "resource",
     "routing",
+    "productsource",
     "saleshistory",
     "inventorysnapshot",
     "scheduledreceipt",

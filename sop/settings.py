@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from sop.env import (
     env_bool,
+    env_choice,
     env_currency,
     env_database,
     env_int,
@@ -137,6 +138,9 @@ SOP_SUPPLY_SERVICE_LEVEL_B = env_int("SOP_SUPPLY_SERVICE_LEVEL_B", 95, minimum=1
 SOP_SUPPLY_SERVICE_LEVEL_C = env_int("SOP_SUPPLY_SERVICE_LEVEL_C", 90, minimum=1)
 SOP_SUPPLY_REVIEW_PERIOD_MONTHS = env_int("SOP_SUPPLY_REVIEW_PERIOD_MONTHS", 1, minimum=0)
 SOP_SUPPLY_MAX_COVER_WEEKS = env_int("SOP_SUPPLY_MAX_COVER_WEEKS", 26, minimum=1)
+# Alternate sources (`supply.sourcing`): what the primary source cannot supply is taken from
+# the alternates in their priority order, or cheapest first ("cost").
+SOP_ALTERNATE_ORDER = env_choice("SOP_ALTERNATE_ORDER", "priority", ("priority", "cost"))
 # Customer service OTIF (`supply.service`): a line shipped up to this many days after the
 # requested date is on time, and one short by up to this percent of the requested quantity
 # is in full.

@@ -10,6 +10,7 @@ from sop.models import (
     Location,
     PlannerEdit,
     Product,
+    ProductSource,
     PublishedRun,
     Resource,
     month_first_day_check,
@@ -110,6 +111,36 @@ class StockTarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id}@{self.location_id}: SS {self.safety_stock:.0f}"
+
+
+class SourceSplit(models.Model):
+    """A run's supply of one SKU-location and month from one of its alternate sources.
+
+    Only alternates that supply something have rows; the primary's part is the planned
+    supply less these (`supply.sourcing`). `extra_cost` is the quantity times the source's
+    unit cost less the product's: what buying elsewhere adds (negative when cheaper).
+    """
+
+    # Indexes and constraints: see InventoryProjection.
+    run = result_fk(SupplyRun, related_name="source_splits")
+    product = result_fk(Product)
+    location = result_fk(Location)
+    month = models.DateField()
+    source = result_fk(ProductSource)
+    quantity = models.FloatField()
+    extra_cost = models.FloatField(help_text="Quantity x (source unit cost - product unit cost)")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "product", "location", "month", "source"],
+                name="sourcesplit_natural_key",
+            ),
+            month_first_day_check("sourcesplit_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id} {self.month:%Y-%m} from {self.source_id}"
 
 
 class CapacityLoad(models.Model):

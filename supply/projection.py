@@ -124,6 +124,14 @@ Firm supply. A planner may fix the planned supply of a SKU-location and month
 a scheduled receipt the planner has released: netting counts it, the engine plans nothing
 more in that cell, its hours load capacity, and it is never moved, cut or pre-built into.
 It may land inside the lead-time window (an expedite is the planner's call).
+
+Alternate sources. What the constrained plan still cuts is filled from the SKU's
+alternate sources (`SupplyInputs.alternates`), each from its own first plannable month and
+within its own monthly capacity, in source order (`Policy.alternate_order`); a disruption
+of the primary (`SupplyInputs.primary_unavailable`) cuts its months first. `planned` is
+then the supply from every source, `shortage` what no source could fill and
+`alternate_supply` the alternates' part; see `supply.sourcing`. Without alternates or a
+disruption the plan is exactly the primary's.
 """
 
 from __future__ import annotations
@@ -135,6 +143,14 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
+
+from supply.sourcing import (
+    ORDER_PRIORITY,
+    ORDERS,
+    AlternateSources,
+    cut_unavailable,
+    fill_from_alternates,
+)
 
 DAYS_PER_MONTH = 365.25 / 12
 WEEKS_PER_MONTH = DAYS_PER_MONTH / 7
@@ -156,6 +172,7 @@ class Policy:
     max_cover_weeks: float = 26.0
     cover_months: int = 3
     cover_cap_weeks: float = 999.0
+    alternate_order: str = ORDER_PRIORITY
 
     def __post_init__(self) -> None:
         levels = [*self.service_levels.values(), self.default_service_level]
@@ -166,6 +183,8 @@ class Policy:
             raise ValueError("cover_months must be >= 1 and the cover limits non-negative")
         if self.review_period_months < 0:
             raise ValueError("review_period_months must not be negative")
+        if self.alternate_order not in ORDERS:
+            raise ValueError(f"alternate_order must be one of {ORDERS}")
 
 
 @dataclass(frozen=True)
@@ -185,6 +204,8 @@ class SupplyInputs:
     none are stored and safety stock falls back to the normal formula. `end_of_life` (n)
     is the month position from which the product is no longer sold (may lie before 0 or
     past the horizon), NaN without an end; see Phase-out in the module doc.
+    `alternates` are the SKUs' alternate sources and `primary_unavailable` (n x T bool) the
+    months their primary source cannot supply (None: none; see `supply.sourcing`).
     """
 
     on_hand: np.ndarray
@@ -208,6 +229,8 @@ class SupplyInputs:
     error_quantiles: np.ndarray | None = None
     error_quantile_levels: tuple[float, ...] = ()
     end_of_life: np.ndarray | None = None
+    alternates: AlternateSources | None = None
+    primary_unavailable: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         demand = _floats(self.demand, "demand", ndim=2)
@@ -265,6 +288,18 @@ class SupplyInputs:
             if end.shape != (n,):
                 raise ValueError(f"end_of_life has shape {end.shape}, expected {(n,)}")
         object.__setattr__(self, "end_of_life", end)
+        if self.primary_unavailable is not None:
+            down = np.asarray(self.primary_unavailable, dtype=bool)
+            if down.shape != (n, months):
+                raise ValueError(
+                    f"primary_unavailable has shape {down.shape}, expected {(n, months)}"
+                )
+            object.__setattr__(self, "primary_unavailable", down)
+        if self.alternates is not None and (
+            self.alternates.months != months
+            or (self.alternates.sku.size and self.alternates.sku.max() >= n)
+        ):
+            raise ValueError("alternates do not match the plan's SKU-locations and months")
         self._check_error_quantiles(n)
         for name, size, label in (
             ("keys", n, "sku_location"),
@@ -351,6 +386,7 @@ class SupplyProjection:
     excess_quantity: np.ndarray
     load_unconstrained: np.ndarray  # R x T hours
     load: np.ndarray  # R x T hours
+    alternate_supply: np.ndarray | None = None  # m x T, supply from each alternate source
 
     @property
     def utilisation(self) -> np.ndarray:
@@ -403,6 +439,22 @@ class SupplyProjection:
             weeks_of_cover=self.weeks_of_cover.ravel(),
             excess_quantity=self.excess_quantity.ravel(),
         )
+
+    def source_split(self) -> pd.DataFrame:
+        """One row per alternate source and month that supplies: the SKU-location's labels,
+        month, source, quantity and extra cost over the primary's unit cost."""
+        sources = self.inputs.alternates
+        if sources is None or self.alternate_supply is None:
+            columns = [*self.inputs.keys.names, "month", "source", "quantity", "extra_cost"]
+            return pd.DataFrame(columns=columns)
+        rows, cols = np.nonzero(self.alternate_supply > _EPS)
+        skus = sources.sku[rows]
+        quantity = self.alternate_supply[rows, cols]
+        frame = self._tidy(skus, cols)
+        frame["source"] = sources.labels.take(rows)
+        frame["quantity"] = quantity
+        frame["extra_cost"] = quantity * (sources.unit_cost[rows] - self.inputs.unit_cost[skus])
+        return frame
 
     def resource_months(self) -> pd.DataFrame:
         """Available hours, load before and after the constraint, and utilisation."""
@@ -850,17 +902,35 @@ def plan_supply(inputs: SupplyInputs, policy: Policy | None = None) -> SupplyPro
         )
         + fixed
     )
+    priority = priority_order(inputs.abc_class, inputs.unit_price - inputs.unit_cost)
     constrained = constrain_to_capacity(
         planned=unconstrained - fixed,
         receipts=inputs.receipts + fixed,
         hours_per_unit=inputs.hours_per_unit,
         capacity=inputs.capacity,
         first_month=first,
-        priority=priority_order(inputs.abc_class, inputs.unit_price - inputs.unit_cost),
+        priority=priority,
         firm=firm,
         missing=inputs.capacity_missing,
     )
-    planned = constrained.planned + fixed
+    primary, shortage, load = constrained.planned, constrained.shortage, constrained.load
+    if inputs.primary_unavailable is not None and inputs.primary_unavailable.any():
+        primary, shortage = cut_unavailable(
+            planned=primary, shortage=shortage, unavailable=inputs.primary_unavailable, firm=firm
+        )
+        load = capacity_load(inputs.hours_per_unit, primary + fixed + inputs.receipts)
+    planned = primary + fixed
+    alternate_supply = None
+    if inputs.alternates is not None:
+        sourced = fill_from_alternates(
+            shortage=shortage,
+            sources=inputs.alternates,
+            priority=priority,
+            first_month=first_plannable_month(inputs.alternates.lead_time_months),
+            order=policy.alternate_order,
+        )
+        alternate_supply, shortage = sourced.supply, sourced.shortage
+        np.add.at(planned, inputs.alternates.sku, alternate_supply)
     projection = project(
         on_hand=inputs.on_hand,
         receipts=inputs.receipts,
@@ -882,11 +952,12 @@ def plan_supply(inputs: SupplyInputs, policy: Policy | None = None) -> SupplyPro
         first_month=first,
         planned_unconstrained=unconstrained,
         planned=planned,
-        shortage=constrained.shortage,
+        shortage=shortage,
         on_hand=projection.on_hand,
         unmet=projection.unmet,
         weeks_of_cover=weeks_of_cover(projection.on_hand, weekly, policy.cover_cap_weeks),
         excess_quantity=np.maximum(projection.on_hand - policy.max_cover_weeks * weekly, 0.0),
         load_unconstrained=capacity_load(inputs.hours_per_unit, unconstrained + inputs.receipts),
-        load=constrained.load,
+        load=load,
+        alternate_supply=alternate_supply,
     )

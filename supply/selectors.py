@@ -24,6 +24,7 @@ from sop.models import (
     ImportJob,
     Location,
     Product,
+    ProductSource,
     PurchaseReceipt,
     Resource,
     Routing,
@@ -66,11 +67,13 @@ from supply.models import (
     InventoryProjection,
     PlannedSupplyEdit,
     PlanRecompute,
+    SourceSplit,
     StockTarget,
     SupplyRun,
 )
 from supply.projection import phase_out_targets
 from supply.service import customer_otif_lines, customer_otif_summary
+from supply.sourcing import odd_sources
 
 # Bounds how long a master-data change made outside an import (Django admin) goes unseen.
 SKU_LIST_CACHE_SECONDS = 60
@@ -177,6 +180,34 @@ def capacity_gap_warning(*, cycle: Cycle) -> str:
         f"No capacity entered for {listed}: planned unconstrained there. Import the "
         "capacity or enter it as a capacity change."
     )
+
+
+def odd_source_list() -> list[dict]:
+    """Alternate sources that are legal but odd: the top priority of a SKU-location with no
+    capacity, so its first choice never supplies (`supply.sourcing.odd_sources`)."""
+    # Lazy: supply.services imports this module (its runs read the consensus fingerprint).
+    from supply.services.inputs import alternate_sources, source_rows
+
+    rows = source_rows(None)
+    if rows.empty:
+        return []
+    keys = rows[["product", "location"]].drop_duplicates()
+    sources = alternate_sources(rows, pd.MultiIndex.from_frame(keys), 1)
+    odd = rows.set_index("source").loc[sources.labels[odd_sources(sources)]]
+    skus = dict(Product.objects.filter(pk__in=odd["product"].tolist()).values_list("pk", "sku"))
+    codes = dict(Location.objects.filter(pk__in=odd["location"].tolist()).values_list("pk", "code"))
+    return [
+        {
+            "sku": skus[r.product],
+            "location": codes[r.location],
+            "source": f"{r.kind} {r.code}",
+            "text": (
+                f"{skus[r.product]} @ {codes[r.location]}: its first alternate source, "
+                f"{r.kind} {r.code}, has no capacity in any month: it can never supply"
+            ),
+        }
+        for r in odd.sort_values(["product", "location"]).itertuples()
+    ]
 
 
 def recompute_pending(*, cycle: Cycle, product: Product) -> bool:
@@ -392,6 +423,8 @@ class SkuGrid:
     firm: list[bool]
     target: StockTarget | None
     edits: dict[dt.date, PlannedSupplyEdit] = field(default_factory=dict)
+    # The split of planned supply by source, when the SKU-location has alternates.
+    sources: SourceTable | None = None
 
     ROW_LABELS = (
         ("demand", "Consensus demand"),
@@ -406,8 +439,87 @@ class SkuGrid:
     )
 
 
+@dataclass
+class SourceTable:
+    """Planned supply of one SKU-location by source and month, and the alternates' cost.
+
+    `rows`: the primary first (planned supply less the alternates'), then each alternate
+    source in priority order, each a label, its terms and its quantity per month.
+    """
+
+    rows: list[dict]
+    extra_cost: list[float]  # per month, the alternates' cost over the product's
+    extra_cost_total: float
+    alternate_total: float
+    order: str  # how the alternates are taken, in words
+
+
+def source_table(
+    *,
+    run: SupplyRun,
+    product: Product,
+    location: Location,
+    months: list[dt.date],
+    planned: list[float],
+) -> SourceTable | None:
+    """The SKU-location's split by source in the run (two queries); None without alternates."""
+    sources = list(
+        ProductSource.objects.filter(product=product, location=location, active=True)
+        .select_related("supplier", "resource")
+        .order_by("priority", "unit_cost", "pk")
+    )
+    if not sources:
+        return None
+    split = pd.DataFrame(
+        list(
+            SourceSplit.objects.filter(run=run, product=product, location=location).values_list(
+                "source_id", "month", "quantity", "extra_cost"
+            )
+        ),
+        columns=["source", "month", "quantity", "extra_cost"],
+    )
+    position = {m: i for i, m in enumerate(months)}
+    rows = []
+    alternate = np.zeros(len(months))
+    extra = np.zeros(len(months))
+    for source in sources:
+        quantity = np.zeros(len(months))
+        mine = split[split["source"] == source.pk]
+        cols = [position[m] for m in mine["month"]]
+        quantity[cols] = mine["quantity"].to_numpy(float)
+        extra[cols] += mine["extra_cost"].to_numpy(float)
+        alternate += quantity
+        kind = "Supplier" if source.supplier_id else "Resource"
+        rows.append(
+            {
+                "label": f"{kind} {source.source_code}",
+                "source": source,
+                "values": quantity.tolist(),
+                "total": float(quantity.sum()),
+            }
+        )
+    primary = np.asarray(planned, dtype=float) - alternate
+    rows.insert(
+        0,
+        {
+            "label": "Primary source",
+            "source": None,
+            "values": primary.tolist(),
+            "total": float(primary.sum()),
+        },
+    )
+    return SourceTable(
+        rows=rows,
+        extra_cost=extra.tolist(),
+        extra_cost_total=float(extra.sum()),
+        alternate_total=float(alternate.sum()),
+        order="cheapest first" if settings.SOP_ALTERNATE_ORDER == "cost" else "in priority order",
+    )
+
+
 def sku_grid(*, run: SupplyRun, product: Product, location: Location) -> SkuGrid:
-    """One query for the months, one for the targets, one for the planner's edits."""
+    """One query for the months, one for the targets, one for the planner's edits; two for
+    the split by source when the SKU-location has alternates."""
     fields = [name for name, _ in SkuGrid.ROW_LABELS]
     rows = list(
         InventoryProjection.objects.filter(run=run, product=product, location=location)
@@ -420,14 +532,19 @@ def sku_grid(*, run: SupplyRun, product: Product, location: Location) -> SkuGrid
             cycle_id=run.cycle_id, product=product, location=location
         ).select_related("author")
     }
+    months = [r[0] for r in rows]
+    values = {name: [r[2 + i] for r in rows] for i, name in enumerate(fields)}
     return SkuGrid(
         product=product,
         location=location,
-        months=[r[0] for r in rows],
-        rows={name: [r[2 + i] for r in rows] for i, name in enumerate(fields)},
+        months=months,
+        rows=values,
         firm=[r[1] for r in rows],
         target=StockTarget.objects.filter(run=run, product=product, location=location).first(),
         edits=edits,
+        sources=source_table(
+            run=run, product=product, location=location, months=months, planned=values["planned"]
+        ),
     )
 
 
@@ -1166,16 +1283,29 @@ def supply_checklist(cycle: Cycle) -> list[Check]:
     gaps = capacity_gap_warning(cycle=cycle)
     edits = PlannedSupplyEdit.objects.filter(cycle=cycle).count()
     adjustments = CapacityAdjustment.objects.filter(cycle=cycle).count()
-    return [
+    odd = odd_source_list()
+    checks = [
         Check("Supply plan run on the current consensus", "todo" if gate else "done", gate or ""),
         # A warning, not part of the gate: the plan is valid, unconstrained where unknown.
         Check("Capacity entered for every routed resource", "todo" if gaps else "done", gaps),
+    ]
+    if odd:
+        # A warning too: legal data, but the SKU's first choice never supplies.
+        checks.append(
+            Check(
+                "Alternate sources with capacity at their top priority",
+                "todo",
+                "; ".join(o["text"] for o in odd) + ".",
+            )
+        )
+    checks.append(
         Check(
             "Supply edits",
             "info",
             f"{edits} planned-supply edits, {adjustments} capacity adjustments.",
-        ),
-    ]
+        )
+    )
+    return checks
 
 
 @dataclass

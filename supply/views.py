@@ -66,6 +66,7 @@ def _plan_context(
         "capacity_reasons": CapacityReason.choices,
         "history": selectors.edit_history(cycle=cycle),
         "capacity_gaps": selectors.capacity_gap_warning(cycle=cycle),
+        "odd_sources": selectors.odd_source_list(),
         "filter_query": urlencode({k: params[k] for k in FILTER_PARAMS if params.get(k)}),
     }
     if run is None:

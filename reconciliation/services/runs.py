@@ -162,6 +162,7 @@ def _scenario_store(run: ScenarioRun, chunk: None, computed: tuple) -> None:
         model.objects.filter(run_id=run.pk).delete()
     _write(run.pk, result, labels)
     run.kpis = {key: finite_or_none(value) for key, value in result.kpis.items()}
+    run.sources = engine.source_volumes(result.projection).to_dict("records")
     run.sku_location_count = run.kpis["sku_locations"] = int(result.inputs.demand.shape[0])
 
 

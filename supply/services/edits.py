@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,7 +27,7 @@ from sop.tasks import dispatch
 from supply import chunks as chunking
 from supply.choices import CapacityReason, SupplyReason
 from supply.models import CapacityAdjustment, PlannedSupplyEdit, PlanRecompute, SupplyRun
-from supply.services.inputs import load_inputs, rows_frame
+from supply.services.inputs import load_inputs, rows_frame, source_links
 from supply.services.results import write_results
 from supply.services.runs import SUPPLY_RUN_KIND, PlanReadOnly
 
@@ -46,11 +47,12 @@ def supply_recompute(
     routings = rows_frame(
         Routing.objects.values_list("product_id", "resource_id"), ["product", "resource"]
     )
-    # A product without a routing is a group of its own: the routed ones and the edited
-    # ones are all the graph needs.
-    products = np.union1d(routings["product"].to_numpy(), np.asarray(product_ids, dtype=np.int64))
+    # An alternate source links the products sharing it like a resource. A product without
+    # either is a group of its own: the linked ones and the edited ones are all the graph needs.
+    links = pd.concat([routings, source_links()])
+    products = np.union1d(links["product"].to_numpy(), np.asarray(product_ids, dtype=np.int64))
     labels = chunking.resource_groups(
-        products, routings["product"].to_numpy(), routings["resource"].to_numpy()
+        products, links["product"].to_numpy(), links["resource"].to_numpy()
     )
     touched = set(product_ids) | set(
         routings.loc[routings["resource"].isin(list(resource_ids)), "product"]

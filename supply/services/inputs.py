@@ -21,6 +21,7 @@ from sop.models import (
     Cycle,
     InventorySnapshot,
     Product,
+    ProductSource,
     Resource,
     Routing,
     SalesHistory,
@@ -31,6 +32,7 @@ from sop.services import add_months
 from supply.constants import ERROR_STD_FALLBACK_MONTHS
 from supply.models import CapacityAdjustment, PlannedSupplyEdit
 from supply.projection import Policy, SupplyInputs, days_to_months
+from supply.sourcing import AlternateSources
 
 
 def supply_policy() -> Policy:
@@ -44,6 +46,7 @@ def supply_policy() -> Policy:
         default_service_level=settings.SOP_SUPPLY_SERVICE_LEVEL_C / 100,
         review_period_months=float(settings.SOP_SUPPLY_REVIEW_PERIOD_MONTHS),
         max_cover_weeks=float(settings.SOP_SUPPLY_MAX_COVER_WEEKS),
+        alternate_order=settings.SOP_ALTERNATE_ORDER,
     )
 
 
@@ -247,6 +250,90 @@ def _capacity(window: _Window, resource_ids: list[int]) -> tuple[np.ndarray, np.
     return capacity, entered
 
 
+SOURCE_SUPPLIER = "supplier"
+SOURCE_RESOURCE = "resource"
+
+
+def source_rows(product_ids: Sequence[int] | None) -> pd.DataFrame:
+    """The active alternate sources of the products (None: all), one row each.
+
+    `kind` and `code` name the source (its pool); `source` is the row's id.
+    """
+    qs = _scoped(ProductSource.objects.filter(active=True), product_ids).order_by("pk")
+    frame = rows_frame(
+        qs.values_list(
+            "pk",
+            "product_id",
+            "location_id",
+            "supplier__code",
+            "resource__code",
+            "priority",
+            "unit_cost",
+            "lead_time_days",
+            "monthly_capacity",
+        ),
+        [
+            "source",
+            "product",
+            "location",
+            "supplier",
+            "resource",
+            "priority",
+            "cost",
+            "lead_days",
+            "capacity",
+        ],
+    )
+    by_supplier = frame["supplier"].notna()
+    frame["kind"] = np.where(by_supplier, SOURCE_SUPPLIER, SOURCE_RESOURCE)
+    frame["code"] = frame["supplier"].where(by_supplier, frame["resource"])
+    return frame.drop(columns=["supplier", "resource"])
+
+
+def source_links() -> pd.DataFrame:
+    """Products linked by a shared alternate source, as (product, resource) pairs for
+    `supply.chunks.resource_groups`: the source's capacity couples them like a resource.
+
+    A resource source is the resource's id; a supplier source a negative id no resource has.
+    """
+    links = rows_frame(
+        ProductSource.objects.filter(active=True).values_list(
+            "product_id", "supplier_id", "resource_id"
+        ),
+        ["product", "supplier", "resource"],
+    )
+    pseudo = -links["supplier"].fillna(0).astype(np.int64)
+    resource = links["resource"].fillna(0).astype(np.int64)
+    return pd.DataFrame(
+        {
+            "product": links["product"],
+            "resource": np.where(links["resource"].notna(), resource, pseudo),
+        }
+    )
+
+
+def alternate_sources(frame: pd.DataFrame, index: pd.MultiIndex, months: int) -> AlternateSources:
+    """The engine's alternates of the plan's SKU-locations (`index`) from `source_rows`.
+
+    A source's monthly capacity is the same on each of its rows (the extract checks it);
+    should rows entered otherwise disagree, the largest is taken.
+    """
+    rows = index.get_indexer(pd.MultiIndex.from_frame(frame[["product", "location"]]))
+    frame = frame[rows >= 0].assign(sku=rows[rows >= 0])
+    pools = frame.groupby(["kind", "code"], sort=True)["capacity"].max().astype(float)
+    pool_of = pools.index.get_indexer(pd.MultiIndex.from_frame(frame[["kind", "code"]]))
+    return AlternateSources(
+        sku=frame["sku"].to_numpy(np.int64),
+        pool=pool_of,
+        priority=frame["priority"].to_numpy(float),
+        unit_cost=frame["cost"].astype(float).to_numpy(),
+        lead_time_months=days_to_months(frame["lead_days"].to_numpy(float)),
+        capacity=np.repeat(pools.to_numpy()[:, None], months, axis=1),
+        labels=pd.Index(frame["source"].to_numpy(np.int64), name="source"),
+        pools=pools.index,
+    )
+
+
 def load_inputs(
     *, cycle: Cycle, product_ids: Sequence[int] | None, resource_ids: Sequence[int]
 ) -> Loaded:
@@ -295,6 +382,7 @@ def load_inputs(
     resource_ids = list(resource_ids)
     hours = _routings(product_of, resource_ids)
     capacity, entered = _capacity(window, resource_ids)
+    sources = source_rows(product_ids)
     inputs = SupplyInputs(
         on_hand=on_hand,
         receipts=grid(receipts),
@@ -318,6 +406,8 @@ def load_inputs(
         resources=pd.Index(resource_ids, name="resource"),
         firm_supply=firm_grid,
         end_of_life=_end_of_life(item["end_of_life"], window),
+        # Without any alternate the engine plans exactly as it did before they existed.
+        alternates=None if sources.empty else alternate_sources(sources, index, T),
     )
     return Loaded(
         inputs=inputs,

@@ -10,16 +10,19 @@ import pandas as pd
 from sop.services import bulk_insert_frame
 from supply.choices import SafetyStockMethod
 from supply.constants import PROJECTION_FIELDS
-from supply.models import CapacityLoad, InventoryProjection, StockTarget
-from supply.projection import plan_supply
+from supply.models import CapacityLoad, InventoryProjection, SourceSplit, StockTarget
+from supply.projection import SupplyProjection, plan_supply
 from supply.services.inputs import Loaded, id_in, rows_frame, supply_policy
 
 
-def _plan_hashes(grid: pd.DataFrame, n: int) -> np.ndarray:
-    """One int64 per SKU-location over its monthly rows (in `grid`'s i-major order)."""
+def _plan_hashes(grid: pd.DataFrame, n: int, sourcing: np.ndarray | None = None) -> np.ndarray:
+    """One int64 per SKU-location over its monthly rows (in `grid`'s i-major order), and
+    over its split by source (`_sourcing_grid`) where it has alternates."""
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     columns = [grid[name].to_numpy(float).reshape(n, -1) for name in PROJECTION_FIELDS]
+    if sourcing is not None:
+        columns.append(sourcing)
     values = np.hstack(columns).round(6)
     hashes = pd.util.hash_pandas_object(pd.DataFrame(values), index=False).to_numpy()
     return hashes.view(np.int64)
@@ -49,6 +52,29 @@ def _stale_products(*, run_id: int, loaded: Loaded, hashes: np.ndarray) -> np.nd
     # Stored keys the plan no longer has (their stock or demand is gone) go too.
     gone = stored.loc[~known, "product"].unique()
     return np.union1d(products[~same].unique(), gone).astype(np.int64)
+
+
+def _sourcing_grid(result: SupplyProjection) -> np.ndarray | None:
+    """n x T: each SKU's alternate supply weighted by its sources' ids, None without any.
+
+    The totals alone hide a move from one alternate to another; this sum does not.
+    """
+    sources = result.inputs.alternates
+    if sources is None:
+        return None
+    weighted = np.zeros_like(result.planned)
+    ids = sources.labels.to_numpy(float)[:, None]
+    np.add.at(weighted, sources.sku, result.alternate_supply * ids)
+    return weighted
+
+
+def _splits(result: SupplyProjection) -> pd.DataFrame:
+    """The run's source-split rows of the plan (`SourceSplit`)."""
+    split = result.source_split()
+    split = split.rename(
+        columns={"product": "product_id", "location": "location_id", "source": "source_id"}
+    )
+    return split[["product_id", "location_id", "month", "source_id", "quantity", "extra_cost"]]
 
 
 def _safety_stock_method(*, from_quantiles: np.ndarray, from_forecast: np.ndarray) -> np.ndarray:
@@ -91,22 +117,27 @@ def write_results(
             "lead_time_std_months": loaded.inputs.lead_time_std_months,
             # A lead time beyond the horizon is stored as its last month.
             "first_month": months[np.minimum(result.first_month, len(months) - 1)],
-            "plan_hash": _plan_hashes(grid, len(keys)),
+            "plan_hash": _plan_hashes(grid, len(keys), _sourcing_grid(result)),
         }
     )
+    splits = _splits(result)
     if only_changed:
         products = _stale_products(run_id=run_id, loaded=loaded, hashes=targets["plan_hash"])
         grid = grid[grid["product_id"].isin(products)]
         targets = targets[targets["product_id"].isin(products)]
+        splits = splits[splits["product_id"].isin(products)]
     else:
         products = keys["product"].unique()
     InventoryProjection.objects.filter(id_in("product_id", products), run_id=run_id).delete()
     StockTarget.objects.filter(id_in("product_id", products), run_id=run_id).delete()
+    SourceSplit.objects.filter(id_in("product_id", products), run_id=run_id).delete()
     CapacityLoad.objects.filter(run_id=run_id, resource_id__in=list(resource_ids)).delete()
     grid.insert(0, "run_id", run_id)
     bulk_insert_frame(InventoryProjection, grid)
     targets.insert(0, "run_id", run_id)
     bulk_insert_frame(StockTarget, targets)
+    splits.insert(0, "run_id", run_id)
+    bulk_insert_frame(SourceSplit, splits)
     loads = (
         result.resource_months()
         .rename(columns={"resource": "resource_id"})

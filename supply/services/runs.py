@@ -19,11 +19,12 @@ from supply.models import (
     CapacityLoad,
     InventoryProjection,
     PlannedSupplyEdit,
+    SourceSplit,
     StockTarget,
     SupplyRun,
 )
 from supply.selectors import consensus_fingerprint
-from supply.services.inputs import Loaded, load_inputs, rows_frame
+from supply.services.inputs import Loaded, load_inputs, rows_frame, source_links
 from supply.services.results import write_results
 
 # A supply run may preview the plan while demand is still in review; edits wait for the
@@ -108,7 +109,8 @@ def _supply_plan(run: SupplyRun, options: dict) -> list[dict]:
     # flagged as computed on older demand, never the other way round.
     run.demand_fingerprint = consensus_fingerprint(cycle=run.cycle)
     keys, routings = _groups(cycle=run.cycle)
-    products, counts, labels = _connected(keys, routings)
+    # An alternate source couples the products that share it, like a resource.
+    products, counts, labels = _connected(keys, pd.concat([routings, source_links()]))
     packed = chunking.pack_chunks(labels, counts, options.get("chunk_rows", CHUNK_SKU_LOCATIONS))
     routed = routings[routings["product"].isin(products)]
     resource_of = routed.groupby("product")["resource"].unique()
@@ -139,7 +141,7 @@ def _supply_publish(run: SupplyRun, cycle: Cycle) -> None:
     """The rows of the cycle's other runs are dropped: only the published plan is read."""
     stale = SupplyRun.objects.filter(cycle=cycle).exclude(pk=run.pk)
     stale = list(stale.exclude(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
-    for model in (InventoryProjection, StockTarget, CapacityLoad):
+    for model in (InventoryProjection, StockTarget, CapacityLoad, SourceSplit):
         model.objects.filter(run_id__in=stale).delete()
     audit_of(run, "supply.publish", user=None, new={"sku_locations": run.sku_location_count})
 
