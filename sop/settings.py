@@ -276,6 +276,12 @@ _CSP = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
+        # Style attributes: only the empty one, which plotly's colour bars set
+        # (.attr("style", "")); the hash is SHA-256 of the empty string.
+        "style-src-attr": [
+            "'unsafe-hashes'",
+            "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+        ],
         # plotly's modebar icons and "download as PNG" use data: URLs.
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
