@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from executive import charts, selectors, services
 from executive.models import PlanApproval
+from sop import accounts
 from sop.checks import send_back_last
 from sop.choices import Stage
 from sop.exports import safe_filename, table_response
@@ -38,6 +39,7 @@ def _context(request: HttpRequest, cycle: Cycle | None) -> dict:
         "cycles": Cycle.objects.order_by("-month").only("pk", "month", "stage"),
         "can_decide": cycle.stage == Stage.EXECUTIVE_REVIEW
         and request.user.has_perm("sop.approve_plan"),
+        **accounts.reauth_context(request),
     }
 
 
@@ -62,6 +64,10 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     decision = request.POST.get("decision", "")
     if decision not in ("approve", "send_back"):
         return HttpResponse("Choose approve or send back.", status=400)
+    back = f"{reverse('executive:signoff')}?cycle={cycle.pk}"
+    if decision == "approve" and (refusal := accounts.reauth_refusal(request)):
+        messages.error(request, refusal)
+        return redirect(back)
     try:
         services.plan_decide(
             cycle=cycle,
@@ -77,7 +83,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"{cycle} is approved: its plan is frozen.")
         else:
             messages.success(request, f"{cycle} was sent back to the reconciliation.")
-    return redirect(f"{reverse('executive:signoff')}?cycle={cycle.pk}")
+    return redirect(back)
 
 
 @require_GET

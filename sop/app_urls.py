@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sop import event_views, import_source_views, import_views, run_views, views
+from sop import account_views, event_views, import_source_views, import_views, run_views, views
 
 app_name = "sop"
 
@@ -11,6 +11,9 @@ urlpatterns = [
     path("notifications/read/", views.notifications_read_all, name="notifications_read_all"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("audit/", views.audit, name="audit"),
+    path("users/", account_views.users, name="users"),
+    path("users/<int:pk>/active/", account_views.user_active, name="user_active"),
+    path("users/lockouts/<int:pk>/lift/", account_views.lockout_lift, name="lockout_lift"),
     path("events/", event_views.event_list, name="event_list"),
     path("events/new/", event_views.event_create, name="event_create"),
     path("events/<int:pk>/", event_views.event_edit, name="event_edit"),

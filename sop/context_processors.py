@@ -19,6 +19,7 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("Executive review", "executive:signoff", None),
     ("Imports", "sop:import_list", "sop.run_import"),
     ("Audit", "sop:audit", "sop.view_auditevent"),
+    ("Users", "sop:users", "auth.change_user"),
     ("Master data", "admin:index", "sop.change_product"),
 ]
 

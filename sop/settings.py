@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -41,6 +42,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     # The REST API (sop/api.py); listed so its docs page is served from static/, not a CDN.
     "ninja",
+    # Counts failed sign-ins per account and per client address (sop/accounts.py).
+    "axes",
     "sop",
     "demand",
     "supply",
@@ -58,6 +61,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "sop.middleware.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "sop.middleware.IdleTimeoutMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "sop.urls"
@@ -84,9 +92,40 @@ DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'sop
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("SOP_PASSWORD_MIN_LENGTH", 12, minimum=8)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in throttling (django-axes, sop/accounts.py). After SOP_LOGIN_FAILURE_LIMIT failed
+# sign-ins on one account, or from one client address, both are refused (429) until
+# SOP_LOGIN_COOLOFF_MINUTES have passed or an admin lifts the lock on the users page;
+# 0 minutes keeps the lock until an admin lifts it. A successful sign-in resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("SOP_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+_COOLOFF_MINUTES = env_int("SOP_LOGIN_COOLOFF_MINUTES", 30, minimum=0)
+AXES_COOLOFF_TIME = timedelta(minutes=_COOLOFF_MINUTES) if _COOLOFF_MINUTES else None
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_VERBOSE = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The audit trail records every sign-in (sop/accounts.py): axes keeps only its counters.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_CLIENT_IP_CALLABLE = "sop.middleware.client_address"
+# Behind N reverse proxies that append to X-Forwarded-For, the client is the Nth address
+# from the right; 0 (no proxy) takes the connection's address, which a client cannot forge.
+SOP_PROXY_COUNT = env_int("SOP_PROXY_COUNT", 0, minimum=0)
+# An executive approving a plan must have signed in or confirmed their password within
+# these minutes.
+SOP_REAUTH_MINUTES = env_int("SOP_REAUTH_MINUTES", 15, minimum=1)
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 3600, minimum=300)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "sop:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -209,13 +248,20 @@ CELERY_BEAT_SCHEDULE = {
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600, minimum=60)
+# A session ends after SOP_SESSION_IDLE_HOURS without a request (a working day by
+# default): sop.middleware.IdleTimeoutMiddleware moves its expiry on as the user works.
+SESSION_COOKIE_AGE = env_int(
+    "SESSION_COOKIE_AGE", env_int("SOP_SESSION_IDLE_HOURS", 8, minimum=1) * 3600, minimum=60
+)
 CSRF_COOKIE_SAMESITE = "Lax"
 # Production sets these behind HTTPS; the defaults keep `manage.py demo` working over http.
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+# HTTPS only: browsers are told to keep to it for a year once the site redirects to it.
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 365 * 24 * 3600 if SECURE_SSL_REDIRECT else 0, minimum=0
+)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 # Behind a proxy that terminates TLS, Django sees plain http: without the proxy's header
@@ -225,6 +271,40 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): the app's own scripts and styles only, served from
+# static/ (htmx and plotly are vendored there): no inline script or handler, no inline
+# style, no eval, nothing from another origin, and no framing. SOP_CSP_REPORT_ONLY=on sends
+# it as Content-Security-Policy-Report-Only, to try it on a deployment before enforcing.
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # Style attributes: only the empty one, which plotly's colour bars set
+        # (.attr("style", "")); the hash is SHA-256 of the empty string.
+        "style-src-attr": [
+            "'unsafe-hashes'",
+            "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+        ],
+        # plotly's modebar icons and "download as PNG" use data: URLs.
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+if env_bool("SOP_CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
+# Powerful browser features the app never uses, switched off for it and anything it embeds.
+SOP_PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 

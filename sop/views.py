@@ -24,7 +24,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from sop import checks, notifications, selectors, services
+from sop import accounts, checks, notifications, selectors, services
 from sop.choices import Stage
 from sop.exports import cells_safe
 from sop.forms import ApiTokenForm, PlannerEditForm
@@ -109,6 +109,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "open_blocker": checks.cycle_open_blocker(next_month) if next_month else None,
         "approved_url": _reverse_or_none("executive:approved"),
         "also_waiting": selectors.cycles_waiting_on(cycles=cycles, user=user, exclude=cycle),
+        **accounts.reauth_context(request),
     }
     if cycle is not None:
         history = list(selectors.cycle_history(cycle=cycle))
@@ -160,6 +161,9 @@ def cycle_advance(request: HttpRequest, pk: int) -> HttpResponse:
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = _cycle_url(cycle.pk)
+    if target == Stage.APPROVED and (refusal := accounts.reauth_refusal(request)):
+        messages.error(request, refusal)
+        return redirect(back)
     try:
         services.cycle_advance(
             cycle=cycle,

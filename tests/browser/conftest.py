@@ -46,3 +46,19 @@ def sign_in(live_server):
         page.wait_for_url(f"{live_server.url}/")
 
     return _sign_in
+
+
+def wait_until(page, expression: str, timeout: float = 15.0) -> None:
+    """Wait until the JavaScript `expression` is true on the page.
+
+    Playwright's wait_for_function compiles its predicate with eval inside the page, which
+    the app's Content-Security-Policy refuses; page.evaluate goes through the DevTools
+    protocol, which the policy does not govern. So: poll with evaluate.
+    """
+    import time
+
+    end = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > end:
+            raise TimeoutError(f"{expression!r} still false after {timeout} s")
+        page.wait_for_timeout(50)

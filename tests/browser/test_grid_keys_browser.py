@@ -8,7 +8,7 @@ import pytest
 
 from demand.models import DemandOverride
 from sop.services import add_months
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, wait_until
 from tests.demand.conftest import company, cycle, planner, published  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -53,7 +53,7 @@ def test_keys_move_between_cells_and_focus_stays_in_the_grid_after_a_save(
     page.keyboard.type("1000")
     page.keyboard.press("Enter")  # saves, and moves on (the override row has no row below)
     page.wait_for_selector("text=the consensus is updated")
-    page.wait_for_function(f"({FOCUSED_MONTH}) === '{second}'")
+    wait_until(page, f"({FOCUSED_MONTH}) === '{second}'")
     # The grid was swapped: the saved cell is marked, the focus is on the next cell of the
     # new grid, and nothing moved.
     assert (
@@ -112,8 +112,8 @@ def test_a_row_pasted_from_excel_fills_the_following_months(
             new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true}));
         }"""
     )
-    page.wait_for_function(
-        f"document.querySelector(\"input[data-month='{third}']\").defaultValue === '300'"
+    wait_until(
+        page, f"document.querySelector(\"input[data-month='{third}']\").defaultValue === '300'"
     )
     saved = dict(DemandOverride.objects.values_list("month", "value"))
     assert {m.isoformat(): v for m, v in saved.items()} == {first: 100, second: 1000, third: 300}

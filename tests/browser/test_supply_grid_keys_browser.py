@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from supply.models import PlannedSupplyEdit
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, wait_until
 from tests.supply.conftest import (  # noqa: F401
     MONTHS,
     company,
@@ -43,7 +43,7 @@ def test_arrows_move_between_cells_and_focus_stays_in_the_grid_after_a_save(
     page.keyboard.press("Enter")
     page.wait_for_selector("text=the plan is updated")
     # The SKU card was swapped: the focus is on the next month of the new grid.
-    page.wait_for_function(f"({FOCUSED_MONTH}) === '{third}'")
+    wait_until(page, f"({FOCUSED_MONTH}) === '{third}'")
     cell = page.locator(f"#supply-grid td[data-month='{second}']")
     assert "firm" in cell.get_attribute("class")
     assert cell.locator("input").input_value() == "80"

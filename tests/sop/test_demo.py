@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from demand.models import ForecastRun
 from sop.choices import JobStatus, Role, Stage
@@ -160,7 +161,10 @@ def test_seed_demo_loads_the_extracts_through_the_importer_and_opens_the_cycle(t
     assert cycle.month == dt.date(2026, 11, 1)
     assert cycle.stage == Stage.DEMAND_REVIEW
     for username, role in DEMO_USERS.items():
-        user = authenticate(username=username, password=DEMO_PASSWORD)
+        # Through the sign-in throttle (django-axes), which needs the request.
+        user = authenticate(
+            RequestFactory().post("/login/"), username=username, password=DEMO_PASSWORD
+        )
         assert user is not None, username
         assert list(user.groups.values_list("name", flat=True)) == [role]
         assert user.is_staff == (role == Role.ADMIN)

@@ -55,7 +55,7 @@ def test_the_production_settings_pass_the_deploy_check_without_a_warning(monkeyp
 
 
 def test_the_deploy_check_fails_when_https_hardening_is_left_out():
-    result = deploy_check(SECURE_HSTS_SECONDS=None, SESSION_COOKIE_SECURE="0")
+    result = deploy_check(SECURE_HSTS_SECONDS="0", SESSION_COOKIE_SECURE="0")
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "security.W004" in output and "security.W012" in output
@@ -71,3 +71,9 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = deploy_check(SECRET_KEY=None)
     assert result.returncode != 0
     assert "SECRET_KEY must be set in production" in result.stderr
+
+
+def test_hsts_is_on_for_a_year_by_default_once_the_site_redirects_to_https():
+    result = deploy_check(SECURE_HSTS_SECONDS=None)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "security.W004" not in result.stdout + result.stderr

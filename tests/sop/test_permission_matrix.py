@@ -279,6 +279,19 @@ MATRIX: dict[str, Case] = {
         post=every(200, anonymous=200),
     ),
     "logout": Case(get=POST_ONLY, post=every(302)),
+    # Password change for the signed-in; the empty form re-renders with its errors.
+    "password_change": Case(get=every(200), post=every(200)),
+    "password_change_done": Case(get=every(200), post=GET_ONLY),
+    # Password reset by e-mail needs no sign-in.
+    "password_reset": Case(get=every(200, anonymous=200), post=every(200, anonymous=200)),
+    "password_reset_done": Case(get=every(200, anonymous=200), post=every(405, anonymous=405)),
+    # A link that is not valid says so, to anyone.
+    "password_reset_confirm": Case(
+        get=every(200, anonymous=200),
+        post=every(200, anonymous=200),
+        kwargs=lambda d: {"uidb64": "MQ", "token": "not-a-token"},
+    ),
+    "password_reset_complete": Case(get=every(200, anonymous=200), post=every(405, anonymous=405)),
     # --- cycle home and stage moves -------------------------------------------------------
     "sop:home": Case(get=every(200), post=GET_ONLY),
     "sop:cycle_open": Case(get=POST_ONLY, post=only(302, "admin")),
@@ -298,6 +311,16 @@ MATRIX: dict[str, Case] = {
     # Executives govern the plan: they read the audit trail as admins do.
     "sop:audit": Case(get=only(200, "admin", "exec"), post=GET_ONLY),
     "sop:audit_export": Case(get=only(200, "admin", "exec"), post=GET_ONLY),
+    # Users and sign-in lock-outs are the admins'.
+    "sop:users": Case(get=only(200, "admin"), post=GET_ONLY),
+    "sop:user_active": Case(
+        get=POST_ONLY,
+        post=only(302, "admin"),
+        kwargs=lambda d: {"pk": d.users["sales"].pk},
+        data=lambda d: {"active": "0", "reason": "Left the company"},
+    ),
+    # A lock-out that has already ended: the admin is told so.
+    "sop:lockout_lift": Case(get=POST_ONLY, post=only(302, "admin"), kwargs=lambda d: {"pk": 1}),
     # --- the events calendar --------------------------------------------------------------
     "sop:event_list": Case(get=every(200), post=GET_ONLY),
     "sop:event_create": Case(
