@@ -95,12 +95,7 @@ def event_frame(*, statuses: Sequence[str], before: dt.date | None = None) -> pd
             "scope",
             "family",
             "product_id",
-            "start_month",
-            "end_month",
-            "effect_kind",
-            "effect_value",
-            "dip_months",
-            "dip_percent",
+            *Event.EFFECT_FIELDS,
         )
     )
     frame = pd.DataFrame(
