@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sop.extracts import ENTITIES, LOAD_ORDER
+from sop.models import Event
 
 HORIZON_MONTHS = 18
 # Budget months before the cycle month: finance compares the last year too.
@@ -854,12 +855,7 @@ EVENT_FIELDS = [
     "scope",
     "family",
     "sku",
-    "start_month",
-    "end_month",
-    "effect_kind",
-    "effect_value",
-    "dip_months",
-    "dip_percent",
+    *Event.EFFECT_FIELDS,
     "status",
     "note",
 ]

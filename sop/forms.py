@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 from sop.choices import EffectKind, EventKind, EventScope, EventStatus, TokenScope
+from sop.events import EVENT_FIELDS
 from sop.extract_reader import (
     DATE_FORMATS,
     ENCODINGS,
@@ -474,30 +475,11 @@ class EventForm(forms.Form):
 
     @staticmethod
     def initial_of(event: Event) -> dict:
-        initial = {name: getattr(event, name) for name in EVENT_FORM_FIELDS}
+        initial = {name: getattr(event, name) for name in EVENT_FIELDS}
         initial["locations"] = list(event.locations.all())
         initial["version"] = event.version
         return initial
 
     def event_fields(self) -> dict:
         """The fields the services take (all but the version and the locations)."""
-        return {name: self.cleaned_data[name] for name in EVENT_FORM_FIELDS}
-
-
-EVENT_FORM_FIELDS = (
-    "code",
-    "name",
-    "kind",
-    "status",
-    "scope",
-    "family",
-    "product",
-    "start_month",
-    "end_month",
-    "effect_kind",
-    "effect_value",
-    "dip_months",
-    "dip_percent",
-    "owner",
-    "note",
-)
+        return {name: self.cleaned_data[name] for name in EVENT_FIELDS}

@@ -18,7 +18,24 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from sop.models import AuditEvent
+from sop.models import AuditEvent, Cycle
+
+
+class PlanReadOnly(ValidationError):
+    """The cycle has left (or not reached) the stage in which this part of its plan may
+    change: the demand plan outside the demand review, the supply plan outside the supply
+    review or while a supply run is in progress."""
+
+
+def cycle_lock_in_stage(cycle_pk: int, *, stage: str, plan: str) -> Cycle:
+    """Lock the cycle row (inside a transaction) and check it is in `stage`, or refuse:
+    "<cycle> is in <its stage>: its <plan> plan is read-only."."""
+    locked = Cycle.objects.select_for_update().get(pk=cycle_pk)
+    if locked.stage != stage:
+        raise PlanReadOnly(
+            f"{locked} is in {locked.get_stage_display().lower()}: its {plan} plan is read-only."
+        )
+    return locked
 
 
 class EditConflict(Exception):

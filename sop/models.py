@@ -1177,6 +1177,16 @@ class Event(EditedRow):
     )
     note = models.TextField(blank=True)
 
+    # When and how much: the fields that make an event's effect on demand (demand.events).
+    EFFECT_FIELDS = (
+        "start_month",
+        "end_month",
+        "effect_kind",
+        "effect_value",
+        "dip_months",
+        "dip_percent",
+    )
+
     class Meta:
         ordering = ["start_month", "code"]
         constraints = [

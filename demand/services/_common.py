@@ -9,22 +9,18 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from django.core.exceptions import ValidationError
 from django.db import connection, models
 
 from demand import events as event_maths
 from demand.choices import OverrideLevel
 from demand.constants import BULK_BATCH
 from sop.choices import EventStatus
+from sop.locking import PlanReadOnly as PlanReadOnly  # the demand services raise it
 from sop.models import Event, Product, SalesHistory
 from sop.months import month_index, month_numbers
 
 # How COPY spells NULL, so that an empty string stays an empty string.
 _NULL = "\\N"
-
-
-class PlanReadOnly(ValidationError):
-    """The cycle's demand plan can no longer change (submitted, or not yet in review)."""
 
 
 def bulk_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable[tuple]) -> None:
@@ -95,12 +91,7 @@ def event_frame(*, statuses: Sequence[str], before: dt.date | None = None) -> pd
             "scope",
             "family",
             "product_id",
-            "start_month",
-            "end_month",
-            "effect_kind",
-            "effect_value",
-            "dip_months",
-            "dip_percent",
+            *Event.EFFECT_FIELDS,
         )
     )
     frame = pd.DataFrame(

@@ -13,10 +13,10 @@ from django.db.models import Q, Sum
 from demand.choices import OverrideKind, OverrideLevel, ReasonCode
 from demand.constants import OVERRIDE_OBJECT_TYPE
 from demand.models import ConsensusDemand, DemandOverride, ForecastRun
-from demand.services._common import PlanReadOnly, edit_scope
+from demand.services._common import edit_scope
 from demand.services.consensus import consensus_rebuild
 from sop.choices import Stage
-from sop.locking import VersionedRow
+from sop.locking import VersionedRow, cycle_lock_in_stage
 from sop.models import AuditEvent, Cycle, Location, Product
 from sop.roles import require
 from sop.sanity import history_peak, sanity_check
@@ -74,12 +74,7 @@ def override_save(
             confirmed=confirmed,
         )
     with transaction.atomic():
-        locked_cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
-        if locked_cycle.stage != Stage.DEMAND_REVIEW:
-            raise PlanReadOnly(
-                f"{locked_cycle} is in {locked_cycle.get_stage_display().lower()}: "
-                "its demand plan is read-only."
-            )
+        locked_cycle = cycle_lock_in_stage(cycle.pk, stage=Stage.DEMAND_REVIEW, plan="demand")
         cycle.check_in_horizon(month)
         scope, where = edit_scope(
             level, month=month, family=family, product=product, location=location

@@ -21,9 +21,9 @@ from demand.models import (
     StreamEntry,
     StreamPlanSnapshot,
 )
-from demand.services._common import PlanReadOnly, bulk_insert, edit_scope
+from demand.services._common import bulk_insert, edit_scope
 from sop.choices import Stage
-from sop.locking import VersionedRow
+from sop.locking import VersionedRow, cycle_lock_in_stage
 from sop.models import Cycle, Location, Product
 from sop.roles import require, user_roles
 from sop.selectors import cycle_previous
@@ -43,12 +43,7 @@ def stream_can_write(*, stream: InputStream, user) -> bool:
 
 
 def _open_cycle(cycle: Cycle) -> Cycle:
-    locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
-    if locked.stage != Stage.DEMAND_REVIEW:
-        raise PlanReadOnly(
-            f"{locked} is in {locked.get_stage_display().lower()}: its demand plan is read-only."
-        )
-    return locked
+    return cycle_lock_in_stage(cycle.pk, stage=Stage.DEMAND_REVIEW, plan="demand")
 
 
 def stream_entry_save(

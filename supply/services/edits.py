@@ -17,7 +17,7 @@ from django.db.models import Q, TextChoices
 from django.utils import timezone
 
 from sop.choices import Stage
-from sop.locking import VersionedRow
+from sop.locking import VersionedRow, cycle_lock_in_stage
 from sop.models import Cycle, Location, Product, Resource, Routing
 from sop.roles import require
 from sop.runs import ACTIVE_STATUSES, runs_fail_stale
@@ -125,11 +125,7 @@ def _editable_cycle(cycle_pk: int) -> Cycle:
     """Lock the cycle and check the supply plan may change now (call inside a transaction)."""
     # A run whose worker died would otherwise block edits until someone starts a new one.
     runs_fail_stale(kind_names=[SUPPLY_RUN_KIND])
-    locked = Cycle.objects.select_for_update().get(pk=cycle_pk)
-    if locked.stage != Stage.SUPPLY_REVIEW:
-        raise PlanReadOnly(
-            f"{locked} is in {locked.get_stage_display().lower()}: its supply plan is read-only."
-        )
+    locked = cycle_lock_in_stage(cycle_pk, stage=Stage.SUPPLY_REVIEW, plan="supply")
     active = SupplyRun.objects.filter(cycle=locked, status__in=ACTIVE_STATUSES).first()
     if active is not None:
         # The run has read the inputs already; an edit now would be lost when it publishes.

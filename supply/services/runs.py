@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from demand.models import ConsensusDemand
 from sop.choices import Stage
+from sop.locking import PlanReadOnly
 from sop.models import Cycle, InventorySnapshot, Resource, Routing, ScheduledReceipt
 from sop.roles import require
 from sop.runs import ACTIVE_STATUSES, RunKind, run_start
@@ -32,10 +33,6 @@ from supply.services.results import write_results
 RUNNABLE_STAGES = (Stage.DEMAND_REVIEW, Stage.SUPPLY_REVIEW)
 SUPPLY_RUN_KIND = "supply"
 KEPT = "The published supply plan was kept."
-
-
-class PlanReadOnly(ValidationError):
-    """The cycle's supply plan cannot change now (wrong stage or a run in progress)."""
 
 
 def supply_run_start(
