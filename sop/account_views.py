@@ -30,7 +30,8 @@ def users(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "lockouts": accounts.lockouts(),
-            "lockout_limit": settings.AXES_FAILURE_LIMIT,
+            "account_limit": settings.AXES_FAILURE_LIMIT,
+            "address_limit": settings.SOP_LOGIN_ADDRESS_FAILURE_LIMIT,
         },
     )
 
@@ -64,13 +65,17 @@ def user_active(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required("auth.change_user", raise_exception=True)
-def lockout_lift(request: HttpRequest, pk: int) -> HttpResponse:
-    lifted = accounts.lockout_lift(pk=pk, user=request.user, reason=request.POST.get("reason", ""))
-    if lifted is None:
-        messages.info(request, "That lock-out had already ended.")
+def lockout_lift(request: HttpRequest) -> HttpResponse:
+    kind, key = request.POST.get("kind", ""), request.POST.get("key", "")
+    if kind not in accounts.LOCKOUT_KINDS:
+        return HttpResponse("Say whether an account or an address is lifted.", status=400)
+    lifted = accounts.lockout_lift(
+        kind=kind, key=key, user=request.user, reason=request.POST.get("reason", "")
+    )
+    if lifted:
+        messages.success(request, f"The lock-out of {key} is lifted: it may sign in again.")
     else:
-        who = lifted.username or lifted.address
-        messages.success(request, f"The lock-out of {who} is lifted: they may sign in again.")
+        messages.info(request, f"The lock-out of {key} had already ended.")
     return redirect("sop:users")
 
 

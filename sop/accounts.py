@@ -22,6 +22,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.sessions.models import Session
 from django.db import transaction
+from django.db.models import Max, Sum
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -86,59 +87,72 @@ def on_locked_out(sender, request, username, ip_address, **kwargs) -> None:
 
 @dataclass(frozen=True)
 class Lockout:
-    """An account or address that may not sign in until `until` (or an admin lifts it)."""
+    """An account (from any address) or a client address (on any accounts) that may not
+    sign in until `until` (None: until an admin lifts it)."""
 
-    pk: int
-    username: str
-    address: str
+    kind: str  # "account" or "address"
+    key: str  # the user name tried, or the address
     failures: int
     last_attempt: object
     until: object | None
 
 
+LOCKOUT_KINDS = {"account": "username", "address": "ip_address"}
+
+
 def lockouts() -> list[Lockout]:
     """Accounts and client addresses locked out now, the latest first."""
-    limit = get_failure_limit(None, {})
+    limits = {
+        "account": settings.AXES_FAILURE_LIMIT,
+        "address": settings.SOP_LOGIN_ADDRESS_FAILURE_LIMIT,
+    }
     cooloff = settings.AXES_COOLOFF_TIME
-    now = timezone.now()
-    rows = AccessAttempt.objects.filter(failures_since_start__gte=limit).order_by("-attempt_time")
+    attempts = AccessAttempt.objects.all()
+    if cooloff:
+        attempts = attempts.filter(attempt_time__gte=timezone.now() - cooloff)
     found = []
-    for row in rows:
-        until = row.attempt_time + cooloff if cooloff else None
-        if until is not None and until <= now:
-            continue
-        found.append(
-            Lockout(
-                pk=row.pk,
-                username=row.username or "",
-                address=row.ip_address or "",
-                failures=row.failures_since_start,
-                last_attempt=row.attempt_time,
-                until=until,
-            )
+    for kind, field in LOCKOUT_KINDS.items():
+        rows = (
+            attempts.order_by()  # no default ordering in the GROUP BY
+            .values(field)
+            .annotate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
+            .filter(failures__gte=limits[kind])
         )
-    return found
+        found += [
+            Lockout(
+                kind=kind,
+                key=row[field],
+                failures=row["failures"],
+                last_attempt=row["last"],
+                until=row["last"] + cooloff if cooloff else None,
+            )
+            for row in rows
+            if row[field]  # a sign-in without a name, or without an address
+        ]
+    return sorted(found, key=lambda lock: lock.last_attempt, reverse=True)
 
 
-def lockout_lift(*, pk: int, user: AbstractBaseUser, reason: str = "") -> Lockout | None:
-    """Lift one lock-out: the account and the address it was counted on may sign in again."""
-    found = next((lock for lock in lockouts() if lock.pk == pk), None)
+def lockout_lift(*, kind: str, key: str, user: AbstractBaseUser, reason: str = "") -> bool:
+    """Lift the lock-out of an account or an address: it may sign in again at once.
+
+    False when there was none (it had ended already)."""
+    found = next((x for x in lockouts() if (x.kind, x.key) == (kind, key)), None)
     if found is None:
-        return None
+        return False
     with transaction.atomic():
-        if found.username:
-            axes_reset(username=found.username)
-        if found.address:
-            axes_reset(ip=found.address)
+        if kind == "account":
+            axes_reset(username=key)
+        else:
+            axes_reset(ip=key)
         audit_record(
             user=user,
             action="signin.lockout_lifted",
             object_type=SIGN_IN,
-            object_id=found.username,
-            old={"failures": found.failures, "address": found.address},
+            object_id=key,
+            old={"kind": kind, "failures": found.failures},
             reason=reason,
         )
-    return found
+    return True
 
 
 def recently_authenticated(request: HttpRequest) -> bool:

@@ -101,7 +101,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Sign-in throttling (django-axes, sop/accounts.py). After SOP_LOGIN_FAILURE_LIMIT failed
-# sign-ins on one account, or from one client address, both are refused (429) until
+# sign-ins on one account (from anywhere), or SOP_LOGIN_ADDRESS_FAILURE_LIMIT from one
+# client address (on any accounts), that account or address is refused (429) until
 # SOP_LOGIN_COOLOFF_MINUTES have passed or an admin lifts the lock on the users page;
 # 0 minutes keeps the lock until an admin lifts it. A successful sign-in resets the count.
 AUTHENTICATION_BACKENDS = [
@@ -111,7 +112,11 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env_int("SOP_LOGIN_FAILURE_LIMIT", 10, minimum=1)
 _COOLOFF_MINUTES = env_int("SOP_LOGIN_COOLOFF_MINUTES", 30, minimum=0)
 AXES_COOLOFF_TIME = timedelta(minutes=_COOLOFF_MINUTES) if _COOLOFF_MINUTES else None
+# Counted per account and per client address (in this order: sop/axes_handler.py reads
+# them so), an address with its own, higher limit: an office shares one address.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "sop.axes_handler.AccountAndAddressHandler"
+SOP_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("SOP_LOGIN_ADDRESS_FAILURE_LIMIT", 50, minimum=1)
 AXES_VERBOSE = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"

@@ -51,12 +51,16 @@ def test_an_account_is_locked_after_the_limit_of_failed_sign_ins(make_user):
     assert not AuditEvent.objects.filter(action="signin.succeeded").exists()
 
 
-@override_settings(AXES_FAILURE_LIMIT=3)
-def test_a_client_address_guessing_across_accounts_is_locked_too(make_user):
-    make_user(Role.DEMAND_PLANNER)
+@override_settings(AXES_FAILURE_LIMIT=3, SOP_LOGIN_ADDRESS_FAILURE_LIMIT=5)
+def test_a_client_address_guessing_across_accounts_is_locked_at_its_own_limit(make_user):
     make_user(Role.FINANCE)
-    for name in ("alice", "bob", "carol"):
+    for name in ("alice", "bob", "carol", "dave"):
         _sign_in(name, "wrong", address="10.0.0.9")
+    # Four failures on four accounts: no account and not the address (limit 5) is locked.
+    assert accounts.lockouts() == []
+    _sign_in("erin", "wrong", address="10.0.0.9")
+    (lock,) = accounts.lockouts()
+    assert (lock.kind, lock.key, lock.failures) == ("address", "10.0.0.9", 5)
     _, response = _sign_in("finance", PASSWORD, address="10.0.0.9")
     assert response.status_code == 429
     # The account itself is not locked: from another address it signs in.
@@ -89,10 +93,12 @@ def test_an_admin_sees_the_lock_out_and_lifts_it(make_user, client_for):
         _sign_in("demand", "wrong", address="10.0.0.5")
     admin = client_for(Role.ADMIN)
     page = admin.get(reverse("sop:users")).content.decode()
-    assert "Locked out now" in page and "10.0.0.5" in page
+    assert "Locked out now" in page and "account <strong>demand</strong>" in page
     (lock,) = accounts.lockouts()
-    assert (lock.username, lock.address, lock.failures) == ("demand", "10.0.0.5", 2)
-    response = admin.post(reverse("sop:lockout_lift", args=[lock.pk]), {"reason": "called me"})
+    assert (lock.kind, lock.key, lock.failures) == ("account", "demand", 2)
+    response = admin.post(
+        reverse("sop:lockout_lift"), {"kind": "account", "key": "demand", "reason": "called me"}
+    )
     assert response.status_code == 302
     assert accounts.lockouts() == []
     assert _sign_in("demand", address="10.0.0.5")[1].status_code == 302

@@ -320,7 +320,11 @@ MATRIX: dict[str, Case] = {
         data=lambda d: {"active": "0", "reason": "Left the company"},
     ),
     # A lock-out that has already ended: the admin is told so.
-    "sop:lockout_lift": Case(get=POST_ONLY, post=only(302, "admin"), kwargs=lambda d: {"pk": 1}),
+    "sop:lockout_lift": Case(
+        get=POST_ONLY,
+        post=only(302, "admin"),
+        data=lambda d: {"kind": "account", "key": "nobody"},
+    ),
     # --- the events calendar --------------------------------------------------------------
     "sop:event_list": Case(get=every(200), post=GET_ONLY),
     "sop:event_create": Case(
