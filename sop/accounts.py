@@ -49,6 +49,9 @@ def _method(user: AbstractBaseUser) -> str:
 
 def on_logged_in(sender, request: HttpRequest | None, user, **kwargs) -> None:
     """A successful sign-in: note when (for re-authentication) and audit it."""
+    address = client_address(request)
+    # The user's own typos from this address are forgiven; nobody else's failures are.
+    AccessAttempt.objects.filter(username=user.get_username(), ip_address=address or None).delete()
     if request is not None and hasattr(request, "session"):
         now = time.time()
         request.session[AUTH_TIME_KEY] = now
@@ -58,7 +61,7 @@ def on_logged_in(sender, request: HttpRequest | None, user, **kwargs) -> None:
         action="signin.succeeded",
         object_type=SIGN_IN,
         object_id=user.get_username(),
-        new={"address": client_address(request), "method": _method(user)},
+        new={"address": address, "method": _method(user)},
     )
 
 

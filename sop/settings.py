@@ -118,7 +118,10 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_HANDLER = "sop.axes_handler.AccountAndAddressHandler"
 SOP_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("SOP_LOGIN_ADDRESS_FAILURE_LIMIT", 50, minimum=1)
 AXES_VERBOSE = False
-AXES_RESET_ON_SUCCESS = True
+# A successful sign-in resets only its own account-and-address count (sop.accounts): axes'
+# reset would also wipe every other account's failures from that address, so a guesser
+# who signs into an account of their own between guesses would never be locked out.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # The audit trail records every sign-in (sop/accounts.py): axes keeps only its counters.
 AXES_DISABLE_ACCESS_LOG = True

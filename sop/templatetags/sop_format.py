@@ -70,3 +70,18 @@ def as_moment(value) -> str:
 @register.simple_tag
 def now_moment() -> str:
     return formatting.format_moment(timezone.now())
+
+
+@register.filter
+def as_duration(value) -> str:
+    """A timedelta in words: "30 minutes", "1 hour", "2 hours 15 minutes"."""
+    if value is None:
+        return ""
+    minutes = max(round(value.total_seconds() / 60), 0)
+    hours, minutes = divmod(minutes, 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+    if minutes or not hours:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return " ".join(parts)

@@ -44,6 +44,7 @@ def test_an_account_is_locked_after_the_limit_of_failed_sign_ins(make_user):
     _, response = _sign_in("demand", PASSWORD, address="10.0.0.2")
     assert response.status_code == 429
     assert "Too many failed sign-ins (3)" in response.content.decode()
+    assert "The lock ends 30 minutes after the last try" in response.content.decode()
     failed = AuditEvent.objects.filter(action="signin.failed", object_id="demand")
     # The three wrong passwords and the refused attempt while locked, newest first.
     assert [e.new["address"] for e in failed] == ["10.0.0.2"] + ["10.0.0.1"] * 3
@@ -72,7 +73,7 @@ def test_a_client_address_guessing_across_accounts_is_locked_at_its_own_limit(ma
 def test_a_successful_sign_in_resets_the_count_and_is_audited_with_its_address(make_user):
     make_user(Role.DEMAND_PLANNER)
     for _ in range(2):
-        _sign_in("demand", "wrong")
+        _sign_in("demand", "wrong", address="10.0.0.7")
     client, response = _sign_in("demand", address="10.0.0.7")
     assert response.status_code == 302
     assert client.session[accounts.AUTH_TIME_KEY] == pytest.approx(time.time(), abs=5)
@@ -82,8 +83,19 @@ def test_a_successful_sign_in_resets_the_count_and_is_audited_with_its_address(m
         {"address": "10.0.0.7", "method": "password"},
     )
     for _ in range(2):  # counted from zero again: two more failures do not lock
-        _sign_in("demand", "wrong")
-    assert _sign_in("demand")[1].status_code == 302
+        _sign_in("demand", "wrong", address="10.0.0.7")
+    assert _sign_in("demand", address="10.0.0.7")[1].status_code == 302
+
+
+@override_settings(AXES_FAILURE_LIMIT=3)
+def test_a_sign_in_into_another_account_does_not_forgive_a_guessers_failures(make_user):
+    make_user(Role.DEMAND_PLANNER)
+    make_user(Role.FINANCE)  # the guesser's own account
+    for _ in range(2):
+        _sign_in("demand", "guess", address="10.0.0.8")
+    assert _sign_in("finance", address="10.0.0.8")[1].status_code == 302
+    # Still two failures on "demand": the third locks it.
+    assert _sign_in("demand", "guess", address="10.0.0.8")[1].status_code == 429
 
 
 @override_settings(AXES_FAILURE_LIMIT=2)

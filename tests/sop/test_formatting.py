@@ -240,3 +240,15 @@ def test_the_legend_says_what_the_colours_mean_from_the_thresholds():
         "No colour: a smaller difference, or inventory value, where neither higher nor "
         "lower is better."
     )
+
+
+def test_a_duration_reads_in_hours_and_minutes():
+    import datetime as dt
+
+    from sop.templatetags.sop_format import as_duration
+
+    assert as_duration(dt.timedelta(minutes=30)) == "30 minutes"
+    assert as_duration(dt.timedelta(hours=1)) == "1 hour"
+    assert as_duration(dt.timedelta(hours=2, minutes=15)) == "2 hours 15 minutes"
+    assert as_duration(dt.timedelta(seconds=40)) == "1 minute"
+    assert as_duration(None) == ""
